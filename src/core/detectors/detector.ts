@@ -1,0 +1,45 @@
+/**
+ * The one contract every streaming detector keeps.
+ *
+ * A detector sees one series point by point, in event-time order. For each point it returns a
+ * score in [0, 1] (higher = more anomalous) computed from the points *before* it only, then
+ * learns the point. Detectors are pure: no I/O, no wall clock, no Math.random — randomness comes
+ * from a seeded generator whose state is part of the snapshot.
+ *
+ * Input rules, the same for every detector:
+ * - a non-finite value (NaN, ±Infinity) is a missing reading: the score is 0 and the state is
+ *   left untouched (ingest rejects such values before they get here; this is the safety net);
+ * - time is event time in ms; gaps are allowed; a repeated timestamp is a separate point;
+ *   detectors that use time (the adaptive window) treat a time going backwards as zero elapsed.
+ * - during warm-up (too little history to judge) the score is 0, never an exception.
+ */
+export interface Detector {
+  /** Registry name of the algorithm, e.g. `ewzscore`. */
+  readonly kind: string;
+  /** Score the point against the past without learning it. */
+  score(timeMs: number, value: number): number;
+  /** Fold the point into the state (call after `score` for the same point). */
+  learn(timeMs: number, value: number): void;
+  /** `score` then `learn`: the hot path. */
+  update(timeMs: number, value: number): number;
+  /** Plain JSON data from which `restore` rebuilds an identical detector. */
+  snapshot(): DetectorSnapshot;
+}
+
+/** Serialisable detector state: `kind` picks the factory, `params` and `state` are plain data. */
+export interface DetectorSnapshot {
+  readonly kind: string;
+  readonly params: unknown;
+  readonly state: unknown;
+}
+
+/** How the registry builds a detector: from validated params, or back from a snapshot. */
+export interface DetectorFactory<P = unknown> {
+  readonly kind: string;
+  /** One line for `vigil detectors` and the docs. */
+  readonly description: string;
+  /** Validates and fills in defaults; throws a descriptive error on bad params. */
+  parseParams(raw: unknown): P;
+  create(params: P, seed: number): Detector;
+  restore(snapshot: DetectorSnapshot): Detector;
+}
