@@ -1,0 +1,18 @@
+/** Turns detector scores into levels. Separate from detectors so any detector can use any rule. */
+export type Level = 'ok' | 'alert' | 'severe';
+
+export interface Threshold {
+  readonly kind: string;
+  /**
+   * Classify the score of the current point, then (for adaptive thresholds) learn from it.
+   * Deterministic: the same score sequence gives the same levels.
+   */
+  classify(score: number): Level;
+  snapshot(): ThresholdSnapshot;
+}
+
+export interface ThresholdSnapshot {
+  readonly kind: string;
+  readonly params: unknown;
+  readonly state: unknown;
+}
