@@ -1,4 +1,10 @@
+import type { z } from 'zod';
+
 /**
+ * Score convention: each detector maps its natural statistic monotonically to [0, 1] so that its
+ * own native decision boundary (e.g. the 3-sigma of a z-score) lands at 0.5, and stronger evidence
+ * stays distinguishable up to far beyond it (no saturation at 1 for realistic inputs).
+ *
  * The one contract every streaming detector keeps.
  *
  * A detector sees one series point by point, in event-time order. For each point it returns a
@@ -33,13 +39,16 @@ export interface DetectorSnapshot {
   readonly state: unknown;
 }
 
-/** How the registry builds a detector: from validated params, or back from a snapshot. */
+/**
+ * How the registry builds a detector: from validated params, or back from a snapshot.
+ * `paramsSchema` is a zod schema with every default filled in (`parse({})` gives the seed's
+ * defaults); the strategy schema embeds it so a bad parameter is reported with its full path.
+ */
 export interface DetectorFactory<P = unknown> {
   readonly kind: string;
   /** One line for `vigil detectors` and the docs. */
   readonly description: string;
-  /** Validates and fills in defaults; throws a descriptive error on bad params. */
-  parseParams(raw: unknown): P;
+  readonly paramsSchema: z.ZodType<P>;
   create(params: P, seed: number): Detector;
   restore(snapshot: DetectorSnapshot): Detector;
 }

@@ -7,7 +7,7 @@ export interface Threshold {
    * Classify the score of the current point, then (for adaptive thresholds) learn from it.
    * Deterministic: the same score sequence gives the same levels.
    */
-  classify(score: number): Level;
+  classify(timeMs: number, score: number): Level;
   snapshot(): ThresholdSnapshot;
 }
 
