@@ -6,11 +6,19 @@ import type { Level, Threshold, ThresholdSnapshot } from '../thresholds/threshol
  * The same object serves live scoring, replay and evaluation.
  */
 export interface SeriesPipeline {
-  /** Score the point, classify it, learn it (unless the threshold gates learning on flagged points). */
+  /**
+   * Score the point, classify it, learn it — unless it was flagged (alert/severe) and the
+   * strategy does not set `learn_on_flagged`. Returns the score. A non-finite value scores 0,
+   * is `ok` and is not learned.
+   */
   process(timeMs: number, value: number): number;
   /** Level of the last processed point. */
   readonly lastLevel: Level;
-  /** Let the detector learn a point as normal without classifying it (training rows). */
+  /**
+   * Let the detector learn a point as normal without classifying it (training rows). The score is
+   * still shown to the threshold, so an adaptive threshold is calibrated when live scoring
+   * starts; `lastLevel` is left unchanged.
+   */
   train(timeMs: number, value: number): void;
   snapshot(): PipelineSnapshot;
 }
@@ -20,6 +28,8 @@ export interface PipelineSnapshot {
   readonly version: number;
   readonly detector: DetectorSnapshot;
   readonly threshold: ThresholdSnapshot;
+  /** Level of the last processed point; absent in older snapshots (then `ok`). */
+  readonly lastLevel?: Level;
 }
 
 export type { Detector, Threshold, Level };

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  loadCorpus,
+  loadPublished,
+  scoreCorpus,
+  readResultsDir,
+  writeResultsDir,
+} from '../eval/nab/index.js';
+import { runStrategyOnCorpus } from '../eval/runner/run-corpus.js';
+import { scoreLine, scoreTable } from '../eval/runner/report.js';
+import { resolveStrategy } from '../core/strategy/load.js';
+
+/** `$NAB_DATA`, else the corpus in the shared folder beside the repository. */
+export function defaultNabDataDir(): string {
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+  return process.env.NAB_DATA ?? path.resolve(repoRoot, '../shared/datasets/nab');
+}
+
+/**
+ * Scores a results folder. A detector with published thresholds (`config/thresholds.json`) is
+ * scored at those, as NAB's own scoring step does, which is the only way its published numbers
+ * come out (they were optimised by different optimisers on different corpus versions); any other
+ * detector gets each profile's threshold optimised over the whole corpus.
+ */
+export async function nabScore(resultsDir: string, dataDir: string): Promise<void> {
+  const [corpus, published] = await Promise.all([loadCorpus(dataDir), loadPublished(dataDir)]);
+  const results = await readResultsDir(resultsDir, corpus);
+  const stored = published.thresholds[results.detector];
+  const score = scoreCorpus(
+    corpus,
+    results.scores,
+    stored === undefined ? {} : { thresholds: stored },
+  );
+  const how =
+    stored === undefined ? `optimised (${score.optimizer})` : 'published (config/thresholds.json)';
+  process.stdout.write(
+    `detector: ${results.detector}, thresholds: ${how}\n${scoreTable(score)}\n${scoreLine(score)}\n`,
+  );
+}
+
+export interface NabRunOptions {
+  readonly strategy: string;
+  readonly data: string;
+  readonly out?: string;
+  readonly workers?: number;
+}
+
+export async function nabRun(options: NabRunOptions): Promise<void> {
+  const strategy = await resolveStrategy(options.strategy);
+  const corpus = await loadCorpus(options.data);
+  const run = await runStrategyOnCorpus(
+    corpus.dataDir,
+    strategy,
+    corpus.files.map((f) => f.values.length),
+    options.workers,
+  );
+  if (options.out !== undefined) {
+    await writeResultsDir(options.out, strategy.name, corpus, run.scores);
+  }
+  const score = scoreCorpus(corpus, run.scores);
+  const perCore = run.points / run.cpuSeconds;
+  const overall = run.points / run.wallSeconds;
+  process.stdout.write(
+    `strategy: ${strategy.name}@${strategy.version}\n${scoreTable(score)}\n` +
+      `${run.points} points in ${run.wallSeconds.toFixed(2)} s on ${run.workers} workers: ` +
+      `${Math.round(overall).toLocaleString('en-US')} points/s overall, ` +
+      `${Math.round(perCore).toLocaleString('en-US')} points/s per core\n` +
+      `${scoreLine(score)}\n`,
+  );
+}

@@ -1,0 +1,398 @@
+import { z } from 'zod';
+import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
+import { RollingMeanVar, type RollingMeanVarState } from '../stats/rolling-mean-var.js';
+import { SortedValues } from '../stats/sorted-values.js';
+import { Welford, type WelfordState } from '../stats/welford.js';
+import { ratioScore } from './score-map.js';
+import {
+  finiteNumber,
+  parseSnapshot,
+  rollingMeanVarStateSchema,
+  welfordStateSchema,
+} from './snapshot-parts.js';
+
+export const ADAPTIVE_WINDOW_KIND = 'adaptive-window';
+
+export const adaptiveWindowParamsSchema = z
+  .strictObject({
+    /** Window length (event time) at start, ms. */
+    initialWindowMs: z.number().positive().default(60_000),
+    /** The window never shrinks below this, ms. */
+    minWindowMs: z.number().positive().default(15_000),
+    /** The window never grows beyond this; it is also how much history is kept, ms. */
+    maxWindowMs: z.number().positive().default(300_000),
+    /** STABLE -> SPIKE when the value exceeds this multiple of the history's 95th percentile. */
+    spikeFactor: z.number().positive().default(3),
+    /** The history percentile the spike rule compares with. */
+    spikeQuantile: z.number().gt(0).lt(1).default(0.95),
+    /** SPIKE -> RECOVERING when the standard deviation of the last values drops below this. */
+    recoveryStd: z.number().positive().default(5),
+    /** How many last values that standard deviation is taken over. */
+    recoveryPoints: z.number().int().min(2).default(20),
+    /** Window factor on a spike (halve). */
+    shrinkFactor: z.number().gt(0).lt(1).default(0.5),
+    /** Window factor while recovering. */
+    growFactor: z.number().gt(1).default(1.5),
+    /** Raw score that maps to 0.5 (the seed gives the score, not a decision boundary). */
+    threshold: z.number().positive().default(4),
+    /** Fewest points in the window before scoring starts. */
+    minPoints: z.number().int().min(3).default(10),
+    /** Cap on retained points, bounding memory for very fast streams. */
+    maxPoints: z.number().int().min(16).default(20_000),
+  })
+  .refine((p) => p.minWindowMs <= p.initialWindowMs && p.initialWindowMs <= p.maxWindowMs, {
+    message: 'need minWindowMs <= initialWindowMs <= maxWindowMs',
+    path: ['initialWindowMs'],
+  });
+
+export type AdaptiveWindowParams = z.infer<typeof adaptiveWindowParamsSchema>;
+
+export type WindowPhase = 'STABLE' | 'SPIKE' | 'RECOVERING';
+
+/** The seed's score weights and its epsilon under the trend-break denominator. */
+const W_DEVIATION = 0.4;
+const W_TREND = 0.35;
+const W_SHARE = 0.25;
+const TREND_EPS = 1e-6;
+/** Floor under σ in the deviation term (the same divide-by-zero guard as the z-scores). */
+const MIN_STD = 1e-6;
+
+interface AdaptiveWindowState {
+  phase: WindowPhase;
+  windowMs: number;
+  /** Event time at which the current window length was set (RECOVERING growth is timed from it). */
+  windowSetAt: number;
+  /** Event time of the last learned point; null before the first. */
+  lastTime: number | null;
+  /** Last value and last first difference; null before there is one. */
+  lastValue: number | null;
+  lastDiff: number | null;
+  /** Retained history, oldest first: times, values, first differences (null for the first ever). */
+  times: number[];
+  values: number[];
+  diffs: (number | null)[];
+  /** 1 where the point was above μ + 2σ of the window when it arrived. */
+  above: number[];
+  /** Index into the retained arrays of the first point inside the window. */
+  windowStart: number;
+  windowStats: WelfordState;
+  diffStats: WelfordState;
+  aboveCount: number;
+  recent: RollingMeanVarState;
+  sinceRecompute: number;
+}
+
+const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
+  phase: z.enum(['STABLE', 'SPIKE', 'RECOVERING']),
+  windowMs: z.number().positive(),
+  windowSetAt: finiteNumber,
+  lastTime: finiteNumber.nullable(),
+  lastValue: finiteNumber.nullable(),
+  lastDiff: finiteNumber.nullable(),
+  times: z.array(finiteNumber),
+  values: z.array(finiteNumber),
+  diffs: z.array(finiteNumber.nullable()),
+  above: z.array(z.number().int().min(0).max(1)),
+  windowStart: z.number().int().nonnegative(),
+  windowStats: welfordStateSchema,
+  diffStats: welfordStateSchema,
+  aboveCount: z.number().int().nonnegative(),
+  recent: rollingMeanVarStateSchema,
+  sinceRecompute: z.number().int().nonnegative(),
+});
+
+/**
+ * The seed's adaptive window (§7), on event time.
+ *
+ * Window state machine (it only changes the window length, never the score):
+ * - STABLE or RECOVERING -> SPIKE when the new value exceeds spikeFactor × the 95th percentile
+ *   of the retained history: the window halves (floor minWindowMs).
+ * - SPIKE -> RECOVERING when the standard deviation of the last `recoveryPoints` values drops
+ *   below `recoveryStd`: the window grows ×1.5 (ceiling maxWindowMs).
+ *
+ * Interpretations where the seed is silent (kept here so they are easy to revisit):
+ * - "History" for the percentile is all retained points (the last maxWindowMs of event time),
+ *   not the current window, so one spike cannot inflate its own reference much; the rule is only
+ *   applied when that percentile is positive (for a non-positive percentile "3× above" is not
+ *   above at all). A repeated spike while in SPIKE does not halve again.
+ * - RECOVERING -> STABLE: while RECOVERING, each further full window length of event time without
+ *   a spike grows the window ×1.5 again; once the window is back to at least its initial length
+ *   the series is STABLE (so after each spike episode the window ends within [1, 1.5) × initial).
+ * - Window membership is (t_last - window, t_last]; the score of x_t uses the window as it stood
+ *   after x_{t-1}, which is the seed's μ_{t-1}, σ_{t-1}. A time going backwards counts as zero
+ *   elapsed.
+ * - dx is each point's difference from the previous point on arrival; σ_dx is the standard
+ *   deviation of the dx of the points in the window.
+ * - "Share of points in the window above μ + 2σ" is kept incrementally by flagging each point
+ *   against μ + 2σ of the window it was scored with (the one before it) and counting flags in
+ *   the window (recomputing it against the current μ, σ would mean rescanning the window on
+ *   every point).
+ * - The raw score 0.40·dev + 0.35·trend + 0.25·share has no decision boundary in the seed;
+ *   `threshold` (default 3.2) is where Gaussian noise reaches about one point in 10^5 (measured
+ *   on simulated white noise) and maps to 0.5 via raw / (raw + threshold).
+ * - Scoring waits until the window holds `minPoints` points (also after a gap empties it).
+ */
+export class AdaptiveWindowDetector implements Detector {
+  readonly kind = ADAPTIVE_WINDOW_KIND;
+  readonly params: Readonly<AdaptiveWindowParams>;
+  private phase: WindowPhase = 'STABLE';
+  private windowMs: number;
+  private windowSetAt = 0;
+  private lastTime = -Infinity;
+  private lastValue: number | null = null;
+  private lastDiff: number | null = null;
+  // Retained history as parallel arrays; `offset` is the index of the oldest live entry, and the
+  // arrays are compacted once half of them is dead (amortised O(1) eviction).
+  private times: number[] = [];
+  private values: number[] = [];
+  private diffs: (number | null)[] = [];
+  private above: number[] = [];
+  private offset = 0;
+  private windowStart = 0;
+  private windowStats = new Welford();
+  private diffStats = new Welford();
+  private aboveCount = 0;
+  private history = new SortedValues();
+  private recent: RollingMeanVar;
+  private sinceRecompute = 0;
+
+  constructor(params: AdaptiveWindowParams, state?: AdaptiveWindowState) {
+    this.params = Object.freeze({ ...params });
+    this.windowMs = params.initialWindowMs;
+    this.recent = new RollingMeanVar(params.recoveryPoints);
+    if (state) this.load(state);
+  }
+
+  /** Current window state and length (for tests, docs and the dashboard). */
+  get windowState(): { phase: WindowPhase; windowMs: number; points: number } {
+    return { phase: this.phase, windowMs: this.windowMs, points: this.windowStats.count };
+  }
+
+  score(_timeMs: number, value: number): number {
+    if (!Number.isFinite(value)) return 0;
+    const n = this.windowStats.count;
+    if (n < this.params.minPoints || this.lastValue === null) return 0;
+    const sigma = this.windowStats.std;
+    const deviation = Math.abs(value - this.windowStats.mean) / (sigma > MIN_STD ? sigma : MIN_STD);
+    const diff = value - this.lastValue;
+    const trend =
+      this.lastDiff === null
+        ? 0
+        : Math.abs(diff - this.lastDiff) / (this.diffStats.std + TREND_EPS);
+    const share = this.aboveCount / n;
+    const raw = W_DEVIATION * deviation + W_TREND * trend + W_SHARE * share;
+    return ratioScore(raw, this.params.threshold);
+  }
+
+  learn(timeMs: number, value: number): void {
+    if (!Number.isFinite(value)) return;
+    // Time going backwards (or NaN time) counts as no time elapsed.
+    const t = timeMs > this.lastTime ? timeMs : this.lastValue === null ? 0 : this.lastTime;
+    if (this.lastValue === null) this.windowSetAt = t;
+    this.checkSpike(t, value);
+
+    const mean = this.windowStats.mean;
+    const sigma = this.windowStats.std;
+    const isAbove = this.windowStats.count >= 2 && value > mean + 2 * sigma ? 1 : 0;
+    const diff = this.lastValue === null ? null : value - this.lastValue;
+
+    this.times.push(t);
+    this.values.push(value);
+    this.diffs.push(diff);
+    this.above.push(isAbove);
+    this.history.insert(value);
+    this.windowStats.add(value);
+    if (diff !== null) this.diffStats.add(diff);
+    this.aboveCount += isAbove;
+    this.lastTime = t;
+    this.lastValue = value;
+    this.lastDiff = diff;
+
+    this.recent.update(value);
+    this.checkRecovery(t);
+    this.slideWindow(t);
+    this.dropOldHistory(t);
+    this.maybeRecompute();
+  }
+
+  update(timeMs: number, value: number): number {
+    const s = this.score(timeMs, value);
+    this.learn(timeMs, value);
+    return s;
+  }
+
+  snapshot(): DetectorSnapshot {
+    const live = <T>(a: T[]): T[] => a.slice(this.offset);
+    const state: AdaptiveWindowState = {
+      phase: this.phase,
+      windowMs: this.windowMs,
+      windowSetAt: this.windowSetAt,
+      lastTime: this.lastValue === null ? null : this.lastTime,
+      lastValue: this.lastValue,
+      lastDiff: this.lastDiff,
+      times: live(this.times),
+      values: live(this.values),
+      diffs: live(this.diffs),
+      above: live(this.above),
+      windowStart: this.windowStart - this.offset,
+      windowStats: this.windowStats.state(),
+      diffStats: this.diffStats.state(),
+      aboveCount: this.aboveCount,
+      recent: this.recent.state(),
+      sinceRecompute: this.sinceRecompute,
+    };
+    return { kind: this.kind, params: { ...this.params }, state };
+  }
+
+  private checkSpike(t: number, value: number): void {
+    if (this.phase === 'SPIKE' || this.history.size < this.params.minPoints) return;
+    const p = this.history.quantile(this.params.spikeQuantile);
+    if (p > 0 && value > this.params.spikeFactor * p) {
+      this.phase = 'SPIKE';
+      this.setWindow(this.windowMs * this.params.shrinkFactor, t);
+    }
+  }
+
+  private checkRecovery(t: number): void {
+    if (this.phase === 'SPIKE') {
+      if (this.recent.full && this.recent.std < this.params.recoveryStd) {
+        this.phase = 'RECOVERING';
+        this.setWindow(this.windowMs * this.params.growFactor, t);
+      }
+    } else if (this.phase === 'RECOVERING' && t - this.windowSetAt >= this.windowMs) {
+      this.setWindow(this.windowMs * this.params.growFactor, t);
+    }
+    if (this.phase === 'RECOVERING' && this.windowMs >= this.params.initialWindowMs) {
+      this.phase = 'STABLE';
+    }
+  }
+
+  private setWindow(ms: number, t: number): void {
+    const { minWindowMs, maxWindowMs } = this.params;
+    this.windowMs = Math.min(maxWindowMs, Math.max(minWindowMs, ms));
+    this.windowSetAt = t;
+  }
+
+  /** Move the window start to match (t - windowMs, t]: forward evicts, backward re-admits. */
+  private slideWindow(t: number): void {
+    const cutoff = t - this.windowMs;
+    while (
+      this.windowStart < this.times.length &&
+      (this.times[this.windowStart] as number) <= cutoff
+    ) {
+      this.leaveWindow(this.windowStart);
+      this.windowStart++;
+    }
+    while (
+      this.windowStart > this.offset &&
+      (this.times[this.windowStart - 1] as number) > cutoff
+    ) {
+      this.windowStart--;
+      this.enterWindow(this.windowStart);
+    }
+  }
+
+  private enterWindow(i: number): void {
+    this.windowStats.add(this.values[i] as number);
+    const d = this.diffs[i];
+    if (d !== null && d !== undefined) this.diffStats.add(d);
+    this.aboveCount += this.above[i] as number;
+  }
+
+  private leaveWindow(i: number): void {
+    this.windowStats.remove(this.values[i] as number);
+    const d = this.diffs[i];
+    if (d !== null && d !== undefined) this.diffStats.remove(d);
+    this.aboveCount -= this.above[i] as number;
+    this.sinceRecompute++;
+  }
+
+  /** Forget points older than the longest possible window, or beyond the point cap. */
+  private dropOldHistory(t: number): void {
+    const cutoff = t - this.params.maxWindowMs;
+    while (
+      this.offset < this.times.length &&
+      ((this.times[this.offset] as number) <= cutoff ||
+        this.times.length - this.offset > this.params.maxPoints)
+    ) {
+      if (this.windowStart === this.offset) {
+        this.leaveWindow(this.offset);
+        this.windowStart++;
+      }
+      this.history.remove(this.values[this.offset] as number);
+      this.offset++;
+    }
+    if (this.offset > 1024 && this.offset * 2 > this.times.length) this.compact();
+  }
+
+  private compact(): void {
+    const k = this.offset;
+    this.times = this.times.slice(k);
+    this.values = this.values.slice(k);
+    this.diffs = this.diffs.slice(k);
+    this.above = this.above.slice(k);
+    this.windowStart -= k;
+    this.offset = 0;
+  }
+
+  /** Welford removal drifts a little; rebuild the window sums once per window's worth of removals. */
+  private maybeRecompute(): void {
+    const inWindow = this.times.length - this.windowStart;
+    if (this.sinceRecompute < Math.max(64, inWindow)) return;
+    this.sinceRecompute = 0;
+    this.windowStats.recompute(this.values, this.windowStart, this.times.length);
+    const ds: number[] = [];
+    for (let i = this.windowStart; i < this.times.length; i++) {
+      const d = this.diffs[i];
+      if (d !== null && d !== undefined) ds.push(d);
+    }
+    this.diffStats.recompute(ds);
+  }
+
+  private load(s: AdaptiveWindowState): void {
+    const n = s.times.length;
+    if (
+      s.values.length !== n ||
+      s.diffs.length !== n ||
+      s.above.length !== n ||
+      s.windowStart > n ||
+      s.recent.capacity !== this.params.recoveryPoints
+    ) {
+      throw new Error('adaptive-window snapshot: state does not match its params');
+    }
+    this.phase = s.phase;
+    this.windowMs = s.windowMs;
+    this.windowSetAt = s.windowSetAt;
+    this.lastTime = s.lastTime ?? -Infinity;
+    this.lastValue = s.lastValue;
+    this.lastDiff = s.lastDiff;
+    this.times = [...s.times];
+    this.values = [...s.values];
+    this.diffs = [...s.diffs];
+    this.above = [...s.above];
+    this.offset = 0;
+    this.windowStart = s.windowStart;
+    this.windowStats = Welford.fromState(s.windowStats);
+    this.diffStats = Welford.fromState(s.diffStats);
+    this.aboveCount = s.aboveCount;
+    this.history = SortedValues.fromValues(s.values);
+    this.recent = RollingMeanVar.fromState(s.recent);
+    this.sinceRecompute = s.sinceRecompute;
+  }
+}
+
+export const adaptiveWindowFactory: DetectorFactory<AdaptiveWindowParams> = {
+  kind: ADAPTIVE_WINDOW_KIND,
+  description: 'Adaptive time window (STABLE/SPIKE/RECOVERING) with the seed incremental score',
+  paramsSchema: adaptiveWindowParamsSchema,
+  create: (params) => new AdaptiveWindowDetector(params),
+  restore: (snapshot) => {
+    const { params, state } = parseSnapshot(
+      snapshot,
+      ADAPTIVE_WINDOW_KIND,
+      adaptiveWindowParamsSchema,
+      stateSchema,
+    );
+    return new AdaptiveWindowDetector(params, state);
+  },
+};

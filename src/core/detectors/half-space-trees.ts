@@ -1,0 +1,399 @@
+import { z } from 'zod';
+import { Rng } from '../stats/rng.js';
+import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
+import { ratioScore } from './score-map.js';
+import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+
+/**
+ * Streaming half-space trees (Tan, Ting & Liu, 2011) over a shingle of recent residuals.
+ *
+ * Features. The trees cut a fixed work space, so every dimension must be on a known scale
+ * whatever the series' units. Each value becomes a residual against a fast EW baseline,
+ * `e_t = x_t − m_{t−1}` (`baselineAlpha = 1` gives plain first differences), standardised by a
+ * slow EW mean/std of the residuals (`normAlpha`) and placed at `u = 0.5 + z / (2·EDGE_Z)`, so
+ * ±EDGE_Z σ spans the unit interval. The feature vector is the last `shingle` such values.
+ * Residuals, not levels: a reference window is usually shorter than a season, and levels at the
+ * next phase of the season would look new, while residuals stay stationary. A level shift still
+ * shows: the residual stays large for a few points, in several shingle slots at once. The slow
+ * statistics learn residuals winsorised at ±WINSOR σ, so one spike cannot inflate σ.
+ *
+ * Trees. Complete binary trees of `height` levels stored flat in heap order (children of `i` are
+ * `2i+1`, `2i+2`): split dimension and value per internal node, and two mass profiles (reference,
+ * latest) per node, for all trees in shared typed arrays. As in the paper, each tree's work space
+ * is a random point s in [0,1]^d widened to s ± 2·max(s, 1−s), and each node halves its range in
+ * a random dimension. Learning adds the point to the latest profile along its whole path; every
+ * `windowSize` learned points the latest profile becomes the reference and a new one starts.
+ *
+ * Score. In each tree the point descends until depth `height` or a node whose reference mass r
+ * is at most 0.1·`windowSize` (the paper's size limit); the tree's mass score there is
+ * `(r + 1)·2^depth` (+1 so that empty nodes still rank by depth). The summed mass score is
+ * compared with the sum expected for a point drawn from the reference window itself (computed
+ * once per window): `bits = log2(expected / mass)` says how many times (in powers of two) rarer
+ * than a typical point this region is. Score = `ratioScore(bits, BOUNDARY_BITS)`: 0.5 at 4.5 bits,
+ * set from measurements with the defaults: Gaussian noise, plain or seasonal, peaks at about
+ * 3 bits (score ≈ 0.4) over 50,000 points, while spikes of ≥ 12σ and level shifts of ≥ 8σ of
+ * the residual pass the boundary.
+ * What the trees can and cannot see. They measure rarity, not distance: everything beyond the
+ * reference window's reach lands in the same outer cells, so scores level off near 0.75 rather
+ * than growing with the size of the jump. And an extreme value in one of `shingle` dimensions is
+ * isolated only in trees that split that dimension twice before the size limit: a lone spike
+ * scores about 0.45–0.55 on its own point and is flagged on the next one, when it sits in a second
+ * slot beside the rebound of the residual. Pair with a z-score when point latency matters.
+ */
+
+/** Residual z at the edges of the unit interval of a feature. */
+const EDGE_Z = 8;
+/** Residuals learnt by the slow statistics are clipped to ±WINSOR σ. */
+const WINSOR = 4;
+/** Residuals seen before the slow statistics are trusted to place points in the trees. */
+const STATS_WARMUP = 20;
+/** Far beyond the work space; keeps the statistics finite for absurd inputs. */
+const Z_CAP = 1e6;
+/** Rarity (in bits, relative to a typical reference point) that maps to score 0.5. */
+const BOUNDARY_BITS = 4.5;
+/** Share of the window at or below which a node's reference mass ends the descent (paper). */
+const SIZE_LIMIT_SHARE = 0.1;
+
+export const HALF_SPACE_TREES_KIND = 'half-space-trees';
+
+export const halfSpaceTreesParamsSchema = z.strictObject({
+  /** Number of trees; more trees smooth the estimate at linear cost. */
+  trees: z.number().int().min(1).max(256).default(25),
+  /** Depth of every tree; memory and snapshot size grow as 2^height per tree. */
+  height: z.number().int().min(2).max(16).default(10),
+  /** Points per mass window (the reference profile is the previous window). */
+  windowSize: z.number().int().min(10).max(65_535).default(250),
+  /** Number of recent residuals in the feature vector (dimensions of the trees). */
+  shingle: z.number().int().min(1).max(64).default(4),
+  /** Weight of the newest value in the fast baseline the residuals are taken against. */
+  baselineAlpha: z.number().gt(0).max(1).default(0.3),
+  /** Weight of the newest residual in the slow mean/std that standardises residuals. */
+  normAlpha: z.number().gt(0).max(0.5).default(0.002),
+});
+
+export type HalfSpaceTreesParams = z.infer<typeof halfSpaceTreesParamsSchema>;
+
+const count = z.number().int().nonnegative();
+/** The generator's words are 32-bit integers, signed or unsigned depending on the operation. */
+const word = z
+  .number()
+  .int()
+  .min(-(2 ** 31))
+  .max(2 ** 32 - 1);
+
+const stateSchema = z.object({
+  rng: z.tuple([word, word, word, word]),
+  dims: z.array(count),
+  splits: z.array(finiteNumber),
+  reference: z.array(count),
+  latest: z.array(count),
+  expected: finiteNumber,
+  hasReference: z.boolean(),
+  windowCount: count,
+  shingle: z.array(finiteNumber),
+  baseline: finiteNumber,
+  values: count,
+  residuals: count,
+  residualMean: finiteNumber,
+  residualVar: finiteNumber,
+});
+
+export type HalfSpaceTreesState = z.infer<typeof stateSchema>;
+
+/** Position of a standardised residual in the unit work space. */
+function place(zScore: number): number {
+  return 0.5 + zScore / (2 * EDGE_Z);
+}
+
+export class HalfSpaceTrees implements Detector {
+  readonly kind = HALF_SPACE_TREES_KIND;
+  readonly params: Readonly<HalfSpaceTreesParams>;
+
+  private readonly internalNodes: number;
+  private readonly nodesPerTree: number;
+  private readonly sizeLimit: number;
+  /** Split dimension and value per internal node, trees back to back. */
+  private readonly dims: Uint8Array;
+  private readonly splits: Float32Array;
+  /** Mass per node, trees back to back (`windowSize` ≤ 65535 fits). Swapped every window. */
+  private reference: Uint16Array;
+  private latest: Uint16Array;
+  /** Summed mass score expected for a reference point; meaningful once `hasReference`. */
+  private expected = 0;
+  private hasReference = false;
+  /** Points added to `latest` in the current window. */
+  private windowCount = 0;
+  /** Placed residuals, newest first. */
+  private readonly shingleBuf: Float64Array;
+  /** Feature vector of the point being handled (newest first). */
+  private readonly candidate: Float64Array;
+  private baseline = 0;
+  private values = 0;
+  private residuals = 0;
+  private residualMean = 0;
+  private residualVar = 0;
+  /** Drew the trees; carried in snapshots so the seeded state is complete. */
+  private readonly rng: Rng;
+  /** Standardised residual of the value last passed to `features`. */
+  private lastZ = 0;
+
+  private constructor(params: HalfSpaceTreesParams, rng: Rng) {
+    this.params = Object.freeze({ ...params });
+    const { trees, height, shingle } = params;
+    this.internalNodes = 2 ** height - 1;
+    this.nodesPerTree = 2 ** (height + 1) - 1;
+    this.sizeLimit = Math.floor(SIZE_LIMIT_SHARE * params.windowSize);
+    this.dims = new Uint8Array(trees * this.internalNodes);
+    this.splits = new Float32Array(trees * this.internalNodes);
+    this.reference = new Uint16Array(trees * this.nodesPerTree);
+    this.latest = new Uint16Array(trees * this.nodesPerTree);
+    this.shingleBuf = new Float64Array(shingle);
+    this.candidate = new Float64Array(shingle);
+    this.rng = rng;
+  }
+
+  static create(params: HalfSpaceTreesParams, seed: number): HalfSpaceTrees {
+    const detector = new HalfSpaceTrees(params, Rng.fromSeed(seed));
+    detector.buildTrees();
+    return detector;
+  }
+
+  static restore(snapshot: DetectorSnapshot): HalfSpaceTrees {
+    const { params, state } = parseSnapshot(
+      snapshot,
+      HALF_SPACE_TREES_KIND,
+      halfSpaceTreesParamsSchema,
+      stateSchema,
+    );
+    const detector = new HalfSpaceTrees(params, Rng.fromState(state.rng));
+    detector.load(state);
+    return detector;
+  }
+
+  score(_timeMs: number, value: number): number {
+    if (value - value !== 0 || !this.hasReference || !this.features(value)) return 0;
+    return this.descend(true, false);
+  }
+
+  learn(_timeMs: number, value: number): void {
+    if (value - value !== 0) return;
+    if (this.features(value)) this.descend(false, true);
+    this.absorb(value);
+  }
+
+  update(_timeMs: number, value: number): number {
+    // `value - value` is NaN exactly for NaN and ±Infinity.
+    if (value - value !== 0) return 0;
+    const score = this.features(value) ? this.descend(this.hasReference, true) : 0;
+    this.absorb(value);
+    return score;
+  }
+
+  snapshot(): DetectorSnapshot {
+    const state: HalfSpaceTreesState = {
+      rng: this.rng.state(),
+      dims: Array.from(this.dims),
+      splits: Array.from(this.splits),
+      reference: Array.from(this.reference),
+      latest: Array.from(this.latest),
+      expected: this.expected,
+      hasReference: this.hasReference,
+      windowCount: this.windowCount,
+      shingle: Array.from(this.shingleBuf),
+      baseline: this.baseline,
+      values: this.values,
+      residuals: this.residuals,
+      residualMean: this.residualMean,
+      residualVar: this.residualVar,
+    };
+    return { kind: this.kind, params: { ...this.params }, state };
+  }
+
+  private buildTrees(): void {
+    const { trees, shingle } = this.params;
+    const lo = new Float64Array(shingle);
+    const hi = new Float64Array(shingle);
+    for (let t = 0; t < trees; t++) {
+      for (let q = 0; q < shingle; q++) {
+        const s = this.rng.next();
+        const reach = 2 * Math.max(s, 1 - s);
+        lo[q] = s - reach;
+        hi[q] = s + reach;
+      }
+      this.buildNode(t * this.internalNodes, 0, 0, lo, hi);
+    }
+  }
+
+  /** Fill one subtree; `lo`/`hi` hold the node's box and are restored before returning. */
+  private buildNode(
+    base: number,
+    node: number,
+    depth: number,
+    lo: Float64Array,
+    hi: Float64Array,
+  ): void {
+    if (depth === this.params.height) return;
+    const q = this.rng.int(this.params.shingle);
+    const low = lo[q] as number;
+    const high = hi[q] as number;
+    const mid = (low + high) / 2;
+    this.dims[base + node] = q;
+    this.splits[base + node] = mid;
+    hi[q] = mid;
+    this.buildNode(base, 2 * node + 1, depth + 1, lo, hi);
+    hi[q] = high;
+    lo[q] = mid;
+    this.buildNode(base, 2 * node + 2, depth + 1, lo, hi);
+    lo[q] = low;
+  }
+
+  /**
+   * Standardise `value` (kept in `lastZ`) and fill `candidate`; false while the statistics are
+   * too young for the point to be placed in the trees.
+   */
+  private features(value: number): boolean {
+    const sd = this.std();
+    // Clamped so that even absurd finite inputs keep every statistic finite.
+    const raw = (value - this.baseline - this.residualMean) / sd;
+    const zScore = raw > Z_CAP ? Z_CAP : raw < -Z_CAP ? -Z_CAP : raw;
+    this.lastZ = zScore;
+    // Every slot of the shingle must hold a residual standardised by trusted statistics.
+    if (this.residuals < STATS_WARMUP + this.params.shingle) return false;
+    const cand = this.candidate;
+    const ring = this.shingleBuf;
+    cand[0] = place(zScore);
+    for (let j = 1; j < cand.length; j++) cand[j] = ring[j - 1] as number;
+    return true;
+  }
+
+  /** Residual std with a floor relative to the level, so a constant series does not divide by 0. */
+  private std(): number {
+    return Math.sqrt(this.residualVar) + 1e-12 + 1e-9 * Math.abs(this.baseline);
+  }
+
+  /**
+   * Walk every tree along the candidate's path, scoring it against the reference profile and/or
+   * adding it to the latest one down to the leaves. Returns the score (0 when not scoring).
+   */
+  private descend(scoring: boolean, learning: boolean): number {
+    const { trees, height } = this.params;
+    const cand = this.candidate;
+    const dims = this.dims;
+    const splits = this.splits;
+    const reference = this.reference;
+    const latest = this.latest;
+    const limit = this.sizeLimit;
+    const nodesPerTree = this.nodesPerTree;
+    const internalNodes = this.internalNodes;
+    let mass = 0;
+    for (let t = 0; t < trees; t++) {
+      const massBase = t * nodesPerTree;
+      const splitBase = t * internalNodes;
+      let node = 0;
+      let open = scoring;
+      let volume = 1; // 2^depth: each split halves the cell
+      for (let depth = 0; ; depth++) {
+        if (open) {
+          const r = reference[massBase + node] as number;
+          if (depth === height || r <= limit) {
+            mass += (r + 1) * volume;
+            open = false;
+            if (!learning) break;
+          }
+        }
+        if (learning) latest[massBase + node] = (latest[massBase + node] as number) + 1;
+        if (depth === height) break;
+        const i = splitBase + node;
+        node = 2 * node + ((cand[dims[i] as number] as number) < (splits[i] as number) ? 1 : 2);
+        volume *= 2;
+      }
+    }
+    // Score before a possible swap: it belongs to the reference it was measured against.
+    const score = scoring ? ratioScore(Math.log2(this.expected / mass), BOUNDARY_BITS) : 0;
+    if (learning && ++this.windowCount === this.params.windowSize) this.swapWindows();
+    return score;
+  }
+
+  /** The latest profile becomes the reference; its expected mass score is summed once here. */
+  private swapWindows(): void {
+    const previous = this.reference;
+    this.reference = this.latest;
+    this.latest = previous;
+    this.latest.fill(0);
+    this.windowCount = 0;
+    this.hasReference = true;
+    let sum = 0;
+    for (let t = 0; t < this.params.trees; t++)
+      sum += this.expectedMass(t * this.nodesPerTree, 0, 0);
+    this.expected = sum / this.params.windowSize;
+  }
+
+  /** Σ over the cells where descents stop of r·(r + 1)·2^depth: the mass-weighted tree score. */
+  private expectedMass(base: number, node: number, depth: number): number {
+    const r = this.reference[base + node] as number;
+    if (depth === this.params.height || r <= this.sizeLimit) return r * (r + 1) * 2 ** depth;
+    return (
+      this.expectedMass(base, 2 * node + 1, depth + 1) +
+      this.expectedMass(base, 2 * node + 2, depth + 1)
+    );
+  }
+
+  /** Fold the value (standardised as `lastZ`) into the baseline, the statistics and the shingle. */
+  private absorb(value: number): void {
+    this.values++;
+    if (this.values === 1) {
+      this.baseline = value;
+      return;
+    }
+    const sd = this.std();
+    const zScore = this.lastZ;
+    const ring = this.shingleBuf;
+    for (let j = ring.length - 1; j > 0; j--) ring[j] = ring[j - 1] as number;
+    ring[0] = place(zScore);
+    this.baseline += this.params.baselineAlpha * (value - this.baseline);
+    this.residuals++;
+    // Equal weights at first, so the young statistics are plain averages, not biased to 0.
+    const alpha = Math.max(this.params.normAlpha, 1 / this.residuals);
+    const clipped =
+      this.residuals > STATS_WARMUP ? Math.min(Math.max(zScore, -WINSOR), WINSOR) : zScore;
+    const delta = clipped * sd;
+    this.residualMean += alpha * delta;
+    this.residualVar = (1 - alpha) * (this.residualVar + alpha * delta * delta);
+  }
+
+  private load(state: HalfSpaceTreesState): void {
+    const fit = (name: string, source: readonly number[], target: { length: number }): void => {
+      if (source.length !== target.length) {
+        throw new Error(
+          `invalid '${HALF_SPACE_TREES_KIND}' snapshot state: ${name} has ${source.length} entries, expected ${target.length}`,
+        );
+      }
+    };
+    fit('dims', state.dims, this.dims);
+    fit('splits', state.splits, this.splits);
+    fit('reference', state.reference, this.reference);
+    fit('latest', state.latest, this.latest);
+    fit('shingle', state.shingle, this.shingleBuf);
+    this.dims.set(state.dims);
+    this.splits.set(state.splits);
+    this.reference.set(state.reference);
+    this.latest.set(state.latest);
+    this.shingleBuf.set(state.shingle);
+    this.expected = state.expected;
+    this.hasReference = state.hasReference;
+    this.windowCount = state.windowCount;
+    this.baseline = state.baseline;
+    this.values = state.values;
+    this.residuals = state.residuals;
+    this.residualMean = state.residualMean;
+    this.residualVar = state.residualVar;
+  }
+}
+
+export const halfSpaceTreesFactory: DetectorFactory<HalfSpaceTreesParams> = {
+  kind: HALF_SPACE_TREES_KIND,
+  description: 'Streaming half-space trees over a shingle of standardised residuals (mass-based)',
+  paramsSchema: halfSpaceTreesParamsSchema,
+  create: (params, seed) => HalfSpaceTrees.create(params, seed),
+  restore: (snapshot) => HalfSpaceTrees.restore(snapshot),
+};

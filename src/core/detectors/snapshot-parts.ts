@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import type { DetectorSnapshot } from './detector.js';
+import type { RollingMeanVarState } from '../stats/rolling-mean-var.js';
+import type { WelfordState } from '../stats/welford.js';
+
+/**
+ * Validation of snapshots on restore: checkpoints come back from storage, so their shape is
+ * checked like any other input before it becomes detector state.
+ */
+export function parseSnapshot<P, S>(
+  snapshot: DetectorSnapshot,
+  kind: string,
+  paramsSchema: z.ZodType<P>,
+  stateSchema: z.ZodType<S>,
+): { params: P; state: S } {
+  if (snapshot.kind !== kind) {
+    throw new Error(`cannot restore a '${snapshot.kind}' snapshot as '${kind}'`);
+  }
+  const params = paramsSchema.safeParse(snapshot.params);
+  if (!params.success) {
+    throw new Error(`invalid '${kind}' snapshot params: ${z.prettifyError(params.error)}`);
+  }
+  const state = stateSchema.safeParse(snapshot.state);
+  if (!state.success) {
+    throw new Error(`invalid '${kind}' snapshot state: ${z.prettifyError(state.error)}`);
+  }
+  return { params: params.data, state: state.data };
+}
+
+/** zod 4 numbers already exclude NaN and ±Infinity; the name says why the schemas rely on it. */
+export const finiteNumber = z.number();
+const finite = finiteNumber;
+
+export const welfordStateSchema: z.ZodType<WelfordState> = z.object({
+  count: z.number().int().nonnegative(),
+  mean: finite,
+  m2: finite,
+});
+
+export const rollingMeanVarStateSchema: z.ZodType<RollingMeanVarState> = z.object({
+  capacity: z.number().int().positive(),
+  values: z.array(finite),
+  head: z.number().int().nonnegative(),
+  mean: finite,
+  m2: finite,
+  sinceRecompute: z.number().int().nonnegative(),
+});

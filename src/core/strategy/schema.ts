@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import {
+  COMPLETE,
+  describeValue,
+  didYouMean,
+  expandUnknownKeys,
+  unknownKey,
+  type RawIssue,
+} from './issues.js';
+import { detectorKinds, thresholdKinds, type KindCatalogue } from './kinds.js';
+import { patternProblem } from './rules.js';
+
+/**
+ * The strategy document: one schema that validates what users write (snake_case YAML) and is
+ * the TypeScript type the rest of Vigil uses. Detector and threshold parameters are validated by
+ * the chosen kind's own `paramsSchema` (recursively for ensemble members), so a bad parameter is
+ * reported at its full path and the parsed strategy carries every default filled in.
+ *
+ * Messages are phrased "expected …" so `formatIssue` can append what was found.
+ */
+
+/** Seed used when a strategy does not set one: fixed, so replays repeat without configuration. */
+export const DEFAULT_SEED = 0x5eed;
+
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const MODEL_SCHEMES = new Set(['file:', 'http:', 'https:', 's3:']);
+
+const expected = (what: string) => ({ error: `expected ${what}` });
+
+const slug = expected('a slug such as "my-strategy" (lowercase letters, digits, single hyphens)');
+const positiveInt = expected('a positive integer');
+const uint32 = expected('an integer from 0 to 4294967295');
+const nonEmpty = (what: string) => z.string(expected(what)).min(1, expected(what));
+
+function isModelUri(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  if (!MODEL_SCHEMES.has(url.protocol)) return false;
+  return url.protocol === 'file:' ? url.pathname.length > 1 : url.host.length > 0;
+}
+
+const pattern = nonEmpty('a glob or /regex/').superRefine((text, ctx) => {
+  const problem = patternProblem(text);
+  if (problem)
+    ctx.addIssue({ code: 'custom', message: `expected a glob or a valid /regex/ (${problem})` });
+});
+
+const triggerRule = z.strictObject(
+  {
+    device: pattern.optional(),
+    metric: pattern.optional(),
+    tags: z.record(z.string(), pattern, expected('a mapping of tag name to pattern')).optional(),
+  },
+  expected('a mapping with device, metric and/or tags'),
+);
+
+/** A detector or threshold choice as parsed: `params` is the kind's own validated params. */
+export interface ComponentSpec {
+  readonly kind: string;
+  readonly params: unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validate `raw` params for `kind`, appending issues (paths relative to the component) to
+ * `issues`; returns the parsed params. Composite kinds (the ensemble) also get each member's
+ * params validated by the member's own schema, and the parsed result carries those.
+ */
+function validateParams(
+  catalogue: KindCatalogue,
+  kind: string,
+  raw: unknown,
+  at: readonly PropertyKey[],
+  issues: RawIssue[],
+): unknown {
+  const schema = catalogue.paramsSchema(kind);
+  if (!schema) {
+    const kinds = catalogue.kinds();
+    const message =
+      `expected one of the ${catalogue.noun} kinds ${kinds.join(', ')}, ` +
+      `found ${describeValue(kind)}${didYouMean(kind, kinds)}`;
+    const path = [...at.slice(0, -1), 'kind'];
+    issues.push({ code: 'custom', path, message, params: COMPLETE, input: kind });
+    return undefined;
+  }
+  const params = raw ?? {};
+  const result = schema.safeParse(params);
+  const own = result.success ? [] : expandUnknownKeys(result.error.issues, schema);
+  const relative = (issue: z.core.$ZodIssue): RawIssue => ({
+    ...issue,
+    path: [...at, ...issue.path],
+    input: undefined,
+  });
+  const members =
+    catalogue.composite.has(kind) && isRecord(params) && Array.isArray(params['members'])
+      ? (params['members'] as unknown[])
+      : undefined;
+  if (!members) {
+    issues.push(...own.map(relative));
+    return result.data;
+  }
+  const checked = new Set<number>();
+  const memberIssues: RawIssue[] = [];
+  const memberParams = members.map((member, i) => {
+    if (!isRecord(member) || typeof member['kind'] !== 'string') return undefined;
+    checked.add(i);
+    const path = [...at, 'members', i, 'params'];
+    return validateParams(catalogue, member['kind'], member['params'], path, memberIssues);
+  });
+  // The composite's schema may check its members too, in its own words: ours replace those.
+  issues.push(...own.filter((issue) => !aboutCheckedMember(issue.path, checked)).map(relative));
+  issues.push(...memberIssues);
+  return withMemberParams(result.data, memberParams);
+}
+
+/** Is `path` (relative to a composite's params) about a member's kind or params we checked? */
+function aboutCheckedMember(path: readonly PropertyKey[], checked: ReadonlySet<number>): boolean {
+  const [field, index, part] = path;
+  return (
+    field === 'members' &&
+    typeof index === 'number' &&
+    checked.has(index) &&
+    (part === 'params' || part === 'kind')
+  );
+}
+
+/** The composite's parsed params with each member's params replaced by its parsed form. */
+function withMemberParams(data: unknown, memberParams: readonly unknown[]): unknown {
+  if (!isRecord(data) || !Array.isArray(data['members'])) return data;
+  const members = data['members'].map((member: unknown, i) =>
+    isRecord(member) && memberParams[i] !== undefined
+      ? { ...member, params: memberParams[i] }
+      : member,
+  );
+  return { ...data, members };
+}
+
+const COMPONENT_KEYS = ['kind', 'params'];
+
+/**
+ * `{kind, params}` whose params schema depends on `kind`. The object is loose and unknown keys
+ * are reported by hand so that a stray key does not hide the params' own problems.
+ */
+function component(catalogue: KindCatalogue) {
+  return z
+    .looseObject(
+      { kind: nonEmpty(`a ${catalogue.noun} kind`), params: z.unknown().optional() },
+      expected(`a mapping with kind and params`),
+    )
+    .transform((spec, ctx): ComponentSpec => {
+      const issues: RawIssue[] = [];
+      for (const key of Object.keys(spec)) {
+        if (COMPONENT_KEYS.includes(key)) continue;
+        const message = unknownKey(key, COMPONENT_KEYS);
+        issues.push({ code: 'custom', path: [key], message, params: COMPLETE, input: spec[key] });
+      }
+      const params = validateParams(catalogue, spec.kind, spec.params, ['params'], issues);
+      ctx.issues.push(...issues);
+      return issues.length ? z.NEVER : { kind: spec.kind, params };
+    });
+}
+
+export const strategySchema = z.strictObject(
+  {
+    name: z.string(slug).regex(SLUG, slug).max(64, expected('at most 64 characters')),
+    version: z.int(positiveInt).positive(positiveInt),
+    description: nonEmpty('a non-empty description'),
+    seed: z.int(uint32).min(0, uint32).max(0xffffffff, uint32).default(DEFAULT_SEED),
+    detector: component(detectorKinds),
+    threshold: component(thresholdKinds),
+    /** Learn points classified alert/severe? Off: anomalies must not become the new normal. */
+    learn_on_flagged: z.boolean(expected('true or false')).default(false),
+    trigger_rules: z
+      .array(triggerRule, expected('a list of rules'))
+      .min(1, expected('at least one rule (omit trigger_rules to match every series)'))
+      .optional(),
+    model_ref: z
+      .string(expected('a URI'))
+      .refine(isModelUri, expected('a file://, http://, https:// or s3:// URI'))
+      .optional(),
+  },
+  expected('a mapping (a strategy document)'),
+);
+
+/** A validated strategy, defaults filled in. */
+export type Strategy = z.infer<typeof strategySchema>;
+/** A strategy as it may be written (defaults optional). */
+export type StrategyInput = z.input<typeof strategySchema>;

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import type { Threshold, ThresholdSnapshot } from './threshold.js';
+import { StaticThreshold, STATIC_KIND, staticParamsSchema, type StaticParams } from './static.js';
+import {
+  DYNAMIC_KIND,
+  DynamicThreshold,
+  dynamicParamsSchema,
+  dynamicStateSchema,
+  type DynamicParams,
+} from './dynamic.js';
+
+/**
+ * How a threshold kind is built: from validated params (`paramsSchema.parse({})` gives the
+ * defaults; the strategy schema embeds it), or back from a snapshot.
+ */
+export interface ThresholdFactory<P = unknown> {
+  readonly kind: string;
+  /** One line for listings and the docs. */
+  readonly description: string;
+  readonly paramsSchema: z.ZodType<P>;
+  create(params: P): Threshold;
+  restore(snapshot: ThresholdSnapshot): Threshold;
+}
+
+export class UnknownThresholdError extends Error {
+  constructor(readonly thresholdKind: string) {
+    super(
+      `unknown threshold kind '${thresholdKind}'; known kinds: ${Object.keys(thresholdFactories).join(', ')}`,
+    );
+    this.name = 'UnknownThresholdError';
+  }
+}
+
+/** Snapshots come back from storage: their params and state are validated like any input. */
+function parsePart<T>(kind: string, part: string, schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new Error(`invalid '${kind}' snapshot ${part}: ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+function checkKind(snapshot: ThresholdSnapshot, kind: string): void {
+  if (snapshot.kind !== kind) {
+    throw new Error(`cannot restore a '${snapshot.kind}' snapshot as '${kind}'`);
+  }
+}
+
+const staticFactory: ThresholdFactory<StaticParams> = {
+  kind: STATIC_KIND,
+  description: 'Fixed boundaries: alert at 0.5 (the detectors’ own boundary), severe at 0.8',
+  paramsSchema: staticParamsSchema,
+  create: (params) => new StaticThreshold(params),
+  restore: (snapshot) => {
+    checkKind(snapshot, STATIC_KIND);
+    return new StaticThreshold(
+      parsePart(STATIC_KIND, 'params', staticParamsSchema, snapshot.params),
+    );
+  },
+};
+
+const dynamicFactory: ThresholdFactory<DynamicParams> = {
+  kind: DYNAMIC_KIND,
+  description:
+    'Alert/severe at q99.5/q99.9 of the last 1000 normal scores (floors 0.5/0.8), frozen while volatile',
+  paramsSchema: dynamicParamsSchema,
+  create: (params) => new DynamicThreshold(params),
+  restore: (snapshot) => {
+    checkKind(snapshot, DYNAMIC_KIND);
+    const params = parsePart(DYNAMIC_KIND, 'params', dynamicParamsSchema, snapshot.params);
+    const state = parsePart(DYNAMIC_KIND, 'state', dynamicStateSchema, snapshot.state);
+    return new DynamicThreshold(params, state);
+  },
+};
+
+/** Every threshold kind, by name. */
+export const thresholdFactories: Readonly<Record<string, ThresholdFactory>> = {
+  [STATIC_KIND]: staticFactory,
+  [DYNAMIC_KIND]: dynamicFactory,
+};
+
+export function getThresholdFactory(kind: string): ThresholdFactory {
+  const factory = Object.hasOwn(thresholdFactories, kind) ? thresholdFactories[kind] : undefined;
+  if (!factory) throw new UnknownThresholdError(kind);
+  return factory;
+}
+
+/** Validate `rawParams` (undefined = all defaults) with the kind's schema and build a threshold. */
+export function createThreshold(kind: string, rawParams: unknown): Threshold {
+  const factory = getThresholdFactory(kind);
+  const parsed = factory.paramsSchema.safeParse(rawParams ?? {});
+  if (!parsed.success) {
+    throw new Error(`invalid params for threshold '${kind}': ${z.prettifyError(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  return factory.create(parsed.data);
+}
+
+/** Rebuild a threshold from `snapshot()` output (e.g. after a JSON round trip through storage). */
+export function restoreThreshold(snapshot: ThresholdSnapshot): Threshold {
+  return getThresholdFactory(snapshot.kind).restore(snapshot);
+}
