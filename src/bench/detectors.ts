@@ -2,113 +2,54 @@
  * `npm run bench:detectors`: speed and memory of every detector and of the `fast` and `default`
  * strategies on one core, over the NAB corpus held in memory, side by side with a bare loop doing
  * the cheapest online z-score over the same Float64Arrays (what plain JavaScript can do at best).
- * Each figure is the median of several runs; the machine is noisy, so read ratios, not absolutes.
+ *
+ * Each scorer is timed in its own worker thread, one after another: a fresh JIT per scorer, so one
+ * scorer's type feedback cannot slow the next, and only one core busy at a time. Each figure is the
+ * median of several passes; the machine is noisy, so read the ratios.
  */
+import { Worker } from 'node:worker_threads';
 import { detectorFactories } from '../core/detectors/registry.js';
-import type { Detector } from '../core/detectors/detector.js';
-import { compileStrategy } from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
-import { loadCorpus } from '../eval/nab/index.js';
-import { defaultNabDataDir } from '../cli/nab.js';
-import { median, bareEwZscoreLoop, heapPerSeries } from './measure.js';
+import type { BenchJob, BenchResult } from './bench-worker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const corpus = await loadCorpus(defaultNabDataDir());
-const series = corpus.files.map((f) => ({ times: f.times, values: f.values }));
-const points = series.reduce((n, s) => n + s.values.length, 0);
 
-interface Row {
-  name: string;
-  pointsPerSecond: number;
-  snapshotBytes: number;
-}
-
-/** Times `RUNS` passes over the corpus, a fresh scorer per series each pass. */
-function timeScorer(makeScorer: () => (t: number, x: number) => number): number {
-  const rates: number[] = [];
-  let sink = 0;
-  for (let run = 0; run < RUNS + 1; run++) {
-    const started = performance.now();
-    for (const { times, values } of series) {
-      const score = makeScorer();
-      for (let i = 0; i < values.length; i++) sink += score(times[i]!, values[i]!);
-    }
-    const seconds = (performance.now() - started) / 1000;
-    if (run > 0) rates.push(points / seconds); // the first pass warms up the JIT
-  }
-  if (Number.isNaN(sink)) throw new Error('a scorer returned NaN');
-  return median(rates);
-}
-
-function snapshotBytes(makeSnapshot: () => unknown): number {
-  return Buffer.byteLength(JSON.stringify(makeSnapshot()));
-}
-
-const bareRates: number[] = [];
-for (let run = 0; run < RUNS + 1; run++) {
-  const started = performance.now();
-  let sink = 0;
-  for (const { values } of series) sink += bareEwZscoreLoop(values, 0.01);
-  if (run > 0) bareRates.push(points / ((performance.now() - started) / 1000));
-  if (Number.isNaN(sink)) throw new Error('bare loop returned NaN');
-}
-const bare = median(bareRates);
-
-const longest = series.reduce((a, b) => (b.values.length > a.values.length ? b : a));
-const rows: Row[] = [];
-for (const factory of Object.values(detectorFactories)) {
-  if (factory.kind === 'ensemble') continue; // measured through the strategies that use it
-  const params = factory.paramsSchema.parse({});
-  const make = (): Detector => factory.create(params, 42);
-  rows.push({
-    name: `detector ${factory.kind}`,
-    pointsPerSecond: timeScorer(() => {
-      const detector = make();
-      return (t, x) => detector.update(t, x);
-    }),
-    snapshotBytes: snapshotBytes(() => {
-      const detector = make();
-      for (let i = 0; i < longest.values.length; i++)
-        detector.update(longest.times[i]!, longest.values[i]!);
-      return detector.snapshot();
-    }),
-  });
-}
-const heap: { name: string; bytes: number }[] = [];
-for (const name of ['fast', 'default']) {
-  const pipelineFor = compileStrategy(await resolveStrategy(name));
-  rows.push({
-    name: `strategy ${name}`,
-    pointsPerSecond: timeScorer(() => {
-      const pipeline = pipelineFor('bench');
-      return (t, x) => pipeline.process(t, x);
-    }),
-    snapshotBytes: snapshotBytes(() => {
-      const pipeline = pipelineFor('bench');
-      for (let i = 0; i < longest.values.length; i++)
-        pipeline.process(longest.times[i]!, longest.values[i]!);
-      return pipeline.snapshot();
-    }),
-  });
-  heap.push({
-    name,
-    bytes: heapPerSeries(pipelineFor, longest, name === 'fast' ? 100_000 : 10_000),
+function measure(job: BenchJob): Promise<BenchResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./bench-worker.js', import.meta.url), {
+      workerData: job,
+    });
+    worker.once('message', resolve);
+    worker.once('error', reject);
   });
 }
 
-const format = (n: number): string => Math.round(n).toLocaleString('en-US');
-process.stdout.write(
-  `NAB corpus: ${points.toLocaleString('en-US')} points in ${series.length} series; ` +
-    `median of ${RUNS} runs, one core\n\n` +
-    `| scorer | points/s | × bare loop | snapshot bytes/series |\n|---|---:|---:|---:|\n` +
-    `| bare EW z-score loop | ${format(bare)} | 1.00 | — |\n` +
-    rows
-      .map(
-        (r) =>
-          `| ${r.name} | ${format(r.pointsPerSecond)} | ${(r.pointsPerSecond / bare).toFixed(2)} | ${format(r.snapshotBytes)} |`,
-      )
-      .join('\n') +
-    '\n\n| strategy | heap bytes per live series |\n|---|---:|\n' +
-    heap.map((h) => `| ${h.name} | ${format(h.bytes)} |`).join('\n') +
-    '\n',
-);
+const jobs: BenchJob[] = [
+  { target: 'bare', name: 'bare EW z-score loop', runs: RUNS },
+  ...Object.keys(detectorFactories)
+    .filter((kind) => kind !== 'ensemble') // measured through the strategies that use it
+    .map((kind): BenchJob => ({ target: 'detector', name: kind, runs: RUNS })),
+  { target: 'strategy', name: 'fast', runs: RUNS, heapSeries: 100_000 },
+  { target: 'strategy', name: 'default', runs: RUNS, heapSeries: 10_000 },
+];
+const results: BenchResult[] = [];
+for (const job of jobs) {
+  results.push(await measure(job));
+  process.stderr.write(`measured ${job.target} ${job.name}\n`);
+}
+
+const bare = results[0]!.pointsPerSecond;
+const format = (n: number | undefined): string =>
+  n === undefined ? '—' : Math.round(n).toLocaleString('en-US');
+const lines = [
+  `NAB corpus: ${results[0]!.points.toLocaleString('en-US')} points in 58 series; ` +
+    `median of ${RUNS} passes, one core, each scorer in a fresh worker`,
+  '',
+  '| scorer | points/s | × bare loop | snapshot bytes/series | heap bytes/series |',
+  '|---|---:|---:|---:|---:|',
+  ...results.map(
+    (r) =>
+      `| ${r.label} | ${format(r.pointsPerSecond)} | ${(r.pointsPerSecond / bare).toFixed(2)} | ` +
+      `${format(r.snapshotBytes)} | ${format(r.heapBytesPerSeries)} |`,
+  ),
+];
+process.stdout.write(lines.join('\n') + '\n');

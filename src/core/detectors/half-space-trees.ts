@@ -56,24 +56,31 @@ const SIZE_LIMIT_SHARE = 0.1;
 
 export const HALF_SPACE_TREES_KIND = 'half-space-trees';
 
-export const halfSpaceTreesParamsSchema = z.strictObject({
-  /** Number of trees; more trees smooth the estimate at linear cost. */
-  trees: z.number().int().min(1).max(256).default(25),
-  /** Depth of every tree; memory and snapshot size grow as 2^height per tree. */
-  height: z.number().int().min(2).max(16).default(10),
-  /** Points per mass window (the reference profile is the previous window). */
-  windowSize: z.number().int().min(10).max(65_535).default(250),
-  /** Number of recent residuals in the feature vector (dimensions of the trees). */
-  shingle: z.number().int().min(1).max(64).default(4),
-  /** Weight of the newest value in the fast baseline the residuals are taken against. */
-  baselineAlpha: z.number().gt(0).max(1).default(0.3),
-  /** Weight of the newest residual in the slow mean/std that standardises residuals. */
-  normAlpha: z.number().gt(0).max(0.5).default(0.002),
-});
+export const halfSpaceTreesParamsSchema = z
+  .strictObject({
+    /** Number of trees; more trees smooth the estimate at linear cost. */
+    trees: z.number().int().min(1).max(256).default(25),
+    /** Depth of every tree; memory and snapshot size grow as 2^height per tree. */
+    height: z.number().int().min(2).max(16).default(10),
+    /** Points per mass window (the reference profile is the previous window). */
+    windowSize: z.number().int().min(10).max(65_535).default(250),
+    /** Number of recent residuals in the feature vector (dimensions of the trees). */
+    shingle: z.number().int().min(1).max(64).default(4),
+    /** Weight of the newest value in the fast baseline the residuals are taken against. */
+    baselineAlpha: z.number().gt(0).max(1).default(0.3),
+    /** Weight of the newest residual in the slow mean/std that standardises residuals. */
+    normAlpha: z.number().gt(0).max(0.5).default(0.002),
+  })
+  .refine((p) => p.trees * 2 ** p.height <= 2 ** 22, {
+    // About 50 MB of typed arrays: far beyond any sensible per-series detector.
+    message: 'trees × 2^height must not exceed 2^22',
+    path: ['height'],
+  });
 
 export type HalfSpaceTreesParams = z.infer<typeof halfSpaceTreesParamsSchema>;
 
 const count = z.number().int().nonnegative();
+const mass = count.max(65_535);
 /** The generator's words are 32-bit integers, signed or unsigned depending on the operation. */
 const word = z
   .number()
@@ -85,8 +92,8 @@ const stateSchema = z.object({
   rng: z.tuple([word, word, word, word]),
   dims: z.array(count),
   splits: z.array(finiteNumber),
-  reference: z.array(count),
-  latest: z.array(count),
+  reference: z.array(mass),
+  latest: z.array(mass),
   expected: finiteNumber,
   hasReference: z.boolean(),
   windowCount: count,
@@ -374,6 +381,11 @@ export class HalfSpaceTrees implements Detector {
     fit('reference', state.reference, this.reference);
     fit('latest', state.latest, this.latest);
     fit('shingle', state.shingle, this.shingleBuf);
+    if (state.dims.some((q) => q >= this.params.shingle)) {
+      throw new Error(
+        `invalid '${HALF_SPACE_TREES_KIND}' snapshot state: a split dimension ≥ shingle`,
+      );
+    }
     this.dims.set(state.dims);
     this.splits.set(state.splits);
     this.reference.set(state.reference);

@@ -3,6 +3,7 @@ import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js'
 import { adaptiveWindowFactory } from './adaptive-window.js';
 import { makeEnsembleFactory } from './ensemble.js';
 import { ewZScoreFactory } from './ew-zscore.js';
+import { extremeValueFactory } from './extreme-value.js';
 import { halfSpaceTreesFactory } from './half-space-trees.js';
 import { rollingZScoreFactory } from './rolling-zscore.js';
 import { seasonalEsdFactory } from './seasonal-esd.js';
@@ -20,6 +21,7 @@ export const detectorFactories: Readonly<Record<string, DetectorFactory>> = {
   'adaptive-window': adaptiveWindowFactory,
   'seasonal-esd': seasonalEsdFactory,
   'half-space-trees': halfSpaceTreesFactory,
+  'extreme-value': extremeValueFactory,
   ensemble: ensembleFactory,
 };
 

@@ -60,7 +60,7 @@ describe('compiled pipelines', () => {
     );
   });
 
-  it('does not learn flagged points unless learn_on_flagged, so a level shift keeps alerting', () => {
+  it('holds learning on flagged points unless learn_on_flagged, for max_unlearned_points', () => {
     const xs = Float64Array.from([...noise(300, 5, 0), ...noise(300, 6, 10)]);
     const flagged = (learnOnFlagged: boolean) =>
       feed(compileStrategy(shiftStrategy(learnOnFlagged))('s'), xs, 0)
@@ -68,7 +68,8 @@ describe('compiled pipelines', () => {
         .filter((level) => level !== 'ok').length;
     const gated = flagged(false);
     const ungated = flagged(true);
-    assert.equal(gated, 300, 'the detector never learns the shifted level');
+    assert.ok(gated >= 100, `the held detector keeps flagging the shift (${gated} flagged)`);
+    assert.ok(gated < 300, `then learns the lasting shift (${gated} flagged)`);
     assert.ok(ungated < 100, `the learning detector adapts (${ungated} flagged)`);
   });
 

@@ -15,6 +15,8 @@ const LEVELS: readonly Level[] = ['ok', 'alert', 'severe'];
 
 class StrategyPipeline implements SeriesPipeline {
   private level: Level;
+  /** Flagged points in a row that the detector did not learn. */
+  private unlearned = 0;
 
   constructor(
     private readonly strategy: Strategy,
@@ -38,8 +40,18 @@ class StrategyPipeline implements SeriesPipeline {
     const score = this.detector.score(timeMs, value);
     const level = this.threshold.classify(timeMs, score);
     this.level = level;
-    // Learning a flagged point would teach the detector that the anomaly is normal.
-    if (level === 'ok' || this.strategy.learn_on_flagged) this.detector.learn(timeMs, value);
+    // Learning a flagged point would teach the detector that the anomaly is normal; but only up
+    // to a bound, past which the change has lasted long enough to be the new normal.
+    if (
+      level === 'ok' ||
+      this.strategy.learn_on_flagged ||
+      this.unlearned >= this.strategy.max_unlearned_points
+    ) {
+      this.unlearned = 0;
+      this.detector.learn(timeMs, value);
+    } else {
+      this.unlearned++;
+    }
     return score;
   }
 

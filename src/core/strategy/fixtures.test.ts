@@ -28,7 +28,7 @@ describe('good strategy fixtures', () => {
   it("fills defaults from the strategy schema and the kinds' params schemas", () => {
     const strategy = parseStrategy(read('good/minimal.yaml'));
     assert.equal(strategy.seed, DEFAULT_SEED);
-    assert.equal(strategy.learn_on_flagged, false);
+    assert.equal(strategy.learn_on_flagged, true);
     assert.equal(strategy.trigger_rules, undefined);
     assert.deepEqual(strategy.detector.params, {
       alpha: 0.01,

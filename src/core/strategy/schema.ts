@@ -171,8 +171,17 @@ export const strategySchema = z.strictObject(
     seed: z.int(uint32).min(0, uint32).max(0xffffffff, uint32).default(DEFAULT_SEED),
     detector: component(detectorKinds),
     threshold: component(thresholdKinds),
-    /** Learn points classified alert/severe? Off: anomalies must not become the new normal. */
-    learn_on_flagged: z.boolean(expected('true or false')).default(false),
+    /**
+     * Learn points classified alert/severe? On by default: on NAB, holding learning made every
+     * single-method strategy worse (a held model keeps alarming on a change that has become
+     * normal). Off suits series with short, sharp faults that should not widen the baseline.
+     */
+    learn_on_flagged: z.boolean(expected('true or false')).default(true),
+    /**
+     * Bound on that hold: after this many flagged points in a row the detector learns again, so a
+     * lasting change (a new level after maintenance) becomes normal instead of alarming forever.
+     */
+    max_unlearned_points: z.int(positiveInt).positive(positiveInt).default(100),
     trigger_rules: z
       .array(triggerRule, expected('a list of rules'))
       .min(1, expected('at least one rule (omit trigger_rules to match every series)'))

@@ -87,16 +87,28 @@ export function getThresholdFactory(kind: string): ThresholdFactory {
   return factory;
 }
 
+/**
+ * Parsed params by kind and JSON text: every series of a strategy shares one frozen params object
+ * instead of carrying its own copy (a threshold is built per series, and must stay small).
+ */
+const parsedParams = new Map<string, unknown>();
+
 /** Validate `rawParams` (undefined = all defaults) with the kind's schema and build a threshold. */
 export function createThreshold(kind: string, rawParams: unknown): Threshold {
   const factory = getThresholdFactory(kind);
-  const parsed = factory.paramsSchema.safeParse(rawParams ?? {});
-  if (!parsed.success) {
-    throw new Error(`invalid params for threshold '${kind}': ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
+  const key = `${kind}\u0000${JSON.stringify(rawParams ?? {})}`;
+  let params = parsedParams.get(key);
+  if (params === undefined) {
+    const parsed = factory.paramsSchema.safeParse(rawParams ?? {});
+    if (!parsed.success) {
+      throw new Error(`invalid params for threshold '${kind}': ${z.prettifyError(parsed.error)}`, {
+        cause: parsed.error,
+      });
+    }
+    params = Object.freeze(parsed.data);
+    parsedParams.set(key, params);
   }
-  return factory.create(parsed.data);
+  return factory.create(params);
 }
 
 /** Rebuild a threshold from `snapshot()` output (e.g. after a JSON round trip through storage). */
