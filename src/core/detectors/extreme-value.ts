@@ -51,6 +51,7 @@ const stateSchema = z.object({
   lowerTail: potState,
   season: z.object({
     firstTime: finiteNumber.nullable(),
+    firstValue: finiteNumber.nullable(),
     means: z.array(finiteNumber.nullable()).nullable(),
   }),
   recent: z.array(finiteNumber),
@@ -197,7 +198,7 @@ export class ExtremeValueDetector implements Detector {
       upperTail: this.upperTail.state(),
       lowerTail: this.lowerTail.state(),
       runTail: this.runTail.state(),
-      season: this.season?.state() ?? { firstTime: null, means: null },
+      season: this.season?.state() ?? { firstTime: null, firstValue: null, means: null },
       recent: Array.from(this.recent),
       recentHead: this.recentHead,
       last: Number.isNaN(this.last) ? null : this.last,

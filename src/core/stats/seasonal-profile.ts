@@ -8,6 +8,7 @@
 export class SeasonalProfile {
   private means: Float64Array | undefined;
   private firstTime = Number.NaN;
+  private firstValue = Number.NaN;
 
   constructor(
     readonly periodMs: number,
@@ -17,6 +18,7 @@ export class SeasonalProfile {
   ) {
     if (state) {
       this.firstTime = state.firstTime ?? Number.NaN;
+      this.firstValue = state.firstValue ?? Number.NaN;
       if (state.means) this.means = Float64Array.from(state.means, (m) => m ?? Number.NaN);
     }
   }
@@ -33,12 +35,14 @@ export class SeasonalProfile {
     if (means === undefined) {
       if (Number.isNaN(this.firstTime)) {
         this.firstTime = timeMs;
+        this.firstValue = value;
         return;
       }
       const interval = timeMs - this.firstTime;
       if (!(interval > 0)) return; // repeated first timestamp: wait for a real interval
       const slots = Math.min(this.maxSlots, Math.max(1, Math.round(this.periodMs / interval)));
       means = this.means = new Float64Array(slots).fill(Number.NaN);
+      means[this.slot(slots, this.firstTime)] = this.firstValue;
     }
     const i = this.slot(means.length, timeMs);
     const mean = means[i]!;
@@ -48,6 +52,7 @@ export class SeasonalProfile {
   state(): SeasonalProfileState {
     return {
       firstTime: Number.isNaN(this.firstTime) ? null : this.firstTime,
+      firstValue: Number.isNaN(this.firstValue) ? null : this.firstValue,
       means: this.means ? Array.from(this.means, (m) => (Number.isNaN(m) ? null : m)) : null,
     };
   }
@@ -60,6 +65,8 @@ export class SeasonalProfile {
 
 export interface SeasonalProfileState {
   readonly firstTime: number | null;
+  /** The first value, held until the second point fixes the slot layout. */
+  readonly firstValue: number | null;
   /** Slot means; null for a slot never seen. Null before the layout is known. */
   readonly means: (number | null)[] | null;
 }
