@@ -89,7 +89,7 @@ function batchScore(
 
 test('the incremental score equals the batch formula over the time window', () => {
   // A huge spike factor keeps the window at 60 s so the batch reference stays simple.
-  const d = new AdaptiveWindowDetector({ ...defaults, spikeFactor: 1e12 });
+  const d = new AdaptiveWindowDetector({ ...defaults, spike_factor: 1e12 });
   const rng = Rng.fromSeed(2);
   const hist: { t: number; x: number; dx: number | null; above: boolean }[] = [];
   let t = 0;
@@ -114,6 +114,6 @@ test('the incremental score equals the batch formula over the time window', () =
 });
 
 test('params are validated together', () => {
-  const r = adaptiveWindowFactory.paramsSchema.safeParse({ minWindowMs: 100_000 });
+  const r = adaptiveWindowFactory.paramsSchema.safeParse({ min_window_ms: 100_000 });
   assert.equal(r.success, false);
 });

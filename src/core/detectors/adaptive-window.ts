@@ -16,33 +16,33 @@ export const ADAPTIVE_WINDOW_KIND = 'adaptive-window';
 export const adaptiveWindowParamsSchema = z
   .strictObject({
     /** Window length (event time) at start, ms. */
-    initialWindowMs: z.number().positive().default(60_000),
+    initial_window_ms: z.number().positive().default(60_000),
     /** The window never shrinks below this, ms. */
-    minWindowMs: z.number().positive().default(15_000),
+    min_window_ms: z.number().positive().default(15_000),
     /** The window never grows beyond this; it is also how much history is kept, ms. */
-    maxWindowMs: z.number().positive().default(300_000),
+    max_window_ms: z.number().positive().default(300_000),
     /** STABLE -> SPIKE when the value exceeds this multiple of the history's 95th percentile. */
-    spikeFactor: z.number().positive().default(3),
+    spike_factor: z.number().positive().default(3),
     /** The history percentile the spike rule compares with. */
-    spikeQuantile: z.number().gt(0).lt(1).default(0.95),
+    spike_quantile: z.number().gt(0).lt(1).default(0.95),
     /** SPIKE -> RECOVERING when the standard deviation of the last values drops below this. */
-    recoveryStd: z.number().positive().default(5),
+    recovery_std: z.number().positive().default(5),
     /** How many last values that standard deviation is taken over. */
-    recoveryPoints: z.number().int().min(2).default(20),
+    recovery_points: z.number().int().min(2).default(20),
     /** Window factor on a spike (halve). */
-    shrinkFactor: z.number().gt(0).lt(1).default(0.5),
+    shrink_factor: z.number().gt(0).lt(1).default(0.5),
     /** Window factor while recovering. */
-    growFactor: z.number().gt(1).default(1.5),
+    grow_factor: z.number().gt(1).default(1.5),
     /** Raw score that maps to 0.5 (the seed gives the score, not a decision boundary). */
     threshold: z.number().positive().default(4),
     /** Fewest points in the window before scoring starts. */
-    minPoints: z.number().int().min(3).default(10),
+    min_points: z.number().int().min(3).default(10),
     /** Cap on retained points, bounding memory for very fast streams. */
-    maxPoints: z.number().int().min(16).default(20_000),
+    max_points: z.number().int().min(16).default(20_000),
   })
-  .refine((p) => p.minWindowMs <= p.initialWindowMs && p.initialWindowMs <= p.maxWindowMs, {
-    message: 'need minWindowMs <= initialWindowMs <= maxWindowMs',
-    path: ['initialWindowMs'],
+  .refine((p) => p.min_window_ms <= p.initial_window_ms && p.initial_window_ms <= p.max_window_ms, {
+    message: 'need min_window_ms <= initial_window_ms <= max_window_ms',
+    path: ['initial_window_ms'],
   });
 
 export type AdaptiveWindowParams = z.infer<typeof adaptiveWindowParamsSchema>;
@@ -105,13 +105,13 @@ const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
  * The seed's adaptive window (§7), on event time.
  *
  * Window state machine (it only changes the window length, never the score):
- * - STABLE or RECOVERING -> SPIKE when the new value exceeds spikeFactor × the 95th percentile
- *   of the retained history: the window halves (floor minWindowMs).
- * - SPIKE -> RECOVERING when the standard deviation of the last `recoveryPoints` values drops
- *   below `recoveryStd`: the window grows ×1.5 (ceiling maxWindowMs).
+ * - STABLE or RECOVERING -> SPIKE when the new value exceeds spike_factor × the 95th percentile
+ *   of the retained history: the window halves (floor min_window_ms).
+ * - SPIKE -> RECOVERING when the standard deviation of the last `recovery_points` values drops
+ *   below `recovery_std`: the window grows ×1.5 (ceiling max_window_ms).
  *
  * Interpretations where the seed is silent (kept here so they are easy to revisit):
- * - "History" for the percentile is all retained points (the last maxWindowMs of event time),
+ * - "History" for the percentile is all retained points (the last max_window_ms of event time),
  *   not the current window, so one spike cannot inflate its own reference much; the rule is only
  *   applied when that percentile is positive (for a non-positive percentile "3× above" is not
  *   above at all). A repeated spike while in SPIKE does not halve again.
@@ -130,7 +130,7 @@ const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
  * - The raw score 0.40·dev + 0.35·trend + 0.25·share has no decision boundary in the seed;
  *   `threshold` (default 3.2) is where Gaussian noise reaches about one point in 10^5 (measured
  *   on simulated white noise) and maps to 0.5 via raw / (raw + threshold).
- * - Scoring waits until the window holds `minPoints` points (also after a gap empties it).
+ * - Scoring waits until the window holds `min_points` points (also after a gap empties it).
  */
 export class AdaptiveWindowDetector implements Detector {
   readonly kind = ADAPTIVE_WINDOW_KIND;
@@ -158,8 +158,8 @@ export class AdaptiveWindowDetector implements Detector {
 
   constructor(params: AdaptiveWindowParams, state?: AdaptiveWindowState) {
     this.params = Object.freeze({ ...params });
-    this.windowMs = params.initialWindowMs;
-    this.recent = new RollingMeanVar(params.recoveryPoints);
+    this.windowMs = params.initial_window_ms;
+    this.recent = new RollingMeanVar(params.recovery_points);
     if (state) this.load(state);
   }
 
@@ -171,7 +171,7 @@ export class AdaptiveWindowDetector implements Detector {
   score(_timeMs: number, value: number): number {
     if (!Number.isFinite(value)) return 0;
     const n = this.windowStats.count;
-    if (n < this.params.minPoints || this.lastValue === null) return 0;
+    if (n < this.params.min_points || this.lastValue === null) return 0;
     const sigma = this.windowStats.std;
     const deviation = Math.abs(value - this.windowStats.mean) / (sigma > MIN_STD ? sigma : MIN_STD);
     const diff = value - this.lastValue;
@@ -245,30 +245,30 @@ export class AdaptiveWindowDetector implements Detector {
   }
 
   private checkSpike(t: number, value: number): void {
-    if (this.phase === 'SPIKE' || this.history.size < this.params.minPoints) return;
-    const p = this.history.quantile(this.params.spikeQuantile);
-    if (p > 0 && value > this.params.spikeFactor * p) {
+    if (this.phase === 'SPIKE' || this.history.size < this.params.min_points) return;
+    const p = this.history.quantile(this.params.spike_quantile);
+    if (p > 0 && value > this.params.spike_factor * p) {
       this.phase = 'SPIKE';
-      this.setWindow(this.windowMs * this.params.shrinkFactor, t);
+      this.setWindow(this.windowMs * this.params.shrink_factor, t);
     }
   }
 
   private checkRecovery(t: number): void {
     if (this.phase === 'SPIKE') {
-      if (this.recent.full && this.recent.std < this.params.recoveryStd) {
+      if (this.recent.full && this.recent.std < this.params.recovery_std) {
         this.phase = 'RECOVERING';
-        this.setWindow(this.windowMs * this.params.growFactor, t);
+        this.setWindow(this.windowMs * this.params.grow_factor, t);
       }
     } else if (this.phase === 'RECOVERING' && t - this.windowSetAt >= this.windowMs) {
-      this.setWindow(this.windowMs * this.params.growFactor, t);
+      this.setWindow(this.windowMs * this.params.grow_factor, t);
     }
-    if (this.phase === 'RECOVERING' && this.windowMs >= this.params.initialWindowMs) {
+    if (this.phase === 'RECOVERING' && this.windowMs >= this.params.initial_window_ms) {
       this.phase = 'STABLE';
     }
   }
 
   private setWindow(ms: number, t: number): void {
-    const { minWindowMs, maxWindowMs } = this.params;
+    const { min_window_ms: minWindowMs, max_window_ms: maxWindowMs } = this.params;
     this.windowMs = Math.min(maxWindowMs, Math.max(minWindowMs, ms));
     this.windowSetAt = t;
   }
@@ -309,11 +309,11 @@ export class AdaptiveWindowDetector implements Detector {
 
   /** Forget points older than the longest possible window, or beyond the point cap. */
   private dropOldHistory(t: number): void {
-    const cutoff = t - this.params.maxWindowMs;
+    const cutoff = t - this.params.max_window_ms;
     while (
       this.offset < this.times.length &&
       ((this.times[this.offset] as number) <= cutoff ||
-        this.times.length - this.offset > this.params.maxPoints)
+        this.times.length - this.offset > this.params.max_points)
     ) {
       if (this.windowStart === this.offset) {
         this.leaveWindow(this.offset);
@@ -356,7 +356,7 @@ export class AdaptiveWindowDetector implements Detector {
       s.diffs.length !== n ||
       s.above.length !== n ||
       s.windowStart > n ||
-      s.recent.capacity !== this.params.recoveryPoints
+      s.recent.capacity !== this.params.recovery_points
     ) {
       throw new Error('adaptive-window snapshot: state does not match its params');
     }

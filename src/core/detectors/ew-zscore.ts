@@ -12,7 +12,7 @@ export const ewZScoreParamsSchema = z.strictObject({
   /** |z| that counts as anomalous; it maps to score 0.5. */
   threshold: z.number().positive().default(3),
   /** Floor under the standard deviation (the seed's divide-by-zero guard). */
-  minStd: z.number().positive().default(1e-6),
+  min_std: z.number().positive().default(1e-6),
   /** Points learned before scoring starts. */
   warmup: z.number().int().min(2).default(30),
 });
@@ -50,7 +50,7 @@ export class EwZScoreDetector implements Detector {
     this.params = Object.freeze({ ...params });
     this.alpha = params.alpha;
     this.threshold = params.threshold;
-    this.minStd = params.minStd;
+    this.minStd = params.min_std;
     this.warmup = params.warmup;
     if (state) {
       this.n = state.count;

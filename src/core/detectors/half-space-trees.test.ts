@@ -10,7 +10,7 @@ import { Rng } from '../stats/rng.js';
 
 const DEFAULTS = halfSpaceTreesParamsSchema.parse({});
 /** Residuals needed before the shingle is trusted, then one full reference window. */
-const WARMUP = 20 + DEFAULTS.shingle + DEFAULTS.windowSize;
+const WARMUP = 20 + DEFAULTS.shingle + DEFAULTS.window_size;
 
 function scores(d: HalfSpaceTrees, values: ArrayLike<number>, times?: ArrayLike<number>): number[] {
   const out: number[] = [];

@@ -9,8 +9,8 @@ import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
  *
  * Features. The trees cut a fixed work space, so every dimension must be on a known scale
  * whatever the series' units. Each value becomes a residual against a fast EW baseline,
- * `e_t = x_t − m_{t−1}` (`baselineAlpha = 1` gives plain first differences), standardised by a
- * slow EW mean/std of the residuals (`normAlpha`) and placed at `u = 0.5 + z / (2·EDGE_Z)`, so
+ * `e_t = x_t − m_{t−1}` (`baseline_alpha = 1` gives plain first differences), standardised by a
+ * slow EW mean/std of the residuals (`norm_alpha`) and placed at `u = 0.5 + z / (2·EDGE_Z)`, so
  * ±EDGE_Z σ spans the unit interval. The feature vector is the last `shingle` such values.
  * Residuals, not levels: a reference window is usually shorter than a season, and levels at the
  * next phase of the season would look new, while residuals stay stationary. A level shift still
@@ -22,10 +22,10 @@ import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
  * latest) per node, for all trees in shared typed arrays. As in the paper, each tree's work space
  * is a random point s in [0,1]^d widened to s ± 2·max(s, 1−s), and each node halves its range in
  * a random dimension. Learning adds the point to the latest profile along its whole path; every
- * `windowSize` learned points the latest profile becomes the reference and a new one starts.
+ * `window_size` learned points the latest profile becomes the reference and a new one starts.
  *
  * Score. In each tree the point descends until depth `height` or a node whose reference mass r
- * is at most 0.1·`windowSize` (the paper's size limit); the tree's mass score there is
+ * is at most 0.1·`window_size` (the paper's size limit); the tree's mass score there is
  * `(r + 1)·2^depth` (+1 so that empty nodes still rank by depth). The summed mass score is
  * compared with the sum expected for a point drawn from the reference window itself (computed
  * once per window): `bits = log2(expected / mass)` says how many times (in powers of two) rarer
@@ -63,13 +63,13 @@ export const halfSpaceTreesParamsSchema = z
     /** Depth of every tree; memory and snapshot size grow as 2^height per tree. */
     height: z.number().int().min(2).max(16).default(10),
     /** Points per mass window (the reference profile is the previous window). */
-    windowSize: z.number().int().min(10).max(65_535).default(250),
+    window_size: z.number().int().min(10).max(65_535).default(250),
     /** Number of recent residuals in the feature vector (dimensions of the trees). */
     shingle: z.number().int().min(1).max(64).default(4),
     /** Weight of the newest value in the fast baseline the residuals are taken against. */
-    baselineAlpha: z.number().gt(0).max(1).default(0.3),
+    baseline_alpha: z.number().gt(0).max(1).default(0.3),
     /** Weight of the newest residual in the slow mean/std that standardises residuals. */
-    normAlpha: z.number().gt(0).max(0.5).default(0.002),
+    norm_alpha: z.number().gt(0).max(0.5).default(0.002),
   })
   .refine((p) => p.trees * 2 ** p.height <= 2 ** 22, {
     // About 50 MB of typed arrays: far beyond any sensible per-series detector.
@@ -122,7 +122,7 @@ export class HalfSpaceTrees implements Detector {
   /** Split dimension and value per internal node, trees back to back. */
   private readonly dims: Uint8Array;
   private readonly splits: Float32Array;
-  /** Mass per node, trees back to back (`windowSize` ≤ 65535 fits). Swapped every window. */
+  /** Mass per node, trees back to back (`window_size` ≤ 65535 fits). Swapped every window. */
   private reference: Uint16Array;
   private latest: Uint16Array;
   /** Summed mass score expected for a reference point; meaningful once `hasReference`. */
@@ -149,7 +149,7 @@ export class HalfSpaceTrees implements Detector {
     const { trees, height, shingle } = params;
     this.internalNodes = 2 ** height - 1;
     this.nodesPerTree = 2 ** (height + 1) - 1;
-    this.sizeLimit = Math.floor(SIZE_LIMIT_SHARE * params.windowSize);
+    this.sizeLimit = Math.floor(SIZE_LIMIT_SHARE * params.window_size);
     this.dims = new Uint8Array(trees * this.internalNodes);
     this.splits = new Float32Array(trees * this.internalNodes);
     this.reference = new Uint16Array(trees * this.nodesPerTree);
@@ -317,7 +317,7 @@ export class HalfSpaceTrees implements Detector {
     }
     // Score before a possible swap: it belongs to the reference it was measured against.
     const score = scoring ? ratioScore(Math.log2(this.expected / mass), BOUNDARY_BITS) : 0;
-    if (learning && ++this.windowCount === this.params.windowSize) this.swapWindows();
+    if (learning && ++this.windowCount === this.params.window_size) this.swapWindows();
     return score;
   }
 
@@ -332,7 +332,7 @@ export class HalfSpaceTrees implements Detector {
     let sum = 0;
     for (let t = 0; t < this.params.trees; t++)
       sum += this.expectedMass(t * this.nodesPerTree, 0, 0);
-    this.expected = sum / this.params.windowSize;
+    this.expected = sum / this.params.window_size;
   }
 
   /** Σ over the cells where descents stop of r·(r + 1)·2^depth: the mass-weighted tree score. */
@@ -357,10 +357,10 @@ export class HalfSpaceTrees implements Detector {
     const ring = this.shingleBuf;
     for (let j = ring.length - 1; j > 0; j--) ring[j] = ring[j - 1] as number;
     ring[0] = place(zScore);
-    this.baseline += this.params.baselineAlpha * (value - this.baseline);
+    this.baseline += this.params.baseline_alpha * (value - this.baseline);
     this.residuals++;
     // Equal weights at first, so the young statistics are plain averages, not biased to 0.
-    const alpha = Math.max(this.params.normAlpha, 1 / this.residuals);
+    const alpha = Math.max(this.params.norm_alpha, 1 / this.residuals);
     const clipped =
       this.residuals > STATS_WARMUP ? Math.min(Math.max(zScore, -WINSOR), WINSOR) : zScore;
     const delta = clipped * sd;

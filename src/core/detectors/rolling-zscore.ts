@@ -12,7 +12,7 @@ export const rollingZScoreParamsSchema = z.strictObject({
   /** |z| that counts as anomalous; it maps to score 0.5. */
   threshold: z.number().positive().default(3),
   /** Floor under the standard deviation so a flat window cannot divide by zero. */
-  minStd: z.number().positive().default(1e-6),
+  min_std: z.number().positive().default(1e-6),
 });
 
 export type RollingZScoreParams = z.infer<typeof rollingZScoreParamsSchema>;
@@ -36,7 +36,7 @@ export class RollingZScoreDetector implements Detector {
 
   score(_timeMs: number, value: number): number {
     if (!Number.isFinite(value) || !this.stats.full) return 0;
-    const std = Math.max(this.stats.sampleStd, this.params.minStd);
+    const std = Math.max(this.stats.sampleStd, this.params.min_std);
     return ratioScore(Math.abs(value - this.stats.mean) / std, this.params.threshold);
   }
 

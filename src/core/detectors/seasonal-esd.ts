@@ -22,9 +22,9 @@ export const seasonalEsdParamsSchema = z
     /** Significance of the generalised ESD test. */
     alpha: z.number().gt(0).max(0.5).default(0.05),
     /** Upper bound on the share of the window the ESD test may call outliers. */
-    maxAnomalies: z.number().gt(0).max(0.5).default(0.02),
+    max_anomalies: z.number().gt(0).max(0.5).default(0.02),
     /** Points between two refits of the seasonal profile and the residual statistics. */
-    refitEvery: z.number().int().min(1).default(64),
+    refit_every: z.number().int().min(1).default(64),
   })
   .refine((p) => p.period === 0 || (p.period >= 2 && p.period * 6 <= p.window), {
     message: 'period must be 0 (auto) or between 2 and window / 6',
@@ -85,10 +85,10 @@ const stateSchema: z.ZodType<SeasonalEsdState> = z.object({
  * lightly smoothed across neighbouring phases. Phase is the point count modulo the period, so the
  * detector assumes regular sampling.
  *
- * Every `refitEvery` points the profile is refitted, and the residuals of the whole window are
+ * Every `refit_every` points the profile is refitted, and the residuals of the whole window are
  * recomputed leave-one-out (each point against a profile that excludes it, so they behave like
  * residuals of unseen points). On those: median and MAD (robust centre and scale), then Rosner's
- * generalised ESD with at most `maxAnomalies × n` outliers at significance `alpha` finds how many
+ * generalised ESD with at most `max_anomalies × n` outliers at significance `alpha` finds how many
  * window points (m) are outliers. A new point's statistic R = |r - median| / (1.4826·MAD) is
  * compared with the critical value λ of the ESD step it would be (m + 1): score = R / (R + λ),
  * so R = λ is 0.5. Scoring is O(1); refits are O(window) and the period search O(window ·
@@ -134,7 +134,7 @@ export class SeasonalEsdDetector implements Detector {
     this.sinceRefit++;
     this.sincePeriod++;
     const warm = this.size * 2 >= this.params.window;
-    if (warm && (!this.fitted || this.sinceRefit >= this.params.refitEvery)) this.refit();
+    if (warm && (!this.fitted || this.sinceRefit >= this.params.refit_every)) this.refit();
   }
 
   update(timeMs: number, value: number): number {
@@ -264,7 +264,7 @@ export class SeasonalEsdDetector implements Detector {
       for (let j = 0; j < m; j++) sum += a[j] as number;
       scale = Math.max(MIN_SCALE, MEAN_ABS_TO_STD * (sum / m));
     }
-    const k = Math.max(1, Math.floor(this.params.maxAnomalies * m));
+    const k = Math.max(1, Math.floor(this.params.max_anomalies * m));
     largestInPlace(a, m, k);
     const outliers = esdOutlierCount(a, m, k, scale, this.params.alpha);
 

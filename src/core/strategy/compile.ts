@@ -88,7 +88,10 @@ export function compileStrategy(strategy: Strategy): (seriesKey: string) => Seri
   const detectorFactory = getDetectorFactory(strategy.detector.kind);
   const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
   const thresholdFactory = getThresholdFactory(strategy.threshold.kind);
-  const thresholdParams = thresholdFactory.paramsSchema.parse(strategy.threshold.params ?? {});
+  // Frozen so that every series shares this one object instead of copying it.
+  const thresholdParams = Object.freeze(
+    thresholdFactory.paramsSchema.parse(strategy.threshold.params ?? {}),
+  );
   return (seriesKey) =>
     new StrategyPipeline(
       strategy,

@@ -33,7 +33,7 @@ describe('good strategy fixtures', () => {
     assert.deepEqual(strategy.detector.params, {
       alpha: 0.01,
       threshold: 3,
-      minStd: 1e-6,
+      min_std: 1e-6,
       warmup: 30,
     });
   });

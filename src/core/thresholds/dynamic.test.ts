@@ -27,11 +27,11 @@ function make(overrides: Partial<DynamicParams> = {}): DynamicThreshold {
   return new DynamicThreshold(dynamicParamsSchema.parse(overrides));
 }
 
-/** Classify `scores` at one per second from T0; returns the levels. */
-function feed(d: DynamicThreshold, scores: ArrayLike<number>): Level[] {
+/** Classify `scores` at one per `step` ms (default a second) from T0; returns the levels. */
+function feed(d: DynamicThreshold, scores: ArrayLike<number>, step = STEP): Level[] {
   const levels: Level[] = [];
   for (let i = 0; i < scores.length; i++)
-    levels.push(d.classify(T0 + i * STEP, scores[i] as number));
+    levels.push(d.classify(T0 + i * step, scores[i] as number));
   return levels;
 }
 
@@ -48,7 +48,7 @@ describe('dynamic threshold', () => {
     // Floors at 0.6 sit below both quantiles (0.652 and 0.687 in the population), so the
     // thresholds are the quantiles themselves, and 2.4% of warm-up points flag: not volatile.
     const scores = scoreStream(1, 40_000);
-    const d = make({ alertFloor: 0.6, severeFloor: 0.6 });
+    const d = make({ alert_floor: 0.6, severe_floor: 0.6 });
     assert.equal(d.state, 'warmup');
     const alertErr: number[] = [];
     const severeErr: number[] = [];
@@ -75,7 +75,7 @@ describe('dynamic threshold', () => {
 
   test('the flagged share matches the quantiles: about 0.5% alerts, 0.1% severe', () => {
     const scores = scoreStream(2, 100_000);
-    const d = make({ alertFloor: 0.6, severeFloor: 0.6 });
+    const d = make({ alert_floor: 0.6, severe_floor: 0.6 });
     const levels = feed(d, scores).slice(5000);
     const share = (l: Level): number => levels.filter((x) => x === l).length / levels.length;
     const flagged = share('alert') + share('severe');
@@ -113,7 +113,7 @@ describe('dynamic threshold', () => {
         assert.deepEqual([d.alertThreshold, d.severeThreshold], thresholds);
       }
     }
-    // The burst rule: minFlags (3) flags among the last 20 points.
+    // The burst rule: min_flags (3) flags among the last 20 points.
     assert.equal(frozenAt, 2, `froze after ${frozenAt + 1} burst points`);
     // Afterwards the scores are noisier than before: the recalibrated thresholds follow them.
     const after = scoreStream(5, 3000, 1.5);
@@ -129,7 +129,7 @@ describe('dynamic threshold', () => {
     assert.equal(d.severeThreshold, 0.8); // the floor
   });
 
-  test('a lasting change ends the freeze after maxFreezeMs and becomes the new normal', () => {
+  test('a lasting change ends the freeze after max_freeze_ms and becomes the new normal', () => {
     const d = make();
     feed(d, scoreStream(6, 2000, 3));
     // From now on every score is high: flags never stop.
@@ -144,35 +144,87 @@ describe('dynamic threshold', () => {
       ['stable', 'frozen', 'recalibrating', 'stable'],
     );
     const [, frozen, recalibrating] = changes.map(([i]) => i);
-    // 30 minutes at one point a second (more than minNormal = 300 points).
+    // 30 minutes at one point a second (more than min_normal = 300 points).
     assert.equal((recalibrating ?? 0) - (frozen ?? 0), 1800);
     assert.ok(d.alertThreshold > 0.85, `alert ${d.alertThreshold}`);
   });
 
-  test('snapshot + JSON round trip continues identically in every state', () => {
-    const scores = new Float64Array([
-      ...scoreStream(8, 2000, 3),
-      ...Float64Array.from({ length: 60 }, () => 0.9),
-      ...scoreStream(9, 3000, 2),
-    ]);
-    const reference = make();
-    const levels = feed(reference, scores);
-    const seen = new Set<string>();
-    for (const cut of [0, 150, 1000, 2010, 2100, 2500, 2900, 3500, 4000]) {
-      const d = make();
-      feed(d, scores.subarray(0, cut));
-      seen.add(d.state);
-      const restored = restoreThreshold(
-        JSON.parse(JSON.stringify(d.snapshot())),
-      ) as DynamicThreshold;
-      const rest: Level[] = [];
-      for (let i = cut; i < scores.length; i++) {
-        rest.push(restored.classify(T0 + i * STEP, scores[i] as number));
+  // Steps: a second (30 points per bucket of the stability window), 7 s (buckets of 4 or 5
+  // points, the window moving a bucket at a time) and 5 minutes (every point empties the window).
+  for (const step of [STEP, 7000, 300_000]) {
+    test(`snapshot + JSON round trip continues identically in every state (step ${step} ms)`, () => {
+      const scores = new Float64Array([
+        ...scoreStream(8, 2000, 3),
+        ...Float64Array.from({ length: 60 }, () => 0.9),
+        ...scoreStream(9, 3000, 2),
+      ]);
+      const reference = make();
+      const levels = feed(reference, scores, step);
+      const seen = new Set<string>();
+      // Cuts at every phase of the 16-point re-read cycle, mid-burst and mid-bucket.
+      for (const cut of [0, 150, 1000, 1007, 2010, 2061, 2100, 2500, 2900, 3333, 3500, 4000]) {
+        const d = make();
+        feed(d, scores.subarray(0, cut), step);
+        seen.add(d.state);
+        const restored = restoreThreshold(
+          JSON.parse(JSON.stringify(d.snapshot())),
+        ) as DynamicThreshold;
+        const rest: Level[] = [];
+        for (let i = cut; i < scores.length; i++) {
+          rest.push(restored.classify(T0 + i * step, scores[i] as number));
+        }
+        assert.deepEqual(rest, levels.slice(cut), `cut at ${cut}`);
+        assert.deepEqual(restored.snapshot(), reference.snapshot(), `final state, cut at ${cut}`);
       }
-      assert.deepEqual(rest, levels.slice(cut), `cut at ${cut}`);
-      assert.deepEqual(restored.snapshot(), reference.snapshot(), `final state, cut at ${cut}`);
+      assert.deepEqual([...seen].sort(), ['frozen', 'recalibrating', 'stable', 'warmup']);
+    });
+  }
+
+  test('stable thresholds are re-read every 16 points', () => {
+    const scores = scoreStream(12, 6000);
+    const d = make({ alert_floor: 0.6, severe_floor: 0.6 });
+    let previous = [d.alertThreshold, d.severeThreshold];
+    let changes = 0;
+    for (let i = 0; i < scores.length; i++) {
+      d.classify(T0 + i * STEP, scores[i] as number);
+      const now = [d.alertThreshold, d.severeThreshold];
+      if (now[0] !== previous[0] || now[1] !== previous[1]) {
+        changes++;
+        // Warm-up ends at point 299 (min_normal 300) with a first re-read.
+        assert.equal((i - 299) % 16, 0, `thresholds changed at point ${i}`);
+      }
+      previous = now;
     }
-    assert.deepEqual([...seen].sort(), ['frozen', 'recalibrating', 'stable', 'warmup']);
+    assert.equal(d.state, 'stable');
+    assert.ok(changes > 100, `${changes} changes`);
+  });
+
+  test('the stability window counts flags by buckets of a tenth of it, boundaries exact', () => {
+    // Buckets of 1 s; 10 points a second. Two flags in the window make the series volatile
+    // (the rate rule is max(2, 2 × 0.5% × n) = 2 here), and they are too far apart in points for
+    // the burst rule: whether the first flag's bucket has left the window decides.
+    const params = {
+      stability_window_ms: 10_000,
+      min_flags: 2,
+      burst_points: 2,
+      volatile_factor: 2,
+    };
+    for (const [before, frozen] of [
+      [0.5, true], // second flag in bucket b + 9: both in the window
+      [0.001, true], // just below the boundary (inside the margin that rechecks the bucket)
+      [0, false], // exactly on it: bucket b + 10, the first flag's bucket has slid out
+    ] as const) {
+      const d = make(params);
+      let t = T0;
+      for (let i = 0; i < 1000; i++, t += 100) d.classify(t, 0.1);
+      assert.equal(d.state, 'stable');
+      const first = t; // a whole second: the first point of bucket b
+      d.classify(first, 0.95);
+      for (t = first + 100; t < first + 10_000; t += 100) d.classify(t, 0.1);
+      assert.equal(d.isFrozen, false);
+      d.classify(first + 10_000 - before, 0.95);
+      assert.equal(d.isFrozen, frozen, `second flag ${before} ms before the boundary`);
+    }
   });
 
   test('deterministic; non-finite scores are ok and change nothing', () => {

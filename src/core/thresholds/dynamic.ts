@@ -9,46 +9,54 @@ import { levelOf } from './static.js';
  * Normal-score memory. An exponentially decayed histogram over fixed score bins, weight
  * α = 2 / (window + 1) per new score, whose effective sample size (Σw)² / Σw² is exactly `window`
  * (1000). Chosen over an exact sliding window: a window of 1000 quantised scores is already 1 KB
- * before any index, while this is 64 float32 bins (256 B), an O(1) update (decay is a growing
- * increment instead of touching every bin; all bins are rescaled once the increment reaches
- * 1e30) and O(1) amortised quantile tracking: each quantile keeps its bin and the weight above
- * it, and moves a bin at a time. Bins are 1/32 wide below 0.5 and 1/96 above (where the
- * decisions are); values are interpolated linearly within a bin. Cost of the decay: old scores
- * fade instead of dropping out, so the quantiles follow a sliding window's within sampling noise.
- * Memory: everything but four float64 values (two event times, the two thresholds) lives in one
- * Float32Array (98 entries); params are shared between series, not copied (≈ 0.75 KB a series).
+ * before any index, while this is 64 float32 bins (256 B) with an O(1) update: decay is a
+ * growing increment instead of touching every bin (all bins are rescaled once the increment
+ * reaches 1e30). Bins are 1/32 wide below 0.5 and 1/96 above (where the decisions are); values
+ * are interpolated linearly within a bin. Cost of the decay: old scores fade instead of dropping
+ * out, so the quantiles follow a sliding window's within sampling noise.
+ *
+ * Cost per point. The thresholds are re-read from the histogram (a scan from the top bin down to
+ * the alert quantile's) every RETUNE_EVERY (16) stable points and whenever a calibration ends,
+ * not after every score: 16 new scores (about 3% of the histogram's weight) move the quantiles
+ * far less than their own sampling noise, and the scan costs about one point's worth of work.
+ * The common case — not frozen, a score below alert, no flag among the last `burst_points`
+ * points and fewer than `min_flags` in the stability window — cannot change state, so it costs
+ * a comparison against the next bucket boundary, the level comparison and one bin increment.
+ * Memory: the bins, the bucket counts and the pending scores share one Float32Array (92
+ * entries); params are shared between series, not copied (≈ 0.9 KB a series in all).
  *
  * Levels: `score ≥ severe` → severe, `score ≥ alert` → alert, with
- *   alert  = max(alertFloor, q_alert)             (alertFloor 0.5: the detectors' own boundary),
- *   severe = max(severeFloor, q_severe, alert)    (severeFloor 0.8).
+ *   alert  = max(alert_floor, q_alert)            (alert_floor 0.5: the detectors' own boundary),
+ *   severe = max(severe_floor, q_severe, alert)   (severe_floor 0.8).
  * The floors make the dynamic threshold only ever stricter than the detector's own boundary: it
  * silences series on which a detector is noisy, never makes a quiet one alert on noise.
  *
  * States and the exact rules, applied to every finite score after classifying it:
- * - Volatility. The stability window is the last `stabilityWindowMs` of event time, kept in 10
- *   buckets (so it spans between 9/10 and all of it), counting points n and flags f (level ≠ ok).
- *   The series is *volatile* when f ≥ trigger = max(minFlags, volatileFactor · (1 − alertQuantile)
- *   · n) — flags arrive `volatileFactor` times faster than the alert quantile implies — or when
- *   `minFlags` of the last `burstPoints` points are flagged (a burst, caught within a few points
- *   whatever the sampling rate). It is *calm* when f ≤ trigger / 2 and none of the last
- *   `burstPoints` points is flagged.
- * - Admission. An unflagged score enters the histogram at once. A flagged one waits `burstPoints`
- *   points and enters only if no freeze came meanwhile, so the first flags of a burst never
- *   count as normal. Scores above `severe` enter clipped to one fine bin (1/96) above `severe`:
- *   still tail weight (dropping them would censor the tail at the estimate itself, and q_severe
- *   could then only sink), letting severe climb a bin at a time while exceedances are too
- *   frequent, yet an anomaly cannot drag the quantile up to its own value. Alerts below severe
- *   enter as they are, else q_alert could only ever fall.
- * - `stable`: admission, then both thresholds are re-read (fine-tuning). Volatile → `frozen`.
+ * - Volatility. The stability window is the last `stability_window_ms` of event time, kept in
+ *   10 buckets (so it spans between 9/10 and all of it), counting points n and flags f (level ≠
+ *   ok). The series is *volatile* when f ≥ trigger = max(min_flags, volatile_factor ·
+ *   (1 − alert_quantile) · n) — flags arrive `volatile_factor` times faster than the alert
+ *   quantile implies — or when `min_flags` of the last `burst_points` points are flagged (a
+ *   burst, caught within a few points whatever the sampling rate). It is *calm* when
+ *   f ≤ trigger / 2 and none of the last `burst_points` points is flagged.
+ * - Admission. An unflagged score enters the histogram at once. A flagged one waits
+ *   `burst_points` points and enters only if no freeze came meanwhile, so the first flags of a
+ *   burst never count as normal. Scores above `severe` enter clipped to one fine bin (1/96)
+ *   above `severe`: still tail weight (dropping them would censor the tail at the estimate
+ *   itself, and q_severe could then only sink), letting severe climb a bin at a time while
+ *   exceedances are too frequent, yet an anomaly cannot drag the quantile up to its own value.
+ *   Alerts below severe enter as they are, else q_alert could only ever fall.
+ * - `stable`: admission, and the thresholds are re-read every 16 stable points (fine-tuning).
+ *   Volatile → `frozen`.
  * - `frozen`: thresholds fixed; pending scores are dropped and nothing enters. Calm → a
- *   recalibration. Still volatile after both `maxFreezeMs` and `minNormal` points (a lasting
+ *   recalibration. Still volatile after both `max_freeze_ms` and `min_normal` points (a lasting
  *   change is the new normal) → a *forced* recalibration.
  * - `recalibrating` (and the initial `warmup`): the histogram keeps RECALIBRATION_KEEP of its
- *   weight (the tail must not start empty) and takes the next `minNormal` points as above, with
+ *   weight (the tail must not start empty) and takes the next `min_normal` points as above, with
  *   the thresholds unchanged (the floors during warm-up). Forced, and in warm-up, nothing is
  *   clipped (there is no established normal to protect, and a new one to learn); forced, every
  *   score enters at once and volatility is ignored. Otherwise volatile → `frozen` again. After
- *   `minNormal` points → `stable` with re-read thresholds and an emptied stability window
+ *   `min_normal` points → `stable` with re-read thresholds and an emptied stability window
  *   (flags judged against the old thresholds are no evidence any more).
  * Non-finite scores are `ok` and change nothing.
  */
@@ -58,35 +66,35 @@ export const dynamicParamsSchema = z
   .strictObject({
     /** Number of recent normal scores the quantiles describe (effective sample size). */
     window: z.number().int().min(50).max(1_000_000).default(1000),
-    alertQuantile: z.number().gt(0.5).lt(1).default(0.995),
-    severeQuantile: z.number().gt(0.5).lt(1).default(0.999),
+    alert_quantile: z.number().gt(0.5).lt(1).default(0.995),
+    severe_quantile: z.number().gt(0.5).lt(1).default(0.999),
     /** Never alert below this score (the detectors' native boundary). */
-    alertFloor: z.number().min(0).max(1).default(0.5),
-    severeFloor: z.number().min(0).max(1).default(0.8),
+    alert_floor: z.number().min(0).max(1).default(0.5),
+    severe_floor: z.number().min(0).max(1).default(0.8),
     /** Scores taken before quantiles replace the floors, and again after each freeze. */
-    minNormal: z.number().int().min(10).default(300),
+    min_normal: z.number().int().min(10).default(300),
     /** Event-time span over which volatility is judged (the seed's 5-minute check). */
-    stabilityWindowMs: z.number().positive().default(300_000),
+    stability_window_ms: z.number().positive().default(300_000),
     /** Volatile when flags arrive this many times faster than the alert quantile implies. */
-    volatileFactor: z.number().gt(1).default(10),
-    /** Fewest flags that make the series volatile (in the window, or among `burstPoints`). */
-    minFlags: z.number().int().min(1).max(8).default(3),
+    volatile_factor: z.number().gt(1).default(10),
+    /** Fewest flags that make the series volatile (in the window, or among `burst_points`). */
+    min_flags: z.number().int().min(1).max(8).default(3),
     /** Span, in points, of the burst rule and of the wait of flagged scores before they enter. */
-    burstPoints: z.number().int().min(2).max(30).default(20),
-    /** A freeze this long (and `minNormal` points) ends in a recalibration even if volatile. */
-    maxFreezeMs: z.number().positive().default(1_800_000),
+    burst_points: z.number().int().min(2).max(30).default(20),
+    /** A freeze this long (and `min_normal` points) ends in a recalibration even if volatile. */
+    max_freeze_ms: z.number().positive().default(1_800_000),
   })
-  .refine((p) => p.severeQuantile > p.alertQuantile, {
-    message: 'severeQuantile must be above alertQuantile',
-    path: ['severeQuantile'],
+  .refine((p) => p.severe_quantile > p.alert_quantile, {
+    message: 'severe_quantile must be above alert_quantile',
+    path: ['severe_quantile'],
   })
-  .refine((p) => p.severeFloor >= p.alertFloor, {
-    message: 'severeFloor must be at least alertFloor',
-    path: ['severeFloor'],
+  .refine((p) => p.severe_floor >= p.alert_floor, {
+    message: 'severe_floor must be at least alert_floor',
+    path: ['severe_floor'],
   })
-  .refine((p) => p.minFlags <= p.burstPoints, {
-    message: 'minFlags must not exceed burstPoints',
-    path: ['minFlags'],
+  .refine((p) => p.min_flags <= p.burst_points, {
+    message: 'min_flags must not exceed burst_points',
+    path: ['min_flags'],
   });
 
 export type DynamicParams = z.infer<typeof dynamicParamsSchema>;
@@ -100,43 +108,81 @@ const TOP_BIN = BINS - 1;
 /** Width of the fine bins; exceedances of severe are clipped to severe plus this. */
 const FINE = 1 / 96;
 const BUCKETS = 10;
-/** Flagged scores waiting for the end of their burst span (minFlags ≤ 8 bounds the queue). */
+/** Flagged scores waiting for the end of their burst span (min_flags ≤ 8 bounds the queue). */
 const PENDING_SLOTS = 8;
 /** Share of the old histogram weight kept when a recalibration starts. */
 const RECALIBRATION_KEEP = 0.25;
 /** Rescale the histogram when the lazy-decay increment passes this (float32 max is 3.4e38). */
 const RESCALE_AT = 1e30;
+/** Stable points between two re-reads of the thresholds from the histogram. */
+const RETUNE_EVERY = 16;
+/**
+ * Relative margin below a bucket boundary from which the exact bucket id is computed: far wider
+ * than the rounding in the boundary, so the cheap `t < nextBucketAt` never hides a bucket change.
+ */
+const BOUNDARY_MARGIN = 2 ** -40;
 
 /**
- * Float32 layout: histogram bins, bucket point counts, bucket flag counts, pending scores, then
- * scalars. Float32 is enough for weights (relative, and resummed at every rescale) and for
- * counts below 2^24.
+ * Float32 layout: histogram bins, bucket point counts, bucket flag counts, pending scores.
+ * Float32 is enough for weights (relative, and resummed at every rescale) and for counts below
+ * 2^24. The current bucket's point count lives in a field until the bucket is closed.
  */
 const HIST = 0;
-const BUCKET_N = BINS;
+const BUCKET_N = HIST + BINS;
 const BUCKET_F = BUCKET_N + BUCKETS;
 const PENDING = BUCKET_F + BUCKETS;
-const INCREMENT = PENDING + PENDING_SLOTS;
-const TOTAL = INCREMENT + 1;
-const ABOVE_ALERT = TOTAL + 1;
-const ABOVE_SEVERE = ABOVE_ALERT + 1;
-const WINDOW_N = ABOVE_SEVERE + 1;
-const WINDOW_F = WINDOW_N + 1;
-const SIZE = WINDOW_F + 1;
+const SIZE = PENDING + PENDING_SLOTS;
 
 const MODES = ['calibrating', 'stable', 'frozen'] as const;
 const CALIBRATING = 0;
 const STABLE = 1;
 const FROZEN = 2;
 
-/** Ring position of a bucket (bucket ids are negative before 1970). */
-function bucketSlot(id: number): number {
-  return (((id % BUCKETS) + BUCKETS) % BUCKETS) | 0;
+/** Constants derived from one params object, computed once and shared like the params. */
+interface Derived {
+  /** 1 / (1 − α): the lazy-decay increment's growth per admitted score. */
+  readonly growth: number;
+  readonly alertTail: number;
+  readonly severeTail: number;
+  /** Flags per point in the window above which the series is volatile. */
+  readonly flagRate: number;
+  readonly minFlags: number;
+  /** Event time per bucket of the stability window. */
+  readonly bucketMs: number;
 }
 
+const derivedByParams = new WeakMap<Readonly<DynamicParams>, Derived>();
+
+function derive(params: Readonly<DynamicParams>): Derived {
+  let derived = derivedByParams.get(params);
+  if (derived === undefined) {
+    derived = {
+      growth: (params.window + 1) / (params.window - 1),
+      alertTail: 1 - params.alert_quantile,
+      severeTail: 1 - params.severe_quantile,
+      flagRate: params.volatile_factor * (1 - params.alert_quantile),
+      minFlags: params.min_flags,
+      bucketMs: params.stability_window_ms / BUCKETS,
+    };
+    derivedByParams.set(params, derived);
+  }
+  return derived;
+}
+
+/**
+ * First event time of bucket `id + 1`, less the margin (see BOUNDARY_MARGIN). Only a filter: the
+ * bucket id itself is always `⌊t · 10 / stability_window_ms⌋`.
+ */
+function nextBoundary(id: number, bucketMs: number): number {
+  const start = (id + 1) * bucketMs;
+  return start - (Math.abs(start) + 1) * BOUNDARY_MARGIN;
+}
+
+/** Bin of a finite score; truncation (`| 0`) instead of Math.floor, guarded to stay in range. */
 function binOf(score: number): number {
-  if (score < 0.5) return score > 0 ? Math.floor(score * 32) : 0;
-  const bin = LOW_BINS + Math.floor((score - 0.5) * 96);
+  if (score < 0.5) return score > 0 ? (score * 32) | 0 : 0;
+  if (score >= 1) return TOP_BIN;
+  const bin = (LOW_BINS + (score - 0.5) * 96) | 0;
   return bin < TOP_BIN ? bin : TOP_BIN;
 }
 
@@ -150,15 +196,17 @@ function binWidth(bin: number): number {
 
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 const weight = finite.refine((v) => v >= 0, 'must be >= 0');
+const points = z.number().int().nonnegative();
 
 export const dynamicStateSchema = z.object({
   mode: z.enum(MODES),
   calibrated: z.boolean(),
   forced: z.boolean(),
   hasTime: z.boolean(),
-  count: z.number().int().nonnegative(),
+  count: points,
+  untilRetune: z.number().int().min(1).max(RETUNE_EVERY),
   recentMask: z.number().int().nonnegative(),
-  recentCount: z.number().int().nonnegative(),
+  recentCount: points,
   pendingMask: z.number().int().nonnegative(),
   pendingHead: z
     .number()
@@ -167,21 +215,23 @@ export const dynamicStateSchema = z.object({
     .max(PENDING_SLOTS - 1),
   pendingCount: z.number().int().min(0).max(PENDING_SLOTS),
   pending: z.array(finite).length(PENDING_SLOTS),
-  alertBin: z.number().int().min(0).max(TOP_BIN),
-  severeBin: z.number().int().min(0).max(TOP_BIN),
   histogram: z.array(weight).length(BINS),
   bucketPoints: z.array(weight).length(BUCKETS),
   bucketFlags: z.array(weight).length(BUCKETS),
+  currentPoints: points,
+  windowPoints: points,
+  windowFlags: points,
   increment: weight,
   total: weight,
-  aboveAlert: finite,
-  aboveSevere: finite,
-  windowPoints: weight,
-  windowFlags: weight,
   alert: finite,
   severe: finite,
   freezeStart: finite,
   bucketId: finite,
+  slot: z
+    .number()
+    .int()
+    .min(0)
+    .max(BUCKETS - 1),
 });
 
 export type DynamicSnapshotState = z.infer<typeof dynamicStateSchema>;
@@ -189,11 +239,20 @@ export type DynamicSnapshotState = z.infer<typeof dynamicStateSchema>;
 export class DynamicThreshold implements Threshold {
   readonly kind = DYNAMIC_KIND;
   readonly params: Readonly<DynamicParams>;
+  private readonly derived: Derived;
   private readonly f32 = new Float32Array(SIZE);
   private alert: number;
   private severe: number;
-  private freezeStart = 0;
-  private bucketId = 0;
+  /** Weight of the last admitted score; growing it is decaying every older weight. */
+  private increment = 1;
+  // -0, not 0, for fields that will hold fractions: V8 would store a small integer in integer
+  // form and deoptimise the hot path when the first fraction arrives.
+  /** Sum of the bins (kept exactly as stored, float32 rounding included). */
+  private total = -0;
+  private freezeStart = -0;
+  private bucketId = -0;
+  /** Times below this are in the current bucket: the common path skips the bucket arithmetic. */
+  private nextBucketAt = -Infinity;
   private mode = CALIBRATING;
   private calibrated = false;
   /** The running recalibration follows a timed-out freeze (every score enters unclipped). */
@@ -201,15 +260,26 @@ export class DynamicThreshold implements Threshold {
   private hasTime = false;
   /** Points seen in the current calibration or freeze. */
   private count = 0;
-  /** Bin holding each quantile; ABOVE_* holds the weight of all bins above it. */
-  private alertBin = 0;
-  private severeBin = 0;
-  /** Ring position of the current bucket (derived from `bucketId`). */
+  /** Stable points left before the thresholds are re-read. */
+  private untilRetune = RETUNE_EVERY;
+  /**
+   * Ring position of the current bucket. It moves with the bucket id, but is kept rather than
+   * derived (`id mod 10` costs two integer divisions), and stays put when the whole window is
+   * emptied at once.
+   */
   private slot = 0;
-  /** Bit i set: the point i steps back was flagged (last `burstPoints` points). */
+  /** Points in the current bucket, and in the window's closed buckets. */
+  private currentPoints = 0;
+  private windowPoints = 0;
+  /** Flags in the whole window, current bucket included. */
+  private windowFlags = 0;
+  /** Bit i set: the point i steps back was flagged (last `burst_points` points). */
   private recentMask = 0;
   private recentCount = 0;
-  /** Bit i set: the point i steps back is a pending flagged score, queued in PENDING. */
+  /**
+   * Bit i set: the point i steps back is a pending flagged score, queued in PENDING. Always a
+   * subset of `recentMask`, so `recentMask === 0` means there is nothing to shift or release.
+   */
   private pendingMask = 0;
   private pendingHead = 0;
   private pendingCount = 0;
@@ -217,9 +287,9 @@ export class DynamicThreshold implements Threshold {
   /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: DynamicParams, state?: DynamicSnapshotState) {
     this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
-    this.alert = params.alertFloor;
-    this.severe = params.severeFloor;
-    this.f32[INCREMENT] = 1;
+    this.derived = derive(this.params);
+    this.alert = params.alert_floor;
+    this.severe = params.severe_floor;
     if (state) this.load(state);
   }
 
@@ -245,7 +315,7 @@ export class DynamicThreshold implements Threshold {
   /** The histogram's current estimate of quantile `q` (for tests and diagnostics; O(bins)). */
   quantile(q: number): number {
     const f32 = this.f32;
-    const target = (1 - q) * (f32[TOTAL] as number);
+    const target = (1 - q) * this.total;
     let above = 0;
     for (let bin = TOP_BIN; bin >= 0; bin--) {
       const w = f32[HIST + bin] as number;
@@ -257,42 +327,23 @@ export class DynamicThreshold implements Threshold {
 
   classify(timeMs: number, score: number): Level {
     if (score - score !== 0) return 'ok'; // NaN, ±Infinity
-    const level = levelOf(score, this.alert, this.severe);
-    const flagged = level !== 'ok';
-    this.shift(flagged);
-    const trigger = this.observe(timeMs, flagged);
-    const windowFlags = this.f32[WINDOW_F] as number;
-    const { minFlags, minNormal } = this.params;
-    const volatile = windowFlags >= trigger || this.recentCount >= minFlags;
-    if (this.mode === STABLE) {
-      if (volatile) this.freeze(timeMs);
-      else {
-        this.take(score, flagged);
-        this.retune();
-      }
-      return level;
+    if (timeMs >= this.nextBucketAt) this.advance(timeMs);
+    this.currentPoints++;
+    // Not frozen, unflagged, no flag in the burst span and fewer than min_flags in the window: no
+    // rule can fire (volatility needs a new flag or min_flags old ones), so the score just enters.
+    if (
+      score < this.alert &&
+      this.recentMask === 0 &&
+      this.windowFlags < this.derived.minFlags &&
+      this.mode !== FROZEN
+    ) {
+      this.add(binOf(score)); // below alert ≤ severe: never clipped
+      if (this.mode === STABLE) {
+        if (--this.untilRetune === 0) this.retune();
+      } else if (++this.count >= this.params.min_normal) this.endCalibration();
+      return 'ok';
     }
-    if (this.mode === FROZEN) {
-      this.count++;
-      const timedOut =
-        timeMs - this.freezeStart >= this.params.maxFreezeMs && this.count >= minNormal;
-      const calm = windowFlags <= trigger / 2 && this.recentCount === 0;
-      if (!timedOut && !calm) return level;
-      this.startCalibration(timedOut);
-    } else if (!this.forced && volatile) {
-      this.freeze(timeMs);
-      return level;
-    }
-    if (this.forced) this.admit(score, false);
-    else this.take(score, flagged);
-    if (++this.count >= minNormal) {
-      this.mode = STABLE;
-      this.calibrated = true;
-      this.forced = false;
-      this.clearWindow();
-      this.retune();
-    }
-    return level;
+    return this.classifyRest(timeMs, score);
   }
 
   snapshot(): ThresholdSnapshot {
@@ -303,29 +354,77 @@ export class DynamicThreshold implements Threshold {
       forced: this.forced,
       hasTime: this.hasTime,
       count: this.count,
+      untilRetune: this.untilRetune,
       recentMask: this.recentMask,
       recentCount: this.recentCount,
       pendingMask: this.pendingMask,
       pendingHead: this.pendingHead,
       pendingCount: this.pendingCount,
       pending: Array.from(f32.subarray(PENDING, PENDING + PENDING_SLOTS)),
-      alertBin: this.alertBin,
-      severeBin: this.severeBin,
       histogram: Array.from(f32.subarray(HIST, HIST + BINS)),
       bucketPoints: Array.from(f32.subarray(BUCKET_N, BUCKET_N + BUCKETS)),
       bucketFlags: Array.from(f32.subarray(BUCKET_F, BUCKET_F + BUCKETS)),
-      increment: f32[INCREMENT] as number,
-      total: f32[TOTAL] as number,
-      aboveAlert: f32[ABOVE_ALERT] as number,
-      aboveSevere: f32[ABOVE_SEVERE] as number,
-      windowPoints: f32[WINDOW_N] as number,
-      windowFlags: f32[WINDOW_F] as number,
+      currentPoints: this.currentPoints,
+      windowPoints: this.windowPoints,
+      windowFlags: this.windowFlags,
+      increment: this.increment,
+      total: this.total,
       alert: this.alert,
       severe: this.severe,
       freezeStart: this.freezeStart,
       bucketId: this.bucketId,
+      slot: this.slot,
     };
     return { kind: this.kind, params: { ...this.params }, state };
+  }
+
+  /** Every rule, for the points the common path cannot take (already counted in the window). */
+  private classifyRest(timeMs: number, score: number): Level {
+    const level = levelOf(score, this.alert, this.severe);
+    const flagged = level !== 'ok';
+    if (flagged) {
+      const f32 = this.f32;
+      f32[BUCKET_F + this.slot] = (f32[BUCKET_F + this.slot] as number) + 1;
+      this.windowFlags++;
+    }
+    this.shift(flagged);
+    const { minFlags, flagRate } = this.derived;
+    const expected = flagRate * (this.windowPoints + this.currentPoints);
+    const trigger = expected > minFlags ? expected : minFlags;
+    const windowFlags = this.windowFlags;
+    const volatile = windowFlags >= trigger || this.recentCount >= minFlags;
+    if (this.mode === STABLE) {
+      if (volatile) this.freeze(timeMs);
+      else {
+        this.take(score, flagged);
+        if (--this.untilRetune === 0) this.retune();
+      }
+      return level;
+    }
+    const minNormal = this.params.min_normal;
+    if (this.mode === FROZEN) {
+      this.count++;
+      const timedOut =
+        timeMs - this.freezeStart >= this.params.max_freeze_ms && this.count >= minNormal;
+      const calm = windowFlags <= trigger / 2 && this.recentCount === 0;
+      if (!timedOut && !calm) return level;
+      this.startCalibration(timedOut);
+    } else if (!this.forced && volatile) {
+      this.freeze(timeMs);
+      return level;
+    }
+    if (this.forced) this.admit(score, false);
+    else this.take(score, flagged);
+    if (++this.count >= minNormal) this.endCalibration();
+    return level;
+  }
+
+  private endCalibration(): void {
+    this.mode = STABLE;
+    this.calibrated = true;
+    this.forced = false;
+    this.clearWindow();
+    this.retune();
   }
 
   /**
@@ -333,7 +432,7 @@ export class DynamicThreshold implements Threshold {
    * admitted now.
    */
   private shift(flagged: boolean): void {
-    const span = this.params.burstPoints;
+    const span = this.params.burst_points;
     const oldest = 1 << (span - 1);
     const full = oldest * 2 - 1;
     if (this.recentMask & oldest) this.recentCount--;
@@ -359,49 +458,54 @@ export class DynamicThreshold implements Threshold {
       this.admit(score, this.calibrated);
       return;
     }
-    // Never full: each pending score is one of the < minFlags ≤ 8 recent flags (else volatile).
+    // Never full: each pending score is one of the < min_flags ≤ 8 recent flags (else volatile).
     if (this.pendingCount === PENDING_SLOTS) this.release();
     this.f32[PENDING + ((this.pendingHead + this.pendingCount) % PENDING_SLOTS)] = score;
     this.pendingCount++;
     this.pendingMask |= 1;
   }
 
-  /** Count the point in the stability window; returns the volatility trigger for the window. */
-  private observe(timeMs: number, flagged: boolean): number {
-    const f32 = this.f32;
-    const id = Math.floor((timeMs * BUCKETS) / this.params.stabilityWindowMs);
-    // Time going backwards (or not a number) stays in the current bucket.
-    if (id > this.bucketId || !this.hasTime) this.advance(id);
-    const slot = this.slot;
-    f32[BUCKET_N + slot] = (f32[BUCKET_N + slot] as number) + 1;
-    const points = (f32[WINDOW_N] as number) + 1;
-    f32[WINDOW_N] = points;
-    if (flagged) {
-      f32[BUCKET_F + slot] = (f32[BUCKET_F + slot] as number) + 1;
-      f32[WINDOW_F] = (f32[WINDOW_F] as number) + 1;
-    }
-    const { minFlags, volatileFactor, alertQuantile } = this.params;
-    const expected = volatileFactor * (1 - alertQuantile) * points;
-    return expected > minFlags ? expected : minFlags;
-  }
-
-  /** Move the window to bucket `id`, emptying the buckets that slid out of it. */
-  private advance(id: number): void {
+  /**
+   * Move the window to the bucket of `timeMs` if it is a later one, emptying the buckets that
+   * slid out of it. Time going backwards (or not a number) stays in the current bucket.
+   */
+  private advance(timeMs: number): void {
+    const windowMs = this.params.stability_window_ms;
+    const id = Math.floor((timeMs * BUCKETS) / windowMs);
     if (id - id !== 0) return;
-    const f32 = this.f32;
     if (this.hasTime) {
-      const steps = Math.min(id - this.bucketId, BUCKETS);
-      for (let k = 1; k <= steps; k++) {
-        const slot = bucketSlot(this.bucketId + k);
-        f32[WINDOW_N] = (f32[WINDOW_N] as number) - (f32[BUCKET_N + slot] as number);
-        f32[WINDOW_F] = (f32[WINDOW_F] as number) - (f32[BUCKET_F + slot] as number);
-        f32[BUCKET_N + slot] = 0;
-        f32[BUCKET_F + slot] = 0;
+      // Within the margin below the boundary: still the current bucket.
+      if (id <= this.bucketId) return;
+      const f32 = this.f32;
+      if (id - this.bucketId >= BUCKETS) {
+        // The whole window slid out (at every point when points are sparser than the window).
+        // Zero sums mean zero closed buckets: nothing to clear.
+        if (this.windowPoints !== 0 || this.windowFlags !== 0) {
+          f32.fill(0, BUCKET_N, BUCKET_F + BUCKETS);
+          this.windowPoints = 0;
+          this.windowFlags = 0;
+        }
+      } else {
+        // Close the current bucket, then drop those that slid out (the new current one among
+        // them).
+        let slot = this.slot;
+        f32[BUCKET_N + slot] = this.currentPoints;
+        this.windowPoints += this.currentPoints;
+        for (let k = id - this.bucketId; k > 0; k--) {
+          slot = slot === BUCKETS - 1 ? 0 : slot + 1;
+          // `| 0`: whole counts, and the fields stay small integers (unboxed).
+          this.windowPoints -= (f32[BUCKET_N + slot] as number) | 0;
+          this.windowFlags -= (f32[BUCKET_F + slot] as number) | 0;
+          f32[BUCKET_N + slot] = 0;
+          f32[BUCKET_F + slot] = 0;
+        }
+        this.slot = slot;
       }
+      this.currentPoints = 0;
     }
     this.hasTime = true;
     this.bucketId = id;
-    this.slot = bucketSlot(id);
+    this.nextBucketAt = nextBoundary(id, this.derived.bucketMs);
   }
 
   /**
@@ -412,8 +516,9 @@ export class DynamicThreshold implements Threshold {
     while (this.pendingCount > 0) this.release();
     this.pendingMask = 0;
     this.f32.fill(0, BUCKET_N, BUCKET_F + BUCKETS);
-    this.f32[WINDOW_N] = 0;
-    this.f32[WINDOW_F] = 0;
+    this.currentPoints = 0;
+    this.windowPoints = 0;
+    this.windowFlags = 0;
     this.recentMask = 0;
     this.recentCount = 0;
   }
@@ -438,58 +543,50 @@ export class DynamicThreshold implements Threshold {
     this.resum();
   }
 
-  /**
-   * Add one score to the histogram, clipped to just above severe when `clip`, then move both
-   * tracked quantiles to their bins again.
-   */
+  /** Add one score to the histogram, clipped to just above severe when `clip`. */
   private admit(score: number, clip: boolean): void {
-    const f32 = this.f32;
-    // Growing the increment by 1 / (1 − α) is decaying every older weight by (1 − α).
-    const { window } = this.params;
-    const increment = ((f32[INCREMENT] as number) * (window + 1)) / (window - 1);
-    f32[INCREMENT] = increment;
     const ceiling = this.severe + FINE;
-    const bin = binOf(clip && score > ceiling ? ceiling : score);
+    this.add(binOf(clip && score > ceiling ? ceiling : score));
+  }
+
+  /** One more score in `bin`, weighted by the grown increment (which decays all the others). */
+  private add(bin: number): void {
+    const increment = this.increment * this.derived.growth;
+    this.increment = increment;
+    const f32 = this.f32;
     const before = f32[HIST + bin] as number;
     f32[HIST + bin] = before + increment;
-    // The weight actually stored (float32-rounded), so the running sums match the bins.
-    const added = (f32[HIST + bin] as number) - before;
-    f32[TOTAL] = (f32[TOTAL] as number) + added;
-    if (bin > this.alertBin) f32[ABOVE_ALERT] = (f32[ABOVE_ALERT] as number) + added;
-    if (bin > this.severeBin) f32[ABOVE_SEVERE] = (f32[ABOVE_SEVERE] as number) + added;
+    // The weight actually stored (float32-rounded), so the total matches the bins.
+    this.total += (f32[HIST + bin] as number) - before;
     if (increment > RESCALE_AT) this.rescale();
-    this.alertBin = this.track(this.alertBin, ABOVE_ALERT, this.params.alertQuantile);
-    this.severeBin = this.track(this.severeBin, ABOVE_SEVERE, this.params.severeQuantile);
   }
 
-  /** Move a quantile's bin until its tail target falls inside it; returns the new bin. */
-  private track(bin: number, aboveSlot: number, q: number): number {
-    const f32 = this.f32;
-    const target = (1 - q) * (f32[TOTAL] as number);
-    let above = f32[aboveSlot] as number;
-    while (above > target && bin < TOP_BIN) {
-      bin++;
-      above -= f32[HIST + bin] as number;
-    }
-    while (bin > 0 && above + (f32[HIST + bin] as number) <= target) {
-      above += f32[HIST + bin] as number;
-      bin--;
-    }
-    f32[aboveSlot] = above;
-    return bin;
-  }
-
-  /** Re-read both thresholds from the tracked quantiles. */
+  /**
+   * Re-read both thresholds: scan down from the top bin to the bin where each quantile's tail
+   * weight is reached, and interpolate within it.
+   */
   private retune(): void {
+    this.untilRetune = RETUNE_EVERY;
     const f32 = this.f32;
-    const total = f32[TOTAL] as number;
-    const { alertFloor, severeFloor, alertQuantile, severeQuantile } = this.params;
-    const a = this.alertBin;
-    const s = this.severeBin;
-    const aboveA = f32[ABOVE_ALERT] as number;
-    const aboveS = f32[ABOVE_SEVERE] as number;
-    const qa = valueIn(a, f32[HIST + a] as number, aboveA, (1 - alertQuantile) * total);
-    const qs = valueIn(s, f32[HIST + s] as number, aboveS, (1 - severeQuantile) * total);
+    const { alertTail, severeTail } = this.derived;
+    const total = this.total;
+    const severeTarget = severeTail * total;
+    const alertTarget = alertTail * total;
+    let bin = TOP_BIN;
+    let w = f32[HIST + bin] as number;
+    let above = 0;
+    while (bin > 0 && above + w <= severeTarget) {
+      above += w;
+      w = f32[HIST + --bin] as number;
+    }
+    const qs = valueIn(bin, w, above, severeTarget);
+    // The alert quantile is at or below the severe one: carry on down from there.
+    while (bin > 0 && above + w <= alertTarget) {
+      above += w;
+      w = f32[HIST + --bin] as number;
+    }
+    const qa = valueIn(bin, w, above, alertTarget);
+    const { alert_floor: alertFloor, severe_floor: severeFloor } = this.params;
     const alert = qa > alertFloor ? qa : alertFloor;
     const severe = qs > severeFloor ? qs : severeFloor;
     this.alert = alert;
@@ -499,29 +596,18 @@ export class DynamicThreshold implements Threshold {
   /** Divide every weight by the increment (which becomes 1): same histogram, smaller numbers. */
   private rescale(): void {
     const f32 = this.f32;
-    const factor = 1 / (f32[INCREMENT] as number);
+    const factor = 1 / this.increment;
     for (let bin = 0; bin < BINS; bin++) f32[HIST + bin] = (f32[HIST + bin] as number) * factor;
-    f32[INCREMENT] = 1;
+    this.increment = 1;
     this.resum();
   }
 
-  /** Recompute the total and the weights above the tracked bins exactly from the bins. */
+  /** Recompute the total exactly from the bins. */
   private resum(): void {
     const f32 = this.f32;
     let total = 0;
-    let aboveAlert = 0;
-    let aboveSevere = 0;
-    for (let bin = TOP_BIN; bin >= 0; bin--) {
-      const w = f32[HIST + bin] as number;
-      if (bin > this.alertBin) aboveAlert += w;
-      if (bin > this.severeBin) aboveSevere += w;
-      total += w;
-    }
-    f32[TOTAL] = total;
-    f32[ABOVE_ALERT] = aboveAlert;
-    f32[ABOVE_SEVERE] = aboveSevere;
-    this.alertBin = this.track(this.alertBin, ABOVE_ALERT, this.params.alertQuantile);
-    this.severeBin = this.track(this.severeBin, ABOVE_SEVERE, this.params.severeQuantile);
+    for (let bin = 0; bin < BINS; bin++) total += f32[HIST + bin] as number;
+    this.total = total;
   }
 
   private load(state: DynamicSnapshotState): void {
@@ -531,28 +617,29 @@ export class DynamicThreshold implements Threshold {
     this.forced = state.forced;
     this.hasTime = state.hasTime;
     this.count = state.count;
+    this.untilRetune = state.untilRetune;
     this.recentMask = state.recentMask;
     this.recentCount = state.recentCount;
     this.pendingMask = state.pendingMask;
     this.pendingHead = state.pendingHead;
     this.pendingCount = state.pendingCount;
-    this.alertBin = state.alertBin;
-    this.severeBin = state.severeBin;
     f32.set(state.histogram, HIST);
     f32.set(state.bucketPoints, BUCKET_N);
     f32.set(state.bucketFlags, BUCKET_F);
     f32.set(state.pending, PENDING);
-    f32[INCREMENT] = state.increment;
-    f32[TOTAL] = state.total;
-    f32[ABOVE_ALERT] = state.aboveAlert;
-    f32[ABOVE_SEVERE] = state.aboveSevere;
-    f32[WINDOW_N] = state.windowPoints;
-    f32[WINDOW_F] = state.windowFlags;
+    this.currentPoints = state.currentPoints;
+    this.windowPoints = state.windowPoints;
+    this.windowFlags = state.windowFlags;
+    this.increment = state.increment;
+    this.total = state.total;
     this.alert = state.alert;
     this.severe = state.severe;
     this.freezeStart = state.freezeStart;
     this.bucketId = state.bucketId;
-    this.slot = bucketSlot(state.bucketId);
+    this.slot = state.slot;
+    this.nextBucketAt = state.hasTime
+      ? nextBoundary(state.bucketId, this.derived.bucketMs)
+      : -Infinity;
   }
 }
 
