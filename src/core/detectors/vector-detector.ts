@@ -1,0 +1,37 @@
+import type { z } from 'zod';
+import type { DetectorSnapshot } from './detector.js';
+
+/**
+ * A multivariate detector: it sees one device's metrics together, as a vector of fixed length
+ * (the metric order is fixed when the detector is created), so it can catch a fault that breaks
+ * the relation between metrics while each metric alone looks normal.
+ *
+ * Same rules as the univariate `Detector`: pure, deterministic, score in [0, 1] from the past
+ * only with the native decision boundary at 0.5, plain-JSON snapshots. A vector with any
+ * non-finite entry is a missing reading: score 0, state untouched. `values` is read, never kept
+ * or mutated (callers reuse the array).
+ */
+export interface VectorDetector {
+  readonly kind: string;
+  /** Number of metrics in every vector. */
+  readonly dimensions: number;
+  score(timeMs: number, values: Float64Array): number;
+  learn(timeMs: number, values: Float64Array): void;
+  update(timeMs: number, values: Float64Array): number;
+  /**
+   * Each metric's share of the last scored vector's anomaly (non-negative, summing to 1, or all
+   * 0 when the score was 0), written into `out` (length `dimensions`): the explanation of a
+   * multivariate event.
+   */
+  contributions(out: Float64Array): void;
+  snapshot(): DetectorSnapshot;
+}
+
+export interface VectorDetectorFactory<P = unknown> {
+  readonly kind: string;
+  readonly description: string;
+  /** Zod schema with every default filled in, as for univariate detectors. */
+  readonly paramsSchema: z.ZodType<P>;
+  create(params: P, dimensions: number, seed: number): VectorDetector;
+  restore(snapshot: DetectorSnapshot): VectorDetector;
+}
