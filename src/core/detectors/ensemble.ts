@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
+import {
+  canExplain,
+  type EvidenceItem,
+  type ExplainingDetector,
+  type Explanation,
+} from './explanation.js';
 import { hashString } from '../stats/rng.js';
 import { parseSnapshot } from './snapshot-parts.js';
 
@@ -79,7 +85,7 @@ export function memberSeed(seed: number, index: number): number {
  * can raise an alarm), `mean`, or `weighted-mean` (by each member's weight). Every member keeps
  * its own score convention, so 0.5 stays each member's own boundary and `max` keeps it too.
  */
-export class EnsembleDetector implements Detector {
+export class EnsembleDetector implements Detector, ExplainingDetector {
   readonly kind = ENSEMBLE_KIND;
   readonly params: EnsembleParams;
   private readonly members: readonly Detector[];
@@ -122,6 +128,33 @@ export class EnsembleDetector implements Detector {
       acc = this.fold(acc, (this.members[i] as Detector).update(timeMs, value), i);
     }
     return this.finish(acc);
+  }
+
+  /**
+   * Evidence: every member's score, named by kind (`kind#i` when a kind repeats), strongest
+   * first — under `max` the strongest is the ensemble's score. Expected value and band come from
+   * the strongest member that can explain itself.
+   */
+  explain(timeMs: number, value: number): Explanation {
+    if (!Number.isFinite(value)) return { expected: null, band: null, evidence: [] };
+    const kinds = this.params.members.map((m) => m.kind);
+    const evidence: EvidenceItem[] = [];
+    let best: ExplainingDetector | null = null;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < this.members.length; i++) {
+      const member = this.members[i] as Detector;
+      const score = member.score(timeMs, value);
+      if (canExplain(member) && score > bestScore) {
+        best = member;
+        bestScore = score;
+      }
+      const kind = kinds[i] as string;
+      const repeated = kinds.indexOf(kind) !== kinds.lastIndexOf(kind);
+      evidence.push({ name: repeated ? `${kind}#${i}` : kind, score });
+    }
+    evidence.sort((a, b) => b.score - a.score);
+    const inner = best?.explain(timeMs, value);
+    return { expected: inner?.expected ?? null, band: inner?.band ?? null, evidence };
   }
 
   snapshot(): DetectorSnapshot {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
+import type { ExplainingDetector, Explanation } from './explanation.js';
 import type { EwMeanVarState } from '../stats/ew-mean-var.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
@@ -33,7 +34,7 @@ const stateSchema: z.ZodType<EwMeanVarState> = z.object({
  * throughput. The first 1/alpha points use equal weights, so the variance is not biased low
  * right after warm-up.
  */
-export class EwZScoreDetector implements Detector {
+export class EwZScoreDetector implements Detector, ExplainingDetector {
   readonly kind = EW_ZSCORE_KIND;
   readonly params: Readonly<EwZScoreParams>;
   private readonly alpha: number;
@@ -100,6 +101,20 @@ export class EwZScoreDetector implements Detector {
     this.mean = mean + inc;
     this.variance = (1 - a) * (variance + d * inc);
     return s;
+  }
+
+  /** Expected: the mean; band: mean ± threshold·σ, where the score reaches 0.5. */
+  explain(timeMs: number, value: number): Explanation {
+    if (value - value !== 0 || this.n < this.warmup) {
+      return { expected: null, band: null, evidence: [] };
+    }
+    const std = Math.sqrt(this.variance);
+    const reach = this.threshold * (std > this.minStd ? std : this.minStd);
+    return {
+      expected: this.mean,
+      band: [this.mean - reach, this.mean + reach],
+      evidence: [{ name: 'zscore', score: this.score(timeMs, value) }],
+    };
   }
 
   snapshot(): DetectorSnapshot {

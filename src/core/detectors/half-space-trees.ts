@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Rng } from '../stats/rng.js';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
+import type { ExplainingDetector, Explanation } from './explanation.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
 
@@ -112,7 +113,7 @@ function place(zScore: number): number {
   return 0.5 + zScore / (2 * EDGE_Z);
 }
 
-export class HalfSpaceTrees implements Detector {
+export class HalfSpaceTrees implements Detector, ExplainingDetector {
   readonly kind = HALF_SPACE_TREES_KIND;
   readonly params: Readonly<HalfSpaceTreesParams>;
 
@@ -194,6 +195,21 @@ export class HalfSpaceTrees implements Detector {
     const score = this.features(value) ? this.descend(this.hasReference, true) : 0;
     this.absorb(value);
     return score;
+  }
+
+  /**
+   * Evidence only: the trees measure how rare the point's region is, not a distance from an
+   * expected value, so there is no expected value or band to give. `score` only writes the
+   * scratch features that the next `learn` recomputes, so this leaves the state as it was.
+   */
+  explain(timeMs: number, value: number): Explanation {
+    const warm = this.hasReference && this.residuals >= STATS_WARMUP + this.params.shingle;
+    if (value - value !== 0 || !warm) return { expected: null, band: null, evidence: [] };
+    return {
+      expected: null,
+      band: null,
+      evidence: [{ name: 'rarity', score: this.score(timeMs, value) }],
+    };
   }
 
   snapshot(): DetectorSnapshot {

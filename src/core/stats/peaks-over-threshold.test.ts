@@ -55,3 +55,32 @@ test('state round trip continues bit for bit', () => {
     b.add(x);
   }
 });
+
+test('the frequency cap: never rarer than the share of the top values at least as large', () => {
+  const pot = new PeaksOverThreshold(10);
+  // In 1000 points: six 50s and four 55s are the ten largest; everything else is below 1.
+  for (let i = 0; i < 1000; i++) pot.add(i < 6 ? 50 : i < 10 ? 55 : (i % 7) / 7);
+  const uncapped = pot.surprise(52);
+  assert.ok(uncapped > Math.log10(1000 / 4), 'the exponential fit calls 52 rarer than seen');
+  assert.equal(pot.surprise(52, 0, 4), Math.log10(1000 / 4), 'four values >= 52 were seen');
+  assert.equal(pot.surprise(52, 0, 5), uncapped, 'fewer than minCount: no cap');
+  assert.equal(pot.surprise(60, 0, 4), pot.surprise(60), 'nothing >= 60 was seen: no cap');
+});
+
+test('a scale floor bounds the surprise of one resolution step', () => {
+  const pot = new PeaksOverThreshold(10);
+  for (let i = 0; i < 1000; i++) pot.add(1);
+  const floored = pot.surprise(1.5, 0.5);
+  assertClose(floored, Math.log10(1000 / 10) + 1 / Math.LN10, 1e-12, 'one step above a flat tail');
+});
+
+test('edge() inverts surprise()', () => {
+  const values = randomSeries(9, 2000, 4);
+  const pot = new PeaksOverThreshold(30);
+  values.forEach((x) => pot.add(x));
+  for (const log10p of [3, 4, 6]) {
+    const edge = pot.edge(log10p)!;
+    assertClose(pot.surprise(edge), log10p, 1e-9, `edge at ${log10p}`);
+  }
+  assert.equal(new PeaksOverThreshold(30).edge(4), null);
+});

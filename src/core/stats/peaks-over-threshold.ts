@@ -38,16 +38,42 @@ export class PeaksOverThreshold {
     return this.seen;
   }
 
-  /** -log10 P(F >= f) under the fitted tail; 0 outside the tail or before K values. */
-  surprise(f: number): number {
+  /**
+   * -log10 P(F >= f) under the fitted tail; 0 outside the tail or before K values.
+   * @param scaleFloor lower bound for beta besides `minScale`, e.g. the data's resolution (the
+   *   smallest step seen): an excess smaller than one step of the sensor is not evidence.
+   * @param minCount when at least this many of the K largest values are >= f, the estimate is
+   *   capped at the observed frequency log10(n / m): a value is never rarer than it has been.
+   *   0 turns the cap off.
+   */
+  surprise(f: number, scaleFloor = 0, minCount = 0): number {
     const k = this.tailSize;
     if (this.size < k) return 0;
-    const u = this.heap[0]!;
+    const heap = this.heap;
+    const u = heap[0]!;
     if (!(f > u)) return 0;
-    // The floor keeps a tail of identical values (a flat series) from dividing by zero while
+    // The last floor keeps a tail of identical values (a flat series) from dividing by zero while
     // still treating anything above it as extremely surprising.
-    const beta = Math.max(this.sum / k - u, this.minScale, 1e-12 + 1e-9 * Math.abs(u));
-    return Math.log10(this.seen / k) + (f - u) / (beta * Math.LN10);
+    const beta = Math.max(this.sum / k - u, this.minScale, scaleFloor, 1e-12 + 1e-9 * Math.abs(u));
+    let surprise = Math.log10(this.seen / k) + (f - u) / (beta * Math.LN10);
+    if (minCount > 0) {
+      let atLeast = 0;
+      for (let i = 0; i < k; i++) if (heap[i]! >= f) atLeast++;
+      if (atLeast >= minCount) surprise = Math.min(surprise, Math.log10(this.seen / atLeast));
+    }
+    return surprise;
+  }
+
+  /**
+   * The value at which `surprise(f, scaleFloor)` (without the frequency cap) reaches `log10p`,
+   * or null before the tail is fitted: the edge of the normal band for explanations.
+   */
+  edge(log10p: number, scaleFloor = 0): number | null {
+    const k = this.tailSize;
+    if (this.size < k) return null;
+    const u = this.heap[0]!;
+    const beta = Math.max(this.sum / k - u, this.minScale, scaleFloor, 1e-12 + 1e-9 * Math.abs(u));
+    return Math.max(u, u + beta * Math.LN10 * (log10p - Math.log10(this.seen / k)));
   }
 
   add(f: number): void {
