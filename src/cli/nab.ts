@@ -8,7 +8,10 @@ import {
   writeResultsDir,
 } from '../eval/nab/index.js';
 import { runStrategyOnCorpus } from '../eval/runner/run-corpus.js';
-import { scoreLine, scoreTable } from '../eval/runner/report.js';
+import { alarmLine, scoreLine, scoreTable } from '../eval/runner/report.js';
+import { falseAlarms } from '../eval/false-alarms.js';
+import { replayEvents } from '../core/events/event-tracker.js';
+import { DEFAULT_EVENT_PARAMS } from '../core/events/params.js';
 import { resolveStrategy } from '../core/strategy/load.js';
 
 /** `$NAB_DATA`, else the corpus in the shared folder beside the repository. */
@@ -59,10 +62,23 @@ export async function nabRun(options: NabRunOptions): Promise<void> {
     await writeResultsDir(options.out, strategy.name, corpus, run.scores);
   }
   const score = scoreCorpus(corpus, run.scores);
+  const strategyId = `${strategy.name}@${strategy.version}`;
+  const alarms = falseAlarms(
+    corpus,
+    corpus.files.map((file, i) => ({
+      levels: run.levels[i]!,
+      events: replayEvents(
+        { series: file.relPath, strategy: strategyId, params: DEFAULT_EVENT_PARAMS },
+        file.times,
+        run.scores[i]!,
+        run.levels[i]!,
+      ),
+    })),
+  );
   const perCore = run.points / run.cpuSeconds;
   const overall = run.points / run.wallSeconds;
   process.stdout.write(
-    `strategy: ${strategy.name}@${strategy.version}\n${scoreTable(score)}\n` +
+    `strategy: ${strategyId}\n${scoreTable(score)}\n${alarmLine(alarms)}\n` +
       `${run.points} points in ${run.wallSeconds.toFixed(2)} s on ${run.workers} workers: ` +
       `${Math.round(overall).toLocaleString('en-US')} points/s overall, ` +
       `${Math.round(perCore).toLocaleString('en-US')} points/s per core\n` +

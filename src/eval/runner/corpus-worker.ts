@@ -2,6 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { compileStrategy } from '../../core/strategy/compile.js';
 import { loadCorpus } from '../nab/index.js';
 import type { CorpusJob, FileScores } from './messages.js';
+import type { Level } from '../../core/thresholds/threshold.js';
+
+const LEVEL_CODES: Readonly<Record<Level, number>> = { ok: 0, alert: 1, severe: 2 };
 
 /**
  * Worker thread: scores its share of the corpus with a fresh pipeline per file. The series key
@@ -16,11 +19,16 @@ for (const index of job.files) {
   const pipeline = pipelineFor('nab');
   const { times, values } = file;
   const scores = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) scores[i] = pipeline.process(times[i]!, values[i]!);
+  const levels = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    scores[i] = pipeline.process(times[i]!, values[i]!);
+    levels[i] = LEVEL_CODES[pipeline.lastLevel];
+  }
   const result: FileScores = {
     file: index,
     scores,
+    levels,
     seconds: (performance.now() - started) / 1000,
   };
-  parentPort!.postMessage(result, [scores.buffer]);
+  parentPort!.postMessage(result, [scores.buffer, levels.buffer]);
 }

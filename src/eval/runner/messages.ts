@@ -12,6 +12,8 @@ export interface CorpusJob {
 export interface FileScores {
   readonly file: number;
   readonly scores: Float64Array;
+  /** Level per point: 0 ok, 1 alert, 2 severe (the buffer is transferred too). */
+  readonly levels: Uint8Array;
   /** Time spent scoring this file on the worker, for points per second per core. */
   readonly seconds: number;
 }

@@ -1,4 +1,5 @@
 import type { NabScore, ProfileName } from '../nab/index.js';
+import type { FalseAlarmReport } from '../false-alarms.js';
 
 const PROFILES: readonly ProfileName[] = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'];
 
@@ -37,4 +38,14 @@ function cell(value: number | null): string {
 
 function round(value: number | null): number | null {
   return value === null ? null : Math.round(value * 1e6) / 1e6;
+}
+
+/** False alarms beside the scores: events and flagged points per 10,000 points that are normal. */
+export function alarmLine(report: FalseAlarmReport): string {
+  const part = (r: FalseAlarmReport['noAnomaly']): string =>
+    `${r.eventsPer10k.toFixed(2)} events, ${r.flaggedPer10k.toFixed(2)} flagged points`;
+  return (
+    `false alarms per 10,000 points: artificialNoAnomaly ${part(report.noAnomaly)}; ` +
+    `real series outside label windows ${part(report.realOutsideWindows)}`
+  );
 }

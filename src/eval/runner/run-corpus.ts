@@ -6,6 +6,8 @@ import type { CorpusJob, FileScores } from './messages.js';
 export interface CorpusRun {
   /** Scores per corpus file, in corpus order. */
   readonly scores: Float64Array[];
+  /** Levels per corpus file (0 ok, 1 alert, 2 severe), in corpus order. */
+  readonly levels: Uint8Array[];
   readonly points: number;
   readonly wallSeconds: number;
   /** Sum of the workers' scoring time: points / cpuSeconds is the per-core rate. */
@@ -34,6 +36,7 @@ export async function runStrategyOnCorpus(
   }
 
   const scores = new Array<Float64Array>(fileSizes.length);
+  const levels = new Array<Uint8Array>(fileSizes.length);
   let cpuSeconds = 0;
   const started = performance.now();
   await Promise.all(
@@ -46,6 +49,7 @@ export async function runStrategyOnCorpus(
           });
           worker.on('message', (message: FileScores) => {
             scores[message.file] = message.scores;
+            levels[message.file] = message.levels;
             cpuSeconds += message.seconds;
           });
           worker.on('error', reject);
@@ -58,6 +62,7 @@ export async function runStrategyOnCorpus(
   const points = fileSizes.reduce((a, b) => a + b, 0);
   return {
     scores,
+    levels,
     points,
     wallSeconds: (performance.now() - started) / 1000,
     cpuSeconds,
