@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import { RollingMeanVar, type RollingMeanVarState } from '../stats/rolling-mean-var.js';
+import { StepScale, type StepScaleState } from '../stats/robust.js';
 import { SortedValues } from '../stats/sorted-values.js';
 import { Welford, type WelfordState } from '../stats/welford.js';
+import { stepScaleStateSchema } from './rolling-zscore.js';
 import { ratioScore } from './score-map.js';
 import {
   finiteNumber,
@@ -35,7 +37,10 @@ export const adaptiveWindowParamsSchema = z
     grow_factor: z.number().gt(1).default(1.5),
     /** Raw score that maps to 0.5 (the seed gives the score, not a decision boundary). */
     threshold: z.number().positive().default(4),
-    /** Fewest points in the window before scoring starts. */
+    /**
+     * Fewest points the window holds: when its time span holds fewer (a slow stream, a gap), it
+     * reaches back to the last `min_points` readings. Scoring starts once there are that many.
+     */
     min_points: z.number().int().min(3).default(10),
     /** Cap on retained points, bounding memory for very fast streams. */
     max_points: z.number().int().min(16).default(20_000),
@@ -49,12 +54,14 @@ export type AdaptiveWindowParams = z.infer<typeof adaptiveWindowParamsSchema>;
 
 export type WindowPhase = 'STABLE' | 'SPIKE' | 'RECOVERING';
 
-/** The seed's score weights and its epsilon under the trend-break denominator. */
+/** The seed's score weights. */
 const W_DEVIATION = 0.4;
 const W_TREND = 0.35;
 const W_SHARE = 0.25;
-const TREND_EPS = 1e-6;
-/** Floor under σ in the deviation term (the same divide-by-zero guard as the z-scores). */
+/**
+ * Absolute floor under σ and σ_dx (the seed's 1e-6 epsilon, now a divide-by-zero guard only: the
+ * floor that matters is the series' own resolution and typical step).
+ */
 const MIN_STD = 1e-6;
 
 interface AdaptiveWindowState {
@@ -80,6 +87,8 @@ interface AdaptiveWindowState {
   aboveCount: number;
   recent: RollingMeanVarState;
   sinceRecompute: number;
+  /** Resolution and typical step of the series: the data floor under σ and σ_dx. */
+  steps: StepScaleState;
 }
 
 const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
@@ -99,6 +108,7 @@ const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
   aboveCount: z.number().int().nonnegative(),
   recent: rollingMeanVarStateSchema,
   sinceRecompute: z.number().int().nonnegative(),
+  steps: stepScaleStateSchema,
 });
 
 /**
@@ -128,9 +138,16 @@ const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
  *   the window (recomputing it against the current μ, σ would mean rescanning the window on
  *   every point).
  * - The raw score 0.40·dev + 0.35·trend + 0.25·share has no decision boundary in the seed;
- *   `threshold` (default 3.2) is where Gaussian noise reaches about one point in 10^5 (measured
+ *   `threshold` (default 4) is where Gaussian noise reaches about one point in 10^5 (measured
  *   on simulated white noise) and maps to 0.5 via raw / (raw + threshold).
- * - Scoring waits until the window holds `min_points` points (also after a gap empties it).
+ * - The window never holds fewer than `min_points` readings: when its time span holds fewer (a
+ *   slow stream — at 5-minute steps a 60 s window holds one reading — or after a gap) it reaches
+ *   back to the last `min_points`, and history keeps at least those. On 1 Hz data this never
+ *   binds. Scoring starts once there are `min_points` readings.
+ * - σ and σ_dx are floored by the series' own resolution and typical step (`StepScale`,
+ *   robust.ts; the seed's 1e-6 is kept as an absolute guard): a flat window has σ = 0, and the
+ *   seed's formula then made any change a million-sigma event, which is neither unit-free nor
+ *   distinguishable from a real anomaly. The same floored σ marks the points above μ + 2σ.
  */
 export class AdaptiveWindowDetector implements Detector {
   readonly kind = ADAPTIVE_WINDOW_KIND;
@@ -155,6 +172,7 @@ export class AdaptiveWindowDetector implements Detector {
   private history = new SortedValues();
   private recent: RollingMeanVar;
   private sinceRecompute = 0;
+  private steps = new StepScale();
 
   constructor(params: AdaptiveWindowParams, state?: AdaptiveWindowState) {
     this.params = Object.freeze({ ...params });
@@ -172,13 +190,14 @@ export class AdaptiveWindowDetector implements Detector {
     if (!Number.isFinite(value)) return 0;
     const n = this.windowStats.count;
     if (n < this.params.min_points || this.lastValue === null) return 0;
-    const sigma = this.windowStats.std;
-    const deviation = Math.abs(value - this.windowStats.mean) / (sigma > MIN_STD ? sigma : MIN_STD);
+    const floor = Math.max(this.steps.floor, MIN_STD);
+    const sigma = Math.max(this.windowStats.std, floor);
+    const deviation = Math.abs(value - this.windowStats.mean) / sigma;
     const diff = value - this.lastValue;
     const trend =
       this.lastDiff === null
         ? 0
-        : Math.abs(diff - this.lastDiff) / (this.diffStats.std + TREND_EPS);
+        : Math.abs(diff - this.lastDiff) / Math.max(this.diffStats.std, floor);
     const share = this.aboveCount / n;
     const raw = W_DEVIATION * deviation + W_TREND * trend + W_SHARE * share;
     return ratioScore(raw, this.params.threshold);
@@ -192,7 +211,7 @@ export class AdaptiveWindowDetector implements Detector {
     this.checkSpike(t, value);
 
     const mean = this.windowStats.mean;
-    const sigma = this.windowStats.std;
+    const sigma = Math.max(this.windowStats.std, this.steps.floor, MIN_STD);
     const isAbove = this.windowStats.count >= 2 && value > mean + 2 * sigma ? 1 : 0;
     const diff = this.lastValue === null ? null : value - this.lastValue;
 
@@ -207,6 +226,7 @@ export class AdaptiveWindowDetector implements Detector {
     this.lastTime = t;
     this.lastValue = value;
     this.lastDiff = diff;
+    this.steps.update(value);
 
     this.recent.update(value);
     this.checkRecovery(t);
@@ -240,6 +260,7 @@ export class AdaptiveWindowDetector implements Detector {
       aboveCount: this.aboveCount,
       recent: this.recent.state(),
       sinceRecompute: this.sinceRecompute,
+      steps: this.steps.state(),
     };
     return { kind: this.kind, params: { ...this.params }, state };
   }
@@ -273,11 +294,16 @@ export class AdaptiveWindowDetector implements Detector {
     this.windowSetAt = t;
   }
 
-  /** Move the window start to match (t - windowMs, t]: forward evicts, backward re-admits. */
+  /**
+   * Move the window start to match (t - windowMs, t], reaching further back when that holds fewer
+   * than `min_points` readings: forward evicts, backward re-admits.
+   */
   private slideWindow(t: number): void {
     const cutoff = t - this.windowMs;
+    const minPoints = this.params.min_points;
+    const end = this.times.length;
     while (
-      this.windowStart < this.times.length &&
+      end - this.windowStart > minPoints &&
       (this.times[this.windowStart] as number) <= cutoff
     ) {
       this.leaveWindow(this.windowStart);
@@ -285,7 +311,7 @@ export class AdaptiveWindowDetector implements Detector {
     }
     while (
       this.windowStart > this.offset &&
-      (this.times[this.windowStart - 1] as number) > cutoff
+      ((this.times[this.windowStart - 1] as number) > cutoff || end - this.windowStart < minPoints)
     ) {
       this.windowStart--;
       this.enterWindow(this.windowStart);
@@ -307,14 +333,17 @@ export class AdaptiveWindowDetector implements Detector {
     this.sinceRecompute++;
   }
 
-  /** Forget points older than the longest possible window, or beyond the point cap. */
+  /**
+   * Forget points older than the longest possible window (but keep at least the `min_points` the
+   * window may reach back to), or beyond the point cap.
+   */
   private dropOldHistory(t: number): void {
     const cutoff = t - this.params.max_window_ms;
-    while (
-      this.offset < this.times.length &&
-      ((this.times[this.offset] as number) <= cutoff ||
-        this.times.length - this.offset > this.params.max_points)
-    ) {
+    const { min_points: minPoints, max_points: maxPoints } = this.params;
+    for (;;) {
+      const kept = this.times.length - this.offset;
+      const expired = kept > minPoints && (this.times[this.offset] as number) <= cutoff;
+      if (!expired && kept <= maxPoints) break;
       if (this.windowStart === this.offset) {
         this.leaveWindow(this.offset);
         this.windowStart++;
@@ -378,6 +407,7 @@ export class AdaptiveWindowDetector implements Detector {
     this.history = SortedValues.fromValues(s.values);
     this.recent = RollingMeanVar.fromState(s.recent);
     this.sinceRecompute = s.sinceRecompute;
+    this.steps = StepScale.fromState(s.steps);
   }
 }
 

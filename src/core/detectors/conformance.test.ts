@@ -270,7 +270,7 @@ const CAPABILITIES: Readonly<Record<string, Capability>> = {
     maxCleanRate: 0.02,
     warmup: 30,
     stepMs: FIVE_MIN,
-    why: 'short memory: sees jumps; a flatline only when readings resume (the flat window has σ≈0); blind to slow or seasonal changes',
+    why: "short memory: sees jumps; a flatline only when readings resume (the flat window's σ falls to the data floor); blind to slow or seasonal changes",
   },
   ewzscore: {
     catches: ['spike', 'level-shift'],

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeasonalEsdDetector, seasonalEsdFactory } from './seasonal-esd.js';
-import { makeSyntheticSeries } from './synthetic.js';
+import { gaussian, makeSyntheticSeries } from './synthetic.js';
+import { Rng } from '../stats/rng.js';
 
 const defaults = seasonalEsdFactory.paramsSchema.parse({});
 
@@ -40,4 +41,58 @@ test('scores 0 during warm-up and rejects a period the window cannot hold', () =
   for (let i = 0; i < 1007; i++) assert.equal(d.update(i, 1000 * Math.sin(i)), 0);
   assert.equal(seasonalEsdFactory.paramsSchema.safeParse({ period: 400 }).success, false);
   assert.equal(seasonalEsdFactory.paramsSchema.safeParse({ period: 1 }).success, false);
+});
+
+/** Scores after warm-up of `n` readings at 5-minute steps drawn from `next`. */
+function run(d: SeasonalEsdDetector, n: number, next: (i: number) => number): number[] {
+  const scores: number[] = [];
+  for (let i = 0; i < n; i++) scores.push(d.update(i * 300_000, next(i)));
+  return scores.slice(defaults.window / 2);
+}
+
+test('a season with sharp edges: exact period, unsmoothed profile, quiet at the edges', () => {
+  const rng = Rng.fromSeed(9);
+  const square = (i: number): number => (i % 288 < 96 ? 20 : 80);
+  const d = new SeasonalEsdDetector(defaults);
+  const scores = run(d, 4032, (i) => square(i) + 0.5 * gaussian(rng));
+  assert.equal(stateOf(d).period, 288);
+  // A smoothed profile (or a period one lag off) left a residual of half the jump at every edge.
+  assert.ok(Math.max(...scores) < 0.5, `peak ${Math.max(...scores)} on the clean square wave`);
+  assert.ok(d.score(0, square(4032) + 5) > 0.6, 'a 10σ reading');
+});
+
+test('zero-inflated bursts: the outlier budget keeps routine bursts from scoring near 1', () => {
+  // A byte counter: idle 90% of the time, log-normal bursts otherwise. The MAD of the residuals
+  // describes only the idle bulk, so without the budget most bursts scored above 0.99.
+  const rng = Rng.fromSeed(10);
+  const d = new SeasonalEsdDetector(defaults);
+  const scores = run(d, 4032, () =>
+    rng.next() < 0.9 ? 0 : Math.round(Math.exp(10 + 2 * gaussian(rng))),
+  );
+  const alarms = scores.filter((s) => s >= 0.5).length / scores.length;
+  assert.ok(alarms < 0.04, `alarm share ${alarms}`);
+  assert.ok(scores.filter((s) => s >= 0.99).length <= 2);
+  assert.ok(d.score(0, 1e10) > 0.99, 'a burst far beyond any in the window still stands out');
+});
+
+test('small integer counts: the residual scale never drops below half a count', () => {
+  const rng = Rng.fromSeed(11);
+  const poisson = (lambda: number): number => {
+    let k = 0;
+    let p = Math.exp(-lambda);
+    let cdf = p;
+    const u = rng.next();
+    while (u > cdf) {
+      k++;
+      p *= lambda / k;
+      cdf += p;
+    }
+    return k;
+  };
+  const d = new SeasonalEsdDetector(defaults);
+  const scores = run(d, 4032, () => poisson(0.4));
+  assert.ok(stateOf(d).scale >= 0.5, `scale ${stateOf(d).scale}`);
+  assert.ok(Math.max(...scores) < 0.9, `peak ${Math.max(...scores)}`);
+  assert.ok(scores.filter((s) => s >= 0.5).length / scores.length < 0.02);
+  assert.ok(d.score(0, 20) > 0.8, 'twenty at once');
 });

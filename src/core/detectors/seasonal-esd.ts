@@ -6,6 +6,8 @@ import {
   MAD_TO_STD,
   medianAbsoluteDeviation,
   medianInPlace,
+  RESOLUTION_FLOOR,
+  stepResolution,
 } from '../stats/robust.js';
 import { esdCriticalValue } from '../stats/student-t.js';
 import { ratioScore } from './score-map.js';
@@ -89,7 +91,11 @@ const stateSchema: z.ZodType<SeasonalEsdState> = z.object({
  * recomputed leave-one-out (each point against a profile that excludes it, so they behave like
  * residuals of unseen points). On those: median and MAD (robust centre and scale), then Rosner's
  * generalised ESD with at most `max_anomalies × n` outliers at significance `alpha` finds how many
- * window points (m) are outliers. A new point's statistic R = |r - median| / (1.4826·MAD) is
+ * window points (m) are outliers. The scale is floored by the test's own outlier budget (the
+ * (k+1)-th largest deviation cannot be an outlier) and by half the readings' resolution, so
+ * zero-inflated, heavy-tailed or integer residuals cannot shrink it to a sliver of the data's
+ * real spread. The profile is smoothed across neighbouring phases only when that predicts the
+ * window better out of sample. A new point's statistic R = |r - median| / (1.4826·MAD) is
  * compared with the critical value λ of the ESD step it would be (m + 1): score = R / (R + λ),
  * so R = λ is 0.5. Scoring is O(1); refits are O(window) and the period search O(window ·
  * period), run once per `window` points — all amortised.
@@ -236,15 +242,21 @@ export class SeasonalEsdDetector implements Detector {
     const m = n - L;
     const firstIndex = this.count - n;
     if (P > 0) {
-      const profile = this.fitProfile(d, L, n, firstIndex, canClip, sc);
-      // Leave-one-out residuals: the point's own (clipped) contribution is taken back out.
-      const { sums, counts, clipped } = sc;
-      for (let j = L; j < n; j++) {
-        const phase = (firstIndex + j) % P;
-        const c = counts[phase] as number;
-        const own = clipped[j] as number;
-        const fit = c > 1 ? ((sums[phase] as number) - own) / (c - 1) : (profile[phase] as number);
-        r[j - L] = (d[j] as number) - fit;
+      this.accumulatePhases(d, L, n, firstIndex, canClip, sc);
+      // Smoothing across neighbouring phases steadies a noisy profile but blurs a season with
+      // sharp edges (a square wave, business hours), leaving a residual at every edge. Both are
+      // fitted and the one that predicts the window's points better out of sample (mean absolute
+      // leave-one-out residual) is kept.
+      const h = Math.floor(P / 64);
+      let profile = smoothedProfile(P, h, sc);
+      const error = looResiduals(d, L, n, firstIndex, P, profile, sc, r);
+      if (h > 0) {
+        const sharp = smoothedProfile(P, 0, sc);
+        const alt = sc.altResiduals;
+        if (looResiduals(d, L, n, firstIndex, P, sharp, sc, alt) < error) {
+          profile = sharp;
+          r.set(alt.subarray(0, m));
+        }
       }
       this.profile = profile;
     } else {
@@ -259,13 +271,24 @@ export class SeasonalEsdDetector implements Detector {
     let scale = MAD_TO_STD * medianAbsoluteDeviation(r, center, a, m);
     if (!(scale > MIN_SCALE)) {
       // Over half the residuals sit exactly on the centre (a mostly constant series): fall back
-      // to the mean absolute deviation (×√(π/2), consistent under normality) before the floor.
+      // to the mean absolute deviation (×√(π/2), consistent under normality) before the floors.
       let sum = 0;
       for (let j = 0; j < m; j++) sum += a[j] as number;
-      scale = Math.max(MIN_SCALE, MEAN_ABS_TO_STD * (sum / m));
+      scale = MEAN_ABS_TO_STD * (sum / m);
     }
     const k = Math.max(1, Math.floor(this.params.max_anomalies * m));
-    largestInPlace(a, m, k);
+    largestInPlace(a, m, k + 1);
+    if (m > k + 2) {
+      // The outlier budget: the test may call at most k window points outliers, so the (k+1)-th
+      // largest deviation is by its own terms not one, and the boundary cannot sit below it.
+      // On Gaussian residuals that point is at about 2.3σ, far inside λ ≈ 4σ, and this changes
+      // nothing; on heavy-tailed or zero-inflated residuals (bursty counters, byte counts) the
+      // MAD describes only the quiet bulk, and without this every routine burst scored near 1.
+      const budget = (a[m - k - 1] as number) / cachedCritical(m, k + 1, this.params.alpha);
+      if (budget > scale) scale = budget;
+    }
+    // Readings are only known to half their resolution (integer or rounded data).
+    scale = Math.max(scale, RESOLUTION_FLOOR * stepResolution(y, n), MIN_SCALE);
     const outliers = esdOutlierCount(a, m, k, scale, this.params.alpha);
 
     this.levelPoints = L;
@@ -279,18 +302,18 @@ export class SeasonalEsdDetector implements Detector {
   }
 
   /**
-   * Per-phase mean of the detrended values over the cycles in the window, smoothed over ±h
-   * neighbouring phases (h = period / 64, which flattens a sinusoidal season by under 0.2%).
-   * Leaves per-phase smoothed sums/counts and the clipped inputs in `sc` for the LOO residuals.
+   * Per-phase sums and counts of the detrended values over the cycles in the window (into
+   * `sc.rawSums` / `sc.rawCounts`), with the inputs clipped to the previous profile's band (kept in
+   * `sc.clipped` for the leave-one-out residuals).
    */
-  private fitProfile(
+  private accumulatePhases(
     d: Float64Array,
     from: number,
     n: number,
     firstIndex: number,
     canClip: boolean,
     sc: Scratch,
-  ): Float64Array {
+  ): void {
     const P = this.period;
     const raw = sc.rawSums;
     const rawCount = sc.rawCounts;
@@ -309,22 +332,60 @@ export class SeasonalEsdDetector implements Detector {
       raw[phase] = (raw[phase] as number) + v;
       rawCount[phase] = (rawCount[phase] as number) + 1;
     }
-    const h = Math.floor(P / 64);
-    const profile = new Float64Array(P);
-    for (let phase = 0; phase < P; phase++) {
-      let s = 0;
-      let c = 0;
-      for (let o = -h; o <= h; o++) {
-        const q = (((phase + o) % P) + P) % P;
-        s += raw[q] as number;
-        c += rawCount[q] as number;
-      }
-      sc.sums[phase] = s;
-      sc.counts[phase] = c;
-      profile[phase] = c > 0 ? s / c : 0;
-    }
-    return profile;
   }
+}
+
+/**
+ * The seasonal profile: per-phase means pooled over ±h neighbouring phases (h = period / 64
+ * flattens a sinusoidal season by under 0.2%; h = 0 keeps sharp edges). Leaves the pooled
+ * sums/counts in `sc` for the leave-one-out residuals.
+ */
+function smoothedProfile(P: number, h: number, sc: Scratch): Float64Array {
+  const raw = sc.rawSums;
+  const rawCount = sc.rawCounts;
+  const profile = new Float64Array(P);
+  for (let phase = 0; phase < P; phase++) {
+    let s = 0;
+    let c = 0;
+    for (let o = -h; o <= h; o++) {
+      const q = (((phase + o) % P) + P) % P;
+      s += raw[q] as number;
+      c += rawCount[q] as number;
+    }
+    sc.sums[phase] = s;
+    sc.counts[phase] = c;
+    profile[phase] = c > 0 ? s / c : 0;
+  }
+  return profile;
+}
+
+/**
+ * Leave-one-out residuals of `d[from..n)` against the profile whose pooled sums/counts are in `sc`
+ * (each point's own clipped contribution is taken back out), into `out[0..n-from)`; returns their
+ * mean absolute value.
+ */
+function looResiduals(
+  d: Float64Array,
+  from: number,
+  n: number,
+  firstIndex: number,
+  P: number,
+  profile: Float64Array,
+  sc: Scratch,
+  out: Float64Array,
+): number {
+  const { sums, counts, clipped } = sc;
+  let total = 0;
+  for (let j = from; j < n; j++) {
+    const phase = (firstIndex + j) % P;
+    const c = counts[phase] as number;
+    const own = clipped[j] as number;
+    const fit = c > 1 ? ((sums[phase] as number) - own) / (c - 1) : (profile[phase] as number);
+    const r = (d[j] as number) - fit;
+    out[j - from] = r;
+    total += Math.abs(r);
+  }
+  return total / Math.max(1, n - from);
 }
 
 /**
@@ -372,6 +433,7 @@ interface Scratch {
   work: Float64Array;
   clipped: Float64Array;
   residuals: Float64Array;
+  altResiduals: Float64Array;
   abs: Float64Array;
   rawSums: Float64Array;
   rawCounts: Float64Array;
@@ -393,6 +455,7 @@ function scratchFor(n: number): Scratch {
       work: mk(),
       clipped: mk(),
       residuals: mk(),
+      altResiduals: mk(),
       abs: mk(),
       rawSums: mk(),
       rawCounts: mk(),

@@ -62,3 +62,23 @@ test('dominant period: finds the season, ignores persistence and noise', () => {
   const noise = Float64Array.from({ length: n }, () => rng.uniform(-1, 1));
   assert.equal(estimatePeriod(noise, n, search, scratch), 0);
 });
+
+test('a season with sharp edges keeps its exact period (the sinusoid refinement must not pull it)', () => {
+  const rng = Rng.fromSeed(53);
+  for (const n of [1008, 1200, 2016]) {
+    const scratch = new Float64Array(n);
+    // A square wave (a third of the day high) and a business-hours bump on a flat floor: their
+    // harmonics pulled the single-sinusoid fit one to three lags off.
+    const square = Float64Array.from(
+      { length: n },
+      (_, i) => (i % 288 < 96 ? 20 : 80) + rng.uniform(-1, 1),
+    );
+    const hours = Float64Array.from({ length: n }, (_, i) => {
+      const p = i % 288;
+      const open = p >= 100 && p < 200;
+      return (open ? 50 + 10 * Math.sin(((p - 100) / 100) * Math.PI) : 5) + rng.uniform(-2, 2);
+    });
+    assert.equal(estimatePeriod(square, n, search, scratch), 288, `square wave, n = ${n}`);
+    assert.equal(estimatePeriod(hours, n, search, scratch), 288, `business hours, n = ${n}`);
+  }
+});

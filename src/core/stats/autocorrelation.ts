@@ -183,5 +183,18 @@ export function estimatePeriod(
 ): number {
   const acf = autocorrelations(values, n, search.minLag, search.maxLag, scratch);
   const coarse = dominantPeriod(acf, search);
-  return coarse > 0 ? refinePeriod(scratch, n, coarse) : 0;
+  if (coarse === 0) return 0;
+  const refined = refinePeriod(scratch, n, coarse);
+  // The sinusoid fit only knows the fundamental: on a season with sharp edges (a square wave,
+  // business hours) its harmonics and a partial last cycle can pull the fit a lag off, which
+  // costs far more correlation than noise explains. The refinement is meant to move the period
+  // within the flat top of a noisy peak, so it is kept only while the correlation it gives up is
+  // small against what the noise already leaves unexplained (1 - r at the peak).
+  const r = acf[refined];
+  if (r === undefined || refined === coarse) return refined;
+  const lostToNoise = 1 - (acf[coarse] as number);
+  return 1 - r <= REFINE_TOLERANCE * lostToNoise ? refined : coarse;
 }
+
+/** How much more unexplained correlation than at the raw peak a refined period may leave. */
+const REFINE_TOLERANCE = 1.5;
