@@ -32,7 +32,13 @@ export const extremeValueParamsSchema = z.strictObject({
   /** Weight of the newest value in a seasonal slot's offset. */
   season_alpha: z.number().gt(0).max(1).default(0.1),
   /** Weight of the newest value in the series' level (the seasonal model is level + offset). */
-  level_alpha: z.number().min(0).max(1).default(0.05),
+  level_alpha: z.number().min(0).max(1).default(0.2),
+  /**
+   * Level weight of a second, slow forecaster (0 turns it off). The two forecasts disagree only
+   * after the series has recently changed; that disagreement, tail-calibrated, is evidence of
+   * its own (it catches a day whose pattern breaks, which the fast level absorbs).
+   */
+  slow_level_alpha: z.number().min(0).max(1).default(0.005),
   /** Cap on the slots per cycle, so fast series keep bounded memory. */
   season_max_slots: z.int().min(1).max(100_000).default(1440),
   /**
@@ -55,6 +61,12 @@ const potState = z.object({
   seen: z.int().nonnegative(),
 });
 
+const levelSeasonState = z.object({
+  firstTime: finiteNumber.nullable(),
+  level: finiteNumber.nullable(),
+  offsets: z.array(finiteNumber.nullable()).nullable(),
+});
+
 const stateSchema = z.object({
   count: z.int().nonnegative(),
   low: z.number().nullable(),
@@ -62,11 +74,9 @@ const stateSchema = z.object({
   residualTail: potState,
   upperTail: potState,
   lowerTail: potState,
-  season: z.object({
-    firstTime: finiteNumber.nullable(),
-    level: finiteNumber.nullable(),
-    offsets: z.array(finiteNumber.nullable()).nullable(),
-  }),
+  season: levelSeasonState,
+  slowSeason: levelSeasonState,
+  disagreementTail: potState,
   recent: z.array(finiteNumber),
   recentHead: z.int().nonnegative(),
   last: z.number().nullable(),
@@ -78,19 +88,31 @@ const stateSchema = z.object({
 
 type ExtremeValueState = z.infer<typeof stateSchema>;
 
+const EMPTY_SEASON = { firstTime: null, level: null, offsets: null };
+
 /** Indexes of the pieces of evidence in `ExtremeValueDetector.pieces`. */
 const RESIDUAL = 0;
 const UPPER = 1;
 const LOWER = 2;
 const STUCK = 3;
-const RECORD = 4;
-const PIECE_NAMES = ['seasonal-residual', 'upper-tail', 'lower-tail', 'stuck', 'record'];
+const DISAGREEMENT = 4;
+const RECORD = 5;
+const PIECE_NAMES = [
+  'seasonal-residual',
+  'upper-tail',
+  'lower-tail',
+  'stuck',
+  'forecast-disagreement',
+  'record',
+];
 
 /**
  * Extreme-value evidence with one alert per incident — the `default` strategy's detector.
  *
  * Pieces of evidence, each a calibrated tail probability or a plain fact, combined by max:
  * - the residual |x - (level + usual offset at this time of day)| in the tail of all residuals,
+ * - the disagreement between that fast forecaster and a slow one (same model, slower level):
+ *   large only after a recent change, such as a day whose pattern breaks,
  * - the value itself in the upper or lower tail of all values so far,
  * - a stuck sensor: a run of identical values far longer than this series' runs have been,
  * - a record: the value lies outside everything seen before (how far, relative to the range).
@@ -113,6 +135,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /** Lengths of runs of identical values, in the same tail model (scale floor: one point). */
   private readonly runTail: PeaksOverThreshold;
   private readonly season: LevelSeasonModel | undefined;
+  private readonly slowSeason: LevelSeasonModel | undefined;
+  private readonly disagreementTail: PeaksOverThreshold;
   /** Evidence of the last `cooldown_points` points (a ring). */
   private readonly recent: Float64Array;
   private recentHead = 0;
@@ -145,6 +169,17 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             state?.season,
           )
         : undefined;
+    this.slowSeason =
+      params.season_ms > 0 && params.slow_level_alpha > 0
+        ? new LevelSeasonModel(
+            params.season_ms,
+            params.season_alpha,
+            params.slow_level_alpha,
+            params.season_max_slots,
+            state?.slowSeason,
+          )
+        : undefined;
+    this.disagreementTail = new PeaksOverThreshold(params.tail_size, state?.disagreementTail);
     this.recent = new Float64Array(params.cooldown_points);
     if (state) {
       this.count = state.count;
@@ -184,6 +219,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     // Only real residuals enter the tail: a slot not seen yet says nothing about the season.
     const residual = this.residual(timeMs, value);
     if (residual === residual) this.residualTail.add(residual);
+    const disagreement = this.disagreement(timeMs);
+    if (disagreement === disagreement) this.disagreementTail.add(disagreement);
+    this.slowSeason?.learn(timeMs, value);
     this.upperTail.add(value);
     this.lowerTail.add(-value);
     this.season?.learn(timeMs, value);
@@ -216,6 +254,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (pieces[UPPER]! > log10p) log10p = pieces[UPPER]!;
     if (pieces[LOWER]! > log10p) log10p = pieces[LOWER]!;
     if (pieces[STUCK]! > log10p) log10p = pieces[STUCK]!;
+    if (pieces[DISAGREEMENT]! > log10p) log10p = pieces[DISAGREEMENT]!;
     const tail = this.tailScore(log10p);
     return tail > pieces[RECORD]! ? tail : pieces[RECORD]!;
   }
@@ -237,6 +276,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       value === this.last && this.run + 1 > this.params.stuck_factor * this.longestRun
         ? this.runTail.surprise(this.run + 1)
         : 0;
+    // No resolution floor here: the disagreement of two smoothed forecasts is finer than a step.
+    const disagreement = this.disagreement(timeMs);
+    out[DISAGREEMENT] =
+      disagreement === disagreement ? this.disagreementTail.surprise(disagreement, 0, minCount) : 0;
     const range = this.high - this.low || Math.abs(this.high) || 1;
     const beyond = Math.max(value - this.high, this.low - value, 0) / range;
     out[RECORD] =
@@ -249,6 +292,13 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /** -log10 p onto [0, 1): p = 10^-alert_log10_p lands at 0.5. */
   private tailScore(log10p: number): number {
     return 1 - Math.pow(2, -log10p / this.params.alert_log10_p);
+  }
+
+  /** |fast forecast - slow forecast| at this time; NaN until both know the slot. */
+  private disagreement(timeMs: number): number {
+    return this.season && this.slowSeason
+      ? Math.abs(this.season.expected(timeMs) - this.slowSeason.expected(timeMs))
+      : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
@@ -316,7 +366,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       upperTail: this.upperTail.state(),
       lowerTail: this.lowerTail.state(),
       runTail: this.runTail.state(),
-      season: this.season?.state() ?? { firstTime: null, level: null, offsets: null },
+      season: this.season?.state() ?? EMPTY_SEASON,
+      slowSeason: this.slowSeason?.state() ?? EMPTY_SEASON,
+      disagreementTail: this.disagreementTail.state(),
       recent: Array.from(this.recent),
       recentHead: this.recentHead,
       last: Number.isNaN(this.last) ? null : this.last,
