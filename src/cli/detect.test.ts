@@ -6,6 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import {
+  IOT_METRICS,
+  makeIotSeries,
+  type IotFault,
+  type IotSeries,
+} from '../core/detectors/multivariate/synthetic-iot.js';
+import { formatTopMetrics } from './detect.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -96,4 +103,101 @@ test('an unknown strategy is reported by name', async () => {
   ]).catch((err: { code: number; stderr: string }) => err);
   assert.ok('stderr' in failure);
   assert.match(failure.stderr, /VIGIL_ERR_STRATEGY_NOT_FOUND/);
+});
+
+/** The synthetic pump as a CSV: a time column and one column per metric. */
+function pumpCsv(fault: IotFault, seed: number): { csv: string; series: IotSeries } {
+  const series = makeIotSeries({ seed, fault });
+  const lines = [['timestamp', ...IOT_METRICS].join(',')];
+  series.values.forEach((row, i) => {
+    const time = new Date(series.times[i] as number).toISOString();
+    lines.push([time, ...Array.from(row, (v) => v.toFixed(4))].join(','));
+  });
+  return { csv: lines.join('\n') + '\n', series };
+}
+
+interface ScoredRow {
+  readonly level: string;
+  readonly flagged: boolean;
+  readonly top: string;
+}
+
+async function detectPump(
+  fault: IotFault,
+  seed: number,
+  args: readonly string[],
+  strategyYaml?: string,
+): Promise<{ header: string; rows: ScoredRow[]; series: IotSeries; stderr: string }> {
+  const dir = await workDir();
+  const input = path.join(dir, 'pump-7.csv');
+  const output = path.join(dir, 'out.csv');
+  const { csv, series } = pumpCsv(fault, seed);
+  await writeFile(input, csv);
+  const strategy = strategyYaml === undefined ? 'multivariate' : path.join(dir, 'vector.yaml');
+  if (strategyYaml !== undefined) await writeFile(strategy, strategyYaml);
+  const { stderr } = await run(process.execPath, [
+    cli,
+    'detect',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--strategy',
+    strategy,
+    ...args,
+  ]);
+  const [header = '', ...lines] = (await readFile(output, 'utf8')).trimEnd().split('\n');
+  const rows = lines.map((line) => {
+    const cells = line.split(',');
+    const [level = '', flagged = '', top = ''] = cells.slice(IOT_METRICS.length + 2);
+    return { level, flagged: flagged === '1', top };
+  });
+  return { header, rows, series, stderr };
+}
+
+test('top metrics: largest shares first, at most three, none below 5%', () => {
+  const names = ['a', 'b', 'c', 'd', 'e'];
+  const shares = Float64Array.from([0.04, 0.5, 0.06, 0.3, 0.1]);
+  assert.equal(formatTopMetrics(names, shares), 'b:0.50;d:0.30;e:0.10');
+  assert.equal(formatTopMetrics(names, new Float64Array(5)), '');
+});
+
+test('a vector strategy scores all columns as one device and names the metrics of a correlation break', async () => {
+  const { header, rows, series, stderr } = await detectPump('correlation-break', 41, [
+    '--train-rows',
+    '864',
+  ]);
+  assert.equal(header, `timestamp,${IOT_METRICS.join(',')},score,level,is_anomaly,top_metrics`);
+  assert.equal(rows.length, series.values.length);
+  // The built-in trains on its first 1440 rows, more than --train-rows asks for.
+  assert.ok(rows.slice(0, 1440).every((row) => row.level === 'ok' && row.top === ''));
+  const inFault = rows.slice(series.start, series.end + 12).filter((row) => row.flagged);
+  assert.ok(inFault.length > 0.5 * (series.end - series.start), `${inFault.length} rows flagged`);
+  for (const row of inFault) assert.match(row.top, /^(flow|pressure):\d\.\d\d(;|$)/, row.top);
+  const outside = rows.filter(
+    (row, i) => row.flagged && (i < series.start || i >= series.end + 12),
+  );
+  assert.ok(outside.length <= 2, `${outside.length} false alarms`);
+  assert.match(stderr, /2880 rows scored/);
+});
+
+test('--train-rows trains a vector strategy that has no training period of its own', async () => {
+  const yaml = [
+    'name: pump-hotelling',
+    'version: 1',
+    'description: Hotelling T² on all metrics.',
+    'detector:',
+    '  kind: hotelling',
+    '  params: { training_points: 300 }',
+    'threshold:',
+    '  kind: static',
+  ].join('\n');
+  const { rows, series } = await detectPump('stuck', 42, ['--train-rows', '600'], yaml);
+  assert.ok(rows.slice(0, 600).every((row) => !row.flagged));
+  const inFault = rows.slice(series.start, series.end + 12).filter((row) => row.flagged);
+  assert.ok(inFault.length > 0, 'the stuck pressure sensor is flagged');
+  assert.ok(
+    inFault.every((row) => row.top.startsWith('pressure:')),
+    inFault[0]?.top,
+  );
 });

@@ -6,9 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import cliProgress from 'cli-progress';
-import { openCsvTable } from '../ingest/csv/csv-table.js';
-import { compileStrategy } from '../core/strategy/compile.js';
+import { openCsvTable, type CsvRow } from '../ingest/csv/csv-table.js';
+import {
+  compileDeviceStrategy,
+  compileStrategy,
+  isVectorStrategy,
+} from '../core/strategy/compile.js';
 import { resolveStrategy } from '../core/strategy/load.js';
+import type { Strategy } from '../core/strategy/schema.js';
 import type { Level } from '../core/thresholds/threshold.js';
 
 export interface DetectOptions {
@@ -30,22 +35,94 @@ export interface DetectSummary {
 
 const LEVEL_RANK: Record<Level, number> = { ok: 0, alert: 1, severe: 2 };
 
+/** How one CSV row is scored: its verdict and any extra output cells. */
+interface RowScorer {
+  /** Output columns after the input's own. */
+  readonly columns: readonly string[];
+  /** Score a row (or learn it as normal when `training`); returns the extra cells. */
+  score(row: CsvRow, training: boolean): { score: number; level: Level; extra: string[] };
+}
+
+/** Each value column is its own series; the row's score and level are the highest of them. */
+function seriesScorer(strategy: Strategy, names: readonly string[], device: string): RowScorer {
+  const pipelineFor = compileStrategy(strategy);
+  const pipelines = names.map((name) => pipelineFor(`${device}/${name}`));
+  return {
+    columns: ['score', 'level', 'is_anomaly'],
+    score(row, training) {
+      let score = 0;
+      let level: Level = 'ok';
+      if (training) {
+        for (let j = 0; j < pipelines.length; j++) pipelines[j]!.train(row.timeMs, row.values[j]!);
+      } else {
+        for (let j = 0; j < pipelines.length; j++) {
+          const pipeline = pipelines[j]!;
+          score = Math.max(score, pipeline.process(row.timeMs, row.values[j]!));
+          if (LEVEL_RANK[pipeline.lastLevel] > LEVEL_RANK[level]) level = pipeline.lastLevel;
+        }
+      }
+      return { score, level, extra: [] };
+    },
+  };
+}
+
 /**
- * Scores every numeric column of a CSV with one strategy, streaming row by row. Each column is
- * its own series; a row's score and level are the highest of its columns. The output file is
- * written under a temporary name and renamed only when complete, so a failed run never leaves a
- * file that looks finished.
+ * A vector strategy: the value columns together are one device's vector. Flagged rows name the
+ * metrics that explain them (`top_metrics`).
+ */
+function deviceScorer(strategy: Strategy, names: readonly string[], device: string): RowScorer {
+  const pipeline = compileDeviceStrategy(strategy, names)(device);
+  const shares = new Float64Array(names.length);
+  return {
+    columns: ['score', 'level', 'is_anomaly', 'top_metrics'],
+    score(row, training) {
+      if (training) {
+        pipeline.train(row.timeMs, row.values);
+        return { score: 0, level: 'ok', extra: [''] };
+      }
+      const score = pipeline.process(row.timeMs, row.values);
+      const level = pipeline.lastLevel;
+      if (level === 'ok') return { score, level, extra: [''] };
+      pipeline.contributions(shares);
+      return { score, level, extra: [formatTopMetrics(names, shares)] };
+    },
+  };
+}
+
+/**
+ * The metrics that explain a multivariate anomaly, largest share first, as `flow:0.71;pressure:0.22`:
+ * at most `max` of them, and only those with a share of at least `min`.
+ */
+export function formatTopMetrics(
+  names: readonly string[],
+  shares: Float64Array,
+  max = 3,
+  min = 0.05,
+): string {
+  return Array.from(shares, (share, i) => ({ share, i }))
+    .filter(({ share }) => share >= min)
+    .sort((a, b) => b.share - a.share || a.i - b.i)
+    .slice(0, max)
+    .map(({ share, i }) => `${names[i]}:${share.toFixed(2)}`)
+    .join(';');
+}
+
+/**
+ * Scores a CSV with one strategy, streaming row by row. With a univariate strategy each numeric
+ * column is its own series; with a vector strategy (`hotelling`, `pca`) all numeric columns form
+ * one device vector. The output file is written under a temporary name and renamed only when
+ * complete, so a failed run never leaves a file that looks finished.
  */
 export async function detectCsv(options: DetectOptions): Promise<DetectSummary> {
   const strategy = await resolveStrategy(options.strategy);
-  const pipelineFor = compileStrategy(strategy);
   const input = createReadStream(options.input);
   const table = await openCsvTable(input, {
     source: options.input,
     ...(options.timeColumn === undefined ? {} : { timeColumn: options.timeColumn }),
   });
   const device = path.basename(options.input, path.extname(options.input));
-  const pipelines = table.header.valueNames.map((name) => pipelineFor(`${device}/${name}`));
+  const makeScorer = isVectorStrategy(strategy) ? deviceScorer : seriesScorer;
+  const scorer = makeScorer(strategy, table.header.valueNames, device);
 
   const temporary =
     options.output === undefined ? undefined : `${options.output}.partial-${process.pid}`;
@@ -60,25 +137,14 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
   let alerts = 0;
   let severe = 0;
   try {
-    csv.write([...table.header.columns, 'score', 'level', 'is_anomaly']);
+    csv.write([...table.header.columns, ...scorer.columns]);
     for await (const row of table.rows) {
-      let score = 0;
-      let level: Level = 'ok';
-      if (rows < options.trainRows) {
-        for (let j = 0; j < pipelines.length; j++) pipelines[j]!.train(row.timeMs, row.values[j]!);
-      } else {
-        for (let j = 0; j < pipelines.length; j++) {
-          const pipeline = pipelines[j]!;
-          score = Math.max(score, pipeline.process(row.timeMs, row.values[j]!));
-          if (LEVEL_RANK[pipeline.lastLevel] > LEVEL_RANK[level]) level = pipeline.lastLevel;
-        }
-      }
+      const { score, level, extra } = scorer.score(row, rows < options.trainRows);
       if (level === 'alert') alerts++;
       else if (level === 'severe') severe++;
       rows++;
-      if (!csv.write([...row.cells, score.toFixed(6), level, level === 'ok' ? 0 : 1])) {
-        await once(csv, 'drain');
-      }
+      const cells = [...row.cells, score.toFixed(6), level, level === 'ok' ? 0 : 1, ...extra];
+      if (!csv.write(cells)) await once(csv, 'drain');
       if (progress !== undefined && (rows & 1023) === 0) progress.update(input.bytesRead);
     }
     csv.end();

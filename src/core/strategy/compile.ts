@@ -1,43 +1,101 @@
 import { VigilError } from '../../errors.js';
+import { isTrainable } from '../detectors/multivariate/trainable.js';
+import {
+  getVectorDetectorFactory,
+  isVectorDetectorKind,
+  restoreVectorDetector,
+} from '../detectors/multivariate/vector-registry.js';
+import type { VectorDetector } from '../detectors/vector-detector.js';
 import { getDetectorFactory, restoreDetector } from '../detectors/registry.js';
 import { hashString } from '../stats/rng.js';
 import { getThresholdFactory, restoreThreshold } from '../thresholds/registry.js';
-import type { Detector, Level, PipelineSnapshot, SeriesPipeline, Threshold } from './pipeline.js';
-import type { Strategy } from './schema.js';
+import type {
+  Detector,
+  DevicePipeline,
+  DevicePipelineSnapshot,
+  Level,
+  PipelineSnapshot,
+  SeriesPipeline,
+  Threshold,
+} from './pipeline.js';
+import { parseIsoTime, type Strategy } from './schema.js';
 
 /**
- * A strategy turned into per-series pipelines. Each series gets its own detector and threshold,
- * seeded from the series key and the strategy seed, so a replay repeats exactly and no series'
- * randomness depends on which other series exist.
+ * A strategy turned into pipelines: one per series for a univariate detector, one per device
+ * for a vector detector. Each gets its own detector and threshold, seeded from its key and the
+ * strategy seed, so a replay repeats exactly and no series' randomness depends on which other
+ * series exist.
  */
 
 const LEVELS: readonly Level[] = ['ok', 'alert', 'severe'];
 
-class StrategyPipeline implements SeriesPipeline {
-  private level: Level;
-  /** Flagged points in a row that the detector did not learn. */
-  private unlearned = 0;
+/** Does the strategy score a device's metrics together (a vector detector kind)? */
+export function isVectorStrategy(strategy: Strategy): boolean {
+  return isVectorDetectorKind(strategy.detector.kind);
+}
+
+/** Which points belong to the strategy's training period; counts points up to `training.rows`. */
+class TrainingPeriod {
+  private readonly rows: number;
+  private readonly untilMs: number;
 
   constructor(
-    private readonly strategy: Strategy,
-    private readonly detector: Detector,
-    private readonly threshold: Threshold,
-    level: Level = 'ok',
+    strategy: Strategy,
+    public seen = 0,
+  ) {
+    this.rows = strategy.training?.rows ?? 0;
+    const until = strategy.training?.until;
+    this.untilMs = until === undefined ? Number.NEGATIVE_INFINITY : parseIsoTime(until);
+  }
+
+  /** Count a point; true when it is a training point. */
+  tick(timeMs: number): boolean {
+    const training = this.seen < this.rows || timeMs < this.untilMs;
+    if (this.seen < this.rows) this.seen++;
+    return training;
+  }
+}
+
+/**
+ * What both kinds of pipeline share: the level, the learning hold on flagged points and the
+ * training period. `S` is the kind of input (a value or a vector).
+ */
+abstract class GatedPipeline<S> {
+  protected level: Level;
+  /** Flagged points in a row that the detector did not learn. */
+  private unlearned = 0;
+  protected readonly training: TrainingPeriod;
+
+  constructor(
+    protected readonly strategy: Strategy,
+    protected readonly threshold: Threshold,
+    level: Level,
+    trainingSeen: number,
   ) {
     this.level = level;
+    this.training = new TrainingPeriod(strategy, trainingSeen);
   }
 
   get lastLevel(): Level {
     return this.level;
   }
 
-  process(timeMs: number, value: number): number {
-    // `value - value` is NaN exactly for NaN and ±Infinity: a missing reading.
-    if (value - value !== 0) {
+  protected abstract missing(input: S): boolean;
+  protected abstract score(timeMs: number, input: S): number;
+  protected abstract learn(timeMs: number, input: S): void;
+  protected abstract learnAsNormal(timeMs: number, input: S): void;
+
+  process(timeMs: number, input: S): number {
+    if (this.training.tick(timeMs)) {
+      this.trainPoint(timeMs, input);
       this.level = 'ok';
       return 0;
     }
-    const score = this.detector.score(timeMs, value);
+    if (this.missing(input)) {
+      this.level = 'ok';
+      return 0;
+    }
+    const score = this.score(timeMs, input);
     const level = this.threshold.classify(timeMs, score);
     this.level = level;
     // Learning a flagged point would teach the detector that the anomaly is normal; but only up
@@ -48,63 +106,209 @@ class StrategyPipeline implements SeriesPipeline {
       this.unlearned >= this.strategy.max_unlearned_points
     ) {
       this.unlearned = 0;
-      this.detector.learn(timeMs, value);
+      this.learn(timeMs, input);
     } else {
       this.unlearned++;
     }
     return score;
   }
 
-  train(timeMs: number, value: number): void {
-    if (value - value !== 0) return;
-    // The threshold sees training scores so its quantiles start from normal data; its verdict
-    // is discarded because training rows are normal by definition.
-    this.threshold.classify(timeMs, this.detector.update(timeMs, value));
+  train(timeMs: number, input: S): void {
+    this.training.tick(timeMs);
+    this.trainPoint(timeMs, input);
   }
 
-  snapshot(): PipelineSnapshot {
+  private trainPoint(timeMs: number, input: S): void {
+    if (this.missing(input)) return;
+    // The threshold sees training scores so its quantiles start from normal data; its verdict
+    // is discarded because training points are normal by definition.
+    this.threshold.classify(timeMs, this.score(timeMs, input));
+    this.learnAsNormal(timeMs, input);
+  }
+
+  protected parts(detector: PipelineSnapshot['detector']): PipelineSnapshot {
     return {
       strategy: this.strategy.name,
       version: this.strategy.version,
-      detector: this.detector.snapshot(),
+      detector,
       threshold: this.threshold.snapshot(),
       lastLevel: this.level,
+      trainingSeen: this.training.seen,
     };
   }
 }
 
-/** Seed of one series' components: a pure function of the series key and the strategy seed. */
+class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
+  constructor(
+    strategy: Strategy,
+    private readonly detector: Detector,
+    threshold: Threshold,
+    level: Level = 'ok',
+    trainingSeen = 0,
+  ) {
+    super(strategy, threshold, level, trainingSeen);
+  }
+
+  protected missing(value: number): boolean {
+    // `value - value` is NaN exactly for NaN and ±Infinity: a missing reading.
+    return value - value !== 0;
+  }
+
+  protected score(timeMs: number, value: number): number {
+    return this.detector.score(timeMs, value);
+  }
+
+  protected learn(timeMs: number, value: number): void {
+    this.detector.learn(timeMs, value);
+  }
+
+  protected learnAsNormal(timeMs: number, value: number): void {
+    this.detector.learn(timeMs, value);
+  }
+
+  snapshot(): PipelineSnapshot {
+    return this.parts(this.detector.snapshot());
+  }
+}
+
+class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements DevicePipeline {
+  /** Score of the last processed vector: its contributions are the detector's last ones. */
+  private lastScore = 0;
+
+  constructor(
+    strategy: Strategy,
+    readonly metrics: readonly string[],
+    private readonly detector: VectorDetector,
+    threshold: Threshold,
+    level: Level = 'ok',
+    trainingSeen = 0,
+  ) {
+    super(strategy, threshold, level, trainingSeen);
+    if (detector.dimensions !== metrics.length) {
+      throw new VigilError(
+        'VIGIL_ERR_STRATEGY_INVALID',
+        `the detector has ${detector.dimensions} dimensions, but there are ${metrics.length} metrics`,
+      );
+    }
+  }
+
+  override process(timeMs: number, values: Float64Array): number {
+    if (values.length !== this.metrics.length) {
+      throw new RangeError(`expected ${this.metrics.length} values, got ${values.length}`);
+    }
+    this.lastScore = super.process(timeMs, values);
+    return this.lastScore;
+  }
+
+  override train(timeMs: number, values: Float64Array): void {
+    this.lastScore = 0;
+    super.train(timeMs, values);
+  }
+
+  contributions(out: Float64Array): void {
+    if (this.lastScore === 0) out.fill(0);
+    else this.detector.contributions(out);
+  }
+
+  protected missing(values: Float64Array): boolean {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
+      if (v - v !== 0) return true;
+    }
+    return false;
+  }
+
+  protected score(timeMs: number, values: Float64Array): number {
+    return this.detector.score(timeMs, values);
+  }
+
+  protected learn(timeMs: number, values: Float64Array): void {
+    this.detector.learn(timeMs, values);
+  }
+
+  protected learnAsNormal(timeMs: number, values: Float64Array): void {
+    if (isTrainable(this.detector)) this.detector.train(timeMs, values);
+    else this.detector.learn(timeMs, values);
+  }
+
+  snapshot(): DevicePipelineSnapshot {
+    return { ...this.parts(this.detector.snapshot()), metrics: [...this.metrics] };
+  }
+}
+
+/** Seed of one series' (or device's) components: a pure function of its key and the strategy seed. */
 export function seriesSeed(strategy: Strategy, seriesKey: string): number {
   return hashString(seriesKey, strategy.seed);
 }
 
+function wrongShape(strategy: Strategy, vector: boolean): VigilError {
+  const kind = strategy.detector.kind;
+  const what = vector
+    ? `uses the multivariate detector '${kind}', which scores a device's metrics together: compile it per device`
+    : `uses the univariate detector '${kind}': compile it per series`;
+  return new VigilError(
+    'VIGIL_ERR_STRATEGY_INVALID',
+    `strategy ${strategy.name}@${strategy.version} ${what}`,
+  );
+}
+
+function thresholdMaker(strategy: Strategy): () => Threshold {
+  const factory = getThresholdFactory(strategy.threshold.kind);
+  // Frozen so that every series shares this one object instead of copying it.
+  const params = Object.freeze(factory.paramsSchema.parse(strategy.threshold.params ?? {}));
+  return () => factory.create(params);
+}
+
 /**
  * Compile once per strategy; the returned function builds a fresh pipeline for a series.
- * `seriesKey` is the series' stable identity (e.g. `device/metric`).
+ * `seriesKey` is the series' stable identity (e.g. `device/metric`). Throws for a vector
+ * strategy (see `isVectorStrategy` and `compileDeviceStrategy`).
  */
 export function compileStrategy(strategy: Strategy): (seriesKey: string) => SeriesPipeline {
+  if (isVectorStrategy(strategy)) throw wrongShape(strategy, true);
   // Parse once here (a no-op for a parsed strategy, a guard for a hand-built one), so that
   // creating each of possibly many series skips validation.
   const detectorFactory = getDetectorFactory(strategy.detector.kind);
   const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
-  const thresholdFactory = getThresholdFactory(strategy.threshold.kind);
-  // Frozen so that every series shares this one object instead of copying it.
-  const thresholdParams = Object.freeze(
-    thresholdFactory.paramsSchema.parse(strategy.threshold.params ?? {}),
-  );
+  const threshold = thresholdMaker(strategy);
   return (seriesKey) =>
     new StrategyPipeline(
       strategy,
       detectorFactory.create(detectorParams, seriesSeed(strategy, seriesKey)),
-      thresholdFactory.create(thresholdParams),
+      threshold(),
     );
 }
 
 /**
- * Rebuild a pipeline from its snapshot. The snapshot must come from the same strategy name and
- * version: its detector and threshold carry the parameters of the version that made them.
+ * Compile a vector strategy for devices whose vectors hold `metrics` in this order; the returned
+ * function builds a fresh pipeline for a device (`deviceKey`, its stable identity). Throws for a
+ * univariate strategy.
  */
-export function restorePipeline(strategy: Strategy, snapshot: PipelineSnapshot): SeriesPipeline {
+export function compileDeviceStrategy(
+  strategy: Strategy,
+  metrics: readonly string[],
+): (deviceKey: string) => DevicePipeline {
+  if (!isVectorStrategy(strategy)) throw wrongShape(strategy, false);
+  if (metrics.length === 0 || new Set(metrics).size !== metrics.length) {
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `a device needs distinct metric names, got [${metrics.join(', ')}]`,
+    );
+  }
+  const names = Object.freeze([...metrics]);
+  const detectorFactory = getVectorDetectorFactory(strategy.detector.kind);
+  const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
+  const threshold = thresholdMaker(strategy);
+  return (deviceKey) =>
+    new DeviceStrategyPipeline(
+      strategy,
+      names,
+      detectorFactory.create(detectorParams, names.length, seriesSeed(strategy, deviceKey)),
+      threshold(),
+    );
+}
+
+function checkSnapshot(strategy: Strategy, snapshot: PipelineSnapshot): Level {
   if (snapshot.strategy !== strategy.name || snapshot.version !== strategy.version) {
     throw new VigilError(
       'VIGIL_ERR_STRATEGY_INVALID',
@@ -116,10 +320,36 @@ export function restorePipeline(strategy: Strategy, snapshot: PipelineSnapshot):
   if (!LEVELS.includes(level)) {
     throw new VigilError('VIGIL_ERR_STRATEGY_INVALID', `snapshot has an unknown level "${level}"`);
   }
+  return level;
+}
+
+/**
+ * Rebuild a pipeline from its snapshot. The snapshot must come from the same strategy name and
+ * version: its detector and threshold carry the parameters of the version that made them.
+ */
+export function restorePipeline(strategy: Strategy, snapshot: PipelineSnapshot): SeriesPipeline {
+  const level = checkSnapshot(strategy, snapshot);
   return new StrategyPipeline(
     strategy,
     restoreDetector(snapshot.detector),
     restoreThreshold(snapshot.threshold),
     level,
+    snapshot.trainingSeen ?? 0,
+  );
+}
+
+/** Rebuild a device pipeline from its snapshot (same rules as `restorePipeline`). */
+export function restoreDevicePipeline(
+  strategy: Strategy,
+  snapshot: DevicePipelineSnapshot,
+): DevicePipeline {
+  const level = checkSnapshot(strategy, snapshot);
+  return new DeviceStrategyPipeline(
+    strategy,
+    Object.freeze([...snapshot.metrics]),
+    restoreVectorDetector(snapshot.detector),
+    restoreThreshold(snapshot.threshold),
+    level,
+    snapshot.trainingSeen ?? 0,
   );
 }

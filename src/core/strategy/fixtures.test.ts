@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DEFAULT_SEED } from './schema.js';
+import { DEFAULT_SEED, parseIsoTime } from './schema.js';
 import { parseStrategy, StrategyError } from './load.js';
 
 // Fixtures stay in src/: resolved from the compiled test in dist/core/strategy/.
@@ -44,6 +44,29 @@ describe('good strategy fixtures', () => {
     assert.equal(params.members[0]?.params['alpha'], 0.05);
     assert.equal(params.members[0]?.params['threshold'], 3);
     assert.equal(params.members[1]?.params['window'], 60);
+  });
+});
+
+describe('vector strategies and training periods', () => {
+  it('a vector kind gets its own params validated and defaulted; training is kept', () => {
+    const strategy = parseStrategy(read('good/vector.yaml'));
+    assert.equal(strategy.detector.kind, 'pca');
+    const params = strategy.detector.params as Record<string, unknown>;
+    assert.equal(params['explained_variance'], 0.95);
+    assert.equal(params['adapt'], 'ewma');
+    assert.equal(params['training_points'], 1000);
+    assert.equal(params['p_value'], 1e-4);
+    assert.deepEqual(strategy.training, { rows: 864, until: '2024-01-04T00:00:00Z' });
+  });
+
+  it('training.until takes dates and zoned times only, and no impossible dates', () => {
+    assert.equal(parseIsoTime('2024-01-08'), Date.UTC(2024, 0, 8));
+    assert.equal(parseIsoTime('2024-01-08T06:30:00Z'), Date.UTC(2024, 0, 8, 6, 30));
+    assert.equal(parseIsoTime('2024-01-08T06:30+02:00'), Date.UTC(2024, 0, 8, 4, 30));
+    assert.equal(parseIsoTime('2024-01-08T06:30:00.250Z'), Date.UTC(2024, 0, 8, 6, 30, 0, 250));
+    for (const bad of ['2024-02-30', '2024-01-08T06:30:00', '2024-1-8', 'yesterday', '']) {
+      assert.ok(Number.isNaN(parseIsoTime(bad)), bad);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ENSEMBLE_KIND } from '../detectors/ensemble.js';
+import { vectorDetectorFactories } from '../detectors/multivariate/vector-registry.js';
 import { detectorFactories } from '../detectors/registry.js';
 import { thresholdFactories } from '../thresholds/registry.js';
 
@@ -18,6 +19,8 @@ export interface KindCatalogue {
    * ensemble): the schema validates each member's params with that member's own schema.
    */
   readonly composite: ReadonlySet<string>;
+  /** The catalogue a composite's members come from, when narrower than this one. */
+  readonly members?: KindCatalogue;
 }
 
 type FactoryTable = Readonly<Record<string, { readonly paramsSchema: z.ZodType }>>;
@@ -31,7 +34,16 @@ function catalogue(noun: string, table: FactoryTable, composite: readonly string
   };
 }
 
-export const detectorKinds: KindCatalogue = catalogue('detector', detectorFactories, [
-  ENSEMBLE_KIND,
-]);
+/** Univariate kinds only: what an ensemble may combine (a vector kind scores a whole device). */
+export const univariateDetectorKinds: KindCatalogue = catalogue(
+  'univariate detector',
+  detectorFactories,
+  [ENSEMBLE_KIND],
+);
+
+/** Every kind a strategy's detector may be: univariate, then multivariate (vector) kinds. */
+export const detectorKinds: KindCatalogue = {
+  ...catalogue('detector', { ...detectorFactories, ...vectorDetectorFactories }, [ENSEMBLE_KIND]),
+  members: univariateDetectorKinds,
+};
 export const thresholdKinds: KindCatalogue = catalogue('threshold', thresholdFactories, []);

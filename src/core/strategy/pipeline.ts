@@ -9,7 +9,8 @@ export interface SeriesPipeline {
   /**
    * Score the point, classify it, learn it — unless it was flagged (alert/severe) and the
    * strategy does not set `learn_on_flagged`. Returns the score. A non-finite value scores 0,
-   * is `ok` and is not learned.
+   * is `ok` and is not learned. A point of the strategy's training period (`training`) is
+   * learned as by `train`, scores 0 and is `ok`.
    */
   process(timeMs: number, value: number): number;
   /** Level of the last processed point. */
@@ -17,7 +18,7 @@ export interface SeriesPipeline {
   /**
    * Let the detector learn a point as normal without classifying it (training rows). The score is
    * still shown to the threshold, so an adaptive threshold is calibrated when live scoring
-   * starts; `lastLevel` is left unchanged.
+   * starts; `lastLevel` is left unchanged. Counts towards the strategy's `training.rows`.
    */
   train(timeMs: number, value: number): void;
   snapshot(): PipelineSnapshot;
@@ -30,6 +31,36 @@ export interface PipelineSnapshot {
   readonly threshold: ThresholdSnapshot;
   /** Level of the last processed point; absent in older snapshots (then `ok`). */
   readonly lastLevel?: Level;
+  /** Points counted towards `training.rows` (counting stops there); absent = 0. */
+  readonly trainingSeen?: number;
+}
+
+/**
+ * One device's compiled vector strategy: a multivariate detector that sees the device's metrics
+ * together, and a threshold. Same rules as `SeriesPipeline`, for vectors: a vector with any
+ * non-finite entry is a missing reading (score 0, `ok`, nothing learned). `values` follows the
+ * order of `metrics`, is only read, and may be reused by the caller.
+ */
+export interface DevicePipeline {
+  /** Metric names, in the order of each vector's entries. */
+  readonly metrics: readonly string[];
+  /** Score, classify, learn (see `SeriesPipeline.process`). Returns the score. */
+  process(timeMs: number, values: Float64Array): number;
+  /** Learn a vector of the training period as normal (see `SeriesPipeline.train`). */
+  train(timeMs: number, values: Float64Array): void;
+  /** Level of the last processed vector. */
+  readonly lastLevel: Level;
+  /**
+   * Each metric's share of the last processed vector's anomaly, in `metrics` order (non-negative,
+   * summing to 1; all 0 when it scored 0): the explanation of a multivariate event.
+   */
+  contributions(out: Float64Array): void;
+  snapshot(): DevicePipelineSnapshot;
+}
+
+export interface DevicePipelineSnapshot extends PipelineSnapshot {
+  /** The metric order the detector was built for. */
+  readonly metrics: readonly string[];
 }
 
 export type { Detector, Threshold, Level };

@@ -14,7 +14,9 @@ import { patternProblem } from './rules.js';
  * The strategy document: one schema that validates what users write (snake_case YAML) and is
  * the TypeScript type the rest of Vigil uses. Detector and threshold parameters are validated by
  * the chosen kind's own `paramsSchema` (recursively for ensemble members), so a bad parameter is
- * reported at its full path and the parsed strategy carries every default filled in.
+ * reported at its full path and the parsed strategy carries every default filled in. The
+ * detector may be a vector kind (`hotelling`, `pca`): the strategy then scores each device's
+ * metrics together (`compileDeviceStrategy`); ensemble members are always univariate.
  *
  * Messages are phrased "expected …" so `formatIssue` can append what was found.
  */
@@ -44,6 +46,46 @@ const pattern = nonEmpty('a glob or /regex/').superRefine((text, ctx) => {
   if (problem)
     ctx.addIssue({ code: 'custom', message: `expected a glob or a valid /regex/ (${problem})` });
 });
+
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+const isoTime = expected(
+  'an ISO 8601 date, or a time with its zone, such as 2024-01-08 or 2024-01-08T06:00:00Z',
+);
+
+/**
+ * Event time in ms of an ISO 8601 date (midnight UTC) or time with an explicit zone, or NaN. A
+ * time without a zone is refused: it would mean local time, and replays must not depend on the
+ * machine's time zone.
+ */
+export function parseIsoTime(text: string): number {
+  const m = ISO_TIME.exec(text);
+  if (!m) return Number.NaN;
+  const [, y, mo, d] = m.map(Number) as [number, number, number, number];
+  // Date.parse rolls impossible dates over (Feb 30 → Mar 1); refuse them instead.
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return Number.NaN;
+  return Date.parse(text);
+}
+
+/**
+ * The training period: points learned as normal and never flagged, per series (univariate) or per
+ * device (vector strategies). With both keys, training lasts until both are passed.
+ */
+const training = z
+  .strictObject(
+    {
+      /** The first N points of each series or device. */
+      rows: z.int(positiveInt).positive(positiveInt).optional(),
+      /** Points with an event time before this. */
+      until: z
+        .string(isoTime)
+        .refine((text) => Number.isFinite(parseIsoTime(text)), isoTime)
+        .optional(),
+    },
+    expected('a mapping with rows and/or until'),
+  )
+  .refine((t) => t.rows !== undefined || t.until !== undefined, expected('rows and/or until'));
 
 const triggerRule = z.strictObject(
   {
@@ -108,7 +150,8 @@ function validateParams(
     if (!isRecord(member) || typeof member['kind'] !== 'string') return undefined;
     checked.add(i);
     const path = [...at, 'members', i, 'params'];
-    return validateParams(catalogue, member['kind'], member['params'], path, memberIssues);
+    const members = catalogue.members ?? catalogue;
+    return validateParams(members, member['kind'], member['params'], path, memberIssues);
   });
   // The composite's schema may check its members too, in its own words: ours replace those.
   issues.push(...own.filter((issue) => !aboutCheckedMember(issue.path, checked)).map(relative));
@@ -182,6 +225,7 @@ export const strategySchema = z.strictObject(
      * lasting change (a new level after maintenance) becomes normal instead of alarming forever.
      */
     max_unlearned_points: z.int(positiveInt).positive(positiveInt).default(100),
+    training: training.optional(),
     trigger_rules: z
       .array(triggerRule, expected('a list of rules'))
       .min(1, expected('at least one rule (omit trigger_rules to match every series)'))

@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import type { DetectorSnapshot } from '../detector.js';
+import { parseSnapshot } from '../snapshot-parts.js';
+import type { VectorDetectorFactory } from '../vector-detector.js';
+import {
+  Baseline,
+  baselineParamsShape,
+  baselineStateSchema,
+  isUsable,
+  normalise,
+  shrunkEigenvalue,
+  standardise,
+  type BaselineFit,
+  type BaselineState,
+} from './baseline.js';
+import { ChiSquareTail, FTail, pValueScore } from './log-tails.js';
+import type { TrainableVectorDetector } from './trainable.js';
+
+/**
+ * PCA monitoring with two statistics on the standardised metrics z (baseline correlation R):
+ * - T² on the k leading principal components, Σ_{i<k} t_i² / λ_i (t = Vᵀz): unusual operation
+ *   *within* the normal relations (everything high together), p-value from F(k, n−k) as in
+ *   `hotelling`;
+ * - Q, the squared prediction error ‖z − V_k t_k‖²: how far the vector is from the plane the
+ *   normal relations span — a broken correlation, a stuck or drifting sensor. Its control limit
+ *   uses Box's moment approximation Q ≈ g·χ²_h, g = θ₂/θ₁, h = θ₁²/θ₂, θ_m = Σ_{i≥k} λ_i^m (the
+ *   same moments Jackson–Mudholkar use, with a chi-square instead of a normal tail, which keeps
+ *   the far tail in log space).
+ * The score is that of the Bonferroni-combined p-value min(1, 2·min(p_T², p_Q)), so the two
+ * statistics together false-alarm at about `p_value`; p_value scores 0.5 as in `hotelling`.
+ *
+ * k is the fewest components whose eigenvalues explain `explained_variance` of the total
+ * (capped by `max_components` when set, and at d − 1 so a residual always remains); it is chosen
+ * afresh at every refit, so it is a pure function of the baseline: deterministic.
+ *
+ * Explanation: from the statistic with the smaller p-value. For Q, metric j's share of the
+ * squared residual, e_j² / Q; for T², the positive parts of ẑ_j·(Mz)_j (ẑ the projection on the
+ * k components, M = V_k Λ_k⁻¹ V_kᵀ), which sum to T² when none is negative.
+ */
+export const PCA_KIND = 'pca';
+
+export const pcaParamsSchema = z.strictObject({
+  ...baselineParamsShape,
+  /** Fraction of the total variance the retained components must explain. */
+  explained_variance: z.number().gt(0).max(1).default(0.9),
+  /** Most components kept; 0 = no cap other than d − 1. */
+  max_components: z.number().int().min(0).default(0),
+});
+export type PcaParams = z.infer<typeof pcaParamsSchema>;
+
+interface PcaState {
+  readonly dimensions: number;
+  readonly baseline: BaselineState;
+}
+
+const stateSchema: z.ZodType<PcaState> = z.object({
+  dimensions: z.number().int().positive(),
+  baseline: baselineStateSchema,
+});
+
+interface Model {
+  readonly fit: BaselineFit;
+  /** Components kept. */
+  readonly k: number;
+  /** 1 / shrunk eigenvalue of each kept component. */
+  readonly inverse: Float64Array;
+  readonly toF: number;
+  readonly t2Tail: FTail;
+  /** Q → chi-square statistic (1/g), and its tail; null when no residual space (d = 1). */
+  readonly qScale: number;
+  readonly qTail: ChiSquareTail | null;
+}
+
+/** Components needed to explain `fraction` of the variance, within [1, cap]. */
+export function componentCount(values: Float64Array, fraction: number, cap: number): number {
+  let total = 0;
+  for (const v of values) total += Math.max(v, 0);
+  let explained = 0;
+  let k = 0;
+  while (k < cap) {
+    explained += Math.max(values[k] as number, 0);
+    k++;
+    if (explained >= fraction * total) break;
+  }
+  return Math.max(k, 1);
+}
+
+function buildModel(fit: BaselineFit, params: PcaParams): Model {
+  const d = fit.values.length;
+  const limit = d > 1 ? d - 1 : 1;
+  const cap = params.max_components > 0 ? Math.min(params.max_components, limit) : limit;
+  const k = componentCount(fit.values, params.explained_variance, cap);
+  const inverse = new Float64Array(k);
+  for (let i = 0; i < k; i++)
+    inverse[i] = 1 / shrunkEigenvalue(fit.values[i] as number, params.shrinkage);
+  let theta1 = 0;
+  let theta2 = 0;
+  for (let i = k; i < d; i++) {
+    const lambda = shrunkEigenvalue(fit.values[i] as number, params.shrinkage);
+    theta1 += lambda;
+    theta2 += lambda * lambda;
+  }
+  const n = Math.max(fit.count, k + 2);
+  const residual = theta1 > 0;
+  return {
+    fit,
+    k,
+    inverse,
+    toF: (n * (n - k)) / (k * (n + 1) * (n - 1)),
+    t2Tail: new FTail(k, n - k),
+    qScale: residual ? theta1 / theta2 : 0,
+    qTail: residual ? new ChiSquareTail((theta1 * theta1) / theta2) : null,
+  };
+}
+
+export class PcaDetector implements TrainableVectorDetector {
+  readonly kind = PCA_KIND;
+  readonly dimensions: number;
+  readonly params: Readonly<PcaParams>;
+  private readonly baseline: Baseline;
+  private readonly decades: number;
+  private model: Model | null;
+  private readonly z: Float64Array;
+  private readonly t: Float64Array;
+  /** Residual of the last scored vector. */
+  private readonly e: Float64Array;
+  private lastModel: Model | null = null;
+  private lastScore = 0;
+  private lastFromQ = false;
+
+  constructor(params: PcaParams, dimensions: number, state?: BaselineState) {
+    this.params = Object.freeze({ ...params });
+    this.dimensions = dimensions;
+    this.baseline = new Baseline(dimensions, this.params, state);
+    this.decades = -Math.log10(params.p_value);
+    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params);
+    this.z = new Float64Array(dimensions);
+    this.t = new Float64Array(dimensions);
+    this.e = new Float64Array(dimensions);
+  }
+
+  /** Components the current fit keeps (0 before the first fit). */
+  get components(): number {
+    return this.model?.k ?? 0;
+  }
+
+  score(_timeMs: number, values: Float64Array): number {
+    this.lastScore = 0;
+    const model = this.model;
+    if (!isUsable(values, this.dimensions) || !model) return 0;
+    const d = this.dimensions;
+    const { k } = model;
+    const { vectors } = model.fit;
+    const { z, t, e } = this;
+    standardise(model.fit, values, z);
+    e.set(z);
+    let t2 = 0;
+    for (let i = 0; i < k; i++) {
+      let ti = 0;
+      for (let j = 0; j < d; j++) ti += (vectors[j * d + i] as number) * (z[j] as number);
+      t[i] = ti;
+      t2 += ti * ti * (model.inverse[i] as number);
+      for (let j = 0; j < d; j++) e[j] = (e[j] as number) - (vectors[j * d + i] as number) * ti;
+    }
+    let q = 0;
+    for (let j = 0; j < d; j++) q += (e[j] as number) ** 2;
+    const logT2 = model.t2Tail.logTail(t2 * model.toF);
+    const logQ = model.qTail ? model.qTail.logTail(q * model.qScale) : 0;
+    const fromQ = logQ <= logT2;
+    // Two tests, one boundary: Bonferroni doubles the smaller p-value (when there are two).
+    const logP = Math.min(0, (fromQ ? logQ : logT2) + (model.qTail ? Math.LN2 : 0));
+    const score = pValueScore(logP, this.decades);
+    this.lastModel = model;
+    this.lastFromQ = fromQ;
+    this.lastScore = score;
+    return score;
+  }
+
+  learn(_timeMs: number, values: Float64Array): void {
+    if (isUsable(values, this.dimensions) && this.baseline.learn(values)) this.rebuild();
+  }
+
+  train(_timeMs: number, values: Float64Array): void {
+    if (isUsable(values, this.dimensions) && this.baseline.train(values)) this.rebuild();
+  }
+
+  update(timeMs: number, values: Float64Array): number {
+    const score = this.score(timeMs, values);
+    this.learn(timeMs, values);
+    return score;
+  }
+
+  contributions(out: Float64Array): void {
+    const model = this.lastModel;
+    if (this.lastScore === 0 || !model) {
+      out.fill(0);
+      return;
+    }
+    const d = this.dimensions;
+    if (this.lastFromQ) {
+      scaledSquares(this.e, out);
+    } else {
+      const { vectors } = model.fit;
+      // ẑ_j · (Mz)_j, both from the kept components' scores t.
+      let big = 0;
+      for (let i = 0; i < model.k; i++) big = Math.max(big, Math.abs(this.t[i] as number));
+      for (let j = 0; j < d; j++) {
+        let projected = 0;
+        let weighted = 0;
+        for (let i = 0; i < model.k; i++) {
+          const vt = ((vectors[j * d + i] as number) * (this.t[i] as number)) / big;
+          projected += vt;
+          weighted += vt * (model.inverse[i] as number);
+        }
+        out[j] = Math.max(projected * weighted, 0);
+      }
+    }
+    normalise(out);
+  }
+
+  snapshot(): DetectorSnapshot {
+    const state: PcaState = { dimensions: this.dimensions, baseline: this.baseline.state() };
+    return { kind: this.kind, params: { ...this.params }, state };
+  }
+
+  private rebuild(): void {
+    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params);
+  }
+}
+
+/** out_j = e_j² after scaling e by its largest magnitude (no overflow for huge residuals). */
+function scaledSquares(e: Float64Array, out: Float64Array): void {
+  let big = 0;
+  for (const v of e) big = Math.max(big, Math.abs(v));
+  for (let j = 0; j < e.length; j++) out[j] = big > 0 ? ((e[j] as number) / big) ** 2 : 0;
+}
+
+export const pcaFactory: VectorDetectorFactory<PcaParams> = {
+  kind: PCA_KIND,
+  description:
+    'PCA T² on the leading components + Q (squared prediction error); combined p-value (1e-4 → 0.5)',
+  paramsSchema: pcaParamsSchema,
+  create: (params, dimensions) => new PcaDetector(params, dimensions),
+  restore: (snapshot) => {
+    const { params, state } = parseSnapshot(snapshot, PCA_KIND, pcaParamsSchema, stateSchema);
+    return new PcaDetector(params, state.dimensions, state.baseline);
+  },
+};
