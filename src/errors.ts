@@ -16,6 +16,34 @@ export const errorCodes = {
     httpStatus: 500,
     summary: 'evaluation dataset is missing or malformed',
   },
+  VIGIL_ERR_MODEL_NOT_FOUND: { exitCode: 6, httpStatus: 404, summary: 'model file cannot be read' },
+  VIGIL_ERR_MODEL_INVALID: {
+    exitCode: 6,
+    httpStatus: 422,
+    summary: 'model file is not a usable window autoencoder',
+  },
+  VIGIL_ERR_STORE_UNAVAILABLE: {
+    exitCode: 7,
+    httpStatus: 503,
+    summary: 'database cannot be opened or reached',
+  },
+  VIGIL_ERR_STORE_SCHEMA: {
+    exitCode: 7,
+    httpStatus: 500,
+    summary: 'database schema cannot be migrated or is newer than this Vigil',
+  },
+  VIGIL_ERR_STORE_INVALID: {
+    exitCode: 7,
+    httpStatus: 400,
+    summary: 'points, events or checkpoints to store are malformed',
+  },
+  VIGIL_ERR_STORE_WRITE: { exitCode: 7, httpStatus: 503, summary: 'a write was not stored' },
+  VIGIL_ERR_STORE_CONFLICT: {
+    exitCode: 7,
+    httpStatus: 409,
+    summary: 'strategy version already stored with other content',
+  },
+  VIGIL_ERR_STORE_QUERY: { exitCode: 7, httpStatus: 500, summary: 'a database read failed' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

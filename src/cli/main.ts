@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { VigilError } from '../errors.js';
 import { detectCsv } from './detect.js';
+import { registerModelCommands } from './model.js';
 import { nabRun, nabScore, defaultNabDataDir } from './nab.js';
 import { listStrategies } from './strategies.js';
 
@@ -73,6 +74,8 @@ function toCount(text: string): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
   return n;
 }
+
+registerModelCommands(program);
 
 try {
   await program.parseAsync();
