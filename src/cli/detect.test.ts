@@ -201,3 +201,28 @@ test('--train-rows trains a vector strategy that has no training period of its o
     inFault[0]?.top,
   );
 });
+
+test('--events writes one explained event per incident as JSON lines', async () => {
+  const dir = await workDir();
+  const input = path.join(dir, 'in.csv');
+  const events = path.join(dir, 'events.jsonl');
+  await writeFile(input, seriesCsv(2000, 1500));
+  const { stderr } = await run(process.execPath, [
+    cli,
+    'detect',
+    '--input',
+    input,
+    '--output',
+    path.join(dir, 'out.csv'),
+    '--events',
+    events,
+  ]);
+  const lines = (await readFile(events, 'utf8')).trimEnd().split('\n');
+  const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const spike = parsed.find((e) => e.start === Date.UTC(2024, 0, 1) + 1500 * 300_000);
+  assert.ok(spike, `the spike is an event (events: ${lines.length})`);
+  assert.equal(spike.series, 'in/temp');
+  const explanation = spike.explanation as { metrics: { name: string; observed: number }[] };
+  assert.equal(explanation.metrics[0]!.name, 'temp');
+  assert.match(stderr, new RegExp(`in ${parsed.length} events`));
+});

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +15,8 @@ import {
 import { resolveStrategy } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Level } from '../core/thresholds/threshold.js';
+import type { AnomalyEvent, EventChange } from '../core/events/types.js';
+import type { EventReporting } from '../core/strategy/pipeline.js';
 
 export interface DetectOptions {
   readonly input: string;
@@ -24,12 +26,16 @@ export interface DetectOptions {
   readonly timeColumn?: string;
   /** The first rows are learned as normal and never flagged. */
   readonly trainRows: number;
+  /** Where to write the events (one JSON object per line), with their explanations. */
+  readonly events?: string;
 }
 
 export interface DetectSummary {
   readonly rows: number;
   readonly alerts: number;
   readonly severe: number;
+  /** Events raised (incidents, not points). */
+  readonly events: number;
   readonly seconds: number;
 }
 
@@ -41,6 +47,21 @@ interface RowScorer {
   readonly columns: readonly string[];
   /** Score a row (or learn it as normal when `training`); returns the extra cells. */
   score(row: CsvRow, training: boolean): { score: number; level: Level; extra: string[] };
+  /** The pipelines, whose event changes the caller collects. */
+  readonly pipelines: readonly EventReporting[];
+}
+
+/** The latest state of every event, by id, in the order they opened. */
+class EventLog {
+  private readonly byId = new Map<string, AnomalyEvent>();
+
+  take(change: EventChange | null): void {
+    if (change !== null) this.byId.set(change.event.id, change.event);
+  }
+
+  get events(): AnomalyEvent[] {
+    return [...this.byId.values()];
+  }
 }
 
 /** Each value column is its own series; the row's score and level are the highest of them. */
@@ -49,6 +70,7 @@ function seriesScorer(strategy: Strategy, names: readonly string[], device: stri
   const pipelines = names.map((name) => pipelineFor(`${device}/${name}`));
   return {
     columns: ['score', 'level', 'is_anomaly'],
+    pipelines,
     score(row, training) {
       let score = 0;
       let level: Level = 'ok';
@@ -75,6 +97,7 @@ function deviceScorer(strategy: Strategy, names: readonly string[], device: stri
   const shares = new Float64Array(names.length);
   return {
     columns: ['score', 'level', 'is_anomaly', 'top_metrics'],
+    pipelines: [pipeline],
     score(row, training) {
       if (training) {
         pipeline.train(row.timeMs, row.values);
@@ -132,7 +155,9 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
   // pipeline() ends or destroys both sides together, so a failure never leaves a dangling write.
   const written = pipeline(csv, sink, { end: temporary !== undefined });
   const progress = await startProgress(options.input);
+  const log = new EventLog();
   const started = performance.now();
+  let lastTime = 0;
   let rows = 0;
   let alerts = 0;
   let severe = 0;
@@ -143,12 +168,16 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
       if (level === 'alert') alerts++;
       else if (level === 'severe') severe++;
       rows++;
+      lastTime = row.timeMs;
+      for (const p of scorer.pipelines) log.take(p.lastEventChange);
       const cells = [...row.cells, score.toFixed(6), level, level === 'ok' ? 0 : 1, ...extra];
       if (!csv.write(cells)) await once(csv, 'drain');
       if (progress !== undefined && (rows & 1023) === 0) progress.update(input.bytesRead);
     }
     csv.end();
     await written;
+    for (const p of scorer.pipelines) log.take(p.flushEvents(lastTime));
+    if (options.events !== undefined) await writeEvents(options.events, log.events);
     if (temporary !== undefined) await rename(temporary, options.output!);
   } catch (err) {
     csv.destroy();
@@ -159,7 +188,15 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
   } finally {
     progress?.stop();
   }
-  return { rows, alerts, severe, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  return { rows, alerts, severe, events: log.events.length, seconds };
+}
+
+/** Events as JSON lines, written whole under a temporary name like the scored CSV. */
+async function writeEvents(file: string, events: readonly AnomalyEvent[]): Promise<void> {
+  const temporary = `${file}.partial-${process.pid}`;
+  await writeFile(temporary, events.map((e) => JSON.stringify(e) + '\n').join(''), { flag: 'wx' });
+  await rename(temporary, file);
 }
 
 /** A progress bar on a terminal only: piped or CI output stays clean. */

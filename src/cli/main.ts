@@ -20,6 +20,7 @@ program
   .option('--strategy <name|file>', 'built-in strategy name or YAML file', 'default')
   .option('--time-column <name>', 'event-time column (default: timestamp/time/date/ts if present)')
   .option('--train-rows <n>', 'learn the first N rows as normal, never flag them', toCount, 0)
+  .option('--events <file>', 'write the events, with their explanations, as JSON lines')
   .action(async (options: DetectCommandOptions) => {
     const summary = await detectCsv({
       input: options.input,
@@ -27,10 +28,11 @@ program
       trainRows: options.trainRows,
       ...(options.output === undefined ? {} : { output: options.output }),
       ...(options.timeColumn === undefined ? {} : { timeColumn: options.timeColumn }),
+      ...(options.events === undefined ? {} : { events: options.events }),
     });
     process.stderr.write(
       `${summary.rows} rows scored in ${summary.seconds.toFixed(2)} s: ` +
-        `${summary.alerts} alert, ${summary.severe} severe\n`,
+        `${summary.alerts} alert and ${summary.severe} severe points in ${summary.events} events\n`,
     );
   });
 
@@ -67,6 +69,7 @@ interface DetectCommandOptions {
   strategy: string;
   timeColumn?: string;
   trainRows: number;
+  events?: string;
 }
 
 function toCount(text: string): number {

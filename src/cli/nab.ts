@@ -10,8 +10,6 @@ import {
 import { runStrategyOnCorpus } from '../eval/runner/run-corpus.js';
 import { alarmLine, scoreLine, scoreTable } from '../eval/runner/report.js';
 import { falseAlarms } from '../eval/false-alarms.js';
-import { replayEvents } from '../core/events/event-tracker.js';
-import { DEFAULT_EVENT_PARAMS } from '../core/events/params.js';
 import { resolveStrategy } from '../core/strategy/load.js';
 
 /** `$NAB_DATA`, else the corpus in the shared folder beside the repository. */
@@ -65,15 +63,7 @@ export async function nabRun(options: NabRunOptions): Promise<void> {
   const strategyId = `${strategy.name}@${strategy.version}`;
   const alarms = falseAlarms(
     corpus,
-    corpus.files.map((file, i) => ({
-      levels: run.levels[i]!,
-      events: replayEvents(
-        { series: file.relPath, strategy: strategyId, params: DEFAULT_EVENT_PARAMS },
-        file.times,
-        run.scores[i]!,
-        run.levels[i]!,
-      ),
-    })),
+    corpus.files.map((_, i) => ({ levels: run.levels[i]!, events: run.events[i]! })),
   );
   const perCore = run.points / run.cpuSeconds;
   const overall = run.points / run.wallSeconds;

@@ -19,6 +19,9 @@ import type {
   Threshold,
 } from './pipeline.js';
 import { parseIsoTime, type Strategy } from './schema.js';
+import { EventTracker } from '../events/event-tracker.js';
+import { explainPoint, explainVector } from '../events/explain.js';
+import type { EventChange, EventExplanation } from '../events/types.js';
 
 /**
  * A strategy turned into pipelines: one per series for a univariate detector, one per device
@@ -65,20 +68,45 @@ abstract class GatedPipeline<S> {
   /** Flagged points in a row that the detector did not learn. */
   private unlearned = 0;
   protected readonly training: TrainingPeriod;
+  private readonly events: EventTracker;
+  private eventChange: EventChange | null = null;
 
   constructor(
     protected readonly strategy: Strategy,
     protected readonly threshold: Threshold,
+    /** The series key (`device/metric`) or device key this pipeline belongs to. */
+    protected readonly key: string,
     level: Level,
     trainingSeen: number,
+    events?: unknown,
   ) {
     this.level = level;
     this.training = new TrainingPeriod(strategy, trainingSeen);
+    this.events =
+      events === undefined
+        ? new EventTracker({
+            series: key,
+            strategy: `${strategy.name}@${strategy.version}`,
+            params: strategy.events,
+          })
+        : EventTracker.restore(events);
   }
 
   get lastLevel(): Level {
     return this.level;
   }
+
+  get lastEventChange(): EventChange | null {
+    return this.eventChange;
+  }
+
+  flushEvents(timeMs: number): EventChange | null {
+    this.eventChange = this.events.flush(timeMs);
+    return this.eventChange;
+  }
+
+  /** Why the current point scored as it did; called before the detector learns it. */
+  protected abstract explanation(timeMs: number, input: S, score: number): EventExplanation;
 
   protected abstract missing(input: S): boolean;
   protected abstract score(timeMs: number, input: S): number;
@@ -86,6 +114,7 @@ abstract class GatedPipeline<S> {
   protected abstract learnAsNormal(timeMs: number, input: S): void;
 
   process(timeMs: number, input: S): number {
+    this.eventChange = null;
     if (this.training.tick(timeMs)) {
       this.trainPoint(timeMs, input);
       this.level = 'ok';
@@ -98,6 +127,12 @@ abstract class GatedPipeline<S> {
     const score = this.score(timeMs, input);
     const level = this.threshold.classify(timeMs, score);
     this.level = level;
+    // Events before learning, so an explanation describes the point as the detector judged it.
+    // The closure is only made for flagged points; ok points cost the tracker one branch.
+    this.eventChange =
+      level === 'ok'
+        ? this.events.update(timeMs, score, level)
+        : this.events.update(timeMs, score, level, () => this.explanation(timeMs, input, score));
     // Learning a flagged point would teach the detector that the anomaly is normal; but only up
     // to a bound, past which the change has lasted long enough to be the new normal.
     if (
@@ -130,10 +165,12 @@ abstract class GatedPipeline<S> {
     return {
       strategy: this.strategy.name,
       version: this.strategy.version,
+      key: this.key,
       detector,
       threshold: this.threshold.snapshot(),
       lastLevel: this.level,
       trainingSeen: this.training.seen,
+      events: this.events.snapshot(),
     };
   }
 }
@@ -141,12 +178,18 @@ abstract class GatedPipeline<S> {
 class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
   constructor(
     strategy: Strategy,
+    seriesKey: string,
     private readonly detector: Detector,
     threshold: Threshold,
     level: Level = 'ok',
     trainingSeen = 0,
+    events?: unknown,
   ) {
-    super(strategy, threshold, level, trainingSeen);
+    super(strategy, threshold, seriesKey, level, trainingSeen, events);
+  }
+
+  protected explanation(timeMs: number, value: number, score: number): EventExplanation {
+    return explainPoint(this.detector, metricOf(this.key), timeMs, value, score);
   }
 
   protected missing(value: number): boolean {
@@ -177,13 +220,15 @@ class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements Devi
 
   constructor(
     strategy: Strategy,
+    deviceKey: string,
     readonly metrics: readonly string[],
     private readonly detector: VectorDetector,
     threshold: Threshold,
     level: Level = 'ok',
     trainingSeen = 0,
+    events?: unknown,
   ) {
-    super(strategy, threshold, level, trainingSeen);
+    super(strategy, threshold, deviceKey, level, trainingSeen, events);
     if (detector.dimensions !== metrics.length) {
       throw new VigilError(
         'VIGIL_ERR_STRATEGY_INVALID',
@@ -210,6 +255,13 @@ class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements Devi
     else this.detector.contributions(out);
   }
 
+  protected explanation(_timeMs: number, values: Float64Array, score: number): EventExplanation {
+    // Called right after scoring, so the detector's contributions are this vector's.
+    const shares = new Float64Array(this.metrics.length);
+    this.detector.contributions(shares);
+    return explainVector(this.detector.kind, this.metrics, values, shares, score);
+  }
+
   protected missing(values: Float64Array): boolean {
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as number;
@@ -234,6 +286,12 @@ class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements Devi
   snapshot(): DevicePipelineSnapshot {
     return { ...this.parts(this.detector.snapshot()), metrics: [...this.metrics] };
   }
+}
+
+/** The metric part of a `device/metric` series key (the whole key when it has no device). */
+function metricOf(seriesKey: string): string {
+  const slash = seriesKey.lastIndexOf('/');
+  return slash < 0 ? seriesKey : seriesKey.slice(slash + 1);
 }
 
 /** Seed of one series' (or device's) components: a pure function of its key and the strategy seed. */
@@ -274,6 +332,7 @@ export function compileStrategy(strategy: Strategy): (seriesKey: string) => Seri
   return (seriesKey) =>
     new StrategyPipeline(
       strategy,
+      seriesKey,
       detectorFactory.create(detectorParams, seriesSeed(strategy, seriesKey)),
       threshold(),
     );
@@ -302,6 +361,7 @@ export function compileDeviceStrategy(
   return (deviceKey) =>
     new DeviceStrategyPipeline(
       strategy,
+      deviceKey,
       names,
       detectorFactory.create(detectorParams, names.length, seriesSeed(strategy, deviceKey)),
       threshold(),
@@ -331,10 +391,12 @@ export function restorePipeline(strategy: Strategy, snapshot: PipelineSnapshot):
   const level = checkSnapshot(strategy, snapshot);
   return new StrategyPipeline(
     strategy,
+    snapshot.key ?? '',
     restoreDetector(snapshot.detector),
     restoreThreshold(snapshot.threshold),
     level,
     snapshot.trainingSeen ?? 0,
+    snapshot.events,
   );
 }
 
@@ -346,10 +408,12 @@ export function restoreDevicePipeline(
   const level = checkSnapshot(strategy, snapshot);
   return new DeviceStrategyPipeline(
     strategy,
+    snapshot.key ?? '',
     Object.freeze([...snapshot.metrics]),
     restoreVectorDetector(snapshot.detector),
     restoreThreshold(snapshot.threshold),
     level,
     snapshot.trainingSeen ?? 0,
+    snapshot.events,
   );
 }

@@ -1,11 +1,12 @@
 import type { Detector, DetectorSnapshot } from '../detectors/detector.js';
 import type { Level, Threshold, ThresholdSnapshot } from '../thresholds/threshold.js';
+import type { EventChange } from '../events/types.js';
 
 /**
  * One series' compiled strategy: a detector (often an ensemble) and a threshold.
  * The same object serves live scoring, replay and evaluation.
  */
-export interface SeriesPipeline {
+export interface SeriesPipeline extends EventReporting {
   /**
    * Score the point, classify it, learn it — unless it was flagged (alert/severe) and the
    * strategy does not set `learn_on_flagged`. Returns the score. A non-finite value scores 0,
@@ -27,12 +28,16 @@ export interface SeriesPipeline {
 export interface PipelineSnapshot {
   readonly strategy: string;
   readonly version: number;
+  /** The series (`device/metric`) or device key; absent in older snapshots. */
+  readonly key?: string;
   readonly detector: DetectorSnapshot;
   readonly threshold: ThresholdSnapshot;
   /** Level of the last processed point; absent in older snapshots (then `ok`). */
   readonly lastLevel?: Level;
   /** Points counted towards `training.rows` (counting stops there); absent = 0. */
   readonly trainingSeen?: number;
+  /** The event tracker's state (an incident in progress); absent in older snapshots. */
+  readonly events?: unknown;
 }
 
 /**
@@ -41,7 +46,19 @@ export interface PipelineSnapshot {
  * non-finite entry is a missing reading (score 0, `ok`, nothing learned). `values` follows the
  * order of `metrics`, is only read, and may be reused by the caller.
  */
-export interface DevicePipeline {
+/** What both kinds of pipeline report about events (docs/events.md). */
+export interface EventReporting {
+  /**
+   * The event change raised by the last processed point (an event opened, grew, closed or
+   * reopened), with its explanation computed at the peak before the detector learned it; null
+   * when the point changed no event.
+   */
+  readonly lastEventChange: EventChange | null;
+  /** Close the event in progress at the end of a stream (replays, files); null if none. */
+  flushEvents(timeMs: number): EventChange | null;
+}
+
+export interface DevicePipeline extends EventReporting {
   /** Metric names, in the order of each vector's entries. */
   readonly metrics: readonly string[];
   /** Score, classify, learn (see `SeriesPipeline.process`). Returns the score. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eventParamsSchema } from '../events/params.js';
 import {
   COMPLETE,
   describeValue,
@@ -226,6 +227,8 @@ export const strategySchema = z.strictObject(
      */
     max_unlearned_points: z.int(positiveInt).positive(positiveInt).default(100),
     training: training.optional(),
+    /** How per-point levels become events (docs/events.md); every key has a default. */
+    events: eventParamsSchema.prefault({}),
     trigger_rules: z
       .array(triggerRule, expected('a list of rules'))
       .min(1, expected('at least one rule (omit trigger_rules to match every series)'))

@@ -1,4 +1,5 @@
 import type { Strategy } from '../../core/strategy/schema.js';
+import type { AnomalyEvent } from '../../core/events/types.js';
 
 /** What the main thread asks a corpus worker to do. */
 export interface CorpusJob {
@@ -14,6 +15,8 @@ export interface FileScores {
   readonly scores: Float64Array;
   /** Level per point: 0 ok, 1 alert, 2 severe (the buffer is transferred too). */
   readonly levels: Uint8Array;
+  /** The file's events as the pipeline raised them (final state of each, by id). */
+  readonly events: readonly AnomalyEvent[];
   /** Time spent scoring this file on the worker, for points per second per core. */
   readonly seconds: number;
 }

@@ -2,12 +2,15 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Strategy } from '../../core/strategy/schema.js';
 import type { CorpusJob, FileScores } from './messages.js';
+import type { AnomalyEvent } from '../../core/events/types.js';
 
 export interface CorpusRun {
   /** Scores per corpus file, in corpus order. */
   readonly scores: Float64Array[];
   /** Levels per corpus file (0 ok, 1 alert, 2 severe), in corpus order. */
   readonly levels: Uint8Array[];
+  /** Events per corpus file, in corpus order. */
+  readonly events: (readonly AnomalyEvent[])[];
   readonly points: number;
   readonly wallSeconds: number;
   /** Sum of the workers' scoring time: points / cpuSeconds is the per-core rate. */
@@ -37,6 +40,7 @@ export async function runStrategyOnCorpus(
 
   const scores = new Array<Float64Array>(fileSizes.length);
   const levels = new Array<Uint8Array>(fileSizes.length);
+  const events = new Array<readonly AnomalyEvent[]>(fileSizes.length);
   let cpuSeconds = 0;
   const started = performance.now();
   await Promise.all(
@@ -50,6 +54,7 @@ export async function runStrategyOnCorpus(
           worker.on('message', (message: FileScores) => {
             scores[message.file] = message.scores;
             levels[message.file] = message.levels;
+            events[message.file] = message.events;
             cpuSeconds += message.seconds;
           });
           worker.on('error', reject);
@@ -63,6 +68,7 @@ export async function runStrategyOnCorpus(
   return {
     scores,
     levels,
+    events,
     points,
     wallSeconds: (performance.now() - started) / 1000,
     cpuSeconds,
