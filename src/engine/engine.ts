@@ -1,0 +1,91 @@
+/**
+ * The engine's contract, as seen by ingest adapters (gRPC, HTTP, later MQTT/remote-write) and the
+ * server: points go in, acknowledgements come back once the points are durable, scores and events
+ * come out on a live feed. Implementations own sharding, backpressure, checkpoints and the spool.
+ *
+ * Units: `timestamp` is event time in ms since the Unix epoch (UTC). A *series* is
+ * (device_id, metric name).
+ */
+import type { AnomalyEvent } from '../core/events/types.js';
+import type { Level } from '../core/thresholds/threshold.js';
+
+/** One point as devices send it: the proto's `DataPoint`, also the HTTP JSON shape. */
+export interface IngestPoint {
+  readonly timestamp: number;
+  readonly device_id: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Why a point was not accepted, by index in the batch handed to `ingest`. Accepted points of the
+ * same batch are still acknowledged: one bad point never costs the others.
+ */
+export interface PointError {
+  readonly index: number;
+  /** Stable code, e.g. `VIGIL_ERR_INPUT`. */
+  readonly code: string;
+  /** Which field and why, e.g. `metrics.temp: NaN is not a number`. */
+  readonly message: string;
+}
+
+export interface IngestResult {
+  /** Points accepted and durable (spooled with fsync, or committed to storage). */
+  readonly accepted: number;
+  readonly errors: readonly PointError[];
+}
+
+/** A live score of one series point (for SSE, the dashboard, unary Detect). */
+export interface ScoredPoint {
+  readonly device_id: string;
+  readonly metric: string;
+  readonly timestamp: number;
+  readonly value: number;
+  readonly score: number;
+  readonly level: Level;
+  /** `name@version` of the strategy that scored it. */
+  readonly strategy: string;
+}
+
+export type EngineFeedItem =
+  | { readonly type: 'score'; readonly point: ScoredPoint }
+  | {
+      readonly type: 'event';
+      readonly change: 'open' | 'update' | 'close' | 'reopen';
+      readonly event: AnomalyEvent;
+    };
+
+/**
+ * Thrown (rejected) by `ingest` when the engine's bounded queues are full: the caller must slow
+ * down (gRPC: stop reading the stream; HTTP: 429/503 with `Retry-After`). Nothing of the rejected
+ * batch was accepted.
+ */
+export class BackpressureError extends Error {
+  readonly code = 'VIGIL_ERR_BACKPRESSURE';
+  constructor(
+    /** Suggested wait before retrying, in ms. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`ingest queue full, retry in ${retryAfterMs} ms`);
+    this.name = 'BackpressureError';
+  }
+}
+
+export interface Engine {
+  /**
+   * Validate, then accept a batch: resolves once every accepted point is durable (the ack),
+   * after which it will be stored exactly once and scored exactly once, even across a crash.
+   * Rejects with BackpressureError when full (nothing accepted).
+   * @param source protocol name for metrics (`grpc`, `http`, …)
+   */
+  ingest(points: readonly IngestPoint[], source: string): Promise<IngestResult>;
+  /**
+   * Score points synchronously against the live state without storing them or changing any
+   * state (the unary `Detect` RPC, "what would you say about this?").
+   */
+  detect(points: readonly IngestPoint[]): Promise<ScoredPoint[]>;
+  /** Live feed of scores and event changes; returns the unsubscribe function. */
+  subscribe(listener: (item: EngineFeedItem) => void): () => void;
+  /** Drain the queues, checkpoint detector state, close. */
+  close(): Promise<void>;
+}
