@@ -1,0 +1,143 @@
+/**
+ * Versioned schema migrations. Each runs once per schema, in order, recorded in
+ * `schema_migrations`; opening an up-to-date schema applies nothing. All pending migrations run
+ * in ONE transaction under an advisory lock keyed by the schema, so processes starting together
+ * queue up instead of racing, and a failed migration leaves the schema as it was.
+ */
+import { VigilError } from '../../errors.js';
+import type { SqlDriver, SqlSession } from '../sql-driver.js';
+import { core } from './001-core.js';
+import { timeSeries } from './002-time-series.js';
+import type { Migration } from './migration.js';
+
+export type { Migration } from './migration.js';
+
+export const migrations: readonly Migration[] = [core, timeSeries];
+
+export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
+
+export type TimescaleMode = 'auto' | 'require' | 'off';
+
+export interface MigrationOutcome {
+  /** Versions applied by this call, in order (empty when already up to date). */
+  readonly applied: number[];
+  readonly version: number;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Schema names go into SQL text and connection options, so only plain identifiers are allowed. */
+export function checkSchemaName(schema: string): string {
+  if (!IDENTIFIER.test(schema)) {
+    throw new VigilError(
+      'VIGIL_ERR_STORE_SCHEMA',
+      `schema name ${JSON.stringify(schema)} must match ${IDENTIFIER.source}`,
+    );
+  }
+  return schema;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Decide whether a new schema uses TimescaleDB, installing the extension when the server offers
+ * it. A failed CREATE EXTENSION (not preloaded, no privilege) is undone by a savepoint so the
+ * migration can go on without it, unless TimescaleDB is required.
+ */
+async function chooseTimescale(session: SqlSession, mode: TimescaleMode): Promise<boolean> {
+  if (mode === 'off') return false;
+  const available = await session.query<{ installed: string | null }>(
+    `SELECT installed_version AS installed FROM pg_available_extensions WHERE name = 'timescaledb'`,
+  );
+  const row = available.rows[0];
+  if (row === undefined) {
+    if (mode === 'require') {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_SCHEMA',
+        'TimescaleDB is required but the server does not offer the timescaledb extension',
+      );
+    }
+    return false;
+  }
+  if (row.installed !== null) return true;
+  await session.query('SAVEPOINT vigil_timescale');
+  try {
+    await session.query('CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public');
+    await session.query('RELEASE SAVEPOINT vigil_timescale');
+    return true;
+  } catch (error) {
+    await session.query('ROLLBACK TO SAVEPOINT vigil_timescale');
+    if (mode === 'require') {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_SCHEMA',
+        `TimescaleDB is required but CREATE EXTENSION failed: ${message(error)}`,
+        { cause: error },
+      );
+    }
+    return false;
+  }
+}
+
+/**
+ * Bring `schema` up to the latest version. Safe to call from several processes at once and
+ * any number of times.
+ * @throws VIGIL_ERR_STORE_SCHEMA when a migration fails or the schema is newer than this code.
+ */
+export async function migrate(
+  driver: SqlDriver,
+  schema: string,
+  mode: TimescaleMode,
+): Promise<MigrationOutcome> {
+  checkSchemaName(schema);
+  return driver.transaction(async (session) => {
+    await session.query({
+      text: 'SELECT pg_advisory_xact_lock(hashtext($1))',
+      values: [`vigil.migrate.${schema}`],
+    });
+    await session.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await session.query(
+      `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        variant text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    );
+    const done = await session.query<{ version: number }>(
+      `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
+    );
+    const appliedBefore = new Set(done.rows.map((r) => r.version));
+    const newest = Math.max(0, ...appliedBefore);
+    if (newest > SCHEMA_VERSION) {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_SCHEMA',
+        `schema ${schema} is at version ${newest}, newer than this Vigil knows (${SCHEMA_VERSION}); ` +
+          'upgrade Vigil or use another schema',
+      );
+    }
+    const pending = migrations.filter((m) => !appliedBefore.has(m.version));
+    if (pending.length === 0) return { applied: [], version: newest };
+    const timescale = await chooseTimescale(session, mode);
+    for (const migration of pending) {
+      for (const statement of migration.statements({ timescale })) {
+        try {
+          await session.query(statement);
+        } catch (error) {
+          throw new VigilError(
+            'VIGIL_ERR_STORE_SCHEMA',
+            `migration ${migration.version}-${migration.name} failed in schema ${schema}: ` +
+              `${message(error)}\n  in: ${statement.split('\n')[0]}`,
+            { cause: error },
+          );
+        }
+      }
+      await session.query({
+        text: `INSERT INTO ${schema}.schema_migrations (version, name, variant) VALUES ($1, $2, $3)`,
+        values: [migration.version, migration.name, timescale ? 'timescaledb' : 'plain'],
+      });
+    }
+    return { applied: pending.map((m) => m.version), version: SCHEMA_VERSION };
+  });
+}

@@ -1,0 +1,223 @@
+/**
+ * Reads: series catalogue, raw and down-sampled points, events. Down-sampling is the one place
+ * the dialect forks: `date_bin` on plain PostgreSQL/PGlite, `time_bucket` and the continuous
+ * aggregates with TimescaleDB — same buckets (epoch-aligned), same answer.
+ */
+import {
+  checkCount,
+  checkName,
+  checkTime,
+  DAY,
+  HOUR,
+  invalid,
+  MINUTE,
+  ms,
+  nullToNaN,
+  read,
+} from './sql-common.js';
+import type { SqlDriver } from './sql-driver.js';
+import { EVENT_COLUMNS, eventFromRow, type EventRow } from './sql-records.js';
+import type {
+  BucketedPoints,
+  EventsQuery,
+  PointsQuery,
+  Querier,
+  RawPoints,
+  SeriesInfo,
+  StoredEvent,
+} from './store.js';
+
+const DEFAULT_RAW_LIMIT = 100_000;
+const MAX_RAW_LIMIT = 10_000_000;
+const DEFAULT_EVENTS_LIMIT = 100;
+const MAX_EVENTS_LIMIT = 10_000;
+const MAX_BUCKET = 366 * DAY;
+
+interface BucketRow {
+  t: number;
+  mn: number | null;
+  mx: number | null;
+  av: number | null;
+  n: number;
+}
+
+export class SqlQuerier implements Querier {
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly timescale: boolean,
+  ) {}
+
+  async devices(): Promise<string[]> {
+    const rows = await read<{ device_id: string }>(this.driver, 'listing devices failed', {
+      name: 'vigil_devices',
+      text: 'SELECT DISTINCT device_id FROM series ORDER BY device_id',
+    });
+    return rows.map((r) => r.device_id);
+  }
+
+  async series(device?: string): Promise<SeriesInfo[]> {
+    if (device !== undefined) checkName('series device', device);
+    const rows = await read<{ device_id: string; metric: string; first: number; last: number }>(
+      this.driver,
+      'listing series failed',
+      {
+        name: 'vigil_series',
+        text: `SELECT device_id, metric, ${ms('first_time')} AS first, ${ms('last_time')} AS last
+               FROM series WHERE $1::text IS NULL OR device_id = $1::text
+               ORDER BY device_id, metric`,
+        values: [device ?? null],
+      },
+    );
+    return rows.map((r) => ({
+      device: r.device_id,
+      metric: r.metric,
+      first: r.first,
+      last: r.last,
+    }));
+  }
+
+  async points(query: PointsQuery): Promise<RawPoints | BucketedPoints> {
+    const device = checkName('points query device', query.device);
+    const metric = checkName('points query metric', query.metric);
+    const from = checkTime('points query from', query.from);
+    const to = checkTime('points query to', query.to);
+    if (query.source !== undefined && query.source !== 'auto' && query.source !== 'raw') {
+      throw invalid(`points query source must be auto or raw, found ${String(query.source)}`);
+    }
+    return query.bucketMs === undefined
+      ? this.#raw(device, metric, from, to, query.limit)
+      : this.#buckets(device, metric, from, to, query.bucketMs, query.source ?? 'auto');
+  }
+
+  async #raw(
+    device: string,
+    metric: string,
+    from: number,
+    to: number,
+    limitOption: number | undefined,
+  ): Promise<RawPoints> {
+    const limit = checkCount('points query limit', limitOption ?? DEFAULT_RAW_LIMIT, MAX_RAW_LIMIT);
+    // One row more than asked tells whether the answer was cut short.
+    const rows = await read<{ t: number; v: number | null }>(this.driver, 'reading points failed', {
+      name: 'vigil_points_raw',
+      text: `SELECT ${ms('time')} AS t, value AS v FROM points
+             WHERE device_id = $1 AND metric = $2 AND time >= $3 AND time < $4
+             ORDER BY time LIMIT $5`,
+      values: [device, metric, new Date(from), new Date(to), limit + 1],
+    });
+    const n = Math.min(rows.length, limit);
+    const times = new Float64Array(n);
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      times[i] = row.t;
+      values[i] = nullToNaN(row.v);
+    }
+    return { kind: 'raw', times, values, truncated: rows.length > limit };
+  }
+
+  async #buckets(
+    device: string,
+    metric: string,
+    from: number,
+    to: number,
+    bucketOption: number,
+    sourceOption: 'auto' | 'raw',
+  ): Promise<BucketedPoints> {
+    const bucketMs = checkCount('points query bucketMs', bucketOption, MAX_BUCKET);
+    const start = Math.floor(from / bucketMs) * bucketMs;
+    const end = Math.ceil(to / bucketMs) * bucketMs;
+    // An aggregate serves any bucket that is a whole number of its own buckets.
+    let source: BucketedPoints['source'] = 'points';
+    if (this.timescale && sourceOption === 'auto') {
+      if (bucketMs % HOUR === 0) source = 'points_1h';
+      else if (bucketMs % MINUTE === 0) source = 'points_1m';
+    }
+    const bucket = (column: string): string =>
+      this.timescale
+        ? `time_bucket($3::interval, ${column}, timestamptz 'epoch')`
+        : `date_bin($3::interval, ${column}, timestamptz 'epoch')`;
+    // Aggregates keep sum and count rather than avg, so their buckets merge exactly.
+    const text =
+      source === 'points'
+        ? `SELECT ${ms('b')} AS t, min(value) AS mn, max(value) AS mx, avg(value) AS av,
+             count(value)::float8 AS n
+           FROM (SELECT ${bucket('time')} AS b, value FROM points
+                 WHERE device_id = $1 AND metric = $2 AND time >= $4 AND time < $5) p
+           GROUP BY b ORDER BY b`
+        : `SELECT ${ms('b')} AS t, min(value_min) AS mn, max(value_max) AS mx,
+             sum(value_sum) / nullif(sum(value_count), 0)::float8 AS av,
+             sum(value_count)::float8 AS n
+           FROM (SELECT ${bucket('bucket')} AS b, value_min, value_max, value_sum, value_count
+                 FROM ${source}
+                 WHERE device_id = $1 AND metric = $2 AND bucket >= $4 AND bucket < $5) a
+           GROUP BY b ORDER BY b`;
+    const rows = await read<BucketRow>(this.driver, 'reading down-sampled points failed', {
+      name: `vigil_points_${source}`,
+      text,
+      values: [device, metric, `${bucketMs} milliseconds`, new Date(start), new Date(end)],
+    });
+    const n = rows.length;
+    const times = new Float64Array(n);
+    const min = new Float64Array(n);
+    const max = new Float64Array(n);
+    const avg = new Float64Array(n);
+    const count = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      times[i] = row.t;
+      min[i] = nullToNaN(row.mn);
+      max[i] = nullToNaN(row.mx);
+      avg[i] = nullToNaN(row.av);
+      count[i] = row.n;
+    }
+    return { kind: 'buckets', bucketMs, source, times, min, max, avg, count };
+  }
+
+  async events(query: EventsQuery = {}): Promise<StoredEvent[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    // Each combination of filters is its own prepared statement, so each gets its own plan.
+    let key = '';
+    const add = (flag: string, condition: (p: string) => string, value: unknown): void => {
+      values.push(value);
+      where.push(condition(`$${values.length}`));
+      key += flag;
+    };
+    if (query.device !== undefined) {
+      add('d', (p) => `device_id = ${p}`, checkName('events query device', query.device));
+    }
+    if (query.metric !== undefined) {
+      add('m', (p) => `metric = ${p}`, checkName('events query metric', query.metric));
+    }
+    if (query.strategy !== undefined) {
+      add('s', (p) => `strategy = ${p}`, checkName('events query strategy', query.strategy));
+    }
+    if (query.minLevel === 'severe') {
+      where.push(`level = 'severe'`);
+      key += 'l';
+    } else if (query.minLevel !== undefined && query.minLevel !== 'alert') {
+      throw invalid(
+        `events query minLevel must be alert or severe, found ${String(query.minLevel)}`,
+      );
+    }
+    if (query.from !== undefined) {
+      const from = new Date(checkTime('events query from', query.from));
+      add('f', (p) => `(end_time IS NULL OR end_time >= ${p})`, from);
+    }
+    if (query.to !== undefined) {
+      add('t', (p) => `start_time < ${p}`, new Date(checkTime('events query to', query.to)));
+    }
+    values.push(
+      checkCount('events query limit', query.limit ?? DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT),
+    );
+    const rows = await read<EventRow>(this.driver, 'reading events failed', {
+      name: `vigil_events_${key || 'all'}`,
+      text: `SELECT ${EVENT_COLUMNS} FROM events
+             ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+             ORDER BY start_time DESC, id LIMIT $${values.length}`,
+      values,
+    });
+    return rows.map(eventFromRow);
+  }
+}

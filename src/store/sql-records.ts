@@ -1,0 +1,321 @@
+/**
+ * The record stores: events (upsert by id), strategy versions (immutable), checkpoints (latest
+ * per series key). Batches travel as one JSON document per statement (`jsonb_to_recordset`):
+ * one round trip for hundreds of rows, identical on both backends.
+ */
+import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
+import { VigilError } from '../errors.js';
+import {
+  checkCount,
+  checkName,
+  checkTime,
+  invalid,
+  lastPerKey,
+  ms,
+  read,
+  slices,
+  storeError,
+  ts,
+} from './sql-common.js';
+import type { SqlDriver } from './sql-driver.js';
+import type {
+  Checkpoint,
+  CheckpointStore,
+  EventLevel,
+  EventStore,
+  JsonValue,
+  StoredEvent,
+  StrategyStore,
+  StrategyVersion,
+} from './store.js';
+
+/** Rows per JSON document. */
+const JSON_BATCH = 500;
+const MAX_INT = 2 ** 31 - 1;
+
+export interface EventRow {
+  id: string;
+  device_id: string;
+  metric: string | null;
+  strategy: string;
+  strategy_version: number;
+  start_ms: number;
+  end_ms: number | null;
+  peak_ms: number;
+  peak_score: number;
+  peak_values: Record<string, number>;
+  level: EventLevel;
+  points: number;
+  explanation: JsonValue | null;
+}
+
+export const EVENT_COLUMNS = `id, device_id, metric, strategy, strategy_version,
+  ${ms('start_time')} AS start_ms, ${ms('end_time')} AS end_ms, ${ms('peak_time')} AS peak_ms,
+  peak_score, peak_values, level, points, explanation`;
+
+export function eventFromRow(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    device: row.device_id,
+    metric: row.metric,
+    strategy: row.strategy,
+    strategyVersion: row.strategy_version,
+    start: row.start_ms,
+    end: row.end_ms,
+    peak: { time: row.peak_ms, score: row.peak_score, values: row.peak_values },
+    level: row.level,
+    points: row.points,
+    explanation: row.explanation,
+  };
+}
+
+function eventDocument(event: StoredEvent, index: number): Record<string, unknown> {
+  const at = `event ${index} (${JSON.stringify(event.id)})`;
+  checkName(`${at}: id`, event.id);
+  checkName(`${at}: device`, event.device);
+  if (event.metric !== null) checkName(`${at}: metric`, event.metric);
+  checkName(`${at}: strategy`, event.strategy);
+  checkCount(`${at}: strategyVersion`, event.strategyVersion, MAX_INT);
+  checkTime(`${at}: start`, event.start);
+  if (event.end !== null) {
+    checkTime(`${at}: end`, event.end);
+    if (event.end < event.start) throw invalid(`${at}: end is before start`);
+  }
+  checkTime(`${at}: peak.time`, event.peak.time);
+  if (!Number.isFinite(event.peak.score)) throw invalid(`${at}: peak.score must be finite`);
+  for (const [metric, value] of Object.entries(event.peak.values)) {
+    if (!Number.isFinite(value)) throw invalid(`${at}: peak.values.${metric} must be finite`);
+  }
+  if (event.level !== 'alert' && event.level !== 'severe') {
+    throw invalid(`${at}: level must be alert or severe, found ${String(event.level)}`);
+  }
+  if (!Number.isInteger(event.points) || event.points < 0 || event.points > MAX_INT) {
+    throw invalid(`${at}: points must be a non-negative integer`);
+  }
+  return {
+    id: event.id,
+    device_id: event.device,
+    metric: event.metric,
+    strategy: event.strategy,
+    strategy_version: event.strategyVersion,
+    start_ms: event.start,
+    end_ms: event.end,
+    peak_ms: event.peak.time,
+    peak_score: event.peak.score,
+    peak_values: event.peak.values,
+    level: event.level,
+    points: event.points,
+    explanation: event.explanation,
+  };
+}
+
+/** Run one statement per JSON document, all in one transaction. */
+async function writeDocuments(
+  driver: SqlDriver,
+  what: string,
+  statement: { name: string; text: string },
+  documents: readonly string[],
+): Promise<void> {
+  if (documents.length === 0) return;
+  try {
+    await driver.transaction(async (session) => {
+      for (const document of documents) {
+        await session.query({ ...statement, values: [document] });
+      }
+    });
+  } catch (error) {
+    throw storeError('VIGIL_ERR_STORE_WRITE', `storing ${what} failed, nothing was stored`, error);
+  }
+}
+
+export class SqlEventStore implements EventStore {
+  constructor(private readonly driver: SqlDriver) {}
+
+  async upsert(events: readonly StoredEvent[]): Promise<void> {
+    const unique = lastPerKey(events, (e) => e.id);
+    const documents = slices(unique, JSON_BATCH).map((part, batch) =>
+      JSON.stringify(part.map((e, i) => eventDocument(e, batch * JSON_BATCH + i))),
+    );
+    await writeDocuments(
+      this.driver,
+      'events',
+      {
+        name: 'vigil_events_upsert',
+        text: `INSERT INTO events (id, device_id, metric, strategy, strategy_version, start_time,
+                 end_time, peak_time, peak_score, peak_values, level, points, explanation,
+                 updated_at)
+               SELECT id, device_id, metric, strategy, strategy_version, ${ts('start_ms')},
+                 ${ts('end_ms')}, ${ts('peak_ms')}, peak_score, peak_values, level, points,
+                 explanation, now()
+               FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, device_id text,
+                 metric text, strategy text, strategy_version integer, start_ms float8,
+                 end_ms float8, peak_ms float8, peak_score float8, peak_values jsonb,
+                 level text, points integer, explanation jsonb)
+               ON CONFLICT (id) DO UPDATE SET device_id = excluded.device_id,
+                 metric = excluded.metric, strategy = excluded.strategy,
+                 strategy_version = excluded.strategy_version, start_time = excluded.start_time,
+                 end_time = excluded.end_time, peak_time = excluded.peak_time,
+                 peak_score = excluded.peak_score, peak_values = excluded.peak_values,
+                 level = excluded.level, points = excluded.points,
+                 explanation = excluded.explanation, updated_at = excluded.updated_at`,
+      },
+      documents,
+    );
+  }
+
+  async get(id: string): Promise<StoredEvent | undefined> {
+    const rows = await read<EventRow>(this.driver, 'reading an event failed', {
+      name: 'vigil_event_get',
+      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`,
+      values: [id],
+    });
+    return rows[0] === undefined ? undefined : eventFromRow(rows[0]);
+  }
+}
+
+interface StrategyRow {
+  name: string;
+  version: number;
+  yaml: string;
+  created_ms: number;
+}
+
+const STRATEGY_COLUMNS = `name, version, yaml, ${ms('created_at')} AS created_ms`;
+
+function strategyFromRow(row: StrategyRow): StrategyVersion {
+  return { name: row.name, version: row.version, yaml: row.yaml, createdAt: row.created_ms };
+}
+
+export class SqlStrategyStore implements StrategyStore {
+  constructor(private readonly driver: SqlDriver) {}
+
+  async save(strategy: { name: string; version: number; yaml: string }): Promise<StrategyVersion> {
+    const name = checkName('strategy name', strategy.name);
+    const version = checkCount('strategy version', strategy.version, MAX_INT);
+    if (typeof strategy.yaml !== 'string' || strategy.yaml.includes('\0')) {
+      throw invalid(`strategy ${name}@${version}: yaml must be a string without NUL characters`);
+    }
+    let stored: StrategyVersion | undefined;
+    try {
+      // The CTE's insert is invisible to the SELECT beside it: one row comes back, the new one
+      // or the one already stored.
+      const rows = (
+        await this.driver.query<StrategyRow>({
+          name: 'vigil_strategy_save',
+          text: `WITH added AS (
+                   INSERT INTO strategies (name, version, yaml) VALUES ($1, $2, $3)
+                   ON CONFLICT (name, version) DO NOTHING RETURNING *)
+                 SELECT ${STRATEGY_COLUMNS} FROM added
+                 UNION ALL
+                 SELECT ${STRATEGY_COLUMNS} FROM strategies WHERE name = $1 AND version = $2`,
+          values: [name, version, strategy.yaml],
+        })
+      ).rows;
+      // None when a concurrent save committed the version after this statement's snapshot.
+      stored = rows[0] === undefined ? await this.get(name, version) : strategyFromRow(rows[0]);
+    } catch (error) {
+      throw storeError(
+        'VIGIL_ERR_STORE_WRITE',
+        `storing strategy ${name}@${version} failed`,
+        error,
+      );
+    }
+    if (stored === undefined || stored.yaml !== strategy.yaml) {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_CONFLICT',
+        `strategy ${name}@${version} is already stored with different YAML; ` +
+          'versions are immutable: bump `version` to save a change',
+      );
+    }
+    return stored;
+  }
+
+  async list(): Promise<Omit<StrategyVersion, 'yaml'>[]> {
+    const rows = await read<Omit<StrategyRow, 'yaml'>>(this.driver, 'listing strategies failed', {
+      name: 'vigil_strategy_list',
+      text: `SELECT name, version, ${ms('created_at')} AS created_ms FROM strategies
+             ORDER BY name, version`,
+    });
+    return rows.map((r) => ({ name: r.name, version: r.version, createdAt: r.created_ms }));
+  }
+
+  async latest(name: string): Promise<StrategyVersion | undefined> {
+    const rows = await read<StrategyRow>(this.driver, 'reading a strategy failed', {
+      name: 'vigil_strategy_latest',
+      text: `SELECT ${STRATEGY_COLUMNS} FROM strategies WHERE name = $1
+             ORDER BY version DESC LIMIT 1`,
+      values: [name],
+    });
+    return rows[0] === undefined ? undefined : strategyFromRow(rows[0]);
+  }
+
+  async get(name: string, version: number): Promise<StrategyVersion | undefined> {
+    const rows = await read<StrategyRow>(this.driver, 'reading a strategy failed', {
+      name: 'vigil_strategy_get',
+      text: `SELECT ${STRATEGY_COLUMNS} FROM strategies WHERE name = $1 AND version = $2`,
+      values: [name, version],
+    });
+    return rows[0] === undefined ? undefined : strategyFromRow(rows[0]);
+  }
+}
+
+export class SqlCheckpointStore implements CheckpointStore {
+  constructor(private readonly driver: SqlDriver) {}
+
+  async put(checkpoints: readonly Checkpoint[]): Promise<void> {
+    const now = Date.now();
+    const documents = slices(
+      lastPerKey(checkpoints, (c) => c.key),
+      JSON_BATCH,
+    ).map((part) =>
+      JSON.stringify(
+        part.map((c) => {
+          checkName('checkpoint key', c.key);
+          if (typeof c.snapshot !== 'object' || c.snapshot === null) {
+            throw invalid(`checkpoint ${c.key}: snapshot must be an object`);
+          }
+          return {
+            key: c.key,
+            snapshot: c.snapshot,
+            event_ms: checkTime(`checkpoint ${c.key}: eventTime`, c.eventTime),
+            wall_ms: checkTime(`checkpoint ${c.key}: wallTime`, c.wallTime ?? now),
+          };
+        }),
+      ),
+    );
+    await writeDocuments(
+      this.driver,
+      'checkpoints',
+      {
+        name: 'vigil_checkpoints_put',
+        text: `INSERT INTO checkpoints (series_key, snapshot, event_time, wall_time)
+               SELECT key, snapshot, ${ts('event_ms')}, ${ts('wall_ms')}
+               FROM jsonb_to_recordset($1::text::jsonb)
+                 AS x(key text, snapshot jsonb, event_ms float8, wall_ms float8)
+               ON CONFLICT (series_key) DO UPDATE SET snapshot = excluded.snapshot,
+                 event_time = excluded.event_time, wall_time = excluded.wall_time`,
+      },
+      documents,
+    );
+  }
+
+  async getAll(): Promise<Required<Checkpoint>[]> {
+    const rows = await read<{
+      series_key: string;
+      snapshot: PipelineSnapshot;
+      event_ms: number;
+      wall_ms: number;
+    }>(this.driver, 'reading checkpoints failed', {
+      name: 'vigil_checkpoints_all',
+      text: `SELECT series_key, snapshot, ${ms('event_time')} AS event_ms,
+               ${ms('wall_time')} AS wall_ms
+             FROM checkpoints ORDER BY series_key`,
+    });
+    return rows.map((r) => ({
+      key: r.series_key,
+      snapshot: r.snapshot,
+      eventTime: r.event_ms,
+      wallTime: r.wall_ms,
+    }));
+  }
+}

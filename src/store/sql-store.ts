@@ -1,0 +1,269 @@
+/**
+ * The one implementation of the `Store` contract, in the SQL dialect PGlite, PostgreSQL and
+ * TimescaleDB share. Backends (pglite-store.ts, postgres-store.ts) only supply a `SqlDriver`.
+ */
+import { VigilError } from '../errors.js';
+import { encodePoints, STAGING_COLUMNS } from './copy-text.js';
+import { checkSchemaName, migrate, type TimescaleMode } from './migrations/index.js';
+import { DAY, HOUR, storeError, ts } from './sql-common.js';
+import type { SqlDriver } from './sql-driver.js';
+import { SqlQuerier } from './sql-querier.js';
+import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
+import type {
+  Appender,
+  CommitResult,
+  PointBatch,
+  Store,
+  StoreInfo,
+  StoreOptions,
+} from './store.js';
+import { applyPolicies, refreshAggregates, runJobs } from './timescale.js';
+
+export const STORE_DEFAULTS = {
+  schema: 'public',
+  timescale: 'auto' as TimescaleMode,
+  retentionDays: 30,
+  compressAfterHours: 24,
+} as const;
+
+const STAGING = 'vigil_staging_points';
+
+class SqlAppender implements Appender {
+  #chunks: string[] = [];
+  #pending = 0;
+  #done: 'committed' | 'rolled back' | null = null;
+
+  constructor(private readonly driver: SqlDriver) {}
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  #checkOpen(): void {
+    if (this.#done !== null) {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_WRITE',
+        `appender already ${this.#done}: appenders are single-use, ask the store for a new one`,
+      );
+    }
+  }
+
+  append(batch: PointBatch): void {
+    this.#checkOpen();
+    // Encoded now, so the caller may reuse its arrays; a bad batch adds nothing.
+    for (const chunk of encodePoints(batch)) this.#chunks.push(chunk);
+    this.#pending += batch.times.length;
+  }
+
+  async commit(): Promise<CommitResult> {
+    this.#checkOpen();
+    this.#done = 'committed';
+    const chunks = this.#chunks;
+    const points = this.#pending;
+    this.#chunks = [];
+    this.#pending = 0;
+    if (points === 0) return { points: 0, inserted: 0 };
+    try {
+      return { points, inserted: await writePoints(this.driver, chunks) };
+    } catch (error) {
+      // Nothing was stored: stay open with the same points, so the caller can retry or roll back.
+      this.#chunks = chunks;
+      this.#pending = points;
+      this.#done = null;
+      throw error;
+    }
+  }
+
+  rollback(): void {
+    this.#checkOpen();
+    this.#done = 'rolled back';
+    this.#chunks = [];
+    this.#pending = 0;
+  }
+}
+
+// Retried on deadlock: two writers of overlapping points in different orders can deadlock on
+// the primary key; PostgreSQL aborts one, and since writes are idempotent it simply goes again.
+const DEADLOCK = '40P01';
+const WRITE_ATTEMPTS = 3;
+
+/** One transaction: COPY into the connection's staging table, then merge into points. */
+async function writePoints(driver: SqlDriver, chunks: readonly string[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await driver.transaction(async (session) => {
+        // ON COMMIT DELETE ROWS: the staging table lives as long as the connection and is empty
+        // at the start of every transaction.
+        await session.query(
+          `CREATE TEMP TABLE IF NOT EXISTS ${STAGING} (device_id text COLLATE "C",
+            metric text COLLATE "C", time_ms bigint, value double precision, tags jsonb)
+           ON COMMIT DELETE ROWS`,
+        );
+        await session.copyFrom(STAGING, STAGING_COLUMNS, chunks);
+        // DO NOTHING is the idempotency rule: a stored point is never replaced. (No ORDER BY:
+        // sorting cost up to half the merge time; deadlocks are rare and retried instead.)
+        const inserted = await session.query({
+          name: 'vigil_points_merge',
+          text: `INSERT INTO points (device_id, metric, time, value, tags)
+                 SELECT device_id, metric, ${ts('time_ms')}, value, tags FROM ${STAGING}
+                 ON CONFLICT DO NOTHING`,
+        });
+        // Sorted, so concurrent writers lock catalogue rows in the same order.
+        await session.query({
+          name: 'vigil_series_merge',
+          text: `INSERT INTO series AS s (device_id, metric, first_time, last_time)
+                 SELECT device_id, metric, ${ts('min(time_ms)')}, ${ts('max(time_ms)')}
+                 FROM ${STAGING} GROUP BY device_id, metric ORDER BY device_id, metric
+                 ON CONFLICT (device_id, metric) DO UPDATE
+                   SET first_time = least(s.first_time, excluded.first_time),
+                       last_time = greatest(s.last_time, excluded.last_time)
+                   WHERE excluded.first_time < s.first_time OR excluded.last_time > s.last_time`,
+        });
+        return inserted.rowCount;
+      });
+    } catch (error) {
+      const sqlState = (error as { code?: unknown } | null)?.code;
+      if (sqlState === DEADLOCK && attempt < WRITE_ATTEMPTS) continue;
+      throw storeError('VIGIL_ERR_STORE_WRITE', 'storing points failed, nothing was stored', error);
+    }
+  }
+}
+
+class SqlStore implements Store {
+  readonly querier: SqlQuerier;
+  readonly events: SqlEventStore;
+  readonly strategies: SqlStrategyStore;
+  readonly checkpoints: SqlCheckpointStore;
+  #closed = false;
+
+  constructor(
+    private readonly driver: SqlDriver,
+    readonly info: StoreInfo,
+    private readonly retentionDays: number,
+    private readonly ownsDriver: boolean,
+  ) {
+    this.querier = new SqlQuerier(driver, info.timescale);
+    this.events = new SqlEventStore(driver);
+    this.strategies = new SqlStrategyStore(driver);
+    this.checkpoints = new SqlCheckpointStore(driver);
+  }
+
+  appender(): Appender {
+    return new SqlAppender(this.driver);
+  }
+
+  async refreshAggregates(from?: number, to?: number): Promise<void> {
+    if (!this.info.timescale) return;
+    // Never refresh where retention may have dropped points: that would empty the aggregates.
+    const floor = this.retentionDays > 0 ? Date.now() - this.retentionDays * DAY : -Infinity;
+    const start = Math.max(from ?? -Infinity, floor);
+    // Whole hours, so both aggregates get a window of complete buckets.
+    const startDate = Number.isFinite(start) ? new Date(Math.ceil(start / HOUR) * HOUR) : null;
+    const endDate = to === undefined ? null : new Date(Math.ceil(to / HOUR) * HOUR);
+    try {
+      await refreshAggregates(this.driver, startDate, endDate);
+    } catch (error) {
+      throw storeError(
+        'VIGIL_ERR_STORE_WRITE',
+        'refreshing the continuous aggregates failed',
+        error,
+      );
+    }
+  }
+
+  async maintain(): Promise<void> {
+    try {
+      if (this.info.timescale) {
+        await runJobs(this.driver, this.info.schema);
+      } else if (this.retentionDays > 0) {
+        await this.driver.query({
+          text: 'DELETE FROM points WHERE time < now() - $1::interval',
+          values: [`${this.retentionDays} days`],
+        });
+      }
+    } catch (error) {
+      throw storeError('VIGIL_ERR_STORE_WRITE', 'storage maintenance failed', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.ownsDriver) await this.driver.close();
+  }
+}
+
+export interface SqlStoreConfig extends StoreOptions {
+  /** Close the driver on `close()`; false when the caller owns the connection. */
+  readonly ownsDriver: boolean;
+}
+
+function checkOption(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new VigilError(
+      'VIGIL_ERR_STORE_SCHEMA',
+      `store option ${name} must be a non-negative integer, found ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Migrate, detect TimescaleDB, apply its policies, and return the store. The driver's search
+ * path must already be `<schema>, public`.
+ */
+export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): Promise<Store> {
+  const schema = checkSchemaName(config.schema ?? STORE_DEFAULTS.schema);
+  const mode = config.timescale ?? STORE_DEFAULTS.timescale;
+  if (mode !== 'auto' && mode !== 'require' && mode !== 'off') {
+    throw new VigilError(
+      'VIGIL_ERR_STORE_SCHEMA',
+      `store option timescale must be auto, require or off`,
+    );
+  }
+  const retentionDays = checkOption(
+    'retentionDays',
+    config.retentionDays ?? STORE_DEFAULTS.retentionDays,
+  );
+  const compressAfterHours = checkOption(
+    'compressAfterHours',
+    config.compressAfterHours ?? STORE_DEFAULTS.compressAfterHours,
+  );
+  try {
+    const { version } = await migrate(driver, schema, mode);
+    const found = await driver.query<{ server: string; timescale: string | null }>(
+      `SELECT current_setting('server_version') AS server,
+         (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescale`,
+    );
+    const { server, timescale: timescaleVersion } = found.rows[0]!;
+    // The schema's own layout decides, not the server: a schema created without TimescaleDB
+    // stays plain even after the extension is installed.
+    let timescale = false;
+    if (timescaleVersion !== null && mode !== 'off') {
+      const hypertable = await driver.query<{ n: number }>({
+        text: `SELECT count(*)::int AS n FROM timescaledb_information.hypertables
+               WHERE hypertable_schema = $1 AND hypertable_name = 'points'`,
+        values: [schema],
+      });
+      timescale = (hypertable.rows[0]?.n ?? 0) > 0;
+    }
+    if (mode === 'require' && !timescale) {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_SCHEMA',
+        `TimescaleDB is required but schema ${schema} was created without it`,
+      );
+    }
+    if (timescale) await applyPolicies(driver, schema, { compressAfterHours, retentionDays });
+    const info: StoreInfo = {
+      backend: driver.backend,
+      timescale,
+      timescaleVersion,
+      serverVersion: server,
+      schema,
+      schemaVersion: version,
+    };
+    return new SqlStore(driver, info, retentionDays, config.ownsDriver);
+  } catch (error) {
+    throw storeError('VIGIL_ERR_STORE_SCHEMA', `opening schema ${schema} failed`, error);
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The storage contracts: what the engine, the server and the CLI may ask of a store. Two
+ * implementations share one SQL dialect — PGlite (embedded, the default) and a PostgreSQL server,
+ * with or without TimescaleDB — and pass one shared test suite (store-suite.ts); nothing here
+ * depends on which one is behind it.
+ *
+ * Units everywhere: times are milliseconds since the Unix epoch (UTC, integers for point times);
+ * bucket sizes are milliseconds; values are float64. A *series* is (device, metric).
+ *
+ * Thread safety: a store may be used from many async tasks at once. An `Appender` is single-use
+ * and belongs to one task. Every method either completes or throws a `VigilError` with a
+ * `VIGIL_ERR_STORE_*` code (docs/errors.md) — never a driver error.
+ */
+import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
+
+export type JsonValue =
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** Point tags: free-form labels (`site`, `line`, …); stored as JSON, not indexed. */
+export type Tags = Readonly<Record<string, string>>;
+
+/**
+ * A batch of points in columns: row `i` is `(devices[i], metrics[i], times[i], values[i],
+ * tags?.[i])`. All columns have the same length.
+ * - `times`: integer ms since the epoch (event time).
+ * - `values`: a non-finite value (NaN, ±Infinity) is stored as SQL NULL — the point exists but
+ *   has no number; aggregates skip it and `count` does not count it.
+ * - `devices`, `metrics`: non-empty, at most 200 characters, no NUL character.
+ */
+export interface PointBatch {
+  readonly devices: ArrayLike<string>;
+  readonly metrics: ArrayLike<string>;
+  readonly times: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+  readonly tags?: ArrayLike<Tags | undefined>;
+}
+
+export interface CommitResult {
+  /** Points handed to `append` since the appender was created. */
+  readonly points: number;
+  /** Points that were new; the others were already stored (or repeated within the batch). */
+  readonly inserted: number;
+}
+
+/**
+ * Single-use, transactional writer of points (Prometheus' appender). `append` validates and
+ * encodes the batch at once — the caller may reuse its arrays as soon as `append` returns — and
+ * holds it in memory; `commit` writes everything appended in ONE database transaction: after it
+ * resolves, all points are durable, and if it rejects none of them is stored. `rollback` drops
+ * what was appended. After a successful `commit` or a `rollback` the appender refuses further use.
+ *
+ * Idempotency: a point's identity is (device, metric, time). Appending a point that is already
+ * stored — again, in the same batch, or with another value — never duplicates it: the FIRST
+ * committed value wins and later ones are ignored (`inserted` tells how many were new). Retrying
+ * a commit whose outcome is unknown (e.g. the connection dropped) is therefore always safe.
+ */
+export interface Appender {
+  /** @throws VIGIL_ERR_STORE_INVALID naming the first bad row; nothing of that batch is kept. */
+  append(batch: PointBatch): void;
+  /** Points appended and not yet committed. */
+  readonly pending: number;
+  /**
+   * @throws VIGIL_ERR_STORE_WRITE: nothing was stored. VIGIL_ERR_STORE_UNAVAILABLE: the
+   * connection was lost, so if that happened during COMMIT the outcome is unknown. Either way
+   * the appender stays open with the same points: `commit` again (safe, see above) or `rollback`.
+   */
+  commit(): Promise<CommitResult>;
+  rollback(): void;
+}
+
+export interface SeriesInfo {
+  readonly device: string;
+  readonly metric: string;
+  /**
+   * Earliest and latest point time ever committed for the series. Retention does not move
+   * `first`, so points before `first + retention` may be gone.
+   */
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface PointsQuery {
+  readonly device: string;
+  readonly metric: string;
+  /** Range [from, to) in ms. */
+  readonly from: number;
+  readonly to: number;
+  /**
+   * Down-sample into buckets of this many ms, aligned to the epoch. The range is widened to
+   * whole buckets (`from` rounded down, `to` up), so every bucket returned is complete. Empty
+   * buckets are omitted. Without it the raw points come back.
+   */
+  readonly bucketMs?: number;
+  /** Raw points only: the most to return, oldest first (default 100,000). */
+  readonly limit?: number;
+  /**
+   * `auto` (default) answers bucketed queries from TimescaleDB continuous aggregates when the
+   * bucket is a multiple of 1 min or 1 h; `raw` always aggregates the points themselves.
+   */
+  readonly source?: 'auto' | 'raw';
+}
+
+export interface RawPoints {
+  readonly kind: 'raw';
+  readonly times: Float64Array;
+  /** NaN where the stored value is NULL. */
+  readonly values: Float64Array;
+  /** True when `limit` cut the answer short: ask again from `times[last] + 1`. */
+  readonly truncated: boolean;
+}
+
+export interface BucketedPoints {
+  readonly kind: 'buckets';
+  readonly bucketMs: number;
+  /** Bucket start times, ascending. */
+  readonly times: Float64Array;
+  /** Per bucket; NaN where the bucket holds only NULL values (then `count` is 0). */
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly avg: Float64Array;
+  /** Points with a value in the bucket. */
+  readonly count: Float64Array;
+  /** Where the answer came from: `points`, or a continuous aggregate (`points_1m`, `points_1h`). */
+  readonly source: 'points' | 'points_1m' | 'points_1h';
+}
+
+export type EventLevel = 'alert' | 'severe';
+
+/**
+ * An anomaly span as stored. `id` is chosen by the engine and stable (a replay gives the same
+ * ids); writing an event with a known id replaces the stored one — an open event is written
+ * again when its end, peak or level changes.
+ */
+export interface StoredEvent {
+  readonly id: string;
+  readonly device: string;
+  /** Null for a device-level (multivariate) event. */
+  readonly metric: string | null;
+  readonly strategy: string;
+  readonly strategyVersion: number;
+  /** Event times (ms) of the first and last flagged point; `end` is null while open. */
+  readonly start: number;
+  readonly end: number | null;
+  readonly peak: {
+    readonly time: number;
+    readonly score: number;
+    /** Observed value per metric at the peak. */
+    readonly values: Readonly<Record<string, number>>;
+  };
+  readonly level: EventLevel;
+  /** Flagged points in the event. */
+  readonly points: number;
+  readonly explanation: JsonValue | null;
+}
+
+export interface EventsQuery {
+  readonly device?: string;
+  readonly metric?: string;
+  /** Strategy name (any version). */
+  readonly strategy?: string;
+  /** `alert` (default) returns alert and severe events, `severe` only severe ones. */
+  readonly minLevel?: EventLevel;
+  /** Events overlapping [from, to) in ms; an open event extends to infinity. */
+  readonly from?: number;
+  readonly to?: number;
+  /** Newest start first; default 100, at most 10,000. */
+  readonly limit?: number;
+}
+
+/** Reads. Answers reflect every commit that resolved before the call. */
+export interface Querier {
+  /** Devices with at least one committed point, sorted. */
+  devices(): Promise<string[]>;
+  /** Series, sorted by device then metric; optionally of one device. */
+  series(device?: string): Promise<SeriesInfo[]>;
+  points(query: PointsQuery): Promise<RawPoints | BucketedPoints>;
+  events(query?: EventsQuery): Promise<StoredEvent[]>;
+}
+
+export interface EventStore {
+  /**
+   * Insert or replace events by id, in one transaction. Within one call the last event with an
+   * id wins. @throws VIGIL_ERR_STORE_INVALID for a malformed event (nothing written).
+   */
+  upsert(events: readonly StoredEvent[]): Promise<void>;
+  get(id: string): Promise<StoredEvent | undefined>;
+}
+
+export interface StrategyVersion {
+  readonly name: string;
+  readonly version: number;
+  /** The YAML document exactly as given. */
+  readonly yaml: string;
+  /** When this version was first stored (wall clock, ms). */
+  readonly createdAt: number;
+}
+
+/**
+ * Every version of every strategy is kept, immutable. The name and version are the strategy's
+ * own (`name:` and `version:` in the YAML); the store does not parse the YAML.
+ */
+export interface StrategyStore {
+  /**
+   * Keep a version. Saving the same (name, version, yaml) again is a no-op that returns the
+   * stored version; the same (name, version) with other YAML throws VIGIL_ERR_STORE_CONFLICT —
+   * bump the version instead.
+   */
+  save(strategy: { name: string; version: number; yaml: string }): Promise<StrategyVersion>;
+  /** Every stored version, by name then version (without the YAML). */
+  list(): Promise<Omit<StrategyVersion, 'yaml'>[]>;
+  latest(name: string): Promise<StrategyVersion | undefined>;
+  get(name: string, version: number): Promise<StrategyVersion | undefined>;
+}
+
+export interface Checkpoint {
+  /** The series' key as the engine names it (e.g. `device/metric`); unique. */
+  readonly key: string;
+  readonly snapshot: PipelineSnapshot;
+  /** Event time (ms) of the last point the snapshot has seen. */
+  readonly eventTime: number;
+  /** Wall-clock time (ms) the snapshot was taken; defaults to now. */
+  readonly wallTime?: number;
+}
+
+/**
+ * Pipeline snapshots, one per series key; the latest put wins. Snapshots are stored as JSON:
+ * numbers round-trip exactly, object key order is not kept, non-finite numbers are not JSON
+ * (snapshots must not contain them — the detectors' conformance suite checks that).
+ */
+export interface CheckpointStore {
+  /** Insert or replace, all in one transaction. */
+  put(checkpoints: readonly Checkpoint[]): Promise<void>;
+  getAll(): Promise<Required<Checkpoint>[]>;
+}
+
+export interface StoreInfo {
+  readonly backend: 'pglite' | 'postgres';
+  /** Whether points live in a TimescaleDB hypertable (with aggregates and policies). */
+  readonly timescale: boolean;
+  /** TimescaleDB extension version, when present. */
+  readonly timescaleVersion: string | null;
+  readonly serverVersion: string;
+  /** The PostgreSQL schema that holds Vigil's tables. */
+  readonly schema: string;
+  /** Schema migration version after opening. */
+  readonly schemaVersion: number;
+}
+
+/** Opened, migrated storage. Create one per process and share it. */
+export interface Store {
+  readonly info: StoreInfo;
+  appender(): Appender;
+  readonly querier: Querier;
+  readonly events: EventStore;
+  readonly strategies: StrategyStore;
+  readonly checkpoints: CheckpointStore;
+  /**
+   * Recompute the continuous aggregates over [from, to) (default: everything still within
+   * retention). Needed after writing points older than the aggregates' refresh window (backfill,
+   * replay); without TimescaleDB it does nothing.
+   */
+  refreshAggregates(from?: number, to?: number): Promise<void>;
+  /**
+   * Run the housekeeping now: with TimescaleDB every policy job (aggregate refresh, compression,
+   * retention) — a server also runs them on schedule, PGlite never does; without it, delete
+   * points older than the retention period.
+   */
+  maintain(): Promise<void>;
+  /** Close connections; a PGlite instance handed in by the caller is left open. */
+  close(): Promise<void>;
+}
+
+/** Options both backends share. */
+export interface StoreOptions {
+  /** PostgreSQL schema for Vigil's tables (created if missing); default `public`. */
+  readonly schema?: string;
+  /**
+   * `auto` (default): use TimescaleDB when the server offers the extension; `require`: fail with
+   * VIGIL_ERR_STORE_SCHEMA without it; `off`: never. Decided when the schema is first created.
+   */
+  readonly timescale?: 'auto' | 'require' | 'off';
+  /** Points older than this (wall clock) are dropped by the retention job; 0 keeps all. Default 30. */
+  readonly retentionDays?: number;
+  /** TimescaleDB: chunks older than this are compressed; 0 disables. Default 24. */
+  readonly compressAfterHours?: number;
+}
