@@ -44,6 +44,33 @@ export const errorCodes = {
     summary: 'strategy version already stored with other content',
   },
   VIGIL_ERR_STORE_QUERY: { exitCode: 7, httpStatus: 500, summary: 'a database read failed' },
+  VIGIL_ERR_BACKPRESSURE: {
+    exitCode: 8,
+    httpStatus: 429,
+    summary: 'ingest queues are full: retry after the suggested delay',
+  },
+  VIGIL_ERR_PAYLOAD_TOO_LARGE: {
+    exitCode: 8,
+    httpStatus: 413,
+    summary: 'request body larger than the configured limit',
+  },
+  VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    exitCode: 8,
+    httpStatus: 415,
+    summary: 'request body in a content type the route does not read',
+  },
+  VIGIL_ERR_NOT_FOUND: { exitCode: 8, httpStatus: 404, summary: 'no such route or resource' },
+  VIGIL_ERR_NOT_READY: {
+    exitCode: 8,
+    httpStatus: 503,
+    summary: 'the service is starting or shutting down',
+  },
+  VIGIL_ERR_INTERNAL: { exitCode: 8, httpStatus: 500, summary: 'an unexpected server error' },
+  VIGIL_ERR_CONFIG: {
+    exitCode: 2,
+    httpStatus: 500,
+    summary: 'configuration file or environment is invalid',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -5,6 +5,7 @@ import { detectCsv } from './detect.js';
 import { registerModelCommands } from './model.js';
 import { nabRun, nabScore, defaultNabDataDir } from './nab.js';
 import { listStrategies } from './strategies.js';
+import { registerServeCommand } from './serve.js';
 
 /** The one place where Vigil's parts are wired into commands. */
 const program = new Command()
@@ -79,6 +80,7 @@ function toCount(text: string): number {
 }
 
 registerModelCommands(program);
+registerServeCommand(program);
 
 try {
   await program.parseAsync();

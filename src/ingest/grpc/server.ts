@@ -1,0 +1,499 @@
+/**
+ * The gRPC ingest adapter: `vigil.v1.Ingest` (proto/vigil/v1/ingest.proto) over @grpc/grpc-js.
+ *
+ * Stream contract (docs/grpc.md): one IngestAck per IngestRequest, in request order, written only
+ * after `engine.ingest` resolved, i.e. once the request's points are durable. Consecutive requests
+ * already read are handed to the engine as one batch (micro-batching), but still acked one by one.
+ * When the engine answers BackpressureError the stream stops reading and retries the same batch
+ * after the hinted delay: unread data stays in HTTP/2 flow-control windows, so the client is slowed
+ * and nothing is dropped. Reading also stops while acks cannot be written (slow reader) and while
+ * too many points are queued, so memory per stream is bounded.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  BackpressureError,
+  type Engine,
+  type IngestPoint,
+  type PointError,
+  type ScoredPoint,
+} from '../../engine/engine.js';
+import type { DataPoint__Output } from './generated/vigil/v1/DataPoint.js';
+import type { DetectRequest__Output } from './generated/vigil/v1/DetectRequest.js';
+import type { DetectResponse } from './generated/vigil/v1/DetectResponse.js';
+import type { IngestHandlers } from './generated/vigil/v1/Ingest.js';
+import type { IngestAck } from './generated/vigil/v1/IngestAck.js';
+import type { IngestRequest__Output } from './generated/vigil/v1/IngestRequest.js';
+import type { StatusCode__Output } from './generated/vigil/v1/StatusCode.js';
+import { loadVigilProto } from './proto.js';
+
+export interface GrpcServerOptions {
+  readonly engine: Engine;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 50051; 0 picks a free port (see the returned `port`). */
+  readonly port?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, per client connection. Default 1000. */
+  readonly maxConcurrentStreams?: number;
+  /** Interval of server keep-alive pings on each connection, ms. Default 30,000. */
+  readonly keepaliveTimeMs?: number;
+  /** A connection whose ping is not answered within this is closed, ms. Default 10,000. */
+  readonly keepaliveTimeoutMs?: number;
+  /** Largest request message accepted (bigger ones fail the call: RESOURCE_EXHAUSTED). 8 MiB. */
+  readonly maxMessageBytes?: number;
+  /** More metrics in one point reject that point. Default 1000. */
+  readonly maxMetricsPerPoint?: number;
+  /** More points in one DataPointBatch reject the whole request (INVALID). Default 10,000. */
+  readonly maxPointsPerMessage?: number;
+  /** Most points handed to `engine.ingest` in one call when micro-batching. Default 8192. */
+  readonly maxPointsPerIngest?: number;
+}
+
+export interface GrpcServer {
+  /** The bound port (useful with `port: 0`). */
+  readonly port: number;
+  /**
+   * Stop accepting calls, stop reading streams, ack every request already read once the engine
+   * made it durable, end each stream with UNAVAILABLE (the client resends what was not acked),
+   * then shut the server down. After `timeoutMs` (default 10,000) connections are cut.
+   */
+  close(options?: { readonly timeoutMs?: number }): Promise<void>;
+}
+
+const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 50051,
+  maxConcurrentStreams: 1000,
+  keepaliveTimeMs: 30_000,
+  keepaliveTimeoutMs: 10_000,
+  maxMessageBytes: 8 * 1024 * 1024,
+  maxMetricsPerPoint: 1000,
+  maxPointsPerMessage: 10_000,
+  maxPointsPerIngest: 8192,
+} as const;
+
+type Settings = Required<Omit<GrpcServerOptions, 'engine'>>;
+
+const INPUT_CODE = 'VIGIL_ERR_INPUT';
+
+/** One request read from a stream, converted, waiting for its ack. */
+interface Pending {
+  readonly seqId: string;
+  /** Points that passed the adapter's own checks, for the engine. */
+  readonly points: IngestPoint[];
+  /** Request index of each entry of `points` (undefined: the identity). */
+  readonly origin: number[] | undefined;
+  /** Number of points in the request. */
+  readonly total: number;
+  readonly errors: PointError[];
+  /** Set when the request as a whole is malformed. */
+  readonly invalid?: string;
+}
+
+function validTimestamp(raw: string): number | string {
+  const ts = Number(raw);
+  if (!Number.isSafeInteger(ts) || ts <= 0) {
+    return `timestamp: ${raw === '0' ? 'missing (0)' : raw} is not a positive ms timestamp below 2^53`;
+  }
+  return ts;
+}
+
+/**
+ * Wire point → engine point. Only what the wire format or this adapter's limits imply is checked
+ * here; names, values and time range are the engine's to validate.
+ */
+function toIngestPoint(p: DataPoint__Output, maxMetrics: number): IngestPoint | string {
+  const ts = validTimestamp(p.timestamp);
+  if (typeof ts === 'string') return ts;
+  const count = Object.keys(p.metrics).length;
+  if (count > maxMetrics) return `metrics: ${count} metrics, at most ${maxMetrics}`;
+  return Object.keys(p.tags).length > 0
+    ? { timestamp: ts, device_id: p.device_id, metrics: p.metrics, tags: p.tags }
+    : { timestamp: ts, device_id: p.device_id, metrics: p.metrics };
+}
+
+function convertRequest(req: IngestRequest__Output, s: Settings): Pending {
+  let seqId: string;
+  let raw: readonly DataPoint__Output[];
+  if (req.payload === 'point' && req.point) {
+    seqId = req.point.seq_id;
+    raw = [req.point];
+  } else if (req.payload === 'batch' && req.batch) {
+    seqId = req.batch.seq_id;
+    raw = req.batch.points;
+    const invalid =
+      raw.length === 0
+        ? 'batch.points: empty batch'
+        : raw.length > s.maxPointsPerMessage
+          ? `batch.points: ${raw.length} points, at most ${s.maxPointsPerMessage} per message`
+          : undefined;
+    if (invalid !== undefined) {
+      return { seqId, points: [], origin: undefined, total: raw.length, errors: [], invalid };
+    }
+  } else {
+    return {
+      seqId: '0',
+      points: [],
+      origin: undefined,
+      total: 0,
+      errors: [],
+      invalid: 'payload: neither point nor batch is set',
+    };
+  }
+  const points: IngestPoint[] = [];
+  const errors: PointError[] = [];
+  let origin: number[] | undefined;
+  for (let i = 0; i < raw.length; i++) {
+    const converted = toIngestPoint(raw[i] as DataPoint__Output, s.maxMetricsPerPoint);
+    if (typeof converted === 'string') {
+      origin ??= Array.from({ length: i }, (_, j) => j);
+      errors.push({ index: i, code: INPUT_CODE, message: converted });
+    } else {
+      origin?.push(i);
+      points.push(converted);
+    }
+  }
+  return { seqId, points, origin, total: raw.length, errors };
+}
+
+function ackFor(p: Pending): IngestAck {
+  if (p.invalid !== undefined) {
+    return { seq_id: p.seqId, status: 'STATUS_CODE_INVALID', message: p.invalid, errors: [] };
+  }
+  const rejected = p.errors.length;
+  if (rejected === 0) return { seq_id: p.seqId, status: 'STATUS_CODE_OK', message: '', errors: [] };
+  const errors = [...p.errors].sort((a, b) => a.index - b.index);
+  const status: StatusCode__Output =
+    rejected >= p.total ? 'STATUS_CODE_INVALID' : 'STATUS_CODE_PARTIAL';
+  const first = errors[0] as PointError;
+  const message =
+    p.total === 1
+      ? first.message
+      : `${rejected} of ${p.total} points rejected; first: points[${first.index}] ${first.message}`;
+  return { seq_id: p.seqId, status, message, errors };
+}
+
+function retryAck(p: Pending, why: string): IngestAck {
+  return { seq_id: p.seqId, status: 'STATUS_CODE_RETRY', message: why, errors: [] };
+}
+
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Call = grpc.ServerDuplexStream<IngestRequest__Output, IngestAck>;
+
+/** State of one Ingest.Stream call. */
+class IngestStream {
+  private readonly queue: Pending[] = [];
+  private queuedPoints = 0;
+  private busy = false;
+  private clientEnded = false;
+  private gone = false;
+  private finished = false;
+  private draining = false;
+  private readonly highWaterPoints: number;
+  private readonly highWaterMessages: number;
+  private onDrained: (() => void) | undefined;
+
+  constructor(
+    private readonly call: Call,
+    private readonly engine: Engine,
+    private readonly settings: Settings,
+    private readonly onDone: (stream: IngestStream) => void,
+  ) {
+    this.highWaterPoints = 2 * settings.maxPointsPerIngest;
+    this.highWaterMessages = settings.maxPointsPerIngest;
+    call.on('data', (req: IngestRequest__Output) => this.onData(req));
+    call.on('end', () => {
+      this.clientEnded = true;
+      void this.pump();
+    });
+    const gone = (): void => {
+      this.gone = true;
+      this.finish();
+    };
+    call.on('cancelled', gone);
+    call.on('close', gone);
+    call.on('error', () => {
+      // grpc-js turns an emitted error into the call's status; nothing else to do here.
+    });
+  }
+
+  /** Stop reading; ack what was read; then end the call. Resolves when the call is over. */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.call.pause();
+    if (this.finished) return Promise.resolve();
+    const done = new Promise<void>((resolve) => {
+      this.onDrained = resolve;
+    });
+    void this.pump();
+    return done;
+  }
+
+  private onData(req: IngestRequest__Output): void {
+    if (this.draining) {
+      // Read before pause() took effect: not acked, so the client resends it.
+      return;
+    }
+    const pending = convertRequest(req, this.settings);
+    this.queue.push(pending);
+    this.queuedPoints += pending.points.length;
+    if (this.queuedPoints >= this.highWaterPoints || this.queue.length >= this.highWaterMessages) {
+      this.call.pause();
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && !this.gone) {
+        // Let the messages already received on the socket arrive first, so one point per
+        // message still reaches the engine in batches (one event-loop turn of latency).
+        if (this.queuedPoints < this.settings.maxPointsPerIngest) await yieldToIo();
+        if (this.gone) break;
+        const take = this.takeBatch();
+        const acks = await this.ingest(take);
+        if (this.gone) break;
+        let writable = true;
+        for (const ack of acks) writable = this.call.write(ack);
+        if (!writable) await this.writeDrained();
+        if (!this.draining && this.queuedPoints < this.highWaterPoints / 2) this.call.resume();
+      }
+      if (this.queue.length === 0 && (this.clientEnded || this.draining)) {
+        if (this.draining && !this.clientEnded && !this.gone) {
+          this.call.emit('error', {
+            code: grpc.status.UNAVAILABLE,
+            details: 'server shutting down; resend unacknowledged requests',
+          });
+        } else if (!this.gone) {
+          this.call.end();
+        }
+        this.finish();
+      }
+    } catch (err) {
+      if (!this.gone) {
+        this.call.emit('error', {
+          code: grpc.status.INTERNAL,
+          details: err instanceof Error ? err.message : String(err),
+        });
+      }
+      this.finish();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onDone(this);
+    this.onDrained?.();
+  }
+
+  /** Consecutive queued requests, up to maxPointsPerIngest points (at least one request). */
+  private takeBatch(): Pending[] {
+    const take: Pending[] = [];
+    let points = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as Pending;
+      if (take.length > 0 && points + next.points.length > this.settings.maxPointsPerIngest) break;
+      this.queue.shift();
+      take.push(next);
+      points += next.points.length;
+    }
+    this.queuedPoints -= points;
+    return take;
+  }
+
+  /** Hand the requests' points to the engine, retrying on backpressure; one ack per request. */
+  private async ingest(take: Pending[]): Promise<IngestAck[]> {
+    const batch: IngestPoint[] = [];
+    const offsets: number[] = [];
+    for (const p of take) {
+      offsets.push(batch.length);
+      for (const point of p.points) batch.push(point);
+    }
+    if (batch.length > 0) {
+      for (;;) {
+        try {
+          const result = await this.engine.ingest(batch, 'grpc');
+          this.assignErrors(take, offsets, result.errors);
+          break;
+        } catch (err) {
+          if (err instanceof BackpressureError) {
+            // Stop reading so HTTP/2 flow control pushes back on the client; try again later.
+            this.call.pause();
+            if (this.gone) return [];
+            await sleep(Math.min(Math.max(err.retryAfterMs, 1), 1000));
+            if (this.gone) return [];
+            continue;
+          }
+          const why = `not stored, resend: ${err instanceof Error ? err.message : String(err)}`;
+          return take.map((p) => (p.invalid !== undefined ? ackFor(p) : retryAck(p, why)));
+        }
+      }
+    }
+    return take.map(ackFor);
+  }
+
+  private assignErrors(take: Pending[], offsets: number[], errors: readonly PointError[]): void {
+    for (const e of errors) {
+      // The last request whose offset is <= e.index (binary search).
+      let lo = 0;
+      let hi = offsets.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((offsets[mid] as number) <= e.index) lo = mid;
+        else hi = mid - 1;
+      }
+      const p = take[lo] as Pending;
+      const local = e.index - (offsets[lo] as number);
+      const index = p.origin === undefined ? local : (p.origin[local] as number);
+      p.errors.push({ index, code: e.code, message: e.message });
+    }
+  }
+
+  private writeDrained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.call.off('drain', done);
+        this.call.off('close', done);
+        resolve();
+      };
+      this.call.on('drain', done);
+      this.call.on('close', done);
+    });
+  }
+}
+
+function detectError(err: unknown): Partial<grpc.StatusObject> {
+  if (err instanceof BackpressureError) {
+    return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message };
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  const details = err instanceof Error ? err.message : String(err);
+  if (code === INPUT_CODE) return { code: grpc.status.INVALID_ARGUMENT, details };
+  return { code: grpc.status.INTERNAL, details };
+}
+
+function scoreToWire(s: ScoredPoint): NonNullable<DetectResponse['scores']>[number] {
+  return {
+    device_id: s.device_id,
+    metric: s.metric,
+    timestamp: String(s.timestamp),
+    value: s.value,
+    score: s.score,
+    level: s.level,
+    strategy: s.strategy,
+  };
+}
+
+async function detect(
+  engine: Engine,
+  settings: Settings,
+  request: DetectRequest__Output,
+): Promise<DetectResponse> {
+  if (request.points.length > settings.maxPointsPerMessage) {
+    throw Object.assign(
+      new Error(`points: ${request.points.length} points, at most ${settings.maxPointsPerMessage}`),
+      { code: INPUT_CODE },
+    );
+  }
+  const points: IngestPoint[] = [];
+  for (let i = 0; i < request.points.length; i++) {
+    const converted = toIngestPoint(
+      request.points[i] as DataPoint__Output,
+      settings.maxMetricsPerPoint,
+    );
+    if (typeof converted === 'string') {
+      throw Object.assign(new Error(`points[${i}].${converted}`), { code: INPUT_CODE });
+    }
+    points.push(converted);
+  }
+  const scores = await engine.detect(points);
+  return { scores: scores.map(scoreToWire) };
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const { engine } = options;
+  const settings: Settings = {
+    host: options.host ?? DEFAULTS.host,
+    port: options.port ?? DEFAULTS.port,
+    maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams,
+    keepaliveTimeMs: options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
+    keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
+    maxMessageBytes: options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+    maxMetricsPerPoint: options.maxMetricsPerPoint ?? DEFAULTS.maxMetricsPerPoint,
+    maxPointsPerMessage: options.maxPointsPerMessage ?? DEFAULTS.maxPointsPerMessage,
+    maxPointsPerIngest: options.maxPointsPerIngest ?? DEFAULTS.maxPointsPerIngest,
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    if (
+      typeof value === 'number' &&
+      !(Number.isInteger(value) && value >= (name === 'port' ? 0 : 1))
+    ) {
+      throw new RangeError(`grpc option ${name}: ${value} is not a valid count`);
+    }
+  }
+
+  const server = new grpc.Server({
+    'grpc.max_concurrent_streams': settings.maxConcurrentStreams,
+    'grpc.keepalive_time_ms': settings.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': settings.keepaliveTimeoutMs,
+    'grpc.max_receive_message_length': settings.maxMessageBytes,
+    'grpc.max_send_message_length': settings.maxMessageBytes,
+  });
+
+  const streams = new Set<IngestStream>();
+  let closing = false;
+
+  const handlers: IngestHandlers = {
+    Stream(call) {
+      if (closing) {
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
+        return;
+      }
+      streams.add(new IngestStream(call, engine, settings, (s) => streams.delete(s)));
+    },
+    Detect(call, callback) {
+      detect(engine, settings, call.request).then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(detectError(err)),
+      );
+    },
+  };
+  server.addService(loadVigilProto().vigil.v1.Ingest.service, handlers);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${settings.host}:${settings.port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
+    );
+  });
+
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    close({ timeoutMs = 10_000 } = {}) {
+      closed ??= (async () => {
+        closing = true;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        });
+        const graceful = (async () => {
+          await Promise.all([...streams].map((s) => s.drain()));
+          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        })();
+        await Promise.race([graceful, timeout]);
+        clearTimeout(timer);
+        server.forceShutdown();
+      })();
+      return closed;
+    },
+  };
+}

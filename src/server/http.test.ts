@@ -1,0 +1,332 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { buildHttpServer, type HttpLimits } from './http.js';
+
+interface Running {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly engine: LiveEngine;
+  readonly store: Store;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+/** The real engine on an in-memory PGlite store, behind a real socket. */
+async function start(
+  options: { queueLimit?: number; limits?: Partial<HttpLimits> } = {},
+): Promise<Running> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-http-'));
+  const store = await openStore();
+  const engine = await createEngine({
+    store,
+    spoolDir: path.join(dir, 'spool'),
+    checkpointEveryMs: 0,
+    ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
+  });
+  const registry = new Registry();
+  const app = await buildHttpServer({
+    engine,
+    store,
+    registry,
+    logger: { level: 'silent' },
+    heartbeatMs: 200,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    engine,
+    store,
+    registry,
+    async stop() {
+      await app.close();
+      await engine.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function points(device: string, n: number, from = T0) {
+  return Array.from({ length: n }, (_, i) => ({
+    timestamp: from + i * 1000,
+    device_id: device,
+    metrics: { temp: 20 + (i % 5), load: i },
+    tags: { site: 'a' },
+  }));
+}
+
+async function post(url: string, body: string, type = 'application/json') {
+  const res = await fetch(`${url}/v1/points`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as unknown };
+}
+
+async function get(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+describe('HTTP server', () => {
+  let s: Running;
+  before(async () => {
+    s = await start({ limits: { bodyBytes: 64 * 1024 } });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test('POST /v1/points takes a JSON array and answers per-point errors by index', async () => {
+    const good = points('pump-a', 3);
+    const body = [good[0], { timestamp: 'soon', device_id: 'x', metrics: {} }, good[1], good[2]];
+    const r = await post(s.url, JSON.stringify(body));
+    assert.equal(r.status, 200);
+    const json = r.json as {
+      accepted: number;
+      errors: { index: number; code: string; message: string }[];
+    };
+    assert.equal(json.accepted, 3);
+    assert.equal(json.errors.length, 1);
+    assert.equal(json.errors[0]?.index, 1);
+    assert.equal(json.errors[0]?.code, 'VIGIL_ERR_INPUT');
+    assert.match(json.errors[0]?.message ?? '', /timestamp/);
+  });
+
+  test('POST /v1/points takes NDJSON; a malformed line is the error of its index', async () => {
+    const [a, b, c] = points('pump-b', 3);
+    const lines = [
+      JSON.stringify(a),
+      '{"timestamp": 1, "device_id": ',
+      JSON.stringify(b),
+      JSON.stringify({ ...c, device_id: '' }),
+      '',
+    ].join('\n');
+    const r = await post(s.url, lines, 'application/x-ndjson');
+    assert.equal(r.status, 200);
+    const json = r.json as { accepted: number; errors: { index: number; message: string }[] };
+    assert.equal(json.accepted, 2);
+    assert.deepEqual(
+      json.errors.map((e) => e.index),
+      [1, 3],
+    );
+    assert.match(json.errors[0]?.message ?? '', /line 2: not JSON/);
+    assert.match(json.errors[1]?.message ?? '', /device_id/);
+  });
+
+  test('a body over the limit is 413 with a clear message', async () => {
+    const r = await post(s.url, JSON.stringify(points('big', 2000)));
+    assert.equal(r.status, 413);
+    const json = r.json as { code: string; message: string };
+    assert.equal(json.code, 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
+    assert.match(json.message, /limit of 65536 bytes/);
+  });
+
+  test('an unreadable body is 400, an unknown content type 415, an unknown route 404', async () => {
+    const bad = await post(s.url, '[{', 'application/json');
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json as { code: string }).code, 'VIGIL_ERR_INPUT');
+    const media = await post(s.url, '<p/>', 'application/xml');
+    assert.equal(media.status, 415);
+    assert.equal((media.json as { code: string }).code, 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE');
+    const missing = await get(`${s.url}/v1/nothing`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.code, 'VIGIL_ERR_NOT_FOUND');
+  });
+
+  test('queries return what was ingested', async () => {
+    const r = await post(s.url, JSON.stringify(points('pump-q', 120)));
+    assert.equal((r.json as { accepted: number }).accepted, 120);
+    await s.engine.flush();
+
+    const devices = await get(`${s.url}/v1/devices`);
+    assert.ok((devices.json.devices as string[]).includes('pump-q'));
+
+    const series = await get(`${s.url}/v1/series?device=pump-q`);
+    assert.deepEqual(series.json.series, [
+      { device: 'pump-q', metric: 'load', first: T0, last: T0 + 119_000 },
+      { device: 'pump-q', metric: 'temp', first: T0, last: T0 + 119_000 },
+    ]);
+
+    const from = new Date(T0).toISOString();
+    const raw = await get(
+      `${s.url}/v1/points?device=pump-q&metric=load&from=${from}&to=${T0 + 10_000}`,
+    );
+    assert.equal(raw.status, 200);
+    assert.equal(raw.json.kind, 'raw');
+    assert.deepEqual(raw.json.values, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(raw.json.truncated, false);
+
+    const buckets = await get(
+      `${s.url}/v1/points?device=pump-q&metric=load&from=${T0}&to=${T0 + 120_000}&bucket=1m`,
+    );
+    assert.equal(buckets.json.kind, 'buckets');
+    assert.equal(buckets.json.bucket_ms, 60_000);
+    assert.deepEqual(buckets.json.times, [T0, T0 + 60_000]);
+    assert.deepEqual(buckets.json.count, [60, 60]);
+    assert.deepEqual(buckets.json.min, [0, 60]);
+    assert.deepEqual(buckets.json.max, [59, 119]);
+    assert.deepEqual(buckets.json.avg, [29.5, 89.5]);
+
+    const limited = await get(
+      `${s.url}/v1/points?device=pump-q&metric=load&from=${T0}&to=${T0 + 120_000}&limit=5`,
+    );
+    assert.equal(limited.json.truncated, true);
+    assert.equal((limited.json.times as number[]).length, 5);
+
+    const events = await get(`${s.url}/v1/events?device=pump-q&level=alert&limit=10`);
+    assert.equal(events.status, 200);
+    assert.ok(Array.isArray(events.json.events));
+  });
+
+  test('query parameters are checked, naming the parameter', async () => {
+    const missing = await get(`${s.url}/v1/points?device=x`);
+    assert.equal(missing.status, 400);
+    assert.equal(missing.json.code, 'VIGIL_ERR_INPUT');
+    assert.match(String(missing.json.message), /metric/);
+    const badTime = await get(`${s.url}/v1/points?device=x&metric=y&from=yesterday`);
+    assert.equal(badTime.status, 400);
+    assert.match(String(badTime.json.message), /^from: /);
+    const badBucket = await get(`${s.url}/v1/points?device=x&metric=y&bucket=5 weeks`);
+    assert.match(String(badBucket.json.message), /^bucket: /);
+    const badLevel = await get(`${s.url}/v1/events?level=panic`);
+    assert.equal(badLevel.status, 400);
+  });
+
+  test('strategies and their versions', async () => {
+    await s.store.strategies.save({ name: 'pumps', version: 1, yaml: 'name: pumps\nversion: 1\n' });
+    await s.store.strategies.save({ name: 'pumps', version: 2, yaml: 'name: pumps\nversion: 2\n' });
+    const list = await get(`${s.url}/v1/strategies`);
+    const pumps = (list.json.strategies as { name: string; latest: number }[]).find(
+      (x) => x.name === 'pumps',
+    );
+    assert.equal(pumps?.latest, 2);
+    const versions = await get(`${s.url}/v1/strategies/pumps/versions`);
+    assert.deepEqual(
+      (versions.json.versions as { version: number; yaml: string }[]).map((v) => [
+        v.version,
+        v.yaml,
+      ]),
+      [
+        [1, 'name: pumps\nversion: 1\n'],
+        [2, 'name: pumps\nversion: 2\n'],
+      ],
+    );
+    const none = await get(`${s.url}/v1/strategies/nope/versions`);
+    assert.equal(none.status, 404);
+    assert.equal(none.json.code, 'VIGIL_ERR_STRATEGY_NOT_FOUND');
+  });
+
+  test('GET /v1/stream sends scores of the device asked for, and heartbeats', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${s.url}/v1/stream?device=pump-sse`, { signal: controller.signal });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const sender = setInterval(() => {
+      void post(s.url, JSON.stringify(points('pump-sse', 1, Date.now())));
+      void post(s.url, JSON.stringify(points('other', 1, Date.now())));
+    }, 50);
+    try {
+      while (!(text.includes('event: score') && text.includes(': heartbeat'))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    } finally {
+      clearInterval(sender);
+      controller.abort();
+    }
+    const scores = text
+      .split('\n\n')
+      .filter((m) => m.startsWith('event: score'))
+      .map((m) => JSON.parse(m.split('data: ')[1] ?? '{}') as { device_id: string; score: number });
+    assert.ok(scores.length > 0);
+    for (const score of scores) {
+      assert.equal(score.device_id, 'pump-sse');
+      assert.equal(typeof score.score, 'number');
+    }
+  });
+
+  test('/metrics exposes the registry, with ingest and request counters', async () => {
+    const res = await fetch(`${s.url}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const accepted = /^vigil_ingest_points_total\{protocol="http",result="accepted"\} (\d+)$/m.exec(
+      text,
+    );
+    assert.ok(accepted, text);
+    assert.ok(Number(accepted[1]) >= 3);
+    assert.match(
+      text,
+      /^vigil_http_requests_total\{method="POST",route="\/v1\/points",status="200"\} \d+$/m,
+    );
+    assert.match(text, /^vigil_http_request_duration_seconds_bucket\{.*le="0.005".*\} \d+$/m);
+    for (const line of text.split('\n')) {
+      if (line === '' || line.startsWith('#')) continue;
+      assert.match(line, /^[a-zA-Z_:][\w:]*(\{.*\})? ([-+\d.eE]+|NaN|[+-]Inf)$/, line);
+    }
+  });
+
+  test('/docs is the OpenAPI document, with every route', async () => {
+    const doc = await get(`${s.url}/docs`);
+    assert.equal(doc.status, 200);
+    assert.match(String(doc.json.openapi), /^3\./);
+    const paths = Object.keys(doc.json.paths as object);
+    for (const p of [
+      '/v1/points',
+      '/v1/devices',
+      '/v1/series',
+      '/v1/events',
+      '/v1/strategies',
+      '/v1/strategies/{name}/versions',
+      '/v1/stream',
+      '/metrics',
+      '/healthz',
+      '/readyz',
+    ]) {
+      assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+    }
+    const html = await fetch(`${s.url}/docs/ui/`);
+    assert.equal(html.status, 200);
+  });
+
+  test('/healthz and /readyz', async () => {
+    assert.equal((await get(`${s.url}/healthz`)).status, 200);
+    const ready = await get(`${s.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.equal(ready.json.status, 'ready');
+  });
+});
+
+test('a full engine answers 429 with Retry-After, nothing accepted', async () => {
+  const s = await start({ queueLimit: 4 });
+  try {
+    const r = await post(s.url, JSON.stringify(points('flood', 10)));
+    assert.equal(r.status, 429);
+    assert.equal((r.json as { code: string }).code, 'VIGIL_ERR_BACKPRESSURE');
+    const retry = Number(r.headers.get('retry-after'));
+    assert.ok(Number.isInteger(retry) && retry >= 1, `Retry-After ${retry}`);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    assert.match(metrics, /vigil_ingest_points_total\{protocol="http",result="backpressure"\} 10/);
+  } finally {
+    await s.stop();
+  }
+});

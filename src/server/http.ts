@@ -1,0 +1,390 @@
+/**
+ * The HTTP face of Vigil: ingest (`POST /v1/points`), the read API, the live stream, health and
+ * metrics, and the OpenAPI document at /docs. Handlers are thin: parsing and answering here, the
+ * work in the engine and the store. Every error answer is `{code, message}` with a VIGIL_ERR_*
+ * code (docs/errors.md).
+ */
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Registry } from 'prom-client';
+import { BackpressureError, type Engine, type PointError } from '../engine/engine.js';
+import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
+import type { Store, StoredEvent } from '../store/store.js';
+import { httpMetrics, type HttpMetrics } from './metrics.js';
+import { parseJsonBody, parseNdjsonBody } from './parse-points.js';
+import { parseDuration, parseLimit, parseTime } from './query-params.js';
+import * as schemas from './schemas.js';
+import { registerStream } from './stream.js';
+
+export interface HttpLimits {
+  /** Largest request body, bytes (413 beyond). Default 8 MiB. */
+  readonly bodyBytes: number;
+  /** Most points (array elements or NDJSON lines) in one request (413 beyond). Default 50,000. */
+  readonly pointsPerRequest: number;
+  /** Most buckets one down-sampled query may ask for (400 beyond). Default 100,000. */
+  readonly bucketsPerQuery: number;
+}
+
+export const defaultHttpLimits: HttpLimits = {
+  bodyBytes: 8 * 1024 * 1024,
+  pointsPerRequest: 50_000,
+  bucketsPerQuery: 100_000,
+};
+
+export interface HttpServerOptions {
+  readonly engine: Engine;
+  readonly store: Store;
+  /** Where the server's metrics live and what /metrics exposes (shared with the engine). */
+  readonly registry: Registry;
+  /** A pino-compatible logger, or a level for a JSON logger on stdout; default `info`. */
+  readonly logger?: FastifyBaseLogger | { readonly level: string };
+  readonly limits?: Partial<HttpLimits>;
+  /** Live-stream heartbeat period, ms (default 15 s). */
+  readonly heartbeatMs?: number;
+  /** Extra readiness condition (e.g. engine started); /readyz also pings the store. */
+  readonly isReady?: () => boolean;
+}
+
+interface ErrorAnswer {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly retryAfterS?: number;
+}
+
+function isLogger(value: unknown): value is FastifyBaseLogger {
+  return typeof value === 'object' && value !== null && 'child' in value && 'info' in value;
+}
+
+function vigil(code: ErrorCode, message: string, extra?: { retryAfterS: number }): ErrorAnswer {
+  return { status: errorCodes[code].httpStatus, code, message, ...extra };
+}
+
+/** Anything thrown in a handler or by Fastify itself → the answer. */
+function toErrorAnswer(err: unknown, limits: HttpLimits): ErrorAnswer {
+  if (err instanceof BackpressureError) {
+    return vigil('VIGIL_ERR_BACKPRESSURE', err.message, {
+      retryAfterS: Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
+    });
+  }
+  if (err instanceof VigilError) return vigil(err.code, err.message);
+  const fe = err as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return vigil(
+      'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+      `request body larger than the limit of ${limits.bodyBytes} bytes: split the batch`,
+    );
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return vigil(
+      'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      'send application/json (an array of points) or application/x-ndjson (a point per line)',
+    );
+  }
+  if (fe.validation !== undefined) return vigil('VIGIL_ERR_INPUT', fe.message ?? 'invalid request');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return vigil('VIGIL_ERR_INPUT', fe.message ?? 'bad request');
+  }
+  return vigil('VIGIL_ERR_INTERNAL', 'unexpected server error; see the log');
+}
+
+function sendError(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  if (answer.retryAfterS !== undefined) reply.header('retry-after', String(answer.retryAfterS));
+  return reply.code(answer.status).send({ code: answer.code, message: answer.message });
+}
+
+/** NaN (a stored NULL) has no JSON: null. */
+function column(values: Float64Array): (number | null)[] {
+  return Array.from(values, (v) => (Number.isFinite(v) ? v : null));
+}
+
+function eventJson(e: StoredEvent) {
+  return {
+    id: e.id,
+    device: e.device,
+    metric: e.metric,
+    strategy: e.strategy,
+    strategy_version: e.strategyVersion,
+    start: e.start,
+    end: e.end,
+    peak: e.peak,
+    level: e.level,
+    points: e.points,
+    explanation: e.explanation,
+  };
+}
+
+type Query = Record<string, string | undefined>;
+
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const { engine, store, registry } = options;
+  const limits: HttpLimits = { ...defaultHttpLimits, ...options.limits };
+  const metrics: HttpMetrics = httpMetrics(registry);
+  const common = {
+    bodyLimit: limits.bodyBytes,
+    // Per-request lines would flood the log at ingest rates; onResponse logs them at debug.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Stops a slow client from holding the server open for ever; SSE sets its own socket.
+    requestTimeout: 120_000,
+  };
+  const app: FastifyInstance = isLogger(options.logger)
+    ? Fastify({ ...common, loggerInstance: options.logger })
+    : Fastify({ ...common, logger: { level: options.logger?.level ?? 'info' } });
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    const answer = toErrorAnswer(err, limits);
+    if (answer.status >= 500 && answer.code !== 'VIGIL_ERR_BACKPRESSURE') {
+      request.log.error({ err }, 'request failed');
+    }
+    return sendError(reply, answer);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, vigil('VIGIL_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`)),
+  );
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
+  });
+
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Vigil',
+        description: 'Real-time anomaly detection: ingest, query, live stream, operations',
+        version: '1',
+      },
+      tags: [
+        { name: 'ingest' },
+        { name: 'query' },
+        { name: 'strategies' },
+        { name: 'stream' },
+        { name: 'operations' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs/ui', uiConfig: { docExpansion: 'list' } });
+
+  app.get('/docs', { schema: schemas.docsRoute }, async (request, reply) => {
+    const accept = request.headers.accept ?? '';
+    if (accept.includes('text/html')) return reply.redirect('/docs/ui/');
+    return app.swagger();
+  });
+
+  // --- ingest -------------------------------------------------------------------------------
+  app.post(
+    '/v1/points',
+    {
+      schema: schemas.ingestRoute,
+      // The body schema documents the shape; parse-points checks it per point, by index.
+      validatorCompiler: () => () => true,
+    },
+    async (request: FastifyRequest) => {
+      const parsed =
+        typeof request.body === 'string'
+          ? parseNdjsonBody(request.body)
+          : parseJsonBody(request.body);
+      if (parsed.total > limits.pointsPerRequest) {
+        throw new VigilError(
+          'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+          `${parsed.total} points in one request, the limit is ${limits.pointsPerRequest}: split the batch`,
+        );
+      }
+      let accepted = 0;
+      let engineErrors: readonly PointError[] = [];
+      if (parsed.points.length > 0) {
+        try {
+          const result = await engine.ingest(parsed.points, 'http');
+          accepted = result.accepted;
+          engineErrors = result.errors;
+        } catch (err) {
+          if (err instanceof BackpressureError) {
+            metrics.ingestPoints.inc({ protocol: 'http', result: 'backpressure' }, parsed.total);
+          }
+          throw err;
+        }
+      }
+      const errors = [
+        ...parsed.errors,
+        ...engineErrors.map((e) => ({ ...e, index: parsed.indices[e.index] ?? e.index })),
+      ].sort((a, b) => a.index - b.index);
+      metrics.ingestPoints.inc({ protocol: 'http', result: 'accepted' }, accepted);
+      if (errors.length > 0) {
+        metrics.ingestPoints.inc({ protocol: 'http', result: 'rejected' }, errors.length);
+      }
+      return { accepted, errors };
+    },
+  );
+
+  // --- query --------------------------------------------------------------------------------
+  app.get('/v1/devices', { schema: schemas.devicesRoute }, async () => ({
+    devices: await store.querier.devices(),
+  }));
+
+  app.get('/v1/series', { schema: schemas.seriesRoute }, async (request) => {
+    const { device } = request.query as Query;
+    return { series: await store.querier.series(device) };
+  });
+
+  app.get('/v1/points', { schema: schemas.pointsRoute }, async (request) => {
+    const q = request.query as Query;
+    const device = q.device ?? '';
+    const metric = q.metric ?? '';
+    const to = q.to === undefined ? Date.now() : parseTime('to', q.to);
+    const from = q.from === undefined ? to - 3_600_000 : parseTime('from', q.from);
+    if (!(from < to)) {
+      throw new VigilError('VIGIL_ERR_INPUT', `from (${from}) must be before to (${to})`);
+    }
+    if (q.bucket !== undefined) {
+      const bucketMs = parseDuration('bucket', q.bucket);
+      const buckets = Math.ceil((to - from) / bucketMs);
+      if (buckets > limits.bucketsPerQuery) {
+        throw new VigilError(
+          'VIGIL_ERR_INPUT',
+          `bucket: ${buckets} buckets in the range, the limit is ${limits.bucketsPerQuery}: use a larger bucket or a shorter range`,
+        );
+      }
+      const r = await store.querier.points({ device, metric, from, to, bucketMs });
+      if (r.kind === 'buckets') {
+        return {
+          device,
+          metric,
+          kind: r.kind,
+          bucket_ms: r.bucketMs,
+          source: r.source,
+          times: Array.from(r.times),
+          min: column(r.min),
+          max: column(r.max),
+          avg: column(r.avg),
+          count: Array.from(r.count),
+        };
+      }
+    }
+    const limit = q.limit === undefined ? undefined : parseLimit('limit', q.limit, 1_000_000);
+    const r = await store.querier.points({ device, metric, from, to, limit });
+    if (r.kind !== 'raw') throw new VigilError('VIGIL_ERR_STORE_QUERY', 'expected raw points');
+    return {
+      device,
+      metric,
+      kind: r.kind,
+      times: Array.from(r.times),
+      values: column(r.values),
+      truncated: r.truncated,
+    };
+  });
+
+  app.get('/v1/events', { schema: schemas.eventsRoute }, async (request) => {
+    const q = request.query as Query;
+    const events = await store.querier.events({
+      ...(q.device === undefined ? {} : { device: q.device }),
+      ...(q.metric === undefined ? {} : { metric: q.metric }),
+      ...(q.strategy === undefined ? {} : { strategy: q.strategy }),
+      ...(q.level === 'alert' || q.level === 'severe' ? { minLevel: q.level } : {}),
+      ...(q.from === undefined ? {} : { from: parseTime('from', q.from) }),
+      ...(q.to === undefined ? {} : { to: parseTime('to', q.to) }),
+      ...(q.limit === undefined ? {} : { limit: parseLimit('limit', q.limit, 10_000) }),
+    });
+    return { events: events.map(eventJson) };
+  });
+
+  app.get('/v1/strategies', { schema: schemas.strategiesRoute }, async () => {
+    const byName = new Map<string, { version: number; created_at: number }[]>();
+    for (const s of await store.strategies.list()) {
+      const versions = byName.get(s.name) ?? [];
+      versions.push({ version: s.version, created_at: s.createdAt });
+      byName.set(s.name, versions);
+    }
+    return {
+      strategies: [...byName].map(([name, versions]) => ({
+        name,
+        latest: Math.max(...versions.map((v) => v.version)),
+        versions,
+      })),
+    };
+  });
+
+  app.get(
+    '/v1/strategies/:name/versions',
+    { schema: schemas.strategyVersionsRoute },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const listed = (await store.strategies.list()).filter((s) => s.name === name);
+      if (listed.length === 0) {
+        throw new VigilError(
+          'VIGIL_ERR_STRATEGY_NOT_FOUND',
+          `no stored strategy named ${JSON.stringify(name)}`,
+        );
+      }
+      const versions = [];
+      for (const s of listed) {
+        const full = await store.strategies.get(name, s.version);
+        if (full)
+          versions.push({ version: full.version, created_at: full.createdAt, yaml: full.yaml });
+      }
+      return { name, versions };
+    },
+  );
+
+  // --- live stream --------------------------------------------------------------------------
+  registerStream(app, {
+    engine,
+    metrics,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    schema: schemas.streamRoute,
+  });
+
+  // --- operations ---------------------------------------------------------------------------
+  app.get('/metrics', { schema: schemas.metricsRoute }, async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+
+  app.get('/healthz', { schema: schemas.healthzRoute }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: schemas.readyzRoute }, async (_request, reply) => {
+    const notReady = (why: string) => sendError(reply, vigil('VIGIL_ERR_NOT_READY', why));
+    if (closing) return notReady('shutting down');
+    if (options.isReady && !options.isReady()) return notReady('engine not started');
+    try {
+      await withTimeout(store.strategies.list(), 2_000);
+    } catch (err) {
+      return notReady(`storage unreachable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { status: 'ready', store: store.info.backend, timescale: store.info.timescale };
+  });
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,210 @@
+/**
+ * JSON Schemas of the HTTP API, for the OpenAPI document at /docs and for validating query
+ * strings. Query values stay strings here; handlers parse times and durations themselves so that
+ * ISO times, `5m` buckets and ms all work and errors name the parameter.
+ */
+
+const str = (description: string) => ({ type: 'string', description }) as const;
+
+export const errorSchema = {
+  type: 'object',
+  description: 'Every error answer: a stable code (docs/errors.md) and a message',
+  properties: {
+    code: { type: 'string', example: 'VIGIL_ERR_INPUT' },
+    message: { type: 'string' },
+  },
+  required: ['code', 'message'],
+} as const;
+
+export const pointSchema = {
+  type: 'object',
+  description: "One point, with the proto's field names (DataPoint)",
+  properties: {
+    timestamp: { type: 'number', description: 'event time, ms since the Unix epoch' },
+    device_id: { type: 'string' },
+    metrics: { type: 'object', additionalProperties: { type: 'number' } },
+    tags: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+  required: ['timestamp', 'device_id', 'metrics'],
+} as const;
+
+const anyObject = (description: string) =>
+  ({ type: 'object', description, additionalProperties: true }) as const;
+
+const responses = (ok: string, ...errors: number[]) => {
+  const out: Record<string, unknown> = { 200: anyObject(ok) };
+  for (const status of errors) out[status] = { ...errorSchema };
+  return out;
+};
+
+export const ingestRoute = {
+  summary: 'Ingest points (JSON array or NDJSON)',
+  description:
+    'Body: a JSON array of points (`application/json`) or one point per line ' +
+    '(`application/x-ndjson`). Answers 200 with the number of points accepted (durable) and one ' +
+    'error per rejected point, by its index in the request (a malformed NDJSON line is the error ' +
+    'of its index). 429 with `Retry-After` (seconds) when the ingest queues are full: nothing of ' +
+    'the request was accepted.',
+  tags: ['ingest'],
+  consumes: ['application/json', 'application/x-ndjson'],
+  body: { type: 'array', items: pointSchema },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        accepted: { type: 'integer' },
+        errors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              index: { type: 'integer' },
+              code: { type: 'string' },
+              message: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+    400: errorSchema,
+    413: errorSchema,
+    415: errorSchema,
+    429: errorSchema,
+    503: errorSchema,
+  },
+} as const;
+
+const timeText = 'ms since the epoch or ISO 8601';
+
+export const devicesRoute = {
+  summary: 'Devices with at least one stored point',
+  tags: ['query'],
+  response: responses('`{devices: string[]}`, sorted', 500),
+} as const;
+
+export const seriesRoute = {
+  summary: 'Series (device, metric) with their first and last point time',
+  tags: ['query'],
+  querystring: {
+    type: 'object',
+    properties: { device: str('only this device') },
+    additionalProperties: false,
+  },
+  response: responses('`{series: [{device, metric, first, last}]}`', 400, 500),
+} as const;
+
+export const pointsRoute = {
+  summary: 'Points of one series in a time range, raw or down-sampled',
+  description:
+    'Without `bucket`: raw points, oldest first, as columns `{times, values}` (null for a stored ' +
+    'non-finite value); `truncated` tells that `limit` cut the answer (ask again from the last ' +
+    'time + 1). With `bucket`: per bucket (aligned to the epoch, range widened to whole buckets) ' +
+    '`{times, min, max, avg, count}`; empty buckets are omitted.',
+  tags: ['query'],
+  querystring: {
+    type: 'object',
+    properties: {
+      device: str('device id'),
+      metric: str('metric name'),
+      from: str(`range start (inclusive), ${timeText}; default: to − 1 h`),
+      to: str(`range end (exclusive), ${timeText}; default: now`),
+      bucket: str('bucket size: ms, or 30s, 5m, 1h, 1d'),
+      limit: str('raw points only: the most to return (default 100000)'),
+    },
+    required: ['device', 'metric'],
+    additionalProperties: false,
+  },
+  response: responses(
+    'raw: `{kind, times, values, truncated}`; buckets: `{kind, bucket_ms, source, times, min, max, avg, count}`',
+    400,
+    500,
+  ),
+} as const;
+
+export const eventsRoute = {
+  summary: 'Anomaly events, newest first',
+  tags: ['query'],
+  querystring: {
+    type: 'object',
+    properties: {
+      device: str('only this device'),
+      metric: str('only this metric'),
+      strategy: str('only this strategy (any version)'),
+      level: {
+        type: 'string',
+        enum: ['alert', 'severe'],
+        description: 'minimum level (default alert)',
+      },
+      from: str(`events overlapping [from, to), ${timeText}`),
+      to: str(`events overlapping [from, to), ${timeText}`),
+      limit: str('at most this many (default 100, at most 10000)'),
+    },
+    additionalProperties: false,
+  },
+  response: responses(
+    '`{events: [{id, device, metric, strategy, strategy_version, start, end, peak, level, points, explanation}]}`',
+    400,
+    500,
+  ),
+} as const;
+
+export const strategiesRoute = {
+  summary: 'Stored strategies with their versions',
+  tags: ['strategies'],
+  response: responses('`{strategies: [{name, latest, versions: [{version, created_at}]}]}`', 500),
+} as const;
+
+export const strategyVersionsRoute = {
+  summary: 'Every stored version of one strategy, with its YAML',
+  tags: ['strategies'],
+  params: { type: 'object', properties: { name: str('strategy name') }, required: ['name'] },
+  response: responses('`{name, versions: [{version, created_at, yaml}]}`', 404, 500),
+} as const;
+
+export const streamRoute = {
+  summary: 'Live stream of scores and events (Server-Sent Events)',
+  description:
+    '`text/event-stream`. Messages `event: score` (data: `{device_id, metric, timestamp, value, ' +
+    'score, level, strategy}`) and `event: event` (data: `{change, event}`, change one of open, ' +
+    'update, close, reopen). A comment line `: heartbeat` every 15 s keeps proxies from closing ' +
+    'the connection. Under a slow connection, score messages are skipped (counted in ' +
+    '`vigil_sse_dropped_total`); event messages never are.',
+  tags: ['stream'],
+  querystring: {
+    type: 'object',
+    properties: {
+      device: str('only this device'),
+      level: {
+        type: 'string',
+        enum: ['ok', 'alert', 'severe'],
+        description: 'minimum level of scores and events (default ok: everything)',
+      },
+      type: { type: 'string', enum: ['score', 'event'], description: 'only this kind of message' },
+    },
+    additionalProperties: false,
+  },
+  produces: ['text/event-stream'],
+} as const;
+
+export const metricsRoute = {
+  summary: 'Prometheus metrics (text exposition format)',
+  tags: ['operations'],
+  produces: ['text/plain'],
+} as const;
+
+export const healthzRoute = {
+  summary: 'Liveness: the process is up',
+  tags: ['operations'],
+  response: responses('`{status: "ok"}`'),
+} as const;
+
+export const readyzRoute = {
+  summary: 'Readiness: storage reachable and engine started',
+  tags: ['operations'],
+  response: responses('`{status: "ready", store}`', 503),
+} as const;
+
+export const docsRoute = {
+  summary: 'This OpenAPI document (JSON); browsers asking for HTML are sent to /docs/ui/',
+  tags: ['operations'],
+} as const;
