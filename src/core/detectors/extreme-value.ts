@@ -3,6 +3,7 @@ import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js'
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
 import { PeaksOverThreshold } from '../stats/peaks-over-threshold.js';
 import { LevelSeasonModel } from '../stats/level-season.js';
+import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
 
@@ -51,6 +52,39 @@ export const extremeValueParamsSchema = z.strictObject({
    * than the longest run that has ended so far (series that legitimately hold values are spared).
    */
   stuck_factor: z.number().min(1).default(6),
+  /**
+   * Days of the seasonal envelope (0 turns it off): a value already seen at this time of day
+   * within this many days is not a value-tail or residual extreme (daily peaks stop alarming).
+   */
+  envelope_days: z.int().min(0).max(366).default(7),
+  /** Time-of-day buckets of the envelope per season (24: hours of a day). */
+  envelope_buckets: z.int().min(1).max(1440).default(24),
+  /** Neighbouring buckets on each side read with the envelope, so a peak may come a bit early or late. */
+  envelope_width: z.int().min(0).max(720).default(1),
+  /**
+   * Online calibration of each tail piece: a piece that reaches -log10 p = calibration_log10_p
+   * more often than p says has its surprise lowered by log10 of the excess (never raised), so a
+   * series whose tails are not exponential stops over-alarming.
+   */
+  calibration: z.boolean().default(true),
+  /** The p (as -log10 p) whose exceedance frequency calibrates a piece (2: p = 0.01). */
+  calibration_log10_p: z.number().positive().default(2),
+  /** Pseudo-count on both sides of the excess ratio, so a young piece is not corrected by one hit. */
+  calibration_prior: z.number().positive().default(1),
+  /**
+   * Shape novelty: FIFO memory of past shingles (0 turns the piece off). The distance of the
+   * current shingle to its nearest remembered one, tail-calibrated, catches pattern changes
+   * that stay inside the usual range of values.
+   */
+  shape_memory: z.int().min(0).max(4096).default(128),
+  /** Values per shingle (mean removed, divided by the running mean |step|). */
+  shape_length: z.int().min(2).max(64).default(4),
+  /** A shingle enters the memory every this many points (the memory then spans stride × size). */
+  shape_stride: z.int().min(1).max(1000).default(2),
+  /** Points a shingle waits before it enters the memory, so an incident is not its own neighbour. */
+  shape_lag: z.int().min(0).max(100_000).default(32),
+  /** Weight floor of the running mean |step| that scales shingles (slow: units, not incidents). */
+  shape_scale_alpha: z.number().gt(0).max(1).default(0.001),
 });
 
 export type ExtremeValueParams = z.infer<typeof extremeValueParamsSchema>;
@@ -84,6 +118,26 @@ const stateSchema = z.object({
   longestRun: z.int().nonnegative(),
   step: z.number().positive().nullable(),
   runTail: potState,
+  envelope: z
+    .object({
+      days: z.array(z.int().nullable()),
+      highs: z.array(finiteNumber.nullable()),
+      lows: z.array(finiteNumber.nullable()),
+    })
+    .nullable(),
+  exceedances: z.array(z.int().nonnegative()),
+  scored: z.int().nonnegative(),
+  shapeTail: potState,
+  shapeRecent: z.array(finiteNumber),
+  shapeHead: z.int().nonnegative(),
+  shapeCount: z.int().nonnegative(),
+  shapeMemory: z.array(finiteNumber),
+  shapeMemoryCount: z.int().nonnegative(),
+  shapeMemoryInserts: z.int().nonnegative(),
+  shapeDelay: z.array(finiteNumber),
+  shapeDelayInserts: z.int().nonnegative(),
+  shapeScale: finiteNumber,
+  shapeScaleCount: z.int().nonnegative(),
 });
 
 type ExtremeValueState = z.infer<typeof stateSchema>;
@@ -96,13 +150,17 @@ const UPPER = 1;
 const LOWER = 2;
 const STUCK = 3;
 const DISAGREEMENT = 4;
-const RECORD = 5;
+const SHAPE = 5;
+const RECORD = 6;
+/** The calibrated pieces are the first CALIBRATED ones. */
+const CALIBRATED = 5;
 const PIECE_NAMES = [
   'seasonal-residual',
   'upper-tail',
   'lower-tail',
   'stuck',
   'forecast-disagreement',
+  'shape',
   'record',
 ];
 
@@ -115,10 +173,15 @@ const PIECE_NAMES = [
  *   large only after a recent change, such as a day whose pattern breaks,
  * - the value itself in the upper or lower tail of all values so far,
  * - a stuck sensor: a run of identical values far longer than this series' runs have been,
+ * - shape novelty: the distance of the last `shape_length` values (mean removed, in units of the
+ *   usual step) to the nearest of the shingles remembered from before, in its own tail,
  * - a record: the value lies outside everything seen before (how far, relative to the range).
  * Tail probabilities come from a peaks-over-threshold fit (PeaksOverThreshold) on the series' own
  * history, floored at the data's resolution (the smallest step seen) and capped at the observed
- * frequency, so "how rare" means the same on every series whatever its units or noise.
+ * frequency, so "how rare" means the same on every series whatever its units or noise. The
+ * residual, value-tail, stuck and disagreement pieces are then calibrated online against how
+ * often each has actually reached p = 10^-calibration_log10_p, and the value pieces are dropped
+ * for a value inside the seasonal envelope (seen at this time of day within `envelope_days`).
  * A point then scores only if its evidence beats every point of the last `cooldown_points`: a
  * lasting incident raises one alert at its start (and again only if it gets worse), not one per
  * point. What was tuned, on which data: docs/nab.md.
@@ -137,6 +200,29 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private readonly season: LevelSeasonModel | undefined;
   private readonly slowSeason: LevelSeasonModel | undefined;
   private readonly disagreementTail: PeaksOverThreshold;
+  private readonly envelope: SeasonalEnvelope | undefined;
+  /** Scored points at which each calibrated piece reached calibration_log10_p, and their count. */
+  private readonly exceedances = new Float64Array(CALIBRATED);
+  private scored = 0;
+  /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
+  private readonly nominal: number;
+  private readonly shapeTail: PeaksOverThreshold;
+  /** The last `shape_length` values learnt (a ring; `shapeHead` is the next slot written). */
+  private readonly shapeRecent: Float64Array;
+  private shapeHead = 0;
+  private shapeCount = 0;
+  /** Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it. */
+  private readonly shapeMemory: Float64Array;
+  private shapeMemoryCount = 0;
+  private shapeMemoryInserts = 0;
+  private readonly shapeDelay: Float64Array;
+  private readonly shapeDelayRows: number;
+  private shapeDelayInserts = 0;
+  /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
+  private shapeScale = 0;
+  private shapeScaleCount = 0;
+  /** Scratch: the current shingle. */
+  private readonly shingle: Float64Array;
   /** Evidence of the last `cooldown_points` points (a ring). */
   private readonly recent: Float64Array;
   private recentHead = 0;
@@ -148,10 +234,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private step = Number.POSITIVE_INFINITY;
   /** Scratch for `pieces`: -log10 p of the tail pieces, the record's score. */
   private readonly scratch = new Float64Array(PIECE_NAMES.length);
+  /** Scratch for `pieces`: the calibrated pieces before calibration. */
+  private readonly raw = new Float64Array(CALIBRATED);
   /** Evidence computed by `score`, reused by `learn` for the same point. */
   private pendingTime = Number.NaN;
   private pendingValue = Number.NaN;
   private pendingEvidence = 0;
+  private pendingShape = Number.NaN;
+  private readonly pendingRaw = new Float64Array(CALIBRATED);
 
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
     this.params = Object.freeze({ ...params });
@@ -180,6 +270,24 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
           )
         : undefined;
     this.disagreementTail = new PeaksOverThreshold(params.tail_size, state?.disagreementTail);
+    this.envelope =
+      params.season_ms > 0 && params.envelope_days > 0
+        ? new SeasonalEnvelope(
+            params.season_ms,
+            params.envelope_days,
+            params.envelope_buckets,
+            params.envelope_width,
+            state?.envelope ?? undefined,
+          )
+        : undefined;
+    this.nominal = Math.pow(10, -params.calibration_log10_p);
+    this.shapeTail = new PeaksOverThreshold(params.tail_size, state?.shapeTail);
+    const w = params.shape_length;
+    this.shapeRecent = new Float64Array(w);
+    this.shingle = new Float64Array(w);
+    this.shapeMemory = new Float64Array(params.shape_memory * w);
+    this.shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
+    this.shapeDelay = new Float64Array(this.shapeDelayRows * w);
     this.recent = new Float64Array(params.cooldown_points);
     if (state) {
       this.count = state.count;
@@ -191,15 +299,30 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       this.run = state.run;
       this.longestRun = state.longestRun;
       this.step = state.step ?? Number.POSITIVE_INFINITY;
+      this.exceedances.set(state.exceedances.slice(0, CALIBRATED));
+      this.scored = state.scored;
+      this.shapeRecent.set(state.shapeRecent.slice(0, w));
+      this.shapeHead = state.shapeHead % w;
+      this.shapeCount = state.shapeCount;
+      this.shapeMemory.set(state.shapeMemory.slice(0, this.shapeMemory.length));
+      this.shapeMemoryCount = Math.min(state.shapeMemoryCount, params.shape_memory);
+      this.shapeMemoryInserts = state.shapeMemoryInserts;
+      this.shapeDelay.set(state.shapeDelay.slice(0, this.shapeDelay.length));
+      this.shapeDelayInserts = state.shapeDelayInserts;
+      this.shapeScale = state.shapeScale;
+      this.shapeScaleCount = state.shapeScaleCount;
     }
   }
 
   score(timeMs: number, value: number): number {
     if (value - value !== 0) return 0;
-    const evidence = this.evidence(timeMs, value);
+    const shape = this.shapeDistance(value);
+    const evidence = this.evidence(timeMs, value, shape);
     this.pendingTime = timeMs;
     this.pendingValue = value;
     this.pendingEvidence = evidence;
+    this.pendingShape = shape;
+    this.pendingRaw.set(this.raw);
     const recent = this.recent;
     for (let i = 0; i < recent.length; i++) if (!(evidence > recent[i]!)) return 0;
     return evidence;
@@ -207,14 +330,29 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
 
   learn(timeMs: number, value: number): void {
     if (value - value !== 0) return;
-    const evidence =
-      timeMs === this.pendingTime && value === this.pendingValue
-        ? this.pendingEvidence
-        : this.evidence(timeMs, value);
+    let evidence: number;
+    let shape: number;
+    let raw: Float64Array;
+    if (timeMs === this.pendingTime && value === this.pendingValue) {
+      evidence = this.pendingEvidence;
+      shape = this.pendingShape;
+      raw = this.pendingRaw;
+      // `explain` may have used the shingle scratch since `score`: refill it for the memory.
+      this.fillShingle(value);
+    } else {
+      shape = this.shapeDistance(value);
+      evidence = this.evidence(timeMs, value, shape);
+      raw = this.raw;
+    }
     this.pendingTime = Number.NaN;
     if (this.recent.length > 0) {
       this.recent[this.recentHead] = evidence;
       this.recentHead = (this.recentHead + 1) % this.recent.length;
+    }
+    if (this.params.calibration && this.count >= this.params.warmup) {
+      this.scored++;
+      const s0 = this.params.calibration_log10_p;
+      for (let i = 0; i < CALIBRATED; i++) if (raw[i]! >= s0) this.exceedances[i]!++;
     }
     // Only real residuals enter the tail: a slot not seen yet says nothing about the season.
     const residual = this.residual(timeMs, value);
@@ -225,6 +363,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     this.upperTail.add(value);
     this.lowerTail.add(-value);
     this.season?.learn(timeMs, value);
+    this.envelope?.add(timeMs, value);
+    this.learnShape(value, shape);
     if (value < this.low) this.low = value;
     if (value > this.high) this.high = value;
     const change = Math.abs(value - this.last);
@@ -246,24 +386,108 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return s;
   }
 
+  /** True when the current shingle can be formed and compared (memory on, scale known). */
+  private shapeReady(): boolean {
+    return (
+      this.params.shape_memory > 0 &&
+      this.shapeCount + 1 >= this.params.shape_length &&
+      this.shapeScale > 0
+    );
+  }
+
+  /** The shingle ending at `value` into the scratch: mean removed, in units of the usual step. */
+  private fillShingle(value: number): void {
+    const w = this.params.shape_length;
+    const ring = this.shapeRecent;
+    const head = this.shapeHead;
+    let mean = 0;
+    for (let k = 0; k < w; k++) mean += k === head ? value : ring[k]!;
+    mean /= w;
+    const cur = this.shingle;
+    for (let k = 0; k < w - 1; k++) cur[k] = (ring[(head + 1 + k) % w]! - mean) / this.shapeScale;
+    cur[w - 1] = (value - mean) / this.shapeScale;
+  }
+
+  /** Distance of the shingle ending at `value` to its nearest remembered one; NaN if none. */
+  private shapeDistance(value: number): number {
+    if (!this.shapeReady()) return Number.NaN;
+    this.fillShingle(value);
+    const n = this.shapeMemoryCount;
+    if (n === 0) return Number.NaN;
+    const w = this.params.shape_length;
+    const cur = this.shingle;
+    const mem = this.shapeMemory;
+    let best = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < n; r++) {
+      const o = r * w;
+      let d = 0;
+      for (let k = 0; k < w; k++) {
+        const e = cur[k]! - mem[o + k]!;
+        d += e * e;
+        if (d >= best) break;
+      }
+      if (d < best) best = d;
+    }
+    return Math.sqrt(best);
+  }
+
+  /** Learns the shape state for `value`, whose distance was `shape` (the shingle is in scratch). */
+  private learnShape(value: number, shape: number): void {
+    const p = this.params;
+    const ready = this.shapeReady();
+    if (shape === shape) this.shapeTail.add(shape);
+    if (this.last === this.last) {
+      this.shapeScaleCount++;
+      this.shapeScale +=
+        (Math.abs(value - this.last) - this.shapeScale) /
+        Math.min(this.shapeScaleCount, 1 / p.shape_scale_alpha);
+    }
+    const w = p.shape_length;
+    this.shapeRecent[this.shapeHead] = value;
+    this.shapeHead = (this.shapeHead + 1) % w;
+    this.shapeCount++;
+    if (ready && this.shapeCount % p.shape_stride === 0) {
+      // Through a delay line of shape_lag points into the FIFO memory.
+      const rows = this.shapeDelayRows;
+      const slot = (this.shapeDelayInserts % rows) * w;
+      if (this.shapeDelayInserts >= rows) {
+        const r =
+          this.shapeMemoryCount < p.shape_memory
+            ? this.shapeMemoryCount++
+            : this.shapeMemoryInserts % p.shape_memory;
+        this.shapeMemoryInserts++;
+        for (let k = 0; k < w; k++) this.shapeMemory[r * w + k] = this.shapeDelay[slot + k]!;
+      }
+      this.shapeDelay.set(this.shingle, slot);
+      this.shapeDelayInserts++;
+    }
+  }
+
   /** The combined evidence for a point in [0, 1), before the cool-down. */
-  private evidence(timeMs: number, value: number): number {
+  private evidence(timeMs: number, value: number, shape: number): number {
     if (this.count < this.params.warmup) return 0;
-    const pieces = this.pieces(timeMs, value);
+    const pieces = this.pieces(timeMs, value, shape);
     let log10p = pieces[RESIDUAL]!;
-    if (pieces[UPPER]! > log10p) log10p = pieces[UPPER]!;
-    if (pieces[LOWER]! > log10p) log10p = pieces[LOWER]!;
-    if (pieces[STUCK]! > log10p) log10p = pieces[STUCK]!;
-    if (pieces[DISAGREEMENT]! > log10p) log10p = pieces[DISAGREEMENT]!;
+    for (let i = 1; i < RECORD; i++) if (pieces[i]! > log10p) log10p = pieces[i]!;
     const tail = this.tailScore(log10p);
     return tail > pieces[RECORD]! ? tail : pieces[RECORD]!;
   }
 
+  /** log10 of how much more often piece i reached calibration_log10_p than it should (≥ 0). */
+  private correction(i: number): number {
+    if (!this.params.calibration) return 0;
+    const prior = this.params.calibration_prior;
+    const expected = (this.scored + 1) * this.nominal;
+    const c = Math.log10((this.exceedances[i]! + prior) / (expected + prior));
+    return c > 0 ? c : 0;
+  }
+
   /**
    * Every piece of evidence for a point, into the scratch array: -log10 p for the tail pieces,
-   * the score for the record. Read-only; shared by `evidence` and `explain` so they agree.
+   * the score for the record (the calibrated pieces before calibration into `raw`). Read-only;
+   * shared by `evidence` and `explain` so they agree.
    */
-  private pieces(timeMs: number, value: number): Float64Array {
+  private pieces(timeMs: number, value: number, shape: number): Float64Array {
     const out = this.scratch;
     const { tail_min_count: minCount } = this.params;
     const floor = this.step < Number.POSITIVE_INFINITY ? this.step : 0;
@@ -280,6 +504,21 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const disagreement = this.disagreement(timeMs);
     out[DISAGREEMENT] =
       disagreement === disagreement ? this.disagreementTail.surprise(disagreement, 0, minCount) : 0;
+    const raw = this.raw;
+    for (let i = 0; i < CALIBRATED; i++) {
+      const r = out[i]!;
+      raw[i] = r;
+      const c = this.correction(i);
+      if (c > 0) out[i] = r > c ? r - c : 0;
+    }
+    const env = this.envelope;
+    if (env) {
+      env.read(timeMs);
+      if (value <= env.high) out[UPPER] = 0;
+      if (value >= env.low) out[LOWER] = 0;
+      if (value <= env.high && value >= env.low) out[RESIDUAL] = 0;
+    }
+    out[SHAPE] = shape === shape ? this.shapeTail.surprise(shape, 0, minCount) : 0;
     const range = this.high - this.low || Math.abs(this.high) || 1;
     const beyond = Math.max(value - this.high, this.low - value, 0) / range;
     out[RECORD] =
@@ -309,7 +548,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /**
    * The pieces of `evidence` for a point, each mapped like the combined evidence, so the
    * strongest equals what `score` gives before the cool-down. Expected: level + the slot's
-   * offset. Band: the values for which no value-based piece (residual, tails, record) reaches 0.5.
+   * offset. Band: the values for which no value-based piece (residual, tails, record) reaches 0.5
+   * (calibration and the seasonal envelope included).
    * Read-only, like `score`; not on the hot path (events explain their peaks only).
    */
   explain(timeMs: number, value: number): Explanation {
@@ -317,7 +557,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const seasonal = this.season ? this.season.expected(timeMs) : Number.NaN;
     const expected = seasonal === seasonal ? seasonal : null;
     if (this.count < this.params.warmup) return { expected, band: null, evidence: [] };
-    const pieces = this.pieces(timeMs, value);
+    const pieces = this.pieces(timeMs, value, this.shapeDistance(value));
     const evidence: EvidenceItem[] = PIECE_NAMES.map((name, i) => ({
       name,
       score: i === RECORD ? pieces[i]! : this.tailScore(pieces[i]!),
@@ -327,16 +567,27 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
 
     const boundary = this.params.alert_log10_p;
     const floor = this.step < Number.POSITIVE_INFINITY ? this.step : 0;
+    // The envelope (as `pieces` read it for this time): values inside it drop the value pieces.
+    const envHigh = this.envelope ? this.envelope.high : Number.NEGATIVE_INFINITY;
+    const envLow = this.envelope ? this.envelope.low : Number.POSITIVE_INFINITY;
     let lower = Number.NEGATIVE_INFINITY;
     let upper = Number.POSITIVE_INFINITY;
-    const upperEdge = this.upperTail.edge(boundary, floor);
-    if (upperEdge !== null) upper = Math.min(upper, upperEdge);
-    const lowerEdge = this.lowerTail.edge(boundary, floor);
-    if (lowerEdge !== null) lower = Math.max(lower, -lowerEdge);
-    const residualEdge = this.residualTail.edge(boundary, floor);
+    const upperEdge = this.upperTail.edge(boundary + this.correction(UPPER), floor);
+    if (upperEdge !== null) upper = Math.min(upper, Math.max(upperEdge, envHigh));
+    const lowerEdge = this.lowerTail.edge(boundary + this.correction(LOWER), floor);
+    if (lowerEdge !== null) lower = Math.max(lower, Math.min(-lowerEdge, envLow));
+    const residualEdge = this.residualTail.edge(boundary + this.correction(RESIDUAL), floor);
     if (expected !== null && residualEdge !== null) {
-      lower = Math.max(lower, expected - residualEdge);
-      upper = Math.min(upper, expected + residualEdge);
+      let from = expected - residualEdge;
+      let to = expected + residualEdge;
+      // Quiet where either the residual is small or the value is inside the envelope: one
+      // interval when the two overlap (the usual case), else the residual's own.
+      if (envLow <= envHigh && envLow <= to && envHigh >= from) {
+        from = Math.min(from, envLow);
+        to = Math.max(to, envHigh);
+      }
+      lower = Math.max(lower, from);
+      upper = Math.min(upper, to);
     }
     if (this.count >= this.params.record_warmup) {
       const range = this.high - this.low || Math.abs(this.high) || 1;
@@ -375,6 +626,20 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       run: this.run,
       longestRun: this.longestRun,
       step: Number.isFinite(this.step) ? this.step : null,
+      envelope: this.envelope?.state() ?? null,
+      exceedances: Array.from(this.exceedances),
+      scored: this.scored,
+      shapeTail: this.shapeTail.state(),
+      shapeRecent: Array.from(this.shapeRecent),
+      shapeHead: this.shapeHead,
+      shapeCount: this.shapeCount,
+      shapeMemory: Array.from(this.shapeMemory),
+      shapeMemoryCount: this.shapeMemoryCount,
+      shapeMemoryInserts: this.shapeMemoryInserts,
+      shapeDelay: Array.from(this.shapeDelay),
+      shapeDelayInserts: this.shapeDelayInserts,
+      shapeScale: this.shapeScale,
+      shapeScaleCount: this.shapeScaleCount,
     };
     return { kind: this.kind, params: { ...this.params }, state };
   }
