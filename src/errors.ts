@@ -11,6 +11,11 @@ export const errorCodes = {
     summary: 'strategy fails validation',
   },
   VIGIL_ERR_STRATEGY_NOT_FOUND: { exitCode: 4, httpStatus: 404, summary: 'no such strategy' },
+  VIGIL_ERR_STRATEGY_REJECTED: {
+    exitCode: 4,
+    httpStatus: 409,
+    summary: 'strategy not made active: failed its health check or not a newer version',
+  },
   VIGIL_ERR_DATASET: {
     exitCode: 5,
     httpStatus: 500,

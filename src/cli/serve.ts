@@ -17,6 +17,9 @@ import { VigilError } from '../errors.js';
 import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { StrategySlots } from '../engine/strategy-slots.js';
+import { watchStrategyDir } from '../engine/strategy-watch.js';
+import { strategyReloadFailuresCounter } from '../server/metrics.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { buildHttpServer } from '../server/http.js';
@@ -301,7 +304,10 @@ export async function serve(settings: ServeSettings): Promise<void> {
 
   const engine = await createEngine({
     store,
-    strategies: strategies.map((s) => s.strategy),
+    // By name: the same routing order hot reload keeps (docs/engine.md).
+    strategies: strategies
+      .map((s) => s.strategy)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     defaultStrategy: defaultStrategy.strategy,
     spoolDir: path.join(settings.dataDir, 'spool'),
     ...(engineConfig.queue_limit === undefined ? {} : { queueLimit: engineConfig.queue_limit }),
@@ -314,6 +320,13 @@ export async function serve(settings: ServeSettings): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   engineGauges(registry, engine);
+  const reloadFailures = strategyReloadFailuresCounter(registry);
+  const slots = new StrategySlots({
+    engine,
+    store,
+    log: (msg) => warn(msg),
+    onFailure: (strategy) => reloadFailures.inc({ strategy }),
+  });
   let started = false;
   const app = await buildHttpServer({
     engine,
@@ -330,6 +343,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
         : { bucketsPerQuery: limits.buckets_per_query }),
     },
     isReady: () => started,
+    strategies: slots,
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);
@@ -341,6 +355,17 @@ export async function serve(settings: ServeSettings): Promise<void> {
     port: settings.grpcPort,
     host: settings.host,
   });
+  const watcher = settings.strategies
+    ? watchStrategyDir(
+        {
+          dir: settings.strategies,
+          slots,
+          log: (msg) => log.warn(msg),
+          onFailure: (strategy) => reloadFailures.inc({ strategy }),
+        },
+        new Map(strategies.map((s) => [s.file, s.yaml])),
+      )
+    : undefined;
   const demo: DemoSource | undefined = settings.demo
     ? startDemo({ engine, log: (msg) => log.warn(msg) })
     : undefined;
@@ -365,6 +390,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     try {
+      watcher?.close();
       await demo?.stop();
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();

@@ -75,8 +75,42 @@ export interface EngineStats {
   readonly spoolSegment: number;
 }
 
+/** A univariate series as routing sees it (for hot reload, see strategy-slots.ts). */
+export interface RoutedSeries {
+  readonly device: string;
+  readonly metric: string;
+  readonly tags: Readonly<Record<string, string>> | undefined;
+  /** `name@version` it is scored by now, and would be scored by under the planned strategies. */
+  readonly from: string;
+  readonly to: string;
+  /** Event time of the last point scored (−∞ before the first). */
+  readonly last: number;
+}
+
+/**
+ * Changing which strategies are active (docs/engine.md, hot reload). `commit` runs
+ * synchronously, and scoring runs in synchronous slices, so it always lands between two points.
+ */
+export interface StrategyRouting {
+  /** The routed strategies in routing order, and the default. */
+  active(): { readonly strategies: readonly Strategy[]; readonly fallback: Strategy };
+  /** Live univariate series whose strategy would change if these were active. */
+  plan(strategies: readonly Strategy[], fallback: Strategy): RoutedSeries[];
+  /**
+   * Make these active now. A moving series keeps its last scored time and gets `warm.get(key)`
+   * (key `device\u0000metric`, a pipeline of its new strategy) or a fresh pipeline; device-level
+   * (vector) groups of a replaced strategy start afresh. Returns how many series moved.
+   */
+  commit(
+    strategies: readonly Strategy[],
+    fallback: Strategy,
+    warm: ReadonlyMap<string, SeriesPipeline>,
+  ): number;
+}
+
 export interface LiveEngine extends Engine {
   stats(): EngineStats;
+  readonly routing: StrategyRouting;
   /** Take a checkpoint now (also done periodically and on close). */
   checkpoint(): Promise<void>;
   /** Resolve once everything accepted so far is scored and committed to the store. */
@@ -112,9 +146,10 @@ interface SeriesState {
   readonly ckKey: string;
   readonly device: string;
   readonly metric: string;
-  readonly route: Route;
-  readonly pipeline: SeriesPipeline | undefined;
-  readonly group: DeviceState | undefined;
+  readonly tags: Readonly<Record<string, string>> | undefined;
+  route: Route;
+  pipeline: SeriesPipeline | undefined;
+  group: DeviceState | undefined;
   last: number;
   dirty: boolean;
 }
@@ -171,8 +206,8 @@ export async function createEngine(options: EngineOptions): Promise<LiveEngine> 
 
 class StreamingEngine implements LiveEngine {
   private readonly store: Store;
-  private readonly routes: Route[];
-  private readonly fallback: Route;
+  private routes: Route[];
+  private fallback: Route;
   private readonly limits: Limits;
   private readonly queueLimit: number;
   private readonly clock: () => number;
@@ -247,6 +282,72 @@ class StreamingEngine implements LiveEngine {
     };
   }
 
+  readonly routing: StrategyRouting = {
+    active: () => ({
+      strategies: this.routes.map((r) => r.strategy),
+      fallback: this.fallback.strategy,
+    }),
+    plan: (strategies, fallback) => {
+      const labels = strategies.map((s) => ({ label: label(s), test: this.testOf(s) }));
+      const out: RoutedSeries[] = [];
+      for (const s of this.series.values()) {
+        if (s.route.vector) continue;
+        const identity: SeriesIdentity = { device: s.device, metric: s.metric, tags: s.tags };
+        const to = labels.find((l) => l.test(identity))?.label ?? label(fallback);
+        if (to === s.route.label) continue;
+        const { device, metric, tags, last } = s;
+        out.push({ device, metric, tags, from: s.route.label, to, last });
+      }
+      return out;
+    },
+    commit: (strategies, fallback, warm) => this.commitRoutes(strategies, fallback, warm),
+  };
+
+  private testOf(strategy: Strategy): (series: SeriesIdentity) => boolean {
+    const known = this.routes.find((r) => r.label === label(strategy));
+    return known?.test ?? compileTriggerRules(strategy.trigger_rules);
+  }
+
+  private commitRoutes(
+    strategies: readonly Strategy[],
+    fallbackStrategy: Strategy,
+    warm: ReadonlyMap<string, SeriesPipeline>,
+  ): number {
+    // Reuse compiled routes of unchanged versions, so their identity (vector groups) holds.
+    const old = [...this.routes, this.fallback];
+    const reuse = (s: Strategy, all = false): Route =>
+      old.find((r) => r.label === label(s) && (r === this.fallback) === all) ?? this.route(s, all);
+    const routes = strategies.map((s) => reuse(s));
+    const fallback = reuse(fallbackStrategy, true);
+    const kept = new Set([...routes, fallback]);
+    this.routes = routes;
+    this.fallback = fallback;
+    let moved = 0;
+    for (const s of this.series.values()) {
+      const identity: SeriesIdentity = { device: s.device, metric: s.metric, tags: s.tags };
+      const route = routes.find((r) => r.test(identity)) ?? fallback;
+      if (route === s.route || (route.label === s.route.label && kept.has(s.route))) continue;
+      moved++;
+      s.dirty = true;
+      if (route.vector) {
+        s.route = route;
+        s.pipeline = undefined;
+        s.group = this.devices.get(`d:${hashKey(s.device, route.label)}`);
+        continue;
+      }
+      // From a device group: its last time bounds this series too, so nothing scores twice.
+      if (s.group !== undefined) s.last = Math.max(s.last, s.group.last);
+      s.route = route;
+      s.group = undefined;
+      s.pipeline =
+        warm.get(`${s.device}\u0000${s.metric}`) ??
+        (route.make as (key: string) => SeriesPipeline)(`${s.device}/${s.metric}`);
+    }
+    // Device groups of strategies no longer active are released.
+    for (const [key, d] of this.devices) if (!kept.has(d.route)) this.devices.delete(key);
+    return moved;
+  }
+
   private findRoute(name: string, version: number): Route | undefined {
     return [...this.routes, this.fallback].find(
       (r) => r.strategy.name === name && r.strategy.version === version,
@@ -311,6 +412,7 @@ class StreamingEngine implements LiveEngine {
         ckKey: cp.key,
         device: tag.device,
         metric: tag.metric,
+        tags: undefined,
         route,
         pipeline: restorePipeline(route.strategy, snapshot),
         group: undefined,
@@ -413,6 +515,7 @@ class StreamingEngine implements LiveEngine {
       ckKey,
       device,
       metric,
+      tags,
       route,
       pipeline,
       group,

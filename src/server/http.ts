@@ -23,6 +23,8 @@ import { parseJsonBody, parseNdjsonBody } from './parse-points.js';
 import { parseDuration, parseLimit, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
 import { registerStream } from './stream.js';
+import { registerStrategyRoutes } from './strategy-routes.js';
+import type { StrategySlots } from '../engine/strategy-slots.js';
 
 export interface HttpLimits {
   /** Largest request body, bytes (413 beyond). Default 8 MiB. */
@@ -51,6 +53,8 @@ export interface HttpServerOptions {
   readonly heartbeatMs?: number;
   /** Extra readiness condition (e.g. engine started); /readyz also pings the store. */
   readonly isReady?: () => boolean;
+  /** Hot reload: enables `PUT /v1/strategies/:name`, rollback and `/v1/strategies/active`. */
+  readonly strategies?: StrategySlots;
 }
 
 interface ErrorAnswer {
@@ -349,6 +353,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       return { name, versions };
     },
   );
+
+  if (options.strategies !== undefined) registerStrategyRoutes(app, options.strategies);
 
   // --- live stream --------------------------------------------------------------------------
   registerStream(app, {

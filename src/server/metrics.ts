@@ -29,6 +29,16 @@ export function ingestPointsCounter(registry: Registry): Counter<'protocol' | 'r
   );
 }
 
+/** Strategy changes not made active (failed health check, invalid file, stale version), by name. */
+export function strategyReloadFailuresCounter(registry: Registry): Counter<'strategy'> {
+  return counter(
+    registry,
+    'vigil_strategy_reload_failures_total',
+    'Strategy changes not made active (health check failed, invalid, or not newer), by strategy',
+    ['strategy'],
+  );
+}
+
 export interface HttpMetrics {
   readonly ingestPoints: Counter<'protocol' | 'result'>;
   readonly requests: Counter<'method' | 'route' | 'status'>;

@@ -1,0 +1,129 @@
+/**
+ * Watching a directory of strategy YAML files (`vigil serve --strategies DIR`): `fs.watch` with a
+ * debounce, and a periodic rescan as the fallback for file systems where watching misses
+ * changes. A file whose content changed is proposed to the slots (stored, checked, swapped);
+ * unchanged content is not proposed again. Removing a file does not deactivate its strategy.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { VigilError } from '../errors.js';
+import { parseStrategy } from '../core/strategy/load.js';
+import type { StrategySlots } from './strategy-slots.js';
+
+export interface StrategyWatchOptions {
+  readonly dir: string;
+  readonly slots: StrategySlots;
+  /** Quiet period after the last file event before a scan (default 200 ms). */
+  readonly debounceMs?: number;
+  /** Periodic rescan (default 5000 ms; 0 disables). */
+  readonly rescanMs?: number;
+  readonly log?: (message: string) => void;
+  /** Called for a file that cannot be read or parsed (the same metric as a failed check). */
+  readonly onFailure?: (strategy: string, reason: string) => void;
+}
+
+export interface StrategyWatcher {
+  /** Scan now; resolves when every changed file has been handled. */
+  scan(): Promise<void>;
+  close(): void;
+}
+
+const YAML_FILE = /\.ya?ml$/;
+
+/**
+ * Start watching. `known` is the content of files already active (read at start), so they are
+ * not proposed again.
+ */
+export function watchStrategyDir(
+  options: StrategyWatchOptions,
+  known: ReadonlyMap<string, string> = new Map(),
+): StrategyWatcher {
+  const log = options.log ?? (() => undefined);
+  const onFailure = options.onFailure ?? (() => undefined);
+  const seen = new Map(known);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+
+  const scanOnce = async (): Promise<void> => {
+    let files: string[];
+    try {
+      files = (await readdir(options.dir)).filter((f) => YAML_FILE.test(f)).sort();
+    } catch (error) {
+      log(`--strategies ${options.dir}: cannot read the directory (${String(error)})`);
+      return;
+    }
+    for (const f of files) {
+      if (closed) return;
+      const file = path.join(options.dir, f);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        continue; // removed or renamed meanwhile: the next event or rescan sees it
+      }
+      if (seen.get(file) === text) continue;
+      seen.set(file, text);
+      try {
+        const strategy = parseStrategy(text, file);
+        await options.slots.propose(strategy, text, file);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        // The slots already logged and counted their own rejections.
+        if (!(error instanceof VigilError && error.code === 'VIGIL_ERR_STRATEGY_REJECTED')) {
+          log(`${file}: not loaded: ${message}`);
+          onFailure(f.replace(YAML_FILE, ''), message);
+        }
+      }
+    }
+  };
+
+  const scan = (): Promise<void> => {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await scanOnce();
+      } while (again && !closed);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const kick = () => {
+    if (closed) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void scan();
+    }, options.debounceMs ?? 200);
+    timer.unref();
+  };
+
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(options.dir, { persistent: false }, kick);
+    watcher.on('error', (error) => log(`watching ${options.dir} failed: ${String(error)}`));
+  } catch (error) {
+    log(`cannot watch ${options.dir} (${String(error)}); relying on the periodic rescan`);
+  }
+  const every = options.rescanMs ?? 5000;
+  const rescan = every > 0 ? setInterval(kick, every) : undefined;
+  rescan?.unref();
+
+  return {
+    scan,
+    close() {
+      closed = true;
+      watcher?.close();
+      if (timer !== undefined) clearTimeout(timer);
+      if (rescan !== undefined) clearInterval(rescan);
+    },
+  };
+}
