@@ -1,0 +1,372 @@
+/**
+ * `npm run bench:ingest`: end-to-end ingest through a real `vigil serve` process, driven by a load
+ * generator in another process (src/bench/ingest-load.ts) over real sockets on 127.0.0.1.
+ *
+ * For each backend (PGlite data directory; PostgreSQL in a temporary database) and transport
+ * (gRPC batches of 1,000 points, gRPC one point per message, HTTP NDJSON batches of 1,000):
+ *   1. max: closed loop (8 batches / 2,000 single points / 8 HTTP requests in flight) for
+ *      BENCH_MAX_SECONDS; its end-to-end rate is the maximum sustainable load;
+ *   2. 50 % and 100 % of it: open loop (fixed send schedule) for BENCH_SECONDS each.
+ * End-to-end = points acknowledged ÷ (first send → the server's `vigil_engine_queued_points`
+ * back at 0, i.e. every point stored and scored). Ack latency is per request, from its scheduled
+ * send time. On PostgreSQL the stored row count is checked, and the rows of the gRPC-batch 100 %
+ * phase are also loaded with `psql \copy` into an empty copy of the points table (the limit).
+ *
+ * Env: BENCH_RUNS (1; cells are medians over runs), BENCH_SECONDS (8), BENCH_MAX_SECONDS (6),
+ * BENCH_MAX_POINTS (3,000,000 per phase), BENCH_BACKENDS (pglite,postgres), BENCH_TRANSPORTS
+ * (grpc-batch,grpc-point,http), DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test; the
+ * bench creates and drops vigil_bench_<pid>_<run> on that server).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { copyRows, type LoadResult } from './ingest-data.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 6);
+const MAX_POINTS = Number(process.env.BENCH_MAX_POINTS ?? 3_000_000);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
+const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'grpc-batch,grpc-point,http').split(',');
+const BASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const LOAD = fileURLToPath(new URL('./ingest-load.js', import.meta.url));
+
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+const databases = new Set<string>();
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function dbUrl(name: string): string {
+  const url = new URL(BASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  databases.delete(name);
+}
+
+interface Server {
+  readonly http: string;
+  readonly grpc: string;
+  readonly child: ChildProcess;
+}
+
+async function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+  const port = await freePort();
+  const grpcPort = await freePort();
+  const args = [MAIN, 'serve', '--no-demo', '--log-level', 'warn'];
+  args.push('--port', String(port), '--grpc-port', String(grpcPort), '--data-dir', dataDir);
+  if (databaseUrl) args.push('--database-url', databaseUrl);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const http = `http://127.0.0.1:${port}`;
+  const until = performance.now() + 60_000;
+  while (performance.now() < until) {
+    if (child.exitCode !== null) throw new Error(`vigil serve exited with ${child.exitCode}`);
+    const ok = await fetch(`${http}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { http, grpc: `127.0.0.1:${grpcPort}`, child };
+    await sleep(200);
+  }
+  throw new Error('vigil serve did not become ready within 60 s');
+}
+
+async function stopChild(child: ChildProcess, graceMs = 30_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function queued(http: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const m = /^vigil_engine_queued_points (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Wall-clock ms at which the engine's queue was seen empty (polled every 20 ms, ≤ 180 s). */
+async function drained(http: string): Promise<number> {
+  const until = performance.now() + 180_000;
+  while (performance.now() < until) {
+    if ((await queued(http)) === 0) return Date.now();
+    await sleep(20);
+  }
+  throw new Error('the engine did not drain within 180 s');
+}
+
+function runLoad(args: string[], timeoutSec: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOAD, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSec * 1000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
+}
+
+interface Row {
+  transport: string;
+  backend: string;
+  load: string;
+  offered: number;
+  e2e: number;
+  acks: number;
+  p50: number;
+  p99: number;
+  points: number;
+  failed: number;
+}
+
+let phaseCounter = 0;
+
+async function phase(
+  server: Server,
+  transport: string,
+  backend: string,
+  load: string,
+  rate: number,
+  run: number,
+): Promise<{ row: Row; prefix: string }> {
+  const prefix = `r${run}-${transport}-${load.replace(/\W/g, '')}-${phaseCounter++}`;
+  const seconds = load === 'max' ? MAX_SECONDS : SECONDS;
+  const args = ['--transport', transport, '--grpc', server.grpc, '--http', server.http];
+  args.push('--prefix', prefix, '--seconds', String(seconds), '--max-points', String(MAX_POINTS));
+  if (load === 'max') args.push('--mode', 'closed');
+  else args.push('--mode', 'open', '--rate', String(Math.max(1, Math.round(rate))));
+  const result = await runLoad(args, seconds + 120);
+  const doneAt = await drained(server.http);
+  const row: Row = {
+    transport,
+    backend,
+    load,
+    offered: load === 'max' ? NaN : rate,
+    e2e: result.pointsAcked / ((doneAt - result.startedAt) / 1000),
+    acks: result.pointsAcked / ((result.endedAt - result.startedAt) / 1000),
+    p50: result.p50Ms,
+    p99: result.p99Ms,
+    points: result.pointsAcked,
+    failed: result.failed,
+  };
+  log(
+    `${backend} ${transport} ${load}: ${Math.round(row.e2e)} points/s end-to-end, ` +
+      `acks ${Math.round(row.acks)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
+      (row.failed > 0 ? `, ${row.failed} requests failed` : ''),
+  );
+  return { row, prefix };
+}
+
+function psqlCopy(url: string, file: string, table: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(
+      'psql',
+      [
+        url,
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        `\\copy ${table} (device_id, metric, time, value) from stdin`,
+      ],
+      { stdio: ['pipe', 'inherit', 'inherit'] },
+    );
+    children.add(child);
+    createReadStream(file).pipe(child.stdin);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code === 0) resolve((performance.now() - t0) / 1000);
+      else reject(new Error(`psql exited with ${code}`));
+    });
+  });
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c, 10_000)));
+  for (const name of [...databases]) await dropDatabase(name).catch(() => {});
+  for (const dir of [...tempDirs]) await rm(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const rows: Row[] = [];
+const copyRuns: { rate: number; e2e: number }[] = [];
+try {
+  for (let run = 0; run < RUNS; run++) {
+    for (const backend of BACKENDS) {
+      const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-ingest-'));
+      tempDirs.add(dir);
+      let url: string | undefined;
+      const dbName = `vigil_bench_${process.pid}_${run}`;
+      if (backend === 'postgres') {
+        await adminQuery(`CREATE DATABASE ${dbName}`);
+        databases.add(dbName);
+        url = dbUrl(dbName);
+      }
+      const server = await startServer(dir, url);
+      let copySource: { prefix: string; points: number; e2e: number } | undefined;
+      let expected = 0;
+      try {
+        for (const transport of TRANSPORTS) {
+          const max = await phase(server, transport, backend, 'max', 0, run);
+          rows.push(max.row);
+          expected += max.row.points;
+          for (const [load, f] of [
+            ['50 %', 0.5],
+            ['100 %', 1],
+          ] as const) {
+            const r = await phase(server, transport, backend, load, max.row.e2e * f, run);
+            rows.push(r.row);
+            expected += r.row.points;
+            if (transport === 'grpc-batch' && f === 1) {
+              copySource = { prefix: r.prefix, points: r.row.points, e2e: r.row.e2e };
+            }
+          }
+        }
+      } finally {
+        await stopChild(server.child);
+      }
+      if (url !== undefined) {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          const { rows: count } = await client.query<{ n: string }>(
+            'SELECT count(*)::text AS n FROM points',
+          );
+          const stored = Number(count[0]?.n ?? 0);
+          log(`postgres: ${stored} rows stored, ${expected} points acknowledged`);
+          if (stored !== expected) log('WARNING: stored rows differ from acknowledged points');
+          if (copySource !== undefined) {
+            await client.query('CREATE TABLE copy_limit (LIKE points INCLUDING ALL)');
+            const file = join(dir, 'rows.copy');
+            // At least 1,000,000 rows, so psql's start-up does not dominate.
+            const n = Math.max(copySource.points, 1_000_000);
+            await writeFile(file, copyRows(copySource.prefix, 0, n));
+            const seconds = await psqlCopy(url, file, 'copy_limit');
+            const rate = n / seconds;
+            log(`psql \\copy of ${n} rows of the same series: ${Math.round(rate)} rows/s`);
+            copyRuns.push({ rate, e2e: copySource.e2e });
+          }
+        } finally {
+          await client.end();
+        }
+        await dropDatabase(dbName);
+      }
+      await rm(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    }
+  }
+} finally {
+  await cleanup();
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+};
+const fmt = (n: number): string =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—';
+const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '—');
+const copyRate = median(copyRuns.map((c) => c.rate));
+
+const target = (transport: string, backend: string): string =>
+  backend !== 'postgres'
+    ? ''
+    : transport === 'grpc-batch'
+      ? '≥ 200,000'
+      : transport === 'grpc-point'
+        ? '≥ 50,000'
+        : '';
+
+const cells = new Map<string, Row[]>();
+for (const r of rows) {
+  const key = `${r.transport}|${r.backend}|${r.load}`;
+  cells.set(key, [...(cells.get(key) ?? []), r]);
+}
+const lines = [
+  `vigil serve (--no-demo) + load generator in another process, 127.0.0.1; batches of 1,000 ` +
+    `points (1 metric each); max = closed loop ${MAX_SECONDS} s; 50 %/100 % = open loop ` +
+    `${SECONDS} s at that share of max's end-to-end rate; median of ${RUNS} run(s)`,
+  '',
+  '| transport | backend | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy |',
+  '|---|---|---|---:|---:|---|---:|---:|---:|---:|',
+];
+for (const [, group] of cells) {
+  const first = group[0]!;
+  const e2e = median(group.map((r) => r.e2e));
+  lines.push(
+    `| ${first.transport} | ${first.backend} | ${first.load} | ${fmt(median(group.map((r) => r.offered)))} | ` +
+      `${fmt(e2e)} | ${target(first.transport, first.backend)} | ${fmt(median(group.map((r) => r.acks)))} | ` +
+      `${ms(median(group.map((r) => r.p50)))} | ${ms(median(group.map((r) => r.p99)))} | ` +
+      `${first.backend === 'postgres' && first.load !== '50 %' && Number.isFinite(copyRate) ? (e2e / copyRate).toFixed(2) : ''} |`,
+  );
+}
+lines.push(
+  '',
+  Number.isFinite(copyRate)
+    ? `psql \\copy of the gRPC-batch 100 % rows (at least 1,000,000) into an empty copy of the points table: ` +
+        `${fmt(copyRate)} rows/s; gRPC batches end-to-end at 100 % ÷ that = ` +
+        `${(median(copyRuns.map((c) => c.e2e)) / copyRate).toFixed(2)} (target ≥ 0.7)`
+    : 'psql \\copy limit not measured (no PostgreSQL gRPC-batch run)',
+);
+process.stdout.write(lines.join('\n') + '\n');
