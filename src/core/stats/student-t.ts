@@ -30,8 +30,11 @@ export function incompleteBeta(x: number, a: number, b: number): number {
   return (Math.exp(lnFront) / a) * betaContinuedFraction(x, a, b);
 }
 
-/** 1 / (1 + d1 / (1 + d2 / (1 + ...))) evaluated with the modified Lentz method. */
-function betaContinuedFraction(x: number, a: number, b: number): number {
+/**
+ * The continued fraction of the regularised incomplete beta, 1 / (1 + d1 / (1 + d2 / (1 + ...))),
+ * evaluated with the modified Lentz method; accurate for x <= (a + 1) / (a + b + 2).
+ */
+export function betaContinuedFraction(x: number, a: number, b: number): number {
   const tiny = 1e-300;
   let c = 1;
   let d = 0;

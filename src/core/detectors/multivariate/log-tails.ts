@@ -1,4 +1,4 @@
-import { logGamma } from '../../stats/student-t.js';
+import { betaContinuedFraction, logGamma } from '../../stats/student-t.js';
 import { ratioScore } from '../score-map.js';
 
 /**
@@ -100,27 +100,7 @@ export class FTail {
 function logBetaCf(x: number, a: number, b: number, lnBeta: number): number {
   if (x <= 0) return -Infinity;
   const lnFront = a * Math.log(x) + b * Math.log1p(-x) - lnBeta - Math.log(a);
-  // 1/(1 + d1/(1 + d2/(1 + …))), d_{2m+1} = -(a+m)(a+b+m)x / ((a+2m)(a+2m+1)),
-  // d_{2m} = m(b-m)x / ((a+2m-1)(a+2m)); modified Lentz from f = 1.
-  let c = 1;
-  let d = 0;
-  let f = 1;
-  for (let j = 1; j < MAX_TERMS; j++) {
-    const m = j >> 1;
-    const dj =
-      j % 2 === 1
-        ? (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1))
-        : (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m));
-    d = 1 + dj * d;
-    if (Math.abs(d) < TINY) d = TINY;
-    d = 1 / d;
-    c = 1 + dj / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    const step = c * d;
-    f *= step;
-    if (Math.abs(step - 1) < EPS) break;
-  }
-  return lnFront - Math.log(f);
+  return lnFront + Math.log(betaContinuedFraction(x, a, b));
 }
 
 /**
