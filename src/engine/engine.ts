@@ -77,8 +77,15 @@ export interface Engine {
    * after which it will be stored exactly once and scored exactly once, even across a crash.
    * Rejects with BackpressureError when full (nothing accepted).
    * @param source protocol name for metrics (`grpc`, `http`, …)
+   * @param onQueued optional; called synchronously, before the returned promise settles, once the
+   *   batch has passed the backpressure check and holds its place in the spool order. An adapter
+   *   may then hand over its next batch without waiting for this one's fsync: order is kept.
    */
-  ingest(points: readonly IngestPoint[], source: string): Promise<IngestResult>;
+  ingest(
+    points: readonly IngestPoint[],
+    source: string,
+    onQueued?: () => void,
+  ): Promise<IngestResult>;
   /**
    * Score points synchronously against the live state without storing them or changing any
    * state (the unary `Detect` RPC, "what would you say about this?").

@@ -157,6 +157,8 @@ interface SeriesState {
 interface StoreChunk {
   readonly segment: number;
   readonly points: readonly ValidPoint[];
+  /** Store rows (metrics) in `points`, counted once. */
+  readonly rows: number;
 }
 
 const hashKey = (...parts: string[]): string =>
@@ -218,6 +220,10 @@ class StreamingEngine implements LiveEngine {
 
   /** Series interned: key → state with a dense id. */
   private readonly series = new Map<string, SeriesState>();
+  /** The same states by device, then metric: the per-point lookup, with no hashing. */
+  private readonly byDevice = new Map<string, Map<string, SeriesState>>();
+  /** Checkpoint keys of device groups, by route label then device (hashing is per key, once). */
+  private readonly groupKeys = new Map<string, Map<string, string>>();
   private readonly devices = new Map<string, DeviceState>();
   private readonly listeners = new Set<(item: EngineFeedItem) => void>();
 
@@ -332,7 +338,7 @@ class StreamingEngine implements LiveEngine {
       if (route.vector) {
         s.route = route;
         s.pipeline = undefined;
-        s.group = this.devices.get(`d:${hashKey(s.device, route.label)}`);
+        s.group = this.devices.get(this.groupKey(s.device, route.label));
         continue;
       }
       // From a device group: its last time bounds this series too, so nothing scores twice.
@@ -407,7 +413,7 @@ class StreamingEngine implements LiveEngine {
       });
     } else {
       if (route.vector) return;
-      this.series.set(cp.key, {
+      this.intern({
         id: this.series.size,
         ckKey: cp.key,
         device: tag.device,
@@ -424,7 +430,11 @@ class StreamingEngine implements LiveEngine {
 
   // ---- ingest ----
 
-  async ingest(points: readonly IngestPoint[], source: string): Promise<IngestResult> {
+  async ingest(
+    points: readonly IngestPoint[],
+    source: string,
+    onQueued?: () => void,
+  ): Promise<IngestResult> {
     void source;
     if (this.closing) {
       throw new VigilError('VIGIL_ERR_NOT_READY', 'the engine is shutting down');
@@ -434,10 +444,16 @@ class StreamingEngine implements LiveEngine {
       throw new BackpressureError(this.retryAfterMs(points.length));
     }
     const { valid, errors } = validateBatch(points, this.limits);
-    if (valid.length === 0) return { accepted: 0, errors };
+    if (valid.length === 0) {
+      onQueued?.();
+      return { accepted: 0, errors };
+    }
     this.unstored += valid.length;
+    // append() queues the batch synchronously: its place in the spool (and scoring) order is set.
+    const durable = this.spool.append(valid);
+    onQueued?.();
     try {
-      await this.spool.append(valid);
+      await durable;
     } catch (error) {
       this.unstored -= valid.length;
       throw new VigilError('VIGIL_ERR_STORE_WRITE', `spool write failed: ${String(error)}`, {
@@ -463,11 +479,9 @@ class StreamingEngine implements LiveEngine {
     for (const batch of batches) {
       this.scoreQueue.push(batch);
       this.scoreQueued += batch.length;
-      this.storeQueue.push({ segment, points: batch });
-      this.unstoredBySegment.set(
-        segment,
-        (this.unstoredBySegment.get(segment) ?? 0) + rowsOf(batch),
-      );
+      const rows = rowsOf(batch);
+      this.storeQueue.push({ segment, points: batch, rows });
+      this.unstoredBySegment.set(segment, (this.unstoredBySegment.get(segment) ?? 0) + rows);
     }
     this.scheduleScoring();
     this.kickWriter();
@@ -497,16 +511,46 @@ class StreamingEngine implements LiveEngine {
     }
   }
 
+  private intern(state: SeriesState): void {
+    this.series.set(state.ckKey, state);
+    let metrics = this.byDevice.get(state.device);
+    if (metrics === undefined) {
+      metrics = new Map();
+      this.byDevice.set(state.device, metrics);
+    }
+    metrics.set(state.metric, state);
+  }
+
+  /** `d:<sha1(device, label)>`, computed once per device and route. */
+  private groupKey(device: string, routeLabel: string): string {
+    let byDevice = this.groupKeys.get(routeLabel);
+    if (byDevice === undefined) {
+      byDevice = new Map();
+      this.groupKeys.set(routeLabel, byDevice);
+    }
+    let key = byDevice.get(device);
+    if (key === undefined) {
+      key = `d:${hashKey(device, routeLabel)}`;
+      byDevice.set(device, key);
+    }
+    return key;
+  }
+
   private seriesState(device: string, metric: string, tags: ValidPoint['tags']): SeriesState {
+    const known = this.byDevice.get(device)?.get(metric);
+    if (known !== undefined) return known;
     const ckKey = `s:${hashKey(device, metric)}`;
     let state = this.series.get(ckKey);
-    if (state !== undefined) return state;
+    if (state !== undefined) {
+      this.intern(state);
+      return state;
+    }
     const identity: SeriesIdentity = { device, metric, tags };
     const route = this.routes.find((r) => r.test(identity)) ?? this.fallback;
     let group: DeviceState | undefined;
     let pipeline: SeriesPipeline | undefined;
     if (route.vector) {
-      group = this.devices.get(`d:${hashKey(device, route.label)}`);
+      group = this.devices.get(this.groupKey(device, route.label));
     } else {
       pipeline = (route.make as (key: string) => SeriesPipeline)(`${device}/${metric}`);
     }
@@ -523,7 +567,7 @@ class StreamingEngine implements LiveEngine {
       dirty: true,
     };
     if (route.vector && group === undefined) return state; // attached by scorePoint
-    this.series.set(ckKey, state);
+    this.intern(state);
     return state;
   }
 
@@ -570,7 +614,7 @@ class StreamingEngine implements LiveEngine {
 
   private scoreVector(point: ValidPoint, route: Route, metrics: string[]): void {
     const device = point.device_id;
-    const key = `d:${hashKey(device, route.label)}`;
+    const key = this.groupKey(device, route.label);
     let group = this.devices.get(key);
     if (group === undefined) {
       // The device's metric set is fixed by its first point (sorted by name).
@@ -682,7 +726,7 @@ class StreamingEngine implements LiveEngine {
       while (this.storeQueue.length > 0 && rows < this.storeBatchRows) {
         const chunk = this.storeQueue.shift() as StoreChunk;
         chunks.push(chunk);
-        rows += rowsOf(chunk.points);
+        rows += chunk.rows;
       }
       const devices: string[] = [];
       const metrics: string[] = [];
@@ -725,7 +769,7 @@ class StreamingEngine implements LiveEngine {
       let points = 0;
       for (const chunk of chunks) {
         points += chunk.points.length;
-        const left = (this.unstoredBySegment.get(chunk.segment) ?? 0) - rowsOf(chunk.points);
+        const left = (this.unstoredBySegment.get(chunk.segment) ?? 0) - chunk.rows;
         this.unstoredBySegment.set(chunk.segment, left);
       }
       this.unstored -= points;

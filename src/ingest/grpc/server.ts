@@ -182,10 +182,17 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 type Call = grpc.ServerDuplexStream<IngestRequest__Output, IngestAck>;
 
+/** Engine calls of one stream awaiting their fsync at once (their acks are written in order). */
+const MAX_INFLIGHT = 4;
+
 /** State of one Ingest.Stream call. */
 class IngestStream {
   private readonly queue: Pending[] = [];
   private queuedPoints = 0;
+  /** Batches handed to the engine whose acks are not written yet. */
+  private inflight = 0;
+  /** Writing of acks, in request order. */
+  private acked: Promise<void> = Promise.resolve();
   private busy = false;
   private clientEnded = false;
   private gone = false;
@@ -250,17 +257,9 @@ class IngestStream {
     this.busy = true;
     try {
       while (this.queue.length > 0 && !this.gone) {
-        // Let the messages already received on the socket arrive first, so one point per
-        // message still reaches the engine in batches (one event-loop turn of latency).
-        if (this.queuedPoints < this.settings.maxPointsPerIngest) await yieldToIo();
-        if (this.gone) break;
-        const take = this.takeBatch();
-        const acks = await this.ingest(take);
-        if (this.gone) break;
-        let writable = true;
-        for (const ack of acks) writable = this.call.write(ack);
-        if (!writable) await this.writeDrained();
-        if (!this.draining && this.queuedPoints < this.highWaterPoints / 2) this.call.resume();
+        await this.pipeline();
+        // Requests read while the last acks were written are taken by the next round.
+        await this.acked;
       }
       if (this.queue.length === 0 && (this.clientEnded || this.draining)) {
         if (this.draining && !this.clientEnded && !this.gone) {
@@ -283,6 +282,38 @@ class IngestStream {
       this.finish();
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** Hand queued requests to the engine, pipelined; resolves when the queue is taken. */
+  private async pipeline(): Promise<void> {
+    while (this.queue.length > 0 && !this.gone) {
+      // Let the messages already received on the socket arrive first, so one point per
+      // message still reaches the engine in batches (one event-loop turn of latency).
+      if (this.queuedPoints < this.settings.maxPointsPerIngest) await yieldToIo();
+      if (this.gone) break;
+      const take = this.takeBatch();
+      // Pipelined: the next batch may go to the engine once this one holds its place in the
+      // spool order (not after its fsync), so reading, decoding and validation overlap the
+      // fsync. Acks are still written in request order, each after its own batch is durable.
+      let queued!: () => void;
+      const placed = new Promise<void>((resolve) => (queued = resolve));
+      const acks = this.ingest(take, queued);
+      this.inflight++;
+      const written = this.acked.then(async () => {
+        const list = await acks;
+        this.inflight--;
+        if (this.gone) return;
+        let writable = true;
+        for (const ack of list) writable = this.call.write(ack);
+        if (!writable) await this.writeDrained();
+      });
+      this.acked = written;
+      // Settles when accepted (placed) or once finished (an engine without onQueued).
+      await Promise.race([placed, written]);
+      while (this.inflight >= MAX_INFLIGHT && !this.gone) await this.acked;
+      if (this.gone) break;
+      if (!this.draining && this.queuedPoints < this.highWaterPoints / 2) this.call.resume();
     }
   }
 
@@ -309,7 +340,7 @@ class IngestStream {
   }
 
   /** Hand the requests' points to the engine, retrying on backpressure; one ack per request. */
-  private async ingest(take: Pending[]): Promise<IngestAck[]> {
+  private async ingest(take: Pending[], onQueued: () => void): Promise<IngestAck[]> {
     const batch: IngestPoint[] = [];
     const offsets: number[] = [];
     for (const p of take) {
@@ -319,7 +350,7 @@ class IngestStream {
     if (batch.length > 0) {
       for (;;) {
         try {
-          const result = await this.engine.ingest(batch, 'grpc');
+          const result = await this.engine.ingest(batch, 'grpc', onQueued);
           this.assignErrors(take, offsets, result.errors);
           break;
         } catch (err) {
