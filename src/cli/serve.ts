@@ -302,8 +302,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
     }
   }
 
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   const engine = await createEngine({
     store,
+    registry,
     // By name: the same routing order hot reload keeps (docs/engine.md).
     strategies: strategies
       .map((s) => s.strategy)
@@ -317,8 +320,6 @@ export async function serve(settings: ServeSettings): Promise<void> {
     log: (msg) => warn(msg),
   });
 
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
   engineGauges(registry, engine);
   const reloadFailures = strategyReloadFailuresCounter(registry);
   const slots = new StrategySlots({

@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
 import { VigilError } from '../errors.js';
 import {
   compileDeviceStrategy,
@@ -33,6 +35,7 @@ import {
   type IngestResult,
   type ScoredPoint,
 } from './engine.js';
+import { engineMetrics, type EngineMetrics } from './metrics.js';
 import { Spool } from './spool.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
 
@@ -59,6 +62,11 @@ export interface EngineOptions {
   readonly scoreFeedPerSecond?: number;
   /** Where to report background problems (store retries, torn spool tails). */
   readonly log?: (message: string) => void;
+  /**
+   * Prometheus registry to register the engine's metrics on (docs/operations.md): detection
+   * latency, event changes, store write latency and errors. None when absent.
+   */
+  readonly registry?: Registry;
 }
 
 export interface EngineStats {
@@ -228,6 +236,9 @@ class StreamingEngine implements LiveEngine {
   private readonly listeners = new Set<(item: EngineFeedItem) => void>();
 
   private readonly scoreQueue: ValidPoint[][] = [];
+  /** When each batch in `scoreQueue` became durable (performance.now()); kept with metrics only. */
+  private readonly scoreQueueDurableAt: number[] = [];
+  private readonly metrics: EngineMetrics | undefined;
   private scoreQueued = 0;
   private scoreScheduled = false;
   private scoringPaused = false;
@@ -274,6 +285,7 @@ class StreamingEngine implements LiveEngine {
     this.storeBatchRows = options.storeBatchRows ?? 50_000;
     this.feedBudget = options.scoreFeedPerSecond ?? 1000;
     this.log = options.log ?? (() => undefined);
+    this.metrics = options.registry === undefined ? undefined : engineMetrics(options.registry);
     void (options.shards ?? availableParallelism());
   }
 
@@ -476,8 +488,10 @@ class StreamingEngine implements LiveEngine {
   /** Durable batches (fsynced now, or replayed from a previous run): to scoring and the store. */
   private onDurable(segment: number, batches: readonly ValidPoint[][]): void {
     this.segments.add(segment);
+    const durableAt = this.metrics === undefined ? 0 : performance.now();
     for (const batch of batches) {
       this.scoreQueue.push(batch);
+      if (this.metrics !== undefined) this.scoreQueueDurableAt.push(durableAt);
       this.scoreQueued += batch.length;
       const rows = rowsOf(batch);
       this.storeQueue.push({ segment, points: batch, rows });
@@ -506,6 +520,10 @@ class StreamingEngine implements LiveEngine {
     while (done < budget && this.scoreQueue.length > 0) {
       const batch = this.scoreQueue.shift() as ValidPoint[];
       for (const point of batch) this.scorePoint(point);
+      if (this.metrics !== undefined) {
+        const durableAt = this.scoreQueueDurableAt.shift() as number;
+        this.metrics.detectionLatency((performance.now() - durableAt) / 1000);
+      }
       this.scoreQueued -= batch.length;
       done += batch.length;
     }
@@ -686,6 +704,7 @@ class StreamingEngine implements LiveEngine {
     strategy: Strategy,
   ): void {
     const stored = toStoredEvent(change, device, metric, strategy);
+    this.metrics?.event(change.event.level, change.type);
     this.pendingEvents.set(stored.id, stored);
     this.emit({ type: 'event', change: change.type, event: change.event });
   }
@@ -749,10 +768,14 @@ class StreamingEngine implements LiveEngine {
       appender.append({ devices, metrics, times, values, tags });
       // Commit is idempotent, so retrying an unknown outcome is safe; keep the points until then.
       for (let attempt = 0; ; attempt++) {
+        const commitStarted = performance.now();
         try {
           await appender.commit();
+          this.metrics?.storeWrite((performance.now() - commitStarted) / 1000);
           break;
         } catch (error) {
+          this.metrics?.storeWrite((performance.now() - commitStarted) / 1000);
+          this.metrics?.storeWriteError();
           if (attempt >= 20) {
             appender.rollback();
             this.storeQueue.unshift(...chunks);
