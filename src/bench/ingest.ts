@@ -18,7 +18,6 @@
  * bench creates and drops vigil_bench_<pid>_<run> on that server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { copyRows, type LoadResult } from './ingest-data.js';
+import { psqlCopy } from './psql-copy.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -209,32 +209,6 @@ async function phase(
   return { row, prefix };
 }
 
-function psqlCopy(url: string, file: string, table: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(
-      'psql',
-      [
-        url,
-        '-q',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        `\\copy ${table} (device_id, metric, time, value) from stdin`,
-      ],
-      { stdio: ['pipe', 'inherit', 'inherit'] },
-    );
-    children.add(child);
-    createReadStream(file).pipe(child.stdin);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      children.delete(child);
-      if (code === 0) resolve((performance.now() - t0) / 1000);
-      else reject(new Error(`psql exited with ${code}`));
-    });
-  });
-}
-
 async function cleanup(): Promise<void> {
   await Promise.all([...children].map((c) => stopChild(c, 10_000)));
   for (const name of [...databases]) await dropDatabase(name).catch(() => {});
@@ -302,7 +276,10 @@ try {
             // At least 1,000,000 rows, so psql's start-up does not dominate.
             const n = Math.max(copySource.points, 1_000_000);
             await writeFile(file, copyRows(copySource.prefix, 0, n));
-            const seconds = await psqlCopy(url, file, 'copy_limit');
+            const seconds = await psqlCopy(url, file, 'copy_limit', (child) => {
+              children.add(child);
+              child.once('exit', () => children.delete(child));
+            });
             const rate = n / seconds;
             log(`psql \\copy of ${n} rows of the same series: ${Math.round(rate)} rows/s`);
             copyRuns.push({ rate, e2e: copySource.e2e });

@@ -9,8 +9,6 @@
  * in schemas of its own that are dropped afterwards. Each figure is the median of BENCH_RUNS
  * (default 3) passes.
  */
-import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +18,7 @@ import pg from 'pg';
 import { openPGliteStore } from '../store/pglite-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
 import type { PointBatch, Store } from '../store/store.js';
+import { psqlCopy } from './psql-copy.js';
 
 const POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
@@ -137,31 +136,6 @@ function copyText(data: readonly PointBatch[]): string {
   return lines.join('');
 }
 
-function psqlCopy(file: string, table: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(
-      'psql',
-      [
-        URL,
-        '-q',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        `\\copy ${table} (device_id, metric, time, value) from stdin`,
-      ],
-      { stdio: ['pipe', 'inherit', 'inherit'] },
-    );
-    createReadStream(file).pipe(child.stdin);
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve((performance.now() - t0) / 1000)
-        : reject(new Error(`psql exited with ${code}`)),
-    );
-  });
-}
-
 interface Measurement {
   seconds: number;
   readMs: number | null;
@@ -217,7 +191,7 @@ const targets: Target[] = [
     measure: async (pass) => {
       const table = `${schema}.copy_limit_${pass}`;
       await admin.query(`CREATE TABLE ${table} (LIKE ${schema}_0.points INCLUDING ALL)`);
-      return { seconds: await psqlCopy(file, table), readMs: null };
+      return { seconds: await psqlCopy(URL, file, table), readMs: null };
     },
   },
 ];
