@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { VigilError } from '../errors.js';
+import { registerAbCommand } from './ab.js';
 import { detectCsv } from './detect.js';
 import { registerModelCommands } from './model.js';
 import { nabRun, nabScore, defaultNabDataDir } from './nab.js';
@@ -80,6 +81,7 @@ function toCount(text: string): number {
 }
 
 registerModelCommands(program);
+registerAbCommand(program);
 registerServeCommand(program);
 
 try {
