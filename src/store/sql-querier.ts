@@ -16,6 +16,7 @@ import {
   read,
 } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
+import { EVENT_LABELS } from './store.js';
 import { EVENT_COLUMNS, eventFromRow, type EventRow } from './sql-records.js';
 import type {
   BucketedPoints,
@@ -207,6 +208,20 @@ export class SqlQuerier implements Querier {
     }
     if (query.to !== undefined) {
       add('t', (p) => `start_time < ${p}`, new Date(checkTime('events query to', query.to)));
+    }
+    if (query.label !== undefined) {
+      if (query.label === 'none') where.push('label IS NULL');
+      else if (query.label === 'any') where.push('label IS NOT NULL');
+      else if (EVENT_LABELS.includes(query.label)) {
+        add('b', (p) => `label = ${p}`, query.label);
+      } else {
+        throw invalid(
+          `events query label must be ${EVENT_LABELS.join(', ')}, none or any, found ${String(query.label)}`,
+        );
+      }
+      // The fixed conditions need their own statement names too.
+      if (query.label === 'none' || query.label === 'any')
+        key += query.label === 'none' ? 'n' : 'y';
     }
     values.push(
       checkCount('events query limit', query.limit ?? DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT),

@@ -18,11 +18,14 @@ import {
   ts,
 } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
+import { EVENT_LABELS } from './store.js';
 import type {
   Checkpoint,
   CheckpointStore,
+  EventLabel,
   EventLevel,
   EventStore,
+  LabelSummary,
   JsonValue,
   StoredEvent,
   StrategyStore,
@@ -47,11 +50,16 @@ export interface EventRow {
   level: EventLevel;
   points: number;
   explanation: JsonValue | null;
+  label: EventLabel | null;
+  label_note: string | null;
+  labelled_ms: number | null;
+  labelled_by: string | null;
 }
 
 export const EVENT_COLUMNS = `id, device_id, metric, strategy, strategy_version,
   ${ms('start_time')} AS start_ms, ${ms('end_time')} AS end_ms, ${ms('peak_time')} AS peak_ms,
-  peak_score, peak_values, level, points, explanation`;
+  peak_score, peak_values, level, points, explanation,
+  label, label_note, ${ms('labelled_at')} AS labelled_ms, labelled_by`;
 
 export function eventFromRow(row: EventRow): StoredEvent {
   return {
@@ -66,7 +74,43 @@ export function eventFromRow(row: EventRow): StoredEvent {
     level: row.level,
     points: row.points,
     explanation: row.explanation,
+    ...(row.label === null
+      ? {}
+      : {
+          label: {
+            label: row.label,
+            note: row.label_note,
+            at: row.labelled_ms ?? 0,
+            by: row.labelled_by,
+          },
+        }),
   };
+}
+
+const MAX_NOTE_LENGTH = 2000;
+
+function checkLabel(
+  id: string,
+  given: { readonly label: EventLabel; readonly note?: string | null; readonly by?: string | null },
+): { label: EventLabel; note: string | null; by: string | null } {
+  const at = `label of event ${JSON.stringify(id)}`;
+  if (!EVENT_LABELS.includes(given.label)) {
+    throw invalid(
+      `${at}: label must be one of ${EVENT_LABELS.join(', ')}, found ${String(given.label)}`,
+    );
+  }
+  const note = given.note ?? null;
+  if (
+    note !== null &&
+    (typeof note !== 'string' || note.length > MAX_NOTE_LENGTH || note.includes('\0'))
+  ) {
+    throw invalid(
+      `${at}: note must be a string of at most ${MAX_NOTE_LENGTH} characters without NUL`,
+    );
+  }
+  const by = given.by ?? null;
+  if (by !== null) checkName(`${at}: by`, by);
+  return { label: given.label, note, by };
 }
 
 function eventDocument(event: StoredEvent, index: number): Record<string, unknown> {
@@ -170,6 +214,74 @@ export class SqlEventStore implements EventStore {
       values: [id],
     });
     return rows[0] === undefined ? undefined : eventFromRow(rows[0]);
+  }
+
+  async setLabel(
+    id: string,
+    given: {
+      readonly label: EventLabel;
+      readonly note?: string | null;
+      readonly by?: string | null;
+    },
+  ): Promise<StoredEvent | undefined> {
+    checkName('event id', id);
+    const { label, note, by } = checkLabel(id, given);
+    return this.#updateLabel('labelling an event failed', {
+      name: 'vigil_event_label_set',
+      text: `UPDATE events SET label = $2, label_note = $3, labelled_at = now(), labelled_by = $4
+             WHERE id = $1 RETURNING ${EVENT_COLUMNS}`,
+      values: [id, label, note, by],
+    });
+  }
+
+  async clearLabel(id: string): Promise<StoredEvent | undefined> {
+    checkName('event id', id);
+    return this.#updateLabel('removing an event label failed', {
+      name: 'vigil_event_label_clear',
+      text: `UPDATE events SET label = NULL, label_note = NULL, labelled_at = NULL,
+               labelled_by = NULL
+             WHERE id = $1 RETURNING ${EVENT_COLUMNS}`,
+      values: [id],
+    });
+  }
+
+  async #updateLabel(
+    what: string,
+    statement: { name: string; text: string; values: unknown[] },
+  ): Promise<StoredEvent | undefined> {
+    let rows: EventRow[];
+    try {
+      rows = (await this.driver.query<EventRow>(statement)).rows;
+    } catch (error) {
+      throw storeError('VIGIL_ERR_STORE_WRITE', what, error);
+    }
+    return rows[0] === undefined ? undefined : eventFromRow(rows[0]);
+  }
+
+  async labelSummary(): Promise<LabelSummary[]> {
+    const rows = await read<{
+      strategy: string;
+      events: number;
+      anomaly: number;
+      false_alarm: number;
+      unsure: number;
+    }>(this.driver, 'summarising labels failed', {
+      name: 'vigil_label_summary',
+      text: `SELECT strategy, count(*)::int AS events,
+               (count(*) FILTER (WHERE label = 'anomaly'))::int AS anomaly,
+               (count(*) FILTER (WHERE label = 'false_alarm'))::int AS false_alarm,
+               (count(*) FILTER (WHERE label = 'unsure'))::int AS unsure
+             FROM events GROUP BY strategy ORDER BY strategy`,
+    });
+    return rows.map((r) => ({
+      strategy: r.strategy,
+      events: r.events,
+      labelled: r.anomaly + r.false_alarm + r.unsure,
+      anomaly: r.anomaly,
+      falseAlarm: r.false_alarm,
+      unsure: r.unsure,
+      precision: r.anomaly + r.false_alarm > 0 ? r.anomaly / (r.anomaly + r.false_alarm) : null,
+    }));
   }
 }
 

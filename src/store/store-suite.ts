@@ -10,7 +10,7 @@ import { compileStrategy } from '../core/strategy/compile.js';
 import { resolveStrategy } from '../core/strategy/load.js';
 import { Rng } from '../core/stats/rng.js';
 import { VigilError } from '../errors.js';
-import { SCHEMA_VERSION } from './migrations/index.js';
+import { migrations, SCHEMA_VERSION } from './migrations/index.js';
 import type { BucketedPoints, PointBatch, RawPoints, Store, StoredEvent } from './store.js';
 
 export interface Harness {
@@ -197,7 +197,7 @@ export function storeSuite(
     it('migrations: opening again applies nothing and keeps the data', async () => {
       await commit(h.store, { devices: ['mig'], metrics: ['m'], times: [BASE], values: [1] });
       const before = await h.sql('SELECT version, name, variant FROM schema_migrations ORDER BY 1');
-      assert.equal(before.length, SCHEMA_VERSION);
+      assert.equal(before.length, migrations.length);
       assert.ok(before.every((r) => r.variant === (expect.timescale ? 'timescaledb' : 'plain')));
       const second = await h.reopen();
       try {
@@ -443,6 +443,100 @@ export function storeSuite(
         rejectsWith('VIGIL_ERR_STORE_INVALID'),
       );
       assert.equal(await h.store.events.get('ev-4'), undefined);
+    });
+
+    it('labels: set, replace, clear, filter, per-strategy precision; upserts keep them', async () => {
+      await h.store.events.upsert([
+        event('lb-1', { device: 'lb-pump', strategy: 'lb-a', end: null, start: BASE + 5 * HOUR }),
+        event('lb-2', { device: 'lb-pump', strategy: 'lb-a', end: null, start: BASE + 6 * HOUR }),
+        event('lb-3', { device: 'lb-pump', strategy: 'lb-a', end: null, start: BASE + 7 * HOUR }),
+        event('lb-4', { device: 'lb-pump', strategy: 'lb-b', end: null, start: BASE + 8 * HOUR }),
+      ]);
+      const before = Date.now();
+      const one = await h.store.events.setLabel('lb-1', {
+        label: 'anomaly',
+        note: 'bearing',
+        by: 'ann',
+      });
+      assert.equal(one?.label?.label, 'anomaly');
+      assert.equal(one?.label?.note, 'bearing');
+      assert.equal(one?.label?.by, 'ann');
+      assert.ok(one!.label!.at >= before - 60_000 && one!.label!.at <= Date.now() + 60_000);
+      await h.store.events.setLabel('lb-2', { label: 'unsure' });
+      await h.store.events.setLabel('lb-2', { label: 'false_alarm', note: null }); // replaces
+      await h.store.events.setLabel('lb-3', { label: 'unsure' });
+      await h.store.events.setLabel('lb-4', { label: 'false_alarm' });
+      assert.deepEqual((await h.store.events.get('lb-2'))?.label?.label, 'false_alarm');
+      assert.equal((await h.store.events.get('lb-2'))?.label?.by, null);
+
+      // The engine writes the event again (it grew): the label stays.
+      await h.store.events.upsert([
+        event('lb-1', {
+          device: 'lb-pump',
+          strategy: 'lb-a',
+          end: null,
+          start: BASE + 5 * HOUR,
+          points: 9,
+        }),
+      ]);
+      const grown = await h.store.events.get('lb-1');
+      assert.equal(grown?.points, 9);
+      assert.equal(grown?.label?.label, 'anomaly');
+
+      const ids = async (label: 'anomaly' | 'false_alarm' | 'unsure' | 'none' | 'any') =>
+        (await h.store.querier.events({ device: 'lb-pump', label })).map((e) => e.id).sort();
+      assert.deepEqual(await ids('anomaly'), ['lb-1']);
+      assert.deepEqual(await ids('false_alarm'), ['lb-2', 'lb-4']);
+      assert.deepEqual(await ids('any'), ['lb-1', 'lb-2', 'lb-3', 'lb-4']);
+      assert.deepEqual(await ids('none'), []);
+      assert.deepEqual(
+        (await h.store.querier.events({ label: 'anomaly', strategy: 'lb-a' })).map((e) => e.id),
+        ['lb-1'],
+      );
+
+      const summary = (await h.store.events.labelSummary()).filter((s) =>
+        s.strategy.startsWith('lb-'),
+      );
+      assert.deepEqual(summary, [
+        {
+          strategy: 'lb-a',
+          events: 3,
+          labelled: 3,
+          anomaly: 1,
+          falseAlarm: 1,
+          unsure: 1,
+          precision: 0.5,
+        },
+        {
+          strategy: 'lb-b',
+          events: 1,
+          labelled: 1,
+          anomaly: 0,
+          falseAlarm: 1,
+          unsure: 0,
+          precision: 0,
+        },
+      ]);
+
+      const cleared = await h.store.events.clearLabel('lb-3');
+      assert.equal(cleared?.label, undefined);
+      assert.ok(!('label' in cleared!));
+      assert.deepEqual(await ids('none'), ['lb-3']);
+      assert.equal(await h.store.events.setLabel('nope', { label: 'anomaly' }), undefined);
+      assert.equal(await h.store.events.clearLabel('nope'), undefined);
+      await assert.rejects(
+        h.store.events.setLabel('lb-1', { label: 'maybe' as 'anomaly' }),
+        rejectsWith('VIGIL_ERR_STORE_INVALID'),
+      );
+      await assert.rejects(
+        h.store.events.setLabel('lb-1', { label: 'anomaly', note: 'x'.repeat(2001) }),
+        rejectsWith('VIGIL_ERR_STORE_INVALID'),
+      );
+      await assert.rejects(
+        h.store.querier.events({ label: 'maybe' as 'anomaly' }),
+        rejectsWith('VIGIL_ERR_STORE_INVALID'),
+      );
+      assert.equal((await h.store.events.get('lb-1'))?.label?.note, 'bearing');
     });
 
     it('strategies: every version kept, immutable, latest and by version', async () => {

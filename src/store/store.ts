@@ -151,6 +151,39 @@ export interface StoredEvent {
   /** Flagged points in the event. */
   readonly points: number;
   readonly explanation: JsonValue | null;
+  /**
+   * The feedback label, present only on labelled events (docs/labels.md). Set through
+   * `EventStore.setLabel`; `upsert` ignores it and never changes a stored label.
+   */
+  readonly label?: EventLabelInfo;
+}
+
+/** What a person said about an event: a real anomaly, a false alarm, or not sure. */
+export type EventLabel = 'anomaly' | 'false_alarm' | 'unsure';
+export const EVENT_LABELS: readonly EventLabel[] = ['anomaly', 'false_alarm', 'unsure'];
+
+export interface EventLabelInfo {
+  readonly label: EventLabel;
+  /** Free text, at most 2,000 characters. */
+  readonly note: string | null;
+  /** When the label was set (wall clock, ms). */
+  readonly at: number;
+  /** Who set it, when known (at most 200 characters). */
+  readonly by: string | null;
+}
+
+/** Per-strategy counts of labelled events, and the precision they give. */
+export interface LabelSummary {
+  /** Strategy name (all versions together). */
+  readonly strategy: string;
+  /** Events stored for the strategy, labelled or not. */
+  readonly events: number;
+  readonly labelled: number;
+  readonly anomaly: number;
+  readonly falseAlarm: number;
+  readonly unsure: number;
+  /** anomaly / (anomaly + falseAlarm); null when neither was given. `unsure` does not count. */
+  readonly precision: number | null;
 }
 
 export interface EventsQuery {
@@ -165,6 +198,8 @@ export interface EventsQuery {
   readonly to?: number;
   /** Newest start first; default 100, at most 10,000. */
   readonly limit?: number;
+  /** Only events with this label; `none`: unlabelled ones, `any`: labelled ones. */
+  readonly label?: EventLabel | 'none' | 'any';
 }
 
 /** Reads. Answers reflect every commit that resolved before the call. */
@@ -184,6 +219,22 @@ export interface EventStore {
    */
   upsert(events: readonly StoredEvent[]): Promise<void>;
   get(id: string): Promise<StoredEvent | undefined>;
+  /**
+   * Label an event (replacing any label it had); returns the event as stored, undefined when no
+   * event has that id. @throws VIGIL_ERR_STORE_INVALID for an unknown label or an over-long note.
+   */
+  setLabel(
+    id: string,
+    label: {
+      readonly label: EventLabel;
+      readonly note?: string | null;
+      readonly by?: string | null;
+    },
+  ): Promise<StoredEvent | undefined>;
+  /** Remove an event's label; returns the event, undefined when no event has that id. */
+  clearLabel(id: string): Promise<StoredEvent | undefined>;
+  /** Label counts and precision per strategy name, sorted by name (strategies with events). */
+  labelSummary(): Promise<LabelSummary[]>;
 }
 
 export interface StrategyVersion {

@@ -8,11 +8,16 @@ import { VigilError } from '../../errors.js';
 import type { SqlDriver, SqlSession } from '../sql-driver.js';
 import { core } from './001-core.js';
 import { timeSeries } from './002-time-series.js';
+import { eventLabels } from './004-event-labels.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [core, timeSeries];
+/**
+ * In version order. Versions need not be contiguous (4 was written before 3 landed): each is
+ * applied when missing, so a schema at 1, 2, 4 gets 3 on the next open.
+ */
+export const migrations: readonly Migration[] = [core, timeSeries, eventLabels];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
 
