@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { VigilError } from '../errors.js';
 import { registerAbCommand } from './ab.js';
+import { registerLabelsCommands } from './labels.js';
 import { detectCsv } from './detect.js';
 import { registerModelCommands } from './model.js';
 import { nabRun, nabScore, defaultNabDataDir } from './nab.js';
@@ -82,6 +83,7 @@ function toCount(text: string): number {
 
 registerModelCommands(program);
 registerAbCommand(program);
+registerLabelsCommands(program);
 registerServeCommand(program);
 
 try {

@@ -24,6 +24,7 @@ import { parseDuration, parseLimit, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
 import { registerStream } from './stream.js';
 import { registerStrategyRoutes } from './strategy-routes.js';
+import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
 
 export interface HttpLimits {
@@ -110,7 +111,7 @@ function column(values: Float64Array): (number | null)[] {
   return Array.from(values, (v) => (Number.isFinite(v) ? v : null));
 }
 
-function eventJson(e: StoredEvent) {
+export function eventJson(e: StoredEvent) {
   return {
     id: e.id,
     device: e.device,
@@ -123,6 +124,10 @@ function eventJson(e: StoredEvent) {
     level: e.level,
     points: e.points,
     explanation: e.explanation,
+    label: e.label?.label ?? null,
+    label_note: e.label?.note ?? null,
+    labelled_at: e.label?.at ?? null,
+    labelled_by: e.label?.by ?? null,
   };
 }
 
@@ -187,6 +192,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
         { name: 'ingest' },
         { name: 'query' },
         { name: 'strategies' },
+        { name: 'labels' },
         { name: 'stream' },
         { name: 'operations' },
       ],
@@ -312,6 +318,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       ...(q.from === undefined ? {} : { from: parseTime('from', q.from) }),
       ...(q.to === undefined ? {} : { to: parseTime('to', q.to) }),
       ...(q.limit === undefined ? {} : { limit: parseLimit('limit', q.limit, 10_000) }),
+      ...(q.label === undefined ? {} : { label: parseLabelFilter(q.label) }),
     });
     return { events: events.map(eventJson) };
   });
@@ -355,6 +362,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   );
 
   if (options.strategies !== undefined) registerStrategyRoutes(app, options.strategies);
+  registerLabelRoutes(app, store, eventJson);
 
   // --- live stream --------------------------------------------------------------------------
   registerStream(app, {

@@ -138,11 +138,16 @@ export const eventsRoute = {
       from: str(`events overlapping [from, to), ${timeText}`),
       to: str(`events overlapping [from, to), ${timeText}`),
       limit: str('at most this many (default 100, at most 10000)'),
+      label: {
+        type: 'string',
+        enum: ['anomaly', 'false_alarm', 'unsure', 'none', 'any'],
+        description: 'only events with this label; none: unlabelled, any: labelled',
+      },
     },
     additionalProperties: false,
   },
   response: responses(
-    '`{events: [{id, device, metric, strategy, strategy_version, start, end, peak, level, points, explanation}]}`',
+    '`{events: [{id, device, metric, strategy, strategy_version, start, end, peak, level, points, explanation, label, label_note, labelled_at, labelled_by}]}`',
     400,
     500,
   ),
