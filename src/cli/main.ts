@@ -55,9 +55,18 @@ nab
   .option('--out <dir>', 'write the results folder here (NAB layout)')
   .option('--data <dir>', 'NAB dataset folder', defaultNabDataDir())
   .option('--workers <n>', 'worker threads (default: one per core)', toCount)
-  .action(async (options: { strategy: string; out?: string; data: string; workers?: number }) => {
-    await nabRun(options);
-  });
+  .option('--report <dir>', 'write an HTML report with the score table and per-file plots')
+  .action(
+    async (options: {
+      strategy: string;
+      out?: string;
+      data: string;
+      workers?: number;
+      report?: string;
+    }) => {
+      await nabRun(options);
+    },
+  );
 
 program
   .command('strategies')

@@ -10,6 +10,7 @@ import {
 import { runStrategyOnCorpus } from '../eval/runner/run-corpus.js';
 import { alarmLine, scoreLine, scoreTable } from '../eval/runner/report.js';
 import { falseAlarms } from '../eval/false-alarms.js';
+import { writeNabReport } from '../eval/runner/report-html.js';
 import { resolveStrategy } from '../core/strategy/load.js';
 
 /** `$NAB_DATA`, else the corpus in the shared folder beside the repository. */
@@ -45,6 +46,8 @@ export interface NabRunOptions {
   readonly data: string;
   readonly out?: string;
   readonly workers?: number;
+  /** Write an HTML report (score table, per-file plots) into this folder. */
+  readonly report?: string;
 }
 
 export async function nabRun(options: NabRunOptions): Promise<void> {
@@ -65,6 +68,17 @@ export async function nabRun(options: NabRunOptions): Promise<void> {
     corpus,
     corpus.files.map((_, i) => ({ levels: run.levels[i]!, events: run.events[i]! })),
   );
+  if (options.report !== undefined) {
+    const index = await writeNabReport(options.report, {
+      strategy: strategyId,
+      corpus,
+      score,
+      scores: run.scores,
+      levels: run.levels,
+      alarms,
+    });
+    process.stderr.write(`report: ${index}\n`);
+  }
   const perCore = run.points / run.cpuSeconds;
   const overall = run.points / run.wallSeconds;
   process.stdout.write(
