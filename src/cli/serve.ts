@@ -22,6 +22,8 @@ import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { strategyReloadFailuresCounter } from '../server/metrics.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
+import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
+import { remoteWriteOptions, remoteWriteSchema } from '../ingest/remote-write/config.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +61,7 @@ export const configSchema = z
       })
       .partial()
       .strict(),
+    remote_write: remoteWriteSchema,
   })
   .partial()
   .strict();
@@ -345,6 +348,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
     },
     isReady: () => started,
     strategies: slots,
+  });
+  await registerRemoteWriteRoutes(app, {
+    engine,
+    registry,
+    ...remoteWriteOptions(settings.file.remote_write ?? {}),
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);
