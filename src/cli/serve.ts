@@ -19,7 +19,7 @@ import type { Strategy } from '../core/strategy/schema.js';
 import { createEngine, type LiveEngine } from '../engine/live-engine.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
-import { strategyReloadFailuresCounter } from '../server/metrics.js';
+import { removeTotalGauges, strategyReloadFailuresCounter } from '../server/metrics.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
@@ -307,6 +307,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  removeTotalGauges(registry);
   const engine = await createEngine({
     store,
     registry,
