@@ -19,9 +19,11 @@ import type { Strategy } from '../core/strategy/schema.js';
 import { createEngine, type LiveEngine } from '../engine/live-engine.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
-import { strategyReloadFailuresCounter } from '../server/metrics.js';
+import { removeTotalGauges, strategyReloadFailuresCounter } from '../server/metrics.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
+import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
+import { remoteWriteOptions, remoteWriteSchema } from '../ingest/remote-write/config.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +61,7 @@ export const configSchema = z
       })
       .partial()
       .strict(),
+    remote_write: remoteWriteSchema,
   })
   .partial()
   .strict();
@@ -304,6 +307,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  removeTotalGauges(registry);
   const engine = await createEngine({
     store,
     registry,
@@ -345,6 +349,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
     },
     isReady: () => started,
     strategies: slots,
+  });
+  await registerRemoteWriteRoutes(app, {
+    engine,
+    registry,
+    ...remoteWriteOptions(settings.file.remote_write ?? {}),
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);

@@ -86,3 +86,16 @@ export function httpMetrics(registry: Registry): HttpMetrics {
     ),
   };
 }
+
+/**
+ * Remove gauges named `*_total`: prom-client's defaults include `nodejs_active_*_total` gauges,
+ * which `promtool check metrics` refuses (`_total` is for counters). Their by-type companions
+ * (`nodejs_active_handles` etc.) hold the same numbers.
+ */
+export function removeTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    if (metric instanceof Gauge && metric.name.endsWith('_total')) {
+      registry.removeSingleMetric(metric.name);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * `POST /api/v1/write`: Prometheus remote-write v1 into the engine.
+ *
+ * Answer codes follow the remote-write spec, so that Prometheus retries exactly what can succeed
+ * later: 204 when every sample was accepted (or skipped: stale markers, NaN, ±Inf); 400 for data
+ * that will never be accepted (Prometheus drops the batch; the accepted part of it is durable);
+ * 413 over a size limit; 415 for another content type or encoding; 503 with Retry-After on
+ * backpressure. Not 429: Prometheus 2.x drops a batch answered 429 unless
+ * `queue_config.retry_on_http_429` is set, but always retries a 5xx.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
+import { BackpressureError, type Engine } from '../../engine/engine.js';
+import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
+import { ingestPointsCounter } from '../../server/metrics.js';
+import { decodeWriteRequest, decompress } from './decode.js';
+import {
+  defaultLabelMapping,
+  describeErrors,
+  mapWriteRequest,
+  type LabelMapping,
+} from './mapping.js';
+
+export interface RemoteWriteLimits {
+  /** Largest request body as sent (snappy-compressed), bytes. */
+  readonly maxCompressedBytes: number;
+  /** Largest decompressed protobuf, bytes. */
+  readonly maxDecompressedBytes: number;
+  /** Most samples in one request. */
+  readonly maxSamples: number;
+}
+
+export const defaultRemoteWriteLimits: RemoteWriteLimits = {
+  maxCompressedBytes: 8 * 1024 * 1024,
+  maxDecompressedBytes: 32 * 1024 * 1024,
+  maxSamples: 100_000,
+};
+
+export interface RemoteWriteOptions {
+  readonly engine: Engine;
+  readonly registry: Registry;
+  readonly mapping?: Partial<LabelMapping>;
+  readonly limits?: Partial<RemoteWriteLimits>;
+}
+
+export const REMOTE_WRITE_PATH = '/api/v1/write';
+const SOURCE = 'remote_write';
+
+function samplesCounter(registry: Registry): Counter<'result'> {
+  const name = 'vigil_remote_write_samples_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Counter) return existing as Counter<'result'>;
+  return new Counter({
+    name,
+    help: 'Prometheus remote-write samples received, by result (accepted, rejected, stale, non_finite, duplicate, backpressure)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+}
+
+function send(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  status = errorCodes[code].httpStatus,
+): FastifyReply {
+  return reply.code(status).send({ code, message });
+}
+
+/** Content-Type `application/x-protobuf` (optionally `;proto=prometheus.WriteRequest`). */
+function checkHeaders(request: FastifyRequest): void {
+  const type = (request.headers['content-type'] ?? '').toLowerCase();
+  const [mediaType, ...params] = type.split(';').map((s) => s.trim());
+  const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
+  if (mediaType !== 'application/x-protobuf' || (proto && proto !== 'prometheus.writerequest')) {
+    throw new VigilError(
+      'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type ${JSON.stringify(type)}: expected application/x-protobuf (remote-write v1, prometheus.WriteRequest)`,
+    );
+  }
+  const encoding = (request.headers['content-encoding'] ?? '').toString().toLowerCase();
+  if (encoding !== 'snappy') {
+    throw new VigilError(
+      'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding ${JSON.stringify(encoding)}: expected snappy`,
+    );
+  }
+}
+
+/** Register the route in its own scope: its body parser and error answers are its own. */
+export async function registerRemoteWriteRoutes(
+  app: FastifyInstance,
+  options: RemoteWriteOptions,
+): Promise<void> {
+  const { engine } = options;
+  const mapping: LabelMapping = { ...defaultLabelMapping, ...options.mapping };
+  const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...options.limits };
+  const points = ingestPointsCounter(options.registry);
+  const samples = samplesCounter(options.registry);
+  for (const result of ['accepted', 'rejected', 'stale', 'non_finite'] as const) {
+    samples.inc({ result }, 0);
+  }
+
+  await app.register(async (scope) => {
+    // Only raw bytes here; the content type is checked in the handler with a clear message.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
+
+    scope.setErrorHandler((err: unknown, request, reply) => {
+      if (err instanceof BackpressureError) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+        // 503, not 429: see the module comment.
+        return send(reply, 'VIGIL_ERR_BACKPRESSURE', err.message, 503);
+      }
+      if (err instanceof VigilError) {
+        return send(reply, err.code, err.message);
+      }
+      const fe = err as Partial<FastifyError>;
+      if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return send(
+          reply,
+          'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+          `request body larger than remote_write.max_compressed_bytes = ${limits.maxCompressedBytes}: lower queue_config.max_samples_per_send`,
+        );
+      }
+      if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+        return send(reply, 'VIGIL_ERR_INPUT', fe.message ?? 'bad request');
+      }
+      request.log.error({ err }, 'remote write failed');
+      return send(reply, 'VIGIL_ERR_INTERNAL', 'unexpected server error; see the log');
+    });
+
+    scope.post(
+      REMOTE_WRITE_PATH,
+      {
+        bodyLimit: limits.maxCompressedBytes,
+        schema: {
+          tags: ['ingest'],
+          summary: 'Prometheus remote-write v1 (snappy-compressed protobuf WriteRequest)',
+          description:
+            'Series labels map to device/metric/tags as configured in `remote_write` (docs/integrations-prometheus.md). 204 when every sample was accepted or skipped (stale markers, NaN, ±Inf); 400 for data that can never be accepted; 413 over a size limit; 415 for another content type or encoding; 503 with Retry-After when the engine is full (Prometheus retries).',
+        },
+      },
+      async (request, reply) => {
+        checkHeaders(request);
+        const body = request.body;
+        if (!Buffer.isBuffer(body)) {
+          throw new VigilError(
+            'VIGIL_ERR_INPUT',
+            'empty body: expected a snappy-compressed WriteRequest',
+          );
+        }
+        const decodeLimits = {
+          maxDecompressedBytes: limits.maxDecompressedBytes,
+          maxSamples: limits.maxSamples,
+        };
+        const decoded = decodeWriteRequest(await decompress(body, decodeLimits), decodeLimits);
+        const mapped = mapWriteRequest(decoded, mapping);
+        for (const reason of ['stale', 'non_finite', 'duplicate'] as const) {
+          if (mapped.skipped[reason] > 0) samples.inc({ result: reason }, mapped.skipped[reason]);
+        }
+        const seriesErrorSamples = mapped.errors.reduce((n, e) => n + e.samples, 0);
+
+        let accepted = 0;
+        let acceptedSamples = 0;
+        let pointErrors: Awaited<ReturnType<Engine['ingest']>>['errors'] = [];
+        if (mapped.points.length > 0) {
+          try {
+            const result = await engine.ingest(mapped.points, SOURCE);
+            accepted = result.accepted;
+            pointErrors = result.errors;
+          } catch (err) {
+            if (err instanceof BackpressureError) {
+              points.inc({ protocol: SOURCE, result: 'backpressure' }, mapped.points.length);
+              samples.inc(
+                { result: 'backpressure' },
+                mapped.samplesPerPoint.reduce((n, s) => n + s, 0),
+              );
+            }
+            throw err;
+          }
+          const rejectedIndex = new Set(pointErrors.map((e) => e.index));
+          mapped.samplesPerPoint.forEach((n, i) => {
+            if (!rejectedIndex.has(i)) acceptedSamples += n;
+          });
+        }
+        const rejectedSamples =
+          mapped.samplesPerPoint.reduce((n, s) => n + s, 0) - acceptedSamples + seriesErrorSamples;
+        points.inc({ protocol: SOURCE, result: 'accepted' }, accepted);
+        if (pointErrors.length > 0) {
+          points.inc({ protocol: SOURCE, result: 'rejected' }, pointErrors.length);
+        }
+        samples.inc({ result: 'accepted' }, acceptedSamples);
+        if (rejectedSamples > 0) samples.inc({ result: 'rejected' }, rejectedSamples);
+
+        if (mapped.errors.length > 0 || pointErrors.length > 0) {
+          const message = `${rejectedSamples} of ${mapped.samples} samples rejected (${acceptedSamples} accepted and durable): ${describeErrors(mapped.errors, pointErrors, mapped.points)}`;
+          return send(reply, 'VIGIL_ERR_INPUT', message);
+        }
+        return reply.code(204).send();
+      },
+    );
+  });
+}
