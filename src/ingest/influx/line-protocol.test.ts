@@ -93,7 +93,7 @@ describe('line protocol: the spec examples', () => {
         d: { kind: 'float', value: 1 },
         e: { kind: 'integer', value: 12 },
         f: { kind: 'integer', value: -9223372036854775808 },
-        g: { kind: 'unsigned', value: 18446744073709551615 },
+        g: { kind: 'unsigned', value: 2 ** 64 },
         h: { kind: 'boolean', value: true },
         i: { kind: 'boolean', value: false },
         j: { kind: 'boolean', value: true },
