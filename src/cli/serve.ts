@@ -24,6 +24,12 @@ import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
 import { remoteWriteOptions, remoteWriteSchema } from '../ingest/remote-write/config.js';
+import { registerInfluxRoutes } from '../ingest/influx/routes.js';
+import {
+  compileSubscriptions,
+  startMqttSubscriber,
+  type MqttSubscriber,
+} from '../ingest/mqtt/subscriber.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -62,6 +68,43 @@ export const configSchema = z
       .partial()
       .strict(),
     remote_write: remoteWriteSchema,
+    /** Influx line protocol (`/api/v2/write`, `/write`): docs/integrations-influx-mqtt.md. */
+    influx: z
+      .object({
+        device_tag: z.string().min(1),
+        metric_name: z.enum(['measurement.field', 'field']),
+      })
+      .partial()
+      .strict(),
+    /** MQTT subscription: docs/integrations-influx-mqtt.md. */
+    mqtt: z
+      .object({
+        url: z
+          .string()
+          .regex(/^(mqtts?|wss?|tcp|tls):\/\//, 'expected mqtt://, mqtts://, ws:// or wss://'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        ca_file: z.string().min(1).optional(),
+        cert_file: z.string().min(1).optional(),
+        key_file: z.string().min(1).optional(),
+        client_id: z.string().min(1).max(128).optional(),
+        subscriptions: z
+          .array(
+            z
+              .object({
+                topic: z.string().min(1),
+                format: z.enum(['json', 'compact', 'auto']).optional(),
+                timestamp_field: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .min(1),
+        max_payload_bytes: positive.optional(),
+        reconnect_min_ms: positive.optional(),
+        reconnect_max_ms: positive.optional(),
+        keepalive_s: positive.optional(),
+      })
+      .strict(),
   })
   .partial()
   .strict();
@@ -266,6 +309,11 @@ function engineGauges(registry: Registry, engine: LiveEngine): void {
   );
 }
 
+/** `{key: value}` when value is set, else nothing (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
 /** Start everything; resolves once serving. Shutdown is on SIGTERM/SIGINT. */
 export async function serve(settings: ServeSettings): Promise<void> {
   const early = (msg: string, extra: object = {}) =>
@@ -283,6 +331,9 @@ export async function serve(settings: ServeSettings): Promise<void> {
   };
 
   const { store: storeConfig = {}, engine: engineConfig = {}, limits = {} } = settings.file;
+  const mqttConfig = settings.file.mqtt;
+  // Topic patterns are checked before anything starts (VIGIL_ERR_CONFIG names the bad one).
+  if (mqttConfig) compileSubscriptions(mqttConfig.subscriptions);
   await mkdir(settings.dataDir, { recursive: true });
   const store: Store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
@@ -357,6 +408,19 @@ export async function serve(settings: ServeSettings): Promise<void> {
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);
+  const influx = settings.file.influx ?? {};
+  registerInfluxRoutes(app, {
+    engine,
+    registry,
+    ...(limits.body_bytes === undefined ? {} : { bodyBytes: limits.body_bytes }),
+    ...(limits.points_per_request === undefined
+      ? {}
+      : { linesPerRequest: limits.points_per_request }),
+    mapping: {
+      ...(influx.device_tag === undefined ? {} : { deviceTag: influx.device_tag }),
+      ...(influx.metric_name === undefined ? {} : { metricName: influx.metric_name }),
+    },
+  });
 
   await app.listen({ port: settings.port, host: settings.host });
   const httpAddress = app.server.address() as AddressInfo;
@@ -375,6 +439,32 @@ export async function serve(settings: ServeSettings): Promise<void> {
         },
         new Map(strategies.map((s) => [s.file, s.yaml])),
       )
+    : undefined;
+  // Connects in the background: a broker that is down is retried with backoff, not fatal.
+  const mqttSubscriber: MqttSubscriber | undefined = mqttConfig
+    ? await startMqttSubscriber({
+        engine,
+        registry,
+        log,
+        config: {
+          url: mqttConfig.url,
+          subscriptions: mqttConfig.subscriptions.map((sub) => ({
+            topic: sub.topic,
+            ...(sub.format === undefined ? {} : { format: sub.format }),
+            ...(sub.timestamp_field === undefined ? {} : { timestampField: sub.timestamp_field }),
+          })),
+          ...optional('username', mqttConfig.username),
+          ...optional('password', mqttConfig.password ?? process.env.VIGIL_MQTT_PASSWORD),
+          ...optional('caFile', mqttConfig.ca_file),
+          ...optional('certFile', mqttConfig.cert_file),
+          ...optional('keyFile', mqttConfig.key_file),
+          ...optional('clientId', mqttConfig.client_id),
+          ...optional('maxPayloadBytes', mqttConfig.max_payload_bytes),
+          ...optional('reconnectMinMs', mqttConfig.reconnect_min_ms),
+          ...optional('reconnectMaxMs', mqttConfig.reconnect_max_ms),
+          ...optional('keepaliveS', mqttConfig.keepalive_s),
+        },
+      })
     : undefined;
   const demo: DemoSource | undefined = settings.demo
     ? startDemo({ engine, log: (msg) => log.warn(msg) })
@@ -402,6 +492,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     try {
       watcher?.close();
       await demo?.stop();
+      await mqttSubscriber?.stop();
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();
       await store.close();

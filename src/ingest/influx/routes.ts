@@ -1,0 +1,204 @@
+/**
+ * Influx-compatible write endpoints, so Telegraf and Influx client libraries can send to Vigil:
+ * `POST /api/v2/write` (v2: `org`, `bucket` accepted and ignored, `precision` ns|us|ms|s) and
+ * `POST /write` (v1: `db`, `rp`, `u`, `p` ignored, `precision` n|ns|u|us|ms|s|m|h). Bodies are line
+ * protocol, plain or `Content-Encoding: gzip`. Answers as InfluxDB does: 204 when every line was
+ * accepted; 400 naming each failing line while the good lines are still ingested (a partial
+ * write); 413 too large; 429 with Retry-After on backpressure. `Authorization` is not checked.
+ */
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { Counter, type Registry } from 'prom-client';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BackpressureError, type Engine } from '../../engine/engine.js';
+import { VigilError } from '../../errors.js';
+import { ingestPointsCounter } from '../../server/metrics.js';
+import {
+  parseLineProtocol,
+  V1_PRECISIONS,
+  V2_PRECISIONS,
+  type LineError,
+} from './line-protocol.js';
+import { defaultInfluxMapping, recordsToPoints, type InfluxMapping } from './to-points.js';
+
+const gunzipAsync = promisify(gunzip);
+
+export interface InfluxRoutesOptions {
+  readonly engine: Engine;
+  readonly registry: Registry;
+  /** Largest body, compressed and decompressed, bytes. Default 8 MiB. */
+  readonly bodyBytes?: number;
+  /** Most lines (records) in one request. Default 50,000. */
+  readonly linesPerRequest?: number;
+  readonly mapping?: Partial<InfluxMapping>;
+  /** Receive time for lines without a timestamp (ms). Default Date.now. */
+  readonly clock?: () => number;
+}
+
+/** One failing line in a partial-write answer. */
+export interface LineProblem {
+  readonly line: number;
+  readonly code: string;
+  readonly what: string;
+  readonly message: string;
+}
+
+function stringFieldsCounter(registry: Registry): Counter {
+  const name = 'vigil_influx_string_fields_skipped_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Counter) return existing as Counter;
+  return new Counter({
+    name,
+    help: 'Influx line-protocol string fields skipped (Vigil scores numbers only)',
+    registers: [registry],
+  });
+}
+
+async function readBody(request: FastifyRequest, limit: number): Promise<string> {
+  const raw = request.body;
+  const buffer = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
+  const encoding = String(request.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (encoding === 'identity' || encoding === '') return buffer.toString('utf8');
+  if (encoding !== 'gzip') {
+    throw new VigilError(
+      'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding ${JSON.stringify(encoding)}: only gzip or none`,
+    );
+  }
+  try {
+    return (await gunzipAsync(buffer, { maxOutputLength: limit })).toString('utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new VigilError(
+        'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+        `decompressed body larger than the limit of ${limit} bytes: split the batch`,
+      );
+    }
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `Content-Encoding gzip: body is not gzip (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+}
+
+function problem(e: LineError, code = 'VIGIL_ERR_INPUT'): LineProblem {
+  return { line: e.line, code, what: e.what, message: `line ${e.line}: ${e.what}: ${e.why}` };
+}
+
+export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutesOptions): void {
+  const { engine, registry } = options;
+  const bodyBytes = options.bodyBytes ?? 8 * 1024 * 1024;
+  const linesPerRequest = options.linesPerRequest ?? 50_000;
+  const mapping: InfluxMapping = { ...defaultInfluxMapping, ...options.mapping };
+  const clock = options.clock ?? Date.now;
+  const points = ingestPointsCounter(registry);
+  const stringFields = stringFieldsCounter(registry);
+
+  async function write(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    precisions: readonly string[],
+  ): Promise<FastifyReply> {
+    const query = request.query as Record<string, string | undefined>;
+    const precision = query.precision ?? 'ns';
+    if (!precisions.includes(precision)) {
+      throw new VigilError(
+        'VIGIL_ERR_INPUT',
+        `precision: ${JSON.stringify(precision)} is not one of ${precisions.join(', ')}`,
+      );
+    }
+    const receivedMs = clock();
+    const text = await readBody(request, bodyBytes);
+    const parsed = parseLineProtocol(text);
+    if (parsed.total > linesPerRequest) {
+      throw new VigilError(
+        'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+        `${parsed.total} lines in one request, the limit is ${linesPerRequest}: split the batch`,
+      );
+    }
+    const mapped = recordsToPoints(parsed.records, { mapping, precision, receivedMs });
+    if (mapped.stringFields > 0) stringFields.inc(mapped.stringFields);
+    let accepted = 0;
+    const problems: LineProblem[] = [...parsed.errors, ...mapped.errors].map((e) => problem(e));
+    if (mapped.points.length > 0) {
+      try {
+        const result = await engine.ingest(mapped.points, 'influx');
+        accepted = result.accepted;
+        for (const e of result.errors) {
+          const line = mapped.lines[e.index] ?? 0;
+          problems.push({
+            line,
+            code: e.code,
+            what: 'point',
+            message: `line ${line}: ${e.message}`,
+          });
+        }
+      } catch (err) {
+        if (err instanceof BackpressureError) {
+          points.inc({ protocol: 'influx', result: 'backpressure' }, parsed.total);
+        }
+        throw err;
+      }
+    }
+    points.inc({ protocol: 'influx', result: 'accepted' }, accepted);
+    if (problems.length === 0) return reply.code(204).send();
+    points.inc({ protocol: 'influx', result: 'rejected' }, problems.length);
+    problems.sort((a, b) => a.line - b.line);
+    const first = problems[0]?.message ?? '';
+    return reply.code(400).send({
+      code: 'VIGIL_ERR_INPUT',
+      message: `partial write: ${problems.length} of ${parsed.total} lines rejected, ${accepted} accepted; first: ${first}`,
+      accepted,
+      errors: problems,
+    });
+  }
+
+  const querystring = (precisions: readonly string[]) => ({
+    type: 'object',
+    properties: {
+      precision: { type: 'string', enum: [...precisions], default: 'ns' },
+      org: { type: 'string', description: 'accepted and ignored' },
+      bucket: { type: 'string', description: 'accepted and ignored' },
+      db: { type: 'string', description: 'accepted and ignored' },
+    },
+  });
+
+  void app.register(async (scope) => {
+    // Line protocol arrives as text/plain, octet-stream or no type at all: read any as bytes.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: bodyBytes }, (_r, body, done) =>
+      done(null, body),
+    );
+    const common = {
+      // precision is checked in the handler, naming the allowed values of each API.
+      validatorCompiler: () => () => true,
+      bodyLimit: bodyBytes,
+    };
+    scope.post(
+      '/api/v2/write',
+      {
+        ...common,
+        schema: {
+          tags: ['ingest'],
+          summary: 'InfluxDB v2 write: line protocol (Telegraf outputs.influxdb_v2)',
+          querystring: querystring(V2_PRECISIONS),
+        },
+      },
+      (request, reply) => write(request, reply, V2_PRECISIONS),
+    );
+    scope.post(
+      '/write',
+      {
+        ...common,
+        schema: {
+          tags: ['ingest'],
+          summary: 'InfluxDB v1 write: line protocol (Telegraf outputs.influxdb)',
+          querystring: querystring(V1_PRECISIONS),
+        },
+      },
+      (request, reply) => write(request, reply, V1_PRECISIONS),
+    );
+  });
+}

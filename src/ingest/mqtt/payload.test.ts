@@ -1,0 +1,169 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../core/stats/rng.js';
+import { parsePayload, type Reading } from './payload.js';
+import { compileTopicPattern } from './topic-pattern.js';
+
+const b = (text: string) => Buffer.from(text);
+
+describe('topic patterns', () => {
+  test('named wildcards capture levels; the filter is plain MQTT', () => {
+    const p = compileTopicPattern('plants/+plant/devices/+device/telemetry');
+    assert.equal(p.filter, 'plants/+/devices/+/telemetry');
+    assert.deepEqual(p.names, ['plant', 'device']);
+    assert.deepEqual(p.match('plants/north/devices/pump-7/telemetry'), {
+      plant: 'north',
+      device: 'pump-7',
+    });
+    assert.equal(p.match('plants/north/devices/pump-7'), undefined);
+    assert.equal(p.match('plants/north/devices/pump-7/telemetry/extra'), undefined);
+    assert.equal(p.match('plants/north/sensors/pump-7/telemetry'), undefined);
+  });
+
+  test('anonymous + and #, and a named # capturing the rest', () => {
+    const p = compileTopicPattern('site/+/+device/#rest');
+    assert.equal(p.filter, 'site/+/+/#');
+    assert.deepEqual(p.match('site/a/d1/x/y'), { device: 'd1', rest: 'x/y' });
+    assert.deepEqual(p.match('site/a/d1'), { device: 'd1', rest: '' });
+    assert.deepEqual(compileTopicPattern('a/#').match('a/b/c'), {});
+  });
+
+  for (const [pattern, why] of [
+    ['', /empty/],
+    ['a/#/b', /# must be the last level/],
+    ['a/b+c', /must fill a whole level/],
+    ['a/+d e', /wildcard name/],
+    ['+x/+x', /used twice/],
+  ] as const) {
+    test(`invalid pattern ${JSON.stringify(pattern)}`, () => {
+      assert.throws(() => compileTopicPattern(pattern), why);
+    });
+  }
+});
+
+describe('payloads', () => {
+  const one = (text: string, format: 'json' | 'compact' | 'auto' = 'auto'): Reading => {
+    const r = parsePayload(b(text), format);
+    assert.ok(Array.isArray(r), String(r));
+    assert.equal(r.length, 1);
+    return r[0]!;
+  };
+
+  test('json, DataPoint-shaped', () => {
+    assert.deepEqual(
+      one('{"timestamp":1767268800000,"device_id":"p1","metrics":{"t":1.5},"tags":{"s":"a"}}'),
+      { timestamp: 1767268800000, device_id: 'p1', metrics: { t: 1.5 }, tags: { s: 'a' } },
+    );
+  });
+
+  test('json, flat: numbers are metrics, booleans 1/0, strings skipped; ISO timestamps', () => {
+    assert.deepEqual(
+      one('{"temp":21.5,"on":true,"status":"ok","timestamp":"2026-01-01T12:00:00Z"}'),
+      {
+        timestamp: Date.UTC(2026, 0, 1, 12),
+        device_id: undefined,
+        metrics: { temp: 21.5, on: 1 },
+        tags: undefined,
+      },
+    );
+    const ts = parsePayload(b('{"v":1,"ts":5}'), 'json', 'ts');
+    assert.ok(Array.isArray(ts));
+    assert.equal(ts[0]?.timestamp, 5);
+  });
+
+  test('json arrays give several readings', () => {
+    const r = parsePayload(b('[{"v":1,"timestamp":1},{"metrics":{"v":2},"timestamp":2}]'), 'json');
+    assert.ok(Array.isArray(r));
+    assert.deepEqual(
+      r.map((x) => [x.timestamp, x.metrics.v]),
+      [
+        [1, 1],
+        [2, 2],
+      ],
+    );
+  });
+
+  test('compact: metric=value,…[@ms], one reading per line', () => {
+    assert.deepEqual(one('temp=21.5,hum=40@1767268800000'), {
+      timestamp: 1767268800000,
+      device_id: undefined,
+      metrics: { temp: 21.5, hum: 40 },
+      tags: undefined,
+    });
+    assert.deepEqual(one(' temp = -1e3 ', 'compact').metrics, { temp: -1000 });
+    const r = parsePayload(b('a=1@1\na=2@2\n'), 'compact');
+    assert.ok(Array.isArray(r));
+    assert.equal(r.length, 2);
+  });
+
+  for (const [text, format, why] of [
+    ['', 'auto', /empty payload/],
+    ['{"temp":', 'json', /^not JSON/],
+    ['{"status":"ok"}', 'json', /^payload: no numeric value/],
+    ['[1]', 'json', /^\[0\]: expected an object, found a number/],
+    ['{"metrics":{"t":"hot"}}', 'json', /^metrics\.t: expected a number, found a string/],
+    ['{"metrics":{"t":1},"device_id":7}', 'json', /^device_id: expected a string/],
+    ['{"metrics":{"t":1},"tags":{"a":1}}', 'json', /^tags\.a: expected a string/],
+    ['{"v":1,"timestamp":"yesterday"}', 'json', /timestamp: "yesterday" is not ISO 8601/],
+    ['{"v":1,"timestamp":{}}', 'json', /timestamp: expected ms since the epoch/],
+    ['[]', 'json', /empty array/],
+    ['temp=hot', 'compact', /temp: "hot" is not a number/],
+    ['temp', 'compact', /"temp": expected metric=value/],
+    ['=1', 'compact', /missing metric name/],
+    ['t=1@soon', 'compact', /timestamp "soon": expected integer ms/],
+    ['t=1\nt=x', 'compact', /^line 2: t: "x" is not a number/],
+  ] as const) {
+    test(`bad payload ${JSON.stringify(text)} (${format})`, () => {
+      const r = parsePayload(b(text), format);
+      assert.equal(typeof r, 'string');
+      assert.match(r as string, why);
+    });
+  }
+});
+
+/** Seeded fuzz: random bytes and mutations of valid payloads give readings or a reason, never a throw. */
+test('fuzz: payload parsing and topic matching never throw', () => {
+  const random = Rng.fromSeed(7);
+  const rng = () => random.next();
+  const valid = [
+    '{"temp":21.5,"hum":40,"timestamp":1767268800000}',
+    '{"timestamp":1767268800000,"device_id":"p","metrics":{"a":1},"tags":{"s":"x"}}',
+    '[{"a":1},{"metrics":{"b":2}}]',
+    'temp=21.5,hum=40@1767268800000',
+  ];
+  const alphabet = '{}[]",:=@.-e0123456789abtrufnl \n\\\u0000\u00ff';
+  const pattern = compileTopicPattern('p/+plant/d/+device/#rest');
+  for (let i = 0; i < 3000; i++) {
+    let bytes: Buffer;
+    if (i % 3 === 0) {
+      bytes = Buffer.from(
+        Array.from({ length: Math.floor(rng() * 64) }, () => Math.floor(rng() * 256)),
+      );
+    } else {
+      const chars = [...valid[Math.floor(rng() * valid.length)]!];
+      for (let k = 0; k < 1 + Math.floor(rng() * 4); k++) {
+        const at = Math.floor(rng() * (chars.length + 1));
+        const c = alphabet[Math.floor(rng() * alphabet.length)]!;
+        const op = rng();
+        if (op < 0.4) chars.splice(at, 1);
+        else if (op < 0.8) chars.splice(at, 0, c);
+        else chars[at] = c;
+      }
+      bytes = Buffer.from(chars.join(''));
+    }
+    for (const format of ['json', 'compact', 'auto'] as const) {
+      const r = parsePayload(bytes, format);
+      if (typeof r === 'string') {
+        assert.ok(r.length > 0);
+      } else {
+        assert.ok(r.length > 0);
+        for (const reading of r) {
+          for (const v of Object.values(reading.metrics)) assert.equal(typeof v, 'number');
+        }
+      }
+    }
+    const topic = bytes.toString('utf8');
+    const m = pattern.match(topic);
+    assert.ok(m === undefined || typeof m === 'object');
+  }
+});

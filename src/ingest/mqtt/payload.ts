@@ -1,0 +1,167 @@
+/**
+ * MQTT payloads → readings (docs/integrations-influx-mqtt.md). Formats:
+ *
+ * - `json`: a DataPoint-shaped object `{"metrics": {...}, "timestamp"?, "device_id"?, "tags"?}`,
+ *   or a flat object `{"temp": 21.5, "hum": 40, "timestamp"?: …}` (numbers are metrics, booleans
+ *   1/0, strings and other values skipped), or an array of either.
+ * - `compact`: `metric=value,metric=value[@timestamp_ms]`, one reading per line.
+ * - `auto`: `json` when the payload starts with `{` or `[`, else `compact`.
+ *
+ * Timestamps are ms since the epoch (a number) or an ISO 8601 string; absent = receive time.
+ * Parsing never throws: a bad payload is a reason string.
+ */
+
+export type PayloadFormat = 'json' | 'compact' | 'auto';
+
+export interface Reading {
+  readonly timestamp: number | undefined;
+  readonly device_id: string | undefined;
+  readonly metrics: Record<string, number>;
+  readonly tags: Record<string, string> | undefined;
+}
+
+/** Most readings in one payload (an array, or compact lines). */
+export const MAX_READINGS = 1000;
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function timestampOf(value: unknown, where: string): number | undefined | string {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `${where}: not a finite number`;
+    return value;
+  }
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) return `${where}: ${JSON.stringify(value.slice(0, 40))} is not ISO 8601`;
+    return ms;
+  }
+  return `${where}: expected ms since the epoch or ISO 8601, found ${kind(value)}`;
+}
+
+function jsonReading(value: unknown, where: string, timestampField: string): Reading | string {
+  // `where` prefixes field paths (`[3].`); whole-item problems name the item.
+  const item = where === '' ? 'payload' : where.slice(0, -1);
+  if (!isRecord(value)) return `${item}: expected an object, found ${kind(value)}`;
+  if (isRecord(value.metrics)) {
+    // DataPoint-shaped, as POST /v1/points takes it.
+    const metrics: Record<string, number> = {};
+    for (const [name, v] of Object.entries(value.metrics)) {
+      if (typeof v !== 'number')
+        return `${where}metrics.${name}: expected a number, found ${kind(v)}`;
+      metrics[name] = v;
+    }
+    const ts = timestampOf(value.timestamp, `${where}timestamp`);
+    if (typeof ts === 'string') return ts;
+    const device = value.device_id;
+    if (device !== undefined && typeof device !== 'string') {
+      return `${where}device_id: expected a string, found ${kind(device)}`;
+    }
+    let tags: Record<string, string> | undefined;
+    if (value.tags !== undefined && value.tags !== null) {
+      if (!isRecord(value.tags))
+        return `${where}tags: expected an object, found ${kind(value.tags)}`;
+      tags = {};
+      for (const [k, v] of Object.entries(value.tags)) {
+        if (typeof v !== 'string') return `${where}tags.${k}: expected a string, found ${kind(v)}`;
+        tags[k] = v;
+      }
+    }
+    return { timestamp: ts, device_id: device, metrics, tags };
+  }
+  // Flat: numbers are metrics.
+  const metrics: Record<string, number> = {};
+  let timestamp: number | undefined;
+  let device: string | undefined;
+  for (const [key, v] of Object.entries(value)) {
+    if (key === timestampField) {
+      const ts = timestampOf(v, `${where}${key}`);
+      if (typeof ts === 'string') return ts;
+      timestamp = ts;
+    } else if (key === 'device_id' && typeof v === 'string') {
+      device = v;
+    } else if (typeof v === 'number') {
+      metrics[key] = v;
+    } else if (typeof v === 'boolean') {
+      metrics[key] = v ? 1 : 0;
+    }
+  }
+  if (Object.keys(metrics).length === 0) return `${item}: no numeric value to score`;
+  return { timestamp, device_id: device, metrics, tags: undefined };
+}
+
+function parseJson(text: string, timestampField: string): Reading[] | string {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (err) {
+    return `not JSON: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const items = Array.isArray(document) ? document : [document];
+  if (items.length === 0) return 'empty array';
+  if (items.length > MAX_READINGS) return `${items.length} readings, at most ${MAX_READINGS}`;
+  const readings: Reading[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const reading = jsonReading(items[i], Array.isArray(document) ? `[${i}].` : '', timestampField);
+    if (typeof reading === 'string') return reading;
+    readings.push(reading);
+  }
+  return readings;
+}
+
+function parseCompact(text: string): Reading[] | string {
+  const lines = text.split('\n').map((l) => l.trim());
+  const readings: Reading[] = [];
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!;
+    if (line === '') continue;
+    const where = lines.length > 1 ? `line ${n + 1}: ` : '';
+    const at = line.lastIndexOf('@');
+    const body = at === -1 ? line : line.slice(0, at);
+    let timestamp: number | undefined;
+    if (at !== -1) {
+      const raw = line.slice(at + 1).trim();
+      if (!/^-?\d+$/.test(raw))
+        return `${where}timestamp ${JSON.stringify(raw.slice(0, 30))}: expected integer ms`;
+      timestamp = Number(raw);
+    }
+    const metrics: Record<string, number> = {};
+    for (const pair of body.split(',')) {
+      const eq = pair.indexOf('=');
+      const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
+      const raw = eq === -1 ? '' : pair.slice(eq + 1).trim();
+      if (name === '') return `${where}${JSON.stringify(pair.slice(0, 30))}: missing metric name`;
+      if (eq === -1) return `${where}${JSON.stringify(name.slice(0, 30))}: expected metric=value`;
+      if (!NUMBER.test(raw)) {
+        return `${where}${name}: ${JSON.stringify(raw.slice(0, 30))} is not a number`;
+      }
+      metrics[name] = Number(raw);
+    }
+    readings.push({ timestamp, device_id: undefined, metrics, tags: undefined });
+    if (readings.length > MAX_READINGS) return `more than ${MAX_READINGS} readings`;
+  }
+  if (readings.length === 0) return 'empty payload';
+  return readings;
+}
+
+/** The readings of one payload, or why it cannot be read. */
+export function parsePayload(
+  payload: Buffer,
+  format: PayloadFormat,
+  timestampField = 'timestamp',
+): Reading[] | string {
+  const text = payload.toString('utf8').trim();
+  if (text === '') return 'empty payload';
+  const json = format === 'json' || (format === 'auto' && (text[0] === '{' || text[0] === '['));
+  return json ? parseJson(text, timestampField) : parseCompact(text);
+}
