@@ -23,6 +23,7 @@ import { strategyReloadFailuresCounter } from '../server/metrics.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { buildHttpServer } from '../server/http.js';
+import { registerDashboard } from '../server/dashboard/routes.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
@@ -346,6 +347,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     isReady: () => started,
     strategies: slots,
   });
+  await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
   const log = app.log;
   warn = (msg) => log.warn(msg);
 
