@@ -160,6 +160,10 @@ describe('dashboard routes', () => {
     assert.ok(seen.size > 10);
     const missing = await app.inject('/js/nope.js');
     assert.equal(missing.statusCode, 404);
+    // Unknown API routes still get the API's error answer, not a static-file one.
+    const unknown = await app.inject('/v1/nope');
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().code, 'VIGIL_ERR_NOT_FOUND');
   });
 
   test('the OpenAPI document lists the new routes', async () => {

@@ -194,7 +194,7 @@ function strategyDetail(
   const history = h(
     'table',
     { class: 'history' },
-    h('caption', {}, 'Version history'),
+    h('caption', { class: 'sr-only' }, 'Version history'),
     h(
       'thead',
       {},
@@ -303,7 +303,7 @@ function strategyDetail(
 
   return [
     form,
-    h('h2', {}, 'History'),
+    h('h2', { id: 'history-h' }, 'History'),
     history,
     h('h2', { id: 'diff-h' }, 'Compare versions'),
     diffForm,
