@@ -31,6 +31,7 @@ import {
   type MqttSubscriber,
 } from '../ingest/mqtt/subscriber.js';
 import { buildHttpServer } from '../server/http.js';
+import { registerDashboard } from '../server/dashboard/routes.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
@@ -406,6 +407,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     registry,
     ...remoteWriteOptions(settings.file.remote_write ?? {}),
   });
+  await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
   const log = app.log;
   warn = (msg) => log.warn(msg);
   const influx = settings.file.influx ?? {};

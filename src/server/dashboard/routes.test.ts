@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { createEngine, type LiveEngine } from '../../engine/live-engine.js';
+import { openStore } from '../../store/open-store.js';
+import type { Store, StoredEvent } from '../../store/store.js';
+import { buildHttpServer } from '../http.js';
+import { registerDashboard } from './routes.js';
+
+const NOW = Date.UTC(2026, 0, 2, 12);
+
+function event(id: string, device: string, start: number, end: number | null): StoredEvent {
+  return {
+    id,
+    device,
+    metric: 'temp',
+    strategy: 'default',
+    strategyVersion: 1,
+    start,
+    end,
+    peak: { time: start, score: 0.9, values: { temp: 40 } },
+    level: 'alert',
+    points: 1,
+    explanation: { metrics: [{ name: 'temp', share: 1, observed: 40 }], detectors: [] },
+  };
+}
+
+describe('dashboard routes', () => {
+  let dir: string;
+  let store: Store;
+  let engine: LiveEngine;
+  let app: FastifyInstance;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'vigil-dashboard-'));
+    store = await openStore();
+    engine = await createEngine({ store, spoolDir: path.join(dir, 'spool'), checkpointEveryMs: 0 });
+    app = await buildHttpServer({
+      engine,
+      store,
+      registry: new Registry(),
+      logger: { level: 'silent' },
+    });
+    await registerDashboard(app, {
+      engine,
+      store,
+      acceptedPoints: () => engine.stats().accepted,
+      clock: () => NOW,
+    });
+    await app.ready();
+    const points = [];
+    for (let i = 0; i < 120; i++) {
+      for (const device of ['pump-1', 'pump-2']) {
+        points.push({
+          timestamp: NOW - 120_000 + i * 1000,
+          device_id: device,
+          metrics: { temp: 20 + (i % 3) },
+        });
+      }
+    }
+    await engine.ingest(points, 'test');
+    await engine.flush();
+    await store.events.upsert([
+      event('pump-1/temp|default@1|a', 'pump-1', NOW - 10 * 60_000, NOW - 9 * 60_000),
+      event('pump-1/temp|default@1|b', 'pump-1', NOW - 5 * 3_600_000, NOW - 4 * 3_600_000),
+      event('pump-2/temp|default@1|c', 'pump-2', NOW - 30 * 3_600_000, null),
+      event('pump-2/temp|default@1|d', 'pump-2', NOW - 30 * 3_600_000, NOW - 29 * 3_600_000),
+    ]);
+  });
+
+  after(async () => {
+    await app.close();
+    await engine.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('GET /v1/overview: devices, series with their live level, event counts', async () => {
+    const res = await app.inject('/v1/overview');
+    assert.equal(res.statusCode, 200);
+    const o = res.json();
+    assert.equal(o.now, NOW);
+    assert.deepEqual(
+      o.devices.map((d: { device: string }) => d.device),
+      ['pump-1', 'pump-2'],
+    );
+    const [p1, p2] = o.devices;
+    assert.equal(p1.series[0].metric, 'temp');
+    assert.equal(p1.series[0].level, 'ok');
+    assert.equal(p1.series[0].scored_at, NOW - 1000);
+    assert.equal(p1.series[0].strategy, 'default@1');
+    assert.deepEqual([p1.events_hour, p1.events_day, p1.open_events], [1, 2, 0]);
+    // An open event started 30 h ago still overlaps the last hour; a closed one 29 h ago does not.
+    assert.deepEqual([p2.events_hour, p2.events_day, p2.open_events], [1, 1, 1]);
+    assert.deepEqual(o.events, { hour: 2, day: 3, open: 1, capped: false });
+    assert.equal(o.ingest.points_total, 240);
+  });
+
+  test('GET /v1/scores: the recent live scores of a series, bucketed', async () => {
+    const res = await app.inject(
+      `/v1/scores?device=pump-1&metric=temp&from=${NOW - 60_000}&to=${NOW}&bucket=10s`,
+    );
+    assert.equal(res.statusCode, 200);
+    const s = res.json();
+    assert.equal(s.times.length, 6);
+    assert.equal(s.times[0], NOW - 60_000);
+    assert.equal(s.score.length, 6);
+    assert.ok(s.level.every((l: string) => l === 'ok'));
+    const bad = await app.inject(`/v1/scores?device=pump-1&metric=temp&bucket=fast`);
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().message, /^bucket: /);
+  });
+
+  test('GET /v1/events/:id: one event, ids with / and | URL-encoded; 404 names the id', async () => {
+    const id = 'pump-1/temp|default@1|a';
+    const res = await app.inject(`/v1/events/${encodeURIComponent(id)}`);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().id, id);
+    assert.equal(res.json().strategy_version, 1);
+    const missing = await app.inject(`/v1/events/${encodeURIComponent('nope|x')}`);
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json().code, 'VIGIL_ERR_NOT_FOUND');
+    assert.match(missing.json().message, /nope\|x/);
+  });
+
+  test('the page, its modules and the two browser libraries are served', async () => {
+    const page = await app.inject('/');
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-type'] as string, /text\/html/);
+    assert.match(page.body, /<script type="importmap">/);
+    for (const [url, type] of [
+      ['/app.css', /text\/css/],
+      ['/js/main.js', /javascript/],
+      ['/js/views/strategies.js', /javascript/],
+      ['/vendor/uplot/uPlot.esm.js', /javascript/],
+      ['/vendor/uplot/uPlot.min.css', /text\/css/],
+      ['/vendor/diff/index.js', /javascript/],
+    ] as const) {
+      const res = await app.inject(url);
+      assert.equal(res.statusCode, 200, url);
+      assert.match(res.headers['content-type'] as string, type, url);
+    }
+    // Every module the page imports must exist: follow the import graph from main.js.
+    const seen = new Set<string>();
+    const queue = ['/js/main.js'];
+    while (queue.length > 0) {
+      const url = queue.pop() as string;
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const res = await app.inject(url);
+      assert.equal(res.statusCode, 200, `${url} (imported)`);
+      for (const m of res.body.matchAll(/from '(\.[^']+)'/g)) {
+        queue.push(new URL(m[1] as string, `http://x${url}`).pathname);
+      }
+    }
+    assert.ok(seen.size > 10);
+    const missing = await app.inject('/js/nope.js');
+    assert.equal(missing.statusCode, 404);
+    // Unknown API routes still get the API's error answer, not a static-file one.
+    const unknown = await app.inject('/v1/nope');
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().code, 'VIGIL_ERR_NOT_FOUND');
+  });
+
+  test('the OpenAPI document lists the new routes', async () => {
+    const doc = (await app.inject('/docs')).json();
+    for (const p of ['/v1/overview', '/v1/scores', '/v1/events/{id}']) assert.ok(doc.paths[p], p);
+  });
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { EngineFeedItem, ScoredPoint } from '../../engine/engine.js';
+import { ScoreBuffer } from './score-buffer.js';
+import { sampleIngestRate } from './ingest-rate.js';
+
+/** A feed to publish into by hand: the buffer only needs `subscribe`. */
+function feed() {
+  const listeners = new Set<(item: EngineFeedItem) => void>();
+  return {
+    subscribe(l: (item: EngineFeedItem) => void) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    score(point: Partial<ScoredPoint> & { timestamp: number; score: number }) {
+      const p: ScoredPoint = {
+        device_id: 'd',
+        metric: 'm',
+        value: 1,
+        level: 'ok',
+        strategy: 's@1',
+        ...point,
+      };
+      for (const l of listeners) l({ type: 'score', point: p });
+    },
+    get size() {
+      return listeners.size;
+    },
+  };
+}
+
+test('the score buffer keeps the last scores per series, in order, across the ring wrap', () => {
+  const f = feed();
+  const buffer = new ScoreBuffer(f, { perSeries: 50 });
+  for (let i = 0; i < 120; i++) f.score({ timestamp: i * 1000, score: i / 1000 });
+  const all = buffer.range('d', 'm', 0, 1e9);
+  assert.equal(all.times.length, 50);
+  assert.deepEqual(all.times.slice(0, 2), [70_000, 71_000]);
+  assert.equal(all.times.at(-1), 119_000);
+  assert.deepEqual(buffer.range('other', 'm', 0, 1e9), { times: [], score: [], level: [] });
+  buffer.close();
+  assert.equal(f.size, 0, 'close unsubscribes');
+});
+
+test('bucketed scores keep the highest score and level of each bucket', () => {
+  const f = feed();
+  const buffer = new ScoreBuffer(f);
+  f.score({ timestamp: 10_000, score: 0.1 });
+  f.score({ timestamp: 12_000, score: 0.9, level: 'severe' });
+  f.score({ timestamp: 14_000, score: 0.2 });
+  f.score({ timestamp: 21_000, score: 0.6, level: 'alert' });
+  f.score({ timestamp: 31_000, score: 0.3 });
+  const r = buffer.range('d', 'm', 10_000, 30_000, 10_000);
+  assert.deepEqual(r, { times: [10_000, 20_000], score: [0.9, 0.6], level: ['severe', 'alert'] });
+  assert.equal(buffer.latest()[0]?.timestamp, 31_000);
+  buffer.close();
+});
+
+test('series beyond the cap are not tracked', () => {
+  const f = feed();
+  const buffer = new ScoreBuffer(f, { maxSeries: 2 });
+  for (const device of ['a', 'b', 'c']) f.score({ device_id: device, timestamp: 1, score: 0 });
+  assert.deepEqual(
+    buffer.latest().map((s) => s.device),
+    ['a', 'b'],
+  );
+  buffer.close();
+});
+
+test('the ingest rate is the counter increase over the sampled window', async () => {
+  let n = 0;
+  let now = 0;
+  const rate = sampleIngestRate(() => n, { everyMs: 5, windowMs: 1_000_000, clock: () => now });
+  assert.equal(rate.perSecond(), null);
+  n = 500;
+  now = 2_000;
+  await new Promise((r) => setTimeout(r, 30));
+  rate.stop();
+  assert.equal(rate.perSecond(), 250);
+  assert.equal(rate.total(), 500);
+});

@@ -1,0 +1,50 @@
+/**
+ * Debian's Chromium driven by playwright-core, headless, with a fresh profile per launch; console
+ * errors and page errors are collected so tests can assert there are none.
+ */
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface WatchedPage {
+  readonly page: Page;
+  /** Console messages of type error and uncaught page errors, in order. */
+  readonly errors: string[];
+}
+
+/** A 1366×768 page (the laptop screen the dashboard is laid out for). */
+export async function openPage(browser: Browser): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  return { page, errors };
+}
+
+/** Where screenshots go: $VIGIL_E2E_ARTIFACTS, or one fixed folder in the temp dir (overwritten). */
+export async function artifactDir(): Promise<string> {
+  const dir = process.env.VIGIL_E2E_ARTIFACTS ?? path.join(tmpdir(), 'vigil-e2e-artifacts');
+  await mkdir(dir, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,81 @@
+/**
+ * The real service for browser tests, in-process: PGlite (in memory), the live engine with a
+ * spool in a temp dir, hot reload, the HTTP API and the dashboard, on a free port.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { builtinStrategyPath, parseStrategy } from '../core/strategy/load.js';
+import type { IngestPoint } from '../engine/engine.js';
+import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { StrategySlots } from '../engine/strategy-slots.js';
+import { registerDashboard } from '../server/dashboard/routes.js';
+import { buildHttpServer } from '../server/http.js';
+import { openStore } from '../store/open-store.js';
+
+export interface TestService {
+  readonly url: string;
+  readonly engine: LiveEngine;
+  /** POST /v1/points; fails the test unless every point is accepted. */
+  send(points: readonly IngestPoint[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startService(strategyYamls: readonly string[]): Promise<TestService> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-web-e2e-'));
+  const store = await openStore();
+  const defaultYaml = await readFile(builtinStrategyPath('default'), 'utf8');
+  const strategies = strategyYamls.map((y) => parseStrategy(y, 'test strategy'));
+  for (const [i, s] of strategies.entries()) {
+    await store.strategies.save({ name: s.name, version: s.version, yaml: strategyYamls[i] ?? '' });
+  }
+  const defaultStrategy = parseStrategy(defaultYaml, 'default');
+  await store.strategies.save({
+    name: 'default',
+    version: defaultStrategy.version,
+    yaml: defaultYaml,
+  });
+  const registry = new Registry();
+  const engine = await createEngine({
+    store,
+    registry,
+    strategies,
+    defaultStrategy,
+    spoolDir: path.join(dir, 'spool'),
+    checkpointEveryMs: 0,
+  });
+  const slots = new StrategySlots({ engine, store });
+  const app = await buildHttpServer({
+    engine,
+    store,
+    registry,
+    logger: { level: 'silent' },
+    strategies: slots,
+  });
+  await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    url,
+    engine,
+    async send(points) {
+      const res = await fetch(`${url}/v1/points`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(points),
+      });
+      const answer = (await res.json()) as { accepted: number; errors: unknown[] };
+      if (res.status !== 200 || answer.accepted !== points.length) {
+        throw new Error(`ingest: ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);
+      }
+    },
+    async stop() {
+      await app.close();
+      await engine.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

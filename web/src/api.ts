@@ -1,0 +1,93 @@
+/** Calls to the HTTP API; every failure becomes an ApiError carrying the server's code/message. */
+import type {
+  ActiveStrategies,
+  BucketedPoints,
+  Label,
+  Overview,
+  ReloadAnswer,
+  Scores,
+  SeriesInfo,
+  StrategySummary,
+  StrategyVersion,
+  VigilEvent,
+} from './types.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Query = Record<string, string | number | undefined>;
+
+function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== '') params.set(k, String(v));
+  const text = params.toString();
+  return text === '' ? path : `${path}?${text}`;
+}
+
+async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, 'NETWORK', `cannot reach the server (${String(err)})`);
+  }
+  const text = await res.text();
+  let body: unknown = undefined;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const b = (body ?? {}) as { code?: string; message?: string };
+    throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? res.statusText);
+  }
+  return body as T;
+}
+
+export const api = {
+  overview: () => request<Overview>('/v1/overview'),
+  devices: () => request<{ devices: string[] }>('/v1/devices'),
+  series: (device?: string) =>
+    request<{ series: SeriesInfo[] }>(withQuery('/v1/series', { device })),
+  buckets: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>
+    request<BucketedPoints>(withQuery('/v1/points', q)),
+  scores: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>
+    request<Scores>(withQuery('/v1/scores', q)),
+  events: (q: Query) => request<{ events: VigilEvent[] }>(withQuery('/v1/events', q)),
+  event: (id: string) => request<VigilEvent>(`/v1/events/${encodeURIComponent(id)}`),
+  strategies: () => request<{ strategies: StrategySummary[] }>('/v1/strategies'),
+  versions: (name: string) =>
+    request<{ name: string; versions: StrategyVersion[] }>(
+      `/v1/strategies/${encodeURIComponent(name)}/versions`,
+    ),
+  active: () => request<ActiveStrategies>('/v1/strategies/active'),
+  saveStrategy: (name: string, yaml: string) =>
+    request<ReloadAnswer>(`/v1/strategies/${encodeURIComponent(name)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/yaml' },
+      body: yaml,
+    }),
+  rollback: (name: string, version: number) =>
+    request<ReloadAnswer>(`/v1/strategies/${encodeURIComponent(name)}/rollback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ version }),
+    }),
+  /** The feedback-labels contract (another feature implements the route). */
+  label: (id: string, label: Label, note?: string) =>
+    request<unknown>(`/v1/events/${encodeURIComponent(id)}/label`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(note === undefined || note === '' ? { label } : { label, note }),
+    }),
+};

@@ -1,0 +1,136 @@
+/** The JSON the dashboard reads from the HTTP API (docs/api.md, docs/dashboard.md). */
+export type Level = 'ok' | 'alert' | 'severe';
+export type EventLevel = 'alert' | 'severe';
+export type Label = 'anomaly' | 'false_alarm' | 'unsure';
+
+export interface OverviewSeries {
+  readonly metric: string;
+  readonly first: number;
+  readonly last: number;
+  readonly score?: number;
+  readonly level?: Level;
+  readonly strategy?: string;
+  readonly value?: number;
+  readonly scored_at?: number;
+}
+
+export interface OverviewDevice {
+  readonly device: string;
+  readonly series: readonly OverviewSeries[];
+  readonly events_hour: number;
+  readonly events_day: number;
+  readonly open_events: number;
+}
+
+export interface Overview {
+  readonly now: number;
+  readonly devices: readonly OverviewDevice[];
+  readonly events: { hour: number; day: number; open: number; capped: boolean };
+  readonly ingest: { points_total: number; points_per_second: number | null };
+}
+
+export interface SeriesInfo {
+  readonly device: string;
+  readonly metric: string;
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface BucketedPoints {
+  readonly kind: 'buckets';
+  readonly bucket_ms: number;
+  readonly times: number[];
+  readonly min: (number | null)[];
+  readonly max: (number | null)[];
+  readonly avg: (number | null)[];
+  readonly count: number[];
+}
+
+export interface Scores {
+  readonly times: number[];
+  readonly score: number[];
+  readonly level: Level[];
+}
+
+export interface MetricContribution {
+  readonly name: string;
+  readonly share: number;
+  readonly observed: number;
+  readonly expected?: number;
+  readonly band?: readonly [number, number];
+}
+
+export interface Explanation {
+  readonly metrics: readonly MetricContribution[];
+  readonly detectors: readonly { name: string; score: number }[];
+}
+
+/** An event as stored (`GET /v1/events`). */
+export interface VigilEvent {
+  readonly id: string;
+  readonly device: string;
+  readonly metric: string | null;
+  readonly strategy: string;
+  readonly strategy_version: number;
+  readonly start: number;
+  readonly end: number | null;
+  readonly peak: { time: number; score: number; values: Record<string, number> };
+  readonly level: EventLevel;
+  readonly points: number;
+  readonly explanation: Explanation | null;
+  readonly label?: Label | null;
+  readonly note?: string | null;
+}
+
+/** An event as the live stream sends it (the engine's AnomalyEvent). */
+export interface LiveEvent {
+  readonly id: string;
+  readonly series: string;
+  readonly strategy: string;
+  readonly start: number;
+  readonly end: number | null;
+  readonly peak: { time: number; score: number; values: Record<string, number> };
+  readonly level: EventLevel;
+  readonly points: number;
+  readonly explanation: Explanation | null;
+}
+
+export interface LiveEventMessage {
+  readonly change: 'open' | 'update' | 'close' | 'reopen';
+  readonly event: LiveEvent;
+}
+
+export interface LiveScore {
+  readonly device_id: string;
+  readonly metric: string;
+  readonly timestamp: number;
+  readonly value: number;
+  readonly score: number;
+  readonly level: Level;
+  readonly strategy: string;
+}
+
+export interface StrategySummary {
+  readonly name: string;
+  readonly latest: number;
+  readonly versions: readonly { version: number; created_at: number }[];
+}
+
+export interface StrategyVersion {
+  readonly version: number;
+  readonly created_at: number;
+  readonly yaml: string;
+}
+
+export interface ActiveStrategies {
+  readonly strategies: readonly { name: string; version: number }[];
+  readonly default: { name: string; version: number };
+}
+
+export interface ReloadAnswer {
+  readonly name: string;
+  readonly version: number;
+  readonly status: 'active' | 'unchanged';
+  readonly moved: number;
+  readonly check: { series: number; points: number; flagged: number };
+}

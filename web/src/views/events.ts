@@ -1,0 +1,224 @@
+/**
+ * Events: a filter form (device, minimum level, strategy, time range; kept in the address) and
+ * the list, newest first. Events opened or changed while the page is open appear at once, from
+ * the live stream, and are announced.
+ */
+import { api } from '../api.js';
+import { h, replaceChildren } from '../dom.js';
+import { formatDuration, formatNumber, formatTime, toLocalInput } from '../format.js';
+import { fromLive } from '../live-event.js';
+import { onLiveEvent } from '../live.js';
+import { eventHref, href, seriesHref, type Route } from '../router.js';
+import type { VigilEvent } from '../types.js';
+
+interface Filters {
+  device: string;
+  level: string;
+  strategy: string;
+  from: number | undefined;
+  to: number | undefined;
+}
+
+function readFilters(q: URLSearchParams): Filters {
+  const time = (name: string) => {
+    const n = Number(q.get(name));
+    return q.get(name) !== null && Number.isFinite(n) ? n : undefined;
+  };
+  return {
+    device: q.get('device') ?? '',
+    level: q.get('level') ?? '',
+    strategy: q.get('strategy') ?? '',
+    from: time('from'),
+    to: time('to'),
+  };
+}
+
+function matches(e: VigilEvent, f: Filters): boolean {
+  if (f.device !== '' && e.device !== f.device) return false;
+  if (f.level === 'severe' && e.level !== 'severe') return false;
+  if (f.strategy !== '' && e.strategy !== f.strategy) return false;
+  if (f.to !== undefined && e.start >= f.to) return false;
+  if (f.from !== undefined && e.end !== null && e.end < f.from) return false;
+  return true;
+}
+
+function select(id: string, label: string, value: string, options: readonly [string, string][]) {
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    h(
+      'select',
+      { id, name: id },
+      options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)),
+    ),
+  );
+}
+
+function timeInput(id: string, label: string, value: number | undefined) {
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    h('input', {
+      id,
+      name: id,
+      type: 'datetime-local',
+      value: value === undefined ? '' : toLocalInput(value),
+    }),
+  );
+}
+
+function row(e: VigilEvent, fresh: boolean): HTMLTableRowElement {
+  const series = e.metric === null ? e.device : `${e.device} / ${e.metric}`;
+  return h(
+    'tr',
+    { class: fresh ? 'fresh' : '', 'data-event-id': e.id },
+    h('td', {}, h('a', { href: eventHref(e.id) }, formatTime(e.start))),
+    h(
+      'td',
+      {},
+      e.metric === null ? series : h('a', { href: seriesHref(e.device, e.metric) }, series),
+    ),
+    h('td', {}, h('span', { class: `badge level-${e.level}` }, e.level)),
+    h('td', {}, e.end === null ? h('strong', {}, 'open') : formatDuration(e.end - e.start)),
+    h('td', { class: 'num' }, formatNumber(e.peak.score)),
+    h('td', {}, `${e.strategy}@${e.strategy_version}`),
+    h('td', {}, e.label ? e.label.replace('_', ' ') : '—'),
+    h('td', {}, fresh ? h('span', { class: 'badge new' }, 'new') : ''),
+  );
+}
+
+export function renderEvents(main: HTMLElement, route: Route): () => void {
+  const filters = readFilters(route.query);
+  const form = h('form', { class: 'filters', 'aria-label': 'Filter events' });
+  const body = h('tbody');
+  const count = h('p', { class: 'muted' });
+  const announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  let devices: string[] = [];
+  let shown: VigilEvent[] = [];
+  const freshIds = new Set<string>();
+
+  function draw(): void {
+    replaceChildren(
+      body,
+      shown.map((e) => row(e, freshIds.has(e.id))),
+    );
+    count.textContent = `${shown.length} event${shown.length === 1 ? '' : 's'}, newest first`;
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const { events } = await api.events({
+        device: filters.device,
+        level: filters.level,
+        strategy: filters.strategy,
+        from: filters.from,
+        to: filters.to,
+        limit: 500,
+      });
+      // Keep live events the store has not written yet (it writes them asynchronously).
+      const ids = new Set(events.map((e) => e.id));
+      shown = [...shown.filter((e) => freshIds.has(e.id) && !ids.has(e.id)), ...events];
+      error.hidden = true;
+      draw();
+    } catch (err) {
+      error.hidden = false;
+      error.textContent = `Cannot load events: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
+  async function buildForm(): Promise<void> {
+    const [d, s] = await Promise.all([
+      api.devices().catch(() => ({ devices: [] as string[] })),
+      api.strategies().catch(() => ({ strategies: [] })),
+    ]);
+    devices = d.devices;
+    replaceChildren(
+      form,
+      select('f-device', 'Device', filters.device, [
+        ['', 'All devices'],
+        ...devices.map((x): [string, string] => [x, x]),
+      ]),
+      select('f-level', 'Level', filters.level, [
+        ['', 'Alert and severe'],
+        ['severe', 'Severe only'],
+      ]),
+      select('f-strategy', 'Strategy', filters.strategy, [
+        ['', 'All strategies'],
+        ...s.strategies.map((x): [string, string] => [x.name, x.name]),
+      ]),
+      timeInput('f-from', 'From', filters.from),
+      timeInput('f-to', 'To', filters.to),
+      h(
+        'div',
+        { class: 'field actions' },
+        h('button', { type: 'submit' }, 'Apply'),
+        h('a', { href: '#/events' }, 'Clear'),
+      ),
+    );
+  }
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const time = (name: string) => {
+      const v = String(data.get(name) ?? '');
+      return v === '' ? undefined : new Date(v).getTime();
+    };
+    location.hash = href(['events'], {
+      device: String(data.get('f-device') ?? ''),
+      level: String(data.get('f-level') ?? ''),
+      strategy: String(data.get('f-strategy') ?? ''),
+      from: time('f-from'),
+      to: time('f-to'),
+    });
+  });
+
+  main.append(
+    h('h1', { tabindex: '-1' }, 'Events'),
+    form,
+    error,
+    count,
+    announce,
+    h(
+      'table',
+      { class: 'events' },
+      h('caption', { class: 'sr-only' }, 'Events'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Start', 'Series', 'Level', 'Duration', 'Peak score', 'Strategy', 'Label', ''].map((c) =>
+            h('th', { scope: 'col' }, c),
+          ),
+        ),
+      ),
+      body,
+    ),
+  );
+  void buildForm().then(load);
+
+  let soon: number | undefined;
+  const off = onLiveEvent((m) => {
+    const e = fromLive(m.event, devices);
+    if (!matches(e, filters)) return;
+    const known = shown.findIndex((x) => x.id === e.id);
+    if (known >= 0) shown[known] = { ...e, label: shown[known]?.label ?? null };
+    else {
+      shown = [e, ...shown];
+      freshIds.add(e.id);
+      announce.textContent = `New ${e.level} event on ${m.event.series}`;
+    }
+    draw();
+    window.clearTimeout(soon);
+    soon = window.setTimeout(() => void load(), 1_500);
+  });
+  return () => {
+    off();
+    window.clearTimeout(soon);
+  };
+}

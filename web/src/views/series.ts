@@ -1,0 +1,165 @@
+/**
+ * One series: the zoomable chart (drag to zoom, buttons for keyboard users), its events in the
+ * visible range, live updates over SSE.
+ */
+import { api } from '../api.js';
+import { createSeriesChart, type Span } from '../chart.js';
+import { h, replaceChildren } from '../dom.js';
+import { formatDuration, formatNumber, formatTime } from '../format.js';
+import { onLiveEvent, onLiveScores } from '../live.js';
+import { eventHref, href, replaceQuietly, type Route } from '../router.js';
+import type { VigilEvent } from '../types.js';
+
+const RANGES: readonly [string, number][] = [
+  ['15 min', 15 * 60_000],
+  ['1 h', 3_600_000],
+  ['6 h', 6 * 3_600_000],
+  ['24 h', 24 * 3_600_000],
+  ['7 d', 7 * 24 * 3_600_000],
+];
+
+export function renderSeries(main: HTMLElement, route: Route): () => void {
+  const [, device = '', metric = ''] = route.path;
+  const now = Date.now();
+  const qTo = Number(route.query.get('to'));
+  const qFrom = Number(route.query.get('from'));
+  const initialTo = Number.isFinite(qTo) && qTo > 0 ? qTo : now;
+  const initialFrom =
+    Number.isFinite(qFrom) && qFrom > 0 && qFrom < initialTo ? qFrom : initialTo - 3_600_000;
+
+  const info = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  const eventsBox = h('div');
+  let events: VigilEvent[] = [];
+
+  const chart = createSeriesChart({
+    device,
+    metric,
+    onLoad: ({ from, to, bucketMs, buckets }) => {
+      info.textContent =
+        `${formatTime(from)} – ${formatTime(to)} · ${buckets} buckets of ${formatDuration(bucketMs)} ` +
+        '(min–max band, average line; score on the right axis, alert boundary dashed)';
+      error.hidden = true;
+      replaceQuietly(
+        href(['series', device, metric], { from: Math.round(from), to: Math.round(to) }),
+      );
+      void loadEvents(from, to);
+    },
+    onError: (err) => {
+      error.hidden = false;
+      error.textContent = `Cannot load the series: ${err instanceof Error ? err.message : String(err)}`;
+    },
+  });
+
+  async function loadEvents(from: number, to: number): Promise<void> {
+    try {
+      const answer = await api.events({
+        device,
+        metric,
+        from: Math.floor(from),
+        to: Math.ceil(to),
+        limit: 500,
+      });
+      events = answer.events;
+      chart.setSpans(events.map((e): Span => ({ start: e.start, end: e.end, level: e.level })));
+      replaceChildren(eventsBox, eventsTable(events));
+    } catch (err) {
+      replaceChildren(eventsBox, h('p', { class: 'error' }, `Cannot load events: ${String(err)}`));
+    }
+  }
+
+  const zoom = (factor: number, shift = 0) => {
+    const { from, to } = chart.range();
+    const span = to - from;
+    const mid = from + span / 2 + shift * span;
+    const next = Math.max(1_000, span * factor);
+    void chart.load(mid - next / 2, mid + next / 2);
+  };
+  const button = (label: string, onclick: () => void, title?: string) =>
+    h(
+      'button',
+      { type: 'button', onclick, ...(title === undefined ? {} : { 'aria-label': title }) },
+      label,
+    );
+
+  const controls = h(
+    'div',
+    { class: 'toolbar', role: 'group', 'aria-label': 'Time range' },
+    RANGES.map(([label, ms]) =>
+      button(`Last ${label}`, () => {
+        const t = Date.now();
+        void chart.load(t - ms, t);
+      }),
+    ),
+    button('Zoom in', () => zoom(0.5)),
+    button('Zoom out', () => zoom(2)),
+    button('◀ Earlier', () => zoom(1, -0.5), 'Earlier'),
+    button('Later ▶', () => zoom(1, 0.5), 'Later'),
+  );
+
+  main.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Fleet'), ' › ', device),
+    h('h1', { tabindex: '-1' }, `${device} / ${metric}`),
+    controls,
+    error,
+    h(
+      'figure',
+      { class: 'chart-figure' },
+      h(
+        'div',
+        { role: 'img', 'aria-label': `Chart of ${metric} on ${device}; drag across it to zoom` },
+        chart.element,
+      ),
+      h('figcaption', {}, info),
+    ),
+    h('h2', {}, 'Events in this range'),
+    eventsBox,
+  );
+  void chart.load(initialFrom, initialTo);
+
+  const offScores = onLiveScores(device, (s) => chart.addLive(s));
+  const offEvents = onLiveEvent((m) => {
+    if (m.event.series !== `${device}/${metric}`) return;
+    const { from, to } = chart.range();
+    void loadEvents(from, Math.max(to, Date.now()));
+  });
+  return () => {
+    offScores();
+    offEvents();
+    chart.destroy();
+  };
+}
+
+function eventsTable(events: readonly VigilEvent[]): HTMLElement {
+  if (events.length === 0) return h('p', {}, 'No events in this range.');
+  return h(
+    'table',
+    {},
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['Start', 'Level', 'Duration', 'Peak score', 'Strategy'].map((c) =>
+          h('th', { scope: 'col' }, c),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      events.map((e) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, h('a', { href: eventHref(e.id) }, formatTime(e.start))),
+          h('td', {}, h('span', { class: `badge level-${e.level}` }, e.level)),
+          h('td', {}, e.end === null ? 'open' : formatDuration(e.end - e.start)),
+          h('td', { class: 'num' }, formatNumber(e.peak.score)),
+          h('td', {}, `${e.strategy}@${e.strategy_version}`),
+        ),
+      ),
+    ),
+  );
+}
