@@ -13,6 +13,9 @@ import { Command, Option } from 'commander';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { Alerting } from '../alerts/alerting.js';
+import { alertSettings, alertsConfigSchema } from '../alerts/config.js';
+import { registerAlertRoutes } from '../alerts/routes.js';
 import { VigilError } from '../errors.js';
 import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
@@ -59,6 +62,7 @@ export const configSchema = z
       })
       .partial()
       .strict(),
+    alerts: alertsConfigSchema,
   })
   .partial()
   .strict();
@@ -280,6 +284,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
   };
 
   const { store: storeConfig = {}, engine: engineConfig = {}, limits = {} } = settings.file;
+  // Validated (and secrets read) before anything starts.
+  const alertConfig = alertSettings(
+    settings.file.alerts ?? {},
+    `http://${settings.host}:${settings.port}`,
+  );
   await mkdir(settings.dataDir, { recursive: true });
   const store: Store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
@@ -348,6 +357,14 @@ export async function serve(settings: ServeSettings): Promise<void> {
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);
+  registerAlertRoutes(app, { deadLetters: store.deadLetters });
+  const alerting = new Alerting({
+    settings: alertConfig,
+    deadLetters: store.deadLetters,
+    registry,
+    log: (msg) => log.warn(msg),
+  });
+  alerting.attach(engine);
 
   await app.listen({ port: settings.port, host: settings.host });
   const httpAddress = app.server.address() as AddressInfo;
@@ -395,6 +412,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       await demo?.stop();
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();
+      await alerting.close();
       await store.close();
       log.info('stopped');
       process.exitCode = 0;

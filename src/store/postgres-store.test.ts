@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { VigilError } from '../errors.js';
-import { SCHEMA_VERSION } from './migrations/index.js';
+import { migrations, SCHEMA_VERSION } from './migrations/index.js';
 import { openStore } from './open-store.js';
 import { openPostgresStore, redactUrl } from './postgres-store.js';
 import { storeSuite } from './store-suite.js';
@@ -88,7 +88,7 @@ describe('PostgreSQL specifics', () => {
       await c.end();
       assert.deepEqual(
         rows.map((r: { version: number }) => r.version),
-        [1, 2],
+        migrations.map((m) => m.version),
       );
     } finally {
       await Promise.all(stores.map((st) => st.close()));

@@ -8,11 +8,12 @@ import { VigilError } from '../../errors.js';
 import type { SqlDriver, SqlSession } from '../sql-driver.js';
 import { core } from './001-core.js';
 import { timeSeries } from './002-time-series.js';
+import { alertDeadLetters } from './003-alert-dead-letters.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [core, timeSeries];
+export const migrations: readonly Migration[] = [core, timeSeries, alertDeadLetters];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
 
