@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { VigilError } from '../errors.js';
 import { openPGliteStore } from '../store/pglite-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
 import type { Store } from '../store/store.js';
@@ -367,6 +368,41 @@ describe('persistent webhook failure is dead-lettered in storage', () => {
         await app.close();
         await s.close(1000);
       }
+    });
+
+    it(`${backend}: the dead-letter store validates, filters and pages`, async () => {
+      const store = storeOf();
+      const letter = {
+        sink: 'paging',
+        deliveryId: 'd-1',
+        incidentId: null,
+        reason: 'rejected' as const,
+        attempts: 1,
+        lastError: 'HTTP 400\0 bad',
+        payload: { a: [1, 'two', null] },
+      };
+      const first = await store.deadLetters.save(letter);
+      assert.equal(first.lastError, 'HTTP 400 bad', 'NUL removed from network text');
+      const second = await store.deadLetters.save({ ...letter, deliveryId: 'd-2' });
+      assert.ok(second.id > first.id);
+      const page = await store.deadLetters.list({ sink: 'paging', limit: 1 });
+      assert.deepEqual(
+        page.map((l) => l.deliveryId),
+        ['d-2'],
+      );
+      const next = await store.deadLetters.list({ sink: 'paging', before: page[0]!.id });
+      assert.deepEqual(
+        next.map((l) => [l.deliveryId, l.payload]),
+        [['d-1', { a: [1, 'two', null] }]],
+      );
+      await assert.rejects(
+        store.deadLetters.save({ ...letter, reason: 'lost' as 'rejected' }),
+        (err: unknown) =>
+          err instanceof VigilError &&
+          err.code === 'VIGIL_ERR_STORE_INVALID' &&
+          /reason must be one of/.test(err.message),
+      );
+      await assert.rejects(store.deadLetters.list({ limit: 0 }), /limit must be an integer/);
     });
   }
 });
