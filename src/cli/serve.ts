@@ -13,6 +13,9 @@ import { Command, Option } from 'commander';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { Alerting } from '../alerts/alerting.js';
+import { alertSettings, alertsConfigSchema } from '../alerts/config.js';
+import { registerAlertRoutes } from '../alerts/routes.js';
 import { VigilError } from '../errors.js';
 import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
@@ -106,6 +109,7 @@ export const configSchema = z
         keepalive_s: positive.optional(),
       })
       .strict(),
+    alerts: alertsConfigSchema,
   })
   .partial()
   .strict();
@@ -335,6 +339,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
   const mqttConfig = settings.file.mqtt;
   // Topic patterns are checked before anything starts (VIGIL_ERR_CONFIG names the bad one).
   if (mqttConfig) compileSubscriptions(mqttConfig.subscriptions);
+  // Validated (and secrets read) before anything starts.
+  const alertConfig = alertSettings(
+    settings.file.alerts ?? {},
+    `http://${settings.host}:${settings.port}`,
+  );
   await mkdir(settings.dataDir, { recursive: true });
   const store: Store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
@@ -423,6 +432,14 @@ export async function serve(settings: ServeSettings): Promise<void> {
       ...(influx.metric_name === undefined ? {} : { metricName: influx.metric_name }),
     },
   });
+  registerAlertRoutes(app, { deadLetters: store.deadLetters });
+  const alerting = new Alerting({
+    settings: alertConfig,
+    deadLetters: store.deadLetters,
+    registry,
+    log: (msg) => log.warn(msg),
+  });
+  alerting.attach(engine);
 
   await app.listen({ port: settings.port, host: settings.host });
   const httpAddress = app.server.address() as AddressInfo;
@@ -497,6 +514,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       await mqttSubscriber?.stop();
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();
+      await alerting.close();
       await store.close();
       log.info('stopped');
       process.exitCode = 0;

@@ -53,6 +53,12 @@ export type EngineFeedItem =
       readonly type: 'event';
       readonly change: 'open' | 'update' | 'close' | 'reopen';
       readonly event: AnomalyEvent;
+      /** The event's device and metric (null for a device-level event): `series` alone is
+       * ambiguous when names contain `/`. */
+      readonly device: string;
+      readonly metric: string | null;
+      /** Event time (ms) of the point that caused the change. */
+      readonly at: number;
     };
 
 /**

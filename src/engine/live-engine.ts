@@ -706,7 +706,14 @@ class StreamingEngine implements LiveEngine {
     const stored = toStoredEvent(change, device, metric, strategy);
     this.metrics?.event(change.event.level, change.type);
     this.pendingEvents.set(stored.id, stored);
-    this.emit({ type: 'event', change: change.type, event: change.event });
+    this.emit({
+      type: 'event',
+      change: change.type,
+      event: change.event,
+      device,
+      metric,
+      at: change.at,
+    });
   }
 
   private emit(item: EngineFeedItem): void {

@@ -8,6 +8,7 @@ import { checkSchemaName, migrate, type TimescaleMode } from './migrations/index
 import { DAY, HOUR, storeError, ts } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
+import { SqlDeadLetterStore } from './sql-dead-letters.js';
 import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
 import type {
   Appender,
@@ -134,6 +135,7 @@ class SqlStore implements Store {
   readonly events: SqlEventStore;
   readonly strategies: SqlStrategyStore;
   readonly checkpoints: SqlCheckpointStore;
+  readonly deadLetters: SqlDeadLetterStore;
   #closed = false;
 
   constructor(
@@ -146,6 +148,7 @@ class SqlStore implements Store {
     this.events = new SqlEventStore(driver);
     this.strategies = new SqlStrategyStore(driver);
     this.checkpoints = new SqlCheckpointStore(driver);
+    this.deadLetters = new SqlDeadLetterStore(driver);
   }
 
   appender(): Appender {

@@ -284,6 +284,43 @@ export interface CheckpointStore {
   getAll(): Promise<Required<Checkpoint>[]>;
 }
 
+/** Why an alert delivery was given up (docs/alerts.md). */
+export type DeadLetterReason = 'retries_exhausted' | 'queue_full' | 'rejected' | 'shutdown';
+
+/** An alert delivery that was not made, kept for inspection and replay. */
+export interface DeadLetter {
+  /** Assigned by the store, increasing. */
+  readonly id: number;
+  /** The sink's configured name. */
+  readonly sink: string;
+  /** The delivery's id (the `X-Vigil-Delivery` header): the same on every attempt. */
+  readonly deliveryId: string;
+  readonly incidentId: string | null;
+  readonly reason: DeadLetterReason;
+  /** Attempts made (0 when it never left the queue). */
+  readonly attempts: number;
+  readonly lastError: string | null;
+  /** The JSON body exactly as it was to be sent. */
+  readonly payload: JsonValue;
+  /** Wall-clock time (ms) it was given up. */
+  readonly createdAt: number;
+}
+
+export interface DeadLettersQuery {
+  readonly sink?: string;
+  /** Only ids below this (paging: pass the last id seen). */
+  readonly before?: number;
+  /** Newest first; default 100, at most 10,000. */
+  readonly limit?: number;
+}
+
+/** Insert-only record of undeliverable alerts. */
+export interface DeadLetterStore {
+  /** @throws VIGIL_ERR_STORE_INVALID for a malformed letter (nothing written). */
+  save(letter: Omit<DeadLetter, 'id' | 'createdAt'>): Promise<DeadLetter>;
+  list(query?: DeadLettersQuery): Promise<DeadLetter[]>;
+}
+
 export interface StoreInfo {
   readonly backend: 'pglite' | 'postgres';
   /** Whether points live in a TimescaleDB hypertable (with aggregates and policies). */
@@ -305,6 +342,7 @@ export interface Store {
   readonly events: EventStore;
   readonly strategies: StrategyStore;
   readonly checkpoints: CheckpointStore;
+  readonly deadLetters: DeadLetterStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
    * retention). Needed after writing points older than the aggregates' refresh window (backfill,

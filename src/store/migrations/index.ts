@@ -8,16 +8,17 @@ import { VigilError } from '../../errors.js';
 import type { SqlDriver, SqlSession } from '../sql-driver.js';
 import { core } from './001-core.js';
 import { timeSeries } from './002-time-series.js';
+import { alertDeadLetters } from './003-alert-dead-letters.js';
 import { eventLabels } from './004-event-labels.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
 /**
- * In version order. Versions need not be contiguous (4 was written before 3 landed): each is
- * applied when missing, so a schema at 1, 2, 4 gets 3 on the next open.
+ * In version order. Each version is applied when missing (versions need not be contiguous), so a
+ * schema that somehow holds 1, 2, 4 gets 3 on the next open.
  */
-export const migrations: readonly Migration[] = [core, timeSeries, eventLabels];
+export const migrations: readonly Migration[] = [core, timeSeries, alertDeadLetters, eventLabels];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
 

@@ -1,0 +1,96 @@
+/**
+ * The alerting pipeline `vigil serve` runs: the engine's live feed → incident grouping → every
+ * configured sink. Feed listeners run synchronously inside the engine, so this only groups and
+ * hands over; the sinks deliver in the background.
+ */
+import type { Registry } from 'prom-client';
+import type { EngineFeedItem } from '../engine/engine.js';
+import type { DeadLetterStore } from '../store/store.js';
+import { AlertmanagerSink } from './alertmanager.js';
+import type { AlertSettings } from './config.js';
+import { IncidentGrouper, type IncidentChange } from './incident.js';
+import { alertMetrics, type AlertMetrics } from './metrics.js';
+import { errorText, type AlertSink } from './sink.js';
+import { WebhookSink } from './webhook.js';
+
+export interface AlertingOptions {
+  readonly settings: AlertSettings;
+  /** Needed when webhooks are configured. */
+  readonly deadLetters?: DeadLetterStore;
+  readonly registry: Registry;
+  readonly log: (msg: string) => void;
+}
+
+export class Alerting {
+  readonly grouper: IncidentGrouper;
+  readonly sinks: readonly AlertSink[];
+  readonly #metrics: AlertMetrics;
+  readonly #log: (msg: string) => void;
+  readonly #flushTimeoutMs: number;
+  #unsubscribe: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: AlertingOptions) {
+    const { settings, log } = options;
+    this.#metrics = alertMetrics(options.registry);
+    this.#log = log;
+    this.#flushTimeoutMs = settings.flushTimeoutMs;
+    this.grouper = new IncidentGrouper(settings.groupingWindowMs);
+    const sinks: AlertSink[] = [];
+    if (settings.alertmanager !== undefined) {
+      sinks.push(
+        new AlertmanagerSink({
+          ...settings.alertmanager,
+          publicUrl: settings.publicUrl,
+          metrics: this.#metrics,
+          log,
+        }),
+      );
+    }
+    for (const w of settings.webhooks) {
+      if (options.deadLetters === undefined) {
+        throw new Error(`webhook ${w.name}: a dead-letter store is needed`);
+      }
+      sinks.push(
+        new WebhookSink({
+          ...w,
+          publicUrl: settings.publicUrl,
+          deadLetters: options.deadLetters,
+          metrics: this.#metrics,
+          log,
+        }),
+      );
+    }
+    this.sinks = sinks;
+  }
+
+  /** Follow an engine's live feed (nothing to do without sinks). */
+  attach(engine: { subscribe(listener: (item: EngineFeedItem) => void): () => void }): void {
+    if (this.sinks.length === 0 || this.#unsubscribe !== undefined) return;
+    this.#unsubscribe = engine.subscribe((item) => this.handle(item));
+  }
+
+  /** One feed item; scores are ignored. Returns the incident change, if any. */
+  handle(item: EngineFeedItem): IncidentChange | undefined {
+    if (item.type !== 'event' || this.#closed !== undefined) return undefined;
+    const change = this.grouper.apply(item);
+    this.#metrics.incidents.inc({ change: change.type });
+    for (const sink of this.sinks) {
+      try {
+        sink.notify(change);
+      } catch (error) {
+        this.#log(`alert sink ${sink.name}: ${errorText(error)}`);
+      }
+    }
+    return change;
+  }
+
+  /** Stop following the feed, then let every sink flush (bounded by `flush_timeout_ms`). */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#unsubscribe?.();
+      await Promise.all(this.sinks.map((s) => s.close(this.#flushTimeoutMs)));
+    })();
+    return this.#closed;
+  }
+}
