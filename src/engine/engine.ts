@@ -53,6 +53,11 @@ export type EngineFeedItem =
       readonly type: 'event';
       readonly change: 'open' | 'update' | 'close' | 'reopen';
       readonly event: AnomalyEvent;
+      /**
+       * Set when the change was not caused by a scored point: `strategy-swap` — the series'
+       * strategy was replaced by hot reload, so its open event was closed at its last scored time.
+       */
+      readonly reason?: 'strategy-swap';
     };
 
 /**

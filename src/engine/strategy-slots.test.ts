@@ -68,7 +68,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(): Promise<Rig> {
+async function rig(workers = 0): Promise<Rig> {
   const store = await openStore();
   const engine = await createEngine({
     store,
@@ -76,6 +76,7 @@ async function rig(): Promise<Rig> {
     checkpointEveryMs: 0,
     strategies: [parseStrategy(yamlOf(1))],
     scoreFeedPerSecond: 1e9,
+    workers,
   });
   const scores: ScoredPoint[] = [];
   engine.subscribe((item) => {
@@ -110,64 +111,66 @@ function countsByPoint(scores: readonly ScoredPoint[]): Map<string, number> {
 }
 
 describe('strategy hot reload', () => {
-  it('swaps under a continuous stream: every point scored exactly once, the new version after', async () => {
-    const r = await rig();
-    try {
-      let next = 0;
-      // Streams share the clock: take the times before awaiting, so no two batches overlap.
-      const send = async (n: number) => {
-        const from = next;
-        next += n;
-        await r.engine.ingest(batch(from, n), 'test');
-      };
-      await send(300);
-      await r.engine.flush(); // the store holds recent points for the health check
-      let streaming = true;
-      const stream = (async () => {
-        while (streaming) {
-          await send(5);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      })();
-      const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
-      const swappedBefore = next;
-      streaming = false;
-      await stream;
-      await send(20);
-      await send(50);
-      await r.engine.flush();
+  for (const workers of [0, 2]) {
+    it(`swaps under a continuous stream: every point scored exactly once, the new version after (${workers} scoring workers)`, async () => {
+      const r = await rig(workers);
+      try {
+        let next = 0;
+        // Streams share the clock: take the times before awaiting, so no two batches overlap.
+        const send = async (n: number) => {
+          const from = next;
+          next += n;
+          await r.engine.ingest(batch(from, n), 'test');
+        };
+        await send(300);
+        await r.engine.flush(); // the store holds recent points for the health check
+        let streaming = true;
+        const stream = (async () => {
+          while (streaming) {
+            await send(5);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        })();
+        const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
+        const swappedBefore = next;
+        streaming = false;
+        await stream;
+        await send(20);
+        await send(50);
+        await r.engine.flush();
 
-      assert.equal(result.status, 'active');
-      assert.equal(result.moved, DEVICES.length * 2);
-      assert.ok(result.check.points > 0, 'the check replayed stored points');
-      const counts = countsByPoint(r.scores);
-      assert.equal(counts.size, next * DEVICES.length * 2, 'every point scored');
-      for (const [key, n] of counts) assert.equal(n, 1, `${key} scored ${n} times`);
-      // Per series: @1 up to the swap, @2 from then on (never back).
-      for (const device of DEVICES) {
-        for (const metric of ['temp', 'rpm']) {
-          const labels = r.scores
-            .filter((s) => s.device_id === device && s.metric === metric)
-            .sort((a, b) => a.timestamp - b.timestamp)
-            .map((s) => s.strategy);
-          const first2 = labels.indexOf('pumps@2');
-          assert.ok(
-            first2 > 0 && first2 <= swappedBefore,
-            `${device}/${metric} swapped mid-stream`,
-          );
-          assert.ok(labels.slice(0, first2).every((l) => l === 'pumps@1'));
-          assert.ok(labels.slice(first2).every((l) => l === 'pumps@2'));
+        assert.equal(result.status, 'active');
+        assert.equal(result.moved, DEVICES.length * 2);
+        assert.ok(result.check.points > 0, 'the check replayed stored points');
+        const counts = countsByPoint(r.scores);
+        assert.equal(counts.size, next * DEVICES.length * 2, 'every point scored');
+        for (const [key, n] of counts) assert.equal(n, 1, `${key} scored ${n} times`);
+        // Per series: @1 up to the swap, @2 from then on (never back).
+        for (const device of DEVICES) {
+          for (const metric of ['temp', 'rpm']) {
+            const labels = r.scores
+              .filter((s) => s.device_id === device && s.metric === metric)
+              .sort((a, b) => a.timestamp - b.timestamp)
+              .map((s) => s.strategy);
+            const first2 = labels.indexOf('pumps@2');
+            assert.ok(
+              first2 > 0 && first2 <= swappedBefore,
+              `${device}/${metric} swapped mid-stream`,
+            );
+            assert.ok(labels.slice(0, first2).every((l) => l === 'pumps@1'));
+            assert.ok(labels.slice(first2).every((l) => l === 'pumps@2'));
+          }
         }
+        assert.deepEqual(
+          (await r.store.strategies.list()).map((s) => `${s.name}@${s.version}`),
+          ['pumps@2'],
+          'the proposed version is stored (v1 came from options, not the slots)',
+        );
+      } finally {
+        await r.close();
       }
-      assert.deepEqual(
-        (await r.store.strategies.list()).map((s) => `${s.name}@${s.version}`),
-        ['pumps@2'],
-        'the proposed version is stored (v1 came from options, not the slots)',
-      );
-    } finally {
-      await r.close();
-    }
-  });
+    });
+  }
 
   it('rejects a candidate that alarms on everything and keeps the active version scoring', async () => {
     const r = await rig();
