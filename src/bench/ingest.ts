@@ -12,9 +12,12 @@
  * send time. On PostgreSQL the stored row count is checked, and the rows of the gRPC-batch 100 %
  * phase are also loaded with `psql \copy` into an empty copy of the points table (the limit).
  *
+ * Every backend runs once per scoring-worker setting (BENCH_WORKERS, `engine.workers` of the
+ * server's config file), side by side, with the ratios to `workers: 0` at the end.
+ *
  * Env: BENCH_RUNS (1; cells are medians over runs), BENCH_SECONDS (8), BENCH_MAX_SECONDS (6),
  * BENCH_MAX_POINTS (3,000,000 per phase), BENCH_BACKENDS (pglite,postgres), BENCH_TRANSPORTS
- * (grpc-batch,grpc-point,http), DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test; the
+ * (grpc-batch,grpc-point,http), BENCH_WORKERS (0,1), DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test; the
  * bench creates and drops vigil_bench_<pid>_<run> on that server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +37,11 @@ const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 6);
 const MAX_POINTS = Number(process.env.BENCH_MAX_POINTS ?? 3_000_000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'grpc-batch,grpc-point,http').split(',');
+const WORKERS = (process.env.BENCH_WORKERS ?? '0,1').split(',').map((w) => {
+  const n = Number(w);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`BENCH_WORKERS: ${w} is not a worker count`);
+  return n;
+});
 const BASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const LOAD = fileURLToPath(new URL('./ingest-load.js', import.meta.url));
@@ -87,10 +95,16 @@ interface Server {
   readonly child: ChildProcess;
 }
 
-async function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+async function startServer(
+  dataDir: string,
+  databaseUrl: string | undefined,
+  workers: number,
+): Promise<Server> {
   const port = await freePort();
   const grpcPort = await freePort();
-  const args = [MAIN, 'serve', '--no-demo', '--log-level', 'warn'];
+  const config = join(dataDir, 'bench-config.yaml');
+  await writeFile(config, `engine:\n  workers: ${workers}\n`);
+  const args = [MAIN, 'serve', '--no-demo', '--log-level', 'warn', '--config', config];
   args.push('--port', String(port), '--grpc-port', String(grpcPort), '--data-dir', dataDir);
   if (databaseUrl) args.push('--database-url', databaseUrl);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -161,6 +175,7 @@ function runLoad(args: string[], timeoutSec: number): Promise<LoadResult> {
 interface Row {
   transport: string;
   backend: string;
+  workers: number;
   load: string;
   offered: number;
   e2e: number;
@@ -177,11 +192,12 @@ async function phase(
   server: Server,
   transport: string,
   backend: string,
+  workers: number,
   load: string,
   rate: number,
   run: number,
 ): Promise<{ row: Row; prefix: string }> {
-  const prefix = `r${run}-${transport}-${load.replace(/\W/g, '')}-${phaseCounter++}`;
+  const prefix = `r${run}-w${workers}-${transport}-${load.replace(/\W/g, '')}-${phaseCounter++}`;
   const seconds = load === 'max' ? MAX_SECONDS : SECONDS;
   const args = ['--transport', transport, '--grpc', server.grpc, '--http', server.http];
   args.push('--prefix', prefix, '--seconds', String(seconds), '--max-points', String(MAX_POINTS));
@@ -192,6 +208,7 @@ async function phase(
   const row: Row = {
     transport,
     backend,
+    workers,
     load,
     offered: load === 'max' ? NaN : rate,
     e2e: result.pointsAcked / ((doneAt - result.startedAt) / 1000),
@@ -202,7 +219,7 @@ async function phase(
     failed: result.failed,
   };
   log(
-    `${backend} ${transport} ${load}: ${Math.round(row.e2e)} points/s end-to-end, ` +
+    `${backend} workers=${workers} ${transport} ${load}: ${Math.round(row.e2e)} points/s end-to-end, ` +
       `acks ${Math.round(row.acks)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
       (row.failed > 0 ? `, ${row.failed} requests failed` : ''),
   );
@@ -224,32 +241,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const rows: Row[] = [];
-const copyRuns: { rate: number; e2e: number }[] = [];
+const copyRuns: { rate: number; e2e: number; workers: number }[] = [];
 try {
   for (let run = 0; run < RUNS; run++) {
-    for (const backend of BACKENDS) {
+    for (const [backend, workers] of BACKENDS.flatMap((b) => WORKERS.map((w) => [b, w] as const))) {
       const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-ingest-'));
       tempDirs.add(dir);
       let url: string | undefined;
-      const dbName = `vigil_bench_${process.pid}_${run}`;
+      const dbName = `vigil_bench_${process.pid}_${run}_w${workers}`;
       if (backend === 'postgres') {
         await adminQuery(`CREATE DATABASE ${dbName}`);
         databases.add(dbName);
         url = dbUrl(dbName);
       }
-      const server = await startServer(dir, url);
+      const server = await startServer(dir, url, workers);
       let copySource: { prefix: string; points: number; e2e: number } | undefined;
       let expected = 0;
       try {
         for (const transport of TRANSPORTS) {
-          const max = await phase(server, transport, backend, 'max', 0, run);
+          const max = await phase(server, transport, backend, workers, 'max', 0, run);
           rows.push(max.row);
           expected += max.row.points;
           for (const [load, f] of [
             ['50 %', 0.5],
             ['100 %', 1],
           ] as const) {
-            const r = await phase(server, transport, backend, load, max.row.e2e * f, run);
+            const r = await phase(server, transport, backend, workers, load, max.row.e2e * f, run);
             rows.push(r.row);
             expected += r.row.points;
             if (transport === 'grpc-batch' && f === 1) {
@@ -268,7 +285,9 @@ try {
             'SELECT count(*)::text AS n FROM points',
           );
           const stored = Number(count[0]?.n ?? 0);
-          log(`postgres: ${stored} rows stored, ${expected} points acknowledged`);
+          log(
+            `postgres workers=${workers}: ${stored} rows stored, ${expected} points acknowledged`,
+          );
           if (stored !== expected) log('WARNING: stored rows differ from acknowledged points');
           if (copySource !== undefined) {
             await client.query('CREATE TABLE copy_limit (LIKE points INCLUDING ALL)');
@@ -282,7 +301,7 @@ try {
             });
             const rate = n / seconds;
             log(`psql \\copy of ${n} rows of the same series: ${Math.round(rate)} rows/s`);
-            copyRuns.push({ rate, e2e: copySource.e2e });
+            copyRuns.push({ rate, e2e: copySource.e2e, workers });
           }
         } finally {
           await client.end();
@@ -317,7 +336,7 @@ const target = (transport: string, backend: string): string =>
 
 const cells = new Map<string, Row[]>();
 for (const r of rows) {
-  const key = `${r.transport}|${r.backend}|${r.load}`;
+  const key = `${r.transport}|${r.backend}|${r.workers}|${r.load}`;
   cells.set(key, [...(cells.get(key) ?? []), r]);
 }
 const lines = [
@@ -325,25 +344,48 @@ const lines = [
     `points (1 metric each); max = closed loop ${MAX_SECONDS} s; 50 %/100 % = open loop ` +
     `${SECONDS} s at that share of max's end-to-end rate; median of ${RUNS} run(s)`,
   '',
-  '| transport | backend | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy |',
-  '|---|---|---|---:|---:|---|---:|---:|---:|---:|',
+  '| transport | backend | workers | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy |',
+  '|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|',
 ];
 for (const [, group] of cells) {
   const first = group[0]!;
   const e2e = median(group.map((r) => r.e2e));
   lines.push(
-    `| ${first.transport} | ${first.backend} | ${first.load} | ${fmt(median(group.map((r) => r.offered)))} | ` +
+    `| ${first.transport} | ${first.backend} | ${first.workers} | ${first.load} | ${fmt(median(group.map((r) => r.offered)))} | ` +
       `${fmt(e2e)} | ${target(first.transport, first.backend)} | ${fmt(median(group.map((r) => r.acks)))} | ` +
       `${ms(median(group.map((r) => r.p50)))} | ${ms(median(group.map((r) => r.p99)))} | ` +
       `${first.backend === 'postgres' && first.load !== '50 %' && Number.isFinite(copyRate) ? (e2e / copyRate).toFixed(2) : ''} |`,
   );
 }
-lines.push(
-  '',
-  Number.isFinite(copyRate)
-    ? `psql \\copy of the gRPC-batch 100 % rows (at least 1,000,000) into an empty copy of the points table: ` +
-        `${fmt(copyRate)} rows/s; gRPC batches end-to-end at 100 % ÷ that = ` +
-        `${(median(copyRuns.map((c) => c.e2e)) / copyRate).toFixed(2)} (target ≥ 0.7)`
-    : 'psql \\copy limit not measured (no PostgreSQL gRPC-batch run)',
-);
+for (const workers of WORKERS) {
+  const mine = copyRuns.filter((c) => c.workers === workers);
+  if (mine.length === 0 || !Number.isFinite(copyRate)) continue;
+  lines.push(
+    '',
+    `workers ${workers}: psql \\copy of the gRPC-batch 100 % rows (at least 1,000,000) into an ` +
+      `empty copy of the points table: ${fmt(copyRate)} rows/s; gRPC batches end-to-end at ` +
+      `100 % ÷ that = ${(median(mine.map((c) => c.e2e)) / copyRate).toFixed(2)} (target ≥ 0.7)`,
+  );
+}
+// Side by side: each worker setting against workers 0, same transport, backend and load.
+const baseline = WORKERS.includes(0) ? 0 : undefined;
+if (baseline !== undefined && WORKERS.length > 1) {
+  lines.push(
+    '',
+    '| transport | backend | load | workers | end-to-end ÷ workers 0 | p99 ack ÷ workers 0 |',
+    '|---|---|---|---:|---:|---:|',
+  );
+  for (const [key, group] of cells) {
+    const first = group[0]!;
+    if (first.workers === baseline) continue;
+    const base = cells.get(key.replace(`|${first.workers}|`, `|${baseline}|`));
+    if (base === undefined) continue;
+    const ratio = (f: (r: Row) => number) =>
+      (median(group.map(f)) / median(base.map(f))).toFixed(2);
+    lines.push(
+      `| ${first.transport} | ${first.backend} | ${first.load} | ${first.workers} | ` +
+        `${ratio((r) => r.e2e)} | ${ratio((r) => r.p99)} |`,
+    );
+  }
+}
 process.stdout.write(lines.join('\n') + '\n');

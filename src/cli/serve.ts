@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { VigilError } from '../errors.js';
 import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
-import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { createEngine, defaultWorkers, type LiveEngine } from '../engine/live-engine.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { strategyReloadFailuresCounter } from '../server/metrics.js';
@@ -49,7 +49,12 @@ export const configSchema = z
       .partial()
       .strict(),
     engine: z
-      .object({ queue_limit: positive, checkpoint_every_ms: z.number().int().min(0) })
+      .object({
+        queue_limit: positive,
+        checkpoint_every_ms: z.number().int().min(0),
+        // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
+        workers: z.number().int().min(0).max(64),
+      })
       .partial()
       .strict(),
     store: z
@@ -313,6 +318,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     defaultStrategy: defaultStrategy.strategy,
     spoolDir: path.join(settings.dataDir, 'spool'),
+    workers: engineConfig.workers ?? defaultWorkers(),
     ...(engineConfig.queue_limit === undefined ? {} : { queueLimit: engineConfig.queue_limit }),
     ...(engineConfig.checkpoint_every_ms === undefined
       ? {}
