@@ -319,6 +319,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     defaultStrategy: defaultStrategy.strategy,
     spoolDir: path.join(settings.dataDir, 'spool'),
     workers: engineConfig.workers ?? defaultWorkers(),
+    resumeStrategies: true,
     ...(engineConfig.queue_limit === undefined ? {} : { queueLimit: engineConfig.queue_limit }),
     ...(engineConfig.checkpoint_every_ms === undefined
       ? {}

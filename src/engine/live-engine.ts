@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { VigilError } from '../errors.js';
 import { isVectorStrategy } from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
-import type { SeriesPipeline } from '../core/strategy/pipeline.js';
+import { parseStrategy, resolveStrategy } from '../core/strategy/load.js';
+import type { PipelineSnapshot, SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Checkpoint, Store, StoredEvent } from '../store/store.js';
 import {
@@ -47,6 +47,12 @@ export interface EngineOptions {
   readonly defaultStrategy?: Strategy;
   /** Directory of the write-ahead spool (created if missing). */
   readonly spoolDir: string;
+  /**
+   * Make the strategies that were active when the engine last ran active again (as hot reload
+   * or a rollback left them; they are saved at every swap), except where `strategies` or
+   * `defaultStrategy` holds a higher version of the same name. `vigil serve` sets it.
+   */
+  readonly resumeStrategies?: boolean;
   /**
    * Worker threads that hold the series' detector state and score, each owning the devices whose
    * id hashes to it; 0 (the default here) scores on the main thread. docs/engine.md has the
@@ -140,6 +146,16 @@ interface Slice {
   readonly durableAt: readonly number[];
 }
 
+/** Checkpoint key of the active strategy set (not a pipeline; see `resumeStrategies`). */
+const ACTIVE_KEY = 'r:active-strategies';
+
+interface ActiveRecord {
+  readonly strategy: typeof ACTIVE_KEY;
+  readonly version: 1;
+  readonly active: readonly { readonly name: string; readonly version: number }[];
+  readonly fallback: { readonly name: string; readonly version: number };
+}
+
 /** Points per scoring slice: one turn of the event loop, so acks and I/O keep flowing. */
 const SLICE_POINTS = 20_000;
 
@@ -177,7 +193,7 @@ class StreamingEngine implements LiveEngine {
 
   private readonly workers: number;
   private readonly table: SeriesTable;
-  private readonly shards: ShardClient[];
+  private readonly shards: ShardClient[] = [];
   /** Slices each shard has been given and not answered yet, oldest first. */
   private readonly inflight: Slice[][];
   private inflightSlices = 0;
@@ -239,27 +255,6 @@ class StreamingEngine implements LiveEngine {
     const count = Math.max(1, this.workers);
     this.table = new SeriesTable(count);
     this.inflight = Array.from({ length: count }, () => []);
-    const init: WorkerInit = { strategies: [...this.strategies], fallback: this.fallback };
-    const onFatal =
-      options.onFatal ??
-      ((error: Error) => {
-        process.nextTick(() => {
-          throw error;
-        });
-      });
-    this.shards = Array.from({ length: count }, (_, i) =>
-      this.workers === 0
-        ? new InProcessShard(init, (result) => this.onResult(i, result))
-        : new WorkerShard(
-            init,
-            `vigil-scoring-${i}`,
-            (result) => this.onResult(i, result),
-            (error) => {
-              this.log(`scoring worker ${i} failed: ${error.message}`);
-              if (!this.closing) onFatal(error);
-            },
-          ),
-    );
   }
 
   readonly routing: StrategyRouting = {
@@ -296,7 +291,87 @@ class StreamingEngine implements LiveEngine {
       moved += reply.moved;
       for (const e of reply.events) this.onEvent(e);
     }
+    await this.saveActive().catch((error: unknown) =>
+      this.log(
+        `saving the active strategies failed (a restart may not resume them): ${String(error)}`,
+      ),
+    );
     return moved;
+  }
+
+  /** The active set, persisted for `resumeStrategies`. */
+  private async saveActive(): Promise<void> {
+    const record: ActiveRecord = {
+      strategy: ACTIVE_KEY,
+      version: 1,
+      active: this.strategies.map((s) => ({ name: s.name, version: s.version })),
+      fallback: { name: this.fallback.name, version: this.fallback.version },
+    };
+    const wallTime = this.clock();
+    await this.store.checkpoints.put([
+      { key: ACTIVE_KEY, snapshot: record as unknown as PipelineSnapshot, eventTime: wallTime },
+    ]);
+  }
+
+  private async resumeActive(record: ActiveRecord): Promise<void> {
+    const pick = async (saved: ActiveRecord['fallback'], given: Strategy | undefined) => {
+      if (given !== undefined && given.version >= saved.version) return given;
+      const stored = await this.store.strategies.get(saved.name, saved.version);
+      if (stored === undefined) {
+        this.log(
+          `strategy ${saved.name}@${saved.version} was active but is not stored; not resumed`,
+        );
+        return given;
+      }
+      try {
+        const strategy = parseStrategy(stored.yaml, `${saved.name}@${saved.version} (stored)`);
+        this.log(`strategy ${saved.name}@${saved.version} resumed (active when last stopped)`);
+        return strategy;
+      } catch (error) {
+        this.log(`strategy ${saved.name}@${saved.version} cannot be resumed: ${String(error)}`);
+        return given;
+      }
+    };
+    if (record.fallback?.name === this.fallback.name) {
+      this.fallback = (await pick(record.fallback, this.fallback)) ?? this.fallback;
+    }
+    const byName = new Map(this.strategies.map((s) => [s.name, s]));
+    for (const saved of record.active ?? []) {
+      const chosen = await pick(saved, byName.get(saved.name));
+      if (chosen !== undefined) byName.set(saved.name, chosen);
+    }
+    // Routing order: by name, as hot reload keeps it.
+    this.strategies = [...byName.values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+  }
+
+  /** Start the shards (worker threads, or one in-process shard) with the active strategies. */
+  private createShards(): void {
+    const count = this.inflight.length;
+    const init: WorkerInit = { strategies: [...this.strategies], fallback: this.fallback };
+    const onFatal =
+      this.options.onFatal ??
+      ((error: Error) => {
+        process.nextTick(() => {
+          throw error;
+        });
+      });
+    this.shards.push(
+      ...Array.from({ length: count }, (_, i) =>
+        this.workers === 0
+          ? new InProcessShard(init, (result) => this.onResult(i, result))
+          : new WorkerShard(
+              init,
+              `vigil-scoring-${i}`,
+              (result) => this.onResult(i, result),
+              (error) => {
+                this.log(`scoring worker ${i} failed: ${error.message}`);
+                if (!this.closing) onFatal(error);
+              },
+            ),
+      ),
+    );
   }
 
   /** The active strategy `name@version`, if loaded, for a checkpoint to restore. */
@@ -307,7 +382,14 @@ class StreamingEngine implements LiveEngine {
   }
 
   async start(): Promise<void> {
-    await this.restore(await this.store.checkpoints.getAll());
+    const checkpoints = await this.store.checkpoints.getAll();
+    const record = checkpoints.find((cp) => cp.key === ACTIVE_KEY);
+    if (this.options.resumeStrategies === true) {
+      if (record !== undefined) await this.resumeActive(record.snapshot as unknown as ActiveRecord);
+      await this.saveActive();
+    }
+    this.createShards();
+    await this.restore(checkpoints.filter((cp) => cp.key !== ACTIVE_KEY));
     const { spool, leftover } = await Spool.open(this.options.spoolDir, (segment, batches) =>
       this.onDurable(segment, batches),
     );

@@ -9,7 +9,7 @@ import { VigilError } from '../errors.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import type { IngestPoint, ScoredPoint } from './engine.js';
+import type { EngineFeedItem, IngestPoint, ScoredPoint } from './engine.js';
 import { createEngine, type LiveEngine } from './live-engine.js';
 import { StrategySlots } from './strategy-slots.js';
 import { watchStrategyDir } from './strategy-watch.js';
@@ -45,14 +45,14 @@ function yamlOf(version: number, extra = ''): string {
 
 const ALARM_ALL = 'threshold:\n  kind: static\n  params:\n    alert: 0\n    severe: 0';
 
-function batch(from: number, n: number): IngestPoint[] {
+function batch(from: number, n: number, tempShift = 0): IngestPoint[] {
   const out: IngestPoint[] = [];
   for (let i = from; i < from + n; i++) {
     for (const device of DEVICES) {
       out.push({
         timestamp: BASE + i * 1000,
         device_id: device,
-        metrics: { temp: 20 + Math.sin(i / 7) + (i % 3) * 0.1, rpm: 1000 + (i % 5) },
+        metrics: { temp: 20 + Math.sin(i / 7) + (i % 3) * 0.1 + tempShift, rpm: 1000 + (i % 5) },
       });
     }
   }
@@ -64,12 +64,16 @@ interface Rig {
   readonly engine: LiveEngine;
   readonly slots: StrategySlots;
   readonly scores: ScoredPoint[];
+  readonly events: Extract<EngineFeedItem, { type: 'event' }>[];
   readonly failures: string[];
-  close(): Promise<void>;
+  readonly logs: string[];
+  /** Close the engine; the store too unless `keepStore`. */
+  close(keepStore?: boolean): Promise<void>;
 }
 
-async function rig(workers = 0): Promise<Rig> {
-  const store = await openStore();
+async function rig(workers = 0, existing?: Store): Promise<Rig> {
+  const store = existing ?? (await openStore());
+  const logs: string[] = [];
   const engine = await createEngine({
     store,
     spoolDir: await tempDir(),
@@ -77,10 +81,14 @@ async function rig(workers = 0): Promise<Rig> {
     strategies: [parseStrategy(yamlOf(1))],
     scoreFeedPerSecond: 1e9,
     workers,
+    resumeStrategies: true,
+    log: (message) => logs.push(message),
   });
   const scores: ScoredPoint[] = [];
+  const events: Extract<EngineFeedItem, { type: 'event' }>[] = [];
   engine.subscribe((item) => {
     if (item.type === 'score') scores.push(item.point);
+    else events.push(item);
   });
   const failures: string[] = [];
   const slots = new StrategySlots({
@@ -93,10 +101,12 @@ async function rig(workers = 0): Promise<Rig> {
     engine,
     slots,
     scores,
+    events,
     failures,
-    async close() {
+    logs,
+    async close(keepStore = false) {
       await engine.close();
-      await store.close();
+      if (!keepStore) await store.close();
     },
   };
 }
@@ -299,6 +309,85 @@ describe('strategy hot reload', () => {
       assert.ok(r.scores.length > 0 && r.scores.every((s) => s.strategy === 'pumps@2'));
     } finally {
       await app.close();
+      await r.close();
+    }
+  });
+
+  it('closes the open event of a series when its strategy is swapped (reason strategy-swap)', async () => {
+    const r = await rig();
+    try {
+      await r.engine.ingest(batch(0, 300), 'test');
+      // A step up in temperature that lasts: its events are still open at the swap.
+      await r.engine.ingest(batch(300, 10, 15), 'test');
+      await r.engine.flush();
+      const open = r.events.filter((e) => e.change === 'open' && e.event.strategy === 'pumps@1');
+      assert.ok(open.length > 0, 'the step opened an event');
+      const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
+      assert.equal(result.status, 'active');
+      const closed = r.events.filter((e) => e.reason === 'strategy-swap');
+      assert.deepEqual(
+        closed.map((e) => e.event.id).sort(),
+        [...new Set(open.map((e) => e.event.id))].sort(),
+        'every event open under pumps@1 was closed by the swap',
+      );
+      assert.ok(closed.every((e) => e.change === 'close' && e.event.end !== null));
+      await r.engine.flush();
+      for (const e of closed) {
+        const stored = await r.store.events.get(e.event.id);
+        assert.equal(stored?.end, e.event.end, 'the closed event is stored closed');
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('resumes the strategies made active by API after a restart', async () => {
+    const first = await rig();
+    await first.engine.ingest(batch(0, 100), 'test');
+    await first.engine.flush();
+    const v2 = await first.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'api');
+    assert.equal(v2.status, 'active');
+    await first.close(true);
+    // The restart is given v1 again (e.g. from its --strategies file): v2 is resumed.
+    const second = await rig(0, first.store);
+    try {
+      assert.equal(second.slots.active().strategies[0]?.version, 2);
+      assert.ok(second.logs.some((l) => /pumps@2 resumed/.test(l)));
+      await second.engine.ingest(batch(100, 5), 'test');
+      await second.engine.flush();
+      assert.ok(second.scores.length > 0 && second.scores.every((s) => s.strategy === 'pumps@2'));
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps a strategy active when its file is removed, and logs it', async () => {
+    const r = await rig();
+    const dir = await tempDir();
+    const logs: string[] = [];
+    const watcher = watchStrategyDir({
+      dir,
+      slots: r.slots,
+      rescanMs: 0,
+      log: (m) => logs.push(m),
+    });
+    try {
+      await r.engine.ingest(batch(0, 100), 'test');
+      await r.engine.flush();
+      const file = join(dir, 'pumps.yaml');
+      await writeFile(file, yamlOf(3));
+      await watcher.scan();
+      assert.equal(r.slots.active().strategies[0]?.version, 3);
+      await rm(file);
+      await watcher.scan();
+      assert.ok(logs.some((l) => l.includes(`${file} was removed; strategy pumps stays active`)));
+      assert.equal(r.slots.active().strategies[0]?.version, 3);
+      r.scores.length = 0;
+      await r.engine.ingest(batch(100, 5), 'test');
+      await r.engine.flush();
+      assert.ok(r.scores.length > 0 && r.scores.every((s) => s.strategy === 'pumps@3'));
+    } finally {
+      watcher.close();
       await r.close();
     }
   });
