@@ -21,7 +21,7 @@
  * bench creates and drops vigil_bench_<pid>_<run> on that server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,29 @@ function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * CPU seconds (user + system) of a process, and of its main thread (Linux /proc; NaN elsewhere).
+ * On a shared machine this says more than wall-clock rates: work moved to worker threads shows
+ * as main-thread CPU per point going down.
+ */
+async function cpuSeconds(pid: number | undefined): Promise<{ process: number; main: number }> {
+  const read = async (file: string): Promise<number> => {
+    try {
+      const text = await readFile(file, 'utf8');
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+    } catch {
+      return Number.NaN;
+    }
+  };
+  if (pid === undefined) return { process: Number.NaN, main: Number.NaN };
+  return {
+    process: await read(`/proc/${pid}/stat`),
+    main: await read(`/proc/${pid}/task/${pid}/stat`),
+  };
+}
 
 function dbUrl(name: string): string {
   const url = new URL(BASE_URL);
@@ -184,6 +207,9 @@ interface Row {
   p99: number;
   points: number;
   failed: number;
+  /** Server CPU ms per 1,000 points: all threads, and the main thread alone. */
+  cpuAll: number;
+  cpuMain: number;
 }
 
 let phaseCounter = 0;
@@ -203,8 +229,11 @@ async function phase(
   args.push('--prefix', prefix, '--seconds', String(seconds), '--max-points', String(MAX_POINTS));
   if (load === 'max') args.push('--mode', 'closed');
   else args.push('--mode', 'open', '--rate', String(Math.max(1, Math.round(rate))));
+  const cpuBefore = await cpuSeconds(server.child.pid);
   const result = await runLoad(args, seconds + 120);
   const doneAt = await drained(server.http);
+  const cpuAfter = await cpuSeconds(server.child.pid);
+  const perKPoints = (seconds: number) => (seconds * 1e6) / Math.max(1, result.pointsAcked);
   const row: Row = {
     transport,
     backend,
@@ -217,10 +246,13 @@ async function phase(
     p99: result.p99Ms,
     points: result.pointsAcked,
     failed: result.failed,
+    cpuAll: perKPoints(cpuAfter.process - cpuBefore.process),
+    cpuMain: perKPoints(cpuAfter.main - cpuBefore.main),
   };
   log(
     `${backend} workers=${workers} ${transport} ${load}: ${Math.round(row.e2e)} points/s end-to-end, ` +
-      `acks ${Math.round(row.acks)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
+      `acks ${Math.round(row.acks)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, ` +
+      `server CPU ${row.cpuAll.toFixed(1)} ms per 1k points (main thread ${row.cpuMain.toFixed(1)})` +
       (row.failed > 0 ? `, ${row.failed} requests failed` : ''),
   );
   return { row, prefix };
@@ -344,8 +376,8 @@ const lines = [
     `points (1 metric each); max = closed loop ${MAX_SECONDS} s; 50 %/100 % = open loop ` +
     `${SECONDS} s at that share of max's end-to-end rate; median of ${RUNS} run(s)`,
   '',
-  '| transport | backend | workers | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy |',
-  '|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|',
+  '| transport | backend | workers | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy | server CPU ms / 1k points | of it main thread |',
+  '|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|',
 ];
 for (const [, group] of cells) {
   const first = group[0]!;
@@ -354,7 +386,8 @@ for (const [, group] of cells) {
     `| ${first.transport} | ${first.backend} | ${first.workers} | ${first.load} | ${fmt(median(group.map((r) => r.offered)))} | ` +
       `${fmt(e2e)} | ${target(first.transport, first.backend)} | ${fmt(median(group.map((r) => r.acks)))} | ` +
       `${ms(median(group.map((r) => r.p50)))} | ${ms(median(group.map((r) => r.p99)))} | ` +
-      `${first.backend === 'postgres' && first.load !== '50 %' && Number.isFinite(copyRate) ? (e2e / copyRate).toFixed(2) : ''} |`,
+      `${first.backend === 'postgres' && first.load !== '50 %' && Number.isFinite(copyRate) ? (e2e / copyRate).toFixed(2) : ''} | ` +
+      `${ms(median(group.map((r) => r.cpuAll)))} | ${ms(median(group.map((r) => r.cpuMain)))} |`,
   );
 }
 for (const workers of WORKERS) {
@@ -372,8 +405,8 @@ const baseline = WORKERS.includes(0) ? 0 : undefined;
 if (baseline !== undefined && WORKERS.length > 1) {
   lines.push(
     '',
-    '| transport | backend | load | workers | end-to-end ÷ workers 0 | p99 ack ÷ workers 0 |',
-    '|---|---|---|---:|---:|---:|',
+    '| transport | backend | load | workers | end-to-end ÷ workers 0 | p99 ack ÷ workers 0 | main-thread CPU per point ÷ workers 0 |',
+    '|---|---|---|---:|---:|---:|---:|',
   );
   for (const [key, group] of cells) {
     const first = group[0]!;
@@ -384,7 +417,7 @@ if (baseline !== undefined && WORKERS.length > 1) {
       (median(group.map(f)) / median(base.map(f))).toFixed(2);
     lines.push(
       `| ${first.transport} | ${first.backend} | ${first.load} | ${first.workers} | ` +
-        `${ratio((r) => r.e2e)} | ${ratio((r) => r.p99)} |`,
+        `${ratio((r) => r.e2e)} | ${ratio((r) => r.p99)} | ${ratio((r) => r.cpuMain)} |`,
     );
   }
 }

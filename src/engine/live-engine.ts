@@ -167,9 +167,13 @@ function rowsOf(points: readonly ValidPoint[]): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The default number of scoring workers of `vigil serve` (docs/engine.md has the numbers). */
+/**
+ * The default number of scoring workers of `vigil serve`: one core is left to the main thread
+ * (decode, spool, store writes), none on a single core, at most 4 — one worker already scores the
+ * default strategy faster than one main thread ingests (docs/engine.md has the numbers).
+ */
 export function defaultWorkers(): number {
-  return Math.max(0, availableParallelism() - 1);
+  return Math.min(4, Math.max(0, availableParallelism() - 1));
 }
 
 export async function createEngine(options: EngineOptions): Promise<LiveEngine> {
