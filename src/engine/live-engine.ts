@@ -168,12 +168,13 @@ function rowsOf(points: readonly ValidPoint[]): number {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The default number of scoring workers of `vigil serve`: one core is left to the main thread
- * (decode, spool, store writes), none on a single core, at most 4 — one worker already scores the
- * default strategy faster than one main thread ingests (docs/engine.md has the numbers).
+ * The default number of scoring workers of `vigil serve`: none up to 2 cores (measured on this
+ * 2-core machine: a worker did not pay off, docs/engine.md), else one per core beyond the two
+ * left to the main thread and the database, at most 4 (not measured: no such machine here).
  */
 export function defaultWorkers(): number {
-  return Math.min(4, Math.max(0, availableParallelism() - 1));
+  const cores = availableParallelism();
+  return cores <= 2 ? 0 : Math.min(4, cores - 2);
 }
 
 export async function createEngine(options: EngineOptions): Promise<LiveEngine> {
