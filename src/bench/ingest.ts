@@ -12,13 +12,16 @@
  * send time. On PostgreSQL the stored row count is checked, and the rows of the gRPC-batch 100 %
  * phase are also loaded with `psql \copy` into an empty copy of the points table (the limit).
  *
+ * Every backend runs once per scoring-worker setting (BENCH_WORKERS, `engine.workers` of the
+ * server's config file), side by side, with the ratios to `workers: 0` at the end.
+ *
  * Env: BENCH_RUNS (1; cells are medians over runs), BENCH_SECONDS (8), BENCH_MAX_SECONDS (6),
  * BENCH_MAX_POINTS (3,000,000 per phase), BENCH_BACKENDS (pglite,postgres), BENCH_TRANSPORTS
- * (grpc-batch,grpc-point,http), DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test; the
+ * (grpc-batch,grpc-point,http), BENCH_WORKERS (0,1), DATABASE_URL (postgresql://postgres@127.0.0.1:5432/test; the
  * bench creates and drops vigil_bench_<pid>_<run> on that server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +37,11 @@ const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 6);
 const MAX_POINTS = Number(process.env.BENCH_MAX_POINTS ?? 3_000_000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'grpc-batch,grpc-point,http').split(',');
+const WORKERS = (process.env.BENCH_WORKERS ?? '0,1').split(',').map((w) => {
+  const n = Number(w);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`BENCH_WORKERS: ${w} is not a worker count`);
+  return n;
+});
 const BASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const LOAD = fileURLToPath(new URL('./ingest-load.js', import.meta.url));
@@ -59,6 +67,29 @@ function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * CPU seconds (user + system) of a process, and of its main thread (Linux /proc; NaN elsewhere).
+ * On a shared machine this says more than wall-clock rates: work moved to worker threads shows
+ * as main-thread CPU per point going down.
+ */
+async function cpuSeconds(pid: number | undefined): Promise<{ process: number; main: number }> {
+  const read = async (file: string): Promise<number> => {
+    try {
+      const text = await readFile(file, 'utf8');
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+    } catch {
+      return Number.NaN;
+    }
+  };
+  if (pid === undefined) return { process: Number.NaN, main: Number.NaN };
+  return {
+    process: await read(`/proc/${pid}/stat`),
+    main: await read(`/proc/${pid}/task/${pid}/stat`),
+  };
+}
 
 function dbUrl(name: string): string {
   const url = new URL(BASE_URL);
@@ -87,10 +118,16 @@ interface Server {
   readonly child: ChildProcess;
 }
 
-async function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+async function startServer(
+  dataDir: string,
+  databaseUrl: string | undefined,
+  workers: number,
+): Promise<Server> {
   const port = await freePort();
   const grpcPort = await freePort();
-  const args = [MAIN, 'serve', '--no-demo', '--log-level', 'warn'];
+  const config = join(dataDir, 'bench-config.yaml');
+  await writeFile(config, `engine:\n  workers: ${workers}\n`);
+  const args = [MAIN, 'serve', '--no-demo', '--log-level', 'warn', '--config', config];
   args.push('--port', String(port), '--grpc-port', String(grpcPort), '--data-dir', dataDir);
   if (databaseUrl) args.push('--database-url', databaseUrl);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -161,6 +198,7 @@ function runLoad(args: string[], timeoutSec: number): Promise<LoadResult> {
 interface Row {
   transport: string;
   backend: string;
+  workers: number;
   load: string;
   offered: number;
   e2e: number;
@@ -169,6 +207,9 @@ interface Row {
   p99: number;
   points: number;
   failed: number;
+  /** Server CPU ms per 1,000 points: all threads, and the main thread alone. */
+  cpuAll: number;
+  cpuMain: number;
 }
 
 let phaseCounter = 0;
@@ -177,21 +218,26 @@ async function phase(
   server: Server,
   transport: string,
   backend: string,
+  workers: number,
   load: string,
   rate: number,
   run: number,
 ): Promise<{ row: Row; prefix: string }> {
-  const prefix = `r${run}-${transport}-${load.replace(/\W/g, '')}-${phaseCounter++}`;
+  const prefix = `r${run}-w${workers}-${transport}-${load.replace(/\W/g, '')}-${phaseCounter++}`;
   const seconds = load === 'max' ? MAX_SECONDS : SECONDS;
   const args = ['--transport', transport, '--grpc', server.grpc, '--http', server.http];
   args.push('--prefix', prefix, '--seconds', String(seconds), '--max-points', String(MAX_POINTS));
   if (load === 'max') args.push('--mode', 'closed');
   else args.push('--mode', 'open', '--rate', String(Math.max(1, Math.round(rate))));
+  const cpuBefore = await cpuSeconds(server.child.pid);
   const result = await runLoad(args, seconds + 120);
   const doneAt = await drained(server.http);
+  const cpuAfter = await cpuSeconds(server.child.pid);
+  const perKPoints = (seconds: number) => (seconds * 1e6) / Math.max(1, result.pointsAcked);
   const row: Row = {
     transport,
     backend,
+    workers,
     load,
     offered: load === 'max' ? NaN : rate,
     e2e: result.pointsAcked / ((doneAt - result.startedAt) / 1000),
@@ -200,10 +246,13 @@ async function phase(
     p99: result.p99Ms,
     points: result.pointsAcked,
     failed: result.failed,
+    cpuAll: perKPoints(cpuAfter.process - cpuBefore.process),
+    cpuMain: perKPoints(cpuAfter.main - cpuBefore.main),
   };
   log(
-    `${backend} ${transport} ${load}: ${Math.round(row.e2e)} points/s end-to-end, ` +
-      `acks ${Math.round(row.acks)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
+    `${backend} workers=${workers} ${transport} ${load}: ${Math.round(row.e2e)} points/s end-to-end, ` +
+      `acks ${Math.round(row.acks)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, ` +
+      `server CPU ${row.cpuAll.toFixed(1)} ms per 1k points (main thread ${row.cpuMain.toFixed(1)})` +
       (row.failed > 0 ? `, ${row.failed} requests failed` : ''),
   );
   return { row, prefix };
@@ -224,32 +273,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const rows: Row[] = [];
-const copyRuns: { rate: number; e2e: number }[] = [];
+const copyRuns: { rate: number; e2e: number; workers: number }[] = [];
 try {
   for (let run = 0; run < RUNS; run++) {
-    for (const backend of BACKENDS) {
+    for (const [backend, workers] of BACKENDS.flatMap((b) => WORKERS.map((w) => [b, w] as const))) {
       const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-ingest-'));
       tempDirs.add(dir);
       let url: string | undefined;
-      const dbName = `vigil_bench_${process.pid}_${run}`;
+      const dbName = `vigil_bench_${process.pid}_${run}_w${workers}`;
       if (backend === 'postgres') {
         await adminQuery(`CREATE DATABASE ${dbName}`);
         databases.add(dbName);
         url = dbUrl(dbName);
       }
-      const server = await startServer(dir, url);
+      const server = await startServer(dir, url, workers);
       let copySource: { prefix: string; points: number; e2e: number } | undefined;
       let expected = 0;
       try {
         for (const transport of TRANSPORTS) {
-          const max = await phase(server, transport, backend, 'max', 0, run);
+          const max = await phase(server, transport, backend, workers, 'max', 0, run);
           rows.push(max.row);
           expected += max.row.points;
           for (const [load, f] of [
             ['50 %', 0.5],
             ['100 %', 1],
           ] as const) {
-            const r = await phase(server, transport, backend, load, max.row.e2e * f, run);
+            const r = await phase(server, transport, backend, workers, load, max.row.e2e * f, run);
             rows.push(r.row);
             expected += r.row.points;
             if (transport === 'grpc-batch' && f === 1) {
@@ -268,7 +317,9 @@ try {
             'SELECT count(*)::text AS n FROM points',
           );
           const stored = Number(count[0]?.n ?? 0);
-          log(`postgres: ${stored} rows stored, ${expected} points acknowledged`);
+          log(
+            `postgres workers=${workers}: ${stored} rows stored, ${expected} points acknowledged`,
+          );
           if (stored !== expected) log('WARNING: stored rows differ from acknowledged points');
           if (copySource !== undefined) {
             await client.query('CREATE TABLE copy_limit (LIKE points INCLUDING ALL)');
@@ -282,7 +333,7 @@ try {
             });
             const rate = n / seconds;
             log(`psql \\copy of ${n} rows of the same series: ${Math.round(rate)} rows/s`);
-            copyRuns.push({ rate, e2e: copySource.e2e });
+            copyRuns.push({ rate, e2e: copySource.e2e, workers });
           }
         } finally {
           await client.end();
@@ -317,7 +368,7 @@ const target = (transport: string, backend: string): string =>
 
 const cells = new Map<string, Row[]>();
 for (const r of rows) {
-  const key = `${r.transport}|${r.backend}|${r.load}`;
+  const key = `${r.transport}|${r.backend}|${r.workers}|${r.load}`;
   cells.set(key, [...(cells.get(key) ?? []), r]);
 }
 const lines = [
@@ -325,25 +376,49 @@ const lines = [
     `points (1 metric each); max = closed loop ${MAX_SECONDS} s; 50 %/100 % = open loop ` +
     `${SECONDS} s at that share of max's end-to-end rate; median of ${RUNS} run(s)`,
   '',
-  '| transport | backend | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy |',
-  '|---|---|---|---:|---:|---|---:|---:|---:|---:|',
+  '| transport | backend | workers | load | offered points/s | end-to-end points/s | target | acks points/s | p50 ack ms | p99 ack ms (target at 50 %: ≤ 20) | × psql \\copy | server CPU ms / 1k points | of it main thread |',
+  '|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|',
 ];
 for (const [, group] of cells) {
   const first = group[0]!;
   const e2e = median(group.map((r) => r.e2e));
   lines.push(
-    `| ${first.transport} | ${first.backend} | ${first.load} | ${fmt(median(group.map((r) => r.offered)))} | ` +
+    `| ${first.transport} | ${first.backend} | ${first.workers} | ${first.load} | ${fmt(median(group.map((r) => r.offered)))} | ` +
       `${fmt(e2e)} | ${target(first.transport, first.backend)} | ${fmt(median(group.map((r) => r.acks)))} | ` +
       `${ms(median(group.map((r) => r.p50)))} | ${ms(median(group.map((r) => r.p99)))} | ` +
-      `${first.backend === 'postgres' && first.load !== '50 %' && Number.isFinite(copyRate) ? (e2e / copyRate).toFixed(2) : ''} |`,
+      `${first.backend === 'postgres' && first.load !== '50 %' && Number.isFinite(copyRate) ? (e2e / copyRate).toFixed(2) : ''} | ` +
+      `${ms(median(group.map((r) => r.cpuAll)))} | ${ms(median(group.map((r) => r.cpuMain)))} |`,
   );
 }
-lines.push(
-  '',
-  Number.isFinite(copyRate)
-    ? `psql \\copy of the gRPC-batch 100 % rows (at least 1,000,000) into an empty copy of the points table: ` +
-        `${fmt(copyRate)} rows/s; gRPC batches end-to-end at 100 % ÷ that = ` +
-        `${(median(copyRuns.map((c) => c.e2e)) / copyRate).toFixed(2)} (target ≥ 0.7)`
-    : 'psql \\copy limit not measured (no PostgreSQL gRPC-batch run)',
-);
+for (const workers of WORKERS) {
+  const mine = copyRuns.filter((c) => c.workers === workers);
+  if (mine.length === 0 || !Number.isFinite(copyRate)) continue;
+  lines.push(
+    '',
+    `workers ${workers}: psql \\copy of the gRPC-batch 100 % rows (at least 1,000,000) into an ` +
+      `empty copy of the points table: ${fmt(copyRate)} rows/s; gRPC batches end-to-end at ` +
+      `100 % ÷ that = ${(median(mine.map((c) => c.e2e)) / copyRate).toFixed(2)} (target ≥ 0.7)`,
+  );
+}
+// Side by side: each worker setting against workers 0, same transport, backend and load.
+const baseline = WORKERS.includes(0) ? 0 : undefined;
+if (baseline !== undefined && WORKERS.length > 1) {
+  lines.push(
+    '',
+    '| transport | backend | load | workers | end-to-end ÷ workers 0 | p99 ack ÷ workers 0 | main-thread CPU per point ÷ workers 0 |',
+    '|---|---|---|---:|---:|---:|---:|',
+  );
+  for (const [key, group] of cells) {
+    const first = group[0]!;
+    if (first.workers === baseline) continue;
+    const base = cells.get(key.replace(`|${first.workers}|`, `|${baseline}|`));
+    if (base === undefined) continue;
+    const ratio = (f: (r: Row) => number) =>
+      (median(group.map(f)) / median(base.map(f))).toFixed(2);
+    lines.push(
+      `| ${first.transport} | ${first.backend} | ${first.load} | ${first.workers} | ` +
+        `${ratio((r) => r.e2e)} | ${ratio((r) => r.p99)} | ${ratio((r) => r.cpuMain)} |`,
+    );
+  }
+}
 process.stdout.write(lines.join('\n') + '\n');

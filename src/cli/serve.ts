@@ -19,7 +19,7 @@ import { registerAlertRoutes } from '../alerts/routes.js';
 import { VigilError } from '../errors.js';
 import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
-import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { createEngine, defaultWorkers, type LiveEngine } from '../engine/live-engine.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { removeTotalGauges, strategyReloadFailuresCounter } from '../server/metrics.js';
@@ -61,7 +61,12 @@ export const configSchema = z
       .partial()
       .strict(),
     engine: z
-      .object({ queue_limit: positive, checkpoint_every_ms: z.number().int().min(0) })
+      .object({
+        queue_limit: positive,
+        checkpoint_every_ms: z.number().int().min(0),
+        // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
+        workers: z.number().int().min(0).max(64),
+      })
       .partial()
       .strict(),
     store: z
@@ -378,6 +383,8 @@ export async function serve(settings: ServeSettings): Promise<void> {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     defaultStrategy: defaultStrategy.strategy,
     spoolDir: path.join(settings.dataDir, 'spool'),
+    workers: engineConfig.workers ?? defaultWorkers(),
+    resumeStrategies: true,
     ...(engineConfig.queue_limit === undefined ? {} : { queueLimit: engineConfig.queue_limit }),
     ...(engineConfig.checkpoint_every_ms === undefined
       ? {}

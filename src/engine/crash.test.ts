@@ -12,9 +12,15 @@ import { CRASH_BASE, CRASH_POINTS_PER_BATCH, crashBatch } from './testing/crash-
 const CHILD = fileURLToPath(new URL('./testing/crash-child.js', import.meta.url));
 
 /** Run the child until it has acked some batches, SIGKILL it at a random moment; the acked ids. */
-function runAndKill(dataDir: string, spoolDir: string, firstId: number): Promise<number[]> {
+function runAndKill(
+  dataDir: string,
+  spoolDir: string,
+  firstId: number,
+  workers: number,
+): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir, spoolDir, String(firstId)], {
+    const args = [CHILD, dataDir, spoolDir, String(firstId), String(workers)];
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const acked: number[] = [];
@@ -45,7 +51,7 @@ function runAndKill(dataDir: string, spoolDir: string, firstId: number): Promise
 }
 
 it(
-  'every acknowledged point survives kill -9 and is stored exactly once',
+  'every acknowledged point survives kill -9 and is stored exactly once (scoring in workers and in-process)',
   { timeout: 180_000 },
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-crash-'));
@@ -53,8 +59,10 @@ it(
     const spoolDir = join(dir, 'spool');
     try {
       const acked: number[] = [];
+      // Scoring in 2 worker threads, then on the main thread, then in workers again: each
+      // restart also restores checkpoints written under another worker count.
       for (let round = 0; round < 3; round++) {
-        const ids = await runAndKill(dataDir, spoolDir, round * 100_000);
+        const ids = await runAndKill(dataDir, spoolDir, round * 100_000, round === 1 ? 0 : 2);
         assert.ok(ids.length > 0, `round ${round} acknowledged something`);
         acked.push(...ids);
       }

@@ -43,13 +43,14 @@ async function storedTimes(store: Store, device: string, metric: string): Promis
 function engineSuite(
   name: string,
   open: () => Promise<{ store: Store; close(): Promise<void> }>,
+  mode: Partial<EngineOptions> = {},
 ): void {
   describe(`engine on ${name}`, () => {
     const start = async (
       store: Store,
       extra: Partial<EngineOptions> = {},
     ): Promise<Awaited<ReturnType<typeof createEngine>>> =>
-      createEngine({ store, spoolDir: await tempDir(), checkpointEveryMs: 0, ...extra });
+      createEngine({ store, spoolDir: await tempDir(), checkpointEveryMs: 0, ...mode, ...extra });
 
     it('stores every accepted point once, scores it, and reports bad points by index', async () => {
       const { store, close } = await open();
@@ -164,7 +165,12 @@ function engineSuite(
       const resumed: ScoredPoint[] = [];
       try {
         const spoolDir = await tempDir();
-        const first = await createEngine({ store: b.store, spoolDir, checkpointEveryMs: 0 });
+        const first = await createEngine({
+          store: b.store,
+          spoolDir,
+          checkpointEveryMs: 0,
+          ...mode,
+        });
         for (let i = 0; i < 150; i += 50) await first.ingest(series(50, i), 'test');
         await first.close();
         assert.deepEqual(await readdir(spoolDir), []);
@@ -173,6 +179,7 @@ function engineSuite(
           spoolDir,
           checkpointEveryMs: 0,
           scoreFeedPerSecond: Infinity,
+          ...mode,
         });
         collect(second, resumed);
         // Overlapping points (already covered by the checkpoint) are stored but not scored again.
@@ -221,7 +228,7 @@ engineSuite('PGlite in memory', async () => {
 });
 
 let schemas = 0;
-engineSuite('PostgreSQL', async () => {
+async function openPostgres(): Promise<{ store: Store; close(): Promise<void> }> {
   const schema = `${RUN}_${schemas++}`;
   const store = await openStore({ databaseUrl: PG_URL, schema, timescale: 'off' });
   return {
@@ -237,4 +244,8 @@ engineSuite('PostgreSQL', async () => {
       }
     },
   };
-});
+}
+
+engineSuite('PostgreSQL', openPostgres);
+// The same guarantees with scoring in worker threads (series sharded by device).
+engineSuite('PostgreSQL, 2 scoring workers', openPostgres, { workers: 2 });

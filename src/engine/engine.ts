@@ -59,6 +59,11 @@ export type EngineFeedItem =
       readonly metric: string | null;
       /** Event time (ms) of the point that caused the change. */
       readonly at: number;
+      /**
+       * Set when the change was not caused by a scored point: `strategy-swap` — the series'
+       * strategy was replaced by hot reload, so its open event was closed at its last scored time.
+       */
+      readonly reason?: 'strategy-swap';
     };
 
 /**

@@ -1,32 +1,18 @@
 /**
  * The engine (docs/engine.md): validate → spool (group-committed fsync, the ack) → score in
  * event-time order per series and → store in the background; checkpoints of every pipeline;
- * replay of the spool on start. Scoring runs on the main thread: see docs/engine.md for why and
- * the measurement.
+ * replay of the spool on start. Scoring runs in shards keyed by device (src/engine/scoring/):
+ * on the main thread (`workers: 0`) or in worker threads fed with typed-array batches.
  */
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import { VigilError } from '../errors.js';
-import {
-  compileDeviceStrategy,
-  compileStrategy,
-  isVectorStrategy,
-  restoreDevicePipeline,
-  restorePipeline,
-} from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
-import type {
-  DevicePipeline,
-  DevicePipelineSnapshot,
-  PipelineSnapshot,
-  SeriesPipeline,
-} from '../core/strategy/pipeline.js';
-import { compileTriggerRules, type SeriesIdentity } from '../core/strategy/rules.js';
+import { isVectorStrategy } from '../core/strategy/compile.js';
+import { parseStrategy, resolveStrategy } from '../core/strategy/load.js';
+import type { PipelineSnapshot, SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
-import type { EventChange } from '../core/events/types.js';
-import type { Checkpoint, JsonValue, Store, StoredEvent } from '../store/store.js';
+import type { Checkpoint, Store, StoredEvent } from '../store/store.js';
 import {
   BackpressureError,
   type Engine,
@@ -36,8 +22,22 @@ import {
   type ScoredPoint,
 } from './engine.js';
 import { engineMetrics, type EngineMetrics } from './metrics.js';
+import {
+  LEVELS,
+  NOT_SCORED,
+  type RestoreItem,
+  type RoutedSeries,
+  type ShardEvent,
+  type ShardResult,
+  type WorkerInit,
+} from './scoring/protocol.js';
+import type { EngineTag } from './scoring/scoring-shard.js';
+import { SeriesTable, shardOfDevice } from './scoring/series-table.js';
+import { InProcessShard, WorkerShard, type ShardClient } from './scoring/shard-client.js';
 import { Spool } from './spool.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
+
+export type { RoutedSeries } from './scoring/protocol.js';
 
 export interface EngineOptions {
   readonly store: Store;
@@ -47,8 +47,18 @@ export interface EngineOptions {
   readonly defaultStrategy?: Strategy;
   /** Directory of the write-ahead spool (created if missing). */
   readonly spoolDir: string;
-  /** Logical shards (hash of device_id); all on the main thread, see docs/engine.md. */
-  readonly shards?: number;
+  /**
+   * Make the strategies that were active when the engine last ran active again (as hot reload
+   * or a rollback left them; they are saved at every swap), except where `strategies` or
+   * `defaultStrategy` holds a higher version of the same name. `vigil serve` sets it.
+   */
+  readonly resumeStrategies?: boolean;
+  /**
+   * Worker threads that hold the series' detector state and score, each owning the devices whose
+   * id hashes to it; 0 (the default here) scores on the main thread. docs/engine.md has the
+   * measurements behind `vigil serve`'s default.
+   */
+  readonly workers?: number;
   /** Most points accepted and not yet stored and scored; beyond it ingest is refused. */
   readonly queueLimit?: number;
   /** Wall-clock period of checkpoints; 0 disables the timer (close still checkpoints). */
@@ -67,6 +77,11 @@ export interface EngineOptions {
    * latency, event changes, store write latency and errors. None when absent.
    */
   readonly registry?: Registry;
+  /**
+   * A scoring worker died (a bug: its state is gone). Default: throw it uncaught, so the process
+   * exits and a restart recovers from the spool and checkpoints as after `kill -9`.
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface EngineStats {
@@ -81,39 +96,30 @@ export interface EngineStats {
   readonly checkpoints: number;
   readonly lastCheckpointWallMs: number | null;
   readonly spoolSegment: number;
-}
-
-/** A univariate series as routing sees it (for hot reload, see strategy-slots.ts). */
-export interface RoutedSeries {
-  readonly device: string;
-  readonly metric: string;
-  readonly tags: Readonly<Record<string, string>> | undefined;
-  /** `name@version` it is scored by now, and would be scored by under the planned strategies. */
-  readonly from: string;
-  readonly to: string;
-  /** Event time of the last point scored (−∞ before the first). */
-  readonly last: number;
+  /** Scoring worker threads (0: scoring on the main thread). */
+  readonly workers: number;
 }
 
 /**
- * Changing which strategies are active (docs/engine.md, hot reload). `commit` runs
- * synchronously, and scoring runs in synchronous slices, so it always lands between two points.
+ * Changing which strategies are active (docs/engine.md, hot reload). Each shard applies a commit
+ * between two of its batches, so for every series it lands between two points.
  */
 export interface StrategyRouting {
   /** The routed strategies in routing order, and the default. */
   active(): { readonly strategies: readonly Strategy[]; readonly fallback: Strategy };
   /** Live univariate series whose strategy would change if these were active. */
-  plan(strategies: readonly Strategy[], fallback: Strategy): RoutedSeries[];
+  plan(strategies: readonly Strategy[], fallback: Strategy): Promise<RoutedSeries[]>;
   /**
-   * Make these active now. A moving series keeps its last scored time and gets `warm.get(key)`
-   * (key `device\u0000metric`, a pipeline of its new strategy) or a fresh pipeline; device-level
-   * (vector) groups of a replaced strategy start afresh. Returns how many series moved.
+   * Make these active. A moving series keeps its last scored time and gets `warm.get(key)`
+   * (key `device\u0000metric`, a pipeline of its new strategy) or a fresh pipeline; its open
+   * event is closed (reason `strategy-swap`); device-level (vector) groups of a replaced
+   * strategy start afresh. Resolves with how many series moved.
    */
   commit(
     strategies: readonly Strategy[],
     fallback: Strategy,
     warm: ReadonlyMap<string, SeriesPipeline>,
-  ): number;
+  ): Promise<number>;
 }
 
 export interface LiveEngine extends Engine {
@@ -125,43 +131,6 @@ export interface LiveEngine extends Engine {
   flush(): Promise<void>;
 }
 
-/** Extra fields kept in a checkpoint's snapshot, so the series can be rebuilt from it alone. */
-interface EngineTag {
-  readonly engine: { readonly device: string; readonly metric: string | null };
-}
-
-interface Route {
-  readonly strategy: Strategy;
-  readonly label: string;
-  readonly vector: boolean;
-  readonly test: (series: SeriesIdentity) => boolean;
-  /** Univariate strategies: the compiled pipeline factory. */
-  readonly make?: (key: string) => SeriesPipeline;
-}
-
-interface DeviceState {
-  readonly ckKey: string;
-  readonly device: string;
-  readonly route: Route;
-  readonly pipeline: DevicePipeline;
-  readonly buffer: Float64Array;
-  last: number;
-  dirty: boolean;
-}
-
-interface SeriesState {
-  readonly id: number;
-  readonly ckKey: string;
-  readonly device: string;
-  readonly metric: string;
-  readonly tags: Readonly<Record<string, string>> | undefined;
-  route: Route;
-  pipeline: SeriesPipeline | undefined;
-  group: DeviceState | undefined;
-  last: number;
-  dirty: boolean;
-}
-
 interface StoreChunk {
   readonly segment: number;
   readonly points: readonly ValidPoint[];
@@ -169,12 +138,26 @@ interface StoreChunk {
   readonly rows: number;
 }
 
-const hashKey = (...parts: string[]): string =>
-  createHash('sha1').update(JSON.stringify(parts)).digest('hex');
-
-function label(strategy: Strategy): string {
-  return `${strategy.name}@${strategy.version}`;
+/** Batches handed to the shards together; done when every shard that got rows answered. */
+interface Slice {
+  pending: number;
+  readonly points: number;
+  /** When each batch became durable (performance.now()); with metrics only. */
+  readonly durableAt: readonly number[];
 }
+
+/** Checkpoint key of the active strategy set (not a pipeline; see `resumeStrategies`). */
+const ACTIVE_KEY = 'r:active-strategies';
+
+interface ActiveRecord {
+  readonly strategy: typeof ACTIVE_KEY;
+  readonly version: 1;
+  readonly active: readonly { readonly name: string; readonly version: number }[];
+  readonly fallback: { readonly name: string; readonly version: number };
+}
+
+/** Points per scoring slice: one turn of the event loop, so acks and I/O keep flowing. */
+const SLICE_POINTS = 20_000;
 
 function rowsOf(points: readonly ValidPoint[]): number {
   let rows = 0;
@@ -182,30 +165,17 @@ function rowsOf(points: readonly ValidPoint[]): number {
   return rows;
 }
 
-function toStoredEvent(
-  change: EventChange,
-  device: string,
-  metric: string | null,
-  strategy: Strategy,
-): StoredEvent {
-  const e = change.event;
-  return {
-    id: e.id,
-    device,
-    metric,
-    strategy: strategy.name,
-    strategyVersion: strategy.version,
-    start: e.start,
-    end: e.end,
-    peak: { time: e.peak.time, score: e.peak.score, values: e.peak.values },
-    level: e.level,
-    points: e.points,
-    explanation:
-      e.explanation === null ? null : (JSON.parse(JSON.stringify(e.explanation)) as JsonValue),
-  };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The default number of scoring workers of `vigil serve`: none up to 2 cores (measured on this
+ * 2-core machine: a worker did not pay off, docs/engine.md), else one per core beyond the two
+ * left to the main thread and the database, at most 4 (not measured: no such machine here).
+ */
+export function defaultWorkers(): number {
+  const cores = availableParallelism();
+  return cores <= 2 ? 0 : Math.min(4, cores - 2);
+}
 
 export async function createEngine(options: EngineOptions): Promise<LiveEngine> {
   const fallback = options.defaultStrategy ?? (await resolveStrategy('default'));
@@ -216,8 +186,8 @@ export async function createEngine(options: EngineOptions): Promise<LiveEngine> 
 
 class StreamingEngine implements LiveEngine {
   private readonly store: Store;
-  private routes: Route[];
-  private fallback: Route;
+  private strategies: readonly Strategy[];
+  private fallback: Strategy;
   private readonly limits: Limits;
   private readonly queueLimit: number;
   private readonly clock: () => number;
@@ -226,13 +196,13 @@ class StreamingEngine implements LiveEngine {
   private readonly log: (message: string) => void;
   private spool!: Spool;
 
-  /** Series interned: key → state with a dense id. */
-  private readonly series = new Map<string, SeriesState>();
-  /** The same states by device, then metric: the per-point lookup, with no hashing. */
-  private readonly byDevice = new Map<string, Map<string, SeriesState>>();
-  /** Checkpoint keys of device groups, by route label then device (hashing is per key, once). */
-  private readonly groupKeys = new Map<string, Map<string, string>>();
-  private readonly devices = new Map<string, DeviceState>();
+  private readonly workers: number;
+  private readonly table: SeriesTable;
+  private readonly shards: ShardClient[] = [];
+  /** Slices each shard has been given and not answered yet, oldest first. */
+  private readonly inflight: Slice[][];
+  private inflightSlices = 0;
+  private idleWaiters: (() => void)[] = [];
   private readonly listeners = new Set<(item: EngineFeedItem) => void>();
 
   private readonly scoreQueue: ValidPoint[][] = [];
@@ -277,8 +247,8 @@ class StreamingEngine implements LiveEngine {
     fallbackStrategy: Strategy,
   ) {
     this.store = options.store;
-    this.routes = (options.strategies ?? []).map((s) => this.route(s));
-    this.fallback = this.route(fallbackStrategy, true);
+    this.strategies = options.strategies ?? [];
+    this.fallback = fallbackStrategy;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.queueLimit = options.queueLimit ?? 1_000_000;
     this.clock = options.clock ?? Date.now;
@@ -286,94 +256,145 @@ class StreamingEngine implements LiveEngine {
     this.feedBudget = options.scoreFeedPerSecond ?? 1000;
     this.log = options.log ?? (() => undefined);
     this.metrics = options.registry === undefined ? undefined : engineMetrics(options.registry);
-    void (options.shards ?? availableParallelism());
-  }
-
-  private route(strategy: Strategy, all = false): Route {
-    const vector = isVectorStrategy(strategy);
-    return {
-      strategy,
-      label: label(strategy),
-      vector,
-      test: all ? () => true : compileTriggerRules(strategy.trigger_rules),
-      ...(vector ? {} : { make: compileStrategy(strategy) }),
-    };
+    this.workers = Math.max(0, Math.floor(options.workers ?? 0));
+    const count = Math.max(1, this.workers);
+    this.table = new SeriesTable(count);
+    this.inflight = Array.from({ length: count }, () => []);
   }
 
   readonly routing: StrategyRouting = {
-    active: () => ({
-      strategies: this.routes.map((r) => r.strategy),
-      fallback: this.fallback.strategy,
-    }),
-    plan: (strategies, fallback) => {
-      const labels = strategies.map((s) => ({ label: label(s), test: this.testOf(s) }));
-      const out: RoutedSeries[] = [];
-      for (const s of this.series.values()) {
-        if (s.route.vector) continue;
-        const identity: SeriesIdentity = { device: s.device, metric: s.metric, tags: s.tags };
-        const to = labels.find((l) => l.test(identity))?.label ?? label(fallback);
-        if (to === s.route.label) continue;
-        const { device, metric, tags, last } = s;
-        out.push({ device, metric, tags, from: s.route.label, to, last });
-      }
-      return out;
+    active: () => ({ strategies: this.strategies, fallback: this.fallback }),
+    plan: async (strategies, fallback) => {
+      const replies = await Promise.all(
+        this.shards.map((s) => s.request({ op: 'plan', strategies: [...strategies], fallback })),
+      );
+      return replies.flatMap((r) => r.series);
     },
     commit: (strategies, fallback, warm) => this.commitRoutes(strategies, fallback, warm),
   };
 
-  private testOf(strategy: Strategy): (series: SeriesIdentity) => boolean {
-    const known = this.routes.find((r) => r.label === label(strategy));
-    return known?.test ?? compileTriggerRules(strategy.trigger_rules);
-  }
-
-  private commitRoutes(
+  private async commitRoutes(
     strategies: readonly Strategy[],
-    fallbackStrategy: Strategy,
+    fallback: Strategy,
     warm: ReadonlyMap<string, SeriesPipeline>,
-  ): number {
-    // Reuse compiled routes of unchanged versions, so their identity (vector groups) holds.
-    const old = [...this.routes, this.fallback];
-    const reuse = (s: Strategy, all = false): Route =>
-      old.find((r) => r.label === label(s) && (r === this.fallback) === all) ?? this.route(s, all);
-    const routes = strategies.map((s) => reuse(s));
-    const fallback = reuse(fallbackStrategy, true);
-    const kept = new Set([...routes, fallback]);
-    this.routes = routes;
-    this.fallback = fallback;
-    let moved = 0;
-    for (const s of this.series.values()) {
-      const identity: SeriesIdentity = { device: s.device, metric: s.metric, tags: s.tags };
-      const route = routes.find((r) => r.test(identity)) ?? fallback;
-      if (route === s.route || (route.label === s.route.label && kept.has(s.route))) continue;
-      moved++;
-      s.dirty = true;
-      if (route.vector) {
-        s.route = route;
-        s.pipeline = undefined;
-        s.group = this.devices.get(this.groupKey(s.device, route.label));
-        continue;
-      }
-      // From a device group: its last time bounds this series too, so nothing scores twice.
-      if (s.group !== undefined) s.last = Math.max(s.last, s.group.last);
-      s.route = route;
-      s.group = undefined;
-      s.pipeline =
-        warm.get(`${s.device}\u0000${s.metric}`) ??
-        (route.make as (key: string) => SeriesPipeline)(`${s.device}/${s.metric}`);
+  ): Promise<number> {
+    const parts = this.shards.map(() => [] as [string, ReturnType<SeriesPipeline['snapshot']>][]);
+    for (const [key, pipeline] of warm) {
+      const device = key.slice(0, key.indexOf('\u0000'));
+      parts[this.table.shardOf(device)]?.push([key, pipeline.snapshot()]);
     }
-    // Device groups of strategies no longer active are released.
-    for (const [key, d] of this.devices) if (!kept.has(d.route)) this.devices.delete(key);
+    this.strategies = [...strategies];
+    this.fallback = fallback;
+    // Every shard gets the commit now, behind the batches it was already given.
+    const replies = await Promise.all(
+      this.shards.map((s, i) =>
+        s.request({ op: 'commit', strategies: [...strategies], fallback, warm: parts[i] ?? [] }),
+      ),
+    );
+    let moved = 0;
+    for (const reply of replies) {
+      moved += reply.moved;
+      for (const e of reply.events) this.onEvent(e);
+    }
+    await this.saveActive().catch((error: unknown) =>
+      this.log(
+        `saving the active strategies failed (a restart may not resume them): ${String(error)}`,
+      ),
+    );
     return moved;
   }
 
-  private findRoute(name: string, version: number): Route | undefined {
-    return [...this.routes, this.fallback].find(
-      (r) => r.strategy.name === name && r.strategy.version === version,
+  /** The active set, persisted for `resumeStrategies`. */
+  private async saveActive(): Promise<void> {
+    const record: ActiveRecord = {
+      strategy: ACTIVE_KEY,
+      version: 1,
+      active: this.strategies.map((s) => ({ name: s.name, version: s.version })),
+      fallback: { name: this.fallback.name, version: this.fallback.version },
+    };
+    const wallTime = this.clock();
+    await this.store.checkpoints.put([
+      { key: ACTIVE_KEY, snapshot: record as unknown as PipelineSnapshot, eventTime: wallTime },
+    ]);
+  }
+
+  private async resumeActive(record: ActiveRecord): Promise<void> {
+    const pick = async (saved: ActiveRecord['fallback'], given: Strategy | undefined) => {
+      if (given !== undefined && given.version >= saved.version) return given;
+      const stored = await this.store.strategies.get(saved.name, saved.version);
+      if (stored === undefined) {
+        this.log(
+          `strategy ${saved.name}@${saved.version} was active but is not stored; not resumed`,
+        );
+        return given;
+      }
+      try {
+        const strategy = parseStrategy(stored.yaml, `${saved.name}@${saved.version} (stored)`);
+        this.log(`strategy ${saved.name}@${saved.version} resumed (active when last stopped)`);
+        return strategy;
+      } catch (error) {
+        this.log(`strategy ${saved.name}@${saved.version} cannot be resumed: ${String(error)}`);
+        return given;
+      }
+    };
+    if (record.fallback?.name === this.fallback.name) {
+      this.fallback = (await pick(record.fallback, this.fallback)) ?? this.fallback;
+    }
+    const byName = new Map(this.strategies.map((s) => [s.name, s]));
+    for (const saved of record.active ?? []) {
+      const chosen = await pick(saved, byName.get(saved.name));
+      if (chosen !== undefined) byName.set(saved.name, chosen);
+    }
+    // Routing order: by name, as hot reload keeps it.
+    this.strategies = [...byName.values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+  }
+
+  /** Start the shards (worker threads, or one in-process shard) with the active strategies. */
+  private createShards(): void {
+    const count = this.inflight.length;
+    const init: WorkerInit = { strategies: [...this.strategies], fallback: this.fallback };
+    const onFatal =
+      this.options.onFatal ??
+      ((error: Error) => {
+        process.nextTick(() => {
+          throw error;
+        });
+      });
+    this.shards.push(
+      ...Array.from({ length: count }, (_, i) =>
+        this.workers === 0
+          ? new InProcessShard(init, (result) => this.onResult(i, result))
+          : new WorkerShard(
+              init,
+              `vigil-scoring-${i}`,
+              (result) => this.onResult(i, result),
+              (error) => {
+                this.log(`scoring worker ${i} failed: ${error.message}`);
+                if (!this.closing) onFatal(error);
+              },
+            ),
+      ),
+    );
+  }
+
+  /** The active strategy `name@version`, if loaded, for a checkpoint to restore. */
+  private loaded(name: string, version: number): Strategy | undefined {
+    return [...this.strategies, this.fallback].find(
+      (s) => s.name === name && s.version === version,
     );
   }
 
   async start(): Promise<void> {
-    for (const cp of await this.store.checkpoints.getAll()) this.restore(cp);
+    const checkpoints = await this.store.checkpoints.getAll();
+    const record = checkpoints.find((cp) => cp.key === ACTIVE_KEY);
+    if (this.options.resumeStrategies === true) {
+      if (record !== undefined) await this.resumeActive(record.snapshot as unknown as ActiveRecord);
+      await this.saveActive();
+    }
+    this.createShards();
+    await this.restore(checkpoints.filter((cp) => cp.key !== ACTIVE_KEY));
     const { spool, leftover } = await Spool.open(this.options.spoolDir, (segment, batches) =>
       this.onDurable(segment, batches),
     );
@@ -401,43 +422,41 @@ class StreamingEngine implements LiveEngine {
     await this.sweepSegments();
   }
 
-  private restore(cp: Required<Checkpoint>): void {
-    const snapshot = cp.snapshot as PipelineSnapshot & Partial<EngineTag>;
-    const tag = snapshot.engine;
-    const route = this.findRoute(snapshot.strategy, snapshot.version);
-    if (tag === undefined || route === undefined) {
-      this.log(
-        `checkpoint ${cp.key}: strategy ${snapshot.strategy}@${snapshot.version} is not loaded; starting afresh`,
-      );
-      return;
+  /** Checkpoints go to the shard that owns their device (any worker count restores any other). */
+  private async restore(checkpoints: readonly Required<Checkpoint>[]): Promise<void> {
+    const items = this.shards.map(() => [] as RestoreItem[]);
+    for (const cp of checkpoints) {
+      const snapshot = cp.snapshot as typeof cp.snapshot & Partial<EngineTag>;
+      const tag = snapshot.engine;
+      const strategy = this.loaded(snapshot.strategy, snapshot.version);
+      if (tag === undefined || strategy === undefined) {
+        this.log(
+          `checkpoint ${cp.key}: strategy ${snapshot.strategy}@${snapshot.version} is not loaded; starting afresh`,
+        );
+        continue;
+      }
+      const vector = isVectorStrategy(strategy);
+      if (tag.metric === null) {
+        if (!vector) continue;
+        items[this.table.shardOf(tag.device)]?.push({
+          kind: 'group',
+          device: tag.device,
+          checkpoint: cp,
+        });
+      } else {
+        if (vector) continue;
+        const interned = this.table.intern(tag.device, tag.metric);
+        if (interned === undefined) continue;
+        items[interned.shard]?.push({ kind: 'series', def: interned.def, checkpoint: cp });
+      }
     }
-    if (tag.metric === null) {
-      if (!route.vector) return;
-      const pipeline = restoreDevicePipeline(route.strategy, snapshot as DevicePipelineSnapshot);
-      this.devices.set(cp.key, {
-        ckKey: cp.key,
-        device: tag.device,
-        route,
-        pipeline,
-        buffer: new Float64Array(pipeline.metrics.length),
-        last: cp.eventTime,
-        dirty: false,
-      });
-    } else {
-      if (route.vector) return;
-      this.intern({
-        id: this.series.size,
-        ckKey: cp.key,
-        device: tag.device,
-        metric: tag.metric,
-        tags: undefined,
-        route,
-        pipeline: restorePipeline(route.strategy, snapshot),
-        group: undefined,
-        last: cp.eventTime,
-        dirty: false,
-      });
-    }
+    await Promise.all(
+      this.shards.map((s, i) =>
+        (items[i]?.length ?? 0) === 0
+          ? Promise.resolve()
+          : s.request({ op: 'restore', items: items[i] ?? [] }),
+      ),
+    );
   }
 
   // ---- ingest ----
@@ -509,166 +528,97 @@ class StreamingEngine implements LiveEngine {
     setImmediate(() => {
       this.scoreScheduled = false;
       // A slice per turn of the event loop, so acks and I/O keep flowing under load.
-      this.drainScoring(20_000);
+      this.drainScoring(SLICE_POINTS);
       if (this.scoreQueue.length > 0) this.scheduleScoring();
     });
   }
 
+  /** Hand queued batches to the shards (in-process: score them now), up to `budget` points. */
   private drainScoring(budget = Number.POSITIVE_INFINITY): void {
-    if (this.scoringPaused) return;
     let done = 0;
-    while (done < budget && this.scoreQueue.length > 0) {
-      const batch = this.scoreQueue.shift() as ValidPoint[];
-      for (const point of batch) this.scorePoint(point);
-      if (this.metrics !== undefined) {
-        const durableAt = this.scoreQueueDurableAt.shift() as number;
-        this.metrics.detectionLatency((performance.now() - durableAt) / 1000);
+    while (!this.scoringPaused && done < budget && this.scoreQueue.length > 0) {
+      const batches: ValidPoint[][] = [];
+      let points = 0;
+      while (this.scoreQueue.length > 0 && points < SLICE_POINTS) {
+        const batch = this.scoreQueue.shift() as ValidPoint[];
+        batches.push(batch);
+        points += batch.length;
       }
-      this.scoreQueued -= batch.length;
-      done += batch.length;
-    }
-  }
-
-  private intern(state: SeriesState): void {
-    this.series.set(state.ckKey, state);
-    let metrics = this.byDevice.get(state.device);
-    if (metrics === undefined) {
-      metrics = new Map();
-      this.byDevice.set(state.device, metrics);
-    }
-    metrics.set(state.metric, state);
-  }
-
-  /** `d:<sha1(device, label)>`, computed once per device and route. */
-  private groupKey(device: string, routeLabel: string): string {
-    let byDevice = this.groupKeys.get(routeLabel);
-    if (byDevice === undefined) {
-      byDevice = new Map();
-      this.groupKeys.set(routeLabel, byDevice);
-    }
-    let key = byDevice.get(device);
-    if (key === undefined) {
-      key = `d:${hashKey(device, routeLabel)}`;
-      byDevice.set(device, key);
-    }
-    return key;
-  }
-
-  private seriesState(device: string, metric: string, tags: ValidPoint['tags']): SeriesState {
-    const known = this.byDevice.get(device)?.get(metric);
-    if (known !== undefined) return known;
-    const ckKey = `s:${hashKey(device, metric)}`;
-    let state = this.series.get(ckKey);
-    if (state !== undefined) {
-      this.intern(state);
-      return state;
-    }
-    const identity: SeriesIdentity = { device, metric, tags };
-    const route = this.routes.find((r) => r.test(identity)) ?? this.fallback;
-    let group: DeviceState | undefined;
-    let pipeline: SeriesPipeline | undefined;
-    if (route.vector) {
-      group = this.devices.get(this.groupKey(device, route.label));
-    } else {
-      pipeline = (route.make as (key: string) => SeriesPipeline)(`${device}/${metric}`);
-    }
-    state = {
-      id: this.series.size,
-      ckKey,
-      device,
-      metric,
-      tags,
-      route,
-      pipeline,
-      group,
-      last: Number.NEGATIVE_INFINITY,
-      dirty: true,
-    };
-    if (route.vector && group === undefined) return state; // attached by scorePoint
-    this.intern(state);
-    return state;
-  }
-
-  private scorePoint(point: ValidPoint): void {
-    const t = point.timestamp;
-    const names = Object.keys(point.metrics).sort();
-    let vectorRoutes: Map<Route, string[]> | undefined;
-    for (const metric of names) {
-      const state = this.seriesState(point.device_id, metric, point.tags);
-      if (state.route.vector) {
-        vectorRoutes ??= new Map();
-        const list = vectorRoutes.get(state.route) ?? [];
-        list.push(metric);
-        vectorRoutes.set(state.route, list);
+      const durableAt =
+        this.metrics === undefined ? [] : this.scoreQueueDurableAt.splice(0, batches.length);
+      done += points;
+      const parts = this.table.encode(batches);
+      const slice: Slice = { pending: 0, points, durableAt };
+      parts.forEach((part, i) => {
+        if (part === undefined) return;
+        slice.pending++;
+        this.inflight[i]?.push(slice);
+      });
+      this.inflightSlices++;
+      if (slice.pending === 0) {
+        this.finishSlice(slice);
         continue;
       }
-      // Event-time rule: only points after the series' last scored time are scored.
-      if (!(t > state.last)) {
-        this.counters.notScored++;
-        continue;
-      }
-      const pipeline = state.pipeline as SeriesPipeline;
-      const value = point.metrics[metric] as number;
-      const score = pipeline.process(t, value);
-      state.last = t;
-      state.dirty = true;
-      this.counters.scored++;
-      this.publishScore(
-        point.device_id,
-        metric,
-        t,
-        value,
-        score,
-        pipeline.lastLevel,
-        state.route.label,
-      );
-      const change = pipeline.lastEventChange;
-      if (change !== null) this.onEvent(change, point.device_id, metric, state.route.strategy);
-    }
-    if (vectorRoutes !== undefined) {
-      for (const [route, metrics] of vectorRoutes) this.scoreVector(point, route, metrics);
+      // In-process shards answer synchronously, inside score().
+      parts.forEach((part, i) => {
+        if (part !== undefined) this.shards[i]?.score(part);
+      });
     }
   }
 
-  private scoreVector(point: ValidPoint, route: Route, metrics: string[]): void {
-    const device = point.device_id;
-    const key = this.groupKey(device, route.label);
-    let group = this.devices.get(key);
-    if (group === undefined) {
-      // The device's metric set is fixed by its first point (sorted by name).
-      const pipeline = compileDeviceStrategy(route.strategy, metrics)(device);
-      group = {
-        ckKey: key,
-        device,
-        route,
-        pipeline,
-        buffer: new Float64Array(metrics.length),
-        last: Number.NEGATIVE_INFINITY,
-        dirty: true,
-      };
-      this.devices.set(key, group);
+  private finishSlice(slice: Slice): void {
+    this.scoreQueued -= slice.points;
+    if (this.metrics !== undefined) {
+      const now = performance.now();
+      for (const at of slice.durableAt) this.metrics.detectionLatency((now - at) / 1000);
     }
-    const t = point.timestamp;
-    if (!(t > group.last)) {
-      this.counters.notScored += metrics.length;
-      return;
+    this.inflightSlices--;
+    if (this.inflightSlices === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
     }
-    // A metric missing from this point is a missing reading (NaN); new metrics are not scored.
-    group.pipeline.metrics.forEach((name, i) => {
-      group.buffer[i] = point.metrics[name] ?? Number.NaN;
-    });
-    const score = group.pipeline.process(t, group.buffer);
-    group.last = t;
-    group.dirty = true;
-    this.counters.scored += metrics.length;
-    for (const name of group.pipeline.metrics) {
-      const value = point.metrics[name];
-      if (value !== undefined) {
-        this.publishScore(device, name, t, value, score, group.pipeline.lastLevel, route.label);
+  }
+
+  /** Resolves when every batch handed to the shards has been scored. */
+  private scoringIdle(): Promise<void> {
+    if (this.inflightSlices === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private onResult(shard: number, result: ShardResult): void {
+    const { batch, scores, levels, strategy, labels, events } = result;
+    const n = levels.length;
+    let notScored = 0;
+    for (let r = 0; r < n; r++) if (levels[r] === NOT_SCORED) notScored++;
+    this.counters.notScored += notScored;
+    this.counters.scored += n - notScored;
+    if (this.listeners.size > 0 || events.length > 0) {
+      const names = this.table.names[shard];
+      let e = 0;
+      for (let r = 0; r < n; r++) {
+        const level = levels[r] as number;
+        if (level !== NOT_SCORED && this.listeners.size > 0 && names !== undefined) {
+          const id = batch.ids[r] as number;
+          this.publishScore(
+            names.device[id] as string,
+            names.metric[id] as string,
+            batch.times[r] as number,
+            batch.values[r] as number,
+            scores[r] as number,
+            LEVELS[level] as ScoredPoint['level'],
+            labels[strategy[r] as number] as string,
+          );
+        }
+        while (e < events.length && (events[e] as ShardEvent).row === r) {
+          this.onEvent(events[e] as ShardEvent);
+          e++;
+        }
       }
+      for (; e < events.length; e++) this.onEvent(events[e] as ShardEvent);
     }
-    const change = group.pipeline.lastEventChange;
-    if (change !== null) this.onEvent(change, device, null, route.strategy);
+    const slice = this.inflight[shard]?.shift();
+    if (slice !== undefined && --slice.pending === 0) this.finishSlice(slice);
   }
 
   private publishScore(
@@ -680,7 +630,6 @@ class StreamingEngine implements LiveEngine {
     level: ScoredPoint['level'],
     strategy: string,
   ): void {
-    if (this.listeners.size === 0) return;
     if (level === 'ok') {
       // The feed is for people and dashboards: sample ok scores so it cannot slow scoring.
       const second = Math.floor(this.clock() / 1000);
@@ -697,22 +646,17 @@ class StreamingEngine implements LiveEngine {
     });
   }
 
-  private onEvent(
-    change: EventChange,
-    device: string,
-    metric: string | null,
-    strategy: Strategy,
-  ): void {
-    const stored = toStoredEvent(change, device, metric, strategy);
-    this.metrics?.event(change.event.level, change.type);
-    this.pendingEvents.set(stored.id, stored);
+  private onEvent(e: ShardEvent): void {
+    this.metrics?.event(e.event.level, e.change);
+    this.pendingEvents.set(e.stored.id, e.stored);
     this.emit({
       type: 'event',
-      change: change.type,
-      event: change.event,
-      device,
-      metric,
-      at: change.at,
+      change: e.change,
+      event: e.event,
+      device: e.stored.device,
+      metric: e.stored.metric,
+      at: e.at,
+      ...(e.reason === undefined ? {} : { reason: e.reason }),
     });
   }
 
@@ -857,44 +801,32 @@ class StreamingEngine implements LiveEngine {
     const boundary = await this.rotateSpool();
     this.scoringPaused = false;
     this.drainScoring();
-    // Hold scoring until the snapshots are taken, so they match the events written before them.
+    // Hold new batches back until the snapshots are taken, so they match the events written
+    // with them; each shard snapshots after the batches it was already given.
     this.scoringPaused = true;
-    const checkpoints: Checkpoint[] = [];
+    const wallTime = this.clock();
+    let parts: Checkpoint[][];
     try {
+      const replies = await Promise.all(
+        this.shards.map((s) => s.request({ op: 'snapshot', wallTime })),
+      );
+      parts = replies.map((r) => r.checkpoints);
       await this.flushEvents();
-      const wallTime = this.clock();
-      for (const s of this.series.values()) {
-        if (!s.dirty || s.pipeline === undefined || !Number.isFinite(s.last)) continue;
-        const engine: EngineTag['engine'] = { device: s.device, metric: s.metric };
-        checkpoints.push({
-          key: s.ckKey,
-          snapshot: { ...s.pipeline.snapshot(), engine } as PipelineSnapshot,
-          eventTime: s.last,
-          wallTime,
-        });
-        s.dirty = false;
-      }
-      for (const d of this.devices.values()) {
-        if (!d.dirty || !Number.isFinite(d.last)) continue;
-        const engine: EngineTag['engine'] = { device: d.device, metric: null };
-        checkpoints.push({
-          key: d.ckKey,
-          snapshot: { ...d.pipeline.snapshot(), engine } as PipelineSnapshot,
-          eventTime: d.last,
-          wallTime,
-        });
-        d.dirty = false;
-      }
     } finally {
       this.scoringPaused = false;
       this.scheduleScoring();
     }
     try {
+      const checkpoints = parts.flat();
       for (let i = 0; i < checkpoints.length; i += 1000) {
         await this.store.checkpoints.put(checkpoints.slice(i, i + 1000));
       }
     } catch (error) {
-      for (const cp of checkpoints) this.markDirty(cp.key);
+      await Promise.all(
+        this.shards.map((s, i) =>
+          s.request({ op: 'dirty', keys: (parts[i] ?? []).map((cp) => cp.key) }),
+        ),
+      );
       throw error;
     }
     this.checkpointedThrough = Math.max(this.checkpointedThrough, boundary);
@@ -903,18 +835,12 @@ class StreamingEngine implements LiveEngine {
     await this.sweepSegments();
   }
 
-  private markDirty(key: string): void {
-    const s = this.series.get(key);
-    if (s !== undefined) s.dirty = true;
-    const d = this.devices.get(key);
-    if (d !== undefined) d.dirty = true;
-  }
-
   // ---- the rest of the contract ----
 
   async flush(): Promise<void> {
     for (;;) {
       this.drainScoring();
+      await this.scoringIdle();
       if (this.storeQueue.length === 0 && this.writer === undefined) break;
       if (this.storeError !== undefined) {
         const error = this.storeError;
@@ -933,74 +859,26 @@ class StreamingEngine implements LiveEngine {
       const first = errors[0] as { index: number; message: string };
       throw new VigilError('VIGIL_ERR_INPUT', `point ${first.index}: ${first.message}`);
     }
-    // Copies of the live pipelines, made on first use and dropped at the end: no state changes.
-    const copies = new Map<string, SeriesPipeline | DevicePipeline>();
-    const out: ScoredPoint[] = [];
-    for (const point of valid) {
-      const device = point.device_id;
-      const names = Object.keys(point.metrics).sort();
-      const vectors = new Map<Route, string[]>();
-      for (const metric of names) {
-        const ckKey = `s:${hashKey(device, metric)}`;
-        const live = this.series.get(ckKey);
-        const route =
-          live?.route ??
-          this.routes.find((r) => r.test({ device, metric, tags: point.tags })) ??
-          this.fallback;
-        if (route.vector) {
-          vectors.set(route, [...(vectors.get(route) ?? []), metric]);
-          continue;
-        }
-        let copy = copies.get(ckKey) as SeriesPipeline | undefined;
-        if (copy === undefined) {
-          copy =
-            live?.pipeline !== undefined
-              ? restorePipeline(route.strategy, live.pipeline.snapshot())
-              : (route.make as (key: string) => SeriesPipeline)(`${device}/${metric}`);
-          copies.set(ckKey, copy);
-        }
-        const value = point.metrics[metric] as number;
-        const score = copy.process(point.timestamp, value);
-        out.push({
-          device_id: device,
-          metric,
-          timestamp: point.timestamp,
-          value,
-          score,
-          level: copy.lastLevel,
-          strategy: route.label,
+    // Each shard scores its devices' points against copies of its live state.
+    const count = this.shards.length;
+    const byShard = this.shards.map(() => ({ points: [] as ValidPoint[], at: [] as number[] }));
+    valid.forEach((point, i) => {
+      const part = byShard[shardOfDevice(point.device_id, count)];
+      part?.points.push(point);
+      part?.at.push(i);
+    });
+    const perPoint: ScoredPoint[][] = new Array<ScoredPoint[]>(valid.length);
+    await Promise.all(
+      this.shards.map(async (s, i) => {
+        const part = byShard[i];
+        if (part === undefined || part.points.length === 0) return;
+        const reply = await s.request({ op: 'detect', points: part.points });
+        reply.scores.forEach((scores, k) => {
+          perPoint[part.at[k] as number] = scores;
         });
-      }
-      for (const [route, metrics] of vectors) {
-        const key = `d:${hashKey(device, route.label)}`;
-        let copy = copies.get(key) as DevicePipeline | undefined;
-        if (copy === undefined) {
-          const live = this.devices.get(key);
-          copy =
-            live !== undefined
-              ? restoreDevicePipeline(route.strategy, live.pipeline.snapshot())
-              : compileDeviceStrategy(route.strategy, metrics)(device);
-          copies.set(key, copy);
-        }
-        const pipeline = copy;
-        const vector = Float64Array.from(pipeline.metrics, (m) => point.metrics[m] ?? Number.NaN);
-        const score = pipeline.process(point.timestamp, vector);
-        for (const m of pipeline.metrics) {
-          const value = point.metrics[m];
-          if (value === undefined) continue;
-          out.push({
-            device_id: device,
-            metric: m,
-            timestamp: point.timestamp,
-            value,
-            score,
-            level: pipeline.lastLevel,
-            strategy: route.label,
-          });
-        }
-      }
-    }
-    return out;
+      }),
+    );
+    return perPoint.flat();
   }
 
   subscribe(listener: (item: EngineFeedItem) => void): () => void {
@@ -1014,9 +892,10 @@ class StreamingEngine implements LiveEngine {
     return {
       ...this.counters,
       queued: this.queued(),
-      series: this.series.size + this.devices.size,
+      series: this.table.size,
       lastCheckpointWallMs: this.lastCheckpointWall,
       spoolSegment: this.spool.active,
+      workers: this.workers,
     };
   }
 
@@ -1024,11 +903,15 @@ class StreamingEngine implements LiveEngine {
     this.closed ??= (async () => {
       this.closing = true;
       if (this.timer !== undefined) clearInterval(this.timer);
-      // Appends already handed to the spool finish (rotate waits for them), then drain.
-      await this.rotateSpool();
-      await this.flush();
-      await this.checkpoint();
-      await this.spool.close();
+      try {
+        // Appends already handed to the spool finish (rotate waits for them), then drain.
+        await this.rotateSpool();
+        await this.flush();
+        await this.checkpoint();
+        await this.spool.close();
+      } finally {
+        await Promise.all(this.shards.map((s) => s.close()));
+      }
     })();
     return this.closed;
   }

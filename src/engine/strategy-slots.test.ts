@@ -3,13 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import pg from 'pg';
 import { Registry } from 'prom-client';
 import { parseStrategy } from '../core/strategy/load.js';
 import { VigilError } from '../errors.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import type { IngestPoint, ScoredPoint } from './engine.js';
+import type { EngineFeedItem, IngestPoint, ScoredPoint } from './engine.js';
 import { createEngine, type LiveEngine } from './live-engine.js';
 import { StrategySlots } from './strategy-slots.js';
 import { watchStrategyDir } from './strategy-watch.js';
@@ -45,14 +46,14 @@ function yamlOf(version: number, extra = ''): string {
 
 const ALARM_ALL = 'threshold:\n  kind: static\n  params:\n    alert: 0\n    severe: 0';
 
-function batch(from: number, n: number): IngestPoint[] {
+function batch(from: number, n: number, tempShift = 0): IngestPoint[] {
   const out: IngestPoint[] = [];
   for (let i = from; i < from + n; i++) {
     for (const device of DEVICES) {
       out.push({
         timestamp: BASE + i * 1000,
         device_id: device,
-        metrics: { temp: 20 + Math.sin(i / 7) + (i % 3) * 0.1, rpm: 1000 + (i % 5) },
+        metrics: { temp: 20 + Math.sin(i / 7) + (i % 3) * 0.1 + tempShift, rpm: 1000 + (i % 5) },
       });
     }
   }
@@ -64,22 +65,51 @@ interface Rig {
   readonly engine: LiveEngine;
   readonly slots: StrategySlots;
   readonly scores: ScoredPoint[];
+  readonly events: Extract<EngineFeedItem, { type: 'event' }>[];
   readonly failures: string[];
-  close(): Promise<void>;
+  readonly logs: string[];
+  /** Close the engine; the store too unless `keepStore`. */
+  close(keepStore?: boolean): Promise<void>;
 }
 
-async function rig(): Promise<Rig> {
-  const store = await openStore();
+const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const RUN = `vigil_slots_${process.pid}_${Date.now().toString(36)}`;
+const schemas: string[] = [];
+after(async () => {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    for (const schema of schemas) await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+});
+
+/** PostgreSQL in a schema of its own (dropped at the end): much quicker to open than PGlite. */
+async function openTestStore(): Promise<Store> {
+  const schema = `${RUN}_${schemas.length}`;
+  schemas.push(schema);
+  return openStore({ databaseUrl: PG_URL, schema, timescale: 'off' });
+}
+
+async function rig(workers = 0, existing?: Store): Promise<Rig> {
+  const store = existing ?? (await openTestStore());
+  const logs: string[] = [];
   const engine = await createEngine({
     store,
     spoolDir: await tempDir(),
     checkpointEveryMs: 0,
     strategies: [parseStrategy(yamlOf(1))],
     scoreFeedPerSecond: 1e9,
+    workers,
+    resumeStrategies: true,
+    log: (message) => logs.push(message),
   });
   const scores: ScoredPoint[] = [];
+  const events: Extract<EngineFeedItem, { type: 'event' }>[] = [];
   engine.subscribe((item) => {
     if (item.type === 'score') scores.push(item.point);
+    else events.push(item);
   });
   const failures: string[] = [];
   const slots = new StrategySlots({
@@ -92,10 +122,12 @@ async function rig(): Promise<Rig> {
     engine,
     slots,
     scores,
+    events,
     failures,
-    async close() {
+    logs,
+    async close(keepStore = false) {
       await engine.close();
-      await store.close();
+      if (!keepStore) await store.close();
     },
   };
 }
@@ -110,64 +142,66 @@ function countsByPoint(scores: readonly ScoredPoint[]): Map<string, number> {
 }
 
 describe('strategy hot reload', () => {
-  it('swaps under a continuous stream: every point scored exactly once, the new version after', async () => {
-    const r = await rig();
-    try {
-      let next = 0;
-      // Streams share the clock: take the times before awaiting, so no two batches overlap.
-      const send = async (n: number) => {
-        const from = next;
-        next += n;
-        await r.engine.ingest(batch(from, n), 'test');
-      };
-      await send(300);
-      await r.engine.flush(); // the store holds recent points for the health check
-      let streaming = true;
-      const stream = (async () => {
-        while (streaming) {
-          await send(5);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      })();
-      const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
-      const swappedBefore = next;
-      streaming = false;
-      await stream;
-      await send(20);
-      await send(50);
-      await r.engine.flush();
+  for (const workers of [0, 2]) {
+    it(`swaps under a continuous stream: every point scored exactly once, the new version after (${workers} scoring workers)`, async () => {
+      const r = await rig(workers);
+      try {
+        let next = 0;
+        // Streams share the clock: take the times before awaiting, so no two batches overlap.
+        const send = async (n: number) => {
+          const from = next;
+          next += n;
+          await r.engine.ingest(batch(from, n), 'test');
+        };
+        await send(300);
+        await r.engine.flush(); // the store holds recent points for the health check
+        let streaming = true;
+        const stream = (async () => {
+          while (streaming) {
+            await send(5);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        })();
+        const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
+        const swappedBefore = next;
+        streaming = false;
+        await stream;
+        await send(20);
+        await send(50);
+        await r.engine.flush();
 
-      assert.equal(result.status, 'active');
-      assert.equal(result.moved, DEVICES.length * 2);
-      assert.ok(result.check.points > 0, 'the check replayed stored points');
-      const counts = countsByPoint(r.scores);
-      assert.equal(counts.size, next * DEVICES.length * 2, 'every point scored');
-      for (const [key, n] of counts) assert.equal(n, 1, `${key} scored ${n} times`);
-      // Per series: @1 up to the swap, @2 from then on (never back).
-      for (const device of DEVICES) {
-        for (const metric of ['temp', 'rpm']) {
-          const labels = r.scores
-            .filter((s) => s.device_id === device && s.metric === metric)
-            .sort((a, b) => a.timestamp - b.timestamp)
-            .map((s) => s.strategy);
-          const first2 = labels.indexOf('pumps@2');
-          assert.ok(
-            first2 > 0 && first2 <= swappedBefore,
-            `${device}/${metric} swapped mid-stream`,
-          );
-          assert.ok(labels.slice(0, first2).every((l) => l === 'pumps@1'));
-          assert.ok(labels.slice(first2).every((l) => l === 'pumps@2'));
+        assert.equal(result.status, 'active');
+        assert.equal(result.moved, DEVICES.length * 2);
+        assert.ok(result.check.points > 0, 'the check replayed stored points');
+        const counts = countsByPoint(r.scores);
+        assert.equal(counts.size, next * DEVICES.length * 2, 'every point scored');
+        for (const [key, n] of counts) assert.equal(n, 1, `${key} scored ${n} times`);
+        // Per series: @1 up to the swap, @2 from then on (never back).
+        for (const device of DEVICES) {
+          for (const metric of ['temp', 'rpm']) {
+            const labels = r.scores
+              .filter((s) => s.device_id === device && s.metric === metric)
+              .sort((a, b) => a.timestamp - b.timestamp)
+              .map((s) => s.strategy);
+            const first2 = labels.indexOf('pumps@2');
+            assert.ok(
+              first2 > 0 && first2 <= swappedBefore,
+              `${device}/${metric} swapped mid-stream`,
+            );
+            assert.ok(labels.slice(0, first2).every((l) => l === 'pumps@1'));
+            assert.ok(labels.slice(first2).every((l) => l === 'pumps@2'));
+          }
         }
+        assert.deepEqual(
+          (await r.store.strategies.list()).map((s) => `${s.name}@${s.version}`),
+          ['pumps@2'],
+          'the proposed version is stored (v1 came from options, not the slots)',
+        );
+      } finally {
+        await r.close();
       }
-      assert.deepEqual(
-        (await r.store.strategies.list()).map((s) => `${s.name}@${s.version}`),
-        ['pumps@2'],
-        'the proposed version is stored (v1 came from options, not the slots)',
-      );
-    } finally {
-      await r.close();
-    }
-  });
+    });
+  }
 
   it('rejects a candidate that alarms on everything and keeps the active version scoring', async () => {
     const r = await rig();
@@ -296,6 +330,85 @@ describe('strategy hot reload', () => {
       assert.ok(r.scores.length > 0 && r.scores.every((s) => s.strategy === 'pumps@2'));
     } finally {
       await app.close();
+      await r.close();
+    }
+  });
+
+  it('closes the open event of a series when its strategy is swapped (reason strategy-swap)', async () => {
+    const r = await rig();
+    try {
+      await r.engine.ingest(batch(0, 300), 'test');
+      // A step up in temperature that lasts: its events are still open at the swap.
+      await r.engine.ingest(batch(300, 10, 15), 'test');
+      await r.engine.flush();
+      const open = r.events.filter((e) => e.change === 'open' && e.event.strategy === 'pumps@1');
+      assert.ok(open.length > 0, 'the step opened an event');
+      const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
+      assert.equal(result.status, 'active');
+      const closed = r.events.filter((e) => e.reason === 'strategy-swap');
+      assert.deepEqual(
+        closed.map((e) => e.event.id).sort(),
+        [...new Set(open.map((e) => e.event.id))].sort(),
+        'every event open under pumps@1 was closed by the swap',
+      );
+      assert.ok(closed.every((e) => e.change === 'close' && e.event.end !== null));
+      await r.engine.flush();
+      for (const e of closed) {
+        const stored = await r.store.events.get(e.event.id);
+        assert.equal(stored?.end, e.event.end, 'the closed event is stored closed');
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('resumes the strategies made active by API after a restart', async () => {
+    const first = await rig();
+    await first.engine.ingest(batch(0, 100), 'test');
+    await first.engine.flush();
+    const v2 = await first.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'api');
+    assert.equal(v2.status, 'active');
+    await first.close(true);
+    // The restart is given v1 again (e.g. from its --strategies file): v2 is resumed.
+    const second = await rig(0, first.store);
+    try {
+      assert.equal(second.slots.active().strategies[0]?.version, 2);
+      assert.ok(second.logs.some((l) => /pumps@2 resumed/.test(l)));
+      await second.engine.ingest(batch(100, 5), 'test');
+      await second.engine.flush();
+      assert.ok(second.scores.length > 0 && second.scores.every((s) => s.strategy === 'pumps@2'));
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps a strategy active when its file is removed, and logs it', async () => {
+    const r = await rig();
+    const dir = await tempDir();
+    const logs: string[] = [];
+    const watcher = watchStrategyDir({
+      dir,
+      slots: r.slots,
+      rescanMs: 0,
+      log: (m) => logs.push(m),
+    });
+    try {
+      await r.engine.ingest(batch(0, 100), 'test');
+      await r.engine.flush();
+      const file = join(dir, 'pumps.yaml');
+      await writeFile(file, yamlOf(3));
+      await watcher.scan();
+      assert.equal(r.slots.active().strategies[0]?.version, 3);
+      await rm(file);
+      await watcher.scan();
+      assert.ok(logs.some((l) => l.includes(`${file} was removed; strategy pumps stays active`)));
+      assert.equal(r.slots.active().strategies[0]?.version, 3);
+      r.scores.length = 0;
+      await r.engine.ingest(batch(100, 5), 'test');
+      await r.engine.flush();
+      assert.ok(r.scores.length > 0 && r.scores.every((s) => s.strategy === 'pumps@3'));
+    } finally {
+      watcher.close();
       await r.close();
     }
   });

@@ -168,9 +168,9 @@ export class StrategySlots {
         `${source}: ${label(candidate)} cannot be compiled: ${String(error)}`,
       );
     }
-    const moving = this.engine.routing
-      .plan(next, nextFallback)
-      .filter((s) => s.to === label(candidate));
+    const moving = (await this.engine.routing.plan(next, nextFallback)).filter(
+      (s) => s.to === label(candidate),
+    );
     const warm = new Map<string, SeriesPipeline>();
     const check = make === undefined ? NONE : await this.replay(moving, make, warm);
     if (check.points > 0) {
@@ -184,7 +184,7 @@ export class StrategySlots {
         );
       }
     }
-    const moved = this.engine.routing.commit(next, nextFallback, warm);
+    const moved = await this.engine.routing.commit(next, nextFallback, warm);
     this.log(
       `${source}: ${label(candidate)} active (${moved} series moved, health check replayed ` +
         `${check.points} points of ${check.series} series, ${check.flagged} flagged)`,

@@ -2,7 +2,9 @@
  * Watching a directory of strategy YAML files (`vigil serve --strategies DIR`): `fs.watch` with a
  * debounce, and a periodic rescan as the fallback for file systems where watching misses
  * changes. A file whose content changed is proposed to the slots (stored, checked, swapped);
- * unchanged content is not proposed again. Removing a file does not deactivate its strategy.
+ * unchanged content is not proposed again. Removing a file does not deactivate its strategy:
+ * the removal is logged, the active version keeps scoring (and is resumed after a restart);
+ * replace it with a new version, or roll back, to change it (docs/engine.md).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -42,6 +44,15 @@ export function watchStrategyDir(
   const log = options.log ?? (() => undefined);
   const onFailure = options.onFailure ?? (() => undefined);
   const seen = new Map(known);
+  /** Strategy name of each file, as last parsed (for the removal log). */
+  const names = new Map<string, string>();
+  for (const [file, text] of known) {
+    try {
+      names.set(file, parseStrategy(text, file).name);
+    } catch {
+      // not a valid strategy: it was never active
+    }
+  }
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
@@ -54,6 +65,19 @@ export function watchStrategyDir(
     } catch (error) {
       log(`--strategies ${options.dir}: cannot read the directory (${String(error)})`);
       return;
+    }
+    const present = new Set(files.map((f) => path.join(options.dir, f)));
+    for (const file of [...seen.keys()]) {
+      if (present.has(file)) continue;
+      seen.delete(file);
+      const name = names.get(file);
+      names.delete(file);
+      log(
+        `${file} was removed; ` +
+          (name === undefined
+            ? 'it held no active strategy'
+            : `strategy ${name} stays active (upload or roll back another version to change it)`),
+      );
     }
     for (const f of files) {
       if (closed) return;
@@ -68,6 +92,7 @@ export function watchStrategyDir(
       seen.set(file, text);
       try {
         const strategy = parseStrategy(text, file);
+        names.set(file, strategy.name);
         await options.slots.propose(strategy, text, file);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

@@ -2,7 +2,7 @@
  * The crash test's victim: runs an engine on a PGlite data directory and ingests numbered
  * batches for ever, printing `ack <id>` once each batch is acknowledged. Points of batch `id`
  * are `crashBatch(id)`, so the test knows exactly what every printed ack promised.
- * Usage: node crash-child.js <dataDir> <spoolDir> <firstId>
+ * Usage: node crash-child.js <dataDir> <spoolDir> <firstId> [workers]  (scoring workers, default 0)
  */
 import { openStore } from '../../store/open-store.js';
 import { createEngine } from '../live-engine.js';
@@ -20,12 +20,17 @@ export function crashBatch(id: number): IngestPoint[] {
 }
 
 async function main(): Promise<void> {
-  const [dataDir, spoolDir, first] = process.argv.slice(2);
+  const [dataDir, spoolDir, first, workers = '0'] = process.argv.slice(2);
   if (dataDir === undefined || spoolDir === undefined || first === undefined) {
-    throw new Error('usage: crash-child <dataDir> <spoolDir> <firstId>');
+    throw new Error('usage: crash-child <dataDir> <spoolDir> <firstId> [workers]');
   }
   const store = await openStore({ dataDir });
-  const engine = await createEngine({ store, spoolDir, checkpointEveryMs: 200 });
+  const engine = await createEngine({
+    store,
+    spoolDir,
+    checkpointEveryMs: 200,
+    workers: Number(workers),
+  });
   process.stdout.write('ready\n');
   let next = Number(first);
   const worker = async (): Promise<void> => {
