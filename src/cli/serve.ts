@@ -24,6 +24,9 @@ import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
+import { ModelRegistry } from '../serving/model-registry.js';
+import { modelReloadFailuresCounter, registerModelRoutes } from '../serving/model-routes.js';
+import { watchModelDir, type ModelWatcher } from '../serving/model-watch.js';
 import type { Store } from '../store/store.js';
 
 const port = z.number().int().min(0).max(65_535);
@@ -52,6 +55,15 @@ export const configSchema = z
       .object({ queue_limit: positive, checkpoint_every_ms: z.number().int().min(0) })
       .partial()
       .strict(),
+    models: z
+      .object({
+        dir: z.string().min(1),
+        body_bytes: positive,
+        max_elements: positive,
+        threads: z.number().int().min(0),
+      })
+      .partial()
+      .strict(),
     store: z
       .object({
         retention_days: z.number().min(0),
@@ -72,6 +84,8 @@ export interface ServeSettings {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly strategies: string | undefined;
+  /** ONNX model directory served under /v1/models (docs/model-serving.md); none by default. */
+  readonly models: string | undefined;
   readonly demo: boolean;
   readonly logLevel: string;
   readonly file: ServeConfig;
@@ -84,6 +98,7 @@ interface ServeFlags {
   dataDir?: string;
   databaseUrl?: string;
   strategies?: string;
+  models?: string;
   config?: string;
   demo: boolean;
   logLevel?: string;
@@ -198,6 +213,7 @@ export async function resolveSettings(
     databaseUrl: urlPick?.value ?? file.database_url,
     strategies:
       pick(flags.strategies, '--strategies', ['VIGIL_STRATEGIES'], env)?.value ?? file.strategies,
+    models: pick(flags.models, '--models', ['VIGIL_MODELS'], env)?.value ?? file.models?.dir,
     demo,
     logLevel,
     file,
@@ -279,7 +295,21 @@ export async function serve(settings: ServeSettings): Promise<void> {
     file: defaultFile,
   };
 
-  const { store: storeConfig = {}, engine: engineConfig = {}, limits = {} } = settings.file;
+  const {
+    store: storeConfig = {},
+    engine: engineConfig = {},
+    limits = {},
+    models: modelConfig = {},
+  } = settings.file;
+  if (settings.models !== undefined) {
+    try {
+      await readdir(settings.models);
+    } catch (err) {
+      throw configError([
+        `--models ${settings.models}: cannot read the directory (${err instanceof Error ? err.message : String(err)})`,
+      ]);
+    }
+  }
   await mkdir(settings.dataDir, { recursive: true });
   const store: Store = await openStore({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
@@ -348,6 +378,28 @@ export async function serve(settings: ServeSettings): Promise<void> {
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);
+  const modelFailures = modelReloadFailuresCounter(registry);
+  const models = new ModelRegistry({
+    ...(modelConfig.threads === undefined ? {} : { threads: modelConfig.threads }),
+    log: (msg) => log.info(msg),
+    onFailure: (model, reason) => {
+      modelFailures.inc({ model });
+      log.warn(reason);
+    },
+  });
+  registerModelRoutes(app, registry, {
+    models,
+    dir: settings.models,
+    limits: {
+      ...(modelConfig.body_bytes === undefined ? {} : { bodyBytes: modelConfig.body_bytes }),
+      ...(modelConfig.max_elements === undefined ? {} : { maxElements: modelConfig.max_elements }),
+    },
+  });
+  // Models present at start are served before the port opens; later changes hot-reload.
+  const modelWatcher: ModelWatcher | undefined = settings.models
+    ? watchModelDir({ dir: settings.models, registry: models, log: (msg) => log.warn(msg) })
+    : undefined;
+  await modelWatcher?.scan();
 
   await app.listen({ port: settings.port, host: settings.host });
   const httpAddress = app.server.address() as AddressInfo;
@@ -392,9 +444,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
     log.info({ signal }, 'shutting down');
     try {
       watcher?.close();
+      modelWatcher?.close();
       await demo?.stop();
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();
+      await models.close();
       await store.close();
       log.info('stopped');
       process.exitCode = 0;
@@ -422,6 +476,7 @@ export function registerServeCommand(program: Command): void {
       'PostgreSQL server instead of embedded storage (env DATABASE_URL)',
     )
     .option('--strategies <dir>', 'directory of strategy YAML files (env VIGIL_STRATEGIES)')
+    .option('--models <dir>', 'directory of ONNX models served under /v1/models (env VIGIL_MODELS)')
     .option('--config <file>', 'YAML configuration file (env VIGIL_CONFIG)')
     .addOption(
       new Option(
