@@ -24,9 +24,7 @@ import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
-import { ModelRegistry } from '../serving/model-registry.js';
-import { modelReloadFailuresCounter, registerModelRoutes } from '../serving/model-routes.js';
-import { watchModelDir, type ModelWatcher } from '../serving/model-watch.js';
+import type { ModelServing } from '../serving/serve-models.js';
 import type { Store } from '../store/store.js';
 
 const port = z.number().int().min(0).max(65_535);
@@ -378,28 +376,25 @@ export async function serve(settings: ServeSettings): Promise<void> {
   });
   const log = app.log;
   warn = (msg) => log.warn(msg);
-  const modelFailures = modelReloadFailuresCounter(registry);
-  const models = new ModelRegistry({
-    ...(modelConfig.threads === undefined ? {} : { threads: modelConfig.threads }),
-    log: (msg) => log.info(msg),
-    onFailure: (model, reason) => {
-      modelFailures.inc({ model });
-      log.warn(reason);
-    },
-  });
-  registerModelRoutes(app, registry, {
-    models,
-    dir: settings.models,
-    limits: {
-      ...(modelConfig.body_bytes === undefined ? {} : { bodyBytes: modelConfig.body_bytes }),
-      ...(modelConfig.max_elements === undefined ? {} : { maxElements: modelConfig.max_elements }),
-    },
-  });
   // Models present at start are served before the port opens; later changes hot-reload.
-  const modelWatcher: ModelWatcher | undefined = settings.models
-    ? watchModelDir({ dir: settings.models, registry: models, log: (msg) => log.warn(msg) })
+  // Imported only when asked for: onnxruntime's native library is large.
+  const modelServing: ModelServing | undefined = settings.models
+    ? await (
+        await import('../serving/serve-models.js')
+      ).startModelServing(
+        app,
+        registry,
+        {
+          dir: settings.models,
+          ...(modelConfig.body_bytes === undefined ? {} : { bodyBytes: modelConfig.body_bytes }),
+          ...(modelConfig.max_elements === undefined
+            ? {}
+            : { maxElements: modelConfig.max_elements }),
+          ...(modelConfig.threads === undefined ? {} : { threads: modelConfig.threads }),
+        },
+        { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg) },
+      )
     : undefined;
-  await modelWatcher?.scan();
 
   await app.listen({ port: settings.port, host: settings.host });
   const httpAddress = app.server.address() as AddressInfo;
@@ -444,11 +439,10 @@ export async function serve(settings: ServeSettings): Promise<void> {
     log.info({ signal }, 'shutting down');
     try {
       watcher?.close();
-      modelWatcher?.close();
       await demo?.stop();
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();
-      await models.close();
+      await modelServing?.close();
       await store.close();
       log.info('stopped');
       process.exitCode = 0;

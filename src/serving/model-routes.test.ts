@@ -396,6 +396,18 @@ describe('model serving over HTTP', () => {
         'VIGIL_ERR_PAYLOAD_TOO_LARGE',
         /input "x": dims \[100000, 4\] hold more than the limit of 20000/,
       ],
+      [
+        'too many elements, counting all inputs',
+        {
+          inputs: {
+            x: { dims: [4000, 4], data: Array(16_000).fill(0) },
+            k: { dims: [4000, 2], data: [] },
+          },
+        },
+        413,
+        'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+        /input "k": dims \[4000, 2\] hold more than the limit of 20000 elements per request, counting the inputs before it/,
+      ],
     ];
     for (const [what, body, status, code, message] of cases) {
       const r = await s.predict('affine', body);
@@ -547,6 +559,15 @@ describe('hot reload of the model directory', () => {
     // A rescan of the same bad bytes is not counted again.
     await s.watcher.scan();
     assert.equal(await s.failureMetric('affine'), failuresBefore + 2);
+
+    // Truncated copies of a good model (a copy seen half-written): refused, never a crash.
+    const good = affineModel({ scale: 5, bias: 0 });
+    for (const cut of [1, 17, Math.floor(good.length / 2), good.length - 3]) {
+      await writeFile(path.join(s.dir, 'affine.onnx'), good.subarray(0, cut));
+      await s.watcher.scan();
+      assert.deepEqual(await affineY(), serving, `cut at ${cut}`);
+    }
+    assert.equal(await s.failureMetric('affine'), failuresBefore + 6);
 
     // A new file that fails is simply not served.
     await writeFile(path.join(s.dir, 'broken.onnx'), failsAtRunModel());

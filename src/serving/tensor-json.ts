@@ -78,7 +78,7 @@ interface RawTensor {
  * `{dims, data, type?}` with flat data, or a nested array (a bare scalar for rank 0) whose
  * nesting gives the dims.
  */
-function readRaw(name: string, value: unknown, maxElements: number): RawTensor {
+function readRaw(name: string, value: unknown, budget: Budget): RawTensor {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const tensor = value as Record<string, unknown>;
     const unknown = Object.keys(tensor).filter((k) => !['dims', 'data', 'type'].includes(k));
@@ -107,7 +107,7 @@ function readRaw(name: string, value: unknown, maxElements: number): RawTensor {
     if (tensor.type !== undefined && typeof tensor.type !== 'string') {
       throw bad(name, `"type" must be a string such as "float32", found ${kind(tensor.type)}`);
     }
-    const count = elementCount(name, dims, maxElements);
+    const count = elementCount(name, dims, budget);
     if (tensor.data.length !== count) {
       throw bad(
         name,
@@ -123,7 +123,7 @@ function readRaw(name: string, value: unknown, maxElements: number): RawTensor {
     if (dims.length === MAX_RANK) throw bad(name, `nested deeper than ${MAX_RANK} levels`);
     dims.push(level.length);
   }
-  elementCount(name, dims, maxElements);
+  elementCount(name, dims, budget);
   const data: unknown[] = [];
   const flatten = (v: unknown, depth: number, at: string): void => {
     if (depth === dims.length) {
@@ -144,14 +144,22 @@ function readRaw(name: string, value: unknown, maxElements: number): RawTensor {
   return { dims, data, type: undefined };
 }
 
-function elementCount(name: string, dims: readonly number[], maxElements: number): number {
+/** Elements still allowed in this request, and the limit for messages. */
+interface Budget {
+  remaining: number;
+  readonly limit: number;
+}
+
+/** Product of dims, checked against what is left of the request's limit as it grows. */
+function elementCount(name: string, dims: readonly number[], budget: Budget): number {
   let count = 1;
   for (const d of dims) {
     count *= d;
-    if (count > maxElements) {
+    if (count > budget.remaining) {
+      const others = budget.remaining < budget.limit ? ', counting the inputs before it' : '';
       throw new VigilError(
         'VIGIL_ERR_PAYLOAD_TOO_LARGE',
-        `input "${name}": dims [${dims.join(', ')}] hold more than the limit of ${maxElements} elements per request`,
+        `input "${name}": dims [${dims.join(', ')}] hold more than the limit of ${budget.limit} elements per request${others}`,
       );
     }
   }
@@ -291,7 +299,7 @@ export function readInputs(
     const s = missing[0]!;
     throw bad(s.name, `missing: the model needs ${s.type} ${describeShape(s.shape)}`);
   }
-  let budget = limits.maxElements;
+  const budget: Budget = { remaining: limits.maxElements, limit: limits.maxElements };
   const bound = new Map<string, { size: number; input: string }>();
   const feeds: Record<string, Tensor> = {};
   for (const sig of signatures) {
@@ -300,7 +308,7 @@ export function readInputs(
       throw bad(sig.name, `type "${raw.type}", the model expects "${sig.type}"`);
     }
     checkShape(sig, raw.dims, bound);
-    budget -= raw.data.length;
+    budget.remaining -= raw.data.length;
     feeds[sig.name] = convert(sig, raw);
   }
   return feeds;
