@@ -20,9 +20,8 @@ import { resolveSettings } from '../cli/serve.js';
 import { createEngine, type LiveEngine } from '../engine/live-engine.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
-import { ModelRegistry } from './model-registry.js';
-import { modelReloadFailuresCounter, registerModelRoutes } from './model-routes.js';
-import { watchModelDir, type ModelWatcher } from './model-watch.js';
+import type { ModelRegistry } from './model-registry.js';
+import { startModelServing } from './serve-models.js';
 import { TINY_AUTOENCODER, affineModel, failsAtRunModel, fixedModel } from './test-models.js';
 
 /** mulberry32: the seeded generator for inputs and the fuzz set. */
@@ -47,8 +46,9 @@ interface Running {
   readonly dir: string;
   readonly app: FastifyInstance;
   readonly models: ModelRegistry;
-  readonly watcher: ModelWatcher;
+  readonly watcher: { scan(): Promise<void> };
   readonly registry: Registry;
+  /** The last warning logged for each model file name. */
   readonly failures: Map<string, string>;
   predict(name: string, body: unknown, contentType?: string): Promise<Answer>;
   get(url: string): Promise<Answer>;
@@ -78,18 +78,21 @@ async function start(): Promise<Running> {
   });
   const registry = new Registry();
   const app = await buildHttpServer({ engine, store, registry, logger: { level: 'silent' } });
-  const failureCounter = modelReloadFailuresCounter(registry);
   const failures = new Map<string, string>();
-  const models = new ModelRegistry({
-    onFailure: (model, reason) => {
-      failures.set(model, reason);
-      failureCounter.inc({ model });
+  // As `vigil serve --models` starts it; rescans off: the tests call scan() or wait for fs.watch.
+  const serving = await startModelServing(
+    app,
+    registry,
+    { dir: modelDir, ...LIMITS, debounceMs: 50, rescanMs: 0 },
+    {
+      info: () => undefined,
+      warn: (msg) => {
+        const file = /([\w-]+)\.onnx: /.exec(msg);
+        if (file) failures.set(file[1]!, msg);
+      },
     },
-  });
-  registerModelRoutes(app, registry, { models, dir: modelDir, limits: LIMITS });
-  // Rescans off: the tests call scan() or wait for the fs.watch event.
-  const watcher = watchModelDir({ dir: modelDir, registry: models, debounceMs: 50, rescanMs: 0 });
-  await watcher.scan();
+  );
+  const models = serving.models;
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const answer = async (res: Response): Promise<Answer> => {
@@ -107,7 +110,7 @@ async function start(): Promise<Running> {
     dir: modelDir,
     app,
     models,
-    watcher,
+    watcher: serving,
     registry,
     failures,
     async predict(name, body, contentType = 'application/json') {
@@ -129,9 +132,8 @@ async function start(): Promise<Running> {
       return line === undefined ? 0 : Number(line.split(' ').pop());
     },
     async stop() {
-      watcher.close();
       await app.close();
-      await models.close();
+      await serving.close();
       await engine.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

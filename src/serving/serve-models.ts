@@ -14,10 +14,15 @@ export interface ModelServingConfig {
   readonly bodyBytes?: number;
   readonly maxElements?: number;
   readonly threads?: number;
+  /** Watcher timing (tests); defaults as in model-watch.ts. */
+  readonly debounceMs?: number;
+  readonly rescanMs?: number;
 }
 
 export interface ModelServing {
   readonly models: ModelRegistry;
+  /** Rescan the directory now; resolves when every change found has been handled. */
+  scan(): Promise<void>;
   /** Stop watching and release every session (after the HTTP server closed). */
   close(): Promise<void>;
 }
@@ -49,10 +54,17 @@ export async function startModelServing(
       ...(config.maxElements === undefined ? {} : { maxElements: config.maxElements }),
     },
   });
-  const watcher = watchModelDir({ dir: config.dir, registry: models, log: (m) => log.warn(m) });
+  const watcher = watchModelDir({
+    dir: config.dir,
+    registry: models,
+    log: (m) => log.warn(m),
+    ...(config.debounceMs === undefined ? {} : { debounceMs: config.debounceMs }),
+    ...(config.rescanMs === undefined ? {} : { rescanMs: config.rescanMs }),
+  });
   await watcher.scan();
   return {
     models,
+    scan: () => watcher.scan(),
     async close() {
       watcher.close();
       await models.close();
