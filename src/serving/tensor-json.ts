@@ -252,7 +252,7 @@ function convert(sig: TensorSignature, raw: RawTensor): Tensor {
     }
     default: {
       const [lo, hi] = INT_RANGES[type]!;
-      const Array = {
+      const TypedArray = {
         int8: Int8Array,
         int16: Int16Array,
         int32: Int32Array,
@@ -260,7 +260,7 @@ function convert(sig: TensorSignature, raw: RawTensor): Tensor {
         uint16: Uint16Array,
         uint32: Uint32Array,
       }[type];
-      const out = new Array(n);
+      const out = new TypedArray(n);
       for (let i = 0; i < n; i++) {
         const v = raw.data[i];
         if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
