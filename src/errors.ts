@@ -27,6 +27,16 @@ export const errorCodes = {
     httpStatus: 422,
     summary: 'model file is not a usable window autoencoder',
   },
+  VIGIL_ERR_TENSOR_INVALID: {
+    exitCode: 6,
+    httpStatus: 400,
+    summary: 'predict request tensors do not match the model inputs',
+  },
+  VIGIL_ERR_MODEL_RUN: {
+    exitCode: 6,
+    httpStatus: 422,
+    summary: 'a served model rejected inputs that passed validation',
+  },
   VIGIL_ERR_STORE_UNAVAILABLE: {
     exitCode: 7,
     httpStatus: 503,

@@ -36,6 +36,7 @@ import {
 import { buildHttpServer } from '../server/http.js';
 import { registerDashboard } from '../server/dashboard/routes.js';
 import { openStore } from '../store/open-store.js';
+import type { ModelServing } from '../serving/serve-models.js';
 import type { Store } from '../store/store.js';
 
 const port = z.number().int().min(0).max(65_535);
@@ -66,6 +67,15 @@ export const configSchema = z
         checkpoint_every_ms: z.number().int().min(0),
         // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
         workers: z.number().int().min(0).max(64),
+      })
+      .partial()
+      .strict(),
+    models: z
+      .object({
+        dir: z.string().min(1),
+        body_bytes: positive,
+        max_elements: positive,
+        threads: z.number().int().min(0),
       })
       .partial()
       .strict(),
@@ -128,6 +138,8 @@ export interface ServeSettings {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly strategies: string | undefined;
+  /** ONNX model directory served under /v1/models (docs/model-serving.md); none by default. */
+  readonly models: string | undefined;
   readonly demo: boolean;
   readonly logLevel: string;
   readonly file: ServeConfig;
@@ -140,6 +152,7 @@ interface ServeFlags {
   dataDir?: string;
   databaseUrl?: string;
   strategies?: string;
+  models?: string;
   config?: string;
   demo: boolean;
   logLevel?: string;
@@ -254,6 +267,7 @@ export async function resolveSettings(
     databaseUrl: urlPick?.value ?? file.database_url,
     strategies:
       pick(flags.strategies, '--strategies', ['VIGIL_STRATEGIES'], env)?.value ?? file.strategies,
+    models: pick(flags.models, '--models', ['VIGIL_MODELS'], env)?.value ?? file.models?.dir,
     demo,
     logLevel,
     file,
@@ -340,7 +354,21 @@ export async function serve(settings: ServeSettings): Promise<void> {
     file: defaultFile,
   };
 
-  const { store: storeConfig = {}, engine: engineConfig = {}, limits = {} } = settings.file;
+  const {
+    store: storeConfig = {},
+    engine: engineConfig = {},
+    limits = {},
+    models: modelConfig = {},
+  } = settings.file;
+  if (settings.models !== undefined) {
+    try {
+      await readdir(settings.models);
+    } catch (err) {
+      throw configError([
+        `--models ${settings.models}: cannot read the directory (${err instanceof Error ? err.message : String(err)})`,
+      ]);
+    }
+  }
   const mqttConfig = settings.file.mqtt;
   // Topic patterns are checked before anything starts (VIGIL_ERR_CONFIG names the bad one).
   if (mqttConfig) compileSubscriptions(mqttConfig.subscriptions);
@@ -447,6 +475,25 @@ export async function serve(settings: ServeSettings): Promise<void> {
     log: (msg) => log.warn(msg),
   });
   alerting.attach(engine);
+  // Models present at start are served before the port opens; later changes hot-reload.
+  // Imported only when asked for: onnxruntime's native library is large.
+  const modelServing: ModelServing | undefined = settings.models
+    ? await (
+        await import('../serving/serve-models.js')
+      ).startModelServing(
+        app,
+        registry,
+        {
+          dir: settings.models,
+          ...(modelConfig.body_bytes === undefined ? {} : { bodyBytes: modelConfig.body_bytes }),
+          ...(modelConfig.max_elements === undefined
+            ? {}
+            : { maxElements: modelConfig.max_elements }),
+          ...(modelConfig.threads === undefined ? {} : { threads: modelConfig.threads }),
+        },
+        { info: (msg) => log.info(msg), warn: (msg) => log.warn(msg) },
+      )
+    : undefined;
 
   await app.listen({ port: settings.port, host: settings.host });
   const httpAddress = app.server.address() as AddressInfo;
@@ -522,6 +569,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       await Promise.all([app.close(), grpc.close()]);
       await engine.close();
       await alerting.close();
+      await modelServing?.close();
       await store.close();
       log.info('stopped');
       process.exitCode = 0;
@@ -549,6 +597,7 @@ export function registerServeCommand(program: Command): void {
       'PostgreSQL server instead of embedded storage (env DATABASE_URL)',
     )
     .option('--strategies <dir>', 'directory of strategy YAML files (env VIGIL_STRATEGIES)')
+    .option('--models <dir>', 'directory of ONNX models served under /v1/models (env VIGIL_MODELS)')
     .option('--config <file>', 'YAML configuration file (env VIGIL_CONFIG)')
     .addOption(
       new Option(
