@@ -28,11 +28,7 @@ import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
 import { remoteWriteOptions, remoteWriteSchema } from '../ingest/remote-write/config.js';
 import { registerInfluxRoutes } from '../ingest/influx/routes.js';
-import {
-  compileSubscriptions,
-  startMqttSubscriber,
-  type MqttSubscriber,
-} from '../ingest/mqtt/subscriber.js';
+import type { MqttSubscriber } from '../ingest/mqtt/subscriber.js';
 import { buildHttpServer } from '../server/http.js';
 import { registerDashboard } from '../server/dashboard/routes.js';
 import { openStore } from '../store/open-store.js';
@@ -370,8 +366,10 @@ export async function serve(settings: ServeSettings): Promise<void> {
     }
   }
   const mqttConfig = settings.file.mqtt;
-  // Topic patterns are checked before anything starts (VIGIL_ERR_CONFIG names the bad one).
-  if (mqttConfig) compileSubscriptions(mqttConfig.subscriptions);
+  // Loaded only when configured (MQTT.js takes ~0.5 s to import). Topic patterns are checked
+  // before anything starts (VIGIL_ERR_CONFIG names the bad one).
+  const mqttModule = mqttConfig ? await import('../ingest/mqtt/subscriber.js') : undefined;
+  if (mqttConfig) mqttModule?.compileSubscriptions(mqttConfig.subscriptions);
   // Validated (and secrets read) before anything starts.
   const alertConfig = alertSettings(
     settings.file.alerts ?? {},
@@ -514,31 +512,32 @@ export async function serve(settings: ServeSettings): Promise<void> {
       )
     : undefined;
   // Connects in the background: a broker that is down is retried with backoff, not fatal.
-  const mqttSubscriber: MqttSubscriber | undefined = mqttConfig
-    ? await startMqttSubscriber({
-        engine,
-        registry,
-        log,
-        config: {
-          url: mqttConfig.url,
-          subscriptions: mqttConfig.subscriptions.map((sub) => ({
-            topic: sub.topic,
-            ...(sub.format === undefined ? {} : { format: sub.format }),
-            ...(sub.timestamp_field === undefined ? {} : { timestampField: sub.timestamp_field }),
-          })),
-          ...optional('username', mqttConfig.username),
-          ...optional('password', mqttConfig.password ?? process.env.VIGIL_MQTT_PASSWORD),
-          ...optional('caFile', mqttConfig.ca_file),
-          ...optional('certFile', mqttConfig.cert_file),
-          ...optional('keyFile', mqttConfig.key_file),
-          ...optional('clientId', mqttConfig.client_id),
-          ...optional('maxPayloadBytes', mqttConfig.max_payload_bytes),
-          ...optional('reconnectMinMs', mqttConfig.reconnect_min_ms),
-          ...optional('reconnectMaxMs', mqttConfig.reconnect_max_ms),
-          ...optional('keepaliveS', mqttConfig.keepalive_s),
-        },
-      })
-    : undefined;
+  const mqttSubscriber: MqttSubscriber | undefined =
+    mqttConfig && mqttModule
+      ? await mqttModule.startMqttSubscriber({
+          engine,
+          registry,
+          log,
+          config: {
+            url: mqttConfig.url,
+            subscriptions: mqttConfig.subscriptions.map((sub) => ({
+              topic: sub.topic,
+              ...(sub.format === undefined ? {} : { format: sub.format }),
+              ...(sub.timestamp_field === undefined ? {} : { timestampField: sub.timestamp_field }),
+            })),
+            ...optional('username', mqttConfig.username),
+            ...optional('password', mqttConfig.password ?? process.env.VIGIL_MQTT_PASSWORD),
+            ...optional('caFile', mqttConfig.ca_file),
+            ...optional('certFile', mqttConfig.cert_file),
+            ...optional('keyFile', mqttConfig.key_file),
+            ...optional('clientId', mqttConfig.client_id),
+            ...optional('maxPayloadBytes', mqttConfig.max_payload_bytes),
+            ...optional('reconnectMinMs', mqttConfig.reconnect_min_ms),
+            ...optional('reconnectMaxMs', mqttConfig.reconnect_max_ms),
+            ...optional('keepaliveS', mqttConfig.keepalive_s),
+          },
+        })
+      : undefined;
   const demo: DemoSource | undefined = settings.demo
     ? startDemo({ engine, log: (msg) => log.warn(msg) })
     : undefined;
