@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NabCorpus } from '../nab/index.js';
+import { warmup } from './warmup.js';
 import { PALETTE, barChartSvg, escapeXml, seriesSvg } from '../plot/svg.js';
 import type { Comparison, SideMetrics } from './compare.js';
 import type { FileRun, PairRun } from './replay.js';
@@ -126,6 +127,7 @@ export async function writeAbReport(
       times: file.times,
       values: file.values,
       windows: file.windows,
+      ...warmup(file.times),
       markers: [
         { name: 'A', color: PALETTE[0], times: flaggedTimes(file.times, run.a[f]!) },
         { name: 'B', color: PALETTE[1], times: flaggedTimes(file.times, run.b[f]!) },
@@ -164,7 +166,7 @@ ${htmlTable(['metric', `A ${names.a}`, `B ${names.b}`], overallRows(c))}
 ${charts.map(([name, svg]) => `<figure class="chart" id="${name.replace('.svg', '')}">${svg}</figure>`).join('\n')}
 <h2>Per file</h2>
 ${htmlTable(['file', 'points', 'windows', 'F1 A', 'F1 B', 'false alarms A', 'false alarms B', 'NAB std A', 'NAB std B'], fileRows)}
-<p class="legend"><span><i class="swatch" style="background:#fde68a"></i>label window</span><span><i class="swatch" style="background:${PALETTE[0]}"></i>A flagged</span><span><i class="swatch" style="background:${PALETTE[1]}"></i>B flagged</span></p>
+<p class="legend"><span><i class="swatch" style="background:#fde68a"></i>label window</span><span><i class="swatch" style="background:#e5e7eb"></i>warm-up (NAB probation, not counted)</span><span><i class="swatch" style="background:${PALETTE[0]}"></i>A flagged</span><span><i class="swatch" style="background:${PALETTE[1]}"></i>B flagged</span></p>
 ${seriesPlots.map(([, svg]) => `<figure>${svg}</figure>`).join('\n')}
 </body></html>
 `;

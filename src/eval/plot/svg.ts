@@ -20,6 +20,8 @@ export interface SeriesPlot {
   readonly values: ArrayLike<number>;
   /** Label windows `[startMs, endMs]`, shaded. */
   readonly windows?: readonly (readonly [number, number])[];
+  /** Rows before this time are warm-up (NAB's probation): shaded grey, labelled. */
+  readonly warmupUntil?: number;
   /** One lane of ticks per set, e.g. one per strategy. */
   readonly markers?: readonly MarkerSet[];
   readonly width?: number;
@@ -110,6 +112,13 @@ export function seriesSvg(plot: SeriesPlot): string {
   const y = (v: number): number => plotTop + (1 - (v - lo) / (hi - lo)) * plotHeight;
   const bottom = plotTop + plotHeight;
 
+  if (plot.warmupUntil !== undefined && plot.warmupUntil > t0) {
+    const xw = Math.min(right, x(plot.warmupUntil));
+    out.push(
+      `<rect class="warmup" x="${left}" y="${plotTop}" width="${fmt(xw - left)}" height="${plotHeight}" fill="#e5e7eb"/>`,
+      `<text x="${left + 3}" y="${plotTop + 11}" fill="#555">warm-up</text>`,
+    );
+  }
   for (const [a, b] of plot.windows ?? []) {
     const xa = Math.max(left, x(a));
     const xb = Math.min(right, x(b));

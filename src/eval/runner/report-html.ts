@@ -8,6 +8,7 @@ import path from 'node:path';
 import { REPORT_CSS, flaggedTimes, htmlTable, plotFileName } from '../ab/report-html.js';
 import { PROFILE_NAMES, scoreCorpus } from '../nab/index.js';
 import type { NabCorpus, NabScore } from '../nab/index.js';
+import { warmup } from '../ab/warmup.js';
 import { PALETTE, escapeXml, seriesSvg } from '../plot/svg.js';
 import type { FalseAlarmReport } from '../false-alarms.js';
 
@@ -76,6 +77,7 @@ export async function writeNabReport(dir: string, input: NabReportInput): Promis
       times: file.times,
       values: file.values,
       windows: file.windows,
+      ...warmup(file.times),
       markers: [
         { name: 'alarms', color: PALETTE[0], times: flagged },
         { name: 'NAB', color: PALETTE[1], times: detections },
@@ -98,7 +100,7 @@ ${table}
 <p>False alarms: artificialNoAnomaly ${part(input.alarms.noAnomaly)}; real series outside label windows ${part(input.alarms.realOutsideWindows)}.</p>
 <h2>Per file (standard profile, threshold ${threshold.toPrecision(6)})</h2>
 ${htmlTable(['file', 'points', 'windows detected', 'NAB false positives', 'flagged points', 'standard'], fileRows)}
-<p class="legend"><span><i class="swatch" style="background:#fde68a"></i>label window</span><span><i class="swatch" style="background:${PALETTE[0]}"></i>alarms: points the strategy flagged (alert or severe)</span><span><i class="swatch" style="background:${PALETTE[1]}"></i>NAB: anomaly score ≥ the standard threshold</span></p>
+<p class="legend"><span><i class="swatch" style="background:#fde68a"></i>label window</span><span><i class="swatch" style="background:#e5e7eb"></i>warm-up (NAB probation, not counted)</span><span><i class="swatch" style="background:${PALETTE[0]}"></i>alarms: points the strategy flagged (alert or severe)</span><span><i class="swatch" style="background:${PALETTE[1]}"></i>NAB: anomaly score ≥ the standard threshold</span></p>
 ${figures.join('\n')}
 </body></html>
 `;
