@@ -6,9 +6,9 @@
  * the removal is logged, the active version keeps scoring (and is resumed after a restart);
  * replace it with a new version, or roll back, to change it (docs/engine.md).
  */
-import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { watchDir } from '../fs/watch-dir.js';
 import { VigilError } from '../errors.js';
 import { parseStrategy } from '../core/strategy/load.js';
 import type { StrategySlots } from './strategy-slots.js';
@@ -53,10 +53,6 @@ export function watchStrategyDir(
       // not a valid strategy: it was never active
     }
   }
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
 
   const scanOnce = async (): Promise<void> => {
     let files: string[];
@@ -80,7 +76,7 @@ export function watchStrategyDir(
       );
     }
     for (const f of files) {
-      if (closed) return;
+      if (dirWatch.closed) return;
       const file = path.join(options.dir, f);
       let text: string;
       try {
@@ -105,50 +101,10 @@ export function watchStrategyDir(
     }
   };
 
-  const scan = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await scanOnce();
-      } while (again && !closed);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const kick = () => {
-    if (closed) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      void scan();
-    }, options.debounceMs ?? 200);
-    timer.unref();
-  };
-
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(options.dir, { persistent: false }, kick);
-    watcher.on('error', (error) => log(`watching ${options.dir} failed: ${String(error)}`));
-  } catch (error) {
-    log(`cannot watch ${options.dir} (${String(error)}); relying on the periodic rescan`);
-  }
-  const every = options.rescanMs ?? 5000;
-  const rescan = every > 0 ? setInterval(kick, every) : undefined;
-  rescan?.unref();
-
-  return {
-    scan,
-    close() {
-      closed = true;
-      watcher?.close();
-      if (timer !== undefined) clearTimeout(timer);
-      if (rescan !== undefined) clearInterval(rescan);
-    },
-  };
+  const dirWatch = watchDir(options.dir, scanOnce, {
+    log,
+    ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
+    ...(options.rescanMs === undefined ? {} : { rescanMs: options.rescanMs }),
+  });
+  return dirWatch;
 }

@@ -1,14 +1,14 @@
 /**
  * Watching the model directory (`vigil serve --models DIR`): `fs.watch` with a debounce, and a
- * periodic rescan for file systems where watching misses changes — the same scheme as
- * src/engine/strategy-watch.ts. A `*.onnx` file whose size or mtime changed is read and, when its
+ * periodic rescan for file systems where watching misses changes (src/fs/watch-dir.ts, shared
+ * with the strategy watcher). A `*.onnx` file whose size or mtime changed is read and, when its
  * bytes differ from the last attempt, handed to the registry (staging, test, swap); a file that
  * disappeared unloads its model. Dot-files (editors' and copy tools' temporaries) are ignored.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { watchDir } from '../fs/watch-dir.js';
 import { modelNameOf, type ModelRegistry } from './model-registry.js';
 
 export interface ModelWatchOptions {
@@ -41,10 +41,6 @@ export function watchModelDir(options: ModelWatchOptions): ModelWatcher {
   const log = options.log ?? (() => undefined);
   // Last attempt per file, failed or not, so a bad file is reported once, not on every rescan.
   const seen = new Map<string, Seen>();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
 
   const scanOnce = async (): Promise<void> => {
     let names: string[];
@@ -56,12 +52,12 @@ export function watchModelDir(options: ModelWatchOptions): ModelWatcher {
     }
     const present = new Set(names.map((f) => path.join(dir, f)));
     for (const file of [...seen.keys()]) {
-      if (present.has(file) || closed) continue;
+      if (present.has(file) || dirWatch.closed) continue;
       seen.delete(file);
       await registry.unload(modelNameOf(file));
     }
     for (const file of present) {
-      if (closed) return;
+      if (dirWatch.closed) return;
       let bytes: Buffer;
       let size: number;
       let mtimeMs: number;
@@ -81,50 +77,10 @@ export function watchModelDir(options: ModelWatchOptions): ModelWatcher {
     }
   };
 
-  const scan = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await scanOnce();
-      } while (again && !closed);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const kick = () => {
-    if (closed) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      void scan();
-    }, options.debounceMs ?? 200);
-    timer.unref();
-  };
-
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dir, { persistent: false }, kick);
-    watcher.on('error', (error) => log(`watching ${dir} failed: ${String(error)}`));
-  } catch (error) {
-    log(`cannot watch ${dir} (${String(error)}); relying on the periodic rescan`);
-  }
-  const every = options.rescanMs ?? 5000;
-  const rescan = every > 0 ? setInterval(kick, every) : undefined;
-  rescan?.unref();
-
-  return {
-    scan,
-    close() {
-      closed = true;
-      watcher?.close();
-      if (timer !== undefined) clearTimeout(timer);
-      if (rescan !== undefined) clearInterval(rescan);
-    },
-  };
+  const dirWatch = watchDir(dir, scanOnce, {
+    log,
+    ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
+    ...(options.rescanMs === undefined ? {} : { rescanMs: options.rescanMs }),
+  });
+  return dirWatch;
 }

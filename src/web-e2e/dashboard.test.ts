@@ -48,7 +48,7 @@ let browser: Browser;
 let watched: WatchedPage;
 let page: Page;
 let shots: string;
-/** Console errors the tests cause on purpose (a rejected save, a missing labels route). */
+/** Console errors the tests cause on purpose (a rejected save). */
 const expectedErrors: RegExp[] = [];
 
 async function shot(name: string): Promise<void> {
@@ -222,9 +222,16 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
       f = await focused();
     }
     assert.equal(f.text, 'Anomaly');
-    expectedErrors.push(/status of 404/);
     await page.keyboard.press('Space');
-    await page.locator('[role=status]', { hasText: /Label|label/ }).waitFor(WAIT);
+    await page.locator('[role=status]', { hasText: 'Labelled anomaly' }).waitFor(WAIT);
+    assert.equal(await page.getAttribute('button[data-label=anomaly]', 'aria-pressed'), 'true');
+    // The label is stored with the event, and the page shows it again after a reload.
+    const labelled = (await (await fetch(`${service.url}/v1/events?label=anomaly`)).json()) as {
+      events: { label: string }[];
+    };
+    assert.equal(labelled.events.length, 1);
+    await page.reload();
+    await page.locator('button[data-label=anomaly][aria-pressed=true]').waitFor(WAIT);
   });
 
   test('no console errors in any view (besides the ones provoked on purpose)', () => {

@@ -20,7 +20,7 @@ export function labelButtons(event: VigilEvent): HTMLElement {
     id: 'label-note',
     type: 'text',
     maxlength: '500',
-    value: event.note ?? '',
+    value: event.label_note ?? '',
   });
   const buttons = LABELS.map(([label, text]) =>
     h(

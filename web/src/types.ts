@@ -79,7 +79,7 @@ export interface VigilEvent {
   readonly points: number;
   readonly explanation: Explanation | null;
   readonly label?: Label | null;
-  readonly note?: string | null;
+  readonly label_note?: string | null;
 }
 
 /** An event as the live stream sends it (the engine's AnomalyEvent). */

@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import type { Store, StoredEvent } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
+import { eventJson } from '../http.js';
 import { parseDuration, parseTime } from '../query-params.js';
 import { errorSchema } from '../schemas.js';
 import { sampleIngestRate } from './ingest-rate.js';
@@ -31,24 +32,6 @@ const EVENTS_COUNTED = 10_000;
 
 const anyObject = (description: string) =>
   ({ type: 'object', description, additionalProperties: true }) as const;
-
-function eventJson(e: StoredEvent) {
-  return {
-    id: e.id,
-    device: e.device,
-    metric: e.metric,
-    strategy: e.strategy,
-    strategy_version: e.strategyVersion,
-    start: e.start,
-    end: e.end,
-    peak: e.peak,
-    level: e.level,
-    points: e.points,
-    explanation: e.explanation,
-    // Feedback labels are added by the labels feature; passed through when the store has them.
-    ...('label' in e ? { label: (e as { label?: unknown }).label } : {}),
-  };
-}
 
 export async function registerDashboard(
   app: FastifyInstance,
