@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { Registry } from 'prom-client';
 import { runAb } from '../cli/ab.js';
 import { Rng } from '../core/stats/rng.js';
-import { createEngine, type LiveEngine } from '../engine/live-engine.js';
-import { buildHttpServer } from '../server/http.js';
+import { startTestService, type TestService } from '../server/testing/test-service.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { formatTimestamp, nabLabelsFromEvents, writeNabCorpus } from './nab-export.js';
@@ -111,29 +107,18 @@ describe('NAB windows from labels', () => {
 });
 
 describe('labels round trip: API → NAB labels → vigil ab', () => {
+  let service: TestService;
   let dir: string;
   let store: Store;
-  let engine: LiveEngine;
-  let app: FastifyInstance;
   let url: string;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'vigil-labels-'));
-    store = await openStore();
-    engine = await createEngine({ store, spoolDir: path.join(dir, 'spool'), checkpointEveryMs: 0 });
-    app = await buildHttpServer({
-      engine,
-      store,
-      registry: new Registry(),
-      logger: { level: 'silent' },
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    service = await startTestService();
+    ({ store, url } = service);
     await seed(store);
   });
   after(async () => {
-    await app.close();
-    await engine.close();
-    await store.close();
+    await service.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

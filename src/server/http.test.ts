@@ -1,61 +1,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { createEngine, type LiveEngine } from '../engine/live-engine.js';
-import { openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
-import { buildHttpServer, type HttpLimits } from './http.js';
+import type { HttpLimits } from './http.js';
+import { startTestService, type TestService } from './testing/test-service.js';
 
-interface Running {
-  readonly url: string;
-  readonly app: FastifyInstance;
-  readonly engine: LiveEngine;
-  readonly store: Store;
-  readonly registry: Registry;
-  stop(): Promise<void>;
-}
+type Running = TestService;
 
 /** The real engine on an in-memory PGlite store, behind a real socket. */
-async function start(
+function start(
   options: { queueLimit?: number; limits?: Partial<HttpLimits> } = {},
 ): Promise<Running> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-http-'));
-  const store = await openStore();
-  const engine = await createEngine({
-    store,
-    spoolDir: path.join(dir, 'spool'),
-    checkpointEveryMs: 0,
-    ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
-  });
-  const registry = new Registry();
-  const app = await buildHttpServer({
-    engine,
-    store,
-    registry,
-    logger: { level: 'silent' },
+  return startTestService({
     heartbeatMs: 200,
+    ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    app,
-    engine,
-    store,
-    registry,
-    async stop() {
-      await app.close();
-      await engine.close();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const T0 = Date.UTC(2026, 0, 1);

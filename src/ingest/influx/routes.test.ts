@@ -1,25 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { createEngine, type LiveEngine } from '../../engine/live-engine.js';
-import { buildHttpServer } from '../../server/http.js';
+import { startTestService, type TestService } from '../../server/testing/test-service.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { registerInfluxRoutes, type InfluxRoutesOptions } from './routes.js';
 
-interface Running {
-  readonly url: string;
-  readonly app: FastifyInstance;
-  readonly engine: LiveEngine;
-  readonly store: Store;
-  stop(): Promise<void>;
-}
+type Running = TestService;
 
 const RECEIVED = Date.UTC(2026, 0, 2);
 
@@ -34,31 +21,13 @@ after(async () => {
 async function start(
   options: { queueLimit?: number; routes?: Partial<InfluxRoutesOptions> } = {},
 ): Promise<Running> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-influx-'));
   shared ??= await openStore();
-  const store = shared;
-  const engine = await createEngine({
-    store,
-    spoolDir: path.join(dir, 'spool'),
-    checkpointEveryMs: 0,
+  return startTestService({
     ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
+    store: shared,
+    routes: ({ app, engine, registry }) =>
+      registerInfluxRoutes(app, { engine, registry, clock: () => RECEIVED, ...options.routes }),
   });
-  const registry = new Registry();
-  const app = await buildHttpServer({ engine, store, registry, logger: { level: 'silent' } });
-  registerInfluxRoutes(app, { engine, registry, clock: () => RECEIVED, ...options.routes });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    app,
-    engine,
-    store,
-    async stop() {
-      await app.close();
-      await engine.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function write(

@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { createEngine, type LiveEngine } from '../../engine/live-engine.js';
-import { openStore } from '../../store/open-store.js';
 import type { Store, StoredEvent } from '../../store/store.js';
-import { buildHttpServer } from '../http.js';
+import type { LiveEngine } from '../../engine/live-engine.js';
+import { startTestService, type TestService } from '../testing/test-service.js';
 import { registerDashboard } from './routes.js';
 
 const NOW = Date.UTC(2026, 0, 2, 12);
@@ -30,28 +25,22 @@ function event(id: string, device: string, start: number, end: number | null): S
 }
 
 describe('dashboard routes', () => {
-  let dir: string;
+  let service: TestService;
   let store: Store;
   let engine: LiveEngine;
   let app: FastifyInstance;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'vigil-dashboard-'));
-    store = await openStore();
-    engine = await createEngine({ store, spoolDir: path.join(dir, 'spool'), checkpointEveryMs: 0 });
-    app = await buildHttpServer({
-      engine,
-      store,
-      registry: new Registry(),
-      logger: { level: 'silent' },
+    service = await startTestService({
+      routes: ({ app, engine, store }) =>
+        registerDashboard(app, {
+          engine,
+          store,
+          acceptedPoints: () => engine.stats().accepted,
+          clock: () => NOW,
+        }),
     });
-    await registerDashboard(app, {
-      engine,
-      store,
-      acceptedPoints: () => engine.stats().accepted,
-      clock: () => NOW,
-    });
-    await app.ready();
+    ({ store, engine, app } = service);
     const points = [];
     for (let i = 0; i < 120; i++) {
       for (const device of ['pump-1', 'pump-2']) {
@@ -72,12 +61,7 @@ describe('dashboard routes', () => {
     ]);
   });
 
-  after(async () => {
-    await app.close();
-    await engine.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => service.stop());
 
   test('GET /v1/overview: devices, series with their live level, event counts', async () => {
     const res = await app.inject('/v1/overview');
