@@ -5,7 +5,8 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-function counter<L extends string>(
+/** The registry's counter of that name, created on first use (several servers may share one). */
+export function counter<L extends string>(
   registry: Registry,
   name: string,
   help: string,

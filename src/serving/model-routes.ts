@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { VigilError, errorCodes } from '../errors.js';
+import { counter } from '../server/metrics.js';
 import { errorSchema } from '../server/schemas.js';
 import { noSuchModel, type ModelRegistry, type ServedModel } from './model-registry.js';
 import { readInputs, writeTensor, type JsonTensor, type TensorSignature } from './tensor-json.js';
@@ -27,17 +28,6 @@ export interface ModelRouteOptions {
   /** The model directory, shown by `GET /v1/models` (undefined: serving is off). */
   readonly dir: string | undefined;
   readonly limits?: Partial<ModelRouteLimits>;
-}
-
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
 }
 
 /** Files that were not made active (unreadable, not ONNX, failed test inference), by model. */

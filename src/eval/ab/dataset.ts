@@ -10,11 +10,12 @@
  * replaces the windows of either layout; files it does not name have no windows.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VigilError } from '../../errors.js';
 import { PROFILE_NAMES, parseDataFile } from '../nab/index.js';
 import type { CostMatrix, NabCorpus, NabFile, ProfileName } from '../nab/index.js';
+import { listDataFiles } from '../nab/corpus.js';
 import { cellAt, parseTimestamp, splitLines } from '../nab/csv.js';
 import { NAB_PROFILES } from '../nab/fixtures.js';
 
@@ -55,19 +56,11 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 async function listCsv(root: string): Promise<string[]> {
-  let entries;
   try {
-    entries = await readdir(root, { recursive: true, withFileTypes: true });
+    return await listDataFiles(root);
   } catch (err) {
     throw datasetError(`cannot read data folder ${root}: ${(err as Error).message}`, err);
   }
-  const out: string[] = [];
-  for (const e of entries) {
-    if (!e.isFile() || !e.name.endsWith('.csv')) continue;
-    const dir = (e as { parentPath?: string }).parentPath ?? e.path;
-    out.push(path.relative(root, path.join(dir, e.name)).split(path.sep).join('/'));
-  }
-  return out.sort();
 }
 
 /** Parse a combined_windows.json document: `{ "<relPath>": [["start", "end"], …] }`. */

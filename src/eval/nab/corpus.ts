@@ -116,7 +116,8 @@ export function parseDataFile(
   };
 }
 
-async function listDataFiles(dataRoot: string): Promise<string[]> {
+/** Every `*.csv` below `dataRoot`, as sorted `/`-separated paths relative to it. */
+export async function listDataFiles(dataRoot: string): Promise<string[]> {
   const entries = await readdir(dataRoot, { recursive: true, withFileTypes: true });
   const out: string[] = [];
   for (const e of entries) {
