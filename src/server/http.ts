@@ -323,6 +323,15 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     return { events: events.map(eventJson) };
   });
 
+  app.get('/v1/events/:id', { schema: schemas.eventRoute }, async (request) => {
+    const { id } = request.params as { id: string };
+    const event = await store.events.get(id);
+    if (event === undefined) {
+      throw new VigilError('VIGIL_ERR_NOT_FOUND', `no event with id ${JSON.stringify(id)}`);
+    }
+    return eventJson(event);
+  });
+
   app.get('/v1/strategies', { schema: schemas.strategiesRoute }, async () => {
     const byName = new Map<string, { version: number; created_at: number }[]>();
     for (const s of await store.strategies.list()) {

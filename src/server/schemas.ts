@@ -153,6 +153,17 @@ export const eventsRoute = {
   ),
 } as const;
 
+export const eventRoute = {
+  summary: 'One event by id',
+  tags: ['query'],
+  params: {
+    type: 'object',
+    properties: { id: str('the event id (URL-encoded)') },
+    required: ['id'],
+  },
+  response: responses('the event, as in `GET /v1/events`', 404, 500),
+} as const;
+
 export const strategiesRoute = {
   summary: 'Stored strategies with their versions',
   tags: ['strategies'],

@@ -8,7 +8,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import { eventJson } from '../http.js';
 import { parseDuration, parseTime } from '../query-params.js';
 import { errorSchema } from '../schemas.js';
 import { sampleIngestRate } from './ingest-rate.js';
@@ -168,33 +167,6 @@ export async function registerDashboard(
       }
       const bucketMs = q.bucket === undefined ? undefined : parseDuration('bucket', q.bucket);
       return { device, metric, ...scores.range(device, metric, from, to, bucketMs) };
-    },
-  );
-
-  app.get(
-    '/v1/events/:id',
-    {
-      schema: {
-        summary: 'One event by id',
-        tags: ['query'],
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', description: 'the event id (URL-encoded)' } },
-          required: ['id'],
-        },
-        response: {
-          200: anyObject('the event, as in `GET /v1/events`'),
-          404: { ...errorSchema },
-        },
-      },
-    },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const event = await store.events.get(id);
-      if (event === undefined) {
-        throw new VigilError('VIGIL_ERR_NOT_FOUND', `no event with id ${JSON.stringify(id)}`);
-      }
-      return eventJson(event);
     },
   );
 
