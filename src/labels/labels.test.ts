@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { runAb } from '../cli/ab.js';
 import { Rng } from '../core/stats/rng.js';
-import { startTestService, type TestService } from '../server/testing/test-service.js';
+import { startTestService, type TestService } from '../server/testing/running-service.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { formatTimestamp, nabLabelsFromEvents, writeNabCorpus } from './nab-export.js';

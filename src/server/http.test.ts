@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpLimits } from './http.js';
-import { startTestService, type TestService } from './testing/test-service.js';
+import { startTestService, type TestService } from './testing/running-service.js';
 
 type Running = TestService;
 

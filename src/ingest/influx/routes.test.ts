@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { startTestService, type TestService } from '../../server/testing/test-service.js';
+import { startTestService, type TestService } from '../../server/testing/running-service.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { registerInfluxRoutes, type InfluxRoutesOptions } from './routes.js';

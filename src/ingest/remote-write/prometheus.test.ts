@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ScoredPoint } from '../../engine/engine.js';
-import { startVigil, type RunningVigil } from './test-server.js';
+import { startVigil, type RunningVigil } from './running-vigil.js';
 
 /** A port free right now (bind to 0, read, close). */
 async function freePort(): Promise<number> {

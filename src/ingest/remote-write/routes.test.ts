@@ -4,7 +4,7 @@ import { compressSync } from 'snappy';
 import { Rng } from '../../core/stats/rng.js';
 import { encodeWriteRequest, type Label, type WriteRequest } from './decode.js';
 import { staleMarker } from './mapping.js';
-import { startVigil, type RunningVigil } from './test-server.js';
+import { startVigil, type RunningVigil } from './running-vigil.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 

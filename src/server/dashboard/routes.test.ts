@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Store, StoredEvent } from '../../store/store.js';
 import type { LiveEngine } from '../../engine/live-engine.js';
-import { startTestService, type TestService } from '../testing/test-service.js';
+import { startTestService, type TestService } from '../testing/running-service.js';
 import { registerDashboard } from './routes.js';
 
 const NOW = Date.UTC(2026, 0, 2, 12);

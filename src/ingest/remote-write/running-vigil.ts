@@ -2,7 +2,7 @@
  * For tests: the shared test service (src/server/testing) with the remote-write route, as
  * `vigil serve` wires it.
  */
-import { startTestService, type TestService } from '../../server/testing/test-service.js';
+import { startTestService, type TestService } from '../../server/testing/running-service.js';
 import { registerRemoteWriteRoutes, type RemoteWriteOptions } from './routes.js';
 
 export type RunningVigil = TestService;
