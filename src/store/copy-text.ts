@@ -6,8 +6,8 @@
 import { VigilError } from '../errors.js';
 import type { PointBatch, Tags } from './store.js';
 
-/** Columns of the staging table, in COPY order. */
-export const STAGING_COLUMNS = ['device_id', 'metric', 'time_ms', 'value', 'tags'] as const;
+/** Columns of the points table (and its staging twin), in COPY order. */
+export const POINT_COLUMNS = ['device_id', 'metric', 'time', 'value', 'tags'] as const;
 
 export const MAX_NAME_LENGTH = 200;
 
@@ -27,6 +27,53 @@ export function escapeCopy(text: string): string {
   return text.replace(/[\\\t\n\r]/g, (c) =>
     c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
   );
+}
+
+const YEAR_1 = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+const YEAR_10000 = 253_402_300_800_000; // 10000-01-01T00:00:00Z
+
+/**
+ * A time in ms as timestamptz input text. ISO 8601 for years 1–9999 (V8's toISOString is the
+ * fastest formatter there is); outside them PostgreSQL wants a plain year and an era suffix,
+ * where ISO year 0 is 1 BC and year −4713 is 4714 BC.
+ */
+export function timestampText(time: number): string {
+  const iso = new Date(time).toISOString();
+  if (time >= YEAR_1 && time < YEAR_10000) return iso;
+  const year = new Date(time).getUTCFullYear();
+  const rest = iso.slice(iso.indexOf('-', 1));
+  return year > 0 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
+}
+
+/** First and last time of one series within the rows of a write, for the series catalogue. */
+export interface SeriesExtent {
+  readonly device: string;
+  readonly metric: string;
+  first: number;
+  last: number;
+}
+
+/** The series extents of a write, merged across its batches. */
+export class SeriesExtents {
+  readonly #byDevice = new Map<string, Map<string, SeriesExtent>>();
+
+  add(device: string, metric: string, time: number): void {
+    let metrics = this.#byDevice.get(device);
+    if (metrics === undefined) this.#byDevice.set(device, (metrics = new Map()));
+    const extent = metrics.get(metric);
+    if (extent === undefined) metrics.set(metric, { device, metric, first: time, last: time });
+    else if (time < extent.first) extent.first = time;
+    else if (time > extent.last) extent.last = time;
+  }
+
+  /** Sorted by device and metric, so concurrent writers lock catalogue rows in one order. */
+  sorted(): SeriesExtent[] {
+    const out: SeriesExtent[] = [];
+    for (const metrics of this.#byDevice.values()) out.push(...metrics.values());
+    return out.sort((a, b) =>
+      a.device !== b.device ? (a.device < b.device ? -1 : 1) : a.metric < b.metric ? -1 : 1,
+    );
+  }
 }
 
 function invalid(row: number, problem: string): VigilError {
@@ -54,10 +101,11 @@ function encodeTags(tags: Tags, row: number): string {
 }
 
 /**
- * Validate a batch and encode it as COPY text chunks of `STAGING_COLUMNS`.
+ * Validate a batch and encode it as COPY text chunks of `POINT_COLUMNS`, adding its rows to
+ * `extents`. Nothing is added when a row is bad.
  * @throws VIGIL_ERR_STORE_INVALID naming the first bad row.
  */
-export function encodePoints(batch: PointBatch): string[] {
+export function encodePoints(batch: PointBatch, extents: SeriesExtents): string[] {
   const { devices, metrics, times, values, tags } = batch;
   const n = times.length;
   if (devices.length !== n || metrics.length !== n || values.length !== n) {
@@ -84,10 +132,17 @@ export function encodePoints(batch: PointBatch): string[] {
   };
   const chunks: string[] = [];
   let chunk = '';
+  // Live batches are time slices across series: consecutive rows often share their time.
+  let lastTime = NaN;
+  let lastTimeText = '';
   for (let i = 0; i < n; i++) {
     const time = times[i] as number;
     if (!Number.isInteger(time) || time < MIN_TIME || time > MAX_TIME) {
       throw invalid(i, `time must be an integer number of ms since the epoch, found ${time}`);
+    }
+    if (time !== lastTime) {
+      lastTime = time;
+      lastTimeText = timestampText(time);
     }
     const value = values[i] as number;
     const t = tags?.[i];
@@ -96,7 +151,7 @@ export function encodePoints(batch: PointBatch): string[] {
       '\t' +
       name('metric', metrics[i], i) +
       '\t' +
-      time +
+      lastTimeText +
       '\t' +
       (Number.isFinite(value) ? String(value) : '\\N') +
       '\t' +
@@ -108,5 +163,6 @@ export function encodePoints(batch: PointBatch): string[] {
     }
   }
   if (chunk.length > 0) chunks.push(chunk);
+  for (let i = 0; i < n; i++) extents.add(devices[i] as string, metrics[i] as string, times[i]!);
   return chunks;
 }

@@ -3,10 +3,10 @@
  * TimescaleDB share. Backends (pglite-store.ts, postgres-store.ts) only supply a `SqlDriver`.
  */
 import { VigilError } from '../errors.js';
-import { encodePoints, STAGING_COLUMNS } from './copy-text.js';
+import { encodePoints, POINT_COLUMNS, SeriesExtents, type SeriesExtent } from './copy-text.js';
 import { checkSchemaName, migrate, type TimescaleMode } from './migrations/index.js';
 import { DAY, HOUR, storeError, ts } from './sql-common.js';
-import type { SqlDriver } from './sql-driver.js';
+import type { SqlDriver, SqlSession } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
 import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
@@ -31,10 +31,14 @@ const STAGING = 'vigil_staging_points';
 
 class SqlAppender implements Appender {
   #chunks: string[] = [];
+  #extents = new SeriesExtents();
   #pending = 0;
   #done: 'committed' | 'rolled back' | null = null;
 
-  constructor(private readonly driver: SqlDriver) {}
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly writes: WritePath,
+  ) {}
 
   get pending(): number {
     return this.#pending;
@@ -52,7 +56,7 @@ class SqlAppender implements Appender {
   append(batch: PointBatch): void {
     this.#checkOpen();
     // Encoded now, so the caller may reuse its arrays; a bad batch adds nothing.
-    for (const chunk of encodePoints(batch)) this.#chunks.push(chunk);
+    for (const chunk of encodePoints(batch, this.#extents)) this.#chunks.push(chunk);
     this.#pending += batch.times.length;
   }
 
@@ -60,15 +64,18 @@ class SqlAppender implements Appender {
     this.#checkOpen();
     this.#done = 'committed';
     const chunks = this.#chunks;
+    const extents = this.#extents;
     const points = this.#pending;
     this.#chunks = [];
+    this.#extents = new SeriesExtents();
     this.#pending = 0;
     if (points === 0) return { points: 0, inserted: 0 };
     try {
-      return { points, inserted: await writePoints(this.driver, chunks) };
+      return { points, inserted: await this.writes.write(chunks, extents.sorted(), points) };
     } catch (error) {
       // Nothing was stored: stay open with the same points, so the caller can retry or roll back.
       this.#chunks = chunks;
+      this.#extents = extents;
       this.#pending = points;
       this.#done = null;
       throw error;
@@ -79,6 +86,7 @@ class SqlAppender implements Appender {
     this.#checkOpen();
     this.#done = 'rolled back';
     this.#chunks = [];
+    this.#extents = new SeriesExtents();
     this.#pending = 0;
   }
 }
@@ -86,48 +94,100 @@ class SqlAppender implements Appender {
 // Retried on deadlock: two writers of overlapping points in different orders can deadlock on
 // the primary key; PostgreSQL aborts one, and since writes are idempotent it simply goes again.
 const DEADLOCK = '40P01';
+const UNIQUE_VIOLATION = '23505';
 const WRITE_ATTEMPTS = 3;
+/** Writes that go through staging after a conflict, before a direct COPY is tried again. */
+const MERGE_AFTER_CONFLICT = 32;
 
-/** One transaction: COPY into the connection's staging table, then merge into points. */
-async function writePoints(driver: SqlDriver, chunks: readonly string[]): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await driver.transaction(async (session) => {
-        // ON COMMIT DELETE ROWS: the staging table lives as long as the connection and is empty
-        // at the start of every transaction.
-        await session.query(
-          `CREATE TEMP TABLE IF NOT EXISTS ${STAGING} (device_id text COLLATE "C",
-            metric text COLLATE "C", time_ms bigint, value double precision, tags jsonb)
-           ON COMMIT DELETE ROWS`,
+const sqlStateOf = (error: unknown): unknown => (error as { code?: unknown } | null)?.code;
+
+/**
+ * How point writes reach the points table. Almost every write is of new points, so it is COPYed
+ * straight into `points`: as fast as a bare COPY, with the primary key as the idempotency check.
+ * A write holding a point that is already stored (a spool replay after a crash, a client
+ * resending) fails that check as a whole and is redone through a staging table merged with
+ * `ON CONFLICT DO NOTHING` — the rule that a stored point is never replaced. Conflicts come in
+ * runs (a replay is many writes), so the next writes go through staging first.
+ */
+class WritePath {
+  #mergeFirst = 0;
+
+  constructor(private readonly driver: SqlDriver) {}
+
+  async write(chunks: readonly string[], extents: SeriesExtent[], points: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (this.#mergeFirst > 0) {
+          this.#mergeFirst--;
+          return await this.#merge(chunks, extents);
+        }
+        try {
+          await this.#direct(chunks, extents);
+          return points;
+        } catch (error) {
+          if (sqlStateOf(error) !== UNIQUE_VIOLATION) throw error;
+          this.#mergeFirst = MERGE_AFTER_CONFLICT;
+          return await this.#merge(chunks, extents);
+        }
+      } catch (error) {
+        if (sqlStateOf(error) === DEADLOCK && attempt < WRITE_ATTEMPTS) continue;
+        throw storeError(
+          'VIGIL_ERR_STORE_WRITE',
+          'storing points failed, nothing was stored',
+          error,
         );
-        await session.copyFrom(STAGING, STAGING_COLUMNS, chunks);
-        // DO NOTHING is the idempotency rule: a stored point is never replaced. (No ORDER BY:
-        // sorting cost up to half the merge time; deadlocks are rare and retried instead.)
-        const inserted = await session.query({
-          name: 'vigil_points_merge',
-          text: `INSERT INTO points (device_id, metric, time, value, tags)
-                 SELECT device_id, metric, ${ts('time_ms')}, value, tags FROM ${STAGING}
-                 ON CONFLICT DO NOTHING`,
-        });
-        // Sorted, so concurrent writers lock catalogue rows in the same order.
-        await session.query({
-          name: 'vigil_series_merge',
-          text: `INSERT INTO series AS s (device_id, metric, first_time, last_time)
-                 SELECT device_id, metric, ${ts('min(time_ms)')}, ${ts('max(time_ms)')}
-                 FROM ${STAGING} GROUP BY device_id, metric ORDER BY device_id, metric
-                 ON CONFLICT (device_id, metric) DO UPDATE
-                   SET first_time = least(s.first_time, excluded.first_time),
-                       last_time = greatest(s.last_time, excluded.last_time)
-                   WHERE excluded.first_time < s.first_time OR excluded.last_time > s.last_time`,
-        });
-        return inserted.rowCount;
-      });
-    } catch (error) {
-      const sqlState = (error as { code?: unknown } | null)?.code;
-      if (sqlState === DEADLOCK && attempt < WRITE_ATTEMPTS) continue;
-      throw storeError('VIGIL_ERR_STORE_WRITE', 'storing points failed, nothing was stored', error);
+      }
     }
   }
+
+  #direct(chunks: readonly string[], extents: SeriesExtent[]): Promise<void> {
+    return this.driver.transaction(async (session) => {
+      await session.copyFrom('points', POINT_COLUMNS, chunks);
+      await upsertSeries(session, extents);
+    });
+  }
+
+  #merge(chunks: readonly string[], extents: SeriesExtent[]): Promise<number> {
+    return this.driver.transaction(async (session) => {
+      // ON COMMIT DELETE ROWS: the staging table lives as long as the connection and is empty
+      // at the start of every transaction.
+      await session.query(
+        `CREATE TEMP TABLE IF NOT EXISTS ${STAGING} (device_id text COLLATE "C",
+          metric text COLLATE "C", time timestamptz, value double precision, tags jsonb)
+         ON COMMIT DELETE ROWS`,
+      );
+      await session.copyFrom(STAGING, POINT_COLUMNS, chunks);
+      // No ORDER BY: sorting cost up to half the merge time; deadlocks are rare and retried.
+      const inserted = await session.query({
+        name: 'vigil_points_merge',
+        text: `INSERT INTO points (device_id, metric, time, value, tags)
+               SELECT device_id, metric, time, value, tags FROM ${STAGING}
+               ON CONFLICT DO NOTHING`,
+      });
+      await upsertSeries(session, extents);
+      return inserted.rowCount;
+    });
+  }
+}
+
+/** Widen the series catalogue to the write's extents (computed while encoding, not by SQL). */
+async function upsertSeries(session: SqlSession, extents: SeriesExtent[]): Promise<void> {
+  await session.query({
+    name: 'vigil_series_merge',
+    text: `INSERT INTO series AS s (device_id, metric, first_time, last_time)
+           SELECT d, m, ${ts('f')}, ${ts('l')}
+           FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS e(d, m, f, l)
+           ON CONFLICT (device_id, metric) DO UPDATE
+             SET first_time = least(s.first_time, excluded.first_time),
+                 last_time = greatest(s.last_time, excluded.last_time)
+             WHERE excluded.first_time < s.first_time OR excluded.last_time > s.last_time`,
+    values: [
+      extents.map((e) => e.device),
+      extents.map((e) => e.metric),
+      extents.map((e) => e.first),
+      extents.map((e) => e.last),
+    ],
+  });
 }
 
 class SqlStore implements Store {
@@ -136,6 +196,7 @@ class SqlStore implements Store {
   readonly strategies: SqlStrategyStore;
   readonly checkpoints: SqlCheckpointStore;
   readonly deadLetters: SqlDeadLetterStore;
+  private readonly writes: WritePath;
   #closed = false;
 
   constructor(
@@ -149,10 +210,11 @@ class SqlStore implements Store {
     this.strategies = new SqlStrategyStore(driver);
     this.checkpoints = new SqlCheckpointStore(driver);
     this.deadLetters = new SqlDeadLetterStore(driver);
+    this.writes = new WritePath(driver);
   }
 
   appender(): Appender {
-    return new SqlAppender(this.driver);
+    return new SqlAppender(this.driver, this.writes);
   }
 
   async refreshAggregates(from?: number, to?: number): Promise<void> {

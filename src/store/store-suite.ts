@@ -10,6 +10,7 @@ import { compileStrategy } from '../core/strategy/compile.js';
 import { resolveStrategy } from '../core/strategy/load.js';
 import { Rng } from '../core/stats/rng.js';
 import { VigilError } from '../errors.js';
+import { MAX_TIME, MIN_TIME } from './copy-text.js';
 import { migrations, SCHEMA_VERSION } from './migrations/index.js';
 import type { BucketedPoints, PointBatch, RawPoints, Store, StoredEvent } from './store.js';
 
@@ -255,6 +256,56 @@ export function storeSuite(
         await h.store.querier.points({ device: 'idem-1', metric: 'flow', from: t, to: t + 1 }),
       );
       assert.deepEqual([...back.values], [c.values[3]]);
+    });
+
+    it('stores times across the whole supported range exactly, BC and five-digit years included', async () => {
+      const times = [
+        MIN_TIME,
+        Date.UTC(-1, 5, 1, 12), // 2 BC
+        -62_135_596_800_001, // the last ms of 1 BC
+        -62_135_596_800_000, // 0001-01-01
+        BASE + 1,
+        253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+        253_402_300_800_000, // 10000-01-01
+        MAX_TIME,
+      ];
+      const result = await commit(h.store, {
+        devices: times.map(() => 'range-1'),
+        metrics: times.map(() => 'm'),
+        times,
+        values: times.map((_, i) => i),
+      });
+      assert.deepEqual(result, { points: times.length, inserted: times.length });
+      // The range API's end is exclusive and can't pass MAX_TIME: read the table itself.
+      const back = await h.sql(
+        `SELECT (extract(epoch FROM time) * 1000)::float8 AS t, value FROM points
+         WHERE device_id = 'range-1' ORDER BY time`,
+      );
+      assert.deepEqual(
+        back.map((r) => r.t),
+        times,
+      );
+      assert.deepEqual(
+        back.map((r) => r.value),
+        [0, 1, 2, 3, 4, 5, 6, 7],
+      );
+      const [series] = await h.store.querier.series('range-1');
+      assert.equal(series?.first, MIN_TIME);
+      assert.equal(series?.last, MAX_TIME);
+    });
+
+    it('after a resent batch, new points keep being stored and counted exactly', async () => {
+      const c = irregularSeries('resend-1', 'm', BASE, HOUR, 5);
+      await commit(h.store, c);
+      assert.equal((await commit(h.store, c)).inserted, 0);
+      // More writes than the store sends through staging after a conflict, all of new points.
+      for (let k = 1; k <= 40; k++) {
+        const next = irregularSeries('resend-1', 'm', BASE + k * DAY, HOUR, 5 + k);
+        assert.equal((await commit(h.store, next)).inserted, next.times.length, `write ${k}`);
+      }
+      const mixed = irregularSeries('resend-1', 'm', BASE + 41 * DAY, HOUR, 99);
+      push(mixed, 'resend-1', 'm', c.times[0]!, 1);
+      assert.equal((await commit(h.store, mixed)).inserted, mixed.times.length - 1);
     });
 
     it('rollback stores nothing, and an appender is single-use', async () => {
