@@ -17,13 +17,17 @@ import {
   type PointError,
   type ScoredPoint,
 } from '../../engine/engine.js';
-import type { DataPoint__Output } from './generated/vigil/v1/DataPoint.js';
-import type { DetectRequest__Output } from './generated/vigil/v1/DetectRequest.js';
 import type { DetectResponse } from './generated/vigil/v1/DetectResponse.js';
 import type { IngestHandlers } from './generated/vigil/v1/Ingest.js';
 import type { IngestAck } from './generated/vigil/v1/IngestAck.js';
-import type { IngestRequest__Output } from './generated/vigil/v1/IngestRequest.js';
 import type { StatusCode__Output } from './generated/vigil/v1/StatusCode.js';
+import {
+  decodeDetectRequest,
+  decodeIngestRequest,
+  INPUT_CODE,
+  type DetectInput,
+  type Pending,
+} from './ingest-request.js';
 import { loadVigilProto } from './proto.js';
 
 export interface GrpcServerOptions {
@@ -73,88 +77,6 @@ const DEFAULTS = {
 
 type Settings = Required<Omit<GrpcServerOptions, 'engine'>>;
 
-const INPUT_CODE = 'VIGIL_ERR_INPUT';
-
-/** One request read from a stream, converted, waiting for its ack. */
-interface Pending {
-  readonly seqId: string;
-  /** Points that passed the adapter's own checks, for the engine. */
-  readonly points: IngestPoint[];
-  /** Request index of each entry of `points` (undefined: the identity). */
-  readonly origin: number[] | undefined;
-  /** Number of points in the request. */
-  readonly total: number;
-  readonly errors: PointError[];
-  /** Set when the request as a whole is malformed. */
-  readonly invalid?: string;
-}
-
-function validTimestamp(raw: string): number | string {
-  const ts = Number(raw);
-  if (!Number.isSafeInteger(ts) || ts <= 0) {
-    return `timestamp: ${raw === '0' ? 'missing (0)' : raw} is not a positive ms timestamp below 2^53`;
-  }
-  return ts;
-}
-
-/**
- * Wire point → engine point. Only what the wire format or this adapter's limits imply is checked
- * here; names, values and time range are the engine's to validate.
- */
-function toIngestPoint(p: DataPoint__Output, maxMetrics: number): IngestPoint | string {
-  const ts = validTimestamp(p.timestamp);
-  if (typeof ts === 'string') return ts;
-  const count = Object.keys(p.metrics).length;
-  if (count > maxMetrics) return `metrics: ${count} metrics, at most ${maxMetrics}`;
-  return Object.keys(p.tags).length > 0
-    ? { timestamp: ts, device_id: p.device_id, metrics: p.metrics, tags: p.tags }
-    : { timestamp: ts, device_id: p.device_id, metrics: p.metrics };
-}
-
-function convertRequest(req: IngestRequest__Output, s: Settings): Pending {
-  let seqId: string;
-  let raw: readonly DataPoint__Output[];
-  if (req.payload === 'point' && req.point) {
-    seqId = req.point.seq_id;
-    raw = [req.point];
-  } else if (req.payload === 'batch' && req.batch) {
-    seqId = req.batch.seq_id;
-    raw = req.batch.points;
-    const invalid =
-      raw.length === 0
-        ? 'batch.points: empty batch'
-        : raw.length > s.maxPointsPerMessage
-          ? `batch.points: ${raw.length} points, at most ${s.maxPointsPerMessage} per message`
-          : undefined;
-    if (invalid !== undefined) {
-      return { seqId, points: [], origin: undefined, total: raw.length, errors: [], invalid };
-    }
-  } else {
-    return {
-      seqId: '0',
-      points: [],
-      origin: undefined,
-      total: 0,
-      errors: [],
-      invalid: 'payload: neither point nor batch is set',
-    };
-  }
-  const points: IngestPoint[] = [];
-  const errors: PointError[] = [];
-  let origin: number[] | undefined;
-  for (let i = 0; i < raw.length; i++) {
-    const converted = toIngestPoint(raw[i] as DataPoint__Output, s.maxMetricsPerPoint);
-    if (typeof converted === 'string') {
-      origin ??= Array.from({ length: i }, (_, j) => j);
-      errors.push({ index: i, code: INPUT_CODE, message: converted });
-    } else {
-      origin?.push(i);
-      points.push(converted);
-    }
-  }
-  return { seqId, points, origin, total: raw.length, errors };
-}
-
 function ackFor(p: Pending): IngestAck {
   if (p.invalid !== undefined) {
     return { seq_id: p.seqId, status: 'STATUS_CODE_INVALID', message: p.invalid, errors: [] };
@@ -180,7 +102,8 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Call = grpc.ServerDuplexStream<IngestRequest__Output, IngestAck>;
+/** Ingest.Stream's requests arrive decoded by decodeIngestRequest (see startGrpcServer). */
+type Call = grpc.ServerDuplexStream<Pending, IngestAck>;
 
 /** Engine calls of one stream awaiting their fsync at once (their acks are written in order). */
 const MAX_INFLIGHT = 4;
@@ -210,7 +133,7 @@ class IngestStream {
   ) {
     this.highWaterPoints = 2 * settings.maxPointsPerIngest;
     this.highWaterMessages = settings.maxPointsPerIngest;
-    call.on('data', (req: IngestRequest__Output) => this.onData(req));
+    call.on('data', (req: Pending) => this.onData(req));
     call.on('end', () => {
       this.clientEnded = true;
       void this.pump();
@@ -238,12 +161,11 @@ class IngestStream {
     return done;
   }
 
-  private onData(req: IngestRequest__Output): void {
+  private onData(pending: Pending): void {
     if (this.draining) {
       // Read before pause() took effect: not acked, so the client resends it.
       return;
     }
-    const pending = convertRequest(req, this.settings);
     this.queue.push(pending);
     this.queuedPoints += pending.points.length;
     if (this.queuedPoints >= this.highWaterPoints || this.queue.length >= this.highWaterMessages) {
@@ -422,29 +344,11 @@ function scoreToWire(s: ScoredPoint): NonNullable<DetectResponse['scores']>[numb
   };
 }
 
-async function detect(
-  engine: Engine,
-  settings: Settings,
-  request: DetectRequest__Output,
-): Promise<DetectResponse> {
-  if (request.points.length > settings.maxPointsPerMessage) {
-    throw Object.assign(
-      new Error(`points: ${request.points.length} points, at most ${settings.maxPointsPerMessage}`),
-      { code: INPUT_CODE },
-    );
+async function detect(engine: Engine, request: DetectInput): Promise<DetectResponse> {
+  if (request.error !== undefined) {
+    throw Object.assign(new Error(request.error), { code: INPUT_CODE });
   }
-  const points: IngestPoint[] = [];
-  for (let i = 0; i < request.points.length; i++) {
-    const converted = toIngestPoint(
-      request.points[i] as DataPoint__Output,
-      settings.maxMetricsPerPoint,
-    );
-    if (typeof converted === 'string') {
-      throw Object.assign(new Error(`points[${i}].${converted}`), { code: INPUT_CODE });
-    }
-    points.push(converted);
-  }
-  const scores = await engine.detect(points);
+  const scores = await engine.detect(request.points);
   return { scores: scores.map(scoreToWire) };
 }
 
@@ -482,7 +386,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   let closing = false;
 
   const handlers: IngestHandlers = {
-    Stream(call) {
+    Stream(untyped) {
+      const call = untyped as unknown as Call;
       if (closing) {
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
         return;
@@ -490,13 +395,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       streams.add(new IngestStream(call, engine, settings, (s) => streams.delete(s)));
     },
     Detect(call, callback) {
-      detect(engine, settings, call.request).then(
+      detect(engine, call.request as unknown as DetectInput).then(
         (response) => callback(null, response),
         (err: unknown) => callback(detectError(err)),
       );
     },
   };
-  server.addService(loadVigilProto().vigil.v1.Ingest.service, handlers);
+  const service = loadVigilProto().vigil.v1.Ingest.service;
+  server.addService(
+    {
+      ...service,
+      Stream: {
+        ...service.Stream,
+        requestDeserialize: (bytes: Buffer) => decodeIngestRequest(bytes, settings),
+      },
+      Detect: {
+        ...service.Detect,
+        requestDeserialize: (bytes: Buffer) => decodeDetectRequest(bytes, settings),
+      },
+    },
+    handlers,
+  );
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
