@@ -112,6 +112,13 @@ async function dropDatabase(name: string): Promise<void> {
   databases.delete(name);
 }
 
+/** The node flags of the `vigil` bin's shebang line, so the server runs as `vigil serve` does. */
+async function binNodeFlags(): Promise<string[]> {
+  const first = (await readFile(MAIN, 'utf8')).split('\n', 1)[0] ?? '';
+  const match = /^#!.*\bnode\b(.*)$/.exec(first);
+  return match?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
 interface Server {
   readonly http: string;
   readonly grpc: string;
@@ -127,7 +134,8 @@ async function startServer(
   const grpcPort = await freePort();
   const config = join(dataDir, 'bench-config.yaml');
   await writeFile(config, `engine:\n  workers: ${workers}\n`);
-  const args = [MAIN, 'serve', '--no-demo', '--log-level', 'warn', '--config', config];
+  const args = [...(await binNodeFlags()), MAIN, 'serve', '--no-demo', '--log-level', 'warn'];
+  args.push('--config', config);
   args.push('--port', String(port), '--grpc-port', String(grpcPort), '--data-dir', dataDir);
   if (databaseUrl) args.push('--database-url', databaseUrl);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
