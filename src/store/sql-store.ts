@@ -9,6 +9,7 @@ import { DAY, HOUR, storeError, ts } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
+import { SqlShadowRunStore } from './sql-shadow-runs.js';
 import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
 import type {
   Appender,
@@ -136,6 +137,7 @@ class SqlStore implements Store {
   readonly strategies: SqlStrategyStore;
   readonly checkpoints: SqlCheckpointStore;
   readonly deadLetters: SqlDeadLetterStore;
+  readonly shadows: SqlShadowRunStore;
   #closed = false;
 
   constructor(
@@ -149,6 +151,7 @@ class SqlStore implements Store {
     this.strategies = new SqlStrategyStore(driver);
     this.checkpoints = new SqlCheckpointStore(driver);
     this.deadLetters = new SqlDeadLetterStore(driver);
+    this.shadows = new SqlShadowRunStore(driver);
   }
 
   appender(): Appender {
