@@ -16,6 +16,11 @@ export const errorCodes = {
     httpStatus: 409,
     summary: 'strategy not made active: failed its health check or not a newer version',
   },
+  VIGIL_ERR_SHADOW_CONFLICT: {
+    exitCode: 4,
+    httpStatus: 409,
+    summary: 'a shadow run cannot start or change as asked',
+  },
   VIGIL_ERR_DATASET: {
     exitCode: 5,
     httpStatus: 500,

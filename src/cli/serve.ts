@@ -21,6 +21,7 @@ import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js'
 import type { Strategy } from '../core/strategy/schema.js';
 import { createEngine, defaultWorkers, type LiveEngine } from '../engine/live-engine.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
+import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { removeTotalGauges, strategyReloadFailuresCounter } from '../server/metrics.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
@@ -411,6 +412,8 @@ export async function serve(settings: ServeSettings): Promise<void> {
     spoolDir: path.join(settings.dataDir, 'spool'),
     workers: engineConfig.workers ?? defaultWorkers(),
     resumeStrategies: true,
+    // Running shadow runs score from the start, the spool replay included (docs/shadow.md).
+    shadows: await runningShadows(store, (msg) => warn(msg)),
     ...(engineConfig.queue_limit === undefined ? {} : { queueLimit: engineConfig.queue_limit }),
     ...(engineConfig.checkpoint_every_ms === undefined
       ? {}
@@ -426,6 +429,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     log: (msg) => warn(msg),
     onFailure: (strategy) => reloadFailures.inc({ strategy }),
   });
+  const shadows = await ShadowManager.open({ engine, store, slots, log: (msg) => warn(msg) });
   let started = false;
   const app = await buildHttpServer({
     engine,
@@ -443,6 +447,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     },
     isReady: () => started,
     strategies: slots,
+    shadows,
   });
   await registerRemoteWriteRoutes(app, {
     engine,
@@ -566,6 +571,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       await demo?.stop();
       await mqttSubscriber?.stop();
       await Promise.all([app.close(), grpc.close()]);
+      await shadows.close();
       await engine.close();
       await alerting.close();
       await modelServing?.close();

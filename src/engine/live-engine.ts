@@ -34,6 +34,8 @@ import {
 import type { EngineTag } from './scoring/scoring-shard.js';
 import { SeriesTable, shardOfDevice } from './scoring/series-table.js';
 import { InProcessShard, WorkerShard, type ShardClient } from './scoring/shard-client.js';
+import { shadowControl, type ShadowControl } from './shadow/shadow-control.js';
+import type { ShadowSpec } from './shadow/types.js';
 import { Spool } from './spool.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
 
@@ -82,6 +84,8 @@ export interface EngineOptions {
    * exits and a restart recovers from the spool and checkpoints as after `kill -9`.
    */
   readonly onFatal?: (error: Error) => void;
+  /** Shadow runs to score from the start, replayed points included (docs/shadow.md). */
+  readonly shadows?: readonly ShadowSpec[];
 }
 
 export interface EngineStats {
@@ -125,6 +129,8 @@ export interface StrategyRouting {
 export interface LiveEngine extends Engine {
   stats(): EngineStats;
   readonly routing: StrategyRouting;
+  /** Candidate strategies scoring beside the active ones, never alerted (docs/shadow.md). */
+  readonly shadows: ShadowControl;
   /** Take a checkpoint now (also done periodically and on close). */
   checkpoint(): Promise<void>;
   /** Resolve once everything accepted so far is scored and committed to the store. */
@@ -241,6 +247,7 @@ class StreamingEngine implements LiveEngine {
     checkpoints: 0,
   };
   private lastCheckpointWall: number | null = null;
+  readonly shadows: ShadowControl;
 
   constructor(
     private readonly options: EngineOptions,
@@ -260,6 +267,11 @@ class StreamingEngine implements LiveEngine {
     const count = Math.max(1, this.workers);
     this.table = new SeriesTable(count);
     this.inflight = Array.from({ length: count }, () => []);
+    this.shadows = shadowControl(
+      options.shadows ?? [],
+      () => this.shards,
+      (e) => this.pendingEvents.set(e.stored.id, e.stored),
+    );
   }
 
   readonly routing: StrategyRouting = {
@@ -354,7 +366,11 @@ class StreamingEngine implements LiveEngine {
   /** Start the shards (worker threads, or one in-process shard) with the active strategies. */
   private createShards(): void {
     const count = this.inflight.length;
-    const init: WorkerInit = { strategies: [...this.strategies], fallback: this.fallback };
+    const init: WorkerInit = {
+      strategies: [...this.strategies],
+      fallback: this.fallback,
+      shadows: [...this.shadows.runs()],
+    };
     const onFatal =
       this.options.onFatal ??
       ((error: Error) => {
@@ -616,6 +632,10 @@ class StreamingEngine implements LiveEngine {
         }
       }
       for (; e < events.length; e++) this.onEvent(events[e] as ShardEvent);
+    }
+    // Shadow events are stored only: never on the feed, so never alerted.
+    if (result.shadowEvents !== undefined) {
+      for (const e of result.shadowEvents) this.pendingEvents.set(e.stored.id, e.stored);
     }
     const slice = this.inflight[shard]?.shift();
     if (slice !== undefined && --slice.pending === 0) this.finishSlice(slice);

@@ -24,6 +24,8 @@ import { parseDuration, parseLimit, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
 import { registerStream } from './stream.js';
 import { registerStrategyRoutes } from './strategy-routes.js';
+import { parseShadowFilter, registerShadowRoutes } from './shadow-routes.js';
+import type { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
 
@@ -56,6 +58,8 @@ export interface HttpServerOptions {
   readonly isReady?: () => boolean;
   /** Hot reload: enables `PUT /v1/strategies/:name`, rollback and `/v1/strategies/active`. */
   readonly strategies?: StrategySlots;
+  /** Shadow runs (docs/shadow.md): enables `/v1/shadows`. */
+  readonly shadows?: ShadowManager;
 }
 
 interface ErrorAnswer {
@@ -128,6 +132,7 @@ export function eventJson(e: StoredEvent) {
     label_note: e.label?.note ?? null,
     labelled_at: e.label?.at ?? null,
     labelled_by: e.label?.by ?? null,
+    shadow_run: e.shadowRun ?? null,
   };
 }
 
@@ -319,6 +324,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       ...(q.to === undefined ? {} : { to: parseTime('to', q.to) }),
       ...(q.limit === undefined ? {} : { limit: parseLimit('limit', q.limit, 10_000) }),
       ...(q.label === undefined ? {} : { label: parseLabelFilter(q.label) }),
+      ...parseShadowFilter(q.shadow, q.shadow_run),
     });
     return { events: events.map(eventJson) };
   });
@@ -371,6 +377,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   );
 
   if (options.strategies !== undefined) registerStrategyRoutes(app, options.strategies);
+  if (options.shadows !== undefined) registerShadowRoutes(app, options.shadows);
   registerLabelRoutes(app, store, eventJson);
 
   // --- live stream --------------------------------------------------------------------------

@@ -143,11 +143,18 @@ export const eventsRoute = {
         enum: ['anomaly', 'false_alarm', 'unsure', 'none', 'any'],
         description: 'only events with this label; none: unlabelled, any: labelled',
       },
+      shadow: {
+        type: 'string',
+        enum: ['exclude', 'include', 'only', 'true', 'false'],
+        description:
+          'events of shadow runs (docs/shadow.md): exclude (default, also false), include (also true) or only',
+      },
+      shadow_run: str('only the events of this shadow run (its id)'),
     },
     additionalProperties: false,
   },
   response: responses(
-    '`{events: [{id, device, metric, strategy, strategy_version, start, end, peak, level, points, explanation, label, label_note, labelled_at, labelled_by}]}`',
+    '`{events: [{id, device, metric, strategy, strategy_version, start, end, peak, level, points, explanation, label, label_note, labelled_at, labelled_by, shadow_run}]}` (`shadow_run`: the shadow run id, null for live events)',
     400,
     500,
   ),

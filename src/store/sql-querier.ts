@@ -223,6 +223,22 @@ export class SqlQuerier implements Querier {
       if (query.label === 'none' || query.label === 'any')
         key += query.label === 'none' ? 'n' : 'y';
     }
+    const shadow = query.shadow ?? (query.shadowRun === undefined ? 'exclude' : 'only');
+    if (query.shadowRun !== undefined) {
+      add(
+        'r',
+        (p) => `shadow_run = ${p}`,
+        checkCount('events query shadowRun', query.shadowRun, 2 ** 31 - 1),
+      );
+    }
+    if (shadow === 'exclude') where.push('shadow_run IS NULL');
+    else if (shadow === 'only') where.push('shadow_run IS NOT NULL');
+    else if (shadow !== 'include') {
+      throw invalid(
+        `events query shadow must be exclude, include or only, found ${String(shadow as unknown)}`,
+      );
+    }
+    key += shadow[0] as string;
     values.push(
       checkCount('events query limit', query.limit ?? DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT),
     );

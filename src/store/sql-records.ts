@@ -54,12 +54,13 @@ export interface EventRow {
   label_note: string | null;
   labelled_ms: number | null;
   labelled_by: string | null;
+  shadow_run: number | null;
 }
 
 export const EVENT_COLUMNS = `id, device_id, metric, strategy, strategy_version,
   ${ms('start_time')} AS start_ms, ${ms('end_time')} AS end_ms, ${ms('peak_time')} AS peak_ms,
   peak_score, peak_values, level, points, explanation,
-  label, label_note, ${ms('labelled_at')} AS labelled_ms, labelled_by`;
+  label, label_note, ${ms('labelled_at')} AS labelled_ms, labelled_by, shadow_run`;
 
 export function eventFromRow(row: EventRow): StoredEvent {
   return {
@@ -84,6 +85,7 @@ export function eventFromRow(row: EventRow): StoredEvent {
             by: row.labelled_by,
           },
         }),
+    ...(row.shadow_run === null ? {} : { shadowRun: row.shadow_run }),
   };
 }
 
@@ -136,6 +138,7 @@ function eventDocument(event: StoredEvent, index: number): Record<string, unknow
   if (!Number.isInteger(event.points) || event.points < 0 || event.points > MAX_INT) {
     throw invalid(`${at}: points must be a non-negative integer`);
   }
+  if (event.shadowRun !== undefined) checkCount(`${at}: shadowRun`, event.shadowRun, MAX_INT);
   return {
     id: event.id,
     device_id: event.device,
@@ -150,6 +153,7 @@ function eventDocument(event: StoredEvent, index: number): Record<string, unknow
     level: event.level,
     points: event.points,
     explanation: event.explanation,
+    shadow_run: event.shadowRun ?? null,
   };
 }
 
@@ -187,21 +191,22 @@ export class SqlEventStore implements EventStore {
         name: 'vigil_events_upsert',
         text: `INSERT INTO events (id, device_id, metric, strategy, strategy_version, start_time,
                  end_time, peak_time, peak_score, peak_values, level, points, explanation,
-                 updated_at)
+                 shadow_run, updated_at)
                SELECT id, device_id, metric, strategy, strategy_version, ${ts('start_ms')},
                  ${ts('end_ms')}, ${ts('peak_ms')}, peak_score, peak_values, level, points,
-                 explanation, now()
+                 explanation, shadow_run, now()
                FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, device_id text,
                  metric text, strategy text, strategy_version integer, start_ms float8,
                  end_ms float8, peak_ms float8, peak_score float8, peak_values jsonb,
-                 level text, points integer, explanation jsonb)
+                 level text, points integer, explanation jsonb, shadow_run integer)
                ON CONFLICT (id) DO UPDATE SET device_id = excluded.device_id,
                  metric = excluded.metric, strategy = excluded.strategy,
                  strategy_version = excluded.strategy_version, start_time = excluded.start_time,
                  end_time = excluded.end_time, peak_time = excluded.peak_time,
                  peak_score = excluded.peak_score, peak_values = excluded.peak_values,
                  level = excluded.level, points = excluded.points,
-                 explanation = excluded.explanation, updated_at = excluded.updated_at`,
+                 explanation = excluded.explanation, shadow_run = excluded.shadow_run,
+                 updated_at = excluded.updated_at`,
       },
       documents,
     );
@@ -271,7 +276,7 @@ export class SqlEventStore implements EventStore {
                (count(*) FILTER (WHERE label = 'anomaly'))::int AS anomaly,
                (count(*) FILTER (WHERE label = 'false_alarm'))::int AS false_alarm,
                (count(*) FILTER (WHERE label = 'unsure'))::int AS unsure
-             FROM events GROUP BY strategy ORDER BY strategy`,
+             FROM events WHERE shadow_run IS NULL GROUP BY strategy ORDER BY strategy`,
     });
     return rows.map((r) => ({
       strategy: r.strategy,

@@ -9,6 +9,7 @@ import { DAY, HOUR, storeError, ts } from './sql-common.js';
 import type { SqlDriver, SqlSession } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
+import { SqlShadowRunStore } from './sql-shadow-runs.js';
 import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
 import type {
   Appender,
@@ -197,6 +198,7 @@ class SqlStore implements Store {
   readonly checkpoints: SqlCheckpointStore;
   readonly deadLetters: SqlDeadLetterStore;
   private readonly writes: WritePath;
+  readonly shadows: SqlShadowRunStore;
   #closed = false;
 
   constructor(
@@ -211,6 +213,7 @@ class SqlStore implements Store {
     this.checkpoints = new SqlCheckpointStore(driver);
     this.deadLetters = new SqlDeadLetterStore(driver);
     this.writes = new WritePath(driver);
+    this.shadows = new SqlShadowRunStore(driver);
   }
 
   appender(): Appender {

@@ -12,7 +12,14 @@ import { Rng } from '../core/stats/rng.js';
 import { VigilError } from '../errors.js';
 import { MAX_TIME, MIN_TIME } from './copy-text.js';
 import { migrations, SCHEMA_VERSION } from './migrations/index.js';
-import type { BucketedPoints, PointBatch, RawPoints, Store, StoredEvent } from './store.js';
+import type {
+  BucketedPoints,
+  EventsQuery,
+  PointBatch,
+  RawPoints,
+  Store,
+  StoredEvent,
+} from './store.js';
 
 export interface Harness {
   readonly store: Store;
@@ -664,6 +671,50 @@ export function storeSuite(
         total,
       );
       assert.equal(await count(h, `device_id IN ('cc-1', 'cc-2')`), total);
+    });
+
+    it('shadow runs: create, list, counters, end once; shadow events kept apart', async () => {
+      const run = await h.store.shadows.create({ strategy: 'sh-cand', version: 2 });
+      assert.equal(run.status, 'running');
+      assert.equal(run.endedAt, null);
+      assert.deepEqual(await h.store.shadows.get(run.id), run);
+      assert.equal(await h.store.shadows.get(run.id + 1000), undefined);
+      const other = await h.store.shadows.create({ strategy: 'sh-cand', version: 3 });
+      assert.ok(other.id > run.id);
+      const running = (await h.store.shadows.list('running')).map((r) => r.id);
+      assert.deepEqual(running.slice(0, 2), [other.id, run.id]);
+      const saved = await h.store.shadows.saveStats(run.id, { points: 7 });
+      assert.deepEqual(saved?.stats, { points: 7 });
+      const ended = await h.store.shadows.end(run.id, 'discarded', null);
+      assert.equal(ended?.status, 'discarded');
+      assert.deepEqual(ended?.stats, { points: 7 });
+      assert.ok(ended?.endedAt !== null);
+      // Ending again keeps the first outcome.
+      assert.equal(
+        (await h.store.shadows.end(run.id, 'promoted', { points: 9 }))?.status,
+        'discarded',
+      );
+      assert.ok(!(await h.store.shadows.list('running')).some((r) => r.id === run.id));
+      await assert.rejects(
+        h.store.shadows.create({ strategy: '', version: 1 }),
+        (e: VigilError) => e.code === 'VIGIL_ERR_STORE_INVALID',
+      );
+
+      await h.store.events.upsert([
+        event('sh-live', { device: 'sh-pump', strategy: 'sh-live' }),
+        { ...event('sh-shadow', { device: 'sh-pump', strategy: 'sh-cand' }), shadowRun: other.id },
+      ]);
+      const ids = async (q: EventsQuery) =>
+        (await h.store.querier.events({ device: 'sh-pump', ...q })).map((e) => e.id).sort();
+      assert.deepEqual(await ids({}), ['sh-live']);
+      assert.deepEqual(await ids({ shadow: 'include' }), ['sh-live', 'sh-shadow']);
+      assert.deepEqual(await ids({ shadow: 'only' }), ['sh-shadow']);
+      assert.deepEqual(await ids({ shadowRun: other.id }), ['sh-shadow']);
+      assert.deepEqual(await ids({ shadowRun: run.id }), []);
+      assert.equal((await h.store.events.get('sh-shadow'))?.shadowRun, other.id);
+      assert.equal((await h.store.events.get('sh-live'))?.shadowRun, undefined);
+      const summary = await h.store.events.labelSummary();
+      assert.ok(!summary.some((s) => s.strategy === 'sh-cand'));
     });
 
     it('maintenance runs and keeps points within retention', async () => {

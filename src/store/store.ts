@@ -156,6 +156,11 @@ export interface StoredEvent {
    * `EventStore.setLabel`; `upsert` ignores it and never changes a stored label.
    */
   readonly label?: EventLabelInfo;
+  /**
+   * Present only on events of a shadow run (docs/shadow.md): the run's id. Such events are
+   * stored and compared, never alerted, and left out of default listings and label summaries.
+   */
+  readonly shadowRun?: number;
 }
 
 /** What a person said about an event: a real anomaly, a false alarm, or not sure. */
@@ -200,6 +205,13 @@ export interface EventsQuery {
   readonly limit?: number;
   /** Only events with this label; `none`: unlabelled ones, `any`: labelled ones. */
   readonly label?: EventLabel | 'none' | 'any';
+  /**
+   * Shadow-run events (docs/shadow.md): `exclude` (default) leaves them out, `include` lists
+   * them with the others, `only` lists nothing else. `shadowRun` narrows to one run (and implies
+   * `only` unless `include` is given).
+   */
+  readonly shadow?: 'exclude' | 'include' | 'only';
+  readonly shadowRun?: number;
 }
 
 /** Reads. Answers reflect every commit that resolved before the call. */
@@ -233,7 +245,10 @@ export interface EventStore {
   ): Promise<StoredEvent | undefined>;
   /** Remove an event's label; returns the event, undefined when no event has that id. */
   clearLabel(id: string): Promise<StoredEvent | undefined>;
-  /** Label counts and precision per strategy name, sorted by name (strategies with events). */
+  /**
+   * Label counts and precision per strategy name, sorted by name (strategies with events);
+   * shadow-run events are not counted.
+   */
   labelSummary(): Promise<LabelSummary[]>;
 }
 
@@ -261,6 +276,41 @@ export interface StrategyStore {
   list(): Promise<Omit<StrategyVersion, 'yaml'>[]>;
   latest(name: string): Promise<StrategyVersion | undefined>;
   get(name: string, version: number): Promise<StrategyVersion | undefined>;
+}
+
+export type ShadowRunStatus = 'running' | 'promoted' | 'discarded';
+
+/** A candidate strategy version scoring in shadow beside the active ones (docs/shadow.md). */
+export interface ShadowRun {
+  /** Assigned by the store, increasing. */
+  readonly id: number;
+  readonly strategy: string;
+  readonly version: number;
+  readonly status: ShadowRunStatus;
+  /** Wall clock (ms) the run started, and ended (promoted or discarded); null while running. */
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  /** The run's counters as last saved (plain JSON; the engine's shadow module defines them). */
+  readonly stats: JsonValue | null;
+}
+
+export interface ShadowRunStore {
+  /** @throws VIGIL_ERR_STORE_INVALID for a bad name or version. */
+  create(run: { readonly strategy: string; readonly version: number }): Promise<ShadowRun>;
+  get(id: number): Promise<ShadowRun | undefined>;
+  /** Newest first; optionally of one status. */
+  list(status?: ShadowRunStatus): Promise<ShadowRun[]>;
+  /** Save counters; returns undefined when no run has that id. */
+  saveStats(id: number, stats: JsonValue): Promise<ShadowRun | undefined>;
+  /**
+   * End a running run (promoted or discarded) and save its last counters. Returns the run as
+   * stored, undefined when no run has that id; a run already ended keeps its status.
+   */
+  end(
+    id: number,
+    status: Exclude<ShadowRunStatus, 'running'>,
+    stats: JsonValue | null,
+  ): Promise<ShadowRun | undefined>;
 }
 
 export interface Checkpoint {
@@ -343,6 +393,7 @@ export interface Store {
   readonly strategies: StrategyStore;
   readonly checkpoints: CheckpointStore;
   readonly deadLetters: DeadLetterStore;
+  readonly shadows: ShadowRunStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
    * retention). Needed after writing points older than the aggregates' refresh window (backfill,

@@ -208,7 +208,7 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     await page.locator('h1', { hasText: 'Events' }).waitFor(WAIT);
     assert.equal((await focused()).tag, 'H1', 'focus moves to the new page heading');
     await page.locator('table.events tbody tr').first().waitFor(WAIT);
-    for (let i = 0; i < 20 && !(f.tag === 'A' && f.inRow); i++) {
+    for (let i = 0; i < 30 && !(f.tag === 'A' && f.inRow); i++) {
       await page.keyboard.press('Tab');
       f = await focused();
     }

@@ -1,6 +1,6 @@
 /**
  * The real service for browser tests, in-process: PGlite (in memory), the live engine with a
- * spool in a temp dir, hot reload, the HTTP API and the dashboard, on a free port.
+ * spool in a temp dir, hot reload, shadow runs, the HTTP API and the dashboard, on a free port.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { builtinStrategyPath, parseStrategy } from '../core/strategy/load.js';
 import type { IngestPoint } from '../engine/engine.js';
 import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { registerDashboard } from '../server/dashboard/routes.js';
 import { buildHttpServer } from '../server/http.js';
@@ -23,13 +24,24 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startService(strategyYamls: readonly string[]): Promise<TestService> {
+/**
+ * @param strategyYamls active strategies (stored too)
+ * @param storedYamls versions only stored, not active (shadow candidates)
+ */
+export async function startService(
+  strategyYamls: readonly string[],
+  storedYamls: readonly string[] = [],
+): Promise<TestService> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-web-e2e-'));
   const store = await openStore();
   const defaultYaml = await readFile(builtinStrategyPath('default'), 'utf8');
   const strategies = strategyYamls.map((y) => parseStrategy(y, 'test strategy'));
   for (const [i, s] of strategies.entries()) {
     await store.strategies.save({ name: s.name, version: s.version, yaml: strategyYamls[i] ?? '' });
+  }
+  for (const yaml of storedYamls) {
+    const s = parseStrategy(yaml, 'stored test strategy');
+    await store.strategies.save({ name: s.name, version: s.version, yaml });
   }
   const defaultStrategy = parseStrategy(defaultYaml, 'default');
   await store.strategies.save({
@@ -47,12 +59,14 @@ export async function startService(strategyYamls: readonly string[]): Promise<Te
     checkpointEveryMs: 0,
   });
   const slots = new StrategySlots({ engine, store });
+  const shadows = await ShadowManager.open({ engine, store, slots, saveEveryMs: 0 });
   const app = await buildHttpServer({
     engine,
     store,
     registry,
     logger: { level: 'silent' },
     strategies: slots,
+    shadows,
   });
   await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -73,6 +87,7 @@ export async function startService(strategyYamls: readonly string[]): Promise<Te
     },
     async stop() {
       await app.close();
+      await shadows.close();
       await engine.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,8 @@ import type {
   Overview,
   ReloadAnswer,
   Scores,
+  ShadowDetail,
+  ShadowRun,
   SeriesInfo,
   StrategySummary,
   StrategyVersion,
@@ -83,6 +85,20 @@ export const api = {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ version }),
     }),
+  shadows: () => request<{ runs: ShadowRun[] }>('/v1/shadows'),
+  shadow: (id: number) => request<ShadowDetail>(`/v1/shadows/${id}`),
+  startShadow: (strategy: string, version: number) =>
+    request<ShadowRun>('/v1/shadows', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ strategy, version }),
+    }),
+  promoteShadow: (id: number) =>
+    request<{ run: ShadowRun; reload: ReloadAnswer }>(`/v1/shadows/${id}/promote`, {
+      method: 'POST',
+    }),
+  discardShadow: (id: number) =>
+    request<ShadowRun>(`/v1/shadows/${id}/discard`, { method: 'POST' }),
   /** The feedback-labels contract (another feature implements the route). */
   label: (id: string, label: Label, note?: string) =>
     request<unknown>(`/v1/events/${encodeURIComponent(id)}/label`, {

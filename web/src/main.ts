@@ -6,6 +6,7 @@ import { renderEvent } from './views/event.js';
 import { renderEvents } from './views/events.js';
 import { renderFleet } from './views/fleet.js';
 import { renderSeries } from './views/series.js';
+import { renderShadows } from './views/shadows.js';
 import { renderStrategies } from './views/strategies.js';
 
 type View = (main: HTMLElement, route: Route) => (() => void) | void;
@@ -20,6 +21,7 @@ const VIEWS: readonly { nav: string; match: (p: readonly string[]) => boolean; r
     match: (p) => p[0] === 'strategies' && p.length <= 2,
     render: renderStrategies,
   },
+  { nav: 'shadows', match: (p) => p[0] === 'shadows' && p.length <= 2, render: renderShadows },
 ];
 
 const main = document.getElementById('main') as HTMLElement;

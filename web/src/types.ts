@@ -80,6 +80,8 @@ export interface VigilEvent {
   readonly explanation: Explanation | null;
   readonly label?: Label | null;
   readonly label_note?: string | null;
+  /** The shadow run that raised it (docs/shadow.md); null or absent for live events. */
+  readonly shadow_run?: number | null;
 }
 
 /** An event as the live stream sends it (the engine's AnomalyEvent). */
@@ -133,4 +135,47 @@ export interface ReloadAnswer {
   readonly status: 'active' | 'unchanged';
   readonly moved: number;
   readonly check: { series: number; points: number; flagged: number };
+}
+
+/** A shadow run (docs/shadow.md) as `GET /v1/shadows` lists it. */
+export interface ShadowRun {
+  readonly id: number;
+  readonly strategy: string;
+  readonly version: number;
+  readonly status: 'running' | 'promoted' | 'discarded';
+  readonly started_at: number;
+  readonly ended_at: number | null;
+  readonly counters: {
+    readonly points: number;
+    readonly series: number;
+    readonly first_time: number | null;
+    readonly last_time: number | null;
+    readonly active_ns_per_point: number | null;
+    readonly candidate_ns_per_point: number | null;
+  } | null;
+}
+
+/** One side of a shadow comparison. */
+export interface ShadowSide {
+  readonly points: number;
+  readonly events: number;
+  readonly alarms_per_10k: number | null;
+  readonly ns_per_point: number | null;
+  readonly overlapping: number;
+  readonly overlap_share: number | null;
+  readonly labelled: number;
+  readonly precision: number | null;
+}
+
+export interface ShadowDetail extends ShadowRun {
+  readonly comparison: {
+    readonly points: number;
+    readonly series: number;
+    readonly first_time: number | null;
+    readonly last_time: number | null;
+    readonly active: ShadowSide;
+    readonly candidate: ShadowSide;
+    readonly mean_delay_ms: number | null;
+    readonly delay_pairs: number;
+  };
 }

@@ -10,6 +10,7 @@ import type { PipelineSnapshot } from '../../core/strategy/pipeline.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import type { Checkpoint, StoredEvent } from '../../store/store.js';
 import type { ScoredPoint } from '../engine.js';
+import type { ShadowCounters, ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
 
 /** A series first seen: its shard-local id and what routing needs (tags of its first point). */
@@ -58,6 +59,8 @@ export interface ShardResult {
   readonly strategy: Uint16Array;
   readonly labels: readonly string[];
   readonly events: readonly ShardEvent[];
+  /** Events of shadow runs (docs/shadow.md): stored, never published. Absent when none. */
+  readonly shadowEvents?: readonly ShardEvent[];
 }
 
 /** A checkpoint to restore into a shard (the main thread checked its strategy is loaded). */
@@ -94,7 +97,10 @@ export type ShardRequest =
       /** Warm pipelines of moving series: key `device\u0000metric` → snapshot. */
       readonly warm: readonly (readonly [string, PipelineSnapshot])[];
     }
-  | { readonly op: 'detect'; readonly points: readonly ValidPoint[] };
+  | { readonly op: 'detect'; readonly points: readonly ValidPoint[] }
+  /** Replace the shadow runs (docs/shadow.md); runs kept keep their state. */
+  | { readonly op: 'shadows'; readonly runs: readonly ShadowSpec[] }
+  | { readonly op: 'shadow-stats' };
 
 export interface ReplyOf {
   restore: { readonly restored: number };
@@ -104,6 +110,9 @@ export interface ReplyOf {
   commit: { readonly moved: number; readonly events: ShardEvent[] };
   /** One list per point, in the order given. */
   detect: { readonly scores: ScoredPoint[][] };
+  /** Open events of removed runs, closed at their last scored time. */
+  shadows: { readonly events: ShardEvent[] };
+  'shadow-stats': { readonly runs: ShadowCounters[] };
 }
 
 export type ShardReply = ReplyOf[keyof ReplyOf];
@@ -122,6 +131,7 @@ export type FromWorker =
 export interface WorkerInit {
   readonly strategies: readonly Strategy[];
   readonly fallback: Strategy;
+  readonly shadows?: readonly ShadowSpec[];
 }
 
 /** The buffers of a batch, for `postMessage` transfer lists. */

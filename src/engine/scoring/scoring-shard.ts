@@ -26,6 +26,8 @@ import type { Level } from '../../core/thresholds/threshold.js';
 import type { Checkpoint, JsonValue, StoredEvent } from '../../store/store.js';
 import type { ScoredPoint } from '../engine.js';
 import type { ValidPoint } from '../validate.js';
+import { ShadowScorer, type ActiveRouting, type ShadowEventOut } from '../shadow/shadow-scorer.js';
+import type { ShadowSpec } from '../shadow/types.js';
 import {
   NOT_SCORED,
   type EventReason,
@@ -92,7 +94,7 @@ interface SeriesState {
   dirty: boolean;
 }
 
-function toStoredEvent(
+export function toStoredEvent(
   change: EventChange,
   device: string,
   metric: string | null,
@@ -133,10 +135,35 @@ export class ScoringShard {
   private levels = new Uint8Array(0);
   private strategyOf = new Uint16Array(0);
   private events: ShardEvent[] = [];
+  /** Shadow runs (docs/shadow.md); undefined while there are none, so scoring pays nothing. */
+  private shadow: ShadowScorer | undefined;
 
-  constructor(strategies: readonly Strategy[], fallback: Strategy) {
+  constructor(
+    strategies: readonly Strategy[],
+    fallback: Strategy,
+    shadows: readonly ShadowSpec[] = [],
+  ) {
     this.routes = strategies.map((s) => this.route(s));
     this.fallback = this.route(fallback, true);
+    if (shadows.length > 0) this.setShadows(shadows);
+  }
+
+  private activeRouting(): ActiveRouting {
+    return {
+      routes: this.routes.map((r) => ({ name: r.strategy.name, test: r.test })),
+      fallbackName: this.fallback.strategy.name,
+    };
+  }
+
+  private setShadows(runs: readonly ShadowSpec[]): ReplyOf['shadows'] {
+    const scorer = this.shadow ?? new ShadowScorer([], this.activeRouting(), toStoredEvent);
+    const closed = scorer.setRuns(runs).map((e) => this.shadowEvent(-1, e));
+    this.shadow = scorer.empty ? undefined : scorer;
+    return { events: closed };
+  }
+
+  private shadowEvent(row: number, e: ShadowEventOut): ShardEvent {
+    return { row, change: e.change.type, at: e.change.at, event: e.change.event, stored: e.stored };
   }
 
   private route(strategy: Strategy, all = false): Route {
@@ -176,6 +203,10 @@ export class ScoringShard {
         const copies = new Map<string, SeriesPipeline | DevicePipeline>();
         return { scores: request.points.map((p) => this.detectPoint(p, copies)) };
       }
+      case 'shadows':
+        return this.setShadows(request.runs);
+      case 'shadow-stats':
+        return { runs: this.shadow?.counters() ?? [] };
     }
   }
 
@@ -195,6 +226,19 @@ export class ScoringShard {
       if (end === r + 1) this.scoreRow(batch, r);
       else this.scorePoint(batch, r, end);
       r = end;
+    }
+    const shadowEvents = this.shadow?.events;
+    if (shadowEvents !== undefined && shadowEvents.length > 0) {
+      (this.shadow as ShadowScorer).events = [];
+      return {
+        batch,
+        scores: this.scores,
+        levels: this.levels,
+        strategy: this.strategyOf,
+        labels: this.labels,
+        events: this.events,
+        shadowEvents: shadowEvents.map((e) => this.shadowEvent(-1, e)),
+      };
     }
     return {
       batch,
@@ -266,7 +310,10 @@ export class ScoringShard {
       return;
     }
     const pipeline = state.pipeline as SeriesPipeline;
-    this.scores[r] = pipeline.process(t, batch.values[r] as number);
+    this.scores[r] =
+      this.shadow === undefined
+        ? pipeline.process(t, batch.values[r] as number)
+        : this.shadow.score(state, state, pipeline, t, batch.values[r] as number);
     this.levels[r] = LEVEL_CODE[pipeline.lastLevel];
     state.last = t;
     state.dirty = true;
@@ -496,6 +543,7 @@ export class ScoringShard {
     const kept = new Set([...routes, fallback]);
     this.routes = routes;
     this.fallback = fallback;
+    this.shadow?.setRouting(this.activeRouting());
     let moved = 0;
     for (const s of this.series) {
       if (s === undefined) continue;

@@ -11,7 +11,7 @@ import { ScoringShard } from './scoring-shard.js';
 const port = parentPort;
 if (port === null) throw new Error('scoring-worker.js runs as a worker thread');
 const init = workerData as WorkerInit;
-const shard = new ScoringShard(init.strategies, init.fallback);
+const shard = new ScoringShard(init.strategies, init.fallback, init.shadows);
 
 port.on('message', (message: ToWorker) => {
   if (message.kind === 'score') {

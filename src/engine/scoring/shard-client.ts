@@ -33,7 +33,7 @@ export class InProcessShard implements ShardClient {
     init: WorkerInit,
     private readonly onResult: (result: ShardResult) => void,
   ) {
-    this.shard = new ScoringShard(init.strategies, init.fallback);
+    this.shard = new ScoringShard(init.strategies, init.fallback, init.shadows);
   }
 
   score(batch: ShardBatch): void {

@@ -10,6 +10,7 @@ import { core } from './001-core.js';
 import { timeSeries } from './002-time-series.js';
 import { alertDeadLetters } from './003-alert-dead-letters.js';
 import { eventLabels } from './004-event-labels.js';
+import { shadowRuns } from './005-shadow-runs.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -18,7 +19,13 @@ export type { Migration } from './migration.js';
  * In version order. Each version is applied when missing (versions need not be contiguous), so a
  * schema that somehow holds 1, 2, 4 gets 3 on the next open.
  */
-export const migrations: readonly Migration[] = [core, timeSeries, alertDeadLetters, eventLabels];
+export const migrations: readonly Migration[] = [
+  core,
+  timeSeries,
+  alertDeadLetters,
+  eventLabels,
+  shadowRuns,
+];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
 

@@ -1,5 +1,6 @@
 /**
- * Events: a filter form (device, minimum level, strategy, time range; kept in the address) and
+ * Events: a filter form (device, minimum level, strategy, time range, shadow events; kept in the
+ * address) and
  * the list, newest first. Events opened or changed while the page is open appear at once, from
  * the live stream, and are announced.
  */
@@ -17,6 +18,9 @@ interface Filters {
   strategy: string;
   from: number | undefined;
   to: number | undefined;
+  /** Shadow-run events (docs/shadow.md): '' leaves them out, `include` or `only`. */
+  shadow: string;
+  shadowRun: string;
 }
 
 function readFilters(q: URLSearchParams): Filters {
@@ -30,10 +34,14 @@ function readFilters(q: URLSearchParams): Filters {
     strategy: q.get('strategy') ?? '',
     from: time('from'),
     to: time('to'),
+    shadow: q.get('shadow') ?? '',
+    shadowRun: q.get('shadow_run') ?? '',
   };
 }
 
 function matches(e: VigilEvent, f: Filters): boolean {
+  // The live stream never carries shadow events.
+  if (f.shadow === 'only' || f.shadowRun !== '') return false;
   if (f.device !== '' && e.device !== f.device) return false;
   if (f.level === 'severe' && e.level !== 'severe') return false;
   if (f.strategy !== '' && e.strategy !== f.strategy) return false;
@@ -83,7 +91,17 @@ function row(e: VigilEvent, fresh: boolean): HTMLTableRowElement {
     h('td', {}, h('span', { class: `badge level-${e.level}` }, e.level)),
     h('td', {}, e.end === null ? h('strong', {}, 'open') : formatDuration(e.end - e.start)),
     h('td', { class: 'num' }, formatNumber(e.peak.score)),
-    h('td', {}, `${e.strategy}@${e.strategy_version}`),
+    h(
+      'td',
+      {},
+      `${e.strategy}@${e.strategy_version}`,
+      e.shadow_run === null || e.shadow_run === undefined
+        ? ''
+        : [
+            ' ',
+            h('span', { class: 'badge shadow', title: `shadow run ${e.shadow_run}` }, 'shadow'),
+          ],
+    ),
     h('td', {}, e.label ? e.label.replace('_', ' ') : '—'),
     h('td', {}, fresh ? h('span', { class: 'badge new' }, 'new') : ''),
   );
@@ -116,6 +134,8 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
         strategy: filters.strategy,
         from: filters.from,
         to: filters.to,
+        shadow: filters.shadow,
+        shadow_run: filters.shadowRun,
         limit: 500,
       });
       // Keep live events the store has not written yet (it writes them asynchronously).
@@ -149,6 +169,11 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
         ['', 'All strategies'],
         ...s.strategies.map((x): [string, string] => [x.name, x.name]),
       ]),
+      select('f-shadow', 'Shadow runs', filters.shadow, [
+        ['', 'Live events only'],
+        ['include', 'Live and shadow events'],
+        ['only', 'Shadow events only'],
+      ]),
       timeInput('f-from', 'From', filters.from),
       timeInput('f-to', 'To', filters.to),
       h(
@@ -173,6 +198,7 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
       strategy: String(data.get('f-strategy') ?? ''),
       from: time('f-from'),
       to: time('f-to'),
+      shadow: String(data.get('f-shadow') ?? ''),
     });
   });
 

@@ -1,0 +1,354 @@
+/**
+ * Shadow runs as a service (docs/shadow.md): start a stored strategy version in shadow, compare
+ * it with the active strategies on the same points, promote it (through the staged health check
+ * and swap of strategy-slots.ts) or discard it. Runs are stored, so a restart resumes the running
+ * ones (`runningShadows` feeds them to the engine before it replays its spool); counters are
+ * saved with the run periodically, on close and when it ends.
+ */
+import { isVectorStrategy, compileStrategy } from '../../core/strategy/compile.js';
+import { parseStrategy } from '../../core/strategy/load.js';
+import type { Strategy } from '../../core/strategy/schema.js';
+import { VigilError } from '../../errors.js';
+import type { JsonValue, ShadowRun, Store, StoredEvent } from '../../store/store.js';
+import type { LiveEngine } from '../live-engine.js';
+import type { ReloadResult, StrategySlots } from '../strategy-slots.js';
+import { compareShadow, type ShadowComparison } from './compare.js';
+import { sumCounters, type ShadowCounters, type ShadowSpec } from './types.js';
+
+/** Most shadowed series kept in a run's saved counters (the comparison's series filter). */
+const MAX_SAVED_SERIES = 10_000;
+/** Most events per side read for a comparison. */
+const MAX_EVENTS = 10_000;
+
+export interface ShadowManagerOptions {
+  readonly engine: LiveEngine;
+  readonly store: Store;
+  readonly slots: StrategySlots;
+  /** Wall-clock period of saving counters; 0 disables the timer (default 60 s). */
+  readonly saveEveryMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+export interface ShadowRunView {
+  readonly run: ShadowRun;
+  readonly counters: ShadowCounters;
+}
+
+export interface PromoteResult {
+  readonly run: ShadowRun;
+  readonly reload: ReloadResult;
+}
+
+const notFound = (id: number): VigilError =>
+  new VigilError('VIGIL_ERR_NOT_FOUND', `no shadow run with id ${id}`);
+
+function emptyCounters(run: number): ShadowCounters {
+  return {
+    run,
+    points: 0,
+    activeNs: 0,
+    candidateNs: 0,
+    series: 0,
+    firstTime: null,
+    lastTime: null,
+    shadowed: [],
+  };
+}
+
+/** Saved counters back into their type; anything malformed counts as none. */
+function savedCounters(run: ShadowRun): ShadowCounters {
+  const s = run.stats as Partial<ShadowCounters> | null;
+  if (s === null || typeof s !== 'object') return emptyCounters(run.id);
+  const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const time = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  return {
+    run: run.id,
+    points: num(s.points),
+    activeNs: num(s.activeNs),
+    candidateNs: num(s.candidateNs),
+    series: num(s.series),
+    firstTime: time(s.firstTime),
+    lastTime: time(s.lastTime),
+    shadowed: Array.isArray(s.shadowed) ? s.shadowed : [],
+  };
+}
+
+function toJson(c: ShadowCounters): JsonValue {
+  return {
+    points: c.points,
+    activeNs: c.activeNs,
+    candidateNs: c.candidateNs,
+    series: c.series,
+    firstTime: c.firstTime,
+    lastTime: c.lastTime,
+    shadowed: c.shadowed.slice(0, MAX_SAVED_SERIES),
+  };
+}
+
+/** A stored strategy version as a shadow candidate, or an error naming what is wrong. */
+async function loadCandidate(store: Store, name: string, version?: number): Promise<Strategy> {
+  const stored =
+    version === undefined
+      ? await store.strategies.latest(name)
+      : await store.strategies.get(name, version);
+  if (stored === undefined) {
+    throw new VigilError(
+      'VIGIL_ERR_STRATEGY_NOT_FOUND',
+      version === undefined
+        ? `no stored strategy ${JSON.stringify(name)}: upload it first (PUT /v1/strategies/${name})`
+        : `no stored strategy ${name}@${version}`,
+    );
+  }
+  return parseStrategy(stored.yaml, `${stored.name}@${stored.version} (stored)`);
+}
+
+/** The running runs of a store, as the engine should score them from its start. */
+export async function runningShadows(
+  store: Store,
+  log: (message: string) => void = () => undefined,
+): Promise<ShadowSpec[]> {
+  const specs: ShadowSpec[] = [];
+  for (const run of await store.shadows.list('running')) {
+    try {
+      specs.push({ run: run.id, strategy: await loadCandidate(store, run.strategy, run.version) });
+      log(`shadow run ${run.id} (${run.strategy}@${run.version}) resumed`);
+    } catch (error) {
+      log(`shadow run ${run.id} (${run.strategy}@${run.version}) cannot resume: ${String(error)}`);
+    }
+  }
+  return specs.sort((a, b) => a.run - b.run);
+}
+
+export class ShadowManager {
+  private readonly engine: LiveEngine;
+  private readonly store: Store;
+  private readonly slots: StrategySlots;
+  private readonly log: (message: string) => void;
+  private readonly timer: NodeJS.Timeout | undefined;
+  /** Counters saved by earlier processes, by run (this process's are added to them). */
+  private readonly baseline = new Map<number, ShadowCounters>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: ShadowManagerOptions) {
+    this.engine = options.engine;
+    this.store = options.store;
+    this.slots = options.slots;
+    this.log = options.log ?? (() => undefined);
+    const every = options.saveEveryMs ?? 60_000;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        this.saveCounters().catch((error: unknown) =>
+          this.log(`saving shadow counters failed: ${String(error)}`),
+        );
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  /** A manager for the engine's runs; running runs the engine does not score yet are started. */
+  static async open(options: ShadowManagerOptions): Promise<ShadowManager> {
+    const manager = new ShadowManager(options);
+    const running = await options.store.shadows.list('running');
+    for (const run of running) manager.baseline.set(run.id, savedCounters(run));
+    const scoring = new Set(options.engine.shadows.runs().map((s) => s.run));
+    if (running.some((r) => !scoring.has(r.id))) {
+      await options.engine.shadows.set(await runningShadows(options.store, manager.log));
+    }
+    return manager;
+  }
+
+  /** One change at a time, so two requests never race on the engine's run set. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Start a stored version in shadow (the latest when `version` is not given).
+   * @throws VIGIL_ERR_STRATEGY_NOT_FOUND, VIGIL_ERR_INPUT (vector strategy, cannot compile),
+   *   VIGIL_ERR_SHADOW_CONFLICT (the version is active, or already in shadow)
+   */
+  start(name: string, version?: number): Promise<ShadowRunView> {
+    return this.serial(async () => {
+      const candidate = await loadCandidate(this.store, name, version);
+      const label = `${candidate.name}@${candidate.version}`;
+      if (isVectorStrategy(candidate)) {
+        throw new VigilError(
+          'VIGIL_ERR_INPUT',
+          `${label} uses the vector detector '${candidate.detector.kind}': shadow runs take univariate strategies only`,
+        );
+      }
+      try {
+        compileStrategy(candidate);
+      } catch (error) {
+        throw new VigilError('VIGIL_ERR_INPUT', `${label} cannot be compiled: ${String(error)}`, {
+          cause: error,
+        });
+      }
+      const { strategies, fallback } = this.engine.routing.active();
+      if (
+        [...strategies, fallback].some(
+          (s) => s.name === candidate.name && s.version === candidate.version,
+        )
+      ) {
+        throw new VigilError(
+          'VIGIL_ERR_SHADOW_CONFLICT',
+          `${label} is the active version: shadow another version of ${candidate.name}`,
+        );
+      }
+      const current = this.engine.shadows.runs();
+      const twin = current.find(
+        (s) => s.strategy.name === candidate.name && s.strategy.version === candidate.version,
+      );
+      if (twin !== undefined) {
+        throw new VigilError(
+          'VIGIL_ERR_SHADOW_CONFLICT',
+          `${label} is already in shadow (run ${twin.run}): discard that run first`,
+        );
+      }
+      const run = await this.store.shadows.create({
+        strategy: candidate.name,
+        version: candidate.version,
+      });
+      this.baseline.set(run.id, emptyCounters(run.id));
+      await this.engine.shadows.set([...current, { run: run.id, strategy: candidate }]);
+      this.log(`shadow run ${run.id}: ${label} started`);
+      return { run, counters: emptyCounters(run.id) };
+    });
+  }
+
+  /**
+   * Store a new strategy version (YAML) without making it active, and start it in shadow.
+   * @throws VIGIL_ERR_STRATEGY_INVALID, VIGIL_ERR_STORE_CONFLICT, and as `start`
+   */
+  async startYaml(yaml: string, source: string): Promise<ShadowRunView> {
+    const strategy = parseStrategy(yaml, source);
+    await this.store.strategies.save({ name: strategy.name, version: strategy.version, yaml });
+    return this.start(strategy.name, strategy.version);
+  }
+
+  /** Baseline plus this process's counters, for every run given. */
+  private async countersOf(runs: readonly ShadowRun[]): Promise<Map<number, ShadowCounters>> {
+    const live = new Map((await this.engine.shadows.counters()).map((c) => [c.run, c]));
+    const out = new Map<number, ShadowCounters>();
+    for (const run of runs) {
+      const parts = [this.baseline.get(run.id) ?? emptyCounters(run.id), live.get(run.id)];
+      const [sum] = sumCounters(parts.filter((p): p is ShadowCounters => p !== undefined));
+      const seen = new Set<string>();
+      const shadowed = (sum?.shadowed ?? []).filter(([d, m]) => {
+        const key = `${d}\u0000${m}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      out.set(run.id, { ...(sum ?? emptyCounters(run.id)), series: shadowed.length, shadowed });
+    }
+    return out;
+  }
+
+  async list(): Promise<ShadowRunView[]> {
+    const runs = await this.store.shadows.list();
+    const counters = await this.countersOf(runs.filter((r) => r.status === 'running'));
+    return runs.map((run) => ({ run, counters: counters.get(run.id) ?? savedCounters(run) }));
+  }
+
+  private async getRun(id: number): Promise<ShadowRun> {
+    const run = await this.store.shadows.get(id);
+    if (run === undefined) throw notFound(id);
+    return run;
+  }
+
+  /** The run with its side-by-side comparison. */
+  async compare(id: number): Promise<ShadowRunView & { readonly comparison: ShadowComparison }> {
+    await this.engine.flush();
+    const run = await this.getRun(id);
+    const counters =
+      run.status === 'running'
+        ? ((await this.countersOf([run])).get(id) as ShadowCounters)
+        : savedCounters(run);
+    const candidate =
+      counters.firstTime === null
+        ? []
+        : await this.store.querier.events({ shadowRun: id, limit: MAX_EVENTS });
+    const active = counters.firstTime === null ? [] : await this.activeEvents(counters);
+    return { run, counters, comparison: compareShadow(counters, active, candidate) };
+  }
+
+  /** Live events on the shadowed series that started while the run scored them. */
+  private async activeEvents(c: ShadowCounters): Promise<StoredEvent[]> {
+    const from = c.firstTime as number;
+    const to = (c.lastTime as number) + 1;
+    const series = new Set(c.shadowed.map(([d, m]) => `${d}\u0000${m}`));
+    const events = await this.store.querier.events({ from, to, limit: MAX_EVENTS });
+    return events.filter(
+      (e) =>
+        e.metric !== null &&
+        e.start >= from &&
+        e.start < to &&
+        series.has(`${e.device}\u0000${e.metric}`),
+    );
+  }
+
+  private async end(run: ShadowRun, status: 'promoted' | 'discarded'): Promise<ShadowRun> {
+    const counters = (await this.countersOf([run])).get(run.id) as ShadowCounters;
+    await this.engine.shadows.set(this.engine.shadows.runs().filter((s) => s.run !== run.id));
+    const ended = (await this.store.shadows.end(run.id, status, toJson(counters))) ?? run;
+    this.baseline.delete(run.id);
+    // The run's open events were closed when it stopped: store them now.
+    await this.engine.flush();
+    return ended;
+  }
+
+  private running(run: ShadowRun): void {
+    if (run.status !== 'running') {
+      throw new VigilError(
+        'VIGIL_ERR_SHADOW_CONFLICT',
+        `shadow run ${run.id} (${run.strategy}@${run.version}) was already ${run.status}`,
+      );
+    }
+  }
+
+  /**
+   * Make the candidate active through the staged health check and swap; the run ends promoted.
+   * A failed check (VIGIL_ERR_STRATEGY_REJECTED) leaves the run in shadow.
+   */
+  promote(id: number): Promise<PromoteResult> {
+    return this.serial(async () => {
+      const run = await this.getRun(id);
+      this.running(run);
+      const reload = await this.slots.rollback(run.strategy, run.version);
+      const ended = await this.end(run, 'promoted');
+      this.log(`shadow run ${id}: ${run.strategy}@${run.version} promoted (active now)`);
+      return { run: ended, reload };
+    });
+  }
+
+  discard(id: number): Promise<ShadowRun> {
+    return this.serial(async () => {
+      const run = await this.getRun(id);
+      this.running(run);
+      const ended = await this.end(run, 'discarded');
+      this.log(`shadow run ${id}: ${run.strategy}@${run.version} discarded`);
+      return ended;
+    });
+  }
+
+  /** Save the running runs' counters (periodically, and on close). */
+  saveCounters(): Promise<void> {
+    return this.serial(async () => {
+      const running = await this.store.shadows.list('running');
+      const counters = await this.countersOf(running);
+      for (const [id, c] of counters) await this.store.shadows.saveStats(id, toJson(c));
+    });
+  }
+
+  /** Stop the timer and save counters; call before closing the engine. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    // Shutdown goes on without them: a restart resumes the runs, short of the last counts.
+    await this.saveCounters().catch((error: unknown) =>
+      this.log(`saving shadow counters failed: ${String(error)}`),
+    );
+  }
+}
