@@ -12,6 +12,7 @@ import { isVectorStrategy } from '../core/strategy/compile.js';
 import { parseStrategy, resolveStrategy } from '../core/strategy/load.js';
 import type { PipelineSnapshot, SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
+import type { EncodedRows } from '../store/copy-text.js';
 import type { Checkpoint, Store, StoredEvent } from '../store/store.js';
 import {
   BackpressureError,
@@ -37,6 +38,7 @@ import { InProcessShard, WorkerShard, type ShardClient } from './scoring/shard-c
 import { shadowControl, type ShadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
 import { Spool } from './spool.js';
+import { spooledBatch, type SpooledBatch } from './spool-record.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
 
 export type { RoutedSeries } from './scoring/protocol.js';
@@ -139,9 +141,10 @@ export interface LiveEngine extends Engine {
 
 interface StoreChunk {
   readonly segment: number;
-  readonly points: readonly ValidPoint[];
-  /** Store rows (metrics) in `points`, counted once. */
-  readonly rows: number;
+  /** Points in the batch. */
+  readonly points: number;
+  /** The batch's store rows (one per metric), encoded once for the spool and the store. */
+  readonly rows: EncodedRows;
 }
 
 /** Batches handed to the shards together; done when every shard that got rows answered. */
@@ -164,12 +167,6 @@ interface ActiveRecord {
 
 /** Points per scoring slice: one turn of the event loop, so acks and I/O keep flowing. */
 const SLICE_POINTS = 20_000;
-
-function rowsOf(points: readonly ValidPoint[]): number {
-  let rows = 0;
-  for (const p of points) rows += Object.keys(p.metrics).length;
-  return rows;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -422,7 +419,7 @@ class StreamingEngine implements LiveEngine {
           `spool segment ${segment.id}: dropped a torn, unacknowledged tail of ${segment.tornBytes} bytes`,
         );
       }
-      for (const batch of segment.batches) this.unstored += batch.length;
+      for (const batch of segment.batches) this.unstored += batch.points.length;
       this.onDurable(segment.id, segment.batches);
       if (segment.batches.length === 0) this.segments.add(segment.id);
     }
@@ -497,7 +494,7 @@ class StreamingEngine implements LiveEngine {
     }
     this.unstored += valid.length;
     // append() queues the batch synchronously: its place in the spool (and scoring) order is set.
-    const durable = this.spool.append(valid);
+    const durable = this.spool.append(spooledBatch(valid));
     onQueued?.();
     try {
       await durable;
@@ -521,16 +518,15 @@ class StreamingEngine implements LiveEngine {
   }
 
   /** Durable batches (fsynced now, or replayed from a previous run): to scoring and the store. */
-  private onDurable(segment: number, batches: readonly ValidPoint[][]): void {
+  private onDurable(segment: number, batches: readonly SpooledBatch[]): void {
     this.segments.add(segment);
     const durableAt = this.metrics === undefined ? 0 : performance.now();
-    for (const batch of batches) {
-      this.scoreQueue.push(batch);
+    for (const { points, rows } of batches) {
+      this.scoreQueue.push(points);
       if (this.metrics !== undefined) this.scoreQueueDurableAt.push(durableAt);
-      this.scoreQueued += batch.length;
-      const rows = rowsOf(batch);
-      this.storeQueue.push({ segment, points: batch, rows });
-      this.unstoredBySegment.set(segment, (this.unstoredBySegment.get(segment) ?? 0) + rows);
+      this.scoreQueued += points.length;
+      this.storeQueue.push({ segment, points: points.length, rows });
+      this.unstoredBySegment.set(segment, (this.unstoredBySegment.get(segment) ?? 0) + rows.rows);
     }
     this.scheduleScoring();
     this.kickWriter();
@@ -716,27 +712,11 @@ class StreamingEngine implements LiveEngine {
       while (this.storeQueue.length > 0 && rows < this.storeBatchRows) {
         const chunk = this.storeQueue.shift() as StoreChunk;
         chunks.push(chunk);
-        rows += chunk.rows;
-      }
-      const devices: string[] = [];
-      const metrics: string[] = [];
-      const times: number[] = [];
-      const values: number[] = [];
-      const tags: (Readonly<Record<string, string>> | undefined)[] = [];
-      for (const chunk of chunks) {
-        for (const p of chunk.points) {
-          for (const [metric, value] of Object.entries(p.metrics)) {
-            devices.push(p.device_id);
-            metrics.push(metric);
-            times.push(p.timestamp);
-            values.push(value);
-            tags.push(p.tags);
-          }
-        }
+        rows += chunk.rows.rows;
       }
       const started = this.clock();
       const appender = this.store.appender();
-      appender.append({ devices, metrics, times, values, tags });
+      for (const chunk of chunks) appender.appendEncoded(chunk.rows);
       // Commit is idempotent, so retrying an unknown outcome is safe; keep the points until then.
       for (let attempt = 0; ; attempt++) {
         const commitStarted = performance.now();
@@ -762,8 +742,8 @@ class StreamingEngine implements LiveEngine {
       this.storeRate = 0.7 * this.storeRate + 0.3 * ((rows / elapsed) * 1000);
       let points = 0;
       for (const chunk of chunks) {
-        points += chunk.points.length;
-        const left = (this.unstoredBySegment.get(chunk.segment) ?? 0) - chunk.rows;
+        points += chunk.points;
+        const left = (this.unstoredBySegment.get(chunk.segment) ?? 0) - chunk.rows.rows;
         this.unstoredBySegment.set(chunk.segment, left);
       }
       this.unstored -= points;

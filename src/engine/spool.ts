@@ -5,36 +5,39 @@
  * previous one. Segments are numbered; the engine rotates to a new one at each checkpoint and
  * deletes a segment once all its points are committed to the store and covered by a checkpoint.
  *
- * Format: one JSON array of points per line (NDJSON). A crash can only tear the last line of the
- * last segment written, and that line was never acknowledged (its fsync did not return), so a
- * line that does not parse at the end of a segment is dropped on replay.
+ * Format: each batch is its COPY text rows (spool-record.ts) followed by an empty line, which no
+ * row can be. A crash can only tear the last batch of the last segment written, and that batch
+ * was never acknowledged (its fsync did not return), so a batch without its empty line, or that
+ * does not parse, at the end of a segment is dropped on replay. Segments of earlier versions
+ * (`.ndjson`, one JSON array of points per line) are still read.
  */
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readSpooledBatch, spooledBatch, type SpooledBatch } from './spool-record.js';
 import type { ValidPoint } from './validate.js';
 
-const SEGMENT = /^spool-(\d{12})\.ndjson$/;
+const SEGMENT = /^spool-(\d{12})\.(rows|ndjson)$/;
+const LEGACY = 'ndjson';
 
-function segmentName(id: number): string {
-  return `spool-${String(id).padStart(12, '0')}.ndjson`;
+function segmentName(id: number, kind = 'rows'): string {
+  return `spool-${String(id).padStart(12, '0')}.${kind}`;
 }
 
 export interface LeftoverSegment {
   readonly id: number;
-  readonly batches: ValidPoint[][];
+  readonly batches: SpooledBatch[];
   /** Bytes at the end that did not parse (a torn, unacknowledged write). */
   readonly tornBytes: number;
 }
 
 interface Pending {
-  readonly line: string;
-  readonly batch: ValidPoint[];
+  readonly batch: SpooledBatch;
   resolve(segment: number): void;
   reject(error: unknown): void;
 }
 
 /** Called once a group of batches is durable, before their appends resolve, in spool order. */
-export type OnDurable = (segment: number, batches: readonly ValidPoint[][]) => void;
+export type OnDurable = (segment: number, batches: readonly SpooledBatch[]) => void;
 
 export class Spool {
   private fd: FileHandle | undefined;
@@ -49,6 +52,8 @@ export class Spool {
     private readonly dir: string,
     private activeId: number,
     private readonly onDurable: OnDurable,
+    /** Segment file name of each id a previous run left (their format differs by version). */
+    private readonly leftoverNames: ReadonlyMap<number, string>,
   ) {}
 
   /** Open the spool directory; returns the segments a previous run left, oldest first. */
@@ -57,14 +62,15 @@ export class Spool {
     onDurable: OnDurable,
   ): Promise<{ spool: Spool; leftover: LeftoverSegment[] }> {
     await mkdir(dir, { recursive: true });
-    const ids = (await readdir(dir))
-      .map((name) => SEGMENT.exec(name)?.[1])
-      .filter((id): id is string => id !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
+    const names = new Map<number, string>();
+    for (const name of await readdir(dir)) {
+      const id = SEGMENT.exec(name)?.[1];
+      if (id !== undefined) names.set(Number(id), name);
+    }
+    const ids = [...names.keys()].sort((a, b) => a - b);
     const leftover: LeftoverSegment[] = [];
-    for (const id of ids) leftover.push(await readSegment(dir, id));
-    const spool = new Spool(dir, (ids.at(-1) ?? 0) + 1, onDurable);
+    for (const id of ids) leftover.push(await readSegment(join(dir, names.get(id) as string), id));
+    const spool = new Spool(dir, (ids.at(-1) ?? 0) + 1, onDurable, names);
     await spool.openActive();
     return { spool, leftover };
   }
@@ -80,9 +86,9 @@ export class Spool {
   }
 
   /** Append a batch; resolves with its segment once it is fsynced. */
-  append(batch: ValidPoint[]): Promise<number> {
+  append(batch: SpooledBatch): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ line: JSON.stringify(batch) + '\n', batch, resolve, reject });
+      this.pending.push({ batch, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         this.run(() => this.flush());
@@ -104,9 +110,11 @@ export class Spool {
 
   async remove(id: number): Promise<void> {
     if (id >= this.activeId) throw new Error(`cannot remove the active spool segment ${id}`);
-    await unlink(join(this.dir, segmentName(id))).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
+    await unlink(join(this.dir, this.leftoverNames.get(id) ?? segmentName(id))).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      },
+    );
   }
 
   /** Wait for every append so far; then close the file (an empty active segment is removed). */
@@ -154,7 +162,8 @@ export class Spool {
         this.activeId++;
         await this.openActive();
       }
-      const text = group.map((p) => p.line).join('');
+      let text = '';
+      for (const p of group) text += p.batch.rows.text + '\n';
       const fd = this.fd as FileHandle;
       try {
         await fd.write(text);
@@ -176,22 +185,27 @@ export class Spool {
   }
 }
 
-async function readSegment(dir: string, id: number): Promise<LeftoverSegment> {
-  const text = await readFile(join(dir, segmentName(id)), 'utf8');
-  const batches: ValidPoint[][] = [];
+async function readSegment(file: string, id: number): Promise<LeftoverSegment> {
+  const text = await readFile(file, 'utf8');
+  const legacy = file.endsWith(`.${LEGACY}`);
+  const batches: SpooledBatch[] = [];
   let start = 0;
   let tornBytes = 0;
   while (start < text.length) {
-    const end = text.indexOf('\n', start);
-    const line = end < 0 ? text.slice(start) : text.slice(start, end);
+    // A batch ends at an empty line (rows) or at the end of its line (legacy JSON).
+    const end = text.indexOf(legacy ? '\n' : '\n\n', start);
     try {
-      if (end < 0) throw new Error('no newline');
-      batches.push(JSON.parse(line) as ValidPoint[]);
+      if (end < 0) throw new Error('incomplete');
+      batches.push(
+        legacy
+          ? spooledBatch(JSON.parse(text.slice(start, end)) as ValidPoint[])
+          : readSpooledBatch(text.slice(start, end + 1)),
+      );
     } catch {
       tornBytes = text.length - start;
       break;
     }
-    start = end + 1;
+    start = end + (legacy ? 1 : 2);
   }
   return { id, batches, tornBytes };
 }

@@ -57,6 +57,15 @@ export interface SeriesExtent {
 export class SeriesExtents {
   readonly #byDevice = new Map<string, Map<string, SeriesExtent>>();
 
+  merge(other: SeriesExtents): void {
+    for (const metrics of other.#byDevice.values()) {
+      for (const e of metrics.values()) {
+        this.add(e.device, e.metric, e.first);
+        this.add(e.device, e.metric, e.last);
+      }
+    }
+  }
+
   add(device: string, metric: string, time: number): void {
     let metrics = this.#byDevice.get(device);
     if (metrics === undefined) this.#byDevice.set(device, (metrics = new Map()));
@@ -165,4 +174,87 @@ export function encodePoints(batch: PointBatch, extents: SeriesExtents): string[
   if (chunk.length > 0) chunks.push(chunk);
   for (let i = 0; i < n; i++) extents.add(devices[i] as string, metrics[i] as string, times[i]!);
   return chunks;
+}
+
+/** Points encoded once as COPY text rows of `POINT_COLUMNS`, ready for any number of writes. */
+export interface EncodedRows {
+  /** One line per row, each ending in a newline. */
+  readonly text: string;
+  readonly rows: number;
+  readonly extents: SeriesExtents;
+}
+
+/**
+ * Validate and encode a batch as one block of COPY text.
+ * @throws VIGIL_ERR_STORE_INVALID naming the first bad row.
+ */
+export function encodeRows(batch: PointBatch): EncodedRows {
+  const extents = new SeriesExtents();
+  const text = encodePoints(batch, extents).join('');
+  return { text, rows: batch.times.length, extents };
+}
+
+const UNESCAPE = /\\([\\tnr])/g;
+
+function unescapeCopy(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(UNESCAPE, (_, c: string) =>
+    c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : '\\',
+  );
+}
+
+const TIMESTAMP = /^(\d{4,6})(-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)( BC)?$/;
+
+/** Inverse of `timestampText`. */
+export function parseTimestampText(text: string): number {
+  const m = TIMESTAMP.exec(text);
+  if (m === null) throw new Error(`not a timestamp written by Vigil: ${JSON.stringify(text)}`);
+  const year = m[3] === undefined ? Number(m[1]) : 1 - Number(m[1]);
+  const iso =
+    year >= 0 && year <= 9999
+      ? `${String(year).padStart(4, '0')}${m[2]}`
+      : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}${m[2]}`;
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) throw new Error(`not a valid timestamp: ${JSON.stringify(text)}`);
+  return time;
+}
+
+/** One row of COPY text, decoded. */
+export interface DecodedRow {
+  readonly device: string;
+  readonly metric: string;
+  readonly time: number;
+  /** NaN for NULL. */
+  readonly value: number;
+  /** The tags column as written (JSON text, or undefined for NULL). */
+  readonly tags: string | undefined;
+}
+
+/**
+ * Decode rows written by `encodeRows` (the inverse, for reading back a spool).
+ * @throws Error naming the line that is not such a row.
+ */
+export function decodeRows(text: string): DecodedRow[] {
+  const out: DecodedRow[] = [];
+  let start = 0;
+  let line = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const fields = text.slice(start, end).split('\t');
+    line++;
+    if (fields.length !== POINT_COLUMNS.length) {
+      throw new Error(`row ${line}: ${fields.length} columns, expected ${POINT_COLUMNS.length}`);
+    }
+    const [device, metric, time, value, tags] = fields as [string, string, string, string, string];
+    out.push({
+      device: unescapeCopy(device),
+      metric: unescapeCopy(metric),
+      time: parseTimestampText(time),
+      value: value === '\\N' ? Number.NaN : Number(value),
+      tags: tags === '\\N' ? undefined : unescapeCopy(tags),
+    });
+    start = end + 1;
+  }
+  return out;
 }

@@ -3,7 +3,13 @@
  * TimescaleDB share. Backends (pglite-store.ts, postgres-store.ts) only supply a `SqlDriver`.
  */
 import { VigilError } from '../errors.js';
-import { encodePoints, POINT_COLUMNS, SeriesExtents, type SeriesExtent } from './copy-text.js';
+import {
+  encodePoints,
+  POINT_COLUMNS,
+  SeriesExtents,
+  type EncodedRows,
+  type SeriesExtent,
+} from './copy-text.js';
 import { checkSchemaName, migrate, type TimescaleMode } from './migrations/index.js';
 import { DAY, HOUR, storeError, ts } from './sql-common.js';
 import type { SqlDriver, SqlSession } from './sql-driver.js';
@@ -59,6 +65,13 @@ class SqlAppender implements Appender {
     // Encoded now, so the caller may reuse its arrays; a bad batch adds nothing.
     for (const chunk of encodePoints(batch, this.#extents)) this.#chunks.push(chunk);
     this.#pending += batch.times.length;
+  }
+
+  appendEncoded(rows: EncodedRows): void {
+    this.#checkOpen();
+    this.#chunks.push(rows.text);
+    this.#extents.merge(rows.extents);
+    this.#pending += rows.rows;
   }
 
   async commit(): Promise<CommitResult> {

@@ -11,6 +11,7 @@
  * and belongs to one task. Every method either completes or throws a `VigilError` with a
  * `VIGIL_ERR_STORE_*` code (docs/errors.md) — never a driver error.
  */
+import type { EncodedRows } from './copy-text.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 
 export type JsonValue =
@@ -57,6 +58,8 @@ export interface CommitResult {
 export interface Appender {
   /** @throws VIGIL_ERR_STORE_INVALID naming the first bad row; nothing of that batch is kept. */
   append(batch: PointBatch): void;
+  /** Rows already validated and encoded by `encodeRows` (e.g. read back from a spool). */
+  appendEncoded(rows: EncodedRows): void;
   /** Points appended and not yet committed. */
   readonly pending: number;
   /**

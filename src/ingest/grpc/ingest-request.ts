@@ -7,6 +7,7 @@
  * into engine points; unknown fields are skipped as protobuf requires, and later duplicates of a
  * field or map key win, as in every protobuf runtime. A message that is not valid protobuf throws.
  */
+import { setOwn } from '../../data/set-own.js';
 import type { IngestPoint, PointError } from '../../engine/engine.js';
 
 export const INPUT_CODE = 'VIGIL_ERR_INPUT';
@@ -142,15 +143,7 @@ function readEntry<V>(
   }
   if (c.pos !== end) throw new WireError('map entry overruns its length');
   const fresh = !Object.hasOwn(into, key);
-  if (key === '__proto__') {
-    // Data here, not the object's prototype.
-    Object.defineProperty(into, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else into[key] = value;
+  setOwn(into, key, value);
   return fresh;
 }
 

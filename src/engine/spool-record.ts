@@ -1,0 +1,74 @@
+/**
+ * What the spool holds for one accepted batch: its points as COPY text rows, the exact text the
+ * store later loads. Encoding once at ingest serves both the fsync and the store write (it was
+ * JSON for the spool and COPY text for the store, each about a tenth of the CPU per point).
+ * Reading a spool back turns the rows into points again for scoring.
+ */
+import {
+  decodeRows,
+  encodeRows,
+  SeriesExtents,
+  type DecodedRow,
+  type EncodedRows,
+} from '../store/copy-text.js';
+import { setOwn } from '../data/set-own.js';
+import type { ValidPoint } from './validate.js';
+
+export interface SpooledBatch {
+  readonly points: ValidPoint[];
+  readonly rows: EncodedRows;
+}
+
+/** Valid points → their store rows, one per metric, in point order. */
+export function spooledBatch(points: ValidPoint[]): SpooledBatch {
+  const devices: string[] = [];
+  const metrics: string[] = [];
+  const times: number[] = [];
+  const values: number[] = [];
+  const tags: (Readonly<Record<string, string>> | undefined)[] = [];
+  for (const p of points) {
+    for (const metric in p.metrics) {
+      devices.push(p.device_id);
+      metrics.push(metric);
+      times.push(p.timestamp);
+      values.push(p.metrics[metric] as number);
+      tags.push(p.tags);
+    }
+  }
+  return { points, rows: encodeRows({ devices, metrics, times, values, tags }) };
+}
+
+const samePoint = (a: DecodedRow, b: DecodedRow): boolean =>
+  a.device === b.device && a.time === b.time && a.tags === b.tags;
+
+/**
+ * Rows written by `spooledBatch` → the batch again. A point's rows are consecutive, so
+ * consecutive rows of one device, time and tags are one point.
+ * @throws Error when the text is not such rows.
+ */
+export function readSpooledBatch(text: string): SpooledBatch {
+  const decoded = decodeRows(text);
+  const points: ValidPoint[] = [];
+  const extents = new SeriesExtents();
+  let metrics: Record<string, number> = {};
+  let previous: DecodedRow | undefined;
+  for (const row of decoded) {
+    extents.add(row.device, row.metric, row.time);
+    if (previous === undefined || !samePoint(previous, row)) {
+      metrics = {};
+      points.push(
+        row.tags === undefined
+          ? { timestamp: row.time, device_id: row.device, metrics }
+          : {
+              timestamp: row.time,
+              device_id: row.device,
+              metrics,
+              tags: JSON.parse(row.tags) as Record<string, string>,
+            },
+      );
+    }
+    setOwn(metrics, row.metric, row.value);
+    previous = row;
+  }
+  return { points, rows: { text, rows: decoded.length, extents } };
+}
