@@ -12,6 +12,10 @@
  * send time. On PostgreSQL the stored row count is checked, and the rows of the gRPC-batch 100 %
  * phase are also loaded with `psql \copy` into an empty copy of the points table (the limit).
  *
+ * The gRPC transports are also run closed-loop against a bare grpc-js server of the same service
+ * that acks on arrival (src/bench/bare-grpc-server.ts): the limit of the transport and load
+ * generator on this machine, which Vigil's maximum is reported as a ratio to.
+ *
  * Every backend runs once per scoring-worker setting (BENCH_WORKERS, `engine.workers` of the
  * server's config file), side by side, with the ratios to `workers: 0` at the end.
  *
@@ -45,6 +49,7 @@ const WORKERS = (process.env.BENCH_WORKERS ?? '0,1').split(',').map((w) => {
 const BASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const LOAD = fileURLToPath(new URL('./ingest-load.js', import.meta.url));
+const BARE = fileURLToPath(new URL('./bare-grpc-server.js', import.meta.url));
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -266,6 +271,35 @@ async function phase(
   return { row, prefix };
 }
 
+/** The bare grpc-js server's port, once it printed it. */
+function startBare(): Promise<{ child: ChildProcess; grpc: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BARE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    child.on('error', reject);
+    child.stdout?.once('data', (d: Buffer) =>
+      resolve({ child, grpc: `127.0.0.1:${d.toString().trim()}` }),
+    );
+  });
+}
+
+/** Acks per second of the same closed-loop load against the bare server (the transport limit). */
+async function bareLimit(transport: string): Promise<number> {
+  const bare = await startBare();
+  try {
+    const args = ['--transport', transport, '--grpc', bare.grpc, '--prefix', 'bare'];
+    args.push('--mode', 'closed', '--seconds', String(MAX_SECONDS));
+    args.push('--max-points', String(MAX_POINTS));
+    const result = await runLoad(args, MAX_SECONDS + 120);
+    const rate = result.pointsAcked / ((result.endedAt - result.startedAt) / 1000);
+    log(`bare grpc-js server, ${transport}: ${Math.round(rate)} points/s acknowledged`);
+    return rate;
+  } finally {
+    await stopChild(bare.child);
+  }
+}
+
 async function cleanup(): Promise<void> {
   await Promise.all([...children].map((c) => stopChild(c, 10_000)));
   for (const name of [...databases]) await dropDatabase(name).catch(() => {});
@@ -282,8 +316,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const rows: Row[] = [];
 const copyRuns: { rate: number; e2e: number; workers: number }[] = [];
+const bareRuns = new Map<string, number[]>();
 try {
   for (let run = 0; run < RUNS; run++) {
+    for (const transport of TRANSPORTS.filter((t) => t.startsWith('grpc'))) {
+      bareRuns.set(transport, [...(bareRuns.get(transport) ?? []), await bareLimit(transport)]);
+    }
     for (const [backend, workers] of BACKENDS.flatMap((b) => WORKERS.map((w) => [b, w] as const))) {
       const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-ingest-'));
       tempDirs.add(dir);
@@ -407,6 +445,27 @@ for (const workers of WORKERS) {
       `empty copy of the points table: ${fmt(copyRate)} rows/s; gRPC batches end-to-end at ` +
       `100 % ÷ that = ${(median(mine.map((c) => c.e2e)) / copyRate).toFixed(2)} (target ≥ 0.7)`,
   );
+}
+if (bareRuns.size > 0) {
+  lines.push(
+    '',
+    'The gRPC transport limit: the same closed-loop load against a bare grpc-js server of the ' +
+      'Ingest service that acks every request on arrival (src/bench/bare-grpc-server.ts).',
+    '',
+    '| transport | bare server acks points/s | backend | workers | Vigil end-to-end at max ÷ bare |',
+    '|---|---:|---|---:|---:|',
+  );
+  for (const [transport, rates] of bareRuns) {
+    const bare = median(rates);
+    for (const [, group] of cells) {
+      const first = group[0]!;
+      if (first.transport !== transport || first.load !== 'max') continue;
+      lines.push(
+        `| ${transport} | ${fmt(bare)} | ${first.backend} | ${first.workers} | ` +
+          `${(median(group.map((r) => r.e2e)) / bare).toFixed(2)} |`,
+      );
+    }
+  }
 }
 // Side by side: each worker setting against workers 0, same transport, backend and load.
 const baseline = WORKERS.includes(0) ? 0 : undefined;

@@ -171,13 +171,14 @@ const SLICE_POINTS = 20_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The default number of scoring workers of `vigil serve`: none up to 2 cores (measured on this
- * 2-core machine: a worker did not pay off, docs/engine.md), else one per core beyond the two
- * left to the main thread and the database, at most 4 (not measured: no such machine here).
+ * The default number of scoring workers of `vigil serve`: none on one core; one on two (measured
+ * on this 2-core machine: 1.10–1.14× the end-to-end rate of scoring on the main thread once
+ * ingest itself got cheaper, docs/engine.md); else one per core beyond the two left to the main
+ * thread and the database, at most 4 (not measured: no such machine here).
  */
 export function defaultWorkers(): number {
   const cores = availableParallelism();
-  return cores <= 2 ? 0 : Math.min(4, cores - 2);
+  return cores <= 1 ? 0 : Math.min(4, Math.max(1, cores - 2));
 }
 
 export async function createEngine(options: EngineOptions): Promise<LiveEngine> {

@@ -19,15 +19,15 @@ import {
 } from '../../engine/engine.js';
 import type { DetectResponse } from './generated/vigil/v1/DetectResponse.js';
 import type { IngestHandlers } from './generated/vigil/v1/Ingest.js';
-import type { IngestAck } from './generated/vigil/v1/IngestAck.js';
-import type { StatusCode__Output } from './generated/vigil/v1/StatusCode.js';
 import {
   decodeDetectRequest,
   decodeIngestRequest,
+  encodeAck,
   INPUT_CODE,
+  type Ack,
   type DetectInput,
   type Pending,
-} from './ingest-request.js';
+} from './wire.js';
 import { loadVigilProto } from './proto.js';
 
 export interface GrpcServerOptions {
@@ -77,15 +77,14 @@ const DEFAULTS = {
 
 type Settings = Required<Omit<GrpcServerOptions, 'engine'>>;
 
-function ackFor(p: Pending): IngestAck {
+function ackFor(p: Pending): Ack {
   if (p.invalid !== undefined) {
     return { seq_id: p.seqId, status: 'STATUS_CODE_INVALID', message: p.invalid, errors: [] };
   }
   const rejected = p.errors.length;
   if (rejected === 0) return { seq_id: p.seqId, status: 'STATUS_CODE_OK', message: '', errors: [] };
   const errors = [...p.errors].sort((a, b) => a.index - b.index);
-  const status: StatusCode__Output =
-    rejected >= p.total ? 'STATUS_CODE_INVALID' : 'STATUS_CODE_PARTIAL';
+  const status: Ack['status'] = rejected >= p.total ? 'STATUS_CODE_INVALID' : 'STATUS_CODE_PARTIAL';
   const first = errors[0] as PointError;
   const message =
     p.total === 1
@@ -94,7 +93,7 @@ function ackFor(p: Pending): IngestAck {
   return { seq_id: p.seqId, status, message, errors };
 }
 
-function retryAck(p: Pending, why: string): IngestAck {
+function retryAck(p: Pending, why: string): Ack {
   return { seq_id: p.seqId, status: 'STATUS_CODE_RETRY', message: why, errors: [] };
 }
 
@@ -103,7 +102,7 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ingest.Stream's requests arrive decoded by decodeIngestRequest (see startGrpcServer). */
-type Call = grpc.ServerDuplexStream<Pending, IngestAck>;
+type Call = grpc.ServerDuplexStream<Pending, Ack>;
 
 /** Engine calls of one stream awaiting their fsync at once (their acks are written in order). */
 const MAX_INFLIGHT = 4;
@@ -262,7 +261,7 @@ class IngestStream {
   }
 
   /** Hand the requests' points to the engine, retrying on backpressure; one ack per request. */
-  private async ingest(take: Pending[], onQueued: () => void): Promise<IngestAck[]> {
+  private async ingest(take: Pending[], onQueued: () => void): Promise<Ack[]> {
     const batch: IngestPoint[] = [];
     const offsets: number[] = [];
     for (const p of take) {
@@ -408,6 +407,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       Stream: {
         ...service.Stream,
         requestDeserialize: (bytes: Buffer) => decodeIngestRequest(bytes, settings),
+        responseSerialize: encodeAck,
       },
       Detect: {
         ...service.Detect,

@@ -3,7 +3,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
 import { Rng } from '../../core/stats/rng.js';
-import { decodeDetectRequest, decodeIngestRequest, type Pending } from './ingest-request.js';
+import {
+  decodeDetectRequest,
+  decodeIngestRequest,
+  encodeAck,
+  type Ack,
+  type Pending,
+} from './wire.js';
 import { INGEST_PROTO, PROTO_ROOT } from './proto.js';
 
 // The reference encoder: protobufjs with the proto file, as any generated client would encode.
@@ -169,5 +175,34 @@ describe('IngestRequest decoder', () => {
     assert.deepEqual(decodeDetectRequest(encode(DetectRequest, { points }), LIMITS), {
       error: 'points: 6 points, at most 5',
     });
+  });
+});
+
+describe('IngestAck encoder', () => {
+  const IngestAck = root.lookupType('vigil.v1.IngestAck');
+  const decodeAck = (bytes: Buffer): object =>
+    IngestAck.toObject(IngestAck.decode(bytes), { longs: String, enums: String, defaults: true });
+
+  it('writes what a generated decoder reads back, 64-bit seq ids and errors included', () => {
+    const acks: Ack[] = [
+      { seq_id: '0', status: 'STATUS_CODE_OK', message: '', errors: [] },
+      { seq_id: '42', status: 'STATUS_CODE_OK', message: '', errors: [] },
+      { seq_id: '18446744073709551615', status: 'STATUS_CODE_RETRY', message: 'later', errors: [] },
+      {
+        seq_id: '9007199254740993',
+        status: 'STATUS_CODE_PARTIAL',
+        message: '2 of 3 points rejected; first: points[0] ä',
+        errors: [
+          { index: 0, code: 'VIGIL_ERR_INPUT', message: 'timestamp: missing (0)' },
+          { index: 2, code: 'VIGIL_ERR_INPUT', message: '' },
+        ],
+      },
+    ];
+    for (const ack of acks) {
+      assert.deepEqual(decodeAck(encodeAck(ack)), {
+        ...ack,
+        errors: ack.errors.map((e) => ({ ...e })),
+      });
+    }
   });
 });
