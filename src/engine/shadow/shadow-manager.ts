@@ -13,7 +13,7 @@ import type { JsonValue, ShadowRun, Store, StoredEvent } from '../../store/store
 import type { LiveEngine } from '../live-engine.js';
 import type { ReloadResult, StrategySlots } from '../strategy-slots.js';
 import { compareShadow, type ShadowComparison } from './compare.js';
-import { sumCounters, type ShadowCounters, type ShadowSpec } from './types.js';
+import { emptyCounters, sumCounters, type ShadowCounters, type ShadowSpec } from './types.js';
 
 /** Most shadowed series kept in a run's saved counters (the comparison's series filter). */
 const MAX_SAVED_SERIES = 10_000;
@@ -41,19 +41,6 @@ export interface PromoteResult {
 
 const notFound = (id: number): VigilError =>
   new VigilError('VIGIL_ERR_NOT_FOUND', `no shadow run with id ${id}`);
-
-function emptyCounters(run: number): ShadowCounters {
-  return {
-    run,
-    points: 0,
-    activeNs: 0,
-    candidateNs: 0,
-    series: 0,
-    firstTime: null,
-    lastTime: null,
-    shadowed: [],
-  };
-}
 
 /** Saved counters back into their type; anything malformed counts as none. */
 function savedCounters(run: ShadowRun): ShadowCounters {

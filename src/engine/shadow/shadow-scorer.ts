@@ -14,7 +14,7 @@ import { compileTriggerRules, type SeriesIdentity } from '../../core/strategy/ru
 import type { Strategy } from '../../core/strategy/schema.js';
 import type { EventChange } from '../../core/events/types.js';
 import type { StoredEvent } from '../../store/store.js';
-import type { ShadowCounters, ShadowSpec } from './types.js';
+import { emptyCounters, type ShadowCounters, type ShadowSpec } from './types.js';
 
 /** What the shard tells a scorer about a series (its state object is the cache key). */
 export interface ShadowSeries extends SeriesIdentity {
@@ -59,19 +59,6 @@ interface Entry {
 }
 
 const NONE: readonly Entry[] = [];
-
-function emptyCounters(run: number): ShadowCounters {
-  return {
-    run,
-    points: 0,
-    activeNs: 0,
-    candidateNs: 0,
-    series: 0,
-    firstTime: null,
-    lastTime: null,
-    shadowed: [],
-  };
-}
 
 /** The shadow runs of one shard. */
 export class ShadowScorer {

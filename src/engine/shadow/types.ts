@@ -51,3 +51,17 @@ export function sumCounters(parts: readonly ShadowCounters[]): ShadowCounters[] 
   }
   return [...byRun.values()].sort((a, b) => a.run - b.run);
 }
+
+/** Counters of a run that has scored nothing yet. */
+export function emptyCounters(run: number): ShadowCounters {
+  return {
+    run,
+    points: 0,
+    activeNs: 0,
+    candidateNs: 0,
+    series: 0,
+    firstTime: null,
+    lastTime: null,
+    shadowed: [],
+  };
+}
