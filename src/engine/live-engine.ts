@@ -12,7 +12,6 @@ import { isVectorStrategy } from '../core/strategy/compile.js';
 import { parseStrategy, resolveStrategy } from '../core/strategy/load.js';
 import type { PipelineSnapshot, SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
-import type { EncodedRows } from '../store/copy-text.js';
 import type { Checkpoint, Store, StoredEvent } from '../store/store.js';
 import {
   BackpressureError,
@@ -39,6 +38,7 @@ import { shadowControl, type ShadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
 import { Spool } from './spool.js';
 import { spooledBatch, type SpooledBatch } from './spool-record.js';
+import { StoreWriter, type StoreChunk } from './store-writer.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
 
 export type { RoutedSeries } from './scoring/protocol.js';
@@ -139,14 +139,6 @@ export interface LiveEngine extends Engine {
   flush(): Promise<void>;
 }
 
-interface StoreChunk {
-  readonly segment: number;
-  /** Points in the batch. */
-  readonly points: number;
-  /** The batch's store rows (one per metric), encoded once for the spool and the store. */
-  readonly rows: EncodedRows;
-}
-
 /** Batches handed to the shards together; done when every shard that got rows answered. */
 interface Slice {
   pending: number;
@@ -167,8 +159,12 @@ interface ActiveRecord {
 
 /** Points per scoring slice: one turn of the event loop, so acks and I/O keep flowing. */
 const SLICE_POINTS = 20_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Checkpoints per store write, each write serialised to JSON in one go: a `default` series'
+ * state is ~50 KB, so 1,000 at once blocked the event loop (and every ack) for ~100 ms, 100 for
+ * ~15 ms; 20 keep it to a few.
+ */
+const CHECKPOINT_PUT = 20;
 
 /**
  * The default number of scoring workers of `vigil serve`: none on one core; one on two (measured
@@ -195,7 +191,6 @@ class StreamingEngine implements LiveEngine {
   private readonly limits: Limits;
   private readonly queueLimit: number;
   private readonly clock: () => number;
-  private readonly storeBatchRows: number;
   private readonly feedBudget: number;
   private readonly log: (message: string) => void;
   private spool!: Spool;
@@ -217,25 +212,20 @@ class StreamingEngine implements LiveEngine {
   private scoreScheduled = false;
   private scoringPaused = false;
 
-  private readonly storeQueue: StoreChunk[] = [];
+  private readonly writer: StoreWriter;
   /** Points accepted (from validation) and not yet committed to the store. */
   private unstored = 0;
-  /** Rows per spool segment not yet committed to the store. */
-  private readonly unstoredBySegment = new Map<number, number>();
   private readonly segments = new Set<number>();
   private checkpointedThrough = 0;
-  private writer: Promise<void> | undefined;
   private pendingEvents = new Map<string, StoredEvent>();
   private eventChain: Promise<void> = Promise.resolve();
   private checkpointChain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private closed: Promise<void> | undefined;
-  private storeError: unknown;
 
   private feedWindow = 0;
   private feedUsed = 0;
-  private storeRate = 50_000;
   private counters = {
     accepted: 0,
     rejected: 0,
@@ -257,10 +247,17 @@ class StreamingEngine implements LiveEngine {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.queueLimit = options.queueLimit ?? 1_000_000;
     this.clock = options.clock ?? Date.now;
-    this.storeBatchRows = options.storeBatchRows ?? 50_000;
     this.feedBudget = options.scoreFeedPerSecond ?? 1000;
     this.log = options.log ?? (() => undefined);
     this.metrics = options.registry === undefined ? undefined : engineMetrics(options.registry);
+    this.writer = new StoreWriter({
+      store: this.store,
+      batchRows: options.storeBatchRows ?? 50_000,
+      clock: this.clock,
+      metrics: this.metrics,
+      log: this.log,
+      onCommitted: (chunks) => this.onStored(chunks),
+    });
     this.workers = Math.max(0, Math.floor(options.workers ?? 0));
     const count = Math.max(1, this.workers);
     this.table = new SeriesTable(count);
@@ -515,22 +512,20 @@ class StreamingEngine implements LiveEngine {
 
   private retryAfterMs(incoming: number): number {
     const excess = this.queued() + incoming - this.queueLimit;
-    return Math.min(5000, Math.max(10, Math.ceil((excess / Math.max(1, this.storeRate)) * 1000)));
+    return Math.min(5000, Math.max(10, Math.ceil((excess / Math.max(1, this.writer.rate)) * 1000)));
   }
 
   /** Durable batches (fsynced now, or replayed from a previous run): to scoring and the store. */
   private onDurable(segment: number, batches: readonly SpooledBatch[]): void {
     this.segments.add(segment);
     const durableAt = this.metrics === undefined ? 0 : performance.now();
-    for (const { points, rows } of batches) {
+    for (const { points } of batches) {
       this.scoreQueue.push(points);
       if (this.metrics !== undefined) this.scoreQueueDurableAt.push(durableAt);
       this.scoreQueued += points.length;
-      this.storeQueue.push({ segment, points: points.length, rows });
-      this.unstoredBySegment.set(segment, (this.unstoredBySegment.get(segment) ?? 0) + rows.rows);
     }
+    this.writer.push(batches.map(({ points, rows }) => ({ segment, points: points.length, rows })));
     this.scheduleScoring();
-    this.kickWriter();
   }
 
   // ---- scoring ----
@@ -689,69 +684,14 @@ class StreamingEngine implements LiveEngine {
 
   // ---- store writer ----
 
-  private kickWriter(): void {
-    if (this.writer !== undefined) return;
-    this.writer = this.writeLoop()
-      .catch((error: unknown) => {
-        // Kept for flush() to report; the points stay queued (and spooled) and are retried.
-        this.storeError = error;
-        setTimeout(() => {
-          this.storeError = undefined;
-          this.kickWriter();
-        }, 1000).unref();
-      })
-      .finally(() => {
-        this.writer = undefined;
-        if (this.storeQueue.length > 0 && this.storeError === undefined) this.kickWriter();
-      });
-  }
-
-  private async writeLoop(): Promise<void> {
-    while (this.storeQueue.length > 0) {
-      const chunks: StoreChunk[] = [];
-      let rows = 0;
-      while (this.storeQueue.length > 0 && rows < this.storeBatchRows) {
-        const chunk = this.storeQueue.shift() as StoreChunk;
-        chunks.push(chunk);
-        rows += chunk.rows.rows;
-      }
-      const started = this.clock();
-      const appender = this.store.appender();
-      for (const chunk of chunks) appender.appendEncoded(chunk.rows);
-      // Commit is idempotent, so retrying an unknown outcome is safe; keep the points until then.
-      for (let attempt = 0; ; attempt++) {
-        const commitStarted = performance.now();
-        try {
-          await appender.commit();
-          this.metrics?.storeWrite((performance.now() - commitStarted) / 1000);
-          break;
-        } catch (error) {
-          this.metrics?.storeWrite((performance.now() - commitStarted) / 1000);
-          this.metrics?.storeWriteError();
-          if (attempt >= 20) {
-            appender.rollback();
-            this.storeQueue.unshift(...chunks);
-            this.storeError = error;
-            this.log(`store write failed, giving up for now: ${String(error)}`);
-            throw error;
-          }
-          this.log(`store write failed (attempt ${attempt + 1}), retrying: ${String(error)}`);
-          await sleep(Math.min(2000, 50 * 2 ** attempt));
-        }
-      }
-      const elapsed = Math.max(1, this.clock() - started);
-      this.storeRate = 0.7 * this.storeRate + 0.3 * ((rows / elapsed) * 1000);
-      let points = 0;
-      for (const chunk of chunks) {
-        points += chunk.points;
-        const left = (this.unstoredBySegment.get(chunk.segment) ?? 0) - chunk.rows.rows;
-        this.unstoredBySegment.set(chunk.segment, left);
-      }
-      this.unstored -= points;
-      this.counters.stored += points;
-      await this.flushEvents();
-      await this.sweepSegments();
-    }
+  /** After each store commit: count it, then write events and delete covered segments. */
+  private async onStored(chunks: readonly StoreChunk[]): Promise<void> {
+    let points = 0;
+    for (const chunk of chunks) points += chunk.points;
+    this.unstored -= points;
+    this.counters.stored += points;
+    await this.flushEvents();
+    await this.sweepSegments();
   }
 
   private flushEvents(): Promise<void> {
@@ -775,9 +715,9 @@ class StreamingEngine implements LiveEngine {
   private async sweepSegments(): Promise<void> {
     for (const id of [...this.segments].sort((a, b) => a - b)) {
       if (id >= this.spool.active || id > this.checkpointedThrough) break;
-      if ((this.unstoredBySegment.get(id) ?? 0) > 0) break;
+      if (this.writer.unstoredIn(id) > 0) break;
       this.segments.delete(id);
-      this.unstoredBySegment.delete(id);
+      this.writer.forget(id);
       await this.spool.remove(id);
     }
   }
@@ -819,8 +759,8 @@ class StreamingEngine implements LiveEngine {
     }
     try {
       const checkpoints = parts.flat();
-      for (let i = 0; i < checkpoints.length; i += 1000) {
-        await this.store.checkpoints.put(checkpoints.slice(i, i + 1000));
+      for (let i = 0; i < checkpoints.length; i += CHECKPOINT_PUT) {
+        await this.store.checkpoints.put(checkpoints.slice(i, i + CHECKPOINT_PUT));
       }
     } catch (error) {
       await Promise.all(
@@ -842,14 +782,8 @@ class StreamingEngine implements LiveEngine {
     for (;;) {
       this.drainScoring();
       await this.scoringIdle();
-      if (this.storeQueue.length === 0 && this.writer === undefined) break;
-      if (this.storeError !== undefined) {
-        const error = this.storeError;
-        this.storeError = undefined;
-        throw error;
-      }
-      this.kickWriter();
-      await this.writer;
+      if (this.writer.idle) break;
+      await this.writer.round();
     }
     await this.flushEvents();
   }

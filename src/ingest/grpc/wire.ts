@@ -53,7 +53,7 @@ class Cursor {
     this.pos = start;
   }
 
-  /** A varint as a number when it is below 2^53, else as its exact unsigned decimal text. */
+  /** A varint as a number when it is below 2^53, else exactly, as an unsigned 64-bit bigint. */
   varint(): number | bigint {
     let result = 0;
     let scale = 1;

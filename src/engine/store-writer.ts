@@ -1,0 +1,165 @@
+/**
+ * The engine's store writer: durable batches (already encoded as COPY text rows) queue here and
+ * are committed in the background, in order, up to `batchRows` rows per commit. A commit whose
+ * outcome is unknown is retried (commits are idempotent), by default 20 times with backoff; then
+ * the writer keeps the rows queued, reports the error to the next `round`, and tries again a
+ * second later.
+ * It also tracks, per spool segment, the rows not committed yet, so the engine knows which
+ * segments it may delete.
+ */
+import type { EncodedRows } from '../store/copy-text.js';
+import type { Store } from '../store/store.js';
+import type { EngineMetrics } from './metrics.js';
+
+export interface StoreChunk {
+  readonly segment: number;
+  /** Points in the batch. */
+  readonly points: number;
+  /** The batch's store rows (one per metric), encoded once for the spool and the store. */
+  readonly rows: EncodedRows;
+}
+
+export interface StoreWriterOptions {
+  readonly store: Store;
+  /** Most rows per commit. */
+  readonly batchRows: number;
+  readonly clock: () => number;
+  readonly metrics: EngineMetrics | undefined;
+  readonly log: (message: string) => void;
+  /** After each commit, with its chunks, before the next one starts. */
+  readonly onCommitted: (chunks: readonly StoreChunk[]) => Promise<void>;
+  readonly retry?: RetryPolicy;
+}
+
+export interface RetryPolicy {
+  /** Retries of one commit before the writer gives up for a while. */
+  readonly attempts: number;
+  /** Delay before retry k (from 0): min(maxDelayMs, baseDelayMs × 2^k). */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** After giving up, writing resumes this much later. */
+  readonly resumeAfterMs: number;
+}
+
+const RETRY: RetryPolicy = { attempts: 20, baseDelayMs: 50, maxDelayMs: 2000, resumeAfterMs: 1000 };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class StoreWriter {
+  private readonly queue: StoreChunk[] = [];
+  private readonly unstoredBySegment = new Map<number, number>();
+  private writer: Promise<void> | undefined;
+  private error: unknown;
+  /** Rows per second of recent commits (smoothed), for Retry-After hints. */
+  private smoothedRate = 50_000;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly options: StoreWriterOptions) {
+    this.retry = options.retry ?? RETRY;
+  }
+
+  get rate(): number {
+    return this.smoothedRate;
+  }
+
+  /** Rows of `segment` not committed yet. */
+  unstoredIn(segment: number): number {
+    return this.unstoredBySegment.get(segment) ?? 0;
+  }
+
+  /** Stop tracking a segment the engine deleted. */
+  forget(segment: number): void {
+    this.unstoredBySegment.delete(segment);
+  }
+
+  /** Queue chunks (one commit may take several) and start writing if idle. */
+  push(chunks: readonly StoreChunk[]): void {
+    for (const chunk of chunks) {
+      this.queue.push(chunk);
+      this.unstoredBySegment.set(chunk.segment, this.unstoredIn(chunk.segment) + chunk.rows.rows);
+    }
+    this.kick();
+  }
+
+  /** Nothing queued and nothing being written. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.writer === undefined;
+  }
+
+  /**
+   * Wait for the writing under way (started if needed) to end.
+   * @throws the error that made the writer give up, once (it keeps trying in the background).
+   */
+  async round(): Promise<void> {
+    this.reportError();
+    this.kick();
+    await this.writer;
+    this.reportError();
+  }
+
+  private reportError(): void {
+    if (this.error === undefined) return;
+    const error = this.error;
+    this.error = undefined;
+    throw error;
+  }
+
+  private kick(): void {
+    if (this.writer !== undefined) return;
+    this.writer = this.loop()
+      .catch((error: unknown) => {
+        // Kept for drain() to report; the rows stay queued (and spooled) and are retried.
+        this.error = error;
+        setTimeout(() => {
+          this.error = undefined;
+          this.kick();
+        }, this.retry.resumeAfterMs).unref();
+      })
+      .finally(() => {
+        this.writer = undefined;
+        if (this.queue.length > 0 && this.error === undefined) this.kick();
+      });
+  }
+
+  private async loop(): Promise<void> {
+    const { store, batchRows, clock, metrics, log } = this.options;
+    while (this.queue.length > 0) {
+      const chunks: StoreChunk[] = [];
+      let rows = 0;
+      while (this.queue.length > 0 && rows < batchRows) {
+        const chunk = this.queue.shift() as StoreChunk;
+        chunks.push(chunk);
+        rows += chunk.rows.rows;
+      }
+      const started = clock();
+      const appender = store.appender();
+      for (const chunk of chunks) appender.appendEncoded(chunk.rows);
+      // Commit is idempotent, so retrying an unknown outcome is safe; keep the rows until then.
+      for (let attempt = 0; ; attempt++) {
+        const commitStarted = performance.now();
+        try {
+          await appender.commit();
+          metrics?.storeWrite((performance.now() - commitStarted) / 1000);
+          break;
+        } catch (error) {
+          metrics?.storeWrite((performance.now() - commitStarted) / 1000);
+          metrics?.storeWriteError();
+          if (attempt >= this.retry.attempts) {
+            appender.rollback();
+            this.queue.unshift(...chunks);
+            log(`store write failed, giving up for now: ${String(error)}`);
+            throw error;
+          }
+          log(`store write failed (attempt ${attempt + 1}), retrying: ${String(error)}`);
+          const { baseDelayMs, maxDelayMs } = this.retry;
+          await sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** attempt));
+        }
+      }
+      const elapsed = Math.max(1, clock() - started);
+      this.smoothedRate = 0.7 * this.smoothedRate + 0.3 * ((rows / elapsed) * 1000);
+      for (const chunk of chunks) {
+        this.unstoredBySegment.set(chunk.segment, this.unstoredIn(chunk.segment) - chunk.rows.rows);
+      }
+      await this.options.onCommitted(chunks);
+    }
+  }
+}
