@@ -45,6 +45,9 @@ class WireError extends Error {}
 /** A cursor over protobuf wire data. */
 class Cursor {
   pos: number;
+  /** Field number and wire type of the tag last read by `tag()`. */
+  field = 0;
+  wire = 0;
   constructor(
     readonly buf: Buffer,
     start: number,
@@ -76,6 +79,13 @@ class Cursor {
       value = (value << 7n) | BigInt((this.buf[this.pos - length + i] as number) & 0x7f);
     }
     return BigInt.asUintN(64, value);
+  }
+
+  /** Read the next field's tag into `field` and `wire`. */
+  tag(): void {
+    const tag = this.uint();
+    this.field = tag >>> 3;
+    this.wire = tag & 7;
   }
 
   /** A tag or length: small by construction. */
@@ -138,9 +148,8 @@ function readEntry<V>(
   let key = '';
   let value = empty;
   while (c.pos < end) {
-    const tag = c.uint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+    c.tag();
+    const { field, wire } = c;
     if (field === 1 && wire === LENGTH) key = c.string();
     else if (field === 2 && wire === valueWire) value = readValue(c);
     else c.skip(wire);
@@ -167,9 +176,8 @@ function decodePoint(c: Cursor, end: number, limits: RequestLimits): DecodedPoin
   let metricCount = 0;
   let tags: Record<string, string> | undefined;
   while (c.pos < end) {
-    const tag = c.uint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+    c.tag();
+    const { field, wire } = c;
     if (field === 1 && wire === VARINT) timestamp = c.varint();
     else if (field === 2 && wire === LENGTH) device = c.string();
     else if (field === 3 && wire === LENGTH) {
@@ -224,9 +232,8 @@ function decodeBatch(c: Cursor, end: number, limits: RequestLimits): Pending {
   const collected = new Collector();
   let seqId = '0';
   while (c.pos < end) {
-    const tag = c.uint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+    c.tag();
+    const { field, wire } = c;
     if (field === 1 && wire === LENGTH) {
       const pointEnd = c.sub();
       // Past the limit the points are only counted, for the message.
@@ -256,9 +263,8 @@ export function decodeIngestRequest(bytes: Buffer, limits: RequestLimits): Pendi
   let result: Pending | undefined;
   try {
     while (c.pos < c.end) {
-      const tag = c.uint();
-      const field = tag >>> 3;
-      const wire = tag & 7;
+      c.tag();
+      const { field, wire } = c;
       if (field === 1 && wire === LENGTH) {
         const end = c.sub();
         const { point, seqId } = decodePoint(c, end, limits);
@@ -301,9 +307,8 @@ export function decodeDetectRequest(bytes: Buffer, limits: RequestLimits): Detec
   let error: string | undefined;
   try {
     while (c.pos < c.end) {
-      const tag = c.uint();
-      const field = tag >>> 3;
-      const wire = tag & 7;
+      c.tag();
+      const { field, wire } = c;
       if (field === 1 && wire === LENGTH) {
         const end = c.sub();
         const i = count++;
