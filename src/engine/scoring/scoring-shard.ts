@@ -428,6 +428,10 @@ export class ScoringShard {
     let restored = 0;
     for (const item of items) {
       const cp = item.checkpoint;
+      if (item.kind === 'shadow') {
+        if (this.shadow?.restore(item.run, item.device, item.metric, cp) === true) restored++;
+        continue;
+      }
       const snapshot = cp.snapshot;
       const route = this.findRoute(snapshot.strategy, snapshot.version);
       if (route === undefined) continue; // the main thread checked; defensive only
@@ -477,6 +481,7 @@ export class ScoringShard {
       });
       d.dirty = false;
     }
+    if (this.shadow !== undefined) checkpoints.push(...this.shadow.snapshot(wallTime));
     return checkpoints;
   }
 
@@ -497,6 +502,7 @@ export class ScoringShard {
         marked++;
       }
     }
+    marked += this.shadow?.markDirty(wanted) ?? 0;
     return { marked };
   }
 
