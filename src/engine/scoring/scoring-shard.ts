@@ -456,7 +456,10 @@ export class ScoringShard {
 
   /** Snapshots of every state changed since the last call, each with its last scored time. */
   private snapshot(wallTime: number): Checkpoint[] {
-    const checkpoints: Checkpoint[] = [];
+    // Candidate states first: the engine writes checkpoints in order, a few per transaction, so
+    // a crash midway leaves a candidate no older than its active series. A newer candidate
+    // skips replayed points itself; an older one would miss those the active side skips.
+    const checkpoints: Checkpoint[] = this.shadow?.snapshot(wallTime) ?? [];
     for (const s of this.series) {
       if (s === undefined || !s.dirty || s.pipeline === undefined || !Number.isFinite(s.last)) {
         continue;
@@ -481,7 +484,6 @@ export class ScoringShard {
       });
       d.dirty = false;
     }
-    if (this.shadow !== undefined) checkpoints.push(...this.shadow.snapshot(wallTime));
     return checkpoints;
   }
 

@@ -261,11 +261,13 @@ export class ShadowScorer {
     const into = this.runs.find((r) => r.spec.run === run);
     if (into === undefined) return false;
     const snapshot = checkpoint.snapshot as PipelineSnapshot & Partial<ShadowTag>;
-    const state = this.newState(
-      into,
-      { device, metric, tags: undefined },
-      restorePipeline(into.spec.strategy, snapshot),
-    );
+    let pipeline: SeriesPipeline;
+    try {
+      pipeline = restorePipeline(into.spec.strategy, snapshot);
+    } catch {
+      return false; // not this candidate's state after all: the series starts afresh
+    }
+    const state = this.newState(into, { device, metric, tags: undefined }, pipeline);
     Object.assign(state.tally, tallyOf(snapshot.shadow?.tally));
     state.last = checkpoint.eventTime;
     state.dirty = false;
