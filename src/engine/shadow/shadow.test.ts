@@ -231,7 +231,10 @@ describe('shadow runs: candidate state survives a restart', () => {
         try {
           for (let at = life.from; at < life.to; at += 50) {
             // The run starts a third of the way in, while the engine runs.
-            if (i === 0 && at === 200) await engine.shadows.set([{ run: 7, strategy: candidate }]);
+            if (i === 0 && at === 200) {
+              await engine.flush();
+              await engine.shadows.set([{ run: 7, strategy: candidate }]);
+            }
             await engine.ingest(points.slice(at, Math.min(at + 50, life.to)), 'test');
           }
           await engine.flush();
