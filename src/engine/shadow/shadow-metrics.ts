@@ -14,7 +14,7 @@ export interface ShadowSample {
   readonly counters: ShadowCounters;
 }
 
-/** Samples younger than this are reused by the next family's collect in the same scrape. */
+/** A sample younger than this is reused by the other families' collects of the same scrape. */
 const SAMPLE_REUSE_MS = 1000;
 
 export function registerShadowMetrics(
@@ -22,13 +22,13 @@ export function registerShadowMetrics(
   sample: () => Promise<readonly ShadowSample[]>,
 ): void {
   let last: { at: number; samples: Promise<readonly ShadowSample[]> } | undefined;
-  const read = (): Promise<readonly ShadowSample[]> => {
-    const now = Date.now();
-    if (last === undefined || now - last.at > SAMPLE_REUSE_MS) {
-      last = { at: now, samples: sample().catch(() => []) };
-    }
+  const refresh = (): Promise<readonly ShadowSample[]> => {
+    last = { at: Date.now(), samples: sample().catch(() => []) };
     return last.samples;
   };
+  // A scrape starts every family's collect in registration order: the first one samples anew.
+  const read = (): Promise<readonly ShadowSample[]> =>
+    last !== undefined && Date.now() - last.at <= SAMPLE_REUSE_MS ? last.samples : refresh();
   const existing = (name: string): boolean => registry.getSingleMetric(name) !== undefined;
   const byRun = (s: ShadowSample) => ({ run: String(s.run), strategy: s.strategy });
 
@@ -39,7 +39,7 @@ export function registerShadowMetrics(
       labelNames: ['run', 'strategy'],
       registers: [registry],
       async collect() {
-        const samples = await read();
+        const samples = await refresh();
         this.reset();
         for (const s of samples) this.inc(byRun(s), s.counters.points);
       },
