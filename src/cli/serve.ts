@@ -429,7 +429,13 @@ export async function serve(settings: ServeSettings): Promise<void> {
     log: (msg) => warn(msg),
     onFailure: (strategy) => reloadFailures.inc({ strategy }),
   });
-  const shadows = await ShadowManager.open({ engine, store, slots, log: (msg) => warn(msg) });
+  const shadows = await ShadowManager.open({
+    engine,
+    store,
+    slots,
+    registry,
+    log: (msg) => warn(msg),
+  });
   let started = false;
   const app = await buildHttpServer({
     engine,

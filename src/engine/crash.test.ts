@@ -1,54 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { openStore } from '../store/open-store.js';
 import { createEngine } from './live-engine.js';
 import { CRASH_BASE, CRASH_POINTS_PER_BATCH, crashBatch } from './testing/crash-child.js';
-
-const CHILD = fileURLToPath(new URL('./testing/crash-child.js', import.meta.url));
-
-/** Run the child until it has acked some batches, SIGKILL it at a random moment; the acked ids. */
-function runAndKill(
-  dataDir: string,
-  spoolDir: string,
-  firstId: number,
-  workers: number,
-): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const args = [CHILD, dataDir, spoolDir, String(firstId), String(workers)];
-    const child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const acked: number[] = [];
-    let buffer = '';
-    let stderr = '';
-    let armed = false;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => {
-      buffer += text;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('ack ')) acked.push(Number(line.slice(4)));
-      }
-      if (!armed && acked.length > 0) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), 100 + Math.random() * 900);
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`child exited ${code}: ${stderr}`));
-      else resolve(acked);
-    });
-  });
-}
+import { runAndKill } from './testing/run-and-kill.js';
 
 it(
   'every acknowledged point survives kill -9 and is stored exactly once (scoring in workers and in-process)',

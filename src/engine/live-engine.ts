@@ -34,6 +34,7 @@ import {
 import type { EngineTag } from './scoring/scoring-shard.js';
 import { SeriesTable, shardOfDevice } from './scoring/series-table.js';
 import { InProcessShard, WorkerShard, type ShardClient } from './scoring/shard-client.js';
+import { isShadowKey, shadowRestoreItems } from './shadow/shadow-checkpoints.js';
 import { shadowControl, type ShadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
 import { Spool } from './spool.js';
@@ -405,7 +406,16 @@ class StreamingEngine implements LiveEngine {
       await this.saveActive();
     }
     this.createShards();
-    await this.restore(checkpoints.filter((cp) => cp.key !== ACTIVE_KEY));
+    await this.restore(checkpoints.filter((cp) => cp.key !== ACTIVE_KEY && !isShadowKey(cp.key)));
+    await this.sendRestore(
+      shadowRestoreItems(
+        checkpoints.filter((cp) => isShadowKey(cp.key)),
+        this.shadows.runs(),
+        this.shards.length,
+        (device) => this.table.shardOf(device),
+        this.log,
+      ),
+    );
     const { spool, leftover } = await Spool.open(this.options.spoolDir, (segment, batches) =>
       this.onDurable(segment, batches),
     );
@@ -461,6 +471,10 @@ class StreamingEngine implements LiveEngine {
         items[interned.shard]?.push({ kind: 'series', def: interned.def, checkpoint: cp });
       }
     }
+    await this.sendRestore(items);
+  }
+
+  private async sendRestore(items: readonly (readonly RestoreItem[])[]): Promise<void> {
     await Promise.all(
       this.shards.map((s, i) =>
         (items[i]?.length ?? 0) === 0

@@ -76,6 +76,15 @@ describe('deploy/ artefacts against a running vigil serve', () => {
     assert.ok(url, `no "vigil serving" line; stderr: ${stderr}`);
     child.stdout?.resume();
 
+    // A shadow run, so its metrics are on /metrics for promtool too.
+    const shadow = await fetch(`${url}/v1/shadows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        yaml: 'name: default\nversion: 2\ndescription: artefacts candidate\ndetector:\n  kind: ewzscore\nthreshold:\n  kind: static\n',
+      }),
+    });
+    assert.equal(shadow.status, 201, await shadow.text());
     const t0 = Date.UTC(2026, 2, 1);
     const ingest = await fetch(`${url}/v1/points`, {
       method: 'POST',
@@ -112,7 +121,12 @@ describe('deploy/ artefacts against a running vigil serve', () => {
     // The demo pumps and the points above get scored: wait for detection latency samples.
     for (let i = 0; i < 100; i++) {
       metricsText = await (await fetch(`${url}/metrics`)).text();
-      if (/^vigil_detection_latency_seconds_count [1-9]/m.test(metricsText)) break;
+      if (
+        /^vigil_detection_latency_seconds_count [1-9]/m.test(metricsText) &&
+        /^vigil_shadow_points_total\{[^}]*\} [1-9]/m.test(metricsText)
+      ) {
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   });
@@ -129,6 +143,9 @@ describe('deploy/ artefacts against a running vigil serve', () => {
   test("Vigil's /metrics passes promtool check metrics", () => {
     assert.match(metricsText, /^vigil_ingest_points_total\{protocol="remote_write"/m);
     assert.match(metricsText, /^vigil_detection_latency_seconds_count [1-9]/m);
+    assert.match(metricsText, /^vigil_shadow_points_total\{run="1",strategy="default@2"\} [1-9]/m);
+    assert.match(metricsText, /^vigil_shadow_events_total\{[^}]*side="candidate"\} \d+/m);
+    assert.match(metricsText, /^vigil_shadow_scoring_seconds_per_point\{[^}]*side="active"\}/m);
     const r = promtool(['check', 'metrics'], metricsText);
     assert.equal(r.status, 0, r.output);
     assert.equal(r.output.trim(), '');

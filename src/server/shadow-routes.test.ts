@@ -33,10 +33,10 @@ async function start(store: Store): Promise<Service> {
   let shadows: ShadowManager | undefined;
   const s = await startTestService({
     store,
-    routes: async ({ app, engine }) => {
+    routes: async ({ app, engine, registry }) => {
       const slots = new StrategySlots({ engine, store });
       registerStrategyRoutes(app, slots);
-      shadows = await ShadowManager.open({ engine, store, slots, saveEveryMs: 0 });
+      shadows = await ShadowManager.open({ engine, store, slots, saveEveryMs: 0, registry });
       registerShadowRoutes(app, shadows);
     },
   });
@@ -185,6 +185,25 @@ function shadowApiSuite(
       assert.ok((cmp.active.ns_per_point ?? 0) > 0 && (cmp.candidate.ns_per_point ?? 0) > 0);
       assert.equal(cmp.candidate.alarms_per_10k, (cmp.candidate.events * 10_000) / 800);
 
+      // The same numbers on /metrics, labelled with the run and its candidate.
+      const metrics = await s.registry.metrics();
+      const labels = `run="${id}",strategy="default@2"`;
+      assert.match(metrics, new RegExp(`^vigil_shadow_points_total\\{${labels}\\} 800$`, 'm'));
+      for (const side of ['active', 'candidate'] as const) {
+        const line = new RegExp(
+          `^vigil_shadow_events_total\\{${labels},side="${side}"\\} (\\d+)$`,
+          'm',
+        ).exec(metrics);
+        assert.equal(Number(line?.[1]), cmp[side].events, `${side} events on /metrics`);
+        assert.match(
+          metrics,
+          new RegExp(
+            `^vigil_shadow_scoring_seconds_per_point\\{${labels},side="${side}"\\} \\S+$`,
+            'm',
+          ),
+        );
+      }
+
       const events = async (q: string) =>
         (await call(`${s.url}/v1/events${q}`, 'GET')).json.events as {
           shadow_run: number | null;
@@ -196,6 +215,10 @@ function shadowApiSuite(
       const all = await events('?shadow=true&limit=1000');
       assert.ok(all.some((e) => e.shadow_run === id) && all.some((e) => e.shadow_run === null));
 
+      const candidateCheckpoints = async () =>
+        (await store.checkpoints.getAll()).filter((c) => c.key.startsWith(`x:${id}:`));
+      await s.engine.checkpoint();
+      assert.equal((await candidateCheckpoints()).length, 2, 'one per shadowed series');
       r = await call(`${s.url}/v1/shadows/${id}/discard`, 'POST');
       assert.equal(r.status, 200);
       assert.equal(r.json.status, 'discarded');
@@ -204,9 +227,12 @@ function shadowApiSuite(
       assert.match(String(r.json.message), /already discarded/);
       r = await call(`${s.url}/v1/shadows/${id}/promote`, 'POST');
       assert.equal(r.status, 409);
-      // Its comparison is kept.
+      // Its comparison is kept; /metrics drops it, and its candidate checkpoints are deleted.
       r = await call(`${s.url}/v1/shadows/${id}`, 'GET');
       assert.equal((r.json.comparison as { points: number }).points, 800);
+      assert.doesNotMatch(await s.registry.metrics(), new RegExp(`run="${id}"`));
+      await s.engine.checkpoint();
+      assert.deepEqual(await candidateCheckpoints(), []);
 
       r = await call(`${s.url}/v1/shadows`, 'POST', { yaml: candidateYaml(3) });
       assert.equal(r.status, 201, JSON.stringify(r.json));

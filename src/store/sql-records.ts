@@ -416,6 +416,22 @@ export class SqlCheckpointStore implements CheckpointStore {
     );
   }
 
+  async deletePrefix(prefix: string): Promise<number> {
+    checkName('checkpoint key prefix', prefix);
+    try {
+      const result = await this.driver.query<{ series_key: string }>({
+        name: 'vigil_checkpoints_delete_prefix',
+        // left() rather than LIKE: a key may hold `%` or `_`.
+        text: `DELETE FROM checkpoints WHERE left(series_key, length($1)) = $1
+               RETURNING series_key`,
+        values: [prefix],
+      });
+      return result.rows.length;
+    } catch (error) {
+      throw storeError('VIGIL_ERR_STORE_WRITE', `deleting checkpoints ${prefix}* failed`, error);
+    }
+  }
+
   async getAll(): Promise<Required<Checkpoint>[]> {
     const rows = await read<{
       series_key: string;

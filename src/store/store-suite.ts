@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { compileStrategy } from '../core/strategy/compile.js';
 import { resolveStrategy } from '../core/strategy/load.js';
+import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 import { Rng } from '../core/stats/rng.js';
 import { VigilError } from '../errors.js';
 import { MAX_TIME, MIN_TIME } from './copy-text.js';
@@ -648,6 +649,20 @@ export function storeSuite(
       // Through JSON, as the detectors' conformance suite requires of snapshots.
       const viaJson = JSON.parse(JSON.stringify(checkpoints)) as typeof checkpoints;
       assert.deepEqual(back, [viaJson[0], { ...viaJson[1], eventTime: BASE + 500_000 }]);
+    });
+
+    it('checkpoints: deletePrefix deletes the keys with that prefix only (% and _ are literal)', async () => {
+      const snapshot = { strategy: 'x', version: 1 } as unknown as PipelineSnapshot;
+      const keys = ['dp:1:a', 'dp:1:b', 'dp:12:a', 'dp:%:a', 'dp_1:a'];
+      await h.store.checkpoints.put(keys.map((key) => ({ key, snapshot, eventTime: BASE })));
+      assert.equal(await h.store.checkpoints.deletePrefix('dp:1:'), 2);
+      assert.equal(await h.store.checkpoints.deletePrefix('dp:%'), 1);
+      const left = (await h.store.checkpoints.getAll()).filter((c) => c.key.startsWith('dp'));
+      assert.deepEqual(
+        left.map((c) => c.key),
+        ['dp:12:a', 'dp_1:a'],
+      );
+      await assert.rejects(h.store.checkpoints.deletePrefix(''), /prefix/);
     });
 
     it('concurrent commits of overlapping batches neither deadlock nor duplicate', async () => {

@@ -335,6 +335,8 @@ export interface CheckpointStore {
   /** Insert or replace, all in one transaction. */
   put(checkpoints: readonly Checkpoint[]): Promise<void>;
   getAll(): Promise<Required<Checkpoint>[]>;
+  /** Delete every checkpoint whose key starts with `prefix` (not empty); how many were. */
+  deletePrefix(prefix: string): Promise<number>;
 }
 
 /** Why an alert delivery was given up (docs/alerts.md). */

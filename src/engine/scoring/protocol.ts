@@ -66,7 +66,15 @@ export interface ShardResult {
 /** A checkpoint to restore into a shard (the main thread checked its strategy is loaded). */
 export type RestoreItem =
   | { readonly kind: 'series'; readonly def: SeriesDef; readonly checkpoint: Checkpoint }
-  | { readonly kind: 'group'; readonly device: string; readonly checkpoint: Checkpoint };
+  | { readonly kind: 'group'; readonly device: string; readonly checkpoint: Checkpoint }
+  /** A shadow run's candidate state (shadow-checkpoints.ts); ignored if the run is not scoring. */
+  | {
+      readonly kind: 'shadow';
+      readonly run: number;
+      readonly device: string;
+      readonly metric: string;
+      readonly checkpoint: Checkpoint;
+    };
 
 /** A univariate series as routing sees it (hot reload; see strategy-slots.ts). */
 export interface RoutedSeries {

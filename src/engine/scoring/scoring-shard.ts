@@ -428,6 +428,10 @@ export class ScoringShard {
     let restored = 0;
     for (const item of items) {
       const cp = item.checkpoint;
+      if (item.kind === 'shadow') {
+        if (this.shadow?.restore(item.run, item.device, item.metric, cp) === true) restored++;
+        continue;
+      }
       const snapshot = cp.snapshot;
       const route = this.findRoute(snapshot.strategy, snapshot.version);
       if (route === undefined) continue; // the main thread checked; defensive only
@@ -452,7 +456,10 @@ export class ScoringShard {
 
   /** Snapshots of every state changed since the last call, each with its last scored time. */
   private snapshot(wallTime: number): Checkpoint[] {
-    const checkpoints: Checkpoint[] = [];
+    // Candidate states first: the engine writes checkpoints in order, a few per transaction, so
+    // a crash midway leaves a candidate no older than its active series. A newer candidate
+    // skips replayed points itself; an older one would miss those the active side skips.
+    const checkpoints: Checkpoint[] = this.shadow?.snapshot(wallTime) ?? [];
     for (const s of this.series) {
       if (s === undefined || !s.dirty || s.pipeline === undefined || !Number.isFinite(s.last)) {
         continue;
@@ -497,6 +504,7 @@ export class ScoringShard {
         marked++;
       }
     }
+    marked += this.shadow?.markDirty(wanted) ?? 0;
     return { marked };
   }
 

@@ -5,6 +5,7 @@
  * ones (`runningShadows` feeds them to the engine before it replays its spool); counters are
  * saved with the run periodically, on close and when it ends.
  */
+import type { Registry } from 'prom-client';
 import { isVectorStrategy, compileStrategy } from '../../core/strategy/compile.js';
 import { parseStrategy } from '../../core/strategy/load.js';
 import type { Strategy } from '../../core/strategy/schema.js';
@@ -13,6 +14,8 @@ import type { JsonValue, ShadowRun, Store, StoredEvent } from '../../store/store
 import type { LiveEngine } from '../live-engine.js';
 import type { ReloadResult, StrategySlots } from '../strategy-slots.js';
 import { compareShadow, type ShadowComparison } from './compare.js';
+import { shadowKeyPrefix } from './shadow-checkpoints.js';
+import { registerShadowMetrics, type ShadowSample } from './shadow-metrics.js';
 import { emptyCounters, sumCounters, type ShadowCounters, type ShadowSpec } from './types.js';
 
 /** Most shadowed series kept in a run's saved counters (the comparison's series filter). */
@@ -27,6 +30,8 @@ export interface ShadowManagerOptions {
   /** Wall-clock period of saving counters; 0 disables the timer (default 60 s). */
   readonly saveEveryMs?: number;
   readonly log?: (message: string) => void;
+  /** Registry for the runs' Prometheus metrics (shadow-metrics.ts); none when absent. */
+  readonly registry?: Registry;
 }
 
 export interface ShadowRunView {
@@ -42,34 +47,55 @@ export interface PromoteResult {
 const notFound = (id: number): VigilError =>
   new VigilError('VIGIL_ERR_NOT_FOUND', `no shadow run with id ${id}`);
 
-/** Saved counters back into their type; anything malformed counts as none. */
-function savedCounters(run: ShadowRun): ShadowCounters {
-  const s = run.stats as Partial<ShadowCounters> | null;
-  if (s === null || typeof s !== 'object') return emptyCounters(run.id);
+/** Counters saved as JSON back into their type; anything malformed counts as none. */
+function countersFromJson(run: number, value: unknown): ShadowCounters {
+  const s = value as Partial<Record<keyof ShadowCounters, unknown>> | null;
+  if (s === null || typeof s !== 'object') return emptyCounters(run);
   const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   const time = (v: unknown): number | null => (typeof v === 'number' ? v : null);
   return {
-    run: run.id,
+    run,
     points: num(s.points),
     activeNs: num(s.activeNs),
     candidateNs: num(s.candidateNs),
+    activeEvents: num(s.activeEvents),
+    candidateEvents: num(s.candidateEvents),
     series: num(s.series),
     firstTime: time(s.firstTime),
     lastTime: time(s.lastTime),
-    shadowed: Array.isArray(s.shadowed) ? s.shadowed : [],
+    shadowed: Array.isArray(s.shadowed) ? (s.shadowed as [string, string][]) : [],
   };
 }
 
-function toJson(c: ShadowCounters): JsonValue {
-  return {
-    points: c.points,
-    activeNs: c.activeNs,
-    candidateNs: c.candidateNs,
-    series: c.series,
-    firstTime: c.firstTime,
-    lastTime: c.lastTime,
-    shadowed: c.shadowed.slice(0, MAX_SAVED_SERIES),
-  };
+/** A run's saved counters (the run's total when it was saved). */
+const savedCounters = (run: ShadowRun): ShadowCounters => countersFromJson(run.id, run.stats);
+
+/**
+ * The part of a running run's counters that a restart does not get back from the candidate's
+ * checkpoints (shadow-checkpoints.ts), which carry the rest. Saved by this version as `carried`;
+ * counters saved by versions without candidate checkpoints are all carried.
+ */
+function carriedCounters(run: ShadowRun): ShadowCounters {
+  const stats = run.stats as { carried?: unknown } | null;
+  if (stats !== null && typeof stats === 'object' && 'carried' in stats) {
+    return countersFromJson(run.id, stats.carried);
+  }
+  return savedCounters(run);
+}
+
+function toJson(c: ShadowCounters, carried: ShadowCounters = emptyCounters(c.run)): JsonValue {
+  const plain = (x: ShadowCounters, shadowed: number) => ({
+    points: x.points,
+    activeNs: x.activeNs,
+    candidateNs: x.candidateNs,
+    activeEvents: x.activeEvents,
+    candidateEvents: x.candidateEvents,
+    series: x.series,
+    firstTime: x.firstTime,
+    lastTime: x.lastTime,
+    shadowed: x.shadowed.slice(0, shadowed),
+  });
+  return { ...plain(c, MAX_SAVED_SERIES), carried: plain(carried, MAX_SAVED_SERIES) };
 }
 
 /** A stored strategy version as a shadow candidate, or an error naming what is wrong. */
@@ -132,16 +158,47 @@ export class ShadowManager {
     }
   }
 
-  /** A manager for the engine's runs; running runs the engine does not score yet are started. */
+  /**
+   * A manager for the engine's runs; running runs the engine does not score yet are started
+   * (without their checkpointed candidate state: the engine restores it only for the runs it
+   * is created with, as `vigil serve` does).
+   */
   static async open(options: ShadowManagerOptions): Promise<ShadowManager> {
     const manager = new ShadowManager(options);
     const running = await options.store.shadows.list('running');
-    for (const run of running) manager.baseline.set(run.id, savedCounters(run));
     const scoring = new Set(options.engine.shadows.runs().map((s) => s.run));
-    if (running.some((r) => !scoring.has(r.id))) {
+    for (const run of running) {
+      // A run the engine resumed got its candidate state and counts from its checkpoints.
+      manager.baseline.set(run.id, scoring.has(run.id) ? carriedCounters(run) : savedCounters(run));
+    }
+    const fresh = running.filter((r) => !scoring.has(r.id));
+    if (fresh.length > 0) {
+      // Their old candidate checkpoints are stale now (their counts are in the baseline).
+      for (const run of fresh) await manager.deleteCheckpoints(run.id);
       await options.engine.shadows.set(await runningShadows(options.store, manager.log));
     }
+    if (options.registry !== undefined) {
+      registerShadowMetrics(options.registry, () => manager.metricsSample());
+    }
     return manager;
+  }
+
+  private async deleteCheckpoints(run: number): Promise<void> {
+    await this.store.checkpoints.deletePrefix(shadowKeyPrefix(run)).catch((error: unknown) =>
+      // Harmless: checkpoints of a run not running are ignored at start.
+      this.log(`deleting the candidate checkpoints of shadow run ${run} failed: ${String(error)}`),
+    );
+  }
+
+  /** What /metrics shows: the counters of the runs scoring now, with their candidate. */
+  private async metricsSample(): Promise<ShadowSample[]> {
+    const specs = this.engine.shadows.runs();
+    const counters = await this.countersOf(specs.map((s) => s.run));
+    return specs.map((s) => ({
+      run: s.run,
+      strategy: `${s.strategy.name}@${s.strategy.version}`,
+      counters: counters.get(s.run) ?? emptyCounters(s.run),
+    }));
   }
 
   /** One change at a time, so two requests never race on the engine's run set. */
@@ -216,11 +273,11 @@ export class ShadowManager {
   }
 
   /** Baseline plus this process's counters, for every run given. */
-  private async countersOf(runs: readonly ShadowRun[]): Promise<Map<number, ShadowCounters>> {
+  private async countersOf(runs: readonly number[]): Promise<Map<number, ShadowCounters>> {
     const live = new Map((await this.engine.shadows.counters()).map((c) => [c.run, c]));
     const out = new Map<number, ShadowCounters>();
-    for (const run of runs) {
-      const parts = [this.baseline.get(run.id) ?? emptyCounters(run.id), live.get(run.id)];
+    for (const id of runs) {
+      const parts = [this.baseline.get(id) ?? emptyCounters(id), live.get(id)];
       const [sum] = sumCounters(parts.filter((p): p is ShadowCounters => p !== undefined));
       const seen = new Set<string>();
       const shadowed = (sum?.shadowed ?? []).filter(([d, m]) => {
@@ -229,14 +286,16 @@ export class ShadowManager {
         seen.add(key);
         return true;
       });
-      out.set(run.id, { ...(sum ?? emptyCounters(run.id)), series: shadowed.length, shadowed });
+      out.set(id, { ...(sum ?? emptyCounters(id)), series: shadowed.length, shadowed });
     }
     return out;
   }
 
   async list(): Promise<ShadowRunView[]> {
     const runs = await this.store.shadows.list();
-    const counters = await this.countersOf(runs.filter((r) => r.status === 'running'));
+    const counters = await this.countersOf(
+      runs.filter((r) => r.status === 'running').map((r) => r.id),
+    );
     return runs.map((run) => ({ run, counters: counters.get(run.id) ?? savedCounters(run) }));
   }
 
@@ -252,7 +311,7 @@ export class ShadowManager {
     const run = await this.getRun(id);
     const counters =
       run.status === 'running'
-        ? ((await this.countersOf([run])).get(id) as ShadowCounters)
+        ? ((await this.countersOf([id])).get(id) as ShadowCounters)
         : savedCounters(run);
     const candidate =
       counters.firstTime === null
@@ -278,10 +337,11 @@ export class ShadowManager {
   }
 
   private async end(run: ShadowRun, status: 'promoted' | 'discarded'): Promise<ShadowRun> {
-    const counters = (await this.countersOf([run])).get(run.id) as ShadowCounters;
+    const counters = (await this.countersOf([run.id])).get(run.id) as ShadowCounters;
     await this.engine.shadows.set(this.engine.shadows.runs().filter((s) => s.run !== run.id));
     const ended = (await this.store.shadows.end(run.id, status, toJson(counters))) ?? run;
     this.baseline.delete(run.id);
+    await this.deleteCheckpoints(run.id);
     // The run's open events were closed when it stopped: store them now.
     await this.engine.flush();
     return ended;
@@ -325,8 +385,10 @@ export class ShadowManager {
   saveCounters(): Promise<void> {
     return this.serial(async () => {
       const running = await this.store.shadows.list('running');
-      const counters = await this.countersOf(running);
-      for (const [id, c] of counters) await this.store.shadows.saveStats(id, toJson(c));
+      const counters = await this.countersOf(running.map((r) => r.id));
+      for (const [id, c] of counters) {
+        await this.store.shadows.saveStats(id, toJson(c, this.baseline.get(id)));
+      }
     });
   }
 

@@ -8,12 +8,19 @@
  * Overhead: series no run shadows pay one map lookup per point; shadowed series pay two clock
  * reads per side, which is what the latency comparison measures.
  */
-import { compileStrategy } from '../../core/strategy/compile.js';
-import type { SeriesPipeline } from '../../core/strategy/pipeline.js';
+import { compileStrategy, restorePipeline } from '../../core/strategy/compile.js';
+import type { PipelineSnapshot, SeriesPipeline } from '../../core/strategy/pipeline.js';
 import { compileTriggerRules, type SeriesIdentity } from '../../core/strategy/rules.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import type { EventChange } from '../../core/events/types.js';
-import type { StoredEvent } from '../../store/store.js';
+import type { Checkpoint, StoredEvent } from '../../store/store.js';
+import {
+  emptyTally,
+  shadowKey,
+  tallyOf,
+  type ShadowTag,
+  type ShadowTally,
+} from './shadow-checkpoints.js';
 import { emptyCounters, type ShadowCounters, type ShadowSpec } from './types.js';
 
 /** What the shard tells a scorer about a series (its state object is the cache key). */
@@ -44,18 +51,29 @@ export type StoredEventOf = (
   strategy: Strategy,
 ) => StoredEvent;
 
+/** A run's candidate state for one series, with its share of the run's counters. */
+interface CandidateState {
+  readonly ckKey: string;
+  readonly pipeline: SeriesPipeline;
+  /** Event time of the last point the candidate scored (−∞ before the first). */
+  last: number;
+  readonly series: ShadowSeries;
+  readonly tally: ShadowTally;
+  /** Changed since its last checkpoint. */
+  dirty: boolean;
+}
+
 interface Run {
   readonly spec: ShadowSpec;
   readonly make: (key: string) => SeriesPipeline;
   readonly test: (s: SeriesIdentity) => boolean;
-  /** Candidate pipelines by `device\u0000metric`, kept when routing changes. */
-  readonly pipelines: Map<string, { pipeline: SeriesPipeline; last: number; series: ShadowSeries }>;
-  counters: ShadowCounters;
+  /** Candidate states by `device\u0000metric`, kept when routing changes. */
+  readonly pipelines: Map<string, CandidateState>;
 }
 
 interface Entry {
   readonly run: Run;
-  readonly state: { pipeline: SeriesPipeline; last: number; series: ShadowSeries };
+  readonly state: CandidateState;
 }
 
 const NONE: readonly Entry[] = [];
@@ -86,7 +104,6 @@ export class ShadowScorer {
       make: compileStrategy(spec.strategy),
       test: compileTriggerRules(spec.strategy.trigger_rules),
       pipelines: new Map(),
-      counters: emptyCounters(spec.run),
     };
   }
 
@@ -141,13 +158,8 @@ export class ShadowScorer {
         const id = `${series.device}\u0000${series.metric}`;
         let state = run.pipelines.get(id);
         if (state === undefined) {
-          state = {
-            pipeline: run.make(`${series.device}/${series.metric}`),
-            last: Number.NEGATIVE_INFINITY,
-            series,
-          };
+          state = this.newState(run, series, run.make(`${series.device}/${series.metric}`));
           run.pipelines.set(id, state);
-          run.counters.series++;
         }
         found.push({ run, state });
       }
@@ -173,18 +185,26 @@ export class ShadowScorer {
     const started = process.hrtime.bigint();
     const score = active.process(t, value);
     const activeNs = Number(process.hrtime.bigint() - started);
+    const activeOpened = active.lastEventChange?.type === 'open' ? 1 : 0;
     for (const { run, state } of entries) {
-      const c = run.counters;
+      // Event-time rule, as for the active side: a candidate restored from a checkpoint newer
+      // than the active one's skips what it already scored (the spool replay).
+      if (!(t > state.last)) continue;
+      const c = state.tally;
       const before = process.hrtime.bigint();
       state.pipeline.process(t, value);
       c.candidateNs += Number(process.hrtime.bigint() - before);
       c.activeNs += activeNs;
+      c.activeEvents += activeOpened;
       c.points++;
       c.firstTime ??= t;
-      if (c.lastTime === null || t > c.lastTime) c.lastTime = t;
       state.last = t;
+      state.dirty = true;
       const change = state.pipeline.lastEventChange;
-      if (change !== null) this.emit(run, series, change);
+      if (change !== null) {
+        if (change.type === 'open') c.candidateEvents++;
+        this.emit(run, series, change);
+      }
     }
     return score;
   }
@@ -198,11 +218,100 @@ export class ShadowScorer {
     });
   }
 
-  /** Counters of every run since this shard started it, with the series it shadows. */
+  private newState(run: Run, series: ShadowSeries, pipeline: SeriesPipeline): CandidateState {
+    return {
+      ckKey: shadowKey(run.spec.run, series.device, series.metric),
+      pipeline,
+      last: Number.NEGATIVE_INFINITY,
+      series,
+      tally: emptyTally(),
+      dirty: true,
+    };
+  }
+
+  /**
+   * Counters of every run over the series this shard holds: what it scored since the run
+   * started here, plus what restored checkpoints had counted.
+   */
   counters(): ShadowCounters[] {
-    return this.runs.map((run) => ({
-      ...run.counters,
-      shadowed: [...run.pipelines.values()].map((s) => [s.series.device, s.series.metric]),
-    }));
+    return this.runs.map((run) => {
+      const c = emptyCounters(run.spec.run);
+      for (const { tally, last } of run.pipelines.values()) {
+        c.points += tally.points;
+        c.activeNs += tally.activeNs;
+        c.candidateNs += tally.candidateNs;
+        c.activeEvents += tally.activeEvents;
+        c.candidateEvents += tally.candidateEvents;
+        if (tally.firstTime !== null) {
+          c.firstTime =
+            c.firstTime === null ? tally.firstTime : Math.min(c.firstTime, tally.firstTime);
+        }
+        if (Number.isFinite(last) && (c.lastTime === null || last > c.lastTime)) c.lastTime = last;
+      }
+      c.series = run.pipelines.size;
+      c.shadowed = [...run.pipelines.values()].map((s) => [s.series.device, s.series.metric]);
+      return c;
+    });
+  }
+
+  // ---- checkpoints (shadow-checkpoints.ts) ----
+
+  /** Candidate state of a scoring run from its checkpoint; false when the run is not scoring. */
+  restore(run: number, device: string, metric: string, checkpoint: Checkpoint): boolean {
+    const into = this.runs.find((r) => r.spec.run === run);
+    if (into === undefined) return false;
+    const snapshot = checkpoint.snapshot as PipelineSnapshot & Partial<ShadowTag>;
+    let pipeline: SeriesPipeline;
+    try {
+      pipeline = restorePipeline(into.spec.strategy, snapshot);
+    } catch {
+      return false; // not this candidate's state after all: the series starts afresh
+    }
+    const state = this.newState(into, { device, metric, tags: undefined }, pipeline);
+    Object.assign(state.tally, tallyOf(snapshot.shadow?.tally));
+    state.last = checkpoint.eventTime;
+    state.dirty = false;
+    into.pipelines.set(`${device}\u0000${metric}`, state);
+    this.bySeries.clear();
+    return true;
+  }
+
+  /** Snapshots of the candidate states changed since the last call. */
+  snapshot(wallTime: number): Checkpoint[] {
+    const checkpoints: Checkpoint[] = [];
+    for (const run of this.runs) {
+      for (const s of run.pipelines.values()) {
+        if (!s.dirty || !Number.isFinite(s.last)) continue;
+        const { device, metric } = s.series;
+        const shadow: ShadowTag['shadow'] = {
+          run: run.spec.run,
+          device,
+          metric,
+          tally: { ...s.tally },
+        };
+        checkpoints.push({
+          key: s.ckKey,
+          snapshot: { ...s.pipeline.snapshot(), shadow } as PipelineSnapshot,
+          eventTime: s.last,
+          wallTime,
+        });
+        s.dirty = false;
+      }
+    }
+    return checkpoints;
+  }
+
+  /** Snapshots that could not be written: take them again next time. */
+  markDirty(keys: ReadonlySet<string>): number {
+    let marked = 0;
+    for (const run of this.runs) {
+      for (const s of run.pipelines.values()) {
+        if (keys.has(s.ckKey)) {
+          s.dirty = true;
+          marked++;
+        }
+      }
+    }
+    return marked;
   }
 }

@@ -205,3 +205,123 @@ threshold:
     }
   });
 });
+
+describe('shadow runs: candidate state survives a restart', () => {
+  const candidate = parseStrategy(CANDIDATE_YAML);
+  const points = stream(600);
+
+  /** Shadow events of run 7, and its counters, after these engine lives on one store. */
+  async function run(
+    lives: readonly { workers: number; from: number; to: number }[],
+  ): Promise<{ events: unknown[]; counters: unknown; checkpointKeys: string[] }> {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-shadow-'));
+    dirs.push(dir);
+    const store = await openStore();
+    try {
+      let counters: unknown;
+      for (const [i, life] of lives.entries()) {
+        const engine = await createEngine({
+          store,
+          spoolDir: join(dir, 'spool'),
+          checkpointEveryMs: 0,
+          workers: life.workers,
+          // After the first life the run is running: the engine resumes it from the start.
+          ...(i === 0 ? {} : { shadows: [{ run: 7, strategy: candidate }] }),
+        });
+        try {
+          for (let at = life.from; at < life.to; at += 50) {
+            // The run starts a third of the way in, while the engine runs.
+            if (i === 0 && at === 200) {
+              await engine.flush();
+              await engine.shadows.set([{ run: 7, strategy: candidate }]);
+            }
+            await engine.ingest(points.slice(at, Math.min(at + 50, life.to)), 'test');
+          }
+          await engine.flush();
+          [counters] = await engine.shadows.counters();
+        } finally {
+          await engine.close();
+        }
+      }
+      const events = await store.querier.events({ shadowRun: 7, limit: 1000 });
+      const keys = (await store.checkpoints.getAll()).map((c) => c.key);
+      return {
+        events: events.map((e) => ({ ...e })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+        counters,
+        checkpointKeys: keys.filter((k) => k.startsWith('x:7:')),
+      };
+    } finally {
+      await store.close();
+    }
+  }
+
+  const strip = (c: unknown) => {
+    const { activeNs, candidateNs, shadowed, ...rest } = c as Record<string, unknown>;
+    void activeNs;
+    void candidateNs;
+    return { ...rest, shadowed: [...(shadowed as string[][])].map((s) => s.join('/')).sort() };
+  };
+
+  let reference: Awaited<ReturnType<typeof run>>;
+  it('an uninterrupted run: the reference', async () => {
+    reference = await run([{ workers: 0, from: 0, to: points.length }]);
+    assert.ok(reference.events.length >= 2, 'the candidate flags the spikes');
+    assert.equal(reference.checkpointKeys.length, 4, 'one candidate checkpoint per series');
+    assert.equal((reference.counters as { points: number }).points, (points.length - 200) * 2);
+  });
+
+  for (const [before, afterwards] of [
+    [0, 0],
+    [2, 2],
+    [0, 2],
+    [2, 0],
+  ] as const) {
+    it(`a restart (${before} → ${afterwards} workers) gives the same candidate events and counters`, async () => {
+      // Restarts just before the spike at 420 (points.length covers 600 per device).
+      const got = await run([
+        { workers: before, from: 0, to: 800 },
+        { workers: afterwards, from: 800, to: 1000 },
+        { workers: before, from: 1000, to: points.length },
+      ]);
+      assert.deepEqual(got.events, reference.events);
+      assert.deepEqual(strip(got.counters), strip(reference.counters));
+    });
+  }
+
+  it('checkpoints of a run that is not running are ignored', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-shadow-'));
+    dirs.push(dir);
+    const store = await openStore();
+    const logs: string[] = [];
+    try {
+      const first = await createEngine({
+        store,
+        spoolDir: join(dir, 'spool'),
+        checkpointEveryMs: 0,
+        shadows: [{ run: 7, strategy: candidate }],
+      });
+      await first.ingest(points.slice(0, 100), 'test');
+      await first.close();
+      const second = await createEngine({
+        store,
+        spoolDir: join(dir, 'spool'),
+        checkpointEveryMs: 0,
+        shadows: [{ run: 8, strategy: candidate }],
+        log: (m) => logs.push(m),
+      });
+      await second.ingest(points.slice(100, 120), 'test');
+      await second.flush();
+      const [counters] = await second.shadows.counters();
+      // Run 8 starts afresh: only the points after the restart.
+      assert.equal(counters?.run, 8);
+      assert.equal(counters?.points, 40);
+      await second.close();
+      assert.ok(
+        logs.some((m) => /4 candidate checkpoints of shadow runs not running/.test(m)),
+        logs.join('\n'),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -18,6 +18,9 @@ export interface ShadowCounters {
   /** Time spent in the active pipeline and in the candidate's on those points (ns). */
   activeNs: number;
   candidateNs: number;
+  /** Events opened on the shadowed series by each side while the run scored them. */
+  activeEvents: number;
+  candidateEvents: number;
   /** Series the run shadows. */
   series: number;
   /** Event-time range of the points scored (ms), null before the first. */
@@ -39,6 +42,8 @@ export function sumCounters(parts: readonly ShadowCounters[]): ShadowCounters[] 
     into.points += p.points;
     into.activeNs += p.activeNs;
     into.candidateNs += p.candidateNs;
+    into.activeEvents += p.activeEvents;
+    into.candidateEvents += p.candidateEvents;
     into.series += p.series;
     if (p.firstTime !== null) {
       into.firstTime =
@@ -59,6 +64,8 @@ export function emptyCounters(run: number): ShadowCounters {
     points: 0,
     activeNs: 0,
     candidateNs: 0,
+    activeEvents: 0,
+    candidateEvents: 0,
     series: 0,
     firstTime: null,
     lastTime: null,

@@ -2,11 +2,25 @@
  * The crash test's victim: runs an engine on a PGlite data directory and ingests numbered
  * batches for ever, printing `ack <id>` once each batch is acknowledged. Points of batch `id`
  * are `crashBatch(id)`, so the test knows exactly what every printed ack promised.
- * Usage: node crash-child.js <dataDir> <spoolDir> <firstId> [workers]  (scoring workers, default 0)
+ * Usage: node crash-child.js <dataDir> <spoolDir> <firstId> [workers] [shadow]  (scoring workers,
+ * default 0; `shadow`: shadow run 1 scores `CRASH_CANDIDATE_YAML` beside the active strategy)
  */
+import { parseStrategy } from '../../core/strategy/load.js';
 import { openStore } from '../../store/open-store.js';
 import { createEngine } from '../live-engine.js';
 import type { IngestPoint } from '../engine.js';
+
+/** The shadow candidate of the shadow crash test: a new version of the default strategy. */
+export const CRASH_CANDIDATE_YAML = `name: default
+version: 2
+description: crash test candidate
+detector:
+  kind: ewzscore
+  params:
+    alpha: 0.05
+threshold:
+  kind: static
+`;
 
 export const CRASH_BASE = Date.UTC(2025, 0, 1);
 export const CRASH_POINTS_PER_BATCH = 20;
@@ -20,9 +34,9 @@ export function crashBatch(id: number): IngestPoint[] {
 }
 
 async function main(): Promise<void> {
-  const [dataDir, spoolDir, first, workers = '0'] = process.argv.slice(2);
+  const [dataDir, spoolDir, first, workers = '0', shadow] = process.argv.slice(2);
   if (dataDir === undefined || spoolDir === undefined || first === undefined) {
-    throw new Error('usage: crash-child <dataDir> <spoolDir> <firstId> [workers]');
+    throw new Error('usage: crash-child <dataDir> <spoolDir> <firstId> [workers] [shadow]');
   }
   const store = await openStore({ dataDir });
   const engine = await createEngine({
@@ -30,6 +44,9 @@ async function main(): Promise<void> {
     spoolDir,
     checkpointEveryMs: 200,
     workers: Number(workers),
+    ...(shadow === 'shadow'
+      ? { shadows: [{ run: 1, strategy: parseStrategy(CRASH_CANDIDATE_YAML) }] }
+      : {}),
   });
   process.stdout.write('ready\n');
   let next = Number(first);
