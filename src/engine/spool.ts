@@ -19,8 +19,8 @@ import type { ValidPoint } from './validate.js';
 const SEGMENT = /^spool-(\d{12})\.(rows|ndjson)$/;
 const LEGACY = 'ndjson';
 
-function segmentName(id: number, kind = 'rows'): string {
-  return `spool-${String(id).padStart(12, '0')}.${kind}`;
+function segmentName(id: number): string {
+  return `spool-${String(id).padStart(12, '0')}.rows`;
 }
 
 export interface LeftoverSegment {
