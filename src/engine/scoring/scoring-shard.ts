@@ -227,20 +227,7 @@ export class ScoringShard {
       else this.scorePoint(batch, r, end);
       r = end;
     }
-    const shadowEvents = this.shadow?.events;
-    if (shadowEvents !== undefined && shadowEvents.length > 0) {
-      (this.shadow as ShadowScorer).events = [];
-      return {
-        batch,
-        scores: this.scores,
-        levels: this.levels,
-        strategy: this.strategyOf,
-        labels: this.labels,
-        events: this.events,
-        shadowEvents: shadowEvents.map((e) => this.shadowEvent(-1, e)),
-      };
-    }
-    return {
+    const result: ShardResult = {
       batch,
       scores: this.scores,
       levels: this.levels,
@@ -248,6 +235,10 @@ export class ScoringShard {
       labels: this.labels,
       events: this.events,
     };
+    const shadowEvents = this.shadow?.events;
+    if (shadowEvents === undefined || shadowEvents.length === 0) return result;
+    (this.shadow as ShadowScorer).events = [];
+    return { ...result, shadowEvents: shadowEvents.map((e) => this.shadowEvent(-1, e)) };
   }
 
   private define(def: SeriesDef, route?: Route): SeriesState {

@@ -254,14 +254,23 @@ function decodeBatch(c: Cursor, end: number, limits: RequestLimits): Pending {
   return pending(seqId, collected, invalid);
 }
 
+/** Read a whole message with `read`; malformed wire data becomes an error naming the message. */
+function decodeMessage<T>(message: string, bytes: Buffer, read: (c: Cursor) => T): T {
+  try {
+    return read(new Cursor(bytes, 0, bytes.length));
+  } catch (error) {
+    if (error instanceof WireError) throw new Error(`invalid ${message}: ${error.message}`);
+    throw error;
+  }
+}
+
 /**
  * Decode one IngestRequest. The oneof's last field on the wire wins, as protobuf specifies.
  * @throws Error when the bytes are not a valid protobuf message.
  */
 export function decodeIngestRequest(bytes: Buffer, limits: RequestLimits): Pending {
-  const c = new Cursor(bytes, 0, bytes.length);
-  let result: Pending | undefined;
-  try {
+  const result = decodeMessage('IngestRequest', bytes, (c) => {
+    let last: Pending | undefined;
     while (c.pos < c.end) {
       c.tag();
       const { field, wire } = c;
@@ -270,15 +279,13 @@ export function decodeIngestRequest(bytes: Buffer, limits: RequestLimits): Pendi
         const { point, seqId } = decodePoint(c, end, limits);
         const collected = new Collector();
         collected.add(point);
-        result = pending(seqId, collected);
+        last = pending(seqId, collected);
       } else if (field === 2 && wire === LENGTH) {
-        result = decodeBatch(c, c.sub(), limits);
+        last = decodeBatch(c, c.sub(), limits);
       } else c.skip(wire);
     }
-  } catch (error) {
-    if (error instanceof WireError) throw new Error(`invalid IngestRequest: ${error.message}`);
-    throw error;
-  }
+    return last;
+  });
   return (
     result ?? {
       seqId: '0',
@@ -301,11 +308,10 @@ export type DetectInput =
  * @throws Error when the bytes are not a valid protobuf message.
  */
 export function decodeDetectRequest(bytes: Buffer, limits: RequestLimits): DetectInput {
-  const c = new Cursor(bytes, 0, bytes.length);
-  const points: IngestPoint[] = [];
-  let count = 0;
-  let error: string | undefined;
-  try {
+  return decodeMessage('DetectRequest', bytes, (c) => {
+    const points: IngestPoint[] = [];
+    let count = 0;
+    let error: string | undefined;
     while (c.pos < c.end) {
       c.tag();
       const { field, wire } = c;
@@ -321,14 +327,11 @@ export function decodeDetectRequest(bytes: Buffer, limits: RequestLimits): Detec
         else points.push(point);
       } else c.skip(wire);
     }
-  } catch (e) {
-    if (e instanceof WireError) throw new Error(`invalid DetectRequest: ${e.message}`);
-    throw e;
-  }
-  if (count > limits.maxPointsPerMessage) {
-    return { error: `points: ${count} points, at most ${limits.maxPointsPerMessage}` };
-  }
-  return error === undefined ? { points } : { error };
+    if (count > limits.maxPointsPerMessage) {
+      return { error: `points: ${count} points, at most ${limits.maxPointsPerMessage}` };
+    }
+    return error === undefined ? { points } : { error };
+  });
 }
 
 /** An IngestAck as the stream writes it (field names of ingest.proto). */
