@@ -46,8 +46,6 @@ if (transport !== 'grpc-batch' && transport !== 'grpc-point' && transport !== 'h
   throw new Error(`--transport: unknown ${transport}`);
 }
 const mode = args.mode === 'open' ? 'open' : 'closed';
-/** Requests ready to send (gRPC encodes them up front); the run ends when they are all sent. */
-let encoded = Number.POSITIVE_INFINITY;
 const batch = transport === 'grpc-point' ? 1 : Number(args.batch);
 const window = Number(args.window ?? (transport === 'grpc-point' ? 2000 : 8));
 const seconds = Number(args.seconds);
@@ -58,6 +56,8 @@ const prefix = args.prefix;
 /** Completion of one request: how many points were accepted, or an error. */
 type Done = (accepted: number, ok: boolean) => void;
 interface Sender {
+  /** Requests it can send (gRPC encodes them up front); the run ends when they are all sent. */
+  readonly capacity: number;
   /** False when the transport asks to wait (gRPC write back-pressure). */
   send(k: number, done: Done): boolean;
   /** Resolves when the transport can take more. */
@@ -113,9 +113,9 @@ function grpcSender(): Sender {
   const root = new protobuf.Root().loadSync(protoFile, { keepCase: true });
   const t = performance.now();
   const { bytes, offsets } = encodeRequests(root.lookupType('vigil.v1.IngestRequest'));
-  encoded = offsets.length - 1;
+  const capacity = offsets.length - 1;
   process.stderr.write(
-    `encoded ${encoded} requests in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
+    `encoded ${capacity} requests in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
   );
   // A standard generated client whose Stream method sends the already-encoded bytes as they are.
   const service = vigil.v1.Ingest.service;
@@ -157,6 +157,7 @@ function grpcSender(): Sender {
     for (const f of w) f();
   });
   return {
+    capacity,
     send(k, done) {
       pending.push({ done, points: batch });
       writable = call.write(bytes.subarray(offsets[k], offsets[k + 1]));
@@ -174,6 +175,7 @@ function grpcSender(): Sender {
 function httpSender(): Sender {
   const url = `${args.http}/v1/points`;
   return {
+    capacity: Number.POSITIVE_INFINITY,
     send(k, done) {
       const lines: string[] = [];
       for (let i = k * batch; i < (k + 1) * batch; i++) {
@@ -215,7 +217,7 @@ function httpSender(): Sender {
 }
 
 const sender = transport === 'http' ? httpSender() : grpcSender();
-const requestLimit = Math.min(maxRequests, encoded);
+const requestLimit = Math.min(maxRequests, sender.capacity);
 const latencies = new Float64Array(maxRequests);
 let sent = 0;
 let acked = 0;
