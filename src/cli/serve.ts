@@ -23,7 +23,7 @@ import { createEngine, defaultWorkers, type LiveEngine } from '../engine/live-en
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
-import { removeTotalGauges, strategyReloadFailuresCounter } from '../server/metrics.js';
+import { removeTotalGauges, strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
 import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';

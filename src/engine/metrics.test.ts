@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { Registry } from 'prom-client';
-import { ingestPointsCounter } from '../server/metrics.js';
+import { ingestPointsCounter } from '../metrics/registry.js';
 import { openStore } from '../store/open-store.js';
 import type { IngestPoint } from './engine.js';
 import { createEngine } from './live-engine.js';

@@ -4,7 +4,8 @@
  * registry counts into the same families instead of failing to register them twice. Nothing here
  * is called per point: latency is observed per batch, events per event change, writes per commit.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counter, histogram } from '../metrics/registry.js';
 import type { EventChangeType, EventLevel } from '../core/events/types.js';
 
 export interface EngineMetrics {
@@ -18,64 +19,28 @@ export interface EngineMetrics {
   storeWriteError(): void;
 }
 
-function getOrCreate<T>(
-  registry: Registry,
-  name: string,
-  make: () => T,
-  kind: abstract new (...args: never[]) => object,
-): T {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof kind) return existing as T;
-  return make();
-}
-
 export function engineMetrics(registry: Registry): EngineMetrics {
-  const latency = getOrCreate(
-    registry,
-    'vigil_detection_latency_seconds',
-    () =>
-      new Histogram({
-        name: 'vigil_detection_latency_seconds',
-        help: 'Time from a batch being durable to its points being scored (one sample per batch)',
-        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [registry],
-      }),
-    Histogram,
-  );
-  const events = getOrCreate(
+  const latency = histogram(registry, {
+    name: 'vigil_detection_latency_seconds',
+    help: 'Time from a batch being durable to its points being scored (one sample per batch)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  const events = counter(
     registry,
     'vigil_events_total',
-    () =>
-      new Counter<'level' | 'change'>({
-        name: 'vigil_events_total',
-        help: 'Event changes, by level (alert, severe) and change (open, update, close, reopen)',
-        labelNames: ['level', 'change'],
-        registers: [registry],
-      }),
-    Counter,
-  ) as Counter<'level' | 'change'>;
-  const writes = getOrCreate(
-    registry,
-    'vigil_store_write_seconds',
-    () =>
-      new Histogram({
-        name: 'vigil_store_write_seconds',
-        help: 'Time one store commit of points took',
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-        registers: [registry],
-      }),
-    Histogram,
+    'Event changes, by level (alert, severe) and change (open, update, close, reopen)',
+    ['level', 'change'],
   );
-  const errors = getOrCreate(
+  const writes = histogram(registry, {
+    name: 'vigil_store_write_seconds',
+    help: 'Time one store commit of points took',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+  const errors = counter(
     registry,
     'vigil_store_write_errors_total',
-    () =>
-      new Counter({
-        name: 'vigil_store_write_errors_total',
-        help: 'Store commits of points that failed (each is retried)',
-        registers: [registry],
-      }),
-    Counter,
+    'Store commits of points that failed (each is retried)',
+    [],
   );
   return {
     detectionLatency: (seconds) => latency.observe(seconds),

@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { VigilError, errorCodes } from '../errors.js';
-import { counter } from '../server/metrics.js';
+import { counter } from '../metrics/registry.js';
 import { errorSchema } from '../server/schemas.js';
 import { noSuchModel, type ModelRegistry, type ServedModel } from './model-registry.js';
 import { readInputs, writeTensor, type JsonTensor, type TensorSignature } from './tensor-json.js';

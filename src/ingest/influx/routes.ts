@@ -12,7 +12,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import { ingestPointsCounter } from '../../server/metrics.js';
+import { ingestPointsCounter } from '../../metrics/registry.js';
 import {
   parseLineProtocol,
   V1_PRECISIONS,

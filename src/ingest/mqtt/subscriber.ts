@@ -16,7 +16,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { Counter, Gauge, Registry } from 'prom-client';
 import { BackpressureError, type Engine, type IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import { ingestPointsCounter } from '../../server/metrics.js';
+import { ingestPointsCounter } from '../../metrics/registry.js';
 import { parsePayload, type PayloadFormat } from './payload.js';
 import { compileTopicPattern, type TopicPattern } from './topic-pattern.js';
 

@@ -12,7 +12,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Counter, type Registry } from 'prom-client';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
-import { ingestPointsCounter } from '../../server/metrics.js';
+import { ingestPointsCounter } from '../../metrics/registry.js';
 import { decodeWriteRequest, decompress } from './decode.js';
 import {
   defaultLabelMapping,
