@@ -19,7 +19,8 @@ import { registerAlertRoutes } from '../alerts/routes.js';
 import { VigilError } from '../errors.js';
 import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
-import { createEngine, defaultWorkers, type LiveEngine } from '../engine/live-engine.js';
+import { createEngine, defaultWorkers } from '../engine/create-engine.js';
+import type { Engine } from '../engine/engine.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
@@ -301,7 +302,7 @@ async function loadStrategyDir(dir: string): Promise<LoadedStrategy[]> {
 }
 
 /** Gauges read from the engine at scrape time (skipped when the engine registered its own). */
-function engineGauges(registry: Registry, engine: LiveEngine): void {
+function engineGauges(registry: Registry, engine: Engine): void {
   const gauge = (name: string, help: string, value: () => number | undefined) => {
     if (registry.getSingleMetric(name) !== undefined) return;
     new Gauge({

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { openStore } from '../store/open-store.js';
-import { createEngine } from './live-engine.js';
+import { createEngine } from './create-engine.js';
 import { CRASH_BASE, CRASH_POINTS_PER_BATCH, crashBatch } from './testing/crash-child.js';
 import { runAndKill } from './testing/run-and-kill.js';
 

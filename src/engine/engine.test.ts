@@ -7,7 +7,7 @@ import pg from 'pg';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { BackpressureError, type IngestPoint, type ScoredPoint } from './engine.js';
-import { createEngine, type EngineOptions } from './live-engine.js';
+import { createEngine, type EngineOptions } from './create-engine.js';
 
 const BASE = Date.UTC(2025, 0, 1);
 const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';

@@ -7,7 +7,11 @@
  * (device_id, metric name).
  */
 import type { AnomalyEvent } from '../core/events/types.js';
+import type { SeriesPipeline } from '../core/strategy/pipeline.js';
+import type { Strategy } from '../core/strategy/schema.js';
 import type { Level } from '../core/thresholds/threshold.js';
+import type { RoutedSeries } from './scoring/protocol.js';
+import type { ShadowControl } from './shadow/shadow-control.js';
 
 /** One point as devices send it: the proto's `DataPoint`, also the HTTP JSON shape. */
 export interface IngestPoint {
@@ -82,6 +86,44 @@ export class BackpressureError extends Error {
   }
 }
 
+export interface EngineStats {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly stored: number;
+  readonly scored: number;
+  /** Points not scored because their time was not after the series' last scored time. */
+  readonly notScored: number;
+  readonly queued: number;
+  readonly series: number;
+  readonly checkpoints: number;
+  readonly lastCheckpointWallMs: number | null;
+  readonly spoolSegment: number;
+  /** Scoring worker threads (0: scoring on the main thread). */
+  readonly workers: number;
+}
+
+/**
+ * Changing which strategies are active (docs/engine.md, hot reload). Each shard applies a commit
+ * between two of its batches, so for every series it lands between two points.
+ */
+export interface StrategyRouting {
+  /** The routed strategies in routing order, and the default. */
+  active(): { readonly strategies: readonly Strategy[]; readonly fallback: Strategy };
+  /** Live univariate series whose strategy would change if these were active. */
+  plan(strategies: readonly Strategy[], fallback: Strategy): Promise<RoutedSeries[]>;
+  /**
+   * Make these active. A moving series keeps its last scored time and gets `warm.get(key)`
+   * (key `device\u0000metric`, a pipeline of its new strategy) or a fresh pipeline; its open
+   * event is closed (reason `strategy-swap`); device-level (vector) groups of a replaced
+   * strategy start afresh. Resolves with how many series moved.
+   */
+  commit(
+    strategies: readonly Strategy[],
+    fallback: Strategy,
+    warm: ReadonlyMap<string, SeriesPipeline>,
+  ): Promise<number>;
+}
+
 export interface Engine {
   /**
    * Validate, then accept a batch: resolves once every accepted point is durable (the ack),
@@ -106,4 +148,13 @@ export interface Engine {
   subscribe(listener: (item: EngineFeedItem) => void): () => void;
   /** Drain the queues, checkpoint detector state, close. */
   close(): Promise<void>;
+
+  stats(): EngineStats;
+  readonly routing: StrategyRouting;
+  /** Candidate strategies scoring beside the active ones, never alerted (docs/shadow.md). */
+  readonly shadows: ShadowControl;
+  /** Take a checkpoint now (also done periodically and on close). */
+  checkpoint(): Promise<void>;
+  /** Resolve once everything accepted so far is scored and committed to the store. */
+  flush(): Promise<void>;
 }

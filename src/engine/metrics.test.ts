@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { ingestPointsCounter } from '../metrics/registry.js';
 import { openStore } from '../store/open-store.js';
 import type { IngestPoint } from './engine.js';
-import { createEngine } from './live-engine.js';
+import { createEngine } from './create-engine.js';
 
 const BASE = Date.UTC(2025, 0, 1);
 

@@ -10,8 +10,8 @@ import { VigilError } from '../errors.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import type { EngineFeedItem, IngestPoint, ScoredPoint } from './engine.js';
-import { createEngine, type LiveEngine } from './live-engine.js';
+import type { EngineFeedItem, IngestPoint, ScoredPoint, Engine } from './engine.js';
+import { createEngine } from './create-engine.js';
 import { StrategySlots } from './strategy-slots.js';
 import { watchStrategyDir } from './strategy-watch.js';
 
@@ -62,7 +62,7 @@ function batch(from: number, n: number, tempShift = 0): IngestPoint[] {
 
 interface Rig {
   readonly store: Store;
-  readonly engine: LiveEngine;
+  readonly engine: Engine;
   readonly slots: StrategySlots;
   readonly scores: ScoredPoint[];
   readonly events: Extract<EngineFeedItem, { type: 'event' }>[];

@@ -10,10 +10,11 @@ import { parseStrategy } from '../core/strategy/load.js';
 import type { SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Store } from '../store/store.js';
-import type { LiveEngine, RoutedSeries } from './live-engine.js';
+import type { RoutedSeries } from './scoring/protocol.js';
+import type { Engine } from './engine.js';
 
 export interface StrategySlotsOptions {
-  readonly engine: LiveEngine;
+  readonly engine: Engine;
   readonly store: Store;
   /** Recent stored points replayed per series in the health check (default 500). */
   readonly replayPoints?: number;
@@ -52,7 +53,7 @@ export function rejected(message: string): VigilError {
 }
 
 export class StrategySlots {
-  private readonly engine: LiveEngine;
+  private readonly engine: Engine;
   private readonly store: Store;
   private readonly replayPoints: number;
   private readonly maxFlaggedShare: number;

@@ -7,8 +7,8 @@ import pg from 'pg';
 import { parseStrategy } from '../core/strategy/load.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
-import type { EngineFeedItem, IngestPoint, ScoredPoint } from './engine.js';
-import { createEngine, type LiveEngine } from './live-engine.js';
+import type { EngineFeedItem, IngestPoint, ScoredPoint, Engine } from './engine.js';
+import { createEngine } from './create-engine.js';
 
 const BASE = Date.UTC(2025, 0, 1);
 const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -81,7 +81,7 @@ async function run(
   workers: number,
   from: number,
   n: number,
-): Promise<{ scores: ScoredPoint[]; events: EngineFeedItem[]; engine: LiveEngine }> {
+): Promise<{ scores: ScoredPoint[]; events: EngineFeedItem[]; engine: Engine }> {
   const engine = await createEngine({
     store: s,
     spoolDir,

@@ -45,7 +45,7 @@ export const defaultHttpLimits: HttpLimits = {
 };
 
 export interface HttpServerOptions {
-  readonly engine: Engine;
+  readonly engine: Pick<Engine, 'ingest' | 'subscribe'>;
   readonly store: Store;
   /** Where the server's metrics live and what /metrics exposes (shared with the engine). */
   readonly registry: Registry;

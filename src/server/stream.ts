@@ -9,7 +9,7 @@ import type { Level } from '../core/thresholds/threshold.js';
 import type { HttpMetrics } from './metrics.js';
 
 export interface StreamOptions {
-  readonly engine: Engine;
+  readonly engine: Pick<Engine, 'subscribe'>;
   readonly metrics: HttpMetrics;
   readonly heartbeatMs: number;
   readonly schema: object;

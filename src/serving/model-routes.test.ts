@@ -17,7 +17,8 @@ import type { FastifyInstance } from 'fastify';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Registry } from 'prom-client';
 import { resolveSettings } from '../cli/serve.js';
-import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import { createEngine } from '../engine/create-engine.js';
+import type { Engine } from '../engine/engine.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { ModelRegistry } from './model-registry.js';
@@ -71,7 +72,7 @@ async function start(): Promise<Running> {
   await writeFile(path.join(modelDir, 'fixed.onnx'), fixedModel());
 
   const store = await openStore();
-  const engine: LiveEngine = await createEngine({
+  const engine: Engine = await createEngine({
     store,
     spoolDir: path.join(dir, 'spool'),
     checkpointEveryMs: 0,

@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { builtinStrategyPath, parseStrategy } from '../core/strategy/load.js';
-import type { IngestPoint } from '../engine/engine.js';
-import { createEngine, type LiveEngine } from '../engine/live-engine.js';
+import type { Engine, IngestPoint } from '../engine/engine.js';
+import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { registerDashboard } from '../server/dashboard/routes.js';
@@ -18,7 +18,7 @@ import { openStore } from '../store/open-store.js';
 
 export interface TestService {
   readonly url: string;
-  readonly engine: LiveEngine;
+  readonly engine: Engine;
   /** POST /v1/points; fails the test unless every point is accepted. */
   send(points: readonly IngestPoint[]): Promise<void>;
   stop(): Promise<void>;

@@ -12,7 +12,7 @@ import type { AnomalyEvent } from '../../core/events/types.js';
 import { compileStrategy } from '../../core/strategy/compile.js';
 import { parseStrategy } from '../../core/strategy/load.js';
 import { openStore } from '../../store/open-store.js';
-import { createEngine } from '../live-engine.js';
+import { createEngine } from '../create-engine.js';
 import {
   CRASH_BASE,
   CRASH_CANDIDATE_YAML,

@@ -11,7 +11,7 @@ import { parseStrategy } from '../../core/strategy/load.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import { VigilError } from '../../errors.js';
 import type { JsonValue, ShadowRun, Store, StoredEvent } from '../../store/store.js';
-import type { LiveEngine } from '../live-engine.js';
+import type { Engine } from '../engine.js';
 import type { ReloadResult, StrategySlots } from '../strategy-slots.js';
 import { compareShadow, type ShadowComparison } from './compare.js';
 import { shadowKeyPrefix } from './shadow-checkpoints.js';
@@ -24,7 +24,7 @@ const MAX_SAVED_SERIES = 10_000;
 const MAX_EVENTS = 10_000;
 
 export interface ShadowManagerOptions {
-  readonly engine: LiveEngine;
+  readonly engine: Engine;
   readonly store: Store;
   readonly slots: StrategySlots;
   /** Wall-clock period of saving counters; 0 disables the timer (default 60 s). */
@@ -133,7 +133,7 @@ export async function runningShadows(
 }
 
 export class ShadowManager {
-  private readonly engine: LiveEngine;
+  private readonly engine: Engine;
   private readonly store: Store;
   private readonly slots: StrategySlots;
   private readonly log: (message: string) => void;

@@ -8,7 +8,7 @@ import { compileStrategy } from '../../core/strategy/compile.js';
 import { parseStrategy } from '../../core/strategy/load.js';
 import { openStore } from '../../store/open-store.js';
 import type { EngineFeedItem, IngestPoint } from '../engine.js';
-import { createEngine } from '../live-engine.js';
+import { createEngine } from '../create-engine.js';
 
 const BASE = Date.UTC(2025, 3, 1);
 

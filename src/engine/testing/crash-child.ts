@@ -7,7 +7,7 @@
  */
 import { parseStrategy } from '../../core/strategy/load.js';
 import { openStore } from '../../store/open-store.js';
-import { createEngine } from '../live-engine.js';
+import { createEngine } from '../create-engine.js';
 import type { IngestPoint } from '../engine.js';
 
 /** The shadow candidate of the shadow crash test: a new version of the default strategy. */

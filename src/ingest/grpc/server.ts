@@ -31,7 +31,7 @@ import {
 import { loadVigilProto } from './proto.js';
 
 export interface GrpcServerOptions {
-  readonly engine: Engine;
+  readonly engine: Pick<Engine, 'ingest' | 'detect'>;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 50051; 0 picks a free port (see the returned `port`). */
@@ -126,7 +126,7 @@ class IngestStream {
 
   constructor(
     private readonly call: Call,
-    private readonly engine: Engine,
+    private readonly engine: Pick<Engine, 'ingest' | 'detect'>,
     private readonly settings: Settings,
     private readonly onDone: (stream: IngestStream) => void,
   ) {
@@ -343,7 +343,10 @@ function scoreToWire(s: ScoredPoint): NonNullable<DetectResponse['scores']>[numb
   };
 }
 
-async function detect(engine: Engine, request: DetectInput): Promise<DetectResponse> {
+async function detect(
+  engine: Pick<Engine, 'detect'>,
+  request: DetectInput,
+): Promise<DetectResponse> {
   if (request.error !== undefined) {
     throw Object.assign(new Error(request.error), { code: INPUT_CODE });
   }

@@ -24,7 +24,7 @@ import { defaultInfluxMapping, recordsToPoints, type InfluxMapping } from './to-
 const gunzipAsync = promisify(gunzip);
 
 export interface InfluxRoutesOptions {
-  readonly engine: Engine;
+  readonly engine: Pick<Engine, 'ingest'>;
   readonly registry: Registry;
   /** Largest body, compressed and decompressed, bytes. Default 8 MiB. */
   readonly bodyBytes?: number;

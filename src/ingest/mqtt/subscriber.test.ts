@@ -14,7 +14,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { Registry } from 'prom-client';
-import { createEngine, type LiveEngine } from '../../engine/live-engine.js';
+import { createEngine } from '../../engine/create-engine.js';
+import type { Engine } from '../../engine/engine.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { Rng } from '../../core/stats/rng.js';
@@ -28,7 +29,7 @@ const T0 = Date.UTC(2026, 0, 1);
 const clientIds = new Set<string>();
 
 let store: Store;
-let engine: LiveEngine;
+let engine: Engine;
 let dir: string;
 const registry = new Registry();
 const subscribers: MqttSubscriber[] = [];
@@ -70,7 +71,7 @@ function logger(into: Logged[]) {
 
 async function subscribe(
   config: Partial<MqttConfig> & Pick<MqttConfig, 'subscriptions'>,
-  options: { engine?: LiveEngine; registry?: Registry; log?: Logged[]; wait?: boolean } = {},
+  options: { engine?: Engine; registry?: Registry; log?: Logged[]; wait?: boolean } = {},
 ): Promise<MqttSubscriber> {
   const clientId = config.clientId ?? `vigil-test-${RUN}-${clientIds.size}`;
   clientIds.add(clientId);

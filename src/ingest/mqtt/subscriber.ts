@@ -55,7 +55,7 @@ export interface MqttLogger {
 }
 
 export interface MqttSubscriberOptions {
-  readonly engine: Engine;
+  readonly engine: Pick<Engine, 'ingest'>;
   readonly config: MqttConfig;
   readonly registry?: Registry;
   readonly log?: MqttLogger;

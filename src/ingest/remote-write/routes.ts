@@ -37,7 +37,7 @@ export const defaultRemoteWriteLimits: RemoteWriteLimits = {
 };
 
 export interface RemoteWriteOptions {
-  readonly engine: Engine;
+  readonly engine: Pick<Engine, 'ingest'>;
   readonly registry: Registry;
   readonly mapping?: Partial<LabelMapping>;
   readonly limits?: Partial<RemoteWriteLimits>;

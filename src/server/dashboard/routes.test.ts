@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Store, StoredEvent } from '../../store/store.js';
-import type { LiveEngine } from '../../engine/live-engine.js';
+import type { Engine } from '../../engine/engine.js';
 import { startTestService, type TestService } from '../testing/running-service.js';
 import { registerDashboard } from './routes.js';
 
@@ -27,7 +27,7 @@ function event(id: string, device: string, start: number, end: number | null): S
 describe('dashboard routes', () => {
   let service: TestService;
   let store: Store;
-  let engine: LiveEngine;
+  let engine: Engine;
   let app: FastifyInstance;
 
   before(async () => {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { createEngine, type LiveEngine } from '../../engine/live-engine.js';
+import { createEngine } from '../../engine/create-engine.js';
+import type { Engine } from '../../engine/engine.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { buildHttpServer, type HttpLimits } from '../http.js';
@@ -18,7 +19,7 @@ export interface TestService {
   readonly url: string;
   readonly port: number;
   readonly app: FastifyInstance;
-  readonly engine: LiveEngine;
+  readonly engine: Engine;
   readonly store: Store;
   readonly registry: Registry;
   /** Close the server and the engine; the store too unless it was handed in. */
@@ -34,7 +35,7 @@ export interface TestServiceOptions {
   /** Register the routes under test, before the server listens. */
   readonly routes?: (service: {
     app: FastifyInstance;
-    engine: LiveEngine;
+    engine: Engine;
     store: Store;
     registry: Registry;
   }) => unknown;

@@ -17,6 +17,8 @@ import {
   BackpressureError,
   type Engine,
   type EngineFeedItem,
+  type EngineStats,
+  type StrategyRouting,
   type IngestPoint,
   type IngestResult,
   type ScoredPoint,
@@ -41,8 +43,6 @@ import { Spool } from './spool.js';
 import { spooledBatch, type SpooledBatch } from './spool-record.js';
 import { StoreWriter, type StoreChunk } from './store-writer.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
-
-export type { RoutedSeries } from './scoring/protocol.js';
 
 export interface EngineOptions {
   readonly store: Store;
@@ -91,55 +91,6 @@ export interface EngineOptions {
   readonly shadows?: readonly ShadowSpec[];
 }
 
-export interface EngineStats {
-  readonly accepted: number;
-  readonly rejected: number;
-  readonly stored: number;
-  readonly scored: number;
-  /** Points not scored because their time was not after the series' last scored time. */
-  readonly notScored: number;
-  readonly queued: number;
-  readonly series: number;
-  readonly checkpoints: number;
-  readonly lastCheckpointWallMs: number | null;
-  readonly spoolSegment: number;
-  /** Scoring worker threads (0: scoring on the main thread). */
-  readonly workers: number;
-}
-
-/**
- * Changing which strategies are active (docs/engine.md, hot reload). Each shard applies a commit
- * between two of its batches, so for every series it lands between two points.
- */
-export interface StrategyRouting {
-  /** The routed strategies in routing order, and the default. */
-  active(): { readonly strategies: readonly Strategy[]; readonly fallback: Strategy };
-  /** Live univariate series whose strategy would change if these were active. */
-  plan(strategies: readonly Strategy[], fallback: Strategy): Promise<RoutedSeries[]>;
-  /**
-   * Make these active. A moving series keeps its last scored time and gets `warm.get(key)`
-   * (key `device\u0000metric`, a pipeline of its new strategy) or a fresh pipeline; its open
-   * event is closed (reason `strategy-swap`); device-level (vector) groups of a replaced
-   * strategy start afresh. Resolves with how many series moved.
-   */
-  commit(
-    strategies: readonly Strategy[],
-    fallback: Strategy,
-    warm: ReadonlyMap<string, SeriesPipeline>,
-  ): Promise<number>;
-}
-
-export interface LiveEngine extends Engine {
-  stats(): EngineStats;
-  readonly routing: StrategyRouting;
-  /** Candidate strategies scoring beside the active ones, never alerted (docs/shadow.md). */
-  readonly shadows: ShadowControl;
-  /** Take a checkpoint now (also done periodically and on close). */
-  checkpoint(): Promise<void>;
-  /** Resolve once everything accepted so far is scored and committed to the store. */
-  flush(): Promise<void>;
-}
-
 /** Batches handed to the shards together; done when every shard that got rows answered. */
 interface Slice {
   pending: number;
@@ -178,14 +129,14 @@ export function defaultWorkers(): number {
   return cores <= 1 ? 0 : Math.min(4, Math.max(1, cores - 2));
 }
 
-export async function createEngine(options: EngineOptions): Promise<LiveEngine> {
+export async function createEngine(options: EngineOptions): Promise<Engine> {
   const fallback = options.defaultStrategy ?? (await resolveStrategy('default'));
   const engine = new StreamingEngine(options, fallback);
   await engine.start();
   return engine;
 }
 
-class StreamingEngine implements LiveEngine {
+class StreamingEngine implements Engine {
   private readonly store: Store;
   private strategies: readonly Strategy[];
   private fallback: Strategy;
