@@ -28,7 +28,6 @@ import {
   LEVELS,
   NOT_SCORED,
   type RestoreItem,
-  type RoutedSeries,
   type ShardEvent,
   type ShardResult,
   type WorkerInit,
