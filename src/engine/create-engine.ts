@@ -441,15 +441,16 @@ class StreamingEngine implements Engine {
     source: string,
     onQueued?: () => void,
   ): Promise<IngestResult> {
-    void source;
     if (this.closing) {
       throw new VigilError('VIGIL_ERR_NOT_READY', 'the engine is shutting down');
     }
     if (this.queued() + points.length > this.queueLimit) {
       this.counters.rejected += points.length;
+      this.metrics?.ingested(source, 'backpressure', points.length);
       throw new BackpressureError(this.retryAfterMs(points.length));
     }
     const { valid, errors } = validateBatch(points, this.limits);
+    this.metrics?.ingested(source, 'rejected', errors.length);
     if (valid.length === 0) {
       onQueued?.();
       return { accepted: 0, errors };
@@ -467,6 +468,7 @@ class StreamingEngine implements Engine {
       });
     }
     this.counters.accepted += valid.length;
+    this.metrics?.ingested(source, 'accepted', valid.length);
     return { accepted: valid.length, errors };
   }
 

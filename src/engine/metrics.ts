@@ -5,10 +5,17 @@
  * is called per point: latency is observed per batch, events per event change, writes per commit.
  */
 import type { Registry } from 'prom-client';
-import { counter, histogram } from '../metrics/registry.js';
+import {
+  counter,
+  histogram,
+  ingestPointsCounter,
+  type IngestResultLabel,
+} from '../metrics/registry.js';
 import type { EventChangeType, EventLevel } from '../core/events/types.js';
 
 export interface EngineMetrics {
+  /** Points offered by one batch of `source` (`vigil_ingest_points_total`), per result. */
+  ingested(source: string, result: IngestResultLabel, points: number): void;
   /** Seconds from a batch being durable (spooled, or replayed) to its points being scored. */
   detectionLatency(seconds: number): void;
   /** One event change. */
@@ -42,7 +49,11 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     'Store commits of points that failed (each is retried)',
     [],
   );
+  const ingest = ingestPointsCounter(registry);
   return {
+    ingested: (protocol, result, points) => {
+      if (points > 0) ingest.inc({ protocol, result }, points);
+    },
     detectionLatency: (seconds) => latency.observe(seconds),
     event: (level, change) => events.inc({ level, change }),
     storeWrite: (seconds) => writes.observe(seconds),

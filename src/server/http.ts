@@ -233,24 +233,17 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       let accepted = 0;
       let engineErrors: readonly PointError[] = [];
       if (parsed.points.length > 0) {
-        try {
-          const result = await engine.ingest(parsed.points, 'http');
-          accepted = result.accepted;
-          engineErrors = result.errors;
-        } catch (err) {
-          if (err instanceof BackpressureError) {
-            metrics.ingestPoints.inc({ protocol: 'http', result: 'backpressure' }, parsed.total);
-          }
-          throw err;
-        }
+        const result = await engine.ingest(parsed.points, 'http');
+        accepted = result.accepted;
+        engineErrors = result.errors;
       }
       const errors = [
         ...parsed.errors,
         ...engineErrors.map((e) => ({ ...e, index: parsed.indices[e.index] ?? e.index })),
       ].sort((a, b) => a.index - b.index);
-      metrics.ingestPoints.inc({ protocol: 'http', result: 'accepted' }, accepted);
-      if (errors.length > 0) {
-        metrics.ingestPoints.inc({ protocol: 'http', result: 'rejected' }, errors.length);
+      // The engine counts what reaches it; points that did not parse are counted here.
+      if (parsed.errors.length > 0) {
+        metrics.ingestPoints.inc({ protocol: 'http', result: 'rejected' }, parsed.errors.length);
       }
       return { accepted, errors };
     },

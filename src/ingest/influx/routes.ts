@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Counter, type Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BackpressureError, type Engine } from '../../engine/engine.js';
+import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import { ingestPointsCounter } from '../../metrics/registry.js';
 import {
@@ -122,29 +122,18 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
     if (mapped.stringFields > 0) stringFields.inc(mapped.stringFields);
     let accepted = 0;
     const problems: LineProblem[] = [...parsed.errors, ...mapped.errors].map((e) => problem(e));
+    // The engine counts what reaches it; lines that did not parse or map are counted here.
+    if (problems.length > 0)
+      points.inc({ protocol: 'influx', result: 'rejected' }, problems.length);
     if (mapped.points.length > 0) {
-      try {
-        const result = await engine.ingest(mapped.points, 'influx');
-        accepted = result.accepted;
-        for (const e of result.errors) {
-          const line = mapped.lines[e.index] ?? 0;
-          problems.push({
-            line,
-            code: e.code,
-            what: 'point',
-            message: `line ${line}: ${e.message}`,
-          });
-        }
-      } catch (err) {
-        if (err instanceof BackpressureError) {
-          points.inc({ protocol: 'influx', result: 'backpressure' }, parsed.total);
-        }
-        throw err;
+      const result = await engine.ingest(mapped.points, 'influx');
+      accepted = result.accepted;
+      for (const e of result.errors) {
+        const line = mapped.lines[e.index] ?? 0;
+        problems.push({ line, code: e.code, what: 'point', message: `line ${line}: ${e.message}` });
       }
     }
-    points.inc({ protocol: 'influx', result: 'accepted' }, accepted);
     if (problems.length === 0) return reply.code(204).send();
-    points.inc({ protocol: 'influx', result: 'rejected' }, problems.length);
     problems.sort((a, b) => a.line - b.line);
     const first = problems[0]?.message ?? '';
     return reply.code(400).send({

@@ -369,9 +369,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       if (stopping) throw new Error('stopping: message left with the broker');
       try {
         const result = await engine.ingest(points, 'mqtt');
-        metrics.points.inc({ protocol: 'mqtt', result: 'accepted' }, result.accepted);
         if (result.errors.length > 0) {
-          metrics.points.inc({ protocol: 'mqtt', result: 'rejected' }, result.errors.length);
           rejected(
             'points',
             topic,
@@ -382,7 +380,6 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       } catch (err) {
         if (!(err instanceof BackpressureError)) throw err;
         metrics.backpressure.inc();
-        metrics.points.inc({ protocol: 'mqtt', result: 'backpressure' }, points.length);
         await sleep(Math.min(Math.max(err.retryAfterMs, 50), 5_000));
       }
     }

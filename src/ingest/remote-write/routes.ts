@@ -12,7 +12,6 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Counter, type Registry } from 'prom-client';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
-import { ingestPointsCounter } from '../../metrics/registry.js';
 import { decodeWriteRequest, decompress } from './decode.js';
 import {
   defaultLabelMapping,
@@ -95,7 +94,6 @@ export async function registerRemoteWriteRoutes(
   const { engine } = options;
   const mapping: LabelMapping = { ...defaultLabelMapping, ...options.mapping };
   const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...options.limits };
-  const points = ingestPointsCounter(options.registry);
   const samples = samplesCounter(options.registry);
   for (const result of ['accepted', 'rejected', 'stale', 'non_finite'] as const) {
     samples.inc({ result }, 0);
@@ -163,17 +161,14 @@ export async function registerRemoteWriteRoutes(
         }
         const seriesErrorSamples = mapped.errors.reduce((n, e) => n + e.samples, 0);
 
-        let accepted = 0;
         let acceptedSamples = 0;
         let pointErrors: Awaited<ReturnType<Engine['ingest']>>['errors'] = [];
         if (mapped.points.length > 0) {
           try {
             const result = await engine.ingest(mapped.points, SOURCE);
-            accepted = result.accepted;
             pointErrors = result.errors;
           } catch (err) {
             if (err instanceof BackpressureError) {
-              points.inc({ protocol: SOURCE, result: 'backpressure' }, mapped.points.length);
               samples.inc(
                 { result: 'backpressure' },
                 mapped.samplesPerPoint.reduce((n, s) => n + s, 0),
@@ -188,10 +183,6 @@ export async function registerRemoteWriteRoutes(
         }
         const rejectedSamples =
           mapped.samplesPerPoint.reduce((n, s) => n + s, 0) - acceptedSamples + seriesErrorSamples;
-        points.inc({ protocol: SOURCE, result: 'accepted' }, accepted);
-        if (pointErrors.length > 0) {
-          points.inc({ protocol: SOURCE, result: 'rejected' }, pointErrors.length);
-        }
         samples.inc({ result: 'accepted' }, acceptedSamples);
         if (rejectedSamples > 0) samples.inc({ result: 'rejected' }, rejectedSamples);
 
