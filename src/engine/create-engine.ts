@@ -38,7 +38,7 @@ import { InProcessShard, WorkerShard, type ShardClient } from './scoring/shard-c
 import { isShadowKey, shadowRestoreItems } from './shadow/shadow-checkpoints.js';
 import { shadowControl, type ShadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
-import { Spool } from './spool.js';
+import { Spool } from './log/spool.js';
 import { spooledBatch, type SpooledBatch } from './spool-record.js';
 import { StoreWriter, type StoreChunk } from './store-writer.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';

@@ -16,6 +16,7 @@ import type { SqlDriver, SqlSession } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
 import { SqlShadowRunStore } from './sql-shadow-runs.js';
+import { SqlEngineStateStore } from './sql-engine-state.js';
 import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
 import type {
   Appender,
@@ -209,6 +210,7 @@ class SqlStore implements Store {
   readonly events: SqlEventStore;
   readonly strategies: SqlStrategyStore;
   readonly checkpoints: SqlCheckpointStore;
+  readonly engineState: SqlEngineStateStore;
   readonly deadLetters: SqlDeadLetterStore;
   private readonly writes: WritePath;
   readonly shadows: SqlShadowRunStore;
@@ -224,6 +226,7 @@ class SqlStore implements Store {
     this.events = new SqlEventStore(driver);
     this.strategies = new SqlStrategyStore(driver);
     this.checkpoints = new SqlCheckpointStore(driver);
+    this.engineState = new SqlEngineStateStore(driver);
     this.deadLetters = new SqlDeadLetterStore(driver);
     this.writes = new WritePath(driver);
     this.shadows = new SqlShadowRunStore(driver);

@@ -665,6 +665,18 @@ export function storeSuite(
       await assert.rejects(h.store.checkpoints.deletePrefix(''), /prefix/);
     });
 
+    it('engine state: documents round-trip by key; the latest put wins', async () => {
+      assert.equal(await h.store.engineState.get('es:none'), undefined);
+      const first = { active: [{ name: 'pumps', version: 2 }], position: '000000000003:~' };
+      await h.store.engineState.put('es:a', first);
+      await h.store.engineState.put('es:b', [1, 'two', null, { x: 0.1 }]);
+      assert.deepEqual(await h.store.engineState.get('es:a'), first);
+      await h.store.engineState.put('es:a', { active: [] });
+      assert.deepEqual(await h.store.engineState.get('es:a'), { active: [] });
+      assert.deepEqual(await h.store.engineState.get('es:b'), [1, 'two', null, { x: 0.1 }]);
+      await assert.rejects(h.store.engineState.put('', 1), /engine state key/);
+    });
+
     it('concurrent commits of overlapping batches neither deadlock nor duplicate', async () => {
       const c = irregularSeries('cc-1', 'm', BASE, 4 * HOUR, 8);
       const d = irregularSeries('cc-2', 'm', BASE, 4 * HOUR, 9);

@@ -339,6 +339,18 @@ export interface CheckpointStore {
   deletePrefix(prefix: string): Promise<number>;
 }
 
+/**
+ * The engine's own records, one JSON document per key (e.g. the active strategy set, the log
+ * position the last checkpoint covers); the engine defines and checks their shapes. The latest
+ * put wins. Keys: 1 to 200 characters.
+ */
+export interface EngineStateStore {
+  /** The document stored under `key`, undefined when there is none. */
+  get(key: string): Promise<JsonValue | undefined>;
+  /** Insert or replace. */
+  put(key: string, value: JsonValue): Promise<void>;
+}
+
 /** Why an alert delivery was given up (docs/alerts.md). */
 export type DeadLetterReason = 'retries_exhausted' | 'queue_full' | 'rejected' | 'shutdown';
 
@@ -397,6 +409,7 @@ export interface Store {
   readonly events: EventStore;
   readonly strategies: StrategyStore;
   readonly checkpoints: CheckpointStore;
+  readonly engineState: EngineStateStore;
   readonly deadLetters: DeadLetterStore;
   readonly shadows: ShadowRunStore;
   /**

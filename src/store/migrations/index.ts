@@ -11,6 +11,7 @@ import { timeSeries } from './002-time-series.js';
 import { alertDeadLetters } from './003-alert-dead-letters.js';
 import { eventLabels } from './004-event-labels.js';
 import { shadowRuns } from './005-shadow-runs.js';
+import { engineState } from './006-engine-state.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -25,6 +26,7 @@ export const migrations: readonly Migration[] = [
   alertDeadLetters,
   eventLabels,
   shadowRuns,
+  engineState,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,20 +1,14 @@
 /**
- * The write-ahead spool: accepted batches are appended to a segment file and fsynced before they
- * are acknowledged. Concurrent appends are group-committed (one write + one fdatasync for all
- * batches waiting), so the cost of an fsync is shared by everything that arrived during the
- * previous one. Segments are numbered; the engine rotates to a new one at each checkpoint and
- * deletes a segment once all its points are committed to the store and covered by a checkpoint.
- *
- * Format: each batch is its COPY text rows (spool-record.ts) followed by an empty line, which no
- * row can be. A crash can only tear the last batch of the last segment written, and that batch
- * was never acknowledged (its fsync did not return), so a batch without its empty line, or that
- * does not parse, at the end of a segment is dropped on replay. Segments of earlier versions
- * (`.ndjson`, one JSON array of points per line) are still read.
+ * The spool's segment files: batches appended to the active segment and fsynced, concurrent
+ * appends group-committed (one write + one fdatasync); numbered segments, rotated on request and
+ * removed by id. A batch is its COPY text rows (spool-record.ts) and an empty line; a torn last
+ * batch (never acknowledged) is dropped on reading; legacy `.ndjson` segments are still read.
+ * spool-log.ts makes this a DurableLog; docs/engine.md, "Durability and crashes".
  */
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSpooledBatch, spooledBatch, type SpooledBatch } from './spool-record.js';
-import type { ValidPoint } from './validate.js';
+import { readSpooledBatch, spooledBatch, type SpooledBatch } from '../spool-record.js';
+import type { ValidPoint } from '../validate.js';
 
 const SEGMENT = /^spool-(\d{12})\.(rows|ndjson)$/;
 const LEGACY = 'ndjson';
@@ -28,6 +22,8 @@ export interface LeftoverSegment {
   readonly batches: SpooledBatch[];
   /** Bytes at the end that did not parse (a torn, unacknowledged write). */
   readonly tornBytes: number;
+  /** Bytes of the whole file. */
+  readonly bytes: number;
 }
 
 interface Pending {
@@ -36,8 +32,11 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-/** Called once a group of batches is durable, before their appends resolve, in spool order. */
-export type OnDurable = (segment: number, batches: readonly SpooledBatch[]) => void;
+/**
+ * Called once a group of batches is durable, before their appends resolve, in spool order, with
+ * the bytes the group took.
+ */
+export type OnDurable = (segment: number, batches: readonly SpooledBatch[], bytes: number) => void;
 
 export class Spool {
   private fd: FileHandle | undefined;
@@ -108,13 +107,16 @@ export class Spool {
     });
   }
 
+  /** Read a segment back from its file (the active one may end in a write under way: torn). */
+  read(id: number): Promise<LeftoverSegment> {
+    return readSegment(this.file(id), id);
+  }
+
   async remove(id: number): Promise<void> {
     if (id >= this.activeId) throw new Error(`cannot remove the active spool segment ${id}`);
-    await unlink(join(this.dir, this.leftoverNames.get(id) ?? segmentName(id))).catch(
-      (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      },
-    );
+    await unlink(this.file(id)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 
   /** Wait for every append so far; then close the file (an empty active segment is removed). */
@@ -126,6 +128,10 @@ export class Spool {
         await unlink(join(this.dir, segmentName(this.activeId))).catch(() => undefined);
       }
     });
+  }
+
+  private file(id: number): string {
+    return join(this.dir, this.leftoverNames.get(id) ?? segmentName(id));
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
@@ -155,6 +161,7 @@ export class Spool {
     const group = this.pending;
     this.pending = [];
     if (group.length === 0) return;
+    let written: number;
     try {
       // After a failed write the segment may end in a partial line: later lines go elsewhere.
       if (this.broken || this.fd === undefined) {
@@ -172,7 +179,8 @@ export class Spool {
         this.broken = true;
         throw error;
       }
-      this.bytes += Buffer.byteLength(text);
+      written = Buffer.byteLength(text);
+      this.bytes += written;
     } catch (error) {
       for (const p of group) p.reject(error);
       return;
@@ -180,6 +188,7 @@ export class Spool {
     this.onDurable(
       this.activeId,
       group.map((p) => p.batch),
+      written,
     );
     for (const p of group) p.resolve(this.activeId);
   }
@@ -207,5 +216,5 @@ async function readSegment(file: string, id: number): Promise<LeftoverSegment> {
     }
     start = end + (legacy ? 1 : 2);
   }
-  return { id, batches, tornBytes };
+  return { id, batches, tornBytes, bytes: Buffer.byteLength(text) };
 }

@@ -3,10 +3,10 @@ import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MAX_TIME, MIN_TIME } from '../store/copy-text.js';
+import { MAX_TIME, MIN_TIME } from '../../store/copy-text.js';
 import { Spool } from './spool.js';
-import { spooledBatch, type SpooledBatch } from './spool-record.js';
-import type { ValidPoint } from './validate.js';
+import { spooledBatch, type SpooledBatch } from '../spool-record.js';
+import type { ValidPoint } from '../validate.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
