@@ -1,11 +1,12 @@
 /**
- * The engine's contract, as seen by ingest adapters (gRPC, HTTP, later MQTT/remote-write) and the
+ * The engine's contract, as seen by ingest adapters (gRPC, HTTP, MQTT, remote-write) and the
  * server: points go in, acknowledgements come back once the points are durable, scores and events
- * come out on a live feed. Implementations own sharding, backpressure, checkpoints and the spool.
+ * come out on a live feed. `createEngine` (create-engine.ts) builds one; docs/engine.md.
  *
  * Units: `timestamp` is event time in ms since the Unix epoch (UTC). A *series* is
  * (device_id, metric name).
  */
+import { VigilError } from '../errors.js';
 import type { AnomalyEvent } from '../core/events/types.js';
 import type { SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
@@ -73,15 +74,14 @@ export type EngineFeedItem =
 /**
  * Thrown (rejected) by `ingest` when the engine's bounded queues are full: the caller must slow
  * down (gRPC: stop reading the stream; HTTP: 429/503 with `Retry-After`). Nothing of the rejected
- * batch was accepted.
+ * batch was accepted. A VigilError with code `VIGIL_ERR_BACKPRESSURE`.
  */
-export class BackpressureError extends Error {
-  readonly code = 'VIGIL_ERR_BACKPRESSURE';
+export class BackpressureError extends VigilError {
   constructor(
     /** Suggested wait before retrying, in ms. */
     readonly retryAfterMs: number,
   ) {
-    super(`ingest queue full, retry in ${retryAfterMs} ms`);
+    super('VIGIL_ERR_BACKPRESSURE', `ingest queue full, retry in ${retryAfterMs} ms`);
     this.name = 'BackpressureError';
   }
 }
@@ -131,7 +131,7 @@ export interface Engine {
    * Rejects with BackpressureError when full (nothing accepted).
    * @param source protocol name for metrics (`grpc`, `http`, …)
    * @param onQueued optional; called synchronously, before the returned promise settles, once the
-   *   batch has passed the backpressure check and holds its place in the spool order. An adapter
+   *   batch has passed the backpressure check and holds its place in the log order. An adapter
    *   may then hand over its next batch without waiting for this one's fsync: order is kept.
    */
   ingest(

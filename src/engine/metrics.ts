@@ -7,6 +7,7 @@
 import type { Registry } from 'prom-client';
 import {
   counter,
+  gauge,
   histogram,
   ingestPointsCounter,
   type IngestResultLabel,
@@ -59,4 +60,53 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     storeWrite: (seconds) => writes.observe(seconds),
     storeWriteError: () => errors.inc(),
   };
+}
+
+/** What the engine's gauges read at scrape time. */
+export interface EngineGaugeSources {
+  /** Points accepted and not yet stored and scored. */
+  queued(): number;
+  /** Series the engine holds state for. */
+  series(): number;
+  /** Wall clock (ms) of the last checkpoint, null before the first. */
+  lastCheckpointWallMs(): number | null;
+  /** Bytes the durable log holds. */
+  logBytes(): number;
+}
+
+/** The engine whose numbers each registry's gauges report: the latest created on it. */
+const gaugeSources = new WeakMap<Registry, EngineGaugeSources>();
+
+/**
+ * Register the engine's gauges (read at scrape). A family already registered under the same
+ * name (by another engine on this registry, or by the caller) is kept; ours then reads the
+ * latest engine.
+ */
+export function engineGauges(registry: Registry, sources: EngineGaugeSources): void {
+  gaugeSources.set(registry, sources);
+  const read = (name: string, help: string, value: (s: EngineGaugeSources) => number | null) =>
+    gauge(registry, {
+      name,
+      help,
+      collect() {
+        const current = gaugeSources.get(registry);
+        const v = current === undefined ? null : value(current);
+        if (v !== null) this.set(v);
+      },
+    });
+  read('vigil_engine_queued_points', 'Points accepted and not yet stored and scored', (s) =>
+    s.queued(),
+  );
+  read('vigil_engine_series', 'Series the engine holds state for', (s) => s.series());
+  read(
+    'vigil_checkpoint_age_seconds',
+    'Seconds since the last checkpoint of detector state',
+    (s) => {
+      const last = s.lastCheckpointWallMs();
+      return last === null ? null : (Date.now() - last) / 1000;
+    },
+  );
+  read('vigil_log_bytes', 'Bytes the durable log (the spool) holds, not yet trimmed', (s) =>
+    s.logBytes(),
+  );
 }

@@ -1,0 +1,140 @@
+/**
+ * Scoring dispatch: durable batches wait here in log order and go to the shards in slices of at
+ * most SLICE_POINTS, one slice per turn of the event loop so acks and I/O keep flowing. Tracks
+ * which slices each shard has not answered, so `idle()` can tell when everything handed over is
+ * scored, and reports detection latency per batch. Can be held (no new slices) for a checkpoint.
+ */
+import { performance } from 'node:perf_hooks';
+import type { EngineMetrics } from '../metrics.js';
+import type { ValidPoint } from '../validate.js';
+import type { ShardBatch } from './protocol.js';
+import type { SeriesTable } from './series-table.js';
+
+/** Points per scoring slice. */
+const SLICE_POINTS = 20_000;
+
+/** Batches handed to the shards together; done when every shard that got rows answered. */
+interface Slice {
+  pending: number;
+  readonly points: number;
+  /** When each batch became durable (performance.now()); with metrics only. */
+  readonly durableAt: readonly number[];
+}
+
+export class ScoringQueue {
+  private readonly queue: ValidPoint[][] = [];
+  /** When each queued batch became durable (performance.now()); kept with metrics only. */
+  private readonly queueDurableAt: number[] = [];
+  private queuedPoints = 0;
+  private scheduled = false;
+  private held = false;
+  /** Slices each shard has been given and not answered yet, oldest first. */
+  private readonly inflight: Slice[][];
+  private inflightSlices = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly table: SeriesTable,
+    /** Hand a shard its part of a slice (an in-process shard answers before returning). */
+    private readonly score: (shard: number, batch: ShardBatch) => void,
+    private readonly metrics: EngineMetrics | undefined,
+  ) {
+    this.inflight = Array.from({ length: table.shards }, () => []);
+  }
+
+  /** Points queued or handed to shards and not scored yet. */
+  get unscored(): number {
+    return this.queuedPoints;
+  }
+
+  /** Queue durable batches, in log order. */
+  push(batches: readonly ValidPoint[][]): void {
+    const durableAt = this.metrics === undefined ? 0 : performance.now();
+    for (const points of batches) {
+      this.queue.push(points);
+      if (this.metrics !== undefined) this.queueDurableAt.push(durableAt);
+      this.queuedPoints += points.length;
+    }
+    this.schedule();
+  }
+
+  /** Hand everything queued to the shards now (in-process: score it now), unless held. */
+  drain(budget = Number.POSITIVE_INFINITY): void {
+    let done = 0;
+    while (!this.held && done < budget && this.queue.length > 0) {
+      const batches: ValidPoint[][] = [];
+      let points = 0;
+      while (this.queue.length > 0 && points < SLICE_POINTS) {
+        const batch = this.queue.shift() as ValidPoint[];
+        batches.push(batch);
+        points += batch.length;
+      }
+      const durableAt =
+        this.metrics === undefined ? [] : this.queueDurableAt.splice(0, batches.length);
+      done += points;
+      const parts = this.table.encode(batches);
+      const slice: Slice = { pending: 0, points, durableAt };
+      parts.forEach((part, i) => {
+        if (part === undefined) return;
+        slice.pending++;
+        this.inflight[i]?.push(slice);
+      });
+      this.inflightSlices++;
+      if (slice.pending === 0) {
+        this.finish(slice);
+        continue;
+      }
+      parts.forEach((part, i) => {
+        if (part !== undefined) this.score(i, part);
+      });
+    }
+  }
+
+  /** Hand over everything queued, then hold new batches back until `release`. */
+  drainAndHold(): void {
+    this.held = false;
+    this.drain();
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    this.schedule();
+  }
+
+  /** A shard answered its oldest slice. */
+  answered(shard: number): void {
+    const slice = this.inflight[shard]?.shift();
+    if (slice !== undefined && --slice.pending === 0) this.finish(slice);
+  }
+
+  /** Resolves when every batch handed to the shards has been scored. */
+  idle(): Promise<void> {
+    if (this.inflightSlices === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.held) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain(SLICE_POINTS);
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private finish(slice: Slice): void {
+    this.queuedPoints -= slice.points;
+    if (this.metrics !== undefined) {
+      const now = performance.now();
+      for (const at of slice.durableAt) this.metrics.detectionLatency((now - at) / 1000);
+    }
+    this.inflightSlices--;
+    if (this.inflightSlices === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The scoring shards and how to reach them: one in-process shard (`workers: 0`) or one worker
+ * thread per shard, each owning the devices that hash to it (series-table.ts). Routes restored
+ * checkpoints, detect requests, strategy plans and commits, snapshots to the shards that own
+ * them, and gathers the replies.
+ */
+import { isVectorStrategy } from '../../core/strategy/compile.js';
+import type { PipelineSnapshot, SeriesPipeline } from '../../core/strategy/pipeline.js';
+import type { Strategy } from '../../core/strategy/schema.js';
+import type { Checkpoint } from '../../store/store.js';
+import type { ScoredPoint } from '../engine.js';
+import type { ShadowSpec } from '../shadow/types.js';
+import type { ValidPoint } from '../validate.js';
+import type { RestoreItem, RoutedSeries, ShardBatch, ShardEvent, ShardResult } from './protocol.js';
+import type { EngineTag } from './scoring-shard.js';
+import { SeriesTable, shardOfDevice } from './series-table.js';
+import { InProcessShard, WorkerShard, type ShardClient } from './shard-client.js';
+
+export interface ShardPoolOptions {
+  /** Worker threads; 0 scores on the main thread (one in-process shard). */
+  readonly workers: number;
+  readonly strategies: readonly Strategy[];
+  readonly fallback: Strategy;
+  readonly shadows: readonly ShadowSpec[];
+  /** Each shard's results, in the order its batches were given. */
+  readonly onResult: (shard: number, result: ShardResult) => void;
+  /** A worker died (its state is gone). */
+  readonly onFailure: (shard: number, error: Error) => void;
+}
+
+export class ShardPool {
+  readonly table: SeriesTable;
+  readonly shards: readonly ShardClient[];
+
+  constructor(options: ShardPoolOptions) {
+    const { workers, onResult, onFailure } = options;
+    this.table = new SeriesTable(Math.max(1, workers));
+    const init = {
+      strategies: [...options.strategies],
+      fallback: options.fallback,
+      shadows: [...options.shadows],
+    };
+    this.shards = Array.from({ length: this.table.shards }, (_, i) =>
+      workers === 0
+        ? new InProcessShard(init, (result) => onResult(i, result))
+        : new WorkerShard(
+            init,
+            `vigil-scoring-${i}`,
+            (result) => onResult(i, result),
+            (error) => onFailure(i, error),
+          ),
+    );
+  }
+
+  score(shard: number, batch: ShardBatch): void {
+    this.shards[shard]?.score(batch);
+  }
+
+  /**
+   * Restore pipeline checkpoints on the shards that own their devices (any worker count restores
+   * any other's). `loaded` finds the checkpoint's strategy; without it the series starts afresh.
+   */
+  async restore(
+    checkpoints: readonly Required<Checkpoint>[],
+    loaded: (name: string, version: number) => Strategy | undefined,
+    log: (message: string) => void,
+  ): Promise<void> {
+    const items = this.shards.map(() => [] as RestoreItem[]);
+    for (const cp of checkpoints) {
+      const snapshot = cp.snapshot as typeof cp.snapshot & Partial<EngineTag>;
+      const tag = snapshot.engine;
+      const strategy = loaded(snapshot.strategy, snapshot.version);
+      if (tag === undefined || strategy === undefined) {
+        log(
+          `checkpoint ${cp.key}: strategy ${snapshot.strategy}@${snapshot.version} is not loaded; starting afresh`,
+        );
+        continue;
+      }
+      const vector = isVectorStrategy(strategy);
+      if (tag.metric === null) {
+        if (!vector) continue;
+        items[this.table.shardOf(tag.device)]?.push({
+          kind: 'group',
+          device: tag.device,
+          checkpoint: cp,
+        });
+      } else {
+        if (vector) continue;
+        const interned = this.table.intern(tag.device, tag.metric);
+        if (interned === undefined) continue;
+        items[interned.shard]?.push({ kind: 'series', def: interned.def, checkpoint: cp });
+      }
+    }
+    await this.sendRestore(items);
+  }
+
+  /** Restore items already split by shard (shadow candidates). */
+  async sendRestore(items: readonly (readonly RestoreItem[])[]): Promise<void> {
+    await Promise.all(
+      this.shards.map((s, i) =>
+        (items[i]?.length ?? 0) === 0
+          ? Promise.resolve()
+          : s.request({ op: 'restore', items: items[i] ?? [] }),
+      ),
+    );
+  }
+
+  /** Snapshots of every pipeline changed since the last, per shard, after what it was given. */
+  async snapshot(wallTime: number): Promise<Checkpoint[][]> {
+    const replies = await Promise.all(
+      this.shards.map((s) => s.request({ op: 'snapshot', wallTime })),
+    );
+    return replies.map((r) => r.checkpoints);
+  }
+
+  /** Mark pipelines changed again (their checkpoints were not written). */
+  async dirty(keys: readonly (readonly string[])[]): Promise<void> {
+    await Promise.all(this.shards.map((s, i) => s.request({ op: 'dirty', keys: keys[i] ?? [] })));
+  }
+
+  async plan(strategies: readonly Strategy[], fallback: Strategy): Promise<RoutedSeries[]> {
+    const replies = await Promise.all(
+      this.shards.map((s) => s.request({ op: 'plan', strategies: [...strategies], fallback })),
+    );
+    return replies.flatMap((r) => r.series);
+  }
+
+  /** Every shard gets the commit now, behind the batches it was already given. */
+  async commit(
+    strategies: readonly Strategy[],
+    fallback: Strategy,
+    warm: ReadonlyMap<string, SeriesPipeline>,
+  ): Promise<{ moved: number; events: ShardEvent[] }> {
+    const parts = this.shards.map(() => [] as [string, PipelineSnapshot][]);
+    for (const [key, pipeline] of warm) {
+      const device = key.slice(0, key.indexOf('\u0000'));
+      parts[this.table.shardOf(device)]?.push([key, pipeline.snapshot()]);
+    }
+    const replies = await Promise.all(
+      this.shards.map((s, i) =>
+        s.request({ op: 'commit', strategies: [...strategies], fallback, warm: parts[i] ?? [] }),
+      ),
+    );
+    let moved = 0;
+    const events: ShardEvent[] = [];
+    for (const reply of replies) {
+      moved += reply.moved;
+      events.push(...reply.events);
+    }
+    return { moved, events };
+  }
+
+  /** Each shard scores its devices' points against copies of its live state. */
+  async detect(valid: readonly ValidPoint[]): Promise<ScoredPoint[]> {
+    const count = this.shards.length;
+    const byShard = this.shards.map(() => ({ points: [] as ValidPoint[], at: [] as number[] }));
+    valid.forEach((point, i) => {
+      const part = byShard[shardOfDevice(point.device_id, count)];
+      part?.points.push(point);
+      part?.at.push(i);
+    });
+    const perPoint: ScoredPoint[][] = new Array<ScoredPoint[]>(valid.length);
+    await Promise.all(
+      this.shards.map(async (s, i) => {
+        const part = byShard[i];
+        if (part === undefined || part.points.length === 0) return;
+        const reply = await s.request({ op: 'detect', points: part.points });
+        reply.scores.forEach((scores, k) => {
+          perPoint[part.at[k] as number] = scores;
+        });
+      }),
+    );
+    return perPoint.flat();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+}
