@@ -10,7 +10,7 @@ import { openStore } from '../store/open-store.js';
 import { ACTIVE_KEY, LEGACY_ACTIVE_KEY } from './active-strategies.js';
 import { LOG_CHECKPOINT_KEY } from './checkpointer.js';
 import { createEngine } from './create-engine.js';
-import type { IngestPoint } from './engine.js';
+import type { Engine, IngestPoint } from './engine.js';
 
 const BASE = Date.UTC(2025, 0, 1);
 const dirs: string[] = [];
@@ -91,21 +91,22 @@ describe('engine state', () => {
         { key: LEGACY_ACTIVE_KEY, snapshot: legacy as unknown as PipelineSnapshot, eventTime: 0 },
       ]);
       const logs: string[] = [];
-      const engine = await createEngine({
-        store,
-        spoolDir: await tempDir(),
-        checkpointEveryMs: 0,
-        strategies: [parseStrategy(yamlOf(1))],
-        resumeStrategies: true,
-        log: (message) => logs.push(message),
-      });
+      // Given version `given` of pumps, resuming.
+      const resume = async (given: number) =>
+        createEngine({
+          store,
+          spoolDir: await tempDir(),
+          checkpointEveryMs: 0,
+          strategies: [parseStrategy(yamlOf(given))],
+          resumeStrategies: true,
+          log: (message) => logs.push(message),
+        });
+      const names = (engine: Engine) =>
+        engine.routing.active().strategies.map((s) => `${s.name}@${s.version}`);
+      const engine = await resume(1);
       try {
         const active = engine.routing.active();
-        assert.deepEqual(
-          active.strategies.map((s) => `${s.name}@${s.version}`),
-          ['pumps@3'],
-          logs.join('\n'),
-        );
+        assert.deepEqual(names(engine), ['pumps@3'], logs.join('\n'));
         const keys = (await store.checkpoints.getAll()).map((cp) => cp.key);
         assert.ok(!keys.includes(LEGACY_ACTIVE_KEY), 'the fake checkpoint is gone');
         assert.deepEqual(await store.engineState.get(ACTIVE_KEY), {
@@ -117,17 +118,8 @@ describe('engine state', () => {
         await engine.close();
       }
       // The next start resumes from the new record alone.
-      const again = await createEngine({
-        store,
-        spoolDir: await tempDir(),
-        checkpointEveryMs: 0,
-        strategies: [parseStrategy(yamlOf(2))],
-        resumeStrategies: true,
-      });
-      assert.deepEqual(
-        again.routing.active().strategies.map((s) => `${s.name}@${s.version}`),
-        ['pumps@3'],
-      );
+      const again = await resume(2);
+      assert.deepEqual(names(again), ['pumps@3']);
       await again.close();
     } finally {
       await store.close();

@@ -1,7 +1,6 @@
 /**
  * What the spool holds for one accepted batch: its points as COPY text rows, the exact text the
- * store later loads. Encoding once at ingest serves both the fsync and the store write (it was
- * JSON for the spool and COPY text for the store, each about a tenth of the CPU per point).
+ * store later loads, encoded once at ingest for both (docs/engine.md, "Durability and crashes").
  * Reading a spool back turns the rows into points again for scoring.
  */
 import {

@@ -1,17 +1,17 @@
 /**
- * The engine's store writer: durable batches (already encoded as COPY text rows) queue here and
- * are committed in the background, in order, up to `batchRows` rows per commit. A commit whose
- * outcome is unknown is retried (commits are idempotent), by default 20 times with backoff; then
- * the writer keeps the rows queued, reports the error to the next `round`, and tries again a
- * second later.
- * It also tracks, per spool segment, the rows not committed yet, so the engine knows which
- * segments it may delete.
+ * The engine's store writer: durable batches (already COPY text rows) are committed in the
+ * background, in order, at most `batchRows` rows per commit. Commits are idempotent, so one with
+ * an unknown outcome is retried (20 times with backoff by default); then the rows stay queued, the
+ * next `round` reports the error, and writing resumes a second later. It counts the rows not yet
+ * committed per chunk `segment` (the log trimmer's epoch), so the engine knows what the log may
+ * forget.
  */
 import type { EncodedRows } from '../store/copy-text.js';
 import type { Store } from '../store/store.js';
 import type { EngineMetrics } from './metrics.js';
 
 export interface StoreChunk {
+  /** The log part the batch came from, counted by `unstoredIn` (the engine: a trimmer epoch). */
   readonly segment: number;
   /** Points in the batch. */
   readonly points: number;
@@ -66,7 +66,7 @@ export class StoreWriter {
     return this.unstoredBySegment.get(segment) ?? 0;
   }
 
-  /** Stop tracking a segment the engine deleted. */
+  /** Stop tracking a segment the engine no longer asks about. */
   forget(segment: number): void {
     this.unstoredBySegment.delete(segment);
   }

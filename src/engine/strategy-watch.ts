@@ -1,10 +1,7 @@
 /**
  * Watching a directory of strategy YAML files (`vigil serve --strategies DIR`): `fs.watch` with a
- * debounce, and a periodic rescan as the fallback for file systems where watching misses
- * changes. A file whose content changed is proposed to the slots (stored, checked, swapped);
- * unchanged content is not proposed again. Removing a file does not deactivate its strategy:
- * the removal is logged, the active version keeps scoring (and is resumed after a restart);
- * replace it with a new version, or roll back, to change it (docs/engine.md).
+ * debounce and a periodic rescan as fallback; a file whose content changed is proposed to the
+ * slots. Removing a file does not deactivate its strategy (docs/engine.md, "Hot reload").
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,10 +1,8 @@
 /**
- * Checkpoints of shadow runs' candidate state (docs/shadow.md, "Restarts"). A candidate series
- * is checkpointed like an active one — its pipeline snapshot and last scored time, taken by the
- * same shard `snapshot` op — under a key of its run, and carries its share of the run's counters,
- * so a restart resumes both from the same point of the stream and the spool replay counts only
- * what it scores again. Checkpoints of runs no longer running are ignored (and deleted when a run
- * ends).
+ * Checkpoints of shadow runs' candidate state (docs/shadow.md, "Restarts"): taken with the active
+ * ones, keyed by run, each with its share of the run's counters, so a restart resumes both from
+ * the same point and the log replay counts only what it scores again. Checkpoints of runs no
+ * longer running are ignored (and deleted when a run ends).
  */
 import { createHash } from 'node:crypto';
 import type { PipelineSnapshot } from '../../core/strategy/pipeline.js';

@@ -1,9 +1,8 @@
 /**
  * Shadow runs as a service (docs/shadow.md): start a stored strategy version in shadow, compare
- * it with the active strategies on the same points, promote it (through the staged health check
- * and swap of strategy-slots.ts) or discard it. Runs are stored, so a restart resumes the running
- * ones (`runningShadows` feeds them to the engine before it replays its spool); counters are
- * saved with the run periodically, on close and when it ends.
+ * it with the active strategies, promote it (through strategy-slots.ts) or discard it. Runs are
+ * stored and resumed on restart (`runningShadows`, before the log replay); counters are saved
+ * periodically, on close and when a run ends.
  */
 import type { Registry } from 'prom-client';
 import { isVectorStrategy, compileStrategy } from '../../core/strategy/compile.js';
