@@ -12,6 +12,7 @@ import {
   rollingMeanVarStateSchema,
   welfordStateSchema,
 } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 export const ADAPTIVE_WINDOW_KIND = 'adaptive-window';
 
@@ -387,7 +388,10 @@ export class AdaptiveWindowDetector implements Detector {
       s.windowStart > n ||
       s.recent.capacity !== this.params.recovery_points
     ) {
-      throw new Error('adaptive-window snapshot: state does not match its params');
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        'adaptive-window snapshot: state does not match its params',
+      );
     }
     this.phase = s.phase;
     this.windowMs = s.windowMs;

@@ -4,6 +4,7 @@ import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js'
 import type { ExplainingDetector, Explanation } from './explanation.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 /**
  * Streaming half-space trees (Tan, Ting & Liu, 2011) over a shingle of recent residuals.
@@ -387,7 +388,8 @@ export class HalfSpaceTrees implements Detector, ExplainingDetector {
   private load(state: HalfSpaceTreesState): void {
     const fit = (name: string, source: readonly number[], target: { length: number }): void => {
       if (source.length !== target.length) {
-        throw new Error(
+        throw new VigilError(
+          'VIGIL_ERR_STORE_INVALID',
           `invalid '${HALF_SPACE_TREES_KIND}' snapshot state: ${name} has ${source.length} entries, expected ${target.length}`,
         );
       }
@@ -398,7 +400,8 @@ export class HalfSpaceTrees implements Detector, ExplainingDetector {
     fit('latest', state.latest, this.latest);
     fit('shingle', state.shingle, this.shingleBuf);
     if (state.dims.some((q) => q >= this.params.shingle)) {
-      throw new Error(
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
         `invalid '${HALF_SPACE_TREES_KIND}' snapshot state: a split dimension ≥ shingle`,
       );
     }

@@ -12,6 +12,7 @@ import {
 import { esdCriticalValue } from '../stats/student-t.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 export const SEASONAL_ESD_KIND = 'seasonal-esd';
 
@@ -187,7 +188,11 @@ export class SeasonalEsdDetector implements Detector {
       s.head < this.ring.length &&
       (!s.fitted || (s.levelPoints >= 1 && s.levelPoints < s.values.length)) &&
       s.profile.length === s.period;
-    if (!ok) throw new Error('seasonal-esd snapshot: state does not match its params');
+    if (!ok)
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        'seasonal-esd snapshot: state does not match its params',
+      );
     this.ring.set(s.values);
     this.size = s.values.length;
     this.head = s.head;
