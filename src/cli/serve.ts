@@ -27,6 +27,7 @@ import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { removeTotalGauges, strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
 import { startDemo, type DemoSource } from '../ingest/demo/pumps.js';
+import { registerPointsRoute } from '../ingest/http/routes.js';
 import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
 import { remoteWriteOptions, remoteWriteSchema } from '../ingest/remote-write/config.js';
 import { registerInfluxRoutes } from '../ingest/influx/routes.js';
@@ -445,9 +446,6 @@ export async function serve(settings: ServeSettings): Promise<void> {
     logger: { level: settings.logLevel },
     limits: {
       ...(limits.body_bytes === undefined ? {} : { bodyBytes: limits.body_bytes }),
-      ...(limits.points_per_request === undefined
-        ? {}
-        : { pointsPerRequest: limits.points_per_request }),
       ...(limits.buckets_per_query === undefined
         ? {}
         : { bucketsPerQuery: limits.buckets_per_query }),
@@ -455,6 +453,13 @@ export async function serve(settings: ServeSettings): Promise<void> {
     isReady: () => started,
     strategies: slots,
     shadows,
+  });
+  await registerPointsRoute(app, {
+    engine,
+    registry,
+    ...(limits.points_per_request === undefined
+      ? {}
+      : { pointsPerRequest: limits.points_per_request }),
   });
   await registerRemoteWriteRoutes(app, {
     engine,

@@ -12,6 +12,7 @@ import type { Engine, IngestPoint } from '../engine/engine.js';
 import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
+import { registerPointsRoute } from '../ingest/http/routes.js';
 import { registerDashboard } from '../server/dashboard/routes.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
@@ -68,6 +69,7 @@ export async function startService(
     strategies: slots,
     shadows,
   });
+  await registerPointsRoute(app, { engine, registry });
   await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

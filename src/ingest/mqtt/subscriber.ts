@@ -13,10 +13,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry, type Counter, type Gauge } from 'prom-client';
 import { BackpressureError, type Engine, type IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import { ingestPointsCounter } from '../../metrics/registry.js';
+import { counter, gauge } from '../../metrics/registry.js';
 import { parsePayload, type PayloadFormat } from './payload.js';
 import { compileTopicPattern, type TopicPattern } from './topic-pattern.js';
 
@@ -86,60 +86,33 @@ interface Metrics {
   readonly backpressure: Counter;
   readonly connected: Gauge;
   readonly reconnects: Counter;
-  readonly points: Counter<'protocol' | 'result'>;
 }
 
 function metricsOn(registry: Registry): Metrics {
-  const get = <T>(name: string, make: () => T): T =>
-    (registry.getSingleMetric(name) as T | undefined) ?? make();
   return {
-    received: get(
-      'vigil_mqtt_messages_received_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_messages_received_total',
-          help: 'MQTT messages received',
-          registers: [registry],
-        }),
-    ),
-    rejected: get(
+    received: counter(registry, 'vigil_mqtt_messages_received_total', 'MQTT messages received', []),
+    rejected: counter(
+      registry,
       'vigil_mqtt_messages_rejected_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_messages_rejected_total',
-          help: 'MQTT messages rejected, by reason (topic, too_large, payload, no_device, points)',
-          labelNames: ['reason'],
-          registers: [registry],
-        }),
+      'MQTT messages rejected, by reason (topic, too_large, payload, no_device, points)',
+      ['reason'],
     ),
-    backpressure: get(
+    backpressure: counter(
+      registry,
       'vigil_mqtt_backpressure_waits_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_backpressure_waits_total',
-          help: 'Times an MQTT message waited because the engine was full',
-          registers: [registry],
-        }),
+      'Times an MQTT message waited because the engine was full',
+      [],
     ),
-    connected: get(
-      'vigil_mqtt_connected',
-      () =>
-        new Gauge({
-          name: 'vigil_mqtt_connected',
-          help: '1 while connected to the MQTT broker, else 0',
-          registers: [registry],
-        }),
-    ),
-    reconnects: get(
+    connected: gauge(registry, {
+      name: 'vigil_mqtt_connected',
+      help: '1 while connected to the MQTT broker, else 0',
+    }),
+    reconnects: counter(
+      registry,
       'vigil_mqtt_reconnects_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_reconnects_total',
-          help: 'Attempts to reconnect to the MQTT broker',
-          registers: [registry],
-        }),
+      'Attempts to reconnect to the MQTT broker',
+      [],
     ),
-    points: ingestPointsCounter(registry),
   };
 }
 

@@ -9,7 +9,8 @@
  * `queue_config.retry_on_http_429` is set, but always retries a 5xx.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
 import { decodeWriteRequest, decompress } from './decode.js';
@@ -44,18 +45,6 @@ export interface RemoteWriteOptions {
 
 export const REMOTE_WRITE_PATH = '/api/v1/write';
 const SOURCE = 'remote_write';
-
-function samplesCounter(registry: Registry): Counter<'result'> {
-  const name = 'vigil_remote_write_samples_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<'result'>;
-  return new Counter({
-    name,
-    help: 'Prometheus remote-write samples received, by result (accepted, rejected, stale, non_finite, duplicate, backpressure)',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-}
 
 function send(
   reply: FastifyReply,
@@ -94,7 +83,12 @@ export async function registerRemoteWriteRoutes(
   const { engine } = options;
   const mapping: LabelMapping = { ...defaultLabelMapping, ...options.mapping };
   const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...options.limits };
-  const samples = samplesCounter(options.registry);
+  const samples = counter(
+    options.registry,
+    'vigil_remote_write_samples_total',
+    'Prometheus remote-write samples received, by result (accepted, rejected, stale, non_finite, duplicate, backpressure)',
+    ['result'],
+  );
   for (const result of ['accepted', 'rejected', 'stale', 'non_finite'] as const) {
     samples.inc({ result }, 0);
   }
