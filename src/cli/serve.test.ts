@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { VigilError } from '../errors.js';
-import { resolveSettings } from './serve.js';
+import { resolveSettings } from './serve-settings.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 

@@ -17,16 +17,12 @@ import { Registry, type Counter, type Gauge } from 'prom-client';
 import { BackpressureError, type Engine, type IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import { counter, gauge } from '../../metrics/registry.js';
-import { parsePayload, type PayloadFormat } from './payload.js';
-import { compileTopicPattern, type TopicPattern } from './topic-pattern.js';
-
-export interface MqttSubscriptionConfig {
-  /** Topic pattern with named wildcards, e.g. `plants/+plant/devices/+device/telemetry`. */
-  readonly topic: string;
-  readonly format?: PayloadFormat;
-  /** Key of the timestamp in flat JSON payloads; default `timestamp`. */
-  readonly timestampField?: string;
-}
+import { parsePayload } from './payload.js';
+import {
+  compileSubscriptions,
+  type CompiledSubscription,
+  type MqttSubscriptionConfig,
+} from './subscriptions.js';
 
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
@@ -70,12 +66,6 @@ export interface MqttSubscriber {
   ready(): Promise<void>;
   /** Stop taking messages; unacknowledged ones stay with the broker. */
   stop(): Promise<void>;
-}
-
-interface CompiledSubscription {
-  readonly pattern: TopicPattern;
-  readonly format: PayloadFormat;
-  readonly timestampField: string;
 }
 
 type RejectReason = 'topic' | 'too_large' | 'payload' | 'no_device' | 'points';
@@ -128,26 +118,6 @@ async function readPem(file: string | undefined, key: string): Promise<Buffer | 
       `mqtt.${key}: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`,
     );
   }
-}
-
-/** Compile the subscriptions; throws VIGIL_ERR_CONFIG naming the bad one. */
-export function compileSubscriptions(
-  subscriptions: readonly MqttSubscriptionConfig[],
-): CompiledSubscription[] {
-  return subscriptions.map((s, i) => {
-    try {
-      return {
-        pattern: compileTopicPattern(s.topic),
-        format: s.format ?? 'auto',
-        timestampField: s.timestampField ?? 'timestamp',
-      };
-    } catch (err) {
-      throw new VigilError(
-        'VIGIL_ERR_CONFIG',
-        `mqtt.subscriptions[${i}].topic ${JSON.stringify(s.topic)}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-  });
 }
 
 /** Rejected-message logs: at most `burst` per window, then one line counting the rest. */
