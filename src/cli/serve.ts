@@ -141,7 +141,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     }
     await app.listen({ port: settings.port, host: settings.host });
     const { host } = settings;
-    const grpc = await startGrpcServer({ engine, port: settings.grpcPort, host });
+    const grpc = await startGrpcServer({ engine, registry, port: settings.grpcPort, host });
     started('servers', () => Promise.all([app.close(), grpc.close()]));
     if (settings.strategies !== undefined) {
       const known = new Map(strategies.fromDir.map((s) => [s.file, s.yaml]));

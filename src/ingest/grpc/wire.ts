@@ -13,6 +13,7 @@
 import protobuf from 'protobufjs';
 import { setOwn } from '../../data/set-own.js';
 import type { IngestPoint, PointError } from '../../engine/engine.js';
+import { VigilError } from '../../errors.js';
 
 export const INPUT_CODE = 'VIGIL_ERR_INPUT';
 
@@ -259,14 +260,16 @@ function decodeMessage<T>(message: string, bytes: Buffer, read: (c: Cursor) => T
   try {
     return read(new Cursor(bytes, 0, bytes.length));
   } catch (error) {
-    if (error instanceof WireError) throw new Error(`invalid ${message}: ${error.message}`);
+    if (error instanceof WireError) {
+      throw new VigilError('VIGIL_ERR_INPUT', `invalid ${message}: ${error.message}`);
+    }
     throw error;
   }
 }
 
 /**
  * Decode one IngestRequest. The oneof's last field on the wire wins, as protobuf specifies.
- * @throws Error when the bytes are not a valid protobuf message.
+ * @throws VigilError (VIGIL_ERR_INPUT) when the bytes are not a valid protobuf message.
  */
 export function decodeIngestRequest(bytes: Buffer, limits: RequestLimits): Pending {
   const result = decodeMessage('IngestRequest', bytes, (c) => {
@@ -305,7 +308,7 @@ export type DetectInput =
 /**
  * Decode one DetectRequest: all of its points must be good, or the request is refused naming the
  * first bad one.
- * @throws Error when the bytes are not a valid protobuf message.
+ * @throws VigilError (VIGIL_ERR_INPUT) when the bytes are not a valid protobuf message.
  */
 export function decodeDetectRequest(bytes: Buffer, limits: RequestLimits): DetectInput {
   return decodeMessage('DetectRequest', bytes, (c) => {

@@ -50,6 +50,14 @@ async function values(s: Running, device: string, metric: string) {
   return r.kind === 'raw' ? { times: Array.from(r.times), values: Array.from(r.values) } : null;
 }
 
+/** `vigil_ingest_points_total{protocol="influx",result}` (0 when absent). */
+async function counted(s: Running, result: string): Promise<number> {
+  const text = await s.registry.metrics();
+  const prefix = `vigil_ingest_points_total{protocol="influx",result="${result}"} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? 0 : Number(line.slice(prefix.length));
+}
+
 describe('Influx write endpoints', () => {
   let s: Running;
   before(async () => {
@@ -149,8 +157,12 @@ describe('Influx write endpoints', () => {
       'pf,host=pf-1 v=5 4102444800001',
       'pf,host=pf-1 v=6 1767268804000',
     ].join('\n');
+    const [accepted, rejected] = [await counted(s, 'accepted'), await counted(s, 'rejected')];
     const r = await write(`${s.url}/api/v2/write?precision=ms`, body);
     assert.equal(r.status, 400);
+    // Lines 3 and 5 refused by the route, line 6 by the engine: every line counted once.
+    assert.equal((await counted(s, 'accepted')) - accepted, 3);
+    assert.equal((await counted(s, 'rejected')) - rejected, 3);
     const json = JSON.parse(r.text) as {
       code: string;
       message: string;
@@ -228,6 +240,7 @@ test('mapping options, line limit, backpressure: 413 on too many lines, 429 with
     assert.equal(full.status, 429);
     assert.match(full.text, /VIGIL_ERR_BACKPRESSURE/);
     assert.ok(Number(full.headers.get('retry-after')) >= 1);
+    assert.equal(await counted(s, 'backpressure'), 5);
   } finally {
     await s.stop();
   }
