@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Alerting } from '../alerts/alerting.js';
 import { alertSettings } from '../alerts/config.js';
@@ -25,6 +25,7 @@ import { removeTotalGauges, strategyReloadFailuresCounter } from '../metrics/reg
 import { httpLimits } from '../server/config.js';
 import { buildHttpServer } from '../server/http.js';
 import { checkModelDir, modelServingConfig } from '../serving/config.js';
+import type { ModelServing, ModelServingConfig } from '../serving/serve-models.js';
 import { storeOptions } from '../store/config.js';
 import { openStore } from '../store/open-store.js';
 import { registerServeRoutes } from './serve-routes.js';
@@ -56,19 +57,17 @@ async function stopAll(running: readonly Running[], log?: FastifyBaseLogger): Pr
 
 /** Start everything; resolves once serving. Shutdown is on SIGTERM/SIGINT. */
 export async function serve(settings: ServeSettings): Promise<void> {
-  const config = settings.file;
-  // JSON lines like the server's own, until the server's logger exists.
+  const { file: config, host } = settings;
+  // JSON lines like the server's own until the server's logger exists, then that logger.
   let warn = (msg: string): void => {
     process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
   };
+  const warnLater = (msg: string): void => warn(msg);
   // Checked before anything starts: strategies, the model directory, MQTT topics, alert secrets.
   const strategies = await loadStartStrategies(settings.strategies);
   if (settings.models !== undefined) await checkModelDir(settings.models);
   const mqtt = config.mqtt === undefined ? undefined : mqttConfig(config.mqtt);
-  const alertConfig = alertSettings(
-    config.alerts ?? {},
-    `http://${settings.host}:${settings.port}`,
-  );
+  const alertConfig = alertSettings(config.alerts ?? {}, `http://${host}:${settings.port}`);
 
   const running: Running[] = [];
   const started = (name: string, stop: () => unknown) => running.push({ name, stop });
@@ -76,16 +75,10 @@ export async function serve(settings: ServeSettings): Promise<void> {
     await mkdir(settings.dataDir, { recursive: true });
     const store = await openStore(storeOptions(config.store ?? {}, settings));
     started('store', () => store.close());
-    await storeStrategies(store, strategies, (msg) => warn(msg));
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
-    removeTotalGauges(registry);
-    const alerting = new Alerting({
-      settings: alertConfig,
-      deadLetters: store.deadLetters,
-      registry,
-      log: (msg) => warn(msg),
-    });
+    await storeStrategies(store, strategies, warnLater);
+    const registry = serviceRegistry();
+    const { deadLetters } = store;
+    const alerting = new Alerting({ settings: alertConfig, deadLetters, registry, log: warnLater });
     started('alerting', () => alerting.close()); // after the engine: it drains into the sinks
     const engine = await createEngine({
       store,
@@ -96,21 +89,15 @@ export async function serve(settings: ServeSettings): Promise<void> {
       spoolDir: path.join(settings.dataDir, 'spool'),
       resumeStrategies: true,
       // Running shadow runs score from the start, the spool replay included (docs/shadow.md).
-      shadows: await runningShadows(store, (msg) => warn(msg)),
-      log: (msg) => warn(msg),
+      shadows: await runningShadows(store, warnLater),
+      log: warnLater,
     });
     started('engine', () => engine.close());
     alerting.attach(engine);
     const reloadFailures = strategyReloadFailuresCounter(registry);
     const onFailure = (strategy: string) => reloadFailures.inc({ strategy });
-    const slots = new StrategySlots({ engine, store, log: (msg) => warn(msg), onFailure });
-    const shadows = await ShadowManager.open({
-      engine,
-      store,
-      slots,
-      registry,
-      log: (msg) => warn(msg),
-    });
+    const slots = new StrategySlots({ engine, store, log: warnLater, onFailure });
+    const shadows = await ShadowManager.open({ engine, store, slots, registry, log: warnLater });
     started('shadows', () => shadows.close());
 
     let ready = false;
@@ -128,27 +115,20 @@ export async function serve(settings: ServeSettings): Promise<void> {
     warn = (msg) => log.warn(msg);
     await registerServeRoutes(app, { engine, store, registry }, config);
     if (settings.models !== undefined) {
-      // Imported only when asked for (onnxruntime's native library is large); the models present
-      // now are served before the port opens, later changes hot-reload.
-      const { startModelServing } = await import('../serving/serve-models.js');
-      const models = await startModelServing(
+      const models = await startModels(
         app,
         registry,
         modelServingConfig(config.models ?? {}, settings.models),
-        { info: (msg) => log.info(msg), warn },
       );
       started('models', () => models.close()); // after the HTTP server: requests end first
     }
-    await app.listen({ port: settings.port, host: settings.host });
-    const { host } = settings;
+    await app.listen({ port: settings.port, host });
     const grpc = await startGrpcServer({ engine, registry, port: settings.grpcPort, host });
     started('servers', () => Promise.all([app.close(), grpc.close()]));
     if (settings.strategies !== undefined) {
       const known = new Map(strategies.fromDir.map((s) => [s.file, s.yaml]));
-      const watcher = watchStrategyDir(
-        { dir: settings.strategies, slots, log: warn, onFailure },
-        known,
-      );
+      const dir = settings.strategies;
+      const watcher = watchStrategyDir({ dir, slots, log: warnLater, onFailure }, known);
       started('strategy watcher', () => watcher.close());
     }
     if (mqtt !== undefined) {
@@ -159,25 +139,44 @@ export async function serve(settings: ServeSettings): Promise<void> {
       started('mqtt', () => subscriber.stop());
     }
     if (settings.demo) {
-      const demo = startDemo({ engine, log: warn });
+      const demo = startDemo({ engine, log: warnLater });
       started('demo', () => demo.stop());
     }
     ready = true;
-    log.info(
-      {
-        http: `http://${host}:${(app.server.address() as AddressInfo).port}`,
-        grpc: `${host}:${grpc.port}`,
-        store: store.info.backend,
-        timescale: store.info.timescale,
-        demo: settings.demo,
-      },
-      'vigil serving',
-    );
+    const http = `http://${host}:${(app.server.address() as AddressInfo).port}`;
+    const { backend, timescale } = store.info;
+    const where = { http, grpc: `${host}:${grpc.port}`, store: backend, timescale };
+    log.info({ ...where, demo: settings.demo }, 'vigil serving');
     stopOnSignals(running, log);
   } catch (err) {
     await stopAll(running).catch(() => undefined);
     throw err;
   }
+}
+
+/** One registry for every component, with Node's process metrics (docs/operations.md). */
+function serviceRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  removeTotalGauges(registry);
+  return registry;
+}
+
+/**
+ * Model serving on `app`, before it listens: the models present now are served at once, later
+ * changes hot-reload. Imported only when asked for: onnxruntime's native library is large.
+ */
+async function startModels(
+  app: FastifyInstance,
+  registry: Registry,
+  config: ModelServingConfig,
+): Promise<ModelServing> {
+  const { startModelServing } = await import('../serving/serve-models.js');
+  const log = app.log;
+  return startModelServing(app, registry, config, {
+    info: (msg) => log.info(msg),
+    warn: (msg) => log.warn(msg),
+  });
 }
 
 /** SIGTERM/SIGINT: stop everything and exit 0; a second signal exits at once with 1. */

@@ -1,13 +1,9 @@
 /**
  * The gRPC ingest adapter: `vigil.v1.Ingest` (proto/vigil/v1/ingest.proto) over @grpc/grpc-js.
- *
- * Stream contract (docs/grpc.md): one IngestAck per IngestRequest, in request order, written only
- * after `engine.ingest` resolved, i.e. once the request's points are durable. Consecutive requests
- * already read are handed to the engine as one batch (micro-batching), but still acked one by one.
- * When the engine answers BackpressureError the stream stops reading and retries the same batch
- * after the hinted delay: unread data stays in HTTP/2 flow-control windows, so the client is slowed
- * and nothing is dropped. Reading also stops while acks cannot be written (slow reader) and while
- * too many points are queued, so memory per stream is bounded.
+ * Contract (docs/grpc.md): one IngestAck per IngestRequest, in request order, written once the
+ * request's points are durable; requests already read go to the engine together but are acked
+ * one by one. On backpressure or a slow reader the stream stops reading, so HTTP/2 flow control
+ * slows the client and nothing is dropped.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';

@@ -1,14 +1,8 @@
 /**
- * The Ingest service's messages on the wire: `IngestRequest` and `DetectRequest` bytes → the
- * points the engine takes, in one pass; `IngestAck` → bytes.
- *
- * Written by hand, not generated: the generic decoder builds a message object per point, 64-bit
- * Long objects for every timestamp and a converted copy of all of it (toObject), which was a
- * fifth of the server's CPU per batched point; the generic encoder parses every seq_id into a
- * Long. This reads the few fields of ingest.proto straight into engine points; unknown fields are
- * skipped as protobuf requires, and later duplicates of a field or map key win, as in every
- * protobuf runtime. A message that is not valid protobuf throws. Acks are written with
- * protobufjs's Writer.
+ * The Ingest service's messages on the wire: `IngestRequest` and `DetectRequest` bytes → engine
+ * points in one pass, `IngestAck` → bytes. Hand-written because the generic decoder cost a fifth
+ * of the server's CPU per point (docs/grpc.md). Unknown fields are skipped and later duplicates
+ * win, as protobuf requires; bytes that are not protobuf throw VIGIL_ERR_INPUT.
  */
 import protobuf from 'protobufjs';
 import { setOwn } from '../../data/set-own.js';

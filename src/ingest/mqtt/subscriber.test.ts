@@ -245,34 +245,6 @@ describe('MQTT subscriber on the local Mosquitto', () => {
     }
   });
 
-  test('vigil_ingest_points_total{protocol="mqtt"} counts every point: accepted, rejected', async () => {
-    const accepted = await metricValue('vigil_ingest_points_total', MQTT_ACCEPTED);
-    const rejected = await metricValue('vigil_ingest_points_total', MQTT_REJECTED);
-    const pubClient = await mqtt.connectAsync(BROKER, {
-      clientId: `vigil-test-count-${RUN}`,
-      clean: true,
-    });
-    try {
-      for (let i = 0; i < 10; i++) {
-        await pubClient.publishAsync(`${PREFIX}/compact/count-1`, `v=${i}@${T0 + i * 1000}`, {
-          qos: 1,
-        });
-      }
-      // One message of two points: the engine refuses the second (no device).
-      const two = [
-        { timestamp: T0, device_id: 'count-2', metrics: { v: 1 } },
-        { timestamp: T0, device_id: '', metrics: { v: 2 } },
-      ];
-      await pubClient.publishAsync(`${PREFIX}/points/count`, JSON.stringify(two), { qos: 1 });
-    } finally {
-      await pubClient.endAsync();
-    }
-    await waitStored('count-1', 'v', 10);
-    await waitStored('count-2', 'v', 1);
-    assert.equal((await metricValue('vigil_ingest_points_total', MQTT_ACCEPTED)) - accepted, 11);
-    assert.equal((await metricValue('vigil_ingest_points_total', MQTT_REJECTED)) - rejected, 1);
-  });
-
   test('bad messages are counted by reason, logged with topic and reason, and never stop the good ones', async () => {
     const before = {
       payload: await metricValue('vigil_mqtt_messages_rejected_total', '{reason="payload"}'),
@@ -351,6 +323,34 @@ describe('MQTT subscriber on the local Mosquitto', () => {
     } finally {
       await pubClient.endAsync();
     }
+  });
+
+  test('vigil_ingest_points_total{protocol="mqtt"} counts every point: accepted, rejected', async () => {
+    const accepted = await metricValue('vigil_ingest_points_total', MQTT_ACCEPTED);
+    const rejected = await metricValue('vigil_ingest_points_total', MQTT_REJECTED);
+    const pubClient = await mqtt.connectAsync(BROKER, {
+      clientId: `vigil-test-count-${RUN}`,
+      clean: true,
+    });
+    try {
+      for (let i = 0; i < 10; i++) {
+        await pubClient.publishAsync(`${PREFIX}/compact/count-1`, `v=${i}@${T0 + i * 1000}`, {
+          qos: 1,
+        });
+      }
+      // One message of two points: the engine refuses the second (no device).
+      const two = [
+        { timestamp: T0, device_id: 'count-2', metrics: { v: 1 } },
+        { timestamp: T0, device_id: '', metrics: { v: 2 } },
+      ];
+      await pubClient.publishAsync(`${PREFIX}/points/count`, JSON.stringify(two), { qos: 1 });
+    } finally {
+      await pubClient.endAsync();
+    }
+    await waitStored('count-1', 'v', 10);
+    await waitStored('count-2', 'v', 1);
+    assert.equal((await metricValue('vigil_ingest_points_total', MQTT_ACCEPTED)) - accepted, 11);
+    assert.equal((await metricValue('vigil_ingest_points_total', MQTT_REJECTED)) - rejected, 1);
   });
 });
 

@@ -1,15 +1,9 @@
 /**
- * MQTT ingest: subscribes to configured topic patterns (QoS 1, persistent session), turns each
- * message into points and acknowledges it (PUBACK) only once `engine.ingest` has made the points
- * durable, so a crash never loses an acknowledged message: the broker redelivers what was not
- * acknowledged. MQTT.js hands messages one at a time to `handleMessage` and sends the PUBACK when
- * its callback is called (its documented backpressure hook), which is where the ingest waits.
- *
- * On engine backpressure the subscriber pauses: it keeps the message, waits the engine's
- * Retry-After and tries again, reading nothing else meanwhile, so TCP and the broker hold the
- * rest. A bad payload is counted, logged with its topic and reason, and acknowledged (sending it
- * again would not make it better). Reconnects back off exponentially from `reconnectMinMs` to
- * `reconnectMaxMs`, also after the broker refused the credentials.
+ * MQTT ingest (docs/integrations-influx-mqtt.md): subscribes to the configured topic patterns
+ * (QoS 1, persistent session) and sends a message's PUBACK only once `engine.ingest` made its
+ * points durable, so the broker redelivers whatever a crash left unacknowledged. On backpressure
+ * it holds the message and reads nothing else until the engine takes it; a bad payload is
+ * counted, logged and acknowledged; reconnects back off.
  */
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';

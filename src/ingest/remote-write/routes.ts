@@ -1,12 +1,8 @@
 /**
- * `POST /api/v1/write`: Prometheus remote-write v1 into the engine.
- *
- * Answer codes follow the remote-write spec, so that Prometheus retries exactly what can succeed
- * later: 204 when every sample was accepted (or skipped: stale markers, NaN, ±Inf); 400 for data
- * that will never be accepted (Prometheus drops the batch; the accepted part of it is durable);
- * 413 over a size limit; 415 for another content type or encoding; 503 with Retry-After on
- * backpressure. Not 429: Prometheus 2.x drops a batch answered 429 unless
- * `queue_config.retry_on_http_429` is set, but always retries a 5xx.
+ * `POST /api/v1/write`: Prometheus remote-write v1 into the engine. Answers follow the spec so
+ * that Prometheus retries exactly what can succeed later (docs/integrations-prometheus.md): 204,
+ * 400 (never retried; the accepted part is durable), 413, 415, and 503 with Retry-After on
+ * backpressure: not 429, which Prometheus 2.x drops unless told to retry it.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
