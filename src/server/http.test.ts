@@ -1,7 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpLimits } from './http.js';
-import { startTestService, type TestService } from './testing/running-service.js';
+import {
+  postPoints as post,
+  samplePoints as points,
+  startTestService,
+  type TestService,
+} from './testing/running-service.js';
 
 type Running = TestService;
 
@@ -14,24 +19,6 @@ function start(options: { limits?: Partial<HttpLimits> } = {}): Promise<Running>
 }
 
 const T0 = Date.UTC(2026, 0, 1);
-
-function points(device: string, n: number, from = T0) {
-  return Array.from({ length: n }, (_, i) => ({
-    timestamp: from + i * 1000,
-    device_id: device,
-    metrics: { temp: 20 + (i % 5), load: i },
-    tags: { site: 'a' },
-  }));
-}
-
-async function post(url: string, body: string, type = 'application/json') {
-  const res = await fetch(`${url}/v1/points`, {
-    method: 'POST',
-    headers: { 'content-type': type },
-    body,
-  });
-  return { status: res.status, headers: res.headers, json: (await res.json()) as unknown };
-}
 
 async function get(url: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url);

@@ -1,12 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Registry } from 'prom-client';
-import { createEngine } from '../../engine/create-engine.js';
 import type { IngestPoint } from '../../engine/engine.js';
-import { openStore } from '../../store/open-store.js';
+import { sampleValue } from '../../metrics/testing.js';
+import { startTestService } from '../../server/testing/running-service.js';
 import { anomalyAt, demoPoint, startDemo } from './pumps.js';
 
 test('demo points are a pure function of seed, device and time', () => {
@@ -60,29 +56,24 @@ test('startDemo back-fills the warm-up history, then streams in real time', asyn
 });
 
 test('into a real engine: vigil_ingest_points_total{protocol="demo"} counts every point sent', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-demo-'));
-  const store = await openStore();
-  const registry = new Registry();
-  const engine = await createEngine({
-    store,
-    registry,
-    spoolDir: path.join(dir, 'spool'),
-    checkpointEveryMs: 0,
-  });
+  const service = await startTestService();
   try {
-    const demo = startDemo({ engine, devices: 2, intervalMs: 1000, backfillMs: 20_000 });
+    const demo = startDemo({
+      engine: service.engine,
+      devices: 2,
+      intervalMs: 1000,
+      backfillMs: 20_000,
+    });
     const deadline = Date.now() + 10_000;
     while (demo.sent() < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await demo.stop();
     assert.ok(demo.sent() >= 40, `${demo.sent()} points sent`);
-    const text = await registry.metrics();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('vigil_ingest_points_total{protocol="demo",result="accepted"} '));
-    assert.equal(Number(line?.split(' ').pop()), demo.sent());
+    const labels = 'protocol="demo",result="accepted"';
+    assert.equal(
+      await sampleValue(service.registry, 'vigil_ingest_points_total', labels),
+      demo.sent(),
+    );
   } finally {
-    await engine.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await service.stop();
   }
 });

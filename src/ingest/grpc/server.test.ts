@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { createEngine } from '../../engine/create-engine.js';
+import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import type { ProtoGrpcType } from './generated/ingest.js';
@@ -347,12 +348,8 @@ describe('gRPC ingest server', () => {
     const { acks, status } = await done;
     assert.equal(status.code, grpc.status.OK);
     assert.equal(acks.length, 7);
-    const value = async (result: string): Promise<number> => {
-      const text = await registry.metrics();
-      const prefix = `vigil_ingest_points_total{protocol="grpc",result="${result}"} `;
-      const line = text.split('\n').find((l) => l.startsWith(prefix));
-      return line === undefined ? 0 : Number(line.slice(prefix.length));
-    };
+    const value = (result: string): Promise<number> =>
+      sampleValue(registry, 'vigil_ingest_points_total', `protocol="grpc",result="${result}"`);
     // 26 sent well-formed; one refused by the engine (NaN), one by the wire decoder (4 metrics).
     assert.equal(await value('accepted'), 26);
     assert.equal(await value('rejected'), 2);

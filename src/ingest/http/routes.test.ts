@@ -4,7 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestService, type TestService } from '../../server/testing/running-service.js';
+import { sampleValue } from '../../metrics/testing.js';
+import {
+  postPoints as post,
+  samplePoints as points,
+  startTestService,
+  type TestService,
+} from '../../server/testing/running-service.js';
 
 type Running = TestService;
 
@@ -15,34 +21,9 @@ function start(options: { queueLimit?: number; bodyBytes?: number } = {}): Promi
   });
 }
 
-const T0 = Date.UTC(2026, 0, 1);
-
-function points(device: string, n: number, from = T0) {
-  return Array.from({ length: n }, (_, i) => ({
-    timestamp: from + i * 1000,
-    device_id: device,
-    metrics: { temp: 20 + (i % 5), load: i },
-    tags: { site: 'a' },
-  }));
-}
-
-async function post(url: string, body: string, type = 'application/json') {
-  const res = await fetch(`${url}/v1/points`, {
-    method: 'POST',
-    headers: { 'content-type': type },
-    body,
-  });
-  return { status: res.status, headers: res.headers, json: (await res.json()) as unknown };
-}
-
-/** The value of `vigil_ingest_points_total{protocol="http",result}` (0 when absent). */
-async function counted(s: Running, result: string): Promise<number> {
-  const text = await s.registry.metrics();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`vigil_ingest_points_total{protocol="http",result="${result}"}`));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
+/** `vigil_ingest_points_total{protocol="http",result}` (0 when absent). */
+const counted = (s: Running, result: string): Promise<number> =>
+  sampleValue(s.registry, 'vigil_ingest_points_total', `protocol="http",result="${result}"`);
 
 describe('POST /v1/points', () => {
   let s: Running;

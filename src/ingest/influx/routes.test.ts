@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { startTestService, type TestService } from '../../server/testing/running-service.js';
+import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { registerInfluxRoutes, type InfluxRoutesOptions } from './routes.js';
@@ -51,12 +52,8 @@ async function values(s: Running, device: string, metric: string) {
 }
 
 /** `vigil_ingest_points_total{protocol="influx",result}` (0 when absent). */
-async function counted(s: Running, result: string): Promise<number> {
-  const text = await s.registry.metrics();
-  const prefix = `vigil_ingest_points_total{protocol="influx",result="${result}"} `;
-  const line = text.split('\n').find((l) => l.startsWith(prefix));
-  return line === undefined ? 0 : Number(line.slice(prefix.length));
-}
+const counted = (s: Running, result: string): Promise<number> =>
+  sampleValue(s.registry, 'vigil_ingest_points_total', `protocol="influx",result="${result}"`);
 
 describe('Influx write endpoints', () => {
   let s: Running;

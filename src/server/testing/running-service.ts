@@ -89,3 +89,23 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     },
   };
 }
+
+/** `n` points of `device`, one a second from `from`, with two metrics and a tag. */
+export function samplePoints(device: string, n: number, from = Date.UTC(2026, 0, 1)) {
+  return Array.from({ length: n }, (_, i) => ({
+    timestamp: from + i * 1000,
+    device_id: device,
+    metrics: { temp: 20 + (i % 5), load: i },
+    tags: { site: 'a' },
+  }));
+}
+
+/** `POST /v1/points` with a body as given. */
+export async function postPoints(url: string, body: string, type = 'application/json') {
+  const res = await fetch(`${url}/v1/points`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as unknown };
+}
