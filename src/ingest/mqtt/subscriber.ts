@@ -1,32 +1,22 @@
 /**
- * MQTT ingest: subscribes to configured topic patterns (QoS 1, persistent session), turns each
- * message into points and acknowledges it (PUBACK) only once `engine.ingest` has made the points
- * durable, so a crash never loses an acknowledged message: the broker redelivers what was not
- * acknowledged. MQTT.js hands messages one at a time to `handleMessage` and sends the PUBACK when
- * its callback is called (its documented backpressure hook), which is where the ingest waits.
- *
- * On engine backpressure the subscriber pauses: it keeps the message, waits the engine's
- * Retry-After and tries again, reading nothing else meanwhile, so TCP and the broker hold the
- * rest. A bad payload is counted, logged with its topic and reason, and acknowledged (sending it
- * again would not make it better). Reconnects back off exponentially from `reconnectMinMs` to
- * `reconnectMaxMs`, also after the broker refused the credentials.
+ * MQTT ingest (docs/integrations-influx-mqtt.md): subscribes to the configured topic patterns
+ * (QoS 1, persistent session) and sends a message's PUBACK only once `engine.ingest` made its
+ * points durable, so the broker redelivers whatever a crash left unacknowledged. On backpressure
+ * it holds the message and reads nothing else until the engine takes it; a bad payload is
+ * counted, logged and acknowledged; reconnects back off.
  */
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry, type Counter, type Gauge } from 'prom-client';
 import { BackpressureError, type Engine, type IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import { ingestPointsCounter } from '../../metrics/registry.js';
-import { parsePayload, type PayloadFormat } from './payload.js';
-import { compileTopicPattern, type TopicPattern } from './topic-pattern.js';
-
-export interface MqttSubscriptionConfig {
-  /** Topic pattern with named wildcards, e.g. `plants/+plant/devices/+device/telemetry`. */
-  readonly topic: string;
-  readonly format?: PayloadFormat;
-  /** Key of the timestamp in flat JSON payloads; default `timestamp`. */
-  readonly timestampField?: string;
-}
+import { counter, gauge } from '../../metrics/registry.js';
+import { parsePayload } from './payload.js';
+import {
+  compileSubscriptions,
+  type CompiledSubscription,
+  type MqttSubscriptionConfig,
+} from './subscriptions.js';
 
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
@@ -72,12 +62,6 @@ export interface MqttSubscriber {
   stop(): Promise<void>;
 }
 
-interface CompiledSubscription {
-  readonly pattern: TopicPattern;
-  readonly format: PayloadFormat;
-  readonly timestampField: string;
-}
-
 type RejectReason = 'topic' | 'too_large' | 'payload' | 'no_device' | 'points';
 
 interface Metrics {
@@ -86,60 +70,33 @@ interface Metrics {
   readonly backpressure: Counter;
   readonly connected: Gauge;
   readonly reconnects: Counter;
-  readonly points: Counter<'protocol' | 'result'>;
 }
 
 function metricsOn(registry: Registry): Metrics {
-  const get = <T>(name: string, make: () => T): T =>
-    (registry.getSingleMetric(name) as T | undefined) ?? make();
   return {
-    received: get(
-      'vigil_mqtt_messages_received_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_messages_received_total',
-          help: 'MQTT messages received',
-          registers: [registry],
-        }),
-    ),
-    rejected: get(
+    received: counter(registry, 'vigil_mqtt_messages_received_total', 'MQTT messages received', []),
+    rejected: counter(
+      registry,
       'vigil_mqtt_messages_rejected_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_messages_rejected_total',
-          help: 'MQTT messages rejected, by reason (topic, too_large, payload, no_device, points)',
-          labelNames: ['reason'],
-          registers: [registry],
-        }),
+      'MQTT messages rejected, by reason (topic, too_large, payload, no_device, points)',
+      ['reason'],
     ),
-    backpressure: get(
+    backpressure: counter(
+      registry,
       'vigil_mqtt_backpressure_waits_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_backpressure_waits_total',
-          help: 'Times an MQTT message waited because the engine was full',
-          registers: [registry],
-        }),
+      'Times an MQTT message waited because the engine was full',
+      [],
     ),
-    connected: get(
-      'vigil_mqtt_connected',
-      () =>
-        new Gauge({
-          name: 'vigil_mqtt_connected',
-          help: '1 while connected to the MQTT broker, else 0',
-          registers: [registry],
-        }),
-    ),
-    reconnects: get(
+    connected: gauge(registry, {
+      name: 'vigil_mqtt_connected',
+      help: '1 while connected to the MQTT broker, else 0',
+    }),
+    reconnects: counter(
+      registry,
       'vigil_mqtt_reconnects_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_reconnects_total',
-          help: 'Attempts to reconnect to the MQTT broker',
-          registers: [registry],
-        }),
+      'Attempts to reconnect to the MQTT broker',
+      [],
     ),
-    points: ingestPointsCounter(registry),
   };
 }
 
@@ -155,26 +112,6 @@ async function readPem(file: string | undefined, key: string): Promise<Buffer | 
       `mqtt.${key}: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`,
     );
   }
-}
-
-/** Compile the subscriptions; throws VIGIL_ERR_CONFIG naming the bad one. */
-export function compileSubscriptions(
-  subscriptions: readonly MqttSubscriptionConfig[],
-): CompiledSubscription[] {
-  return subscriptions.map((s, i) => {
-    try {
-      return {
-        pattern: compileTopicPattern(s.topic),
-        format: s.format ?? 'auto',
-        timestampField: s.timestampField ?? 'timestamp',
-      };
-    } catch (err) {
-      throw new VigilError(
-        'VIGIL_ERR_CONFIG',
-        `mqtt.subscriptions[${i}].topic ${JSON.stringify(s.topic)}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-  });
 }
 
 /** Rejected-message logs: at most `burst` per window, then one line counting the rest. */
