@@ -33,7 +33,6 @@ import { resolveSettings, type ServeFlags, type ServeSettings } from './serve-se
 import { byName, loadStartStrategies, storeStrategies } from './serve-strategies.js';
 
 // Tests elsewhere import the resolution from here; it lives in serve-settings.ts.
-export { resolveSettings };
 
 /** A started component and its way down. */
 interface Running {
