@@ -32,8 +32,6 @@ import { registerServeRoutes } from './serve-routes.js';
 import { resolveSettings, type ServeFlags, type ServeSettings } from './serve-settings.js';
 import { byName, loadStartStrategies, storeStrategies } from './serve-strategies.js';
 
-// Tests elsewhere import the resolution from here; it lives in serve-settings.ts.
-
 /** A started component and its way down. */
 interface Running {
   readonly name: string;
