@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import type { DetectorSnapshot } from '../detector.js';
 import { parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
-  Baseline,
   baselineParamsShape,
-  baselineStateSchema,
   isUsable,
   normalise,
   shrunkEigenvalue,
@@ -13,8 +10,8 @@ import {
   type BaselineFit,
   type BaselineState,
 } from './baseline.js';
+import { BaselineDetector, baselineDetectorStateSchema } from './baseline-detector.js';
 import { FTail, pValueScore } from './log-tails.js';
-import type { TrainableVectorDetector } from './trainable.js';
 
 /**
  * Online Hotelling T²: the squared Mahalanobis distance of a device's vector from the baseline
@@ -36,16 +33,6 @@ export const HOTELLING_KIND = 'hotelling';
 
 export const hotellingParamsSchema = z.strictObject(baselineParamsShape);
 export type HotellingParams = z.infer<typeof hotellingParamsSchema>;
-
-interface HotellingState {
-  readonly dimensions: number;
-  readonly baseline: BaselineState;
-}
-
-const stateSchema: z.ZodType<HotellingState> = z.object({
-  dimensions: z.number().int().positive(),
-  baseline: baselineStateSchema,
-});
 
 /** What a fit turns into for scoring: derived, never stored (rebuilt the same way on restore). */
 interface Model {
@@ -79,13 +66,8 @@ function buildModel(fit: BaselineFit, shrinkage: number): Model {
   };
 }
 
-export class HotellingDetector implements TrainableVectorDetector {
+export class HotellingDetector extends BaselineDetector<HotellingParams, Model> {
   readonly kind = HOTELLING_KIND;
-  readonly dimensions: number;
-  readonly params: Readonly<HotellingParams>;
-  private readonly baseline: Baseline;
-  private readonly decades: number;
-  private model: Model | null;
   /** The last scored vector, standardised and rotated (t = Vᵀz), for `contributions`. */
   private readonly t: Float64Array;
   private readonly z: Float64Array;
@@ -93,11 +75,7 @@ export class HotellingDetector implements TrainableVectorDetector {
   private lastScore = 0;
 
   constructor(params: HotellingParams, dimensions: number, state?: BaselineState) {
-    this.params = Object.freeze({ ...params });
-    this.dimensions = dimensions;
-    this.baseline = new Baseline(dimensions, this.params, state);
-    this.decades = -Math.log10(params.p_value);
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, params.shrinkage);
+    super(params, dimensions, state, (fit, p) => buildModel(fit, p.shrinkage));
     this.z = new Float64Array(dimensions);
     this.t = new Float64Array(dimensions);
   }
@@ -119,20 +97,6 @@ export class HotellingDetector implements TrainableVectorDetector {
     const score = pValueScore(model.tail.logTail(t2 * model.toF), this.decades);
     this.lastModel = model;
     this.lastScore = score;
-    return score;
-  }
-
-  learn(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.learn(values)) this.rebuild();
-  }
-
-  train(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.train(values)) this.rebuild();
-  }
-
-  update(timeMs: number, values: Float64Array): number {
-    const score = this.score(timeMs, values);
-    this.learn(timeMs, values);
     return score;
   }
 
@@ -160,15 +124,6 @@ export class HotellingDetector implements TrainableVectorDetector {
     }
     normalise(out);
   }
-
-  snapshot(): DetectorSnapshot {
-    const state: HotellingState = { dimensions: this.dimensions, baseline: this.baseline.state() };
-    return { kind: this.kind, params: { ...this.params }, state };
-  }
-
-  private rebuild(): void {
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params.shrinkage);
-  }
 }
 
 export const hotellingFactory: VectorDetectorFactory<HotellingParams> = {
@@ -182,7 +137,7 @@ export const hotellingFactory: VectorDetectorFactory<HotellingParams> = {
       snapshot,
       HOTELLING_KIND,
       hotellingParamsSchema,
-      stateSchema,
+      baselineDetectorStateSchema,
     );
     return new HotellingDetector(params, state.dimensions, state.baseline);
   },

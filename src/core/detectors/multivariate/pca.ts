@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import type { DetectorSnapshot } from '../detector.js';
 import { parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
-  Baseline,
   baselineParamsShape,
-  baselineStateSchema,
   isUsable,
   normalise,
   shrunkEigenvalue,
@@ -13,8 +10,8 @@ import {
   type BaselineFit,
   type BaselineState,
 } from './baseline.js';
+import { BaselineDetector, baselineDetectorStateSchema } from './baseline-detector.js';
 import { ChiSquareTail, FTail, pValueScore } from './log-tails.js';
-import type { TrainableVectorDetector } from './trainable.js';
 
 /**
  * PCA monitoring with two statistics on the standardised metrics z (baseline correlation R):
@@ -47,16 +44,6 @@ export const pcaParamsSchema = z.strictObject({
   max_components: z.number().int().min(0).default(0),
 });
 export type PcaParams = z.infer<typeof pcaParamsSchema>;
-
-interface PcaState {
-  readonly dimensions: number;
-  readonly baseline: BaselineState;
-}
-
-const stateSchema: z.ZodType<PcaState> = z.object({
-  dimensions: z.number().int().positive(),
-  baseline: baselineStateSchema,
-});
 
 interface Model {
   readonly fit: BaselineFit;
@@ -113,13 +100,8 @@ function buildModel(fit: BaselineFit, params: PcaParams): Model {
   };
 }
 
-export class PcaDetector implements TrainableVectorDetector {
+export class PcaDetector extends BaselineDetector<PcaParams, Model> {
   readonly kind = PCA_KIND;
-  readonly dimensions: number;
-  readonly params: Readonly<PcaParams>;
-  private readonly baseline: Baseline;
-  private readonly decades: number;
-  private model: Model | null;
   private readonly z: Float64Array;
   private readonly t: Float64Array;
   /** Residual of the last scored vector. */
@@ -129,11 +111,7 @@ export class PcaDetector implements TrainableVectorDetector {
   private lastFromQ = false;
 
   constructor(params: PcaParams, dimensions: number, state?: BaselineState) {
-    this.params = Object.freeze({ ...params });
-    this.dimensions = dimensions;
-    this.baseline = new Baseline(dimensions, this.params, state);
-    this.decades = -Math.log10(params.p_value);
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params);
+    super(params, dimensions, state, buildModel);
     this.z = new Float64Array(dimensions);
     this.t = new Float64Array(dimensions);
     this.e = new Float64Array(dimensions);
@@ -176,20 +154,6 @@ export class PcaDetector implements TrainableVectorDetector {
     return score;
   }
 
-  learn(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.learn(values)) this.rebuild();
-  }
-
-  train(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.train(values)) this.rebuild();
-  }
-
-  update(timeMs: number, values: Float64Array): number {
-    const score = this.score(timeMs, values);
-    this.learn(timeMs, values);
-    return score;
-  }
-
   contributions(out: Float64Array): void {
     const model = this.lastModel;
     if (this.lastScore === 0 || !model) {
@@ -217,15 +181,6 @@ export class PcaDetector implements TrainableVectorDetector {
     }
     normalise(out);
   }
-
-  snapshot(): DetectorSnapshot {
-    const state: PcaState = { dimensions: this.dimensions, baseline: this.baseline.state() };
-    return { kind: this.kind, params: { ...this.params }, state };
-  }
-
-  private rebuild(): void {
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params);
-  }
 }
 
 /** out_j = e_j² after scaling e by its largest magnitude (no overflow for huge residuals). */
@@ -242,7 +197,12 @@ export const pcaFactory: VectorDetectorFactory<PcaParams> = {
   paramsSchema: pcaParamsSchema,
   create: (params, dimensions) => new PcaDetector(params, dimensions),
   restore: (snapshot) => {
-    const { params, state } = parseSnapshot(snapshot, PCA_KIND, pcaParamsSchema, stateSchema);
+    const { params, state } = parseSnapshot(
+      snapshot,
+      PCA_KIND,
+      pcaParamsSchema,
+      baselineDetectorStateSchema,
+    );
     return new PcaDetector(params, state.dimensions, state.baseline);
   },
 };
