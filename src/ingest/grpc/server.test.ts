@@ -15,6 +15,7 @@ import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { createEngine } from '../../engine/create-engine.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
+import { sleep } from '../../timing/sleep.js';
 import type { ProtoGrpcType } from './generated/ingest.js';
 import type { DataPoint } from './generated/vigil/v1/DataPoint.js';
 import type { IngestClient } from './generated/vigil/v1/Ingest.js';
@@ -78,8 +79,6 @@ function openStream(client: IngestClient): {
   });
   return { call, acks, done };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
