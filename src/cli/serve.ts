@@ -17,7 +17,7 @@ import { Alerting } from '../alerts/alerting.js';
 import { alertSettings, alertsConfigSchema } from '../alerts/config.js';
 import { registerAlertRoutes } from '../alerts/routes.js';
 import { VigilError } from '../errors.js';
-import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
+import { builtinStrategyPath, loadStrategyFile } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import { createEngine, defaultWorkers } from '../engine/create-engine.js';
 import type { Engine } from '../engine/engine.js';

@@ -44,5 +44,4 @@ describe('loading strategies', () => {
       message: 'body: version: expected a positive integer, found 0',
     });
   });
-  });
 });
