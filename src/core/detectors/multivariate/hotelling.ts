@@ -14,20 +14,10 @@ import { BaselineDetector, baselineDetectorStateSchema } from './baseline-detect
 import { FTail, pValueScore } from './log-tails.js';
 
 /**
- * Online Hotelling T²: the squared Mahalanobis distance of a device's vector from the baseline
- * mean, T² = zᵀ R⁻¹ z, with z the metrics standardised by the baseline and R their (shrunk)
- * correlation matrix. It sees a broken relation between metrics that each stay in range,
- * because the inverse weighs each direction by how little it varies in normal operation.
- *
- * Score: the p-value of a *new* vector under a Gaussian baseline estimated from n vectors,
- * T²·n(n−p) / (p(n+1)(n−1)) ~ F(p, n−p) (p = dimensions, n = the effective sample size, the
- * exact small-sample law; it tends to χ²_p as n grows), mapped so that p = `p_value` (default
- * 1e-4) scores 0.5 and every further decade of improbability scores higher (`pValueScore`).
- *
- * Explanation: metric j's share is its *conditional* contribution, the part of T² that goes when
- * metric j is replaced by what the other metrics predict for it: (R⁻¹z)_j² / (R⁻¹)_jj, i.e. its
- * squared regression residual on the others in conditional σ. Non-negative, and it singles out
- * the metric that disagrees with the rest instead of spreading blame over correlated ones.
+ * Online Hotelling T²: the squared Mahalanobis distance zᵀ R⁻¹ z of a device's standardised
+ * metrics from the baseline, which sees a broken relation between metrics that each stay in
+ * range. Score: its exact small-sample F p-value, `p_value` at 0.5; explanation: each metric's
+ * conditional contribution. The statistics and why: docs/multivariate.md, "hotelling".
  */
 export const HOTELLING_KIND = 'hotelling';
 

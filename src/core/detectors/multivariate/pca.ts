@@ -14,25 +14,11 @@ import { BaselineDetector, baselineDetectorStateSchema } from './baseline-detect
 import { ChiSquareTail, FTail, pValueScore } from './log-tails.js';
 
 /**
- * PCA monitoring with two statistics on the standardised metrics z (baseline correlation R):
- * - T² on the k leading principal components, Σ_{i<k} t_i² / λ_i (t = Vᵀz): unusual operation
- *   *within* the normal relations (everything high together), p-value from F(k, n−k) as in
- *   `hotelling`;
- * - Q, the squared prediction error ‖z − V_k t_k‖²: how far the vector is from the plane the
- *   normal relations span — a broken correlation, a stuck or drifting sensor. Its control limit
- *   uses Box's moment approximation Q ≈ g·χ²_h, g = θ₂/θ₁, h = θ₁²/θ₂, θ_m = Σ_{i≥k} λ_i^m (the
- *   same moments Jackson–Mudholkar use, with a chi-square instead of a normal tail, which keeps
- *   the far tail in log space).
- * The score is that of the Bonferroni-combined p-value min(1, 2·min(p_T², p_Q)), so the two
- * statistics together false-alarm at about `p_value`; p_value scores 0.5 as in `hotelling`.
- *
- * k is the fewest components whose eigenvalues explain `explained_variance` of the total
- * (capped by `max_components` when set, and at d − 1 so a residual always remains); it is chosen
- * afresh at every refit, so it is a pure function of the baseline: deterministic.
- *
- * Explanation: from the statistic with the smaller p-value. For Q, metric j's share of the
- * squared residual, e_j² / Q; for T², the positive parts of ẑ_j·(Mz)_j (ẑ the projection on the
- * k components, M = V_k Λ_k⁻¹ V_kᵀ), which sum to T² when none is negative.
+ * PCA monitoring: T² on the k leading components of the baseline correlation (unusual operation
+ * within the normal relations) and Q, the squared residual off them (a broken relation, a stuck
+ * or drifting sensor), Bonferroni-combined into one p-value scored as in `hotelling`. k is chosen
+ * afresh at every refit from `explained_variance`, so it is a pure function of the baseline. The
+ * statistics, limits and explanations: docs/multivariate.md, "pca".
  */
 export const PCA_KIND = 'pca';
 
