@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { DetectorSnapshot } from '../detector.js';
+import { parseSnapshot } from '../snapshot-parts.js';
+import type { VectorDetector, VectorDetectorFactory } from '../vector-detector.js';
 import {
   Baseline,
   baselineStateSchema,
   isUsable,
+  normalise,
   type BaselineFit,
   type BaselineParams,
   type BaselineState,
@@ -36,6 +39,9 @@ export abstract class BaselineDetector<
   /** Decades of improbability below `p_value` (pValueScore's scale). */
   protected readonly decades: number;
   protected model: M | null;
+  /** The model and score of the last scored vector, for `contributions`. */
+  protected lastModel: M | null = null;
+  protected lastScore = 0;
   private readonly baseline: Baseline;
 
   constructor(
@@ -52,7 +58,18 @@ export abstract class BaselineDetector<
   }
 
   abstract score(timeMs: number, values: Float64Array): number;
-  abstract contributions(out: Float64Array): void;
+  /** Each metric's non-negative share of the last score (any scale), under its model. */
+  protected abstract explain(model: M, out: Float64Array): void;
+
+  contributions(out: Float64Array): void {
+    const model = this.lastModel;
+    if (this.lastScore === 0 || !model) {
+      out.fill(0);
+      return;
+    }
+    this.explain(model, out);
+    normalise(out);
+  }
 
   learn(_timeMs: number, values: Float64Array): void {
     if (isUsable(values, this.dimensions) && this.baseline.learn(values)) this.rebuild();
@@ -79,4 +96,28 @@ export abstract class BaselineDetector<
   private rebuild(): void {
     this.model = this.baseline.fit && this.build(this.baseline.fit, this.params);
   }
+}
+
+/** The registry entry of a baseline detector: `make` creates it fresh or from a restored state. */
+export function baselineDetectorFactory<P extends BaselineParams>(
+  kind: string,
+  description: string,
+  paramsSchema: z.ZodType<P>,
+  make: (params: P, dimensions: number, state?: BaselineState) => VectorDetector,
+): VectorDetectorFactory<P> {
+  return {
+    kind,
+    description,
+    paramsSchema,
+    create: (params, dimensions) => make(params, dimensions),
+    restore: (snapshot) => {
+      const { params, state } = parseSnapshot(
+        snapshot,
+        kind,
+        paramsSchema,
+        baselineDetectorStateSchema,
+      );
+      return make(params, state.dimensions, state.baseline);
+    },
+  };
 }

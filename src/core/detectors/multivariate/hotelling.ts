@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
   baselineParamsShape,
   isUsable,
-  normalise,
   shrunkEigenvalue,
   standardise,
   type BaselineFit,
   type BaselineState,
 } from './baseline.js';
-import { BaselineDetector, baselineDetectorStateSchema } from './baseline-detector.js';
+import { BaselineDetector, baselineDetectorFactory } from './baseline-detector.js';
 import { FTail, pValueScore } from './log-tails.js';
 
 /**
@@ -61,8 +59,6 @@ export class HotellingDetector extends BaselineDetector<HotellingParams, Model> 
   /** The last scored vector, standardised and rotated (t = Vᵀz), for `contributions`. */
   private readonly t: Float64Array;
   private readonly z: Float64Array;
-  private lastModel: Model | null = null;
-  private lastScore = 0;
 
   constructor(params: HotellingParams, dimensions: number, state?: BaselineState) {
     super(params, dimensions, state, (fit, p) => buildModel(fit, p.shrinkage));
@@ -90,12 +86,7 @@ export class HotellingDetector extends BaselineDetector<HotellingParams, Model> 
     return score;
   }
 
-  contributions(out: Float64Array): void {
-    const model = this.lastModel;
-    if (this.lastScore === 0 || !model) {
-      out.fill(0);
-      return;
-    }
+  protected explain(model: Model, out: Float64Array): void {
     const d = this.dimensions;
     const { vectors } = model.fit;
     // (R⁻¹z)_j = Σ_i V_ji t_i / λ_i; scaled by its largest entry so squares cannot overflow.
@@ -112,23 +103,12 @@ export class HotellingDetector extends BaselineDetector<HotellingParams, Model> 
       const r = big > 0 ? (out[j] as number) / big : 0;
       out[j] = (r * r) / (model.precisionDiagonal[j] as number);
     }
-    normalise(out);
   }
 }
 
-export const hotellingFactory: VectorDetectorFactory<HotellingParams> = {
-  kind: HOTELLING_KIND,
-  description:
-    'Hotelling T² on the metrics standardised by a trained baseline; F-distribution p-value (1e-4 → 0.5)',
-  paramsSchema: hotellingParamsSchema,
-  create: (params, dimensions) => new HotellingDetector(params, dimensions),
-  restore: (snapshot) => {
-    const { params, state } = parseSnapshot(
-      snapshot,
-      HOTELLING_KIND,
-      hotellingParamsSchema,
-      baselineDetectorStateSchema,
-    );
-    return new HotellingDetector(params, state.dimensions, state.baseline);
-  },
-};
+export const hotellingFactory: VectorDetectorFactory<HotellingParams> = baselineDetectorFactory(
+  HOTELLING_KIND,
+  'Hotelling T² on the metrics standardised by a trained baseline; F-distribution p-value (1e-4 → 0.5)',
+  hotellingParamsSchema,
+  (params, dimensions, state) => new HotellingDetector(params, dimensions, state),
+);

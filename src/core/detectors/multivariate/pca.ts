@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
   baselineParamsShape,
   isUsable,
-  normalise,
   shrunkEigenvalue,
   standardise,
   type BaselineFit,
   type BaselineState,
 } from './baseline.js';
-import { BaselineDetector, baselineDetectorStateSchema } from './baseline-detector.js';
+import { BaselineDetector, baselineDetectorFactory } from './baseline-detector.js';
 import { ChiSquareTail, FTail, pValueScore } from './log-tails.js';
 
 /**
@@ -92,8 +90,6 @@ export class PcaDetector extends BaselineDetector<PcaParams, Model> {
   private readonly t: Float64Array;
   /** Residual of the last scored vector. */
   private readonly e: Float64Array;
-  private lastModel: Model | null = null;
-  private lastScore = 0;
   private lastFromQ = false;
 
   constructor(params: PcaParams, dimensions: number, state?: BaselineState) {
@@ -140,12 +136,7 @@ export class PcaDetector extends BaselineDetector<PcaParams, Model> {
     return score;
   }
 
-  contributions(out: Float64Array): void {
-    const model = this.lastModel;
-    if (this.lastScore === 0 || !model) {
-      out.fill(0);
-      return;
-    }
+  protected explain(model: Model, out: Float64Array): void {
     const d = this.dimensions;
     if (this.lastFromQ) {
       scaledSquares(this.e, out);
@@ -165,7 +156,6 @@ export class PcaDetector extends BaselineDetector<PcaParams, Model> {
         out[j] = Math.max(projected * weighted, 0);
       }
     }
-    normalise(out);
   }
 }
 
@@ -176,19 +166,9 @@ function scaledSquares(e: Float64Array, out: Float64Array): void {
   for (let j = 0; j < e.length; j++) out[j] = big > 0 ? ((e[j] as number) / big) ** 2 : 0;
 }
 
-export const pcaFactory: VectorDetectorFactory<PcaParams> = {
-  kind: PCA_KIND,
-  description:
-    'PCA T² on the leading components + Q (squared prediction error); combined p-value (1e-4 → 0.5)',
-  paramsSchema: pcaParamsSchema,
-  create: (params, dimensions) => new PcaDetector(params, dimensions),
-  restore: (snapshot) => {
-    const { params, state } = parseSnapshot(
-      snapshot,
-      PCA_KIND,
-      pcaParamsSchema,
-      baselineDetectorStateSchema,
-    );
-    return new PcaDetector(params, state.dimensions, state.baseline);
-  },
-};
+export const pcaFactory: VectorDetectorFactory<PcaParams> = baselineDetectorFactory(
+  PCA_KIND,
+  'PCA T² on the leading components + Q (squared prediction error); combined p-value (1e-4 → 0.5)',
+  pcaParamsSchema,
+  (params, dimensions, state) => new PcaDetector(params, dimensions, state),
+);
