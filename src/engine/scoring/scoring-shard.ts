@@ -33,6 +33,7 @@ import { newGroup, ShardState, type SeriesState } from './shard-state.js';
 import { scoreVector } from './score-vector.js';
 import { toStoredEvent } from './stored-event.js';
 
+/** create-engine.ts names a checkpoint's engine tag by this import. */
 export type { EngineTag } from './checkpoint-keys.js';
 
 export class ScoringShard {
