@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { VigilError } from '../errors.js';
-import { loadStrategyFile, resolveStrategy } from './load.js';
-
-const VALID = `name: tmp
-version: 1
-description: A temporary strategy.
-detector: { kind: ewzscore }
-threshold: { kind: static }
-`;
+import { builtinStrategyPath, loadStrategyFile, resolveStrategy } from './load.js';
 
 describe('strategy files', () => {
   it('resolves built-in names and file paths; unknown names list the built-ins', async () => {
     assert.equal((await resolveStrategy('fast')).name, 'fast');
     const dir = mkdtempSync(join(tmpdir(), 'vigil-strategy-'));
     const file = join(dir, 'tmp.yaml');
-    writeFileSync(file, VALID);
-    assert.equal((await resolveStrategy(file)).name, 'tmp');
-    assert.equal((await loadStrategyFile(file)).name, 'tmp');
+    copyFileSync(builtinStrategyPath('fast'), file); // a path, so not the built-in by name
+    assert.equal((await resolveStrategy(file)).name, 'fast');
+    assert.equal((await loadStrategyFile(file)).name, 'fast');
     await assert.rejects(resolveStrategy('no-such-strategy'), (err: unknown) => {
       assert.ok(err instanceof VigilError);
       assert.equal(err.code, 'VIGIL_ERR_STRATEGY_NOT_FOUND');
