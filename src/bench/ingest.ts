@@ -35,6 +35,7 @@ import pg from 'pg';
 import { copyRows, type LoadResult } from './ingest-data.js';
 import { psqlCopy } from './psql-copy.js';
 import { VigilError } from '../errors.js';
+import { sleep } from '../timing/sleep.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -73,8 +74,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * CPU seconds (user + system) of a process, and of its main thread (Linux /proc; NaN elsewhere).

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { builtinStrategyPath, loadStrategyFile } from '../core/strategy/load.js';
+import { builtinStrategyPath, loadStrategyFile } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import { VigilError } from '../errors.js';
 import type { Store } from '../store/store.js';

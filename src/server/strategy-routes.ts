@@ -4,7 +4,7 @@
  * staging slot and health check (src/engine/strategy-slots.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { StrategyError, parseStrategy, validateStrategy } from '../core/strategy/load.js';
+import { StrategyError, parseStrategy, validateStrategy } from '../core/strategy/parse.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { ReloadResult, StrategySlots } from '../engine/strategy-slots.js';
 import { VigilError } from '../errors.js';

@@ -17,6 +17,7 @@ import { createEngine } from '../../engine/create-engine.js';
 import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
+import { sleep } from '../../timing/sleep.js';
 import type { ProtoGrpcType } from './generated/ingest.js';
 import type { DataPoint } from './generated/vigil/v1/DataPoint.js';
 import type { IngestClient } from './generated/vigil/v1/Ingest.js';
@@ -80,8 +81,6 @@ function openStream(client: IngestClient): {
   });
   return { call, acks, done };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

@@ -28,6 +28,7 @@ import {
   type Pending,
 } from './wire.js';
 import { loadVigilProto } from './proto.js';
+import { sleep } from '../../timing/sleep.js';
 
 export interface GrpcServerOptions {
   readonly engine: Pick<Engine, 'ingest' | 'detect'>;
@@ -99,8 +100,6 @@ function retryAck(p: Pending, why: string): Ack {
 }
 
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ingest.Stream's requests arrive decoded by decodeIngestRequest (see startGrpcServer). */
 type Call = grpc.ServerDuplexStream<Pending, Ack>;

@@ -17,6 +17,8 @@ import {
   type CompiledSubscription,
   type MqttSubscriptionConfig,
 } from './subscriptions.js';
+import { exponentialDelay } from '../../timing/backoff.js';
+import { sleep } from '../../timing/sleep.js';
 
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
@@ -144,7 +146,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   const maxPayload = config.maxPayloadBytes ?? 256 * 1024;
   const minDelay = config.reconnectMinMs ?? 1000;
   const maxDelay = Math.max(minDelay, config.reconnectMaxMs ?? 30_000);
-  const delayFor = (attempt: number) => Math.min(maxDelay, minDelay * 2 ** Math.min(attempt, 30));
+  const backoff = { initialMs: minDelay, maxMs: maxDelay };
+  const delayFor = (attempt: number) => exponentialDelay(backoff, Math.min(attempt, 30));
   const [ca, cert, key] = await Promise.all([
     readPem(config.caFile, 'ca_file'),
     readPem(config.certFile, 'cert_file'),
@@ -172,7 +175,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   let attempt = 0;
   let refusedTimer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
-  const sleepers = new Set<() => void>();
+  /** Aborted at stop: ends the backpressure sleeps. */
+  const stopped = new AbortController();
   let resolveReady!: () => void;
   const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
   metrics.connected.set(0);
@@ -230,18 +234,6 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       }, delayFor(attempt));
     }
   });
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      sleepers.add(wake);
-    });
-  }
 
   function rejected(reason: RejectReason, topic: string, why: string): void {
     metrics.rejected.inc({ reason });
@@ -317,7 +309,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       } catch (err) {
         if (!(err instanceof BackpressureError)) throw err;
         metrics.backpressure.inc();
-        await sleep(Math.min(Math.max(err.retryAfterMs, 50), 5_000));
+        await sleep(Math.min(Math.max(err.retryAfterMs, 50), 5_000), stopped.signal);
       }
     }
   }
@@ -345,7 +337,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     async stop() {
       stopping = true;
       clearTimeout(refusedTimer);
-      for (const wake of [...sleepers]) wake();
+      stopped.abort();
       await inFlight;
       // Graceful first (the last PUBACK goes out, then DISCONNECT); forced if the broker is gone.
       let timer: NodeJS.Timeout | undefined;
