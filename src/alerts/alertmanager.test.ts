@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { Alerting } from './alerting.js';
 import { alertSettings } from './config.js';
 import { feedItem } from './event-fixtures.js';
-import { sleep } from './sink.js';
+import { sleep } from '../timing/sleep.js';
 
 const PROGRAM = process.env.VIGIL_ALERTMANAGER ?? 'prometheus-alertmanager';
 

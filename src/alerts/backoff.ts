@@ -1,5 +1,6 @@
 /** Retry timing for alert deliveries: exponential backoff with seeded jitter. */
 import { Rng } from '../core/stats/rng.js';
+import { exponentialDelay } from '../timing/backoff.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included (1 = no retry). */
@@ -27,8 +28,7 @@ export const RETRY_DEFAULTS: RetryPolicy = {
 
 /** The delay after `failedAttempts` (≥ 1) failures, for a uniform draw `u` in [0, 1). */
 export function backoffDelay(policy: RetryPolicy, failedAttempts: number, u: number): number {
-  const exponential = policy.initialMs * policy.multiplier ** (failedAttempts - 1);
-  const capped = Math.min(policy.maxMs, exponential);
+  const capped = exponentialDelay(policy, failedAttempts - 1);
   return Math.round(capped * (1 - policy.jitter * u));
 }
 

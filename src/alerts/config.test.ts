@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { resolveSettings } from '../cli/serve.js';
+import { resolveSettings } from '../cli/serve-settings.js';
 import { VigilError } from '../errors.js';
 import { alertSettings } from './config.js';
 

@@ -2,7 +2,8 @@
  * The alert sinks' Prometheus metrics, on the registry handed in from outside. Every series is
  * labelled by the sink's configured name (never its URL, which may hold credentials) and kind.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { counter, gauge } from '../metrics/registry.js';
 
 type SinkLabels = 'sink' | 'kind';
 
@@ -20,90 +21,48 @@ export interface AlertMetrics {
   readonly incidents: Counter<'change'>;
 }
 
-function getOr<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function alertMetrics(registry: Registry): AlertMetrics {
-  const registers = [registry];
   const labelNames: SinkLabels[] = ['sink', 'kind'];
   return {
-    sent: getOr(
+    sent: counter(
       registry,
       'vigil_alerts_sent_total',
-      () =>
-        new Counter({
-          name: 'vigil_alerts_sent_total',
-          help: 'Alert requests accepted by the receiver, by sink',
-          labelNames,
-          registers,
-        }),
+      'Alert requests accepted by the receiver, by sink',
+      labelNames,
     ),
-    failed: getOr(
+    failed: counter(
       registry,
       'vigil_alerts_failed_total',
-      () =>
-        new Counter({
-          name: 'vigil_alerts_failed_total',
-          help: 'Failed alert attempts (error, timeout, non-2xx, open breaker), by sink',
-          labelNames,
-          registers,
-        }),
+      'Failed alert attempts (error, timeout, non-2xx, open breaker), by sink',
+      labelNames,
     ),
-    queueDepth: getOr(
-      registry,
-      'vigil_alert_queue_depth',
-      () =>
-        new Gauge({
-          name: 'vigil_alert_queue_depth',
-          help: 'Alert deliveries waiting in the sink queue, the one in flight included',
-          labelNames,
-          registers,
-        }),
-    ),
-    breakerState: getOr(
-      registry,
-      'vigil_alert_breaker_state',
-      () =>
-        new Gauge({
-          name: 'vigil_alert_breaker_state',
-          help: 'Circuit breaker state per sink: 0 closed, 1 open, 2 half-open',
-          labelNames,
-          registers,
-        }),
-    ),
-    deadLetters: getOr(
+    queueDepth: gauge(registry, {
+      name: 'vigil_alert_queue_depth',
+      help: 'Alert deliveries waiting in the sink queue, the one in flight included',
+      labelNames,
+    }),
+    breakerState: gauge(registry, {
+      name: 'vigil_alert_breaker_state',
+      help: 'Circuit breaker state per sink: 0 closed, 1 open, 2 half-open',
+      labelNames,
+    }),
+    deadLetters: counter(
       registry,
       'vigil_alert_dead_letters_total',
-      () =>
-        new Counter({
-          name: 'vigil_alert_dead_letters_total',
-          help: 'Alert deliveries given up and dead-lettered, by sink and reason',
-          labelNames: [...labelNames, 'reason'],
-          registers,
-        }),
+      'Alert deliveries given up and dead-lettered, by sink and reason',
+      [...labelNames, 'reason'],
     ),
-    deadLetterWriteFailures: getOr(
+    deadLetterWriteFailures: counter(
       registry,
       'vigil_alert_dead_letter_write_failures_total',
-      () =>
-        new Counter({
-          name: 'vigil_alert_dead_letter_write_failures_total',
-          help: 'Dead letters that could not be stored (their body is in the log)',
-          labelNames,
-          registers,
-        }),
+      'Dead letters that could not be stored (their body is in the log)',
+      labelNames,
     ),
-    incidents: getOr(
+    incidents: counter(
       registry,
       'vigil_alert_incidents_total',
-      () =>
-        new Counter({
-          name: 'vigil_alert_incidents_total',
-          help: 'Incident changes handed to the alert sinks, by change',
-          labelNames: ['change'],
-          registers,
-        }),
+      'Incident changes handed to the alert sinks, by change',
+      ['change'],
     ),
   };
 }

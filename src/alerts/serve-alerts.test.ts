@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { verify } from './signature.js';
-import { sleep } from './sink.js';
+import { sleep } from '../timing/sleep.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const STRATEGY = fileURLToPath(new URL('../../strategies/ewzscore.yaml', import.meta.url));

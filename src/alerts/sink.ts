@@ -25,5 +25,3 @@ export function errorText(error: unknown): string {
   }
   return String(error);
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -19,7 +19,7 @@ import { IncidentGrouper, type IncidentChange } from './incident.js';
 import { alertMetrics } from './metrics.js';
 import { registerAlertRoutes } from './routes.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signature.js';
-import { sleep } from './sink.js';
+import { sleep } from '../timing/sleep.js';
 import { WebhookSink } from './webhook.js';
 
 const SECRET = 'a-shared-secret-of-some-length';

@@ -13,6 +13,7 @@ import type { AlertMetrics } from './metrics.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from './signature.js';
 import { errorText, type AlertSink } from './sink.js';
 import { deliveryId, webhookBody } from './webhook-body.js';
+import { sleep } from '../timing/sleep.js';
 
 export interface WebhookSinkOptions {
   readonly name: string;
@@ -73,7 +74,6 @@ export class WebhookSink implements AlertSink {
   readonly #abort = new AbortController();
   #inFlight = false;
   #worker: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
   #closing = false;
 
   constructor(options: WebhookSinkOptions) {
@@ -152,7 +152,8 @@ export class WebhookSink implements AlertSink {
       if (this.#abort.signal.aborted) return this.#deadLetter(d, 'shutdown');
       if (outcome.kind === 'rejected') return this.#deadLetter(d, 'rejected');
       if (d.attempts >= retry.maxAttempts) return this.#deadLetter(d, 'retries_exhausted');
-      await this.#sleep(this.#backoff.next(d.attempts, outcome.retryAfterMs));
+      // Ends early when the sink gives up at shutdown.
+      await sleep(this.#backoff.next(d.attempts, outcome.retryAfterMs), this.#abort.signal);
     }
   }
 
@@ -206,21 +207,6 @@ export class WebhookSink implements AlertSink {
     }
   }
 
-  /** A backoff pause that ends early when the sink gives up at shutdown. */
-  #sleep(ms: number): Promise<void> {
-    if (this.#abort.signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    }).then(() => {
-      this.#wake = undefined;
-    });
-  }
-
   async #deadLetter(d: Delivery, reason: DeadLetterReason): Promise<void> {
     this.#o.metrics.deadLetters.inc({ ...this.#labels, reason });
     try {
@@ -268,7 +254,6 @@ export class WebhookSink implements AlertSink {
     // Out of time: stop the request in flight and any backoff; the worker then dead-letters
     // everything left (reason `shutdown`).
     this.#abort.abort();
-    this.#wake?.();
     await this.idle();
   }
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDetector } from '../core/detectors/registry.js';
 import { compileStrategy } from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
+import { resolveStrategy } from '../strategy-files/load.js';
 import { loadCorpus } from '../eval/nab/index.js';
 import { defaultNabDataDir } from '../cli/nab.js';
 import { bareEwZscoreLoop, heapPerSeries, median } from './measure.js';

@@ -25,6 +25,7 @@ import type { DataPoint } from '../ingest/grpc/generated/vigil/v1/DataPoint.js';
 import type { IngestAck__Output } from '../ingest/grpc/generated/vigil/v1/IngestAck.js';
 import type { IngestRequest } from '../ingest/grpc/generated/vigil/v1/IngestRequest.js';
 import { benchPoint, METRIC, type LoadResult } from './ingest-data.js';
+import { VigilError } from '../errors.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +44,7 @@ const { values: args } = parseArgs({
 
 const transport = args.transport;
 if (transport !== 'grpc-batch' && transport !== 'grpc-point' && transport !== 'http') {
-  throw new Error(`--transport: unknown ${transport}`);
+  throw new VigilError('VIGIL_ERR_USAGE', `--transport: unknown ${transport}`);
 }
 const mode = args.mode === 'open' ? 'open' : 'closed';
 const batch = transport === 'grpc-point' ? 1 : Number(args.batch);

@@ -34,6 +34,8 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { copyRows, type LoadResult } from './ingest-data.js';
 import { psqlCopy } from './psql-copy.js';
+import { VigilError } from '../errors.js';
+import { sleep } from '../timing/sleep.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -43,7 +45,9 @@ const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'grpc-batch,grpc-point,http').split(',');
 const WORKERS = (process.env.BENCH_WORKERS ?? '0,1').split(',').map((w) => {
   const n = Number(w);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`BENCH_WORKERS: ${w} is not a worker count`);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new VigilError('VIGIL_ERR_USAGE', `BENCH_WORKERS: ${w} is not a worker count`);
+  }
   return n;
 });
 const BASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -70,8 +74,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * CPU seconds (user + system) of a process, and of its main thread (Linux /proc; NaN elsewhere).

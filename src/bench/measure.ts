@@ -1,4 +1,5 @@
 import type { SeriesPipeline } from '../core/strategy/pipeline.js';
+import { VigilError } from '../errors.js';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -39,7 +40,7 @@ export function heapPerSeries(
   count: number,
 ): number {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('run with node --expose-gc');
+  if (gc === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'run with node --expose-gc');
   gc();
   gc();
   const before = usedBytes();

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { VigilError } from '../errors.js';
 
 export interface ModelLoadResult {
   readonly requests: number;
@@ -30,7 +31,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
   },
 });
-if (args.url === undefined) throw new Error('--url is required');
+if (args.url === undefined) throw new VigilError('VIGIL_ERR_USAGE', '--url is required');
 const url = new URL(args.url);
 const method = args.method;
 const body = args['body-file'] === undefined ? Buffer.alloc(0) : readFileSync(args['body-file']);

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TINY_AUTOENCODER } from '../serving/test-models.js';
+import { sleep } from '../timing/sleep.js';
 import type { ModelLoadResult } from './models-load.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -40,7 +41,6 @@ const concurrency = Number(args.concurrency);
 const batches = args.batches.split(',').map(Number);
 
 const children = new Set<ChildProcess>();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

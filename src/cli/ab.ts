@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { compileStrategy, isVectorStrategy } from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
+import { resolveStrategy } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import { VigilError } from '../errors.js';
 import { compare, type Comparison } from '../eval/ab/compare.js';

@@ -12,7 +12,7 @@ import {
   compileStrategy,
   isVectorStrategy,
 } from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
+import { resolveStrategy } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Level } from '../core/thresholds/threshold.js';
 import type { AnomalyEvent, EventChange } from '../core/events/types.js';

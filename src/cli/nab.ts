@@ -11,7 +11,7 @@ import { runStrategyOnCorpus } from '../eval/runner/run-corpus.js';
 import { alarmLine, scoreLine, scoreTable } from '../eval/runner/report.js';
 import { falseAlarms } from '../eval/false-alarms.js';
 import { writeNabReport } from '../eval/runner/report-html.js';
-import { resolveStrategy } from '../core/strategy/load.js';
+import { resolveStrategy } from '../strategy-files/load.js';
 
 /** `$NAB_DATA`, else the corpus in the shared folder beside the repository. */
 export function defaultNabDataDir(): string {

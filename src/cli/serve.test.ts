@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { VigilError } from '../errors.js';
-import { resolveSettings } from './serve.js';
+import { resolveSettings } from './serve-settings.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -112,6 +112,38 @@ test('configuration: flag over environment over file, errors name the key', asyn
       resolveSettings({ demo: true }, false, { VIGIL_PORT: 'x' }),
       /VIGIL_PORT: expected a port number/,
     );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a component that fails to start stops the ones started before it: the command exits', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-serve-fail-'));
+  try {
+    // The MQTT subscriber starts after both servers listen; its CA file does not exist.
+    const file = path.join(dir, 'vigil.yaml');
+    await writeFile(
+      file,
+      [
+        'mqtt:',
+        '  url: mqtt://127.0.0.1:1883',
+        `  ca_file: ${path.join(dir, 'missing-ca.pem')}`,
+        '  subscriptions: [{ topic: vigil-test/+device }]',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--grpc-port', '0', '--data-dir', dir, '--no-demo'],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VIGIL_CONFIG: file } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /VIGIL_ERR_CONFIG: mqtt\.ca_file: cannot read/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

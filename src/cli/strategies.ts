@@ -1,4 +1,4 @@
-import { builtinStrategies } from '../core/strategy/load.js';
+import { builtinStrategies } from '../strategy-files/load.js';
 
 export async function listStrategies(): Promise<void> {
   for (const strategy of await builtinStrategies()) {

@@ -4,7 +4,7 @@
  * the same versions active again. Earlier versions kept it as a fake checkpoint
  * (`r:active-strategies`): found without the new record, it is moved there.
  */
-import { parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Checkpoint, JsonValue, Store } from '../store/store.js';
 

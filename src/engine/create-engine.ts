@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import type { Registry } from 'prom-client';
 import { VigilError } from '../errors.js';
-import { resolveStrategy } from '../core/strategy/load.js';
+import { resolveStrategy } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Store } from '../store/store.js';
 import { ActiveStrategies, LEGACY_ACTIVE_KEY } from './active-strategies.js';

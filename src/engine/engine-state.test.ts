@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 import { openStore } from '../store/open-store.js';
 import { ACTIVE_KEY, LEGACY_ACTIVE_KEY } from './active-strategies.js';

@@ -8,6 +8,8 @@
  */
 import type { EncodedRows } from '../store/copy-text.js';
 import type { Store } from '../store/store.js';
+import { exponentialDelay } from '../timing/backoff.js';
+import { sleep } from '../timing/sleep.js';
 import type { EngineMetrics } from './metrics.js';
 
 export interface StoreChunk {
@@ -42,7 +44,6 @@ export interface RetryPolicy {
 }
 
 const RETRY: RetryPolicy = { attempts: 20, baseDelayMs: 50, maxDelayMs: 2000, resumeAfterMs: 1000 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class StoreWriter {
   private readonly queue: StoreChunk[] = [];
@@ -151,7 +152,7 @@ export class StoreWriter {
           }
           log(`store write failed (attempt ${attempt + 1}), retrying: ${String(error)}`);
           const { baseDelayMs, maxDelayMs } = this.retry;
-          await sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** attempt));
+          await sleep(exponentialDelay({ initialMs: baseDelayMs, maxMs: maxDelayMs }, attempt));
         }
       }
       const elapsed = Math.max(1, clock() - started);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
 import { VigilError } from '../errors.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';

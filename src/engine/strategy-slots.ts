@@ -6,7 +6,7 @@
  */
 import { VigilError } from '../errors.js';
 import { compileStrategy, isVectorStrategy } from '../core/strategy/compile.js';
-import { parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
 import type { SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Store } from '../store/store.js';

@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { watchDir } from '../fs/watch-dir.js';
 import { VigilError } from '../errors.js';
-import { parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
 import type { StrategySlots } from './strategy-slots.js';
 
 export interface StrategyWatchOptions {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import type { EngineFeedItem, IngestPoint, ScoredPoint, Engine } from './engine.js';

@@ -1,8 +1,8 @@
 /**
- * The HTTP face of Vigil: ingest (`POST /v1/points`), the read API, the live stream, health and
- * metrics, and the OpenAPI document at /docs. Handlers are thin: parsing and answering here, the
- * work in the engine and the store. Every error answer is `{code, message}` with a VIGIL_ERR_*
- * code (docs/errors.md).
+ * The HTTP server: the app every route family registers on (error answers, request metrics,
+ * OpenAPI at /docs), with the read API, the live stream, health and `/metrics`. Ingest routes
+ * (src/ingest/*) and model serving register themselves. Every error answer is `{code, message}`
+ * with a VIGIL_ERR_* code (docs/errors.md).
  */
 import Fastify, {
   LogController,
@@ -10,16 +10,14 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyRequest,
 } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { BackpressureError, type Engine, type PointError } from '../engine/engine.js';
+import { BackpressureError, type Engine } from '../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { httpMetrics, type HttpMetrics } from './metrics.js';
-import { parseJsonBody, parseNdjsonBody } from './parse-points.js';
 import { parseDuration, parseLimit, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
 import { registerStream } from './stream.js';
@@ -32,20 +30,17 @@ import type { StrategySlots } from '../engine/strategy-slots.js';
 export interface HttpLimits {
   /** Largest request body, bytes (413 beyond). Default 8 MiB. */
   readonly bodyBytes: number;
-  /** Most points (array elements or NDJSON lines) in one request (413 beyond). Default 50,000. */
-  readonly pointsPerRequest: number;
   /** Most buckets one down-sampled query may ask for (400 beyond). Default 100,000. */
   readonly bucketsPerQuery: number;
 }
 
 export const defaultHttpLimits: HttpLimits = {
   bodyBytes: 8 * 1024 * 1024,
-  pointsPerRequest: 50_000,
   bucketsPerQuery: 100_000,
 };
 
 export interface HttpServerOptions {
-  readonly engine: Pick<Engine, 'ingest' | 'subscribe'>;
+  readonly engine: Pick<Engine, 'subscribe'>;
   readonly store: Store;
   /** Where the server's metrics live and what /metrics exposes (shared with the engine). */
   readonly registry: Registry;
@@ -95,7 +90,7 @@ function toErrorAnswer(err: unknown, limits: HttpLimits): ErrorAnswer {
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return vigil(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      'send application/json (an array of points) or application/x-ndjson (a point per line)',
+      `request body in a content type this route does not read: ${fe.message ?? ''}`,
     );
   }
   if (fe.validation !== undefined) return vigil('VIGIL_ERR_INPUT', fe.message ?? 'invalid request');
@@ -179,12 +174,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     );
   });
 
-  app.addContentTypeParser(
-    ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
-    { parseAs: 'string' },
-    (_request, body, done) => done(null, body),
-  );
-
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -210,44 +199,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     if (accept.includes('text/html')) return reply.redirect('/docs/ui/');
     return app.swagger();
   });
-
-  // --- ingest -------------------------------------------------------------------------------
-  app.post(
-    '/v1/points',
-    {
-      schema: schemas.ingestRoute,
-      // The body schema documents the shape; parse-points checks it per point, by index.
-      validatorCompiler: () => () => true,
-    },
-    async (request: FastifyRequest) => {
-      const parsed =
-        typeof request.body === 'string'
-          ? parseNdjsonBody(request.body)
-          : parseJsonBody(request.body);
-      if (parsed.total > limits.pointsPerRequest) {
-        throw new VigilError(
-          'VIGIL_ERR_PAYLOAD_TOO_LARGE',
-          `${parsed.total} points in one request, the limit is ${limits.pointsPerRequest}: split the batch`,
-        );
-      }
-      let accepted = 0;
-      let engineErrors: readonly PointError[] = [];
-      if (parsed.points.length > 0) {
-        const result = await engine.ingest(parsed.points, 'http');
-        accepted = result.accepted;
-        engineErrors = result.errors;
-      }
-      const errors = [
-        ...parsed.errors,
-        ...engineErrors.map((e) => ({ ...e, index: parsed.indices[e.index] ?? e.index })),
-      ].sort((a, b) => a.index - b.index);
-      // The engine counts what reaches it; points that did not parse are counted here.
-      if (parsed.errors.length > 0) {
-        metrics.ingestPoints.inc({ protocol: 'http', result: 'rejected' }, parsed.errors.length);
-      }
-      return { accepted, errors };
-    },
-  );
 
   // --- query --------------------------------------------------------------------------------
   app.get('/v1/devices', { schema: schemas.devicesRoute }, async () => ({

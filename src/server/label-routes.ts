@@ -8,10 +8,7 @@ import { VigilError } from '../errors.js';
 import { labelledEvents, nabLabelsFromEvents } from '../labels/nab-export.js';
 import { EVENT_LABELS, type EventLabel, type Store, type StoredEvent } from '../store/store.js';
 import { parseDuration } from './query-params.js';
-import { errorSchema } from './schemas.js';
-
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { ...errorSchema }]));
+import { errorResponses } from '../http-api/error-schema.js';
 
 const idParam = {
   type: 'object',
@@ -117,7 +114,7 @@ export function registerLabelRoutes(
           },
           required: ['label'],
         },
-        response: { 200: eventAnswer, ...errors(400, 404, 500) },
+        response: { 200: eventAnswer, ...errorResponses(400, 404, 500) },
       },
       // The body schema documents the shape; parseLabelBody checks it with field-named errors.
       validatorCompiler: () => () => true,
@@ -138,7 +135,7 @@ export function registerLabelRoutes(
         summary: 'Remove the label of an event',
         tags: ['labels'],
         params: idParam,
-        response: { 200: eventAnswer, ...errors(404, 500) },
+        response: { 200: eventAnswer, ...errorResponses(404, 500) },
       },
     },
     async (request) => {
@@ -158,7 +155,7 @@ export function registerLabelRoutes(
           '`{strategies: [{strategy, events, labelled, anomaly, false_alarm, unsure, precision}]}`; ' +
           'precision = anomaly / (anomaly + false_alarm), null without such labels.',
         tags: ['labels'],
-        response: { 200: { type: 'object', additionalProperties: true }, ...errors(500) },
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses(500) },
       },
     },
     async () => ({
@@ -192,7 +189,10 @@ export function registerLabelRoutes(
           },
           additionalProperties: false,
         },
-        response: { 200: { type: 'object', additionalProperties: true }, ...errors(400, 500) },
+        response: {
+          200: { type: 'object', additionalProperties: true },
+          ...errorResponses(400, 500),
+        },
       },
     },
     async (request) => {

@@ -1,9 +1,8 @@
 /** The HTTP server's own Prometheus metrics, on the shared registry (src/metrics). */
 import type { Counter, Histogram, Registry } from 'prom-client';
-import { counter, gauge, histogram, ingestPointsCounter } from '../metrics/registry.js';
+import { counter, gauge, histogram } from '../metrics/registry.js';
 
 export interface HttpMetrics {
-  readonly ingestPoints: Counter<'protocol' | 'result'>;
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly duration: Histogram<'method' | 'route'>;
   readonly sseClients: { inc(): void; dec(): void };
@@ -22,7 +21,6 @@ export function httpMetrics(registry: Registry): HttpMetrics {
     help: 'Clients connected to the live stream (/v1/stream)',
   });
   return {
-    ingestPoints: ingestPointsCounter(registry),
     requests: counter(
       registry,
       'vigil_http_requests_total',

@@ -3,76 +3,17 @@
  * strings. Query values stay strings here; handlers parse times and durations themselves so that
  * ISO times, `5m` buckets and ms all work and errors name the parameter.
  */
+import { errorResponses } from '../http-api/error-schema.js';
 
 const str = (description: string) => ({ type: 'string', description }) as const;
-
-export const errorSchema = {
-  type: 'object',
-  description: 'Every error answer: a stable code (docs/errors.md) and a message',
-  properties: {
-    code: { type: 'string', example: 'VIGIL_ERR_INPUT' },
-    message: { type: 'string' },
-  },
-  required: ['code', 'message'],
-} as const;
-
-export const pointSchema = {
-  type: 'object',
-  description: "One point, with the proto's field names (DataPoint)",
-  properties: {
-    timestamp: { type: 'number', description: 'event time, ms since the Unix epoch' },
-    device_id: { type: 'string' },
-    metrics: { type: 'object', additionalProperties: { type: 'number' } },
-    tags: { type: 'object', additionalProperties: { type: 'string' } },
-  },
-  required: ['timestamp', 'device_id', 'metrics'],
-} as const;
 
 const anyObject = (description: string) =>
   ({ type: 'object', description, additionalProperties: true }) as const;
 
-const responses = (ok: string, ...errors: number[]) => {
-  const out: Record<string, unknown> = { 200: anyObject(ok) };
-  for (const status of errors) out[status] = { ...errorSchema };
-  return out;
-};
-
-export const ingestRoute = {
-  summary: 'Ingest points (JSON array or NDJSON)',
-  description:
-    'Body: a JSON array of points (`application/json`) or one point per line ' +
-    '(`application/x-ndjson`). Answers 200 with the number of points accepted (durable) and one ' +
-    'error per rejected point, by its index in the request (a malformed NDJSON line is the error ' +
-    'of its index). 429 with `Retry-After` (seconds) when the ingest queues are full: nothing of ' +
-    'the request was accepted.',
-  tags: ['ingest'],
-  consumes: ['application/json', 'application/x-ndjson'],
-  body: { type: 'array', items: pointSchema },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        accepted: { type: 'integer' },
-        errors: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              index: { type: 'integer' },
-              code: { type: 'string' },
-              message: { type: 'string' },
-            },
-          },
-        },
-      },
-    },
-    400: errorSchema,
-    413: errorSchema,
-    415: errorSchema,
-    429: errorSchema,
-    503: errorSchema,
-  },
-} as const;
+const responses = (ok: string, ...errors: number[]) => ({
+  200: anyObject(ok),
+  ...errorResponses(...errors),
+});
 
 const timeText = 'ms since the epoch or ISO 8601';
 

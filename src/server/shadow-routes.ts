@@ -8,10 +8,7 @@ import type { ShadowComparison, SideComparison } from '../engine/shadow/compare.
 import type { ShadowManager, ShadowRunView } from '../engine/shadow/shadow-manager.js';
 import { VigilError } from '../errors.js';
 import type { EventsQuery, ShadowRun } from '../store/store.js';
-import { errorSchema } from './schemas.js';
-
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { ...errorSchema }]));
+import { errorResponses } from '../http-api/error-schema.js';
 
 const anyObject = (description: string) =>
   ({ type: 'object', description, additionalProperties: true }) as const;
@@ -122,7 +119,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
       schema: {
         summary: 'Shadow runs, newest first',
         tags: ['strategies'],
-        response: { 200: anyObject(`\`{runs: [${RUN_SHAPE}]}\``), ...errors(500) },
+        response: { 200: anyObject(`\`{runs: [${RUN_SHAPE}]}\``), ...errorResponses(500) },
       },
     },
     async () => ({ runs: (await shadows.list()).map((v) => runJson(v.run, v)) }),
@@ -150,7 +147,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
           },
           additionalProperties: false,
         },
-        response: { 201: anyObject(RUN_SHAPE), ...errors(400, 404, 409, 500) },
+        response: { 201: anyObject(RUN_SHAPE), ...errorResponses(400, 404, 409, 500) },
       },
     },
     async (request, reply) => {
@@ -183,7 +180,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
           'overlapping, overlap_share, labelled, precision}` (definitions in docs/shadow.md).',
         tags: ['strategies'],
         params: idParam,
-        response: { 200: anyObject(RUN_SHAPE), ...errors(400, 404, 500) },
+        response: { 200: anyObject(RUN_SHAPE), ...errorResponses(400, 404, 500) },
       },
     },
     async (request) => {
@@ -205,7 +202,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
         params: idParam,
         response: {
           200: anyObject('`{run, reload: {name, version, status, moved, check}}`'),
-          ...errors(400, 404, 409, 500),
+          ...errorResponses(400, 404, 409, 500),
         },
       },
     },
@@ -232,7 +229,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
         summary: 'Stop a shadow run; its events stay stored',
         tags: ['strategies'],
         params: idParam,
-        response: { 200: anyObject(RUN_SHAPE), ...errors(400, 404, 409, 500) },
+        response: { 200: anyObject(RUN_SHAPE), ...errorResponses(400, 404, 409, 500) },
       },
     },
     async (request) => {

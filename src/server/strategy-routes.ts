@@ -4,16 +4,13 @@
  * staging slot and health check (src/engine/strategy-slots.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { StrategyError, parseStrategy, validateStrategy } from '../core/strategy/load.js';
+import { StrategyError, parseStrategy, validateStrategy } from '../core/strategy/parse.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { ReloadResult, StrategySlots } from '../engine/strategy-slots.js';
 import { VigilError } from '../errors.js';
-import { errorSchema } from './schemas.js';
+import { errorResponses } from '../http-api/error-schema.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
-
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { ...errorSchema }]));
 
 const resultSchema = {
   type: 'object',
@@ -43,7 +40,7 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
       schema: {
         summary: 'The strategies scoring now, in routing order, and the default',
         tags: ['strategies'],
-        response: { 200: { type: 'object', additionalProperties: true }, ...errors(500) },
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses(500) },
       },
     },
     async () => {
@@ -68,7 +65,7 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
           'other content.',
         tags: ['strategies'],
         params: nameParam,
-        response: { 200: resultSchema, ...errors(400, 409, 415, 422, 500) },
+        response: { 200: resultSchema, ...errorResponses(400, 409, 415, 422, 500) },
       },
     },
     async (request) => {
@@ -105,7 +102,7 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
           properties: { version: { type: 'integer', minimum: 1 } },
           required: ['version'],
         },
-        response: { 200: resultSchema, ...errors(400, 404, 409, 500) },
+        response: { 200: resultSchema, ...errorResponses(400, 404, 409, 500) },
       },
     },
     async (request) => {

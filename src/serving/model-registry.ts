@@ -252,10 +252,14 @@ export class ModelRegistry {
 
 function signatureOf(value: InferenceSession.ValueMetadata, what: string): TensorSignature {
   if (!value.isTensor) {
-    throw new Error(`${what} "${value.name}" is not a tensor (sequences and maps are not served)`);
+    throw new VigilError(
+      'VIGIL_ERR_MODEL_INVALID',
+      `${what} "${value.name}" is not a tensor (sequences and maps are not served)`,
+    );
   }
   if (!isJsonTensorType(value.type)) {
-    throw new Error(
+    throw new VigilError(
+      'VIGIL_ERR_MODEL_INVALID',
       `${what} "${value.name}" has element type ${value.type}, which has no JSON form here`,
     );
   }
@@ -268,11 +272,18 @@ async function testInference(model: ServedModel): Promise<void> {
   try {
     result = await model.session.run(zeroInputs(model.inputs));
   } catch (error) {
-    throw new Error(`failed its test inference on zeros (${firstLine(error)})`, { cause: error });
+    throw new VigilError(
+      'VIGIL_ERR_MODEL_INVALID',
+      `failed its test inference on zeros (${firstLine(error)})`,
+      { cause: error },
+    );
   }
   for (const output of model.outputs) {
     if (result[output.name] === undefined) {
-      throw new Error(`its test inference did not return output "${output.name}"`);
+      throw new VigilError(
+        'VIGIL_ERR_MODEL_INVALID',
+        `its test inference did not return output "${output.name}"`,
+      );
     }
   }
 }

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Registry } from 'prom-client';
-import { resolveSettings } from '../cli/serve.js';
+import { resolveSettings } from '../cli/serve-settings.js';
 import { createEngine } from '../engine/create-engine.js';
 import type { Engine } from '../engine/engine.js';
 import { buildHttpServer } from '../server/http.js';

@@ -4,10 +4,10 @@
  * problem gets a message naming the input and what is wrong, never a 5xx.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { VigilError, errorCodes } from '../errors.js';
-import { counter } from '../metrics/registry.js';
-import { errorSchema } from '../server/schemas.js';
+import { counter, gauge } from '../metrics/registry.js';
+import { errorResponses } from '../http-api/error-schema.js';
 import { noSuchModel, type ModelRegistry, type ServedModel } from './model-registry.js';
 import { readInputs, writeTensor, type JsonTensor, type TensorSignature } from './tensor-json.js';
 
@@ -52,19 +52,15 @@ export function modelPredictionsCounter(registry: Registry): Counter<'model' | '
 
 /** A gauge of the models being served, read from the registry at scrape time. */
 export function modelsLoadedGauge(registry: Registry, models: ModelRegistry): void {
-  if (registry.getSingleMetric('vigil_models_loaded') !== undefined) return;
-  new Gauge({
+  gauge(registry, {
     name: 'vigil_models_loaded',
     help: 'ONNX models being served from the model directory',
-    registers: [registry],
     collect() {
       this.set(models.list().length);
     },
   });
 }
 
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { ...errorSchema }]));
 const nameParam = {
   type: 'object',
   properties: { name: { type: 'string', description: 'model name: the file name without .onnx' } },
@@ -164,7 +160,7 @@ export function registerModelRoutes(
       schema: {
         summary: 'The ONNX models served from the model directory',
         tags: ['models'],
-        response: { 200: open, ...errors(500) },
+        response: { 200: open, ...errorResponses(500) },
       },
     },
     async () => ({ dir: options.dir ?? null, models: models.list().map(modelJson) }),
@@ -177,7 +173,7 @@ export function registerModelRoutes(
         summary: 'One served model: inputs, outputs, version',
         tags: ['models'],
         params: nameParam,
-        response: { 200: open, ...errors(404, 500) },
+        response: { 200: open, ...errorResponses(404, 500) },
       },
     },
     async (request) => {
@@ -200,7 +196,7 @@ export function registerModelRoutes(
         tags: ['models'],
         params: nameParam,
         body: open,
-        response: { 200: open, ...errors(400, 404, 413, 415, 422, 500) },
+        response: { 200: open, ...errorResponses(400, 404, 413, 415, 422, 500) },
       },
       // The body schema documents; tensor-json checks, with messages naming the input.
       validatorCompiler: () => () => true,

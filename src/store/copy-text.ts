@@ -208,14 +208,24 @@ const TIMESTAMP = /^(\d{4,6})(-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)( BC)?$/;
 /** Inverse of `timestampText`. */
 export function parseTimestampText(text: string): number {
   const m = TIMESTAMP.exec(text);
-  if (m === null) throw new Error(`not a timestamp written by Vigil: ${JSON.stringify(text)}`);
+  if (m === null) {
+    throw new VigilError(
+      'VIGIL_ERR_STORE_INVALID',
+      `not a timestamp written by Vigil: ${JSON.stringify(text)}`,
+    );
+  }
   const year = m[3] === undefined ? Number(m[1]) : 1 - Number(m[1]);
   const iso =
     year >= 0 && year <= 9999
       ? `${String(year).padStart(4, '0')}${m[2]}`
       : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}${m[2]}`;
   const time = Date.parse(iso);
-  if (Number.isNaN(time)) throw new Error(`not a valid timestamp: ${JSON.stringify(text)}`);
+  if (Number.isNaN(time)) {
+    throw new VigilError(
+      'VIGIL_ERR_STORE_INVALID',
+      `not a valid timestamp: ${JSON.stringify(text)}`,
+    );
+  }
   return time;
 }
 
@@ -232,7 +242,7 @@ export interface DecodedRow {
 
 /**
  * Decode rows written by `encodeRows` (the inverse, for reading back a spool).
- * @throws Error naming the line that is not such a row.
+ * @throws VIGIL_ERR_STORE_INVALID naming the line that is not such a row.
  */
 export function decodeRows(text: string): DecodedRow[] {
   const out: DecodedRow[] = [];
@@ -244,7 +254,10 @@ export function decodeRows(text: string): DecodedRow[] {
     const fields = text.slice(start, end).split('\t');
     line++;
     if (fields.length !== POINT_COLUMNS.length) {
-      throw new Error(`row ${line}: ${fields.length} columns, expected ${POINT_COLUMNS.length}`);
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        `row ${line}: ${fields.length} columns, expected ${POINT_COLUMNS.length}`,
+      );
     }
     const [device, metric, time, value, tags] = fields as [string, string, string, string, string];
     out.push({

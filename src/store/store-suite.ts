@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { compileStrategy } from '../core/strategy/compile.js';
-import { resolveStrategy } from '../core/strategy/load.js';
+import { resolveStrategy } from '../strategy-files/load.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 import { Rng } from '../core/stats/rng.js';
 import { VigilError } from '../errors.js';

@@ -12,6 +12,7 @@
  * `VIGIL_ERR_STORE_*` code (docs/errors.md) — never a driver error.
  */
 import type { EncodedRows } from './copy-text.js';
+import type { EventLevel } from '../core/events/types.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 
 export type JsonValue =
@@ -127,7 +128,7 @@ export interface BucketedPoints {
   readonly source: 'points' | 'points_1m' | 'points_1h';
 }
 
-export type EventLevel = 'alert' | 'severe';
+export type { EventLevel };
 
 /**
  * An anomaly span as stored. `id` is chosen by the engine and stable (a replay gives the same

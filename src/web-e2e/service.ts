@@ -1,18 +1,20 @@
 /**
  * The real service for browser tests, in-process: PGlite (in memory), the live engine with a
- * spool in a temp dir, hot reload, shadow runs, the HTTP API and the dashboard, on a free port.
+ * spool in a temp dir, hot reload, shadow runs, and the HTTP API with every route `vigil serve`
+ * registers (the dashboard included), on a free port.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { builtinStrategyPath, parseStrategy } from '../core/strategy/load.js';
+import { parseStrategy } from '../core/strategy/parse.js';
+import { builtinStrategyPath } from '../strategy-files/load.js';
 import type { Engine, IngestPoint } from '../engine/engine.js';
 import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
-import { registerDashboard } from '../server/dashboard/routes.js';
+import { registerServeRoutes } from '../cli/serve-routes.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 
@@ -68,7 +70,7 @@ export async function startService(
     strategies: slots,
     shadows,
   });
-  await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
+  await registerServeRoutes(app, { engine, store, registry }, {});
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

@@ -12,6 +12,7 @@ import {
   rollingMeanVarStateSchema,
   welfordStateSchema,
 } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 export const ADAPTIVE_WINDOW_KIND = 'adaptive-window';
 
@@ -112,42 +113,10 @@ const stateSchema: z.ZodType<AdaptiveWindowState> = z.object({
 });
 
 /**
- * The seed's adaptive window (§7), on event time.
- *
- * Window state machine (it only changes the window length, never the score):
- * - STABLE or RECOVERING -> SPIKE when the new value exceeds spike_factor × the 95th percentile
- *   of the retained history: the window halves (floor min_window_ms).
- * - SPIKE -> RECOVERING when the standard deviation of the last `recovery_points` values drops
- *   below `recovery_std`: the window grows ×1.5 (ceiling max_window_ms).
- *
- * Interpretations where the seed is silent (kept here so they are easy to revisit):
- * - "History" for the percentile is all retained points (the last max_window_ms of event time),
- *   not the current window, so one spike cannot inflate its own reference much; the rule is only
- *   applied when that percentile is positive (for a non-positive percentile "3× above" is not
- *   above at all). A repeated spike while in SPIKE does not halve again.
- * - RECOVERING -> STABLE: while RECOVERING, each further full window length of event time without
- *   a spike grows the window ×1.5 again; once the window is back to at least its initial length
- *   the series is STABLE (so after each spike episode the window ends within [1, 1.5) × initial).
- * - Window membership is (t_last - window, t_last]; the score of x_t uses the window as it stood
- *   after x_{t-1}, which is the seed's μ_{t-1}, σ_{t-1}. A time going backwards counts as zero
- *   elapsed.
- * - dx is each point's difference from the previous point on arrival; σ_dx is the standard
- *   deviation of the dx of the points in the window.
- * - "Share of points in the window above μ + 2σ" is kept incrementally by flagging each point
- *   against μ + 2σ of the window it was scored with (the one before it) and counting flags in
- *   the window (recomputing it against the current μ, σ would mean rescanning the window on
- *   every point).
- * - The raw score 0.40·dev + 0.35·trend + 0.25·share has no decision boundary in the seed;
- *   `threshold` (default 4) is where Gaussian noise reaches about one point in 10^5 (measured
- *   on simulated white noise) and maps to 0.5 via raw / (raw + threshold).
- * - The window never holds fewer than `min_points` readings: when its time span holds fewer (a
- *   slow stream — at 5-minute steps a 60 s window holds one reading — or after a gap) it reaches
- *   back to the last `min_points`, and history keeps at least those. On 1 Hz data this never
- *   binds. Scoring starts once there are `min_points` readings.
- * - σ and σ_dx are floored by the series' own resolution and typical step (`StepScale`,
- *   robust.ts; the seed's 1e-6 is kept as an absolute guard): a flat window has σ = 0, and the
- *   seed's formula then made any change a million-sigma event, which is neither unit-free nor
- *   distinguishable from a real anomaly. The same floored σ marks the points above μ + 2σ.
+ * The seed's adaptive window (§7), on event time: a state machine (STABLE, SPIKE, RECOVERING)
+ * changes only the window length, never the score; the score weighs the deviation from the
+ * window, the trend change and the share of window points above μ + 2σ. How the places where the
+ * seed is silent are read, and why σ is floored: docs/detectors.md, "adaptive-window".
  */
 export class AdaptiveWindowDetector implements Detector {
   readonly kind = ADAPTIVE_WINDOW_KIND;
@@ -387,7 +356,10 @@ export class AdaptiveWindowDetector implements Detector {
       s.windowStart > n ||
       s.recent.capacity !== this.params.recovery_points
     ) {
-      throw new Error('adaptive-window snapshot: state does not match its params');
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        'adaptive-window snapshot: state does not match its params',
+      );
     }
     this.phase = s.phase;
     this.windowMs = s.windowMs;

@@ -96,11 +96,15 @@ describe('registry', () => {
       (e: unknown) => {
         assert.ok(e instanceof UnknownDetectorError);
         assert.match(e.message, /unknown detector kind 'nope'.*ewzscore.*seasonal-esd/);
+        assert.equal(e.code, 'VIGIL_ERR_STRATEGY_INVALID');
         return true;
       },
     );
     assert.throws(() => getDetectorFactory('toString'), UnknownDetectorError);
-    assert.throws(() => createDetector('rolling-zscore', { window: 1 }, 1), /window/);
+    assert.throws(() => createDetector('rolling-zscore', { window: 1 }, 1), {
+      code: 'VIGIL_ERR_STRATEGY_INVALID',
+      message: /window/,
+    });
   });
 });
 

@@ -1,11 +1,9 @@
 import type { z } from 'zod';
 
 /**
- * Score convention: each detector maps its natural statistic monotonically to [0, 1] so that its
- * own native decision boundary (e.g. the 3-sigma of a z-score) lands at 0.5, and stronger evidence
- * stays distinguishable up to far beyond it (no saturation at 1 for realistic inputs).
- *
- * The one contract every streaming detector keeps.
+ * The one contract every streaming detector keeps. Scores follow one convention: the detector's
+ * native decision boundary (e.g. 3σ for a z-score) lands at 0.5 (docs/detectors.md, "What all
+ * detectors share").
  *
  * A detector sees one series point by point, in event-time order. For each point it returns a
  * score in [0, 1] (higher = more anomalous) computed from the points *before* it only, then

@@ -8,6 +8,7 @@ import {
 } from './explanation.js';
 import { hashString } from '../stats/rng.js';
 import { parseSnapshot } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 export const ENSEMBLE_KIND = 'ensemble';
 
@@ -198,12 +199,16 @@ export function makeEnsembleFactory(lookup: DetectorLookup): DetectorFactory<Ens
     restore: (snapshot) => {
       const { params, state } = parseSnapshot(snapshot, ENSEMBLE_KIND, paramsSchema, stateSchema);
       if (state.members.length !== params.members.length) {
-        throw new Error('ensemble snapshot: member count does not match params.members');
+        throw new VigilError(
+          'VIGIL_ERR_STORE_INVALID',
+          'ensemble snapshot: member count does not match params.members',
+        );
       }
       const members = state.members.map((member, i) => {
         const expected = params.members[i]?.kind;
         if (member.kind !== expected) {
-          throw new Error(
+          throw new VigilError(
+            'VIGIL_ERR_STORE_INVALID',
             `ensemble snapshot: member ${i} is '${member.kind}', expected '${expected}'`,
           );
         }

@@ -165,26 +165,12 @@ const PIECE_NAMES = [
 ];
 
 /**
- * Extreme-value evidence with one alert per incident — the `default` strategy's detector.
- *
- * Pieces of evidence, each a calibrated tail probability or a plain fact, combined by max:
- * - the residual |x - (level + usual offset at this time of day)| in the tail of all residuals,
- * - the disagreement between that fast forecaster and a slow one (same model, slower level):
- *   large only after a recent change, such as a day whose pattern breaks,
- * - the value itself in the upper or lower tail of all values so far,
- * - a stuck sensor: a run of identical values far longer than this series' runs have been,
- * - shape novelty: the distance of the last `shape_length` values (mean removed, in units of the
- *   usual step) to the nearest of the shingles remembered from before, in its own tail,
- * - a record: the value lies outside everything seen before (how far, relative to the range).
- * Tail probabilities come from a peaks-over-threshold fit (PeaksOverThreshold) on the series' own
- * history, floored at the data's resolution (the smallest step seen) and capped at the observed
- * frequency, so "how rare" means the same on every series whatever its units or noise. The
- * residual, value-tail, stuck and disagreement pieces are then calibrated online against how
- * often each has actually reached p = 10^-calibration_log10_p, and the value pieces are dropped
- * for a value inside the seasonal envelope (seen at this time of day within `envelope_days`).
- * A point then scores only if its evidence beats every point of the last `cooldown_points`: a
- * lasting incident raises one alert at its start (and again only if it gets worse), not one per
- * point. What was tuned, on which data: docs/nab.md.
+ * Extreme-value evidence with one alert per incident — the `default` strategy's detector. Pieces
+ * of evidence (seasonal residual, forecast disagreement, value tails, stuck runs, shape novelty,
+ * records), each a tail probability fitted on the series' own history or a plain fact, combined by
+ * max; a point scores only if it beats every point of the last `cooldown_points`. The pieces, the
+ * envelope and calibration, the params: docs/detectors.md, "extreme-value"; what was tuned on
+ * which data: docs/nab.md.
  */
 export class ExtremeValueDetector implements Detector, ExplainingDetector {
   readonly kind = EXTREME_VALUE_KIND;

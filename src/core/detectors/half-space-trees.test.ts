@@ -55,7 +55,10 @@ describe('half-space trees', () => {
   test('restore rejects arrays that do not fit the params', () => {
     const snap = HalfSpaceTrees.create(DEFAULTS, 1).snapshot();
     const state = { ...(snap.state as Record<string, unknown>), latest: [1, 2, 3] };
-    assert.throws(() => halfSpaceTreesFactory.restore({ ...snap, state }), /latest has 3 entries/);
+    assert.throws(() => halfSpaceTreesFactory.restore({ ...snap, state }), {
+      code: 'VIGIL_ERR_STORE_INVALID',
+      message: /latest has 3 entries/,
+    });
     assert.throws(
       () => halfSpaceTreesFactory.restore({ ...snap, params: { ...DEFAULTS, height: 3 } }),
       /dims has/,

@@ -4,42 +4,14 @@ import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js'
 import type { ExplainingDetector, Explanation } from './explanation.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 /**
- * Streaming half-space trees (Tan, Ting & Liu, 2011) over a shingle of recent residuals.
- *
- * Features. The trees cut a fixed work space, so every dimension must be on a known scale
- * whatever the series' units. Each value becomes a residual against a fast EW baseline,
- * `e_t = x_t − m_{t−1}` (`baseline_alpha = 1` gives plain first differences), standardised by a
- * slow EW mean/std of the residuals (`norm_alpha`) and placed at `u = 0.5 + z / (2·EDGE_Z)`, so
- * ±EDGE_Z σ spans the unit interval. The feature vector is the last `shingle` such values.
- * Residuals, not levels: a reference window is usually shorter than a season, and levels at the
- * next phase of the season would look new, while residuals stay stationary. A level shift still
- * shows: the residual stays large for a few points, in several shingle slots at once. The slow
- * statistics learn residuals winsorised at ±WINSOR σ, so one spike cannot inflate σ.
- *
- * Trees. Complete binary trees of `height` levels stored flat in heap order (children of `i` are
- * `2i+1`, `2i+2`): split dimension and value per internal node, and two mass profiles (reference,
- * latest) per node, for all trees in shared typed arrays. As in the paper, each tree's work space
- * is a random point s in [0,1]^d widened to s ± 2·max(s, 1−s), and each node halves its range in
- * a random dimension. Learning adds the point to the latest profile along its whole path; every
- * `window_size` learned points the latest profile becomes the reference and a new one starts.
- *
- * Score. In each tree the point descends until depth `height` or a node whose reference mass r
- * is at most 0.1·`window_size` (the paper's size limit); the tree's mass score there is
- * `(r + 1)·2^depth` (+1 so that empty nodes still rank by depth). The summed mass score is
- * compared with the sum expected for a point drawn from the reference window itself (computed
- * once per window): `bits = log2(expected / mass)` says how many times (in powers of two) rarer
- * than a typical point this region is. Score = `ratioScore(bits, BOUNDARY_BITS)`: 0.5 at 4.5 bits,
- * set from measurements with the defaults: Gaussian noise, plain or seasonal, peaks at about
- * 3 bits (score ≈ 0.4) over 50,000 points, while spikes of ≥ 12σ and level shifts of ≥ 8σ of
- * the residual pass the boundary.
- * What the trees can and cannot see. They measure rarity, not distance: everything beyond the
- * reference window's reach lands in the same outer cells, so scores level off near 0.75 rather
- * than growing with the size of the jump. And an extreme value in one of `shingle` dimensions is
- * isolated only in trees that split that dimension twice before the size limit: a lone spike
- * scores about 0.45–0.55 on its own point and is flagged on the next one, when it sits in a second
- * slot beside the rebound of the residual. Pair with a z-score when point latency matters.
+ * Streaming half-space trees (Tan, Ting & Liu, 2011) over a shingle of recent residuals: each
+ * value becomes a standardised residual against an EW baseline, the trees' mass profiles of the
+ * reference window say how rare the point's region is, and `bits = log2(expected / mass)` maps to
+ * the score (0.5 at 4.5 bits). Features, trees, the boundary's measurements and what the trees
+ * cannot see: docs/detectors.md, "half-space-trees".
  */
 
 /** Residual z at the edges of the unit interval of a feature. */
@@ -387,7 +359,8 @@ export class HalfSpaceTrees implements Detector, ExplainingDetector {
   private load(state: HalfSpaceTreesState): void {
     const fit = (name: string, source: readonly number[], target: { length: number }): void => {
       if (source.length !== target.length) {
-        throw new Error(
+        throw new VigilError(
+          'VIGIL_ERR_STORE_INVALID',
           `invalid '${HALF_SPACE_TREES_KIND}' snapshot state: ${name} has ${source.length} entries, expected ${target.length}`,
         );
       }
@@ -398,7 +371,8 @@ export class HalfSpaceTrees implements Detector, ExplainingDetector {
     fit('latest', state.latest, this.latest);
     fit('shingle', state.shingle, this.shingleBuf);
     if (state.dims.some((q) => q >= this.params.shingle)) {
-      throw new Error(
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
         `invalid '${HALF_SPACE_TREES_KIND}' snapshot state: a split dimension ≥ shingle`,
       );
     }

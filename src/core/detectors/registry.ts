@@ -7,6 +7,7 @@ import { extremeValueFactory } from './extreme-value.js';
 import { halfSpaceTreesFactory } from './half-space-trees.js';
 import { rollingZScoreFactory } from './rolling-zscore.js';
 import { seasonalEsdFactory } from './seasonal-esd.js';
+import { VigilError } from '../../errors.js';
 
 /** The ensemble builds its members through this registry, handed over as a lookup function. */
 const ensembleFactory = makeEnsembleFactory((kind) => getDetectorFactory(kind));
@@ -25,9 +26,10 @@ export const detectorFactories: Readonly<Record<string, DetectorFactory>> = {
   ensemble: ensembleFactory,
 };
 
-export class UnknownDetectorError extends Error {
+export class UnknownDetectorError extends VigilError {
   constructor(readonly detectorKind: string) {
     super(
+      'VIGIL_ERR_STRATEGY_INVALID',
       `unknown detector kind '${detectorKind}'; known kinds: ${Object.keys(detectorFactories).join(', ')}`,
     );
     this.name = 'UnknownDetectorError';
@@ -45,9 +47,11 @@ export function createDetector(kind: string, rawParams: unknown, seed: number): 
   const factory = getDetectorFactory(kind);
   const parsed = factory.paramsSchema.safeParse(rawParams ?? {});
   if (!parsed.success) {
-    throw new Error(`invalid params for detector '${kind}': ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
+    throw new VigilError(
+      'VIGIL_ERR_STRATEGY_INVALID',
+      `invalid params for detector '${kind}': ${z.prettifyError(parsed.error)}`,
+      { cause: parsed.error },
+    );
   }
   return factory.create(parsed.data, seed);
 }

@@ -4,6 +4,7 @@ import { RollingMeanVar, type RollingMeanVarState } from '../stats/rolling-mean-
 import { StepScale, type StepScaleState } from '../stats/robust.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot, rollingMeanVarStateSchema } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 export const ROLLING_ZSCORE_KIND = 'rolling-zscore';
 
@@ -56,7 +57,10 @@ export class RollingZScoreDetector implements Detector {
   constructor(params: RollingZScoreParams, state?: RollingZScoreState) {
     this.params = Object.freeze({ ...params });
     if (state && state.window.capacity !== params.window) {
-      throw new Error('rolling-zscore snapshot: state capacity does not match params.window');
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        'rolling-zscore snapshot: state capacity does not match params.window',
+      );
     }
     this.stats = state ? RollingMeanVar.fromState(state.window) : new RollingMeanVar(params.window);
     this.steps = state ? StepScale.fromState(state.steps) : new StepScale();

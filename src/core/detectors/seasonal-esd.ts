@@ -12,6 +12,7 @@ import {
 import { esdCriticalValue } from '../stats/student-t.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { VigilError } from '../../errors.js';
 
 export const SEASONAL_ESD_KIND = 'seasonal-esd';
 
@@ -79,26 +80,11 @@ const stateSchema: z.ZodType<SeasonalEsdState> = z.object({
 });
 
 /**
- * Online seasonal decomposition + generalised ESD on the residuals.
- *
- * Model: x_t = level_t + season[phase(t)] + residual, where level_t is the mean of the previous
- * `period` values (one full season, so the season cancels out of it — an O(1) running sum) and
- * season is a per-phase profile of (x - level) over the window, averaged over the cycles and
- * lightly smoothed across neighbouring phases. Phase is the point count modulo the period, so the
- * detector assumes regular sampling.
- *
- * Every `refit_every` points the profile is refitted, and the residuals of the whole window are
- * recomputed leave-one-out (each point against a profile that excludes it, so they behave like
- * residuals of unseen points). On those: median and MAD (robust centre and scale), then Rosner's
- * generalised ESD with at most `max_anomalies × n` outliers at significance `alpha` finds how many
- * window points (m) are outliers. The scale is floored by the test's own outlier budget (the
- * (k+1)-th largest deviation cannot be an outlier) and by half the readings' resolution, so
- * zero-inflated, heavy-tailed or integer residuals cannot shrink it to a sliver of the data's
- * real spread. The profile is smoothed across neighbouring phases only when that predicts the
- * window better out of sample. A new point's statistic R = |r - median| / (1.4826·MAD) is
- * compared with the critical value λ of the ESD step it would be (m + 1): score = R / (R + λ),
- * so R = λ is 0.5. Scoring is O(1); refits are O(window) and the period search O(window ·
- * period), run once per `window` points — all amortised.
+ * Online seasonal decomposition + generalised ESD on the residuals: level (the mean of the last
+ * period) and a per-phase season profile removed, Rosner's ESD on the window's leave-one-out
+ * residuals counts its outliers m, and a new point's robust statistic R scores R / (R + λ_{m+1}).
+ * Assumes regular sampling. Scoring is O(1), refits amortised. The model, the scale floors and
+ * the costs: docs/detectors.md, "seasonal-esd".
  */
 export class SeasonalEsdDetector implements Detector {
   readonly kind = SEASONAL_ESD_KIND;
@@ -187,7 +173,11 @@ export class SeasonalEsdDetector implements Detector {
       s.head < this.ring.length &&
       (!s.fitted || (s.levelPoints >= 1 && s.levelPoints < s.values.length)) &&
       s.profile.length === s.period;
-    if (!ok) throw new Error('seasonal-esd snapshot: state does not match its params');
+    if (!ok)
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        'seasonal-esd snapshot: state does not match its params',
+      );
     this.ring.set(s.values);
     this.size = s.values.length;
     this.head = s.head;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DetectorSnapshot } from './detector.js';
 import type { RollingMeanVarState } from '../stats/rolling-mean-var.js';
 import type { WelfordState } from '../stats/welford.js';
+import { VigilError } from '../../errors.js';
 
 /**
  * Validation of snapshots on restore: checkpoints come back from storage, so their shape is
@@ -18,11 +19,17 @@ export function parseSnapshot<P, S>(
   }
   const params = paramsSchema.safeParse(snapshot.params);
   if (!params.success) {
-    throw new Error(`invalid '${kind}' snapshot params: ${z.prettifyError(params.error)}`);
+    throw new VigilError(
+      'VIGIL_ERR_STORE_INVALID',
+      `invalid '${kind}' snapshot params: ${z.prettifyError(params.error)}`,
+    );
   }
   const state = stateSchema.safeParse(snapshot.state);
   if (!state.success) {
-    throw new Error(`invalid '${kind}' snapshot state: ${z.prettifyError(state.error)}`);
+    throw new VigilError(
+      'VIGIL_ERR_STORE_INVALID',
+      `invalid '${kind}' snapshot state: ${z.prettifyError(state.error)}`,
+    );
   }
   return { params: params.data, state: state.data };
 }

@@ -330,7 +330,10 @@ describe('event tracker', () => {
     const snap = JSON.parse(JSON.stringify(tracker().snapshot())) as { state: { okRun: unknown } };
     snap.state.okRun = -1;
     assert.throws(() => EventTracker.restore(snap), /invalid event tracker snapshot/);
-    assert.throws(() => EventTracker.restore(null), /invalid event tracker snapshot/);
+    assert.throws(() => EventTracker.restore(null), {
+      code: 'VIGIL_ERR_STORE_INVALID',
+      message: /invalid event tracker snapshot/,
+    });
   });
 
   test('replayEvents gives each event in its final form, the last one closed at the end', () => {

@@ -9,6 +9,7 @@ import type {
   EventPeak,
   MetricContribution,
 } from './types.js';
+import { VigilError } from '../../errors.js';
 
 export interface EventTrackerOptions {
   /** Series key (`device/metric`) or device. */
@@ -87,9 +88,11 @@ export class EventTracker {
   static restore(snapshot: unknown): EventTracker {
     const parsed = snapshotSchema.safeParse(snapshot);
     if (!parsed.success) {
-      throw new Error(`invalid event tracker snapshot: ${z.prettifyError(parsed.error)}`, {
-        cause: parsed.error,
-      });
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
+        `invalid event tracker snapshot: ${z.prettifyError(parsed.error)}`,
+        { cause: parsed.error },
+      );
     }
     const { series, strategy, params, state } = parsed.data;
     const tracker = new EventTracker({ series, strategy, params });

@@ -12,6 +12,8 @@
  *   estimate, so one object can learn a training period with equal weights and forget afterwards.
  */
 
+import { VigilError } from '../../errors.js';
+
 export interface WelfordCovarianceState {
   readonly dimensions: number;
   readonly count: number;
@@ -28,7 +30,8 @@ function checkDimensions(dimensions: number): void {
 
 function fromArray(what: string, values: readonly number[], length: number): Float64Array {
   if (values.length !== length) {
-    throw new RangeError(
+    throw new VigilError(
+      'VIGIL_ERR_STORE_INVALID',
       `covariance state: ${what} has ${values.length} entries, expected ${length}`,
     );
   }
@@ -48,7 +51,8 @@ export class WelfordCovariance {
     this.delta = new Float64Array(dimensions);
     if (state) {
       if (state.dimensions !== dimensions) {
-        throw new RangeError(
+        throw new VigilError(
+          'VIGIL_ERR_STORE_INVALID',
           `covariance state has ${state.dimensions} dimensions, not ${dimensions}`,
         );
       }
@@ -177,7 +181,10 @@ export class EwCovariance {
     this.delta = new Float64Array(d);
     if (state) {
       if (state.dimensions !== d) {
-        throw new RangeError(`covariance state has ${state.dimensions} dimensions, not ${d}`);
+        throw new VigilError(
+          'VIGIL_ERR_STORE_INVALID',
+          `covariance state has ${state.dimensions} dimensions, not ${d}`,
+        );
       }
       this.n = state.count;
       this.sumSq = state.weightSquares;

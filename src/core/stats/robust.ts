@@ -5,6 +5,8 @@
  * Functions named `...InPlace` reorder the prefix of the array they are given.
  */
 
+import { VigilError } from '../../errors.js';
+
 /** Factor that turns a MAD into a consistent estimate of the standard deviation under normality. */
 export const MAD_TO_STD = 1.4826;
 
@@ -133,7 +135,7 @@ export class StepScale {
   static fromState(state: StepScaleState, horizon?: number): StepScale {
     const s = new StepScale(horizon);
     if (!(state.resolution >= 0 && state.meanStep >= 0 && state.steps >= 0)) {
-      throw new RangeError('StepScale: inconsistent state');
+      throw new VigilError('VIGIL_ERR_STORE_INVALID', 'StepScale: inconsistent state');
     }
     s.last = state.last;
     s.resolution = state.resolution;

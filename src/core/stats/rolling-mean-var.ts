@@ -1,4 +1,5 @@
 import { Welford } from './welford.js';
+import { VigilError } from '../../errors.js';
 
 /**
  * Mean and variance of the last `capacity` values (a fixed count). The values sit in a
@@ -36,7 +37,7 @@ export class RollingMeanVar {
   static fromState(state: RollingMeanVarState): RollingMeanVar {
     const r = new RollingMeanVar(state.capacity);
     if (state.values.length > state.capacity || state.head >= state.capacity) {
-      throw new RangeError('RollingMeanVar: inconsistent state');
+      throw new VigilError('VIGIL_ERR_STORE_INVALID', 'RollingMeanVar: inconsistent state');
     }
     r.buf.set(state.values);
     r.size = state.values.length;

@@ -9,7 +9,8 @@ import {
   restoreDevicePipeline,
   restorePipeline,
 } from './compile.js';
-import { parseStrategy, resolveStrategy } from './load.js';
+import { parseStrategy } from './parse.js';
+import { resolveStrategy } from '../../strategy-files/load.js';
 import type {
   DevicePipeline,
   DevicePipelineSnapshot,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { DEFAULT_SEED, parseIsoTime } from './schema.js';
-import { parseStrategy, StrategyError } from './load.js';
+import { parseStrategy, StrategyError } from './parse.js';
 
 // Fixtures stay in src/: resolved from the compiled test in dist/core/strategy/.
 const FIXTURES = new URL('../../../src/core/strategy/fixtures/', import.meta.url);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileDeviceStrategy, compileStrategy, restorePipeline } from './compile.js';
-import { parseStrategy } from './load.js';
+import { parseStrategy } from './parse.js';
 import type { EventChange } from '../events/types.js';
 
 const STEP = 300_000;

@@ -253,6 +253,9 @@ describe('dynamic threshold', () => {
   test('restore rejects a malformed state', () => {
     const snap = make().snapshot();
     const state = { ...(snap.state as Record<string, unknown>), histogram: [1, 2] };
-    assert.throws(() => restoreThreshold({ ...snap, state }), /histogram/);
+    assert.throws(() => restoreThreshold({ ...snap, state }), {
+      code: 'VIGIL_ERR_STORE_INVALID',
+      message: /histogram/,
+    });
   });
 });

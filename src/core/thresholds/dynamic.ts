@@ -4,61 +4,10 @@ import { levelOf } from './static.js';
 
 /**
  * Dynamic thresholds (seed §5): alert at the q99.5 and severe at the q99.9 quantile of the
- * recent *normal* scores, never below the floors, with a stability guard.
- *
- * Normal-score memory. An exponentially decayed histogram over fixed score bins, weight
- * α = 2 / (window + 1) per new score, whose effective sample size (Σw)² / Σw² is exactly `window`
- * (1000). Chosen over an exact sliding window: a window of 1000 quantised scores is already 1 KB
- * before any index, while this is 64 float32 bins (256 B) with an O(1) update: decay is a
- * growing increment instead of touching every bin (all bins are rescaled once the increment
- * reaches 1e30). Bins are 1/32 wide below 0.5 and 1/96 above (where the decisions are); values
- * are interpolated linearly within a bin. Cost of the decay: old scores fade instead of dropping
- * out, so the quantiles follow a sliding window's within sampling noise.
- *
- * Cost per point. The thresholds are re-read from the histogram (a scan from the top bin down to
- * the alert quantile's) every RETUNE_EVERY (16) stable points and whenever a calibration ends,
- * not after every score: 16 new scores (about 3% of the histogram's weight) move the quantiles
- * far less than their own sampling noise, and the scan costs about one point's worth of work.
- * The common case — not frozen, a score below alert, no flag among the last `burst_points`
- * points and fewer than `min_flags` in the stability window — cannot change state, so it costs
- * a comparison against the next bucket boundary, the level comparison and one bin increment.
- * Memory: the bins, the bucket counts and the pending scores share one Float32Array (92
- * entries); params are shared between series, not copied (≈ 0.9 KB a series in all).
- *
- * Levels: `score ≥ severe` → severe, `score ≥ alert` → alert, with
- *   alert  = max(alert_floor, q_alert)            (alert_floor 0.5: the detectors' own boundary),
- *   severe = max(severe_floor, q_severe, alert)   (severe_floor 0.8).
- * The floors make the dynamic threshold only ever stricter than the detector's own boundary: it
- * silences series on which a detector is noisy, never makes a quiet one alert on noise.
- *
- * States and the exact rules, applied to every finite score after classifying it:
- * - Volatility. The stability window is the last `stability_window_ms` of event time, kept in
- *   10 buckets (so it spans between 9/10 and all of it), counting points n and flags f (level ≠
- *   ok). The series is *volatile* when f ≥ trigger = max(min_flags, volatile_factor ·
- *   (1 − alert_quantile) · n) — flags arrive `volatile_factor` times faster than the alert
- *   quantile implies — or when `min_flags` of the last `burst_points` points are flagged (a
- *   burst, caught within a few points whatever the sampling rate). It is *calm* when
- *   f ≤ trigger / 2 and none of the last `burst_points` points is flagged.
- * - Admission. An unflagged score enters the histogram at once. A flagged one waits
- *   `burst_points` points and enters only if no freeze came meanwhile, so the first flags of a
- *   burst never count as normal. Scores above `severe` enter clipped to one fine bin (1/96)
- *   above `severe`: still tail weight (dropping them would censor the tail at the estimate
- *   itself, and q_severe could then only sink), letting severe climb a bin at a time while
- *   exceedances are too frequent, yet an anomaly cannot drag the quantile up to its own value.
- *   Alerts below severe enter as they are, else q_alert could only ever fall.
- * - `stable`: admission, and the thresholds are re-read every 16 stable points (fine-tuning).
- *   Volatile → `frozen`.
- * - `frozen`: thresholds fixed; pending scores are dropped and nothing enters. Calm → a
- *   recalibration. Still volatile after both `max_freeze_ms` and `min_normal` points (a lasting
- *   change is the new normal) → a *forced* recalibration.
- * - `recalibrating` (and the initial `warmup`): the histogram keeps RECALIBRATION_KEEP of its
- *   weight (the tail must not start empty) and takes the next `min_normal` points as above, with
- *   the thresholds unchanged (the floors during warm-up). Forced, and in warm-up, nothing is
- *   clipped (there is no established normal to protect, and a new one to learn); forced, every
- *   score enters at once and volatility is ignored. Otherwise volatile → `frozen` again. After
- *   `min_normal` points → `stable` with re-read thresholds and an emptied stability window
- *   (flags judged against the old thresholds are no evidence any more).
- * Non-finite scores are `ok` and change nothing.
+ * recent *normal* scores, never below the floors (so only ever stricter than the detector's own
+ * boundary), with a stability guard: thresholds freeze while flags come too fast, and recalibrate
+ * once calm. Non-finite scores are `ok` and change nothing. The score memory, its cost per point
+ * and the exact state rules: docs/thresholds.md.
  */
 export const DYNAMIC_KIND = 'dynamic';
 

@@ -27,19 +27,20 @@ test('unknown kinds and bad params are reported clearly', () => {
     (e: unknown) => {
       assert.ok(e instanceof UnknownThresholdError);
       assert.match(e.message, /unknown threshold kind 'nope'.*static.*dynamic/);
+      assert.equal(e.code, 'VIGIL_ERR_STRATEGY_INVALID');
       return true;
     },
   );
   assert.throws(() => getThresholdFactory('toString'), UnknownThresholdError);
-  assert.throws(
-    () => createThreshold('dynamic', { window: 'big' }),
-    /threshold 'dynamic'.*window/s,
-  );
+  assert.throws(() => createThreshold('dynamic', { window: 'big' }), {
+    code: 'VIGIL_ERR_STRATEGY_INVALID',
+    message: /threshold 'dynamic'.*window/s,
+  });
   assert.throws(() => createThreshold('static', { alert: 0.9, severe: 0.5 }), /severe/);
-  assert.throws(
-    () => restoreThreshold({ kind: 'static', params: { alert: 2 }, state: null }),
-    /invalid 'static' snapshot params/,
-  );
+  assert.throws(() => restoreThreshold({ kind: 'static', params: { alert: 2 }, state: null }), {
+    code: 'VIGIL_ERR_STORE_INVALID',
+    message: /invalid 'static' snapshot params/,
+  });
 });
 
 test('series of one strategy share a single frozen params object', () => {

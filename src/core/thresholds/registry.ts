@@ -8,6 +8,7 @@ import {
   dynamicStateSchema,
   type DynamicParams,
 } from './dynamic.js';
+import { VigilError } from '../../errors.js';
 
 /**
  * How a threshold kind is built: from validated params (`paramsSchema.parse({})` gives the
@@ -22,9 +23,10 @@ export interface ThresholdFactory<P = unknown> {
   restore(snapshot: ThresholdSnapshot): Threshold;
 }
 
-export class UnknownThresholdError extends Error {
+export class UnknownThresholdError extends VigilError {
   constructor(readonly thresholdKind: string) {
     super(
+      'VIGIL_ERR_STRATEGY_INVALID',
       `unknown threshold kind '${thresholdKind}'; known kinds: ${Object.keys(thresholdFactories).join(', ')}`,
     );
     this.name = 'UnknownThresholdError';
@@ -35,9 +37,11 @@ export class UnknownThresholdError extends Error {
 function parsePart<T>(kind: string, part: string, schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw new Error(`invalid '${kind}' snapshot ${part}: ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
+    throw new VigilError(
+      'VIGIL_ERR_STORE_INVALID',
+      `invalid '${kind}' snapshot ${part}: ${z.prettifyError(parsed.error)}`,
+      { cause: parsed.error },
+    );
   }
   return parsed.data;
 }
@@ -101,9 +105,11 @@ export function createThreshold(kind: string, rawParams: unknown): Threshold {
   if (params === undefined) {
     const parsed = factory.paramsSchema.safeParse(rawParams ?? {});
     if (!parsed.success) {
-      throw new Error(`invalid params for threshold '${kind}': ${z.prettifyError(parsed.error)}`, {
-        cause: parsed.error,
-      });
+      throw new VigilError(
+        'VIGIL_ERR_STRATEGY_INVALID',
+        `invalid params for threshold '${kind}': ${z.prettifyError(parsed.error)}`,
+        { cause: parsed.error },
+      );
     }
     params = Object.freeze(parsed.data);
     parsedParams.set(key, params);

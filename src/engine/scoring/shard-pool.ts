@@ -12,7 +12,7 @@ import type { ScoredPoint } from '../engine.js';
 import type { ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
 import type { RestoreItem, RoutedSeries, ShardBatch, ShardEvent, ShardResult } from './protocol.js';
-import type { EngineTag } from './scoring-shard.js';
+import type { EngineTag } from './checkpoint-keys.js';
 import { SeriesTable, shardOfDevice } from './series-table.js';
 import { InProcessShard, WorkerShard, type ShardClient } from './shard-client.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import type { AnomalyEvent } from '../../core/events/types.js';
 import { compileStrategy } from '../../core/strategy/compile.js';
-import { parseStrategy } from '../../core/strategy/load.js';
+import { parseStrategy } from '../../core/strategy/parse.js';
 import { openStore } from '../../store/open-store.js';
 import { createEngine } from '../create-engine.js';
 import {

@@ -6,7 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import { isVectorStrategy, compileStrategy } from '../../core/strategy/compile.js';
-import { parseStrategy } from '../../core/strategy/load.js';
+import { parseStrategy } from '../../core/strategy/parse.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import { VigilError } from '../../errors.js';
 import type { JsonValue, ShadowRun, Store, StoredEvent } from '../../store/store.js';

@@ -21,6 +21,7 @@ import {
   type ShadowTag,
   type ShadowTally,
 } from './shadow-checkpoints.js';
+import { markDirty, snapshotDirty, type Checkpointed } from '../scoring/checkpointed.js';
 import { emptyCounters, type ShadowCounters, type ShadowSpec } from './types.js';
 
 /** What the shard tells a scorer about a series (its state object is the cache key). */
@@ -52,15 +53,10 @@ export type StoredEventOf = (
 ) => StoredEvent;
 
 /** A run's candidate state for one series, with its share of the run's counters. */
-interface CandidateState {
-  readonly ckKey: string;
+interface CandidateState extends Checkpointed {
   readonly pipeline: SeriesPipeline;
-  /** Event time of the last point the candidate scored (−∞ before the first). */
-  last: number;
   readonly series: ShadowSeries;
   readonly tally: ShadowTally;
-  /** Changed since its last checkpoint. */
-  dirty: boolean;
 }
 
 interface Run {
@@ -280,23 +276,7 @@ export class ShadowScorer {
   snapshot(wallTime: number): Checkpoint[] {
     const checkpoints: Checkpoint[] = [];
     for (const run of this.runs) {
-      for (const s of run.pipelines.values()) {
-        if (!s.dirty || !Number.isFinite(s.last)) continue;
-        const { device, metric } = s.series;
-        const shadow: ShadowTag['shadow'] = {
-          run: run.spec.run,
-          device,
-          metric,
-          tally: { ...s.tally },
-        };
-        checkpoints.push({
-          key: s.ckKey,
-          snapshot: { ...s.pipeline.snapshot(), shadow } as PipelineSnapshot,
-          eventTime: s.last,
-          wallTime,
-        });
-        s.dirty = false;
-      }
+      snapshotDirty(run.pipelines.values(), wallTime, (s) => tagged(run, s), checkpoints);
     }
     return checkpoints;
   }
@@ -304,14 +284,14 @@ export class ShadowScorer {
   /** Snapshots that could not be written: take them again next time. */
   markDirty(keys: ReadonlySet<string>): number {
     let marked = 0;
-    for (const run of this.runs) {
-      for (const s of run.pipelines.values()) {
-        if (keys.has(s.ckKey)) {
-          s.dirty = true;
-          marked++;
-        }
-      }
-    }
+    for (const run of this.runs) marked += markDirty(run.pipelines.values(), keys);
     return marked;
   }
+}
+
+/** A candidate's snapshot tagged with its run, series and counters (shadow-checkpoints.ts). */
+function tagged(run: Run, s: CandidateState): PipelineSnapshot {
+  const { device, metric } = s.series;
+  const shadow: ShadowTag['shadow'] = { run: run.spec.run, device, metric, tally: { ...s.tally } };
+  return { ...s.pipeline.snapshot(), shadow } as PipelineSnapshot;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AnomalyEvent } from '../../core/events/types.js';
 import { compileStrategy } from '../../core/strategy/compile.js';
-import { parseStrategy } from '../../core/strategy/load.js';
+import { parseStrategy } from '../../core/strategy/parse.js';
 import { openStore } from '../../store/open-store.js';
 import type { EngineFeedItem, IngestPoint } from '../engine.js';
 import { createEngine } from '../create-engine.js';

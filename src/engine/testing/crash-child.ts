@@ -5,7 +5,7 @@
  * Usage: node crash-child.js <dataDir> <spoolDir> <firstId> [workers] [shadow]  (scoring workers,
  * default 0; `shadow`: shadow run 1 scores `CRASH_CANDIDATE_YAML` beside the active strategy)
  */
-import { parseStrategy } from '../../core/strategy/load.js';
+import { parseStrategy } from '../../core/strategy/parse.js';
 import { openStore } from '../../store/open-store.js';
 import { createEngine } from '../create-engine.js';
 import type { IngestPoint } from '../engine.js';

@@ -81,7 +81,10 @@ describe('A/B data sets', () => {
       relabelled.corpus.files.map((f) => f.windows.length),
       [1, 0],
     );
-    await assert.rejects(loadDataset(dir, { files: 'nothing/*' }), /no CSV files under .* match/);
+    await assert.rejects(loadDataset(dir, { files: 'nothing/*' }), {
+      code: 'VIGIL_ERR_DATASET',
+      message: /no CSV files under .* match/,
+    });
   });
 
   it('reads the NAB layout with its own windows', async () => {

@@ -10,12 +10,16 @@
  * replaces the windows of either layout; files it does not name have no windows.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { VigilError } from '../../errors.js';
 import { PROFILE_NAMES, parseDataFile } from '../nab/index.js';
 import type { CostMatrix, NabCorpus, NabFile, ProfileName } from '../nab/index.js';
-import { listDataFiles } from '../nab/corpus.js';
+import {
+  datasetError,
+  listDataFiles,
+  parseDatasetJson,
+  readDatasetJson,
+  readDatasetText,
+} from '../nab/corpus.js';
 import { cellAt, parseTimestamp, splitLines } from '../nab/csv.js';
 import { NAB_PROFILES } from '../nab/fixtures.js';
 
@@ -35,10 +39,6 @@ export interface Dataset {
   readonly corpus: NabCorpus;
 }
 
-function datasetError(message: string, cause?: unknown): VigilError {
-  return new VigilError('VIGIL_ERR_DATASET', message, cause === undefined ? undefined : { cause });
-}
-
 /** `*` within a path segment, `**` across segments, `?` one character (no library offers this on Node 20). */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
@@ -55,22 +55,9 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-async function listCsv(root: string): Promise<string[]> {
-  try {
-    return await listDataFiles(root);
-  } catch (err) {
-    throw datasetError(`cannot read data folder ${root}: ${(err as Error).message}`, err);
-  }
-}
-
 /** Parse a combined_windows.json document: `{ "<relPath>": [["start", "end"], …] }`. */
 export function parseWindowsJson(text: string, source: string): Map<string, Window[]> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw datasetError(`${source}: not JSON (${(err as Error).message})`, err);
-  }
+  const raw = parseDatasetJson(text, source);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw datasetError(`${source}: expected an object mapping file paths to window lists`);
   }
@@ -98,10 +85,7 @@ export function parseWindowsJson(text: string, source: string): Map<string, Wind
 async function readProfiles(root: string): Promise<Record<ProfileName, CostMatrix>> {
   const file = path.join(root, 'config', 'profiles.json');
   if (!existsSync(file)) return NAB_PROFILES;
-  const raw = JSON.parse(await readFile(file, 'utf8')) as Record<
-    string,
-    { CostMatrix?: CostMatrix }
-  >;
+  const raw = (await readDatasetJson(file)) as Record<string, { CostMatrix?: CostMatrix }>;
   const out = { ...NAB_PROFILES };
   for (const p of PROFILE_NAMES) {
     const m = raw[p]?.CostMatrix;
@@ -184,7 +168,7 @@ export async function loadDataset(dir: string, options: DatasetOptions = {}): Pr
     existsSync(path.join(root, 'data')) &&
     existsSync(path.join(root, 'labels', 'combined_windows.json'));
   const dataRoot = nab ? path.join(root, 'data') : root;
-  let relPaths = await listCsv(dataRoot);
+  let relPaths = await listDataFiles(dataRoot);
   if (options.files !== undefined) {
     const re = globToRegExp(options.files);
     relPaths = relPaths.filter((p) => re.test(p));
@@ -198,25 +182,19 @@ export async function loadDataset(dir: string, options: DatasetOptions = {}): Pr
   const override =
     options.labels === undefined
       ? undefined
-      : parseWindowsJson(await readText(options.labels), options.labels);
+      : parseWindowsJson(await readDatasetText(options.labels), options.labels);
   const own = nab
     ? parseWindowsJson(
-        await readText(path.join(root, 'labels', 'combined_windows.json')),
+        await readDatasetText(path.join(root, 'labels', 'combined_windows.json')),
         'labels/combined_windows.json',
       )
     : undefined;
   const files = await Promise.all(
     relPaths.map(async (relPath) => {
-      const text = await readText(path.join(dataRoot, relPath));
-      let file: NabFile;
-      try {
-        file = nab
-          ? parseDataFile(relPath, text, own?.get(relPath) ?? [])
-          : parseLabelledCsv(relPath, text).file;
-      } catch (err) {
-        if (err instanceof VigilError) throw err;
-        throw datasetError((err as Error).message, err);
-      }
+      const text = await readDatasetText(path.join(dataRoot, relPath));
+      const file = nab
+        ? parseDataFile(relPath, text, own?.get(relPath) ?? [])
+        : parseLabelledCsv(relPath, text).file;
       if (override === undefined) return file;
       const windows = [...(override.get(relPath) ?? [])].sort((a, b) => a[0] - b[0]);
       return { ...file, windows };
@@ -226,12 +204,4 @@ export async function loadDataset(dir: string, options: DatasetOptions = {}): Pr
     layout: nab ? 'nab' : 'csv',
     corpus: { dataDir: root, files, profiles: nab ? await readProfiles(root) : NAB_PROFILES },
   };
-}
-
-async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw datasetError(`cannot read ${file}: ${(err as Error).message}`, err);
-  }
 }

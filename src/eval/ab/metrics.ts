@@ -1,18 +1,7 @@
 /**
- * Detection metrics of one strategy on labelled series, window-based (definitions in
- * docs/ab-testing.md). Rows of NAB's probationary period (the first min(⌊0.15·n⌋, 750) of each
- * file) are warm-up: nothing in them is counted, as in the NAB score.
- *
- * - A label window is *detected* (a true positive) when at least one flagged row (level alert or
- *   severe) after the probation lies in it; otherwise it is missed (a false negative).
- * - An *alarm* is an event that opened after the probation; it is *false* when its span
- *   [start, end] overlaps no label window.
- * - precision = detected windows / (detected windows + false alarms); recall = detected windows /
- *   windows; F1 their harmonic mean.
- * - false-positive rate = flagged rows outside every window / rows outside every window.
- * - alarms per 10k = alarms · 10,000 / counted rows.
- * - detection delay of a detected window = its first flagged row − its first row (in rows, and in
- *   ms of event time).
+ * Detection metrics of one strategy on labelled series, window-based: detected windows, false
+ * alarms, precision, recall, F1, false-positive rate, alarms per 10k and detection delay, with
+ * NAB's probationary rows counted as warm-up. Definitions: docs/ab-testing.md, "Metrics".
  */
 import type { AnomalyEvent } from '../../core/events/types.js';
 import type { NabFile } from '../nab/index.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileStrategy } from '../../core/strategy/compile.js';
-import { resolveStrategy } from '../../core/strategy/load.js';
+import { resolveStrategy } from '../../strategy-files/load.js';
 import type { Level } from '../../core/thresholds/threshold.js';
 import { makeCorpus } from '../nab/fixtures.js';
 import { replayPair, type Scorer, type Side } from './replay.js';

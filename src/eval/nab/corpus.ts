@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseTimestamp, splitLines } from './csv.js';
+import { VigilError } from '../../errors.js';
 
 /** The three NAB scoring profiles, in NAB's order. */
 export const PROFILE_NAMES = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'] as const;
@@ -59,18 +60,20 @@ export async function loadCorpus(dataDir: string): Promise<NabCorpus> {
   ]);
   const unlabelled = relPaths.filter((p) => !windowsByPath.has(p));
   if (unlabelled.length > 0) {
-    throw new Error(`no entry in combined_windows.json for data file(s): ${unlabelled.join(', ')}`);
+    throw datasetError(
+      `no entry in combined_windows.json for data file(s): ${unlabelled.join(', ')}`,
+    );
   }
   const known = new Set(relPaths);
   const missing = [...windowsByPath.keys()].filter((p) => !known.has(p));
   if (missing.length > 0) {
-    throw new Error(
+    throw datasetError(
       `combined_windows.json names file(s) missing under data/: ${missing.join(', ')}`,
     );
   }
   const files = await Promise.all(
     relPaths.map(async (relPath) => {
-      const text = await readFile(path.join(root, 'data', relPath), 'utf8');
+      const text = await readDatasetText(path.join(root, 'data', relPath));
       return parseDataFile(relPath, text, windowsByPath.get(relPath) ?? []);
     }),
   );
@@ -86,7 +89,7 @@ export function parseDataFile(
   const lines = splitLines(text);
   const header = lines[0]?.trim();
   if (header !== 'timestamp,value') {
-    throw new Error(`${relPath}:1: expected header "timestamp,value", got "${header ?? ''}"`);
+    throw datasetError(`${relPath}:1: expected header "timestamp,value", got "${header ?? ''}"`);
   }
   const n = lines.length - 1;
   const timestamps: string[] = new Array<string>(n);
@@ -98,8 +101,9 @@ export function parseDataFile(
     const ts = comma < 0 ? line : line.slice(0, comma);
     const t = parseTimestamp(ts);
     const v = comma < 0 ? Number.NaN : Number(line.slice(comma + 1));
-    if (Number.isNaN(t)) throw new Error(`${relPath}:${i + 2}: unparsable timestamp "${ts}"`);
-    if (!Number.isFinite(v)) throw new Error(`${relPath}:${i + 2}: unparsable value in "${line}"`);
+    if (Number.isNaN(t)) throw datasetError(`${relPath}:${i + 2}: unparsable timestamp "${ts}"`);
+    if (!Number.isFinite(v))
+      throw datasetError(`${relPath}:${i + 2}: unparsable value in "${line}"`);
     timestamps[i] = ts;
     times[i] = t;
     values[i] = v;
@@ -118,7 +122,12 @@ export function parseDataFile(
 
 /** Every `*.csv` below `dataRoot`, as sorted `/`-separated paths relative to it. */
 export async function listDataFiles(dataRoot: string): Promise<string[]> {
-  const entries = await readdir(dataRoot, { recursive: true, withFileTypes: true });
+  let entries;
+  try {
+    entries = await readdir(dataRoot, { recursive: true, withFileTypes: true });
+  } catch (err) {
+    throw datasetError(`cannot read data folder ${dataRoot}: ${(err as Error).message}`, err);
+  }
   const out: string[] = [];
   for (const e of entries) {
     if (!e.isFile() || !e.name.endsWith('.csv')) continue;
@@ -129,13 +138,13 @@ export async function listDataFiles(dataRoot: string): Promise<string[]> {
 }
 
 async function readWindows(file: string): Promise<Map<string, [number, number][]>> {
-  const raw: unknown = JSON.parse(await readFile(file, 'utf8'));
+  const raw = await readDatasetJson(file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new Error(`${file}: expected an object mapping file paths to window lists`);
+    throw datasetError(`${file}: expected an object mapping file paths to window lists`);
   }
   const out = new Map<string, [number, number][]>();
   for (const [relPath, list] of Object.entries(raw)) {
-    if (!Array.isArray(list)) throw new Error(`${file}: windows of ${relPath} are not a list`);
+    if (!Array.isArray(list)) throw datasetError(`${file}: windows of ${relPath} are not a list`);
     out.set(
       relPath,
       list.map((w: unknown, k) => {
@@ -143,7 +152,7 @@ async function readWindows(file: string): Promise<Map<string, [number, number][]
         const a = typeof start === 'string' ? parseTimestamp(start) : Number.NaN;
         const b = typeof end === 'string' ? parseTimestamp(end) : Number.NaN;
         if (Number.isNaN(a) || Number.isNaN(b) || b < a) {
-          throw new Error(`${file}: window ${k} of ${relPath} is not [start, end] timestamps`);
+          throw datasetError(`${file}: window ${k} of ${relPath} is not [start, end] timestamps`);
         }
         return [a, b];
       }),
@@ -153,13 +162,13 @@ async function readWindows(file: string): Promise<Map<string, [number, number][]
 }
 
 async function readProfiles(file: string): Promise<Record<ProfileName, CostMatrix>> {
-  const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  const raw = (await readDatasetJson(file)) as Record<string, unknown>;
   const pick = (name: ProfileName): CostMatrix => {
     const m = (raw[name] as { CostMatrix?: Record<string, unknown> } | undefined)?.CostMatrix;
     const weight = (key: keyof CostMatrix): number => {
       const w = m?.[key];
       if (typeof w !== 'number' || !Number.isFinite(w)) {
-        throw new Error(`${file}: profile ${name} has no numeric CostMatrix.${key}`);
+        throw datasetError(`${file}: profile ${name} has no numeric CostMatrix.${key}`);
       }
       return w;
     };
@@ -175,4 +184,32 @@ async function readProfiles(file: string): Promise<Record<ProfileName, CostMatri
     reward_low_FP_rate: pick('reward_low_FP_rate'),
     reward_low_FN_rate: pick('reward_low_FN_rate'),
   };
+}
+
+/** A missing or malformed corpus (docs/errors.md); `message` names the file and what is wrong. */
+export function datasetError(message: string, cause?: unknown): VigilError {
+  return new VigilError('VIGIL_ERR_DATASET', message, cause === undefined ? undefined : { cause });
+}
+
+/** A corpus file's text; a missing or unreadable file is a dataset error. */
+export async function readDatasetText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw datasetError(`cannot read ${file}: ${(err as Error).message}`, err);
+  }
+}
+
+/** JSON text of the corpus file `source`; text that is not JSON is a dataset error. */
+export function parseDatasetJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw datasetError(`${source}: not JSON (${(err as Error).message})`, err);
+  }
+}
+
+/** A corpus JSON file (windows, profiles, published results), parsed. */
+export async function readDatasetJson(file: string): Promise<unknown> {
+  return parseDatasetJson(await readDatasetText(file), file);
 }

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PROFILE_NAMES } from './corpus.js';
+import { datasetError, PROFILE_NAMES, readDatasetJson } from './corpus.js';
 import type { ProfileName } from './corpus.js';
 
 /** A number per profile for each published detector, keyed by detector name (e.g. `numenta`). */
@@ -37,14 +36,14 @@ async function readPerDetector(
   file: string,
   pick: (cell: unknown) => unknown,
 ): Promise<Record<string, Record<ProfileName, number>>> {
-  const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  const raw = (await readDatasetJson(file)) as Record<string, Record<string, unknown>>;
   const out: Record<string, Record<ProfileName, number>> = {};
   for (const [detector, byProfile] of Object.entries(raw)) {
     const entry = {} as Record<ProfileName, number>;
     for (const profile of PROFILE_NAMES) {
       const v = pick(byProfile?.[profile]);
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new Error(`${file}: ${detector}.${profile} is not a number`);
+        throw datasetError(`${file}: ${detector}.${profile} is not a number`);
       }
       entry[profile] = v;
     }

@@ -1,19 +1,8 @@
 /**
- * The order in which CPython 2.7 (64-bit) iterates a `dict` whose float keys were inserted in a
- * given order, with no deletions. NAB's original threshold optimiser returned
- * `max(pastCalls.iterkeys(), key=...)`, so among equally good thresholds it kept the one this
- * order yields first; reproducing its published thresholds to the last bit needs the same order.
- *
- * Model (CPython 2.7 `dictobject.c` / `_Py_HashDouble`, a C `long` of 64 bits):
- * - hash of a float: integral values hash like the equal integer (a long's hash is its magnitude
- *   modulo 2^64 - 1, negated for negatives), other values mix the top 62 bits of the mantissa
- *   with the binary exponent; ±inf hash to 314159 / -271828, NaN to 0, and -1 becomes -2;
- * - open addressing in a power-of-two table of at least 8 slots, first probe `hash & mask`, then
- *   `i = 5 i + perturb + 1` with `perturb` (the unsigned hash) shifted right 5 bits per step;
- * - after adding a key, when `3 * fill >= 2 * slots` the table is rebuilt with the smallest
- *   power of two above `4 * used` (`2 * used` past 50000 keys) slots, re-inserting the keys in
- *   the old table's slot order;
- * - iteration walks the slots in index order.
+ * The order in which CPython 2.7 (64-bit) iterates a `dict` of float keys inserted in a given
+ * order, with no deletions. NAB's threshold optimiser kept the first of equally good thresholds
+ * in that order, so reproducing its published thresholds to the last bit needs it. The model of
+ * CPython's float hash, probing and resizing: docs/nab.md, "CPython 2.7 dict order".
  */
 
 const U64 = (1n << 64n) - 1n;

@@ -111,7 +111,10 @@ describe('NAB corpus and results folders', () => {
     const out = path.join(root, 'results', 'missing');
     await writeResultsDir(out, 'det', corpus, scores);
     await rm(path.join(out, 'realA', 'det_one.csv'));
-    await assert.rejects(readResultsDir(out, corpus), /realA\/one\.csv.*det_one\.csv/);
+    await assert.rejects(readResultsDir(out, corpus), {
+      code: 'VIGIL_ERR_INPUT',
+      message: /realA\/one\.csv.*det_one\.csv/,
+    });
   });
 
   it('names the file and line of a misaligned or unparsable row', async () => {
@@ -129,7 +132,10 @@ describe('NAB corpus and results folders', () => {
     const badScore = [...lines];
     badScore[8] = '2021-01-01 00:35:00,1,oops,0';
     await writeFile(file, badScore.join('\n'));
-    await assert.rejects(readResultsDir(out, corpus), /det_one\.csv:9: anomaly_score "oops"/);
+    await assert.rejects(readResultsDir(out, corpus), {
+      code: 'VIGIL_ERR_INPUT',
+      message: /det_one\.csv:9: anomaly_score "oops"/,
+    });
 
     const badTime = [...lines];
     badTime[4] = '2021-01-01 09:00:00,1,0.5,0';

@@ -1,10 +1,11 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { NabCorpus, NabFile } from './corpus.js';
+import { datasetError, type NabCorpus, type NabFile } from './corpus.js';
 import { cellAt, parseTimestamp, splitLines } from './csv.js';
 import { corpusLayout } from './layout.js';
 import { scoreCorpus } from './scorer.js';
 import type { NabScore, ScoreOptions } from './scorer.js';
+import { VigilError } from '../../errors.js';
 
 /** A detector's scores read from a NAB-style results folder. */
 export interface ResultsDir {
@@ -96,11 +97,15 @@ export function parseResultsFile(resultPath: string, text: string, file: NabFile
   const tsCol = header.indexOf('timestamp');
   const scoreCol = header.indexOf('anomaly_score');
   if (tsCol < 0 || scoreCol < 0) {
-    throw new Error(`${resultPath}:1: header needs "timestamp" and "anomaly_score" columns`);
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `${resultPath}:1: header needs "timestamp" and "anomaly_score" columns`,
+    );
   }
   const n = file.times.length;
   if (lines.length - 1 !== n) {
-    throw new Error(
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
       `${resultPath}: ${lines.length - 1} rows but ${file.relPath} has ${n}; results must cover every data row`,
     );
   }
@@ -110,14 +115,18 @@ export function parseResultsFile(resultPath: string, text: string, file: NabFile
     const ts = cellAt(line, tsCol) ?? '';
     // Same text is the common case; parsing is only needed to accept other spellings.
     if (ts !== file.timestamps[i] && parseTimestamp(ts) !== file.times[i]) {
-      throw new Error(
+      throw new VigilError(
+        'VIGIL_ERR_INPUT',
         `${resultPath}:${i + 2}: timestamp "${ts}" does not match row ${i + 1} of ${file.relPath} ("${file.timestamps[i]}")`,
       );
     }
     const cell = (cellAt(line, scoreCol) ?? '').trim();
     const v = cell === '' ? Number.NaN : Number(cell);
     if (!Number.isFinite(v)) {
-      throw new Error(`${resultPath}:${i + 2}: anomaly_score "${cell}" is not a finite number`);
+      throw new VigilError(
+        'VIGIL_ERR_INPUT',
+        `${resultPath}:${i + 2}: anomaly_score "${cell}" is not a finite number`,
+      );
     }
     scores[i] = v;
   }
@@ -151,7 +160,8 @@ function pickDetector(
       common === undefined ? prefixes : new Set([...common].filter((p) => prefixes.has(p)));
     if (next.size === 0) {
       const expected = common && common.size > 0 ? `${[...common].join(' or ')}_` : '<detector>_';
-      throw new Error(
+      throw new VigilError(
+        'VIGIL_ERR_INPUT',
         `no results file for ${file.relPath}: expected ${path.join(root, file.category, expected + file.name)}`,
       );
     }
@@ -162,6 +172,9 @@ function pickDetector(
   const own = path.basename(root);
   if (candidates.includes(own)) return own;
   if (candidates.length === 0)
-    throw new Error(`${root}: the corpus has no files to read results for`);
-  throw new Error(`${root}: ambiguous detector prefix, files exist for ${candidates.join(', ')}`);
+    throw datasetError(`${root}: the corpus has no files to read results for`);
+  throw new VigilError(
+    'VIGIL_ERR_INPUT',
+    `${root}: ambiguous detector prefix, files exist for ${candidates.join(', ')}`,
+  );
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IngestPoint } from '../../engine/engine.js';
+import { sampleValue } from '../../metrics/testing.js';
+import { startTestService } from '../../server/testing/running-service.js';
 import { anomalyAt, demoPoint, startDemo } from './pumps.js';
 
 test('demo points are a pure function of seed, device and time', () => {
@@ -51,4 +53,27 @@ test('startDemo back-fills the warm-up history, then streams in real time', asyn
   assert.ok(times.includes(now), 'caught up to now');
   assert.equal(got.length, times.length * 2);
   assert.equal(demo.sent(), got.length);
+});
+
+test('into a real engine: vigil_ingest_points_total{protocol="demo"} counts every point sent', async () => {
+  const service = await startTestService();
+  try {
+    const demo = startDemo({
+      engine: service.engine,
+      devices: 2,
+      intervalMs: 1000,
+      backfillMs: 20_000,
+    });
+    const deadline = Date.now() + 10_000;
+    while (demo.sent() < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await demo.stop();
+    assert.ok(demo.sent() >= 40, `${demo.sent()} points sent`);
+    const labels = 'protocol="demo",result="accepted"';
+    assert.equal(
+      await sampleValue(service.registry, 'vigil_ingest_points_total', labels),
+      demo.sent(),
+    );
+  } finally {
+    await service.stop();
+  }
 });

@@ -11,10 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { createEngine } from '../../engine/create-engine.js';
+import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
+import { sleep } from '../../timing/sleep.js';
 import type { ProtoGrpcType } from './generated/ingest.js';
 import type { DataPoint } from './generated/vigil/v1/DataPoint.js';
 import type { IngestClient } from './generated/vigil/v1/Ingest.js';
@@ -78,8 +81,6 @@ function openStream(client: IngestClient): {
   });
   return { call, acks, done };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -321,6 +322,38 @@ describe('gRPC ingest server', () => {
     assert.ok(refused > 0, 'the engine pushed back at least once');
     await s.close();
     await small.close();
+  });
+
+  it('counts every point in vigil_ingest_points_total{protocol="grpc"}: accepted, rejected', async () => {
+    const spoolDir = await mkdtemp(path.join(tmpdir(), 'vigil-grpc-'));
+    dirs.push(spoolDir);
+    const registry = new Registry();
+    const counted = await createEngine({ store, registry, spoolDir, checkpointEveryMs: 0 });
+    const s = await server({ engine: counted, registry, maxMetricsPerPoint: 3 });
+    const { call, done } = openStream(client(s.port));
+    for (let i = 0; i < 5; i++) call.write({ point: point('count-1', i, 1 + i) });
+    call.write(batch('count-1', 5, 20, 10));
+    call.write({
+      batch: {
+        seq_id: 11,
+        points: [
+          point('count-1', 25),
+          { ...point('count-1', 26), metrics: { temp: NaN } },
+          { ...point('count-1', 27), metrics: { a: 1, b: 2, c: 3, d: 4 } },
+        ],
+      },
+    });
+    call.end();
+    const { acks, status } = await done;
+    assert.equal(status.code, grpc.status.OK);
+    assert.equal(acks.length, 7);
+    const value = (result: string): Promise<number> =>
+      sampleValue(registry, 'vigil_ingest_points_total', `protocol="grpc",result="${result}"`);
+    // 26 sent well-formed; one refused by the engine (NaN), one by the wire decoder (4 metrics).
+    assert.equal(await value('accepted'), 26);
+    assert.equal(await value('rejected'), 2);
+    await s.close();
+    await counted.close();
   });
 
   it('close() acks what was read, ends streams with UNAVAILABLE, and refuses new calls', async () => {

@@ -1,15 +1,12 @@
 /**
  * The gRPC ingest adapter: `vigil.v1.Ingest` (proto/vigil/v1/ingest.proto) over @grpc/grpc-js.
- *
- * Stream contract (docs/grpc.md): one IngestAck per IngestRequest, in request order, written only
- * after `engine.ingest` resolved, i.e. once the request's points are durable. Consecutive requests
- * already read are handed to the engine as one batch (micro-batching), but still acked one by one.
- * When the engine answers BackpressureError the stream stops reading and retries the same batch
- * after the hinted delay: unread data stays in HTTP/2 flow-control windows, so the client is slowed
- * and nothing is dropped. Reading also stops while acks cannot be written (slow reader) and while
- * too many points are queued, so memory per stream is bounded.
+ * Contract (docs/grpc.md): one IngestAck per IngestRequest, in request order, written once the
+ * request's points are durable; requests already read go to the engine together but are acked
+ * one by one. On backpressure or a slow reader the stream stops reading, so HTTP/2 flow control
+ * slows the client and nothing is dropped.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Registry } from 'prom-client';
 import {
   BackpressureError,
   type Engine,
@@ -17,6 +14,8 @@ import {
   type PointError,
   type ScoredPoint,
 } from '../../engine/engine.js';
+import { VigilError } from '../../errors.js';
+import { ingestPointsCounter } from '../../metrics/registry.js';
 import type { DetectResponse } from './generated/vigil/v1/DetectResponse.js';
 import type { IngestHandlers } from './generated/vigil/v1/Ingest.js';
 import {
@@ -29,9 +28,12 @@ import {
   type Pending,
 } from './wire.js';
 import { loadVigilProto } from './proto.js';
+import { sleep } from '../../timing/sleep.js';
 
 export interface GrpcServerOptions {
   readonly engine: Pick<Engine, 'ingest' | 'detect'>;
+  /** Where points refused before the engine are counted (`vigil_ingest_points_total`). */
+  readonly registry?: Registry;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 50051; 0 picks a free port (see the returned `port`). */
@@ -75,7 +77,7 @@ const DEFAULTS = {
   maxPointsPerIngest: 8192,
 } as const;
 
-type Settings = Required<Omit<GrpcServerOptions, 'engine'>>;
+type Settings = Required<Omit<GrpcServerOptions, 'engine' | 'registry'>>;
 
 function ackFor(p: Pending): Ack {
   if (p.invalid !== undefined) {
@@ -98,8 +100,6 @@ function retryAck(p: Pending, why: string): Ack {
 }
 
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ingest.Stream's requests arrive decoded by decodeIngestRequest (see startGrpcServer). */
 type Call = grpc.ServerDuplexStream<Pending, Ack>;
@@ -129,6 +129,7 @@ class IngestStream {
     private readonly engine: Pick<Engine, 'ingest' | 'detect'>,
     private readonly settings: Settings,
     private readonly onDone: (stream: IngestStream) => void,
+    private readonly refused: (points: number) => void,
   ) {
     this.highWaterPoints = 2 * settings.maxPointsPerIngest;
     this.highWaterMessages = settings.maxPointsPerIngest;
@@ -262,6 +263,10 @@ class IngestStream {
 
   /** Hand the requests' points to the engine, retrying on backpressure; one ack per request. */
   private async ingest(take: Pending[], onQueued: () => void): Promise<Ack[]> {
+    // The engine counts what reaches it; points the wire decoder refused are counted here.
+    this.refused(
+      take.reduce((n, p) => n + (p.invalid === undefined ? p.errors.length : p.total), 0),
+    );
     const batch: IngestPoint[] = [];
     const offsets: number[] = [];
     for (const p of take) {
@@ -348,7 +353,7 @@ async function detect(
   request: DetectInput,
 ): Promise<DetectResponse> {
   if (request.error !== undefined) {
-    throw Object.assign(new Error(request.error), { code: INPUT_CODE });
+    throw new VigilError('VIGIL_ERR_INPUT', request.error);
   }
   const scores = await engine.detect(request.points);
   return { scores: scores.map(scoreToWire) };
@@ -372,7 +377,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       typeof value === 'number' &&
       !(Number.isInteger(value) && value >= (name === 'port' ? 0 : 1))
     ) {
-      throw new RangeError(`grpc option ${name}: ${value} is not a valid count`);
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG',
+        `grpc option ${name}: ${value} is not a valid count`,
+      );
     }
   }
 
@@ -386,6 +394,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
   const streams = new Set<IngestStream>();
   let closing = false;
+  const counter = options.registry && ingestPointsCounter(options.registry);
+  const refused = (points: number): void => {
+    if (points > 0) counter?.inc({ protocol: 'grpc', result: 'rejected' }, points);
+  };
 
   const handlers: IngestHandlers = {
     Stream(untyped) {
@@ -394,7 +406,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'server shutting down' });
         return;
       }
-      streams.add(new IngestStream(call, engine, settings, (s) => streams.delete(s)));
+      streams.add(new IngestStream(call, engine, settings, (s) => streams.delete(s), refused));
     },
     Detect(call, callback) {
       detect(engine, call.request as unknown as DetectInput).then(

@@ -140,7 +140,7 @@ describe('IngestRequest decoder', () => {
     });
     assert.throws(
       () => decodeIngestRequest(good.subarray(0, good.length - 3), LIMITS),
-      /^Error: invalid IngestRequest: /,
+      /^VigilError: invalid IngestRequest: /,
     );
     const rng = Rng.fromSeed(7);
     let threw = 0;
@@ -152,7 +152,7 @@ describe('IngestRequest decoder', () => {
         assert.equal(typeof out.seqId, 'string');
       } catch (error) {
         threw++;
-        assert.match(String(error), /^Error: invalid IngestRequest: /);
+        assert.match(String(error), /^VigilError: invalid IngestRequest: /);
       }
     }
     assert.ok(threw > 0 && threw < 3000, `${threw} of 3000 corrupted messages threw`);

@@ -1,18 +1,13 @@
 /**
- * The Ingest service's messages on the wire: `IngestRequest` and `DetectRequest` bytes → the
- * points the engine takes, in one pass; `IngestAck` → bytes.
- *
- * Written by hand, not generated: the generic decoder builds a message object per point, 64-bit
- * Long objects for every timestamp and a converted copy of all of it (toObject), which was a
- * fifth of the server's CPU per batched point; the generic encoder parses every seq_id into a
- * Long. This reads the few fields of ingest.proto straight into engine points; unknown fields are
- * skipped as protobuf requires, and later duplicates of a field or map key win, as in every
- * protobuf runtime. A message that is not valid protobuf throws. Acks are written with
- * protobufjs's Writer.
+ * The Ingest service's messages on the wire: `IngestRequest` and `DetectRequest` bytes → engine
+ * points in one pass, `IngestAck` → bytes. Hand-written because the generic decoder cost a fifth
+ * of the server's CPU per point (docs/grpc.md). Unknown fields are skipped and later duplicates
+ * win, as protobuf requires; bytes that are not protobuf throw VIGIL_ERR_INPUT.
  */
 import protobuf from 'protobufjs';
 import { setOwn } from '../../data/set-own.js';
 import type { IngestPoint, PointError } from '../../engine/engine.js';
+import { VigilError } from '../../errors.js';
 
 export const INPUT_CODE = 'VIGIL_ERR_INPUT';
 
@@ -259,14 +254,16 @@ function decodeMessage<T>(message: string, bytes: Buffer, read: (c: Cursor) => T
   try {
     return read(new Cursor(bytes, 0, bytes.length));
   } catch (error) {
-    if (error instanceof WireError) throw new Error(`invalid ${message}: ${error.message}`);
+    if (error instanceof WireError) {
+      throw new VigilError('VIGIL_ERR_INPUT', `invalid ${message}: ${error.message}`);
+    }
     throw error;
   }
 }
 
 /**
  * Decode one IngestRequest. The oneof's last field on the wire wins, as protobuf specifies.
- * @throws Error when the bytes are not a valid protobuf message.
+ * @throws VigilError (VIGIL_ERR_INPUT) when the bytes are not a valid protobuf message.
  */
 export function decodeIngestRequest(bytes: Buffer, limits: RequestLimits): Pending {
   const result = decodeMessage('IngestRequest', bytes, (c) => {
@@ -305,7 +302,7 @@ export type DetectInput =
 /**
  * Decode one DetectRequest: all of its points must be good, or the request is refused naming the
  * first bad one.
- * @throws Error when the bytes are not a valid protobuf message.
+ * @throws VigilError (VIGIL_ERR_INPUT) when the bytes are not a valid protobuf message.
  */
 export function decodeDetectRequest(bytes: Buffer, limits: RequestLimits): DetectInput {
   return decodeMessage('DetectRequest', bytes, (c) => {

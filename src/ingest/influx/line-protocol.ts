@@ -1,17 +1,8 @@
 /**
- * The InfluxDB line protocol (v1 and v2 are the same text format), parsed by hand: the npm
- * packages for Influx are client libraries that *write* lines; none parses them with per-line
- * errors, which a partial write needs.
- *
- *   measurement[,tag=value…] field=value[,field=value…] [timestamp]
- *
- * Escapes (a backslash before any other character is a literal backslash; `\\` is one backslash):
- * measurement `\,` `\ `; tag keys, tag values, field keys `\,` `\=` `\ `; string field values
- * `\"` `\\` (and may span lines). Lines starting with `#` are comments; blank lines are skipped.
- * Field values: float (`1`, `-1.5e3`), integer (`12i`, int64), unsigned (`12u`, uint64), boolean
- * (`t T true True TRUE f F false False FALSE`), string (`"…"`).
- *
- * Parsing never throws: every problem becomes an error naming the line, the element and why.
+ * The InfluxDB line protocol (one text format for v1 and v2), parsed by hand: the npm packages
+ * write lines, none parses them with the per-line errors a partial write needs. Grammar, escapes
+ * and field types: docs/integrations-influx-mqtt.md. Never throws: every problem becomes an
+ * error naming the line, the element and why.
  */
 
 export type FieldValue =

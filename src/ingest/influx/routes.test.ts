@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { startTestService, type TestService } from '../../server/testing/running-service.js';
+import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { registerInfluxRoutes, type InfluxRoutesOptions } from './routes.js';
@@ -49,6 +50,10 @@ async function values(s: Running, device: string, metric: string) {
   assert.equal(r.kind, 'raw');
   return r.kind === 'raw' ? { times: Array.from(r.times), values: Array.from(r.values) } : null;
 }
+
+/** `vigil_ingest_points_total{protocol="influx",result}` (0 when absent). */
+const counted = (s: Running, result: string): Promise<number> =>
+  sampleValue(s.registry, 'vigil_ingest_points_total', `protocol="influx",result="${result}"`);
 
 describe('Influx write endpoints', () => {
   let s: Running;
@@ -149,8 +154,12 @@ describe('Influx write endpoints', () => {
       'pf,host=pf-1 v=5 4102444800001',
       'pf,host=pf-1 v=6 1767268804000',
     ].join('\n');
+    const [accepted, rejected] = [await counted(s, 'accepted'), await counted(s, 'rejected')];
     const r = await write(`${s.url}/api/v2/write?precision=ms`, body);
     assert.equal(r.status, 400);
+    // Lines 3 and 5 refused by the route, line 6 by the engine: every line counted once.
+    assert.equal((await counted(s, 'accepted')) - accepted, 3);
+    assert.equal((await counted(s, 'rejected')) - rejected, 3);
     const json = JSON.parse(r.text) as {
       code: string;
       message: string;
@@ -228,6 +237,7 @@ test('mapping options, line limit, backpressure: 413 on too many lines, 429 with
     assert.equal(full.status, 429);
     assert.match(full.text, /VIGIL_ERR_BACKPRESSURE/);
     assert.ok(Number(full.headers.get('retry-after')) >= 1);
+    assert.equal(await counted(s, 'backpressure'), 5);
   } finally {
     await s.stop();
   }

@@ -8,11 +8,11 @@
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import { ingestPointsCounter } from '../../metrics/registry.js';
+import { counter, ingestPointsCounter } from '../../metrics/registry.js';
 import {
   parseLineProtocol,
   V1_PRECISIONS,
@@ -41,17 +41,6 @@ export interface LineProblem {
   readonly code: string;
   readonly what: string;
   readonly message: string;
-}
-
-function stringFieldsCounter(registry: Registry): Counter {
-  const name = 'vigil_influx_string_fields_skipped_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter;
-  return new Counter({
-    name,
-    help: 'Influx line-protocol string fields skipped (Vigil scores numbers only)',
-    registers: [registry],
-  });
 }
 
 async function readBody(request: FastifyRequest, limit: number): Promise<string> {
@@ -94,7 +83,12 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
   const mapping: InfluxMapping = { ...defaultInfluxMapping, ...options.mapping };
   const clock = options.clock ?? Date.now;
   const points = ingestPointsCounter(registry);
-  const stringFields = stringFieldsCounter(registry);
+  const stringFields = counter(
+    registry,
+    'vigil_influx_string_fields_skipped_total',
+    'Influx line-protocol string fields skipped (Vigil scores numbers only)',
+    [],
+  );
 
   async function write(
     request: FastifyRequest,

@@ -1,14 +1,7 @@
 /**
- * MQTT payloads → readings (docs/integrations-influx-mqtt.md). Formats:
- *
- * - `json`: a DataPoint-shaped object `{"metrics": {...}, "timestamp"?, "device_id"?, "tags"?}`,
- *   or a flat object `{"temp": 21.5, "hum": 40, "timestamp"?: …}` (numbers are metrics, booleans
- *   1/0, strings and other values skipped), or an array of either.
- * - `compact`: `metric=value,metric=value[@timestamp_ms]`, one reading per line.
- * - `auto`: `json` when the payload starts with `{` or `[`, else `compact`.
- *
- * Timestamps are ms since the epoch (a number) or an ISO 8601 string; absent = receive time.
- * Parsing never throws: a bad payload is a reason string.
+ * MQTT payloads → readings, in the `json`, `compact` or `auto` format
+ * (docs/integrations-influx-mqtt.md). Timestamps are ms since the epoch or ISO 8601; absent means
+ * the receive time. Never throws: a bad payload is a reason string.
  */
 
 export type PayloadFormat = 'json' | 'compact' | 'auto';

@@ -38,7 +38,12 @@ const children: ChildProcess[] = [];
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'vigil-mqtt-'));
   store = await openStore();
-  engine = await createEngine({ store, spoolDir: path.join(dir, 'spool'), checkpointEveryMs: 0 });
+  engine = await createEngine({
+    store,
+    registry,
+    spoolDir: path.join(dir, 'spool'),
+    checkpointEveryMs: 0,
+  });
 });
 
 after(async () => {
@@ -138,6 +143,9 @@ async function metricValue(name: string, labels = ''): Promise<number> {
   const m = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
+
+const MQTT_ACCEPTED = '{protocol="mqtt",result="accepted"}';
+const MQTT_REJECTED = '{protocol="mqtt",result="rejected"}';
 
 describe('MQTT subscriber on the local Mosquitto', () => {
   let logs: Logged[];
@@ -315,6 +323,34 @@ describe('MQTT subscriber on the local Mosquitto', () => {
     } finally {
       await pubClient.endAsync();
     }
+  });
+
+  test('vigil_ingest_points_total{protocol="mqtt"} counts every point: accepted, rejected', async () => {
+    const accepted = await metricValue('vigil_ingest_points_total', MQTT_ACCEPTED);
+    const rejected = await metricValue('vigil_ingest_points_total', MQTT_REJECTED);
+    const pubClient = await mqtt.connectAsync(BROKER, {
+      clientId: `vigil-test-count-${RUN}`,
+      clean: true,
+    });
+    try {
+      for (let i = 0; i < 10; i++) {
+        await pubClient.publishAsync(`${PREFIX}/compact/count-1`, `v=${i}@${T0 + i * 1000}`, {
+          qos: 1,
+        });
+      }
+      // One message of two points: the engine refuses the second (no device).
+      const two = [
+        { timestamp: T0, device_id: 'count-2', metrics: { v: 1 } },
+        { timestamp: T0, device_id: '', metrics: { v: 2 } },
+      ];
+      await pubClient.publishAsync(`${PREFIX}/points/count`, JSON.stringify(two), { qos: 1 });
+    } finally {
+      await pubClient.endAsync();
+    }
+    await waitStored('count-1', 'v', 10);
+    await waitStored('count-2', 'v', 1);
+    assert.equal((await metricValue('vigil_ingest_points_total', MQTT_ACCEPTED)) - accepted, 11);
+    assert.equal((await metricValue('vigil_ingest_points_total', MQTT_REJECTED)) - rejected, 1);
   });
 });
 

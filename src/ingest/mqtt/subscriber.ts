@@ -1,32 +1,24 @@
 /**
- * MQTT ingest: subscribes to configured topic patterns (QoS 1, persistent session), turns each
- * message into points and acknowledges it (PUBACK) only once `engine.ingest` has made the points
- * durable, so a crash never loses an acknowledged message: the broker redelivers what was not
- * acknowledged. MQTT.js hands messages one at a time to `handleMessage` and sends the PUBACK when
- * its callback is called (its documented backpressure hook), which is where the ingest waits.
- *
- * On engine backpressure the subscriber pauses: it keeps the message, waits the engine's
- * Retry-After and tries again, reading nothing else meanwhile, so TCP and the broker hold the
- * rest. A bad payload is counted, logged with its topic and reason, and acknowledged (sending it
- * again would not make it better). Reconnects back off exponentially from `reconnectMinMs` to
- * `reconnectMaxMs`, also after the broker refused the credentials.
+ * MQTT ingest (docs/integrations-influx-mqtt.md): subscribes to the configured topic patterns
+ * (QoS 1, persistent session) and sends a message's PUBACK only once `engine.ingest` made its
+ * points durable, so the broker redelivers whatever a crash left unacknowledged. On backpressure
+ * it holds the message and reads nothing else until the engine takes it; a bad payload is
+ * counted, logged and acknowledged; reconnects back off.
  */
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry, type Counter, type Gauge } from 'prom-client';
 import { BackpressureError, type Engine, type IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
-import { ingestPointsCounter } from '../../metrics/registry.js';
-import { parsePayload, type PayloadFormat } from './payload.js';
-import { compileTopicPattern, type TopicPattern } from './topic-pattern.js';
-
-export interface MqttSubscriptionConfig {
-  /** Topic pattern with named wildcards, e.g. `plants/+plant/devices/+device/telemetry`. */
-  readonly topic: string;
-  readonly format?: PayloadFormat;
-  /** Key of the timestamp in flat JSON payloads; default `timestamp`. */
-  readonly timestampField?: string;
-}
+import { counter, gauge } from '../../metrics/registry.js';
+import { parsePayload } from './payload.js';
+import {
+  compileSubscriptions,
+  type CompiledSubscription,
+  type MqttSubscriptionConfig,
+} from './subscriptions.js';
+import { exponentialDelay } from '../../timing/backoff.js';
+import { sleep } from '../../timing/sleep.js';
 
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
@@ -72,12 +64,6 @@ export interface MqttSubscriber {
   stop(): Promise<void>;
 }
 
-interface CompiledSubscription {
-  readonly pattern: TopicPattern;
-  readonly format: PayloadFormat;
-  readonly timestampField: string;
-}
-
 type RejectReason = 'topic' | 'too_large' | 'payload' | 'no_device' | 'points';
 
 interface Metrics {
@@ -86,60 +72,33 @@ interface Metrics {
   readonly backpressure: Counter;
   readonly connected: Gauge;
   readonly reconnects: Counter;
-  readonly points: Counter<'protocol' | 'result'>;
 }
 
 function metricsOn(registry: Registry): Metrics {
-  const get = <T>(name: string, make: () => T): T =>
-    (registry.getSingleMetric(name) as T | undefined) ?? make();
   return {
-    received: get(
-      'vigil_mqtt_messages_received_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_messages_received_total',
-          help: 'MQTT messages received',
-          registers: [registry],
-        }),
-    ),
-    rejected: get(
+    received: counter(registry, 'vigil_mqtt_messages_received_total', 'MQTT messages received', []),
+    rejected: counter(
+      registry,
       'vigil_mqtt_messages_rejected_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_messages_rejected_total',
-          help: 'MQTT messages rejected, by reason (topic, too_large, payload, no_device, points)',
-          labelNames: ['reason'],
-          registers: [registry],
-        }),
+      'MQTT messages rejected, by reason (topic, too_large, payload, no_device, points)',
+      ['reason'],
     ),
-    backpressure: get(
+    backpressure: counter(
+      registry,
       'vigil_mqtt_backpressure_waits_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_backpressure_waits_total',
-          help: 'Times an MQTT message waited because the engine was full',
-          registers: [registry],
-        }),
+      'Times an MQTT message waited because the engine was full',
+      [],
     ),
-    connected: get(
-      'vigil_mqtt_connected',
-      () =>
-        new Gauge({
-          name: 'vigil_mqtt_connected',
-          help: '1 while connected to the MQTT broker, else 0',
-          registers: [registry],
-        }),
-    ),
-    reconnects: get(
+    connected: gauge(registry, {
+      name: 'vigil_mqtt_connected',
+      help: '1 while connected to the MQTT broker, else 0',
+    }),
+    reconnects: counter(
+      registry,
       'vigil_mqtt_reconnects_total',
-      () =>
-        new Counter({
-          name: 'vigil_mqtt_reconnects_total',
-          help: 'Attempts to reconnect to the MQTT broker',
-          registers: [registry],
-        }),
+      'Attempts to reconnect to the MQTT broker',
+      [],
     ),
-    points: ingestPointsCounter(registry),
   };
 }
 
@@ -155,26 +114,6 @@ async function readPem(file: string | undefined, key: string): Promise<Buffer | 
       `mqtt.${key}: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`,
     );
   }
-}
-
-/** Compile the subscriptions; throws VIGIL_ERR_CONFIG naming the bad one. */
-export function compileSubscriptions(
-  subscriptions: readonly MqttSubscriptionConfig[],
-): CompiledSubscription[] {
-  return subscriptions.map((s, i) => {
-    try {
-      return {
-        pattern: compileTopicPattern(s.topic),
-        format: s.format ?? 'auto',
-        timestampField: s.timestampField ?? 'timestamp',
-      };
-    } catch (err) {
-      throw new VigilError(
-        'VIGIL_ERR_CONFIG',
-        `mqtt.subscriptions[${i}].topic ${JSON.stringify(s.topic)}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-  });
 }
 
 /** Rejected-message logs: at most `burst` per window, then one line counting the rest. */
@@ -207,7 +146,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   const maxPayload = config.maxPayloadBytes ?? 256 * 1024;
   const minDelay = config.reconnectMinMs ?? 1000;
   const maxDelay = Math.max(minDelay, config.reconnectMaxMs ?? 30_000);
-  const delayFor = (attempt: number) => Math.min(maxDelay, minDelay * 2 ** Math.min(attempt, 30));
+  const backoff = { initialMs: minDelay, maxMs: maxDelay };
+  const delayFor = (attempt: number) => exponentialDelay(backoff, Math.min(attempt, 30));
   const [ca, cert, key] = await Promise.all([
     readPem(config.caFile, 'ca_file'),
     readPem(config.certFile, 'cert_file'),
@@ -235,7 +175,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   let attempt = 0;
   let refusedTimer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
-  const sleepers = new Set<() => void>();
+  /** Aborted at stop: ends the backpressure sleeps. */
+  const stopped = new AbortController();
   let resolveReady!: () => void;
   const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
   metrics.connected.set(0);
@@ -293,18 +234,6 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       }, delayFor(attempt));
     }
   });
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      sleepers.add(wake);
-    });
-  }
 
   function rejected(reason: RejectReason, topic: string, why: string): void {
     metrics.rejected.inc({ reason });
@@ -380,7 +309,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       } catch (err) {
         if (!(err instanceof BackpressureError)) throw err;
         metrics.backpressure.inc();
-        await sleep(Math.min(Math.max(err.retryAfterMs, 50), 5_000));
+        await sleep(Math.min(Math.max(err.retryAfterMs, 50), 5_000), stopped.signal);
       }
     }
   }
@@ -408,7 +337,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     async stop() {
       stopping = true;
       clearTimeout(refusedTimer);
-      for (const wake of [...sleepers]) wake();
+      stopped.abort();
       await inFlight;
       // Graceful first (the last PUBACK goes out, then DISCONNECT); forced if the broker is gone.
       let timer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@
  * captures become tags. The broker is subscribed to the plain filter
  * (`plants/+/devices/+/telemetry`).
  */
+import { VigilError } from '../../errors.js';
 
 export interface TopicPattern {
   /** As configured. */
@@ -23,9 +24,9 @@ type Level =
   | { readonly kind: 'one'; readonly name: string | undefined }
   | { readonly kind: 'rest'; readonly name: string | undefined };
 
-/** Compile a pattern; throws an Error saying what is wrong (the caller names the config key). */
+/** Compile a pattern; throws VIGIL_ERR_CONFIG saying what is wrong (the caller names the key). */
 export function compileTopicPattern(source: string): TopicPattern {
-  if (source === '') throw new Error('empty topic pattern');
+  if (source === '') throw new VigilError('VIGIL_ERR_CONFIG', 'empty topic pattern');
   const parts = source.split('/');
   const levels: Level[] = [];
   const names: string[] = [];
@@ -34,20 +35,30 @@ export function compileTopicPattern(source: string): TopicPattern {
     if (wildcard === '+' || wildcard === '#') {
       const name = part.slice(1);
       if (name !== '' && !NAME.test(name)) {
-        throw new Error(`level ${i + 1} "${part}": a wildcard name is letters, digits, _ or -`);
+        throw new VigilError(
+          'VIGIL_ERR_CONFIG',
+          `level ${i + 1} "${part}": a wildcard name is letters, digits, _ or -`,
+        );
       }
       if (wildcard === '#' && i !== parts.length - 1) {
-        throw new Error(`level ${i + 1} "${part}": # must be the last level`);
+        throw new VigilError(
+          'VIGIL_ERR_CONFIG',
+          `level ${i + 1} "${part}": # must be the last level`,
+        );
       }
       if (name !== '') {
-        if (names.includes(name)) throw new Error(`wildcard name "${name}" used twice`);
+        if (names.includes(name))
+          throw new VigilError('VIGIL_ERR_CONFIG', `wildcard name "${name}" used twice`);
         names.push(name);
       }
       levels.push({ kind: wildcard === '+' ? 'one' : 'rest', name: name || undefined });
       return;
     }
     if (part.includes('+') || part.includes('#')) {
-      throw new Error(`level ${i + 1} "${part}": + and # must fill a whole level`);
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG',
+        `level ${i + 1} "${part}": + and # must fill a whole level`,
+      );
     }
     levels.push({ kind: 'literal', text: part });
   });

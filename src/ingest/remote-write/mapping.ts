@@ -1,13 +1,8 @@
 /**
- * Prometheus series → Vigil points (docs/integrations-prometheus.md, "Mapping").
- *
- * A series' labels are split by a configurable mapping: one label names the device (default
- * `instance`), one the metric (default `__name__`), listed labels become tags (default `job`),
- * listed labels are dropped, and the rest are kept in the metric name in Prometheus' own notation
- * (`node_cpu_seconds_total{cpu="0",mode="idle"}`) so that distinct series stay distinct series.
- * Samples of one device at one timestamp (with the same tags) become one point with several
- * metrics. Staleness markers and other non-finite values are skipped, not errors: Prometheus sends
- * them routinely and Vigil's points hold finite numbers only.
+ * Prometheus series → Vigil points (docs/integrations-prometheus.md, "Mapping"): labels split
+ * into device, metric, tags, dropped, and the rest kept in the metric name, so distinct series
+ * stay distinct; one point per device, timestamp and tags. Stale markers and non-finite values
+ * are skipped, not errors (Prometheus sends them routinely).
  */
 import type { IngestPoint, PointError } from '../../engine/engine.js';
 import type { Label, WriteRequest } from './decode.js';

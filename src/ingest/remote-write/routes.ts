@@ -1,15 +1,12 @@
 /**
- * `POST /api/v1/write`: Prometheus remote-write v1 into the engine.
- *
- * Answer codes follow the remote-write spec, so that Prometheus retries exactly what can succeed
- * later: 204 when every sample was accepted (or skipped: stale markers, NaN, ±Inf); 400 for data
- * that will never be accepted (Prometheus drops the batch; the accepted part of it is durable);
- * 413 over a size limit; 415 for another content type or encoding; 503 with Retry-After on
- * backpressure. Not 429: Prometheus 2.x drops a batch answered 429 unless
- * `queue_config.retry_on_http_429` is set, but always retries a 5xx.
+ * `POST /api/v1/write`: Prometheus remote-write v1 into the engine. Answers follow the spec so
+ * that Prometheus retries exactly what can succeed later (docs/integrations-prometheus.md): 204,
+ * 400 (never retried; the accepted part is durable), 413, 415, and 503 with Retry-After on
+ * backpressure: not 429, which Prometheus 2.x drops unless told to retry it.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
 import { decodeWriteRequest, decompress } from './decode.js';
@@ -44,18 +41,6 @@ export interface RemoteWriteOptions {
 
 export const REMOTE_WRITE_PATH = '/api/v1/write';
 const SOURCE = 'remote_write';
-
-function samplesCounter(registry: Registry): Counter<'result'> {
-  const name = 'vigil_remote_write_samples_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<'result'>;
-  return new Counter({
-    name,
-    help: 'Prometheus remote-write samples received, by result (accepted, rejected, stale, non_finite, duplicate, backpressure)',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-}
 
 function send(
   reply: FastifyReply,
@@ -94,7 +79,12 @@ export async function registerRemoteWriteRoutes(
   const { engine } = options;
   const mapping: LabelMapping = { ...defaultLabelMapping, ...options.mapping };
   const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...options.limits };
-  const samples = samplesCounter(options.registry);
+  const samples = counter(
+    options.registry,
+    'vigil_remote_write_samples_total',
+    'Prometheus remote-write samples received, by result (accepted, rejected, stale, non_finite, duplicate, backpressure)',
+    ['result'],
+  );
   for (const result of ['accepted', 'rejected', 'stale', 'non_finite'] as const) {
     samples.inc({ result }, 0);
   }

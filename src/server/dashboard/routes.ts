@@ -9,7 +9,7 @@ import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { parseDuration, parseTime } from '../query-params.js';
-import { errorSchema } from '../schemas.js';
+import { errorResponses } from '../../http-api/error-schema.js';
 import { sampleIngestRate } from './ingest-rate.js';
 import { ScoreBuffer, type ScoreBufferOptions } from './score-buffer.js';
 import { registerWebAssets } from './web-assets.js';
@@ -59,7 +59,7 @@ export async function registerDashboard(
           200: anyObject(
             '`{now, devices: [{device, series: [{metric, first, last, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
           ),
-          500: { ...errorSchema },
+          ...errorResponses(500),
         },
       },
     },
@@ -152,7 +152,7 @@ export async function registerDashboard(
         },
         response: {
           200: anyObject('`{device, metric, times, score, level}`'),
-          400: { ...errorSchema },
+          ...errorResponses(400),
         },
       },
     },

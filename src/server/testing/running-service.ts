@@ -1,7 +1,8 @@
 /**
  * For tests: the real engine on a PGlite store behind the real HTTP server on a real socket, with
- * any extra routes registered the way `vigil serve` registers them. One set-up for every test of
- * an HTTP route, so they all exercise the same wiring.
+ * `POST /v1/points` and any extra routes registered the way `vigil serve` registers them, all
+ * metrics on one registry. One set-up for every test of an HTTP route, so they all exercise the
+ * same wiring.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { createEngine } from '../../engine/create-engine.js';
 import type { Engine } from '../../engine/engine.js';
+import { registerPointsRoute } from '../../ingest/http/routes.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { buildHttpServer, type HttpLimits } from '../http.js';
@@ -31,6 +33,8 @@ export interface TestServiceOptions {
   readonly store?: Store;
   readonly queueLimit?: number;
   readonly limits?: Partial<HttpLimits>;
+  /** `POST /v1/points`'s limit (default as in `vigil serve`). */
+  readonly pointsPerRequest?: number;
   readonly heartbeatMs?: number;
   /** Register the routes under test, before the server listens. */
   readonly routes?: (service: {
@@ -47,6 +51,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const registry = new Registry();
   const engine = await createEngine({
     store,
+    registry,
     spoolDir: path.join(dir, 'spool'),
     checkpointEveryMs: 0,
     ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
@@ -58,6 +63,13 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     logger: { level: 'silent' },
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.limits ? { limits: options.limits } : {}),
+  });
+  await registerPointsRoute(app, {
+    engine,
+    registry,
+    ...(options.pointsPerRequest === undefined
+      ? {}
+      : { pointsPerRequest: options.pointsPerRequest }),
   });
   await options.routes?.({ app, engine, store, registry });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -76,4 +88,24 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `n` points of `device`, one a second from `from`, with two metrics and a tag. */
+export function samplePoints(device: string, n: number, from = Date.UTC(2026, 0, 1)) {
+  return Array.from({ length: n }, (_, i) => ({
+    timestamp: from + i * 1000,
+    device_id: device,
+    metrics: { temp: 20 + (i % 5), load: i },
+    tags: { site: 'a' },
+  }));
+}
+
+/** `POST /v1/points` with a body as given. */
+export async function postPoints(url: string, body: string, type = 'application/json') {
+  const res = await fetch(`${url}/v1/points`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as unknown };
 }

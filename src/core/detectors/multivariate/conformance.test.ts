@@ -81,7 +81,10 @@ describe('vector registry', () => {
       () => createVectorDetector('pca', { explained_variance: 2 }, D, 1),
       /explained_variance/,
     );
-    assert.throws(() => createVectorDetector('pca', { minStd: 1 }, D, 1), /minStd/);
+    assert.throws(() => createVectorDetector('pca', { minStd: 1 }, D, 1), {
+      code: 'VIGIL_ERR_STRATEGY_INVALID',
+      message: /minStd/,
+    });
     assert.throws(() => createVectorDetector('hotelling', {}, 0, 1), /dimension/);
   });
 });

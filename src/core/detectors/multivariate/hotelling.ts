@@ -1,51 +1,26 @@
 import { z } from 'zod';
-import type { DetectorSnapshot } from '../detector.js';
-import { parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
-  Baseline,
   baselineParamsShape,
-  baselineStateSchema,
   isUsable,
-  normalise,
   shrunkEigenvalue,
   standardise,
   type BaselineFit,
   type BaselineState,
 } from './baseline.js';
+import { BaselineDetector, baselineDetectorFactory } from './baseline-detector.js';
 import { FTail, pValueScore } from './log-tails.js';
-import type { TrainableVectorDetector } from './trainable.js';
 
 /**
- * Online Hotelling T²: the squared Mahalanobis distance of a device's vector from the baseline
- * mean, T² = zᵀ R⁻¹ z, with z the metrics standardised by the baseline and R their (shrunk)
- * correlation matrix. It sees a broken relation between metrics that each stay in range,
- * because the inverse weighs each direction by how little it varies in normal operation.
- *
- * Score: the p-value of a *new* vector under a Gaussian baseline estimated from n vectors,
- * T²·n(n−p) / (p(n+1)(n−1)) ~ F(p, n−p) (p = dimensions, n = the effective sample size, the
- * exact small-sample law; it tends to χ²_p as n grows), mapped so that p = `p_value` (default
- * 1e-4) scores 0.5 and every further decade of improbability scores higher (`pValueScore`).
- *
- * Explanation: metric j's share is its *conditional* contribution, the part of T² that goes when
- * metric j is replaced by what the other metrics predict for it: (R⁻¹z)_j² / (R⁻¹)_jj, i.e. its
- * squared regression residual on the others in conditional σ. Non-negative, and it singles out
- * the metric that disagrees with the rest instead of spreading blame over correlated ones.
+ * Online Hotelling T²: the squared Mahalanobis distance zᵀ R⁻¹ z of a device's standardised
+ * metrics from the baseline, which sees a broken relation between metrics that each stay in
+ * range. Score: its exact small-sample F p-value, `p_value` at 0.5; explanation: each metric's
+ * conditional contribution. The statistics and why: docs/multivariate.md, "hotelling".
  */
 export const HOTELLING_KIND = 'hotelling';
 
 export const hotellingParamsSchema = z.strictObject(baselineParamsShape);
 export type HotellingParams = z.infer<typeof hotellingParamsSchema>;
-
-interface HotellingState {
-  readonly dimensions: number;
-  readonly baseline: BaselineState;
-}
-
-const stateSchema: z.ZodType<HotellingState> = z.object({
-  dimensions: z.number().int().positive(),
-  baseline: baselineStateSchema,
-});
 
 /** What a fit turns into for scoring: derived, never stored (rebuilt the same way on restore). */
 interface Model {
@@ -79,25 +54,14 @@ function buildModel(fit: BaselineFit, shrinkage: number): Model {
   };
 }
 
-export class HotellingDetector implements TrainableVectorDetector {
+export class HotellingDetector extends BaselineDetector<HotellingParams, Model> {
   readonly kind = HOTELLING_KIND;
-  readonly dimensions: number;
-  readonly params: Readonly<HotellingParams>;
-  private readonly baseline: Baseline;
-  private readonly decades: number;
-  private model: Model | null;
   /** The last scored vector, standardised and rotated (t = Vᵀz), for `contributions`. */
   private readonly t: Float64Array;
   private readonly z: Float64Array;
-  private lastModel: Model | null = null;
-  private lastScore = 0;
 
   constructor(params: HotellingParams, dimensions: number, state?: BaselineState) {
-    this.params = Object.freeze({ ...params });
-    this.dimensions = dimensions;
-    this.baseline = new Baseline(dimensions, this.params, state);
-    this.decades = -Math.log10(params.p_value);
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, params.shrinkage);
+    super(params, dimensions, state, (fit, p) => buildModel(fit, p.shrinkage));
     this.z = new Float64Array(dimensions);
     this.t = new Float64Array(dimensions);
   }
@@ -122,26 +86,7 @@ export class HotellingDetector implements TrainableVectorDetector {
     return score;
   }
 
-  learn(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.learn(values)) this.rebuild();
-  }
-
-  train(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.train(values)) this.rebuild();
-  }
-
-  update(timeMs: number, values: Float64Array): number {
-    const score = this.score(timeMs, values);
-    this.learn(timeMs, values);
-    return score;
-  }
-
-  contributions(out: Float64Array): void {
-    const model = this.lastModel;
-    if (this.lastScore === 0 || !model) {
-      out.fill(0);
-      return;
-    }
+  protected explain(model: Model, out: Float64Array): void {
     const d = this.dimensions;
     const { vectors } = model.fit;
     // (R⁻¹z)_j = Σ_i V_ji t_i / λ_i; scaled by its largest entry so squares cannot overflow.
@@ -158,32 +103,12 @@ export class HotellingDetector implements TrainableVectorDetector {
       const r = big > 0 ? (out[j] as number) / big : 0;
       out[j] = (r * r) / (model.precisionDiagonal[j] as number);
     }
-    normalise(out);
-  }
-
-  snapshot(): DetectorSnapshot {
-    const state: HotellingState = { dimensions: this.dimensions, baseline: this.baseline.state() };
-    return { kind: this.kind, params: { ...this.params }, state };
-  }
-
-  private rebuild(): void {
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params.shrinkage);
   }
 }
 
-export const hotellingFactory: VectorDetectorFactory<HotellingParams> = {
-  kind: HOTELLING_KIND,
-  description:
-    'Hotelling T² on the metrics standardised by a trained baseline; F-distribution p-value (1e-4 → 0.5)',
-  paramsSchema: hotellingParamsSchema,
-  create: (params, dimensions) => new HotellingDetector(params, dimensions),
-  restore: (snapshot) => {
-    const { params, state } = parseSnapshot(
-      snapshot,
-      HOTELLING_KIND,
-      hotellingParamsSchema,
-      stateSchema,
-    );
-    return new HotellingDetector(params, state.dimensions, state.baseline);
-  },
-};
+export const hotellingFactory: VectorDetectorFactory<HotellingParams> = baselineDetectorFactory(
+  HOTELLING_KIND,
+  'Hotelling T² on the metrics standardised by a trained baseline; F-distribution p-value (1e-4 → 0.5)',
+  hotellingParamsSchema,
+  (params, dimensions, state) => new HotellingDetector(params, dimensions, state),
+);

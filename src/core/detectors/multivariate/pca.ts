@@ -1,41 +1,22 @@
 import { z } from 'zod';
-import type { DetectorSnapshot } from '../detector.js';
-import { parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
-  Baseline,
   baselineParamsShape,
-  baselineStateSchema,
   isUsable,
-  normalise,
   shrunkEigenvalue,
   standardise,
   type BaselineFit,
   type BaselineState,
 } from './baseline.js';
+import { BaselineDetector, baselineDetectorFactory } from './baseline-detector.js';
 import { ChiSquareTail, FTail, pValueScore } from './log-tails.js';
-import type { TrainableVectorDetector } from './trainable.js';
 
 /**
- * PCA monitoring with two statistics on the standardised metrics z (baseline correlation R):
- * - T² on the k leading principal components, Σ_{i<k} t_i² / λ_i (t = Vᵀz): unusual operation
- *   *within* the normal relations (everything high together), p-value from F(k, n−k) as in
- *   `hotelling`;
- * - Q, the squared prediction error ‖z − V_k t_k‖²: how far the vector is from the plane the
- *   normal relations span — a broken correlation, a stuck or drifting sensor. Its control limit
- *   uses Box's moment approximation Q ≈ g·χ²_h, g = θ₂/θ₁, h = θ₁²/θ₂, θ_m = Σ_{i≥k} λ_i^m (the
- *   same moments Jackson–Mudholkar use, with a chi-square instead of a normal tail, which keeps
- *   the far tail in log space).
- * The score is that of the Bonferroni-combined p-value min(1, 2·min(p_T², p_Q)), so the two
- * statistics together false-alarm at about `p_value`; p_value scores 0.5 as in `hotelling`.
- *
- * k is the fewest components whose eigenvalues explain `explained_variance` of the total
- * (capped by `max_components` when set, and at d − 1 so a residual always remains); it is chosen
- * afresh at every refit, so it is a pure function of the baseline: deterministic.
- *
- * Explanation: from the statistic with the smaller p-value. For Q, metric j's share of the
- * squared residual, e_j² / Q; for T², the positive parts of ẑ_j·(Mz)_j (ẑ the projection on the
- * k components, M = V_k Λ_k⁻¹ V_kᵀ), which sum to T² when none is negative.
+ * PCA monitoring: T² on the k leading components of the baseline correlation (unusual operation
+ * within the normal relations) and Q, the squared residual off them (a broken relation, a stuck
+ * or drifting sensor), Bonferroni-combined into one p-value scored as in `hotelling`. k is chosen
+ * afresh at every refit from `explained_variance`, so it is a pure function of the baseline. The
+ * statistics, limits and explanations: docs/multivariate.md, "pca".
  */
 export const PCA_KIND = 'pca';
 
@@ -47,16 +28,6 @@ export const pcaParamsSchema = z.strictObject({
   max_components: z.number().int().min(0).default(0),
 });
 export type PcaParams = z.infer<typeof pcaParamsSchema>;
-
-interface PcaState {
-  readonly dimensions: number;
-  readonly baseline: BaselineState;
-}
-
-const stateSchema: z.ZodType<PcaState> = z.object({
-  dimensions: z.number().int().positive(),
-  baseline: baselineStateSchema,
-});
 
 interface Model {
   readonly fit: BaselineFit;
@@ -113,27 +84,16 @@ function buildModel(fit: BaselineFit, params: PcaParams): Model {
   };
 }
 
-export class PcaDetector implements TrainableVectorDetector {
+export class PcaDetector extends BaselineDetector<PcaParams, Model> {
   readonly kind = PCA_KIND;
-  readonly dimensions: number;
-  readonly params: Readonly<PcaParams>;
-  private readonly baseline: Baseline;
-  private readonly decades: number;
-  private model: Model | null;
   private readonly z: Float64Array;
   private readonly t: Float64Array;
   /** Residual of the last scored vector. */
   private readonly e: Float64Array;
-  private lastModel: Model | null = null;
-  private lastScore = 0;
   private lastFromQ = false;
 
   constructor(params: PcaParams, dimensions: number, state?: BaselineState) {
-    this.params = Object.freeze({ ...params });
-    this.dimensions = dimensions;
-    this.baseline = new Baseline(dimensions, this.params, state);
-    this.decades = -Math.log10(params.p_value);
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params);
+    super(params, dimensions, state, buildModel);
     this.z = new Float64Array(dimensions);
     this.t = new Float64Array(dimensions);
     this.e = new Float64Array(dimensions);
@@ -176,26 +136,7 @@ export class PcaDetector implements TrainableVectorDetector {
     return score;
   }
 
-  learn(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.learn(values)) this.rebuild();
-  }
-
-  train(_timeMs: number, values: Float64Array): void {
-    if (isUsable(values, this.dimensions) && this.baseline.train(values)) this.rebuild();
-  }
-
-  update(timeMs: number, values: Float64Array): number {
-    const score = this.score(timeMs, values);
-    this.learn(timeMs, values);
-    return score;
-  }
-
-  contributions(out: Float64Array): void {
-    const model = this.lastModel;
-    if (this.lastScore === 0 || !model) {
-      out.fill(0);
-      return;
-    }
+  protected explain(model: Model, out: Float64Array): void {
     const d = this.dimensions;
     if (this.lastFromQ) {
       scaledSquares(this.e, out);
@@ -215,16 +156,6 @@ export class PcaDetector implements TrainableVectorDetector {
         out[j] = Math.max(projected * weighted, 0);
       }
     }
-    normalise(out);
-  }
-
-  snapshot(): DetectorSnapshot {
-    const state: PcaState = { dimensions: this.dimensions, baseline: this.baseline.state() };
-    return { kind: this.kind, params: { ...this.params }, state };
-  }
-
-  private rebuild(): void {
-    this.model = this.baseline.fit && buildModel(this.baseline.fit, this.params);
   }
 }
 
@@ -235,14 +166,9 @@ function scaledSquares(e: Float64Array, out: Float64Array): void {
   for (let j = 0; j < e.length; j++) out[j] = big > 0 ? ((e[j] as number) / big) ** 2 : 0;
 }
 
-export const pcaFactory: VectorDetectorFactory<PcaParams> = {
-  kind: PCA_KIND,
-  description:
-    'PCA T² on the leading components + Q (squared prediction error); combined p-value (1e-4 → 0.5)',
-  paramsSchema: pcaParamsSchema,
-  create: (params, dimensions) => new PcaDetector(params, dimensions),
-  restore: (snapshot) => {
-    const { params, state } = parseSnapshot(snapshot, PCA_KIND, pcaParamsSchema, stateSchema);
-    return new PcaDetector(params, state.dimensions, state.baseline);
-  },
-};
+export const pcaFactory: VectorDetectorFactory<PcaParams> = baselineDetectorFactory(
+  PCA_KIND,
+  'PCA T² on the leading components + Q (squared prediction error); combined p-value (1e-4 → 0.5)',
+  pcaParamsSchema,
+  (params, dimensions, state) => new PcaDetector(params, dimensions, state),
+);

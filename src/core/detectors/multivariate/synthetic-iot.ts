@@ -3,20 +3,10 @@ import { gaussian } from '../synthetic.js';
 
 /**
  * Seeded synthetic telemetry of one pump, for the multivariate quality tests and docs: five
- * sensors driven by one hidden load, so they are strongly correlated, each with its own noise.
- *
- * Load: a daily cycle (low at night, high in the afternoon, with a weaker second harmonic) plus a
- * slowly wandering demand (AR(1)), roughly between 0.3 and 1.0. Sensors, linear in the load:
- * motor current (A), discharge pressure (bar), flow (m³/h), vibration (mm/s), and a temperature
- * (°C) that follows the load with a thermal lag of about half an hour. Sampled every 5 minutes
- * (288 points a day), 10 days by default.
- *
- * Each series has one fault and a clean twin with the very same noise draws:
- * - `correlation-break`: flow reads low and pressure high, as for a partly closed valve, by what
- *   0.1 of load would change — clamped to the clean training range, so every metric on its own
- *   stays within its normal range; only the relation between them is wrong. 6 hours.
- * - `stuck`: the pressure sensor freezes at its last reading (flatline) for 12 hours.
- * - `drift`: the temperature sensor drifts upwards by 3 °C a day until the end.
+ * sensors driven by one hidden load (so strongly correlated), each with its own noise, every
+ * 5 minutes for 10 days by default. Each series has one fault (`correlation-break`, `stuck`,
+ * `drift`) and a clean twin with the very same noise draws. The load, the sensors and the faults:
+ * docs/multivariate.md, "Measured behaviour".
  */
 export const IOT_METRICS = ['current', 'pressure', 'flow', 'temperature', 'vibration'] as const;
 export type IotMetric = (typeof IOT_METRICS)[number];

@@ -3,6 +3,7 @@ import type { DetectorSnapshot } from '../detector.js';
 import type { VectorDetector, VectorDetectorFactory } from '../vector-detector.js';
 import { hotellingFactory } from './hotelling.js';
 import { pcaFactory } from './pca.js';
+import { VigilError } from '../../../errors.js';
 
 /**
  * Every multivariate detector kind, by registry name. Kept apart from the univariate registry:
@@ -14,9 +15,10 @@ export const vectorDetectorFactories: Readonly<Record<string, VectorDetectorFact
   pca: pcaFactory,
 };
 
-export class UnknownVectorDetectorError extends Error {
+export class UnknownVectorDetectorError extends VigilError {
   constructor(readonly detectorKind: string) {
     super(
+      'VIGIL_ERR_STRATEGY_INVALID',
       `unknown vector detector kind '${detectorKind}'; known kinds: ${Object.keys(vectorDetectorFactories).join(', ')}`,
     );
     this.name = 'UnknownVectorDetectorError';
@@ -46,9 +48,11 @@ export function createVectorDetector(
   }
   const parsed = factory.paramsSchema.safeParse(rawParams ?? {});
   if (!parsed.success) {
-    throw new Error(`invalid params for detector '${kind}': ${z.prettifyError(parsed.error)}`, {
-      cause: parsed.error,
-    });
+    throw new VigilError(
+      'VIGIL_ERR_STRATEGY_INVALID',
+      `invalid params for detector '${kind}': ${z.prettifyError(parsed.error)}`,
+      { cause: parsed.error },
+    );
   }
   return factory.create(parsed.data, dimensions, seed);
 }

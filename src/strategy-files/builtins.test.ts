@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Rng } from '../stats/rng.js';
-import { compileDeviceStrategy, compileStrategy, isVectorStrategy } from './compile.js';
+import { Rng } from '../core/stats/rng.js';
+import {
+  compileDeviceStrategy,
+  compileStrategy,
+  isVectorStrategy,
+} from '../core/strategy/compile.js';
 import { builtinStrategies, builtinStrategyNames, resolveStrategy } from './load.js';
 
 const SPIKE = 2600;

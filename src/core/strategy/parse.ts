@@ -1,6 +1,3 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { isNode, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import { VigilError } from '../../errors.js';
 import { expandUnknownKeys, formatIssue } from './issues.js';
@@ -9,7 +6,8 @@ import { strategySchema, type Strategy } from './schema.js';
 /**
  * Reading strategies: YAML text → validated `Strategy`, or one `StrategyError` that lists every
  * problem, one per line, as `<source>: <path>: <expected>, found <value>` (YAML syntax errors as
- * `<source>:<line>:<column>: <message>`), so a user fixes a file in one round trip.
+ * `<source>:<line>:<column>: <message>`), so a user fixes a file in one round trip. Pure: the
+ * files and the built-in directory are read by src/strategy-files.
  */
 
 /** A strategy that fails to parse or validate; `problems` are the message's lines. */
@@ -22,10 +20,6 @@ export class StrategyError extends VigilError {
     this.problems = problems;
   }
 }
-
-/** Shipped with the package, beside `dist/`: resolved from the compiled module at run time. */
-const BUILTIN_DIR = new URL('../../../strategies/', import.meta.url);
-const YAML_FILE = /\.ya?ml$/;
 
 /** Where in the source text a path is, for listing problems in reading order. */
 type Locate = (path: readonly PropertyKey[]) => number;
@@ -99,60 +93,4 @@ export function parseStrategy(yamlText: string, source = '<strategy>'): Strategy
     ]);
   }
   return validate(value, source, locator(doc));
-}
-
-/** Read and parse a strategy file; errors name the file as given. */
-export async function loadStrategyFile(path: string): Promise<Strategy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const reason = err instanceof Error && 'code' in err ? String(err.code) : String(err);
-    throw new VigilError(
-      'VIGIL_ERR_STRATEGY_NOT_FOUND',
-      `cannot read strategy file ${path} (${reason})`,
-      {
-        cause: err,
-      },
-    );
-  }
-  return parseStrategy(text, path);
-}
-
-/** Names of the strategies shipped in `strategies/`, sorted. */
-export function builtinStrategyNames(): string[] {
-  return readdirSync(BUILTIN_DIR)
-    .filter((file) => YAML_FILE.test(file))
-    .map((file) => file.replace(YAML_FILE, ''))
-    .sort();
-}
-
-/** Every built-in strategy, loaded and validated, sorted by name. */
-export async function builtinStrategies(): Promise<Strategy[]> {
-  return Promise.all(
-    builtinStrategyNames().map((name) => loadStrategyFile(builtinStrategyPath(name))),
-  );
-}
-
-/** Where a built-in strategy's file is, for tools that show or copy it. */
-export function builtinStrategyPath(name: string): string {
-  return fileURLToPath(new URL(`${name}.yaml`, BUILTIN_DIR));
-}
-
-/**
- * A built-in name (`default`, `fast`, …) or a path to a YAML file. Anything that looks like a
- * path (has a separator or a .yaml/.yml extension) is a file, so a local file never silently
- * shadows a built-in or the other way round.
- */
-export async function resolveStrategy(nameOrPath: string): Promise<Strategy> {
-  const looksLikePath = /[\\/]/.test(nameOrPath) || YAML_FILE.test(nameOrPath);
-  const builtins = builtinStrategyNames();
-  if (!looksLikePath && builtins.includes(nameOrPath)) {
-    return loadStrategyFile(builtinStrategyPath(nameOrPath));
-  }
-  if (looksLikePath || existsSync(nameOrPath)) return loadStrategyFile(nameOrPath);
-  throw new VigilError(
-    'VIGIL_ERR_STRATEGY_NOT_FOUND',
-    `no strategy "${nameOrPath}": not a built-in (${builtins.join(', ')}) and no such file`,
-  );
 }

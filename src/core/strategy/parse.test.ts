@@ -1,16 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { VigilError } from '../../errors.js';
-import {
-  loadStrategyFile,
-  parseStrategy,
-  resolveStrategy,
-  StrategyError,
-  validateStrategy,
-} from './load.js';
+import { parseStrategy, StrategyError, validateStrategy } from './parse.js';
 
 const VALID = `name: tmp
 version: 1
@@ -52,24 +42,6 @@ describe('loading strategies', () => {
   it('validates plain objects (JSON bodies) with the same messages', () => {
     assert.throws(() => validateStrategy({ ...parseStrategy(VALID), version: 0 }, 'body'), {
       message: 'body: version: expected a positive integer, found 0',
-    });
-  });
-
-  it('resolves built-in names and file paths; unknown names list the built-ins', async () => {
-    assert.equal((await resolveStrategy('fast')).name, 'fast');
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-strategy-'));
-    const file = join(dir, 'tmp.yaml');
-    writeFileSync(file, VALID);
-    assert.equal((await resolveStrategy(file)).name, 'tmp');
-    assert.equal((await loadStrategyFile(file)).name, 'tmp');
-    await assert.rejects(resolveStrategy('no-such-strategy'), (err: unknown) => {
-      assert.ok(err instanceof VigilError);
-      assert.equal(err.code, 'VIGIL_ERR_STRATEGY_NOT_FOUND');
-      assert.match(err.message, /not a built-in \(adaptive-window, default, /);
-      return true;
-    });
-    await assert.rejects(loadStrategyFile(join(dir, 'missing.yaml')), {
-      code: 'VIGIL_ERR_STRATEGY_NOT_FOUND',
     });
   });
 });

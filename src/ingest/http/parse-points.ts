@@ -3,7 +3,7 @@
  * fields); the engine validates the content (finite values, limits, label lengths). A line or
  * element of the wrong shape becomes an error for its index, and never costs the others.
  */
-import type { IngestPoint, PointError } from '../engine/engine.js';
+import type { IngestPoint, PointError } from '../../engine/engine.js';
 
 export interface ParsedBody {
   /** Well-shaped points, with their index in the request. */

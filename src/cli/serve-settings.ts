@@ -1,0 +1,118 @@
+/**
+ * `vigil serve`'s settings, highest precedence first: command-line flag, environment variable,
+ * config file (`--config`), default (docs/operations.md). Every problem is collected and thrown
+ * as one VIGIL_ERR_CONFIG naming the flag, variable or key.
+ */
+import { configError, logLevels, readConfigFile, type ServeConfig } from './serve-config.js';
+
+export interface ServeSettings {
+  readonly port: number;
+  readonly grpcPort: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly strategies: string | undefined;
+  /** ONNX model directory served under /v1/models (docs/model-serving.md); none by default. */
+  readonly models: string | undefined;
+  readonly demo: boolean;
+  readonly logLevel: string;
+  readonly file: ServeConfig;
+}
+
+export interface ServeFlags {
+  port?: string;
+  grpcPort?: string;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  strategies?: string;
+  models?: string;
+  config?: string;
+  demo: boolean;
+  logLevel?: string;
+}
+
+/** The first of flag, environment variables, file value that is set, and where it came from. */
+function pick(
+  flag: string | undefined,
+  flagName: string,
+  envNames: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { value: string; source: string } | undefined {
+  if (flag !== undefined) return { value: flag, source: flagName };
+  for (const name of envNames) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return { value, source: name };
+  }
+  return undefined;
+}
+
+function portFrom(picked: { value: string; source: string }, problems: string[]): number {
+  const n = Number(picked.value);
+  if (!/^\d+$/.test(picked.value) || n > 65_535) {
+    problems.push(
+      `${picked.source}: expected a port number 0–65535, found ${JSON.stringify(picked.value)}`,
+    );
+    return 0;
+  }
+  return n;
+}
+
+/** Merge flags, environment and file; throws VIGIL_ERR_CONFIG listing every problem. */
+export async function resolveSettings(
+  flags: ServeFlags,
+  demoFromCli: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServeSettings> {
+  const configFile = pick(flags.config, '--config', ['VIGIL_CONFIG'], env);
+  const file = configFile ? await readConfigFile(configFile.value) : {};
+  const problems: string[] = [];
+
+  const portPick = pick(flags.port, '--port', ['VIGIL_PORT', 'PORT'], env);
+  const grpcPick = pick(flags.grpcPort, '--grpc-port', ['VIGIL_GRPC_PORT'], env);
+  const urlPick = pick(
+    flags.databaseUrl,
+    '--database-url',
+    ['DATABASE_URL', 'VIGIL_DATABASE_URL'],
+    env,
+  );
+  if (urlPick && !/^postgres(ql)?:\/\//.test(urlPick.value)) {
+    problems.push(`${urlPick.source}: expected a postgres:// or postgresql:// URL`);
+  }
+  let demo = file.demo ?? true;
+  const demoEnv = env.VIGIL_DEMO;
+  if (demoEnv !== undefined && demoEnv !== '') {
+    if (/^(1|true|yes|on)$/i.test(demoEnv)) demo = true;
+    else if (/^(0|false|no|off)$/i.test(demoEnv)) demo = false;
+    else problems.push(`VIGIL_DEMO: expected true or false, found ${JSON.stringify(demoEnv)}`);
+  }
+  if (demoFromCli) demo = flags.demo;
+  const levelPick = pick(flags.logLevel, '--log-level', ['VIGIL_LOG_LEVEL', 'LOG_LEVEL'], env);
+  const logLevel = levelPick?.value ?? file.log_level ?? 'info';
+  const levels: readonly string[] = logLevels;
+  if (!levels.includes(logLevel)) {
+    problems.push(
+      `${levelPick?.source ?? 'log_level'}: expected one of ${levels.join(', ')}, found ${JSON.stringify(logLevel)}`,
+    );
+  }
+
+  const settings: ServeSettings = {
+    port: portPick ? portFrom(portPick, problems) : (file.port ?? 8080),
+    grpcPort: grpcPick ? portFrom(grpcPick, problems) : (file.grpc_port ?? 50051),
+    host:
+      pick(flags.host, '--host', ['VIGIL_HOST', 'HOST'], env)?.value ?? file.host ?? '127.0.0.1',
+    dataDir:
+      pick(flags.dataDir, '--data-dir', ['VIGIL_DATA_DIR'], env)?.value ??
+      file.data_dir ??
+      './data',
+    databaseUrl: urlPick?.value ?? file.database_url,
+    strategies:
+      pick(flags.strategies, '--strategies', ['VIGIL_STRATEGIES'], env)?.value ?? file.strategies,
+    models: pick(flags.models, '--models', ['VIGIL_MODELS'], env)?.value ?? file.models?.dir,
+    demo,
+    logLevel,
+    file,
+  };
+  if (problems.length > 0) throw configError(problems);
+  return settings;
+}

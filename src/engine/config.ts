@@ -1,0 +1,30 @@
+/**
+ * The `engine` section of `vigil serve`'s config file (docs/operations.md): its schema, and its
+ * translation into engine options. `workers` defaults to `defaultWorkers()` here, not in the
+ * engine, whose own default (0) suits tests and tools.
+ */
+import { z } from 'zod';
+import { defined } from '../data/defined.js';
+import { defaultWorkers, type EngineOptions } from './create-engine.js';
+
+export const engineSchema = z
+  .object({
+    queue_limit: z.number().int().positive(),
+    checkpoint_every_ms: z.number().int().min(0),
+    // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
+    workers: z.number().int().min(0).max(64),
+  })
+  .partial()
+  .strict();
+
+export type EngineConfig = z.infer<typeof engineSchema>;
+
+export function engineOptions(
+  config: EngineConfig,
+): Pick<EngineOptions, 'workers' | 'queueLimit' | 'checkpointEveryMs'> {
+  return defined({
+    workers: config.workers ?? defaultWorkers(),
+    queueLimit: config.queue_limit,
+    checkpointEveryMs: config.checkpoint_every_ms,
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * `POST /v1/points`: points as JSON (an array) or NDJSON (a point per line) into the engine.
+ * Answers 200 with the points accepted (durable) and one error per rejected point by its index
+ * in the request; 413 over `pointsPerRequest`; 415 for another content type; backpressure and
+ * the body-size limit are answered by the app's error handler (429 with Retry-After, 413).
+ */
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Engine, PointError } from '../../engine/engine.js';
+import { VigilError } from '../../errors.js';
+import { ingestPointsCounter } from '../../metrics/registry.js';
+import { parseJsonBody, parseNdjsonBody } from './parse-points.js';
+import { ingestRoute } from './schema.js';
+
+export interface PointsRouteOptions {
+  readonly engine: Pick<Engine, 'ingest'>;
+  readonly registry: Registry;
+  /** Most points (array elements or NDJSON lines) in one request (413 beyond). Default 50,000. */
+  readonly pointsPerRequest?: number;
+}
+
+export const defaultPointsPerRequest = 50_000;
+
+/** Registers the route in its own scope (the NDJSON parser is its own), before the app listens. */
+export async function registerPointsRoute(
+  app: FastifyInstance,
+  options: PointsRouteOptions,
+): Promise<void> {
+  const { engine } = options;
+  const pointsPerRequest = options.pointsPerRequest ?? defaultPointsPerRequest;
+  const points = ingestPointsCounter(options.registry);
+
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(
+      ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+      { parseAs: 'string' },
+      (_request, body, done) => done(null, body),
+    );
+    scope.post(
+      '/v1/points',
+      {
+        schema: ingestRoute,
+        // The body schema documents the shape; parse-points checks it per point, by index.
+        validatorCompiler: () => () => true,
+        errorHandler: (error: FastifyError) => {
+          if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+            throw new VigilError(
+              'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
+              'send application/json (an array of points) or application/x-ndjson (a point per line)',
+            );
+          }
+          throw error; // the app's handler answers the rest as everywhere else
+        },
+      },
+      async (request: FastifyRequest) => {
+        const parsed =
+          typeof request.body === 'string'
+            ? parseNdjsonBody(request.body)
+            : parseJsonBody(request.body);
+        if (parsed.total > pointsPerRequest) {
+          throw new VigilError(
+            'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+            `${parsed.total} points in one request, the limit is ${pointsPerRequest}: split the batch`,
+          );
+        }
+        let accepted = 0;
+        let engineErrors: readonly PointError[] = [];
+        if (parsed.points.length > 0) {
+          const result = await engine.ingest(parsed.points, 'http');
+          accepted = result.accepted;
+          engineErrors = result.errors;
+        }
+        const errors = [
+          ...parsed.errors,
+          ...engineErrors.map((e) => ({ ...e, index: parsed.indices[e.index] ?? e.index })),
+        ].sort((a, b) => a.index - b.index);
+        // The engine counts what reaches it; points that did not parse are counted here.
+        if (parsed.errors.length > 0) {
+          points.inc({ protocol: 'http', result: 'rejected' }, parsed.errors.length);
+        }
+        return { accepted, errors };
+      },
+    );
+  });
+}
