@@ -16,7 +16,7 @@ import { Checkpointer, LOG_CHECKPOINT_KEY } from './checkpointer.js';
 import type { Engine, IngestPoint, ScoredPoint } from './engine.js';
 import { EventWriter } from './event-writer.js';
 import { Feed } from './feed.js';
-import type { LogEntry } from './log/durable-log.js';
+import type { LogEntry, OpenLog } from './log/durable-log.js';
 import { LogTrimmer } from './log/log-trimmer.js';
 import { SpoolLog } from './log/spool-log.js';
 import { engineGauges, engineMetrics } from './metrics.js';
@@ -37,8 +37,13 @@ export interface EngineOptions {
   readonly strategies?: readonly Strategy[];
   /** Used when no strategy matches; default: the built-in `default`. */
   readonly defaultStrategy?: Strategy;
-  /** Directory of the write-ahead spool, the durable log (created if missing). */
+  /** Directory of the write-ahead spool, the default durable log (created if missing). */
   readonly spoolDir: string;
+  /**
+   * Opens the durable log instead of the spool in `spoolDir`: any implementation of
+   * log/durable-log.ts that passes log/log-conformance.ts.
+   */
+  readonly openLog?: OpenLog<SpooledBatch>;
   /**
    * Make the strategies that were active when the engine last ran active again (as hot reload
    * or a rollback left them; they are saved at every swap), except where `strategies` or
@@ -182,21 +187,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       })),
     );
   };
-  const spool = await SpoolLog.open(options.spoolDir, durable, log);
-  const trimmer = new LogTrimmer(spool, writer);
+  const openLog = options.openLog ?? ((d) => SpoolLog.open(options.spoolDir, d, log));
+  const durableLog = await openLog(durable);
+  const trimmer = new LogTrimmer(durableLog, writer);
   const admission = new Admission({
     limits,
     queueLimit: options.queueLimit ?? 1_000_000,
     metrics,
     unscored: () => queue.unscored,
     storeRate: () => writer.rate,
-    append: (batch) => spool.append(batch),
+    append: (batch) => durableLog.append(batch),
   });
 
   // Replay: the store dedups points already committed; scoring skips what checkpoints cover.
   const covered = await store.engineState.get(LOG_CHECKPOINT_KEY);
   let replayed = 0;
-  for await (const entry of spool.read()) {
+  for await (const entry of durableLog.read()) {
     admission.replayed(entry.batch.points.length);
     durable([entry]);
     replayed++;
@@ -234,7 +240,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       queued,
       series: () => pool.table.size,
       lastCheckpointWallMs: () => checkpointer.stats().lastCheckpointWallMs,
-      logBytes: () => spool.size().bytes,
+      logBytes: () => durableLog.size().bytes,
     });
   }
 
@@ -261,7 +267,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       ...checkpointer.stats(),
       queued: queued(),
       series: pool.table.size,
-      spoolSegment: spool.activeSegment,
+      log: durableLog.size(),
       workers,
     }),
     close: () =>
@@ -274,7 +280,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           await trimmer.sync();
           await flush();
           await checkpointer.checkpoint();
-          await spool.close();
+          await durableLog.close();
         } finally {
           await pool.close();
         }

@@ -8,6 +8,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { BackpressureError, type IngestPoint, type ScoredPoint } from './engine.js';
 import { createEngine, type EngineOptions } from './create-engine.js';
+import { SpoolLog } from './log/spool-log.js';
 
 const BASE = Date.UTC(2025, 0, 1);
 const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -215,6 +216,44 @@ function engineSuite(
         await engine.flush();
         assert.deepEqual(live, once);
         await engine.close();
+      } finally {
+        await close();
+      }
+    });
+
+    it('writes ahead to the durable log it is given, and trims it once stored and checkpointed', async () => {
+      const { store, close } = await open();
+      try {
+        const dir = await tempDir();
+        const unused = join(await tempDir(), 'spool');
+        const appended: number[] = [];
+        const engine = await start(store, {
+          spoolDir: unused,
+          openLog: async (onDurable) => {
+            const spool = await SpoolLog.open(dir, onDurable);
+            return {
+              append: (batch) => {
+                appended.push(batch.points.length);
+                return spool.append(batch);
+              },
+              read: (after) => spool.read(after),
+              sync: () => spool.sync(),
+              trim: (through) => spool.trim(through),
+              size: () => spool.size(),
+              close: () => spool.close(),
+            };
+          },
+        });
+        await engine.ingest(series(40), 'test');
+        await engine.ingest(series(60, 40), 'test');
+        assert.deepEqual(appended, [40, 60]);
+        await engine.flush();
+        assert.equal((await storedTimes(store, 'pump-1', 'temp')).length, 100);
+        assert.equal(engine.stats().log.entries, 2);
+        await engine.checkpoint();
+        assert.equal(engine.stats().log.entries, 0, 'stored and checkpointed: trimmed');
+        await engine.close();
+        await assert.rejects(readdir(unused), { code: 'ENOENT' });
       } finally {
         await close();
       }

@@ -11,6 +11,7 @@ import type { AnomalyEvent } from '../core/events/types.js';
 import type { SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Level } from '../core/thresholds/threshold.js';
+import type { LogSize } from './log/durable-log.js';
 import type { RoutedSeries } from './scoring/protocol.js';
 import type { ShadowControl } from './shadow/shadow-control.js';
 
@@ -97,7 +98,8 @@ export interface EngineStats {
   readonly series: number;
   readonly checkpoints: number;
   readonly lastCheckpointWallMs: number | null;
-  readonly spoolSegment: number;
+  /** What the durable log holds now (not yet trimmed: not both stored and checkpointed). */
+  readonly log: LogSize;
   /** Scoring worker threads (0: scoring on the main thread). */
   readonly workers: number;
 }
