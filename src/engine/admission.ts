@@ -58,7 +58,7 @@ export class Admission {
       await durable;
     } catch (error) {
       this.unstored -= valid.length;
-      throw new VigilError('VIGIL_ERR_STORE_WRITE', `spool write failed: ${String(error)}`, {
+      throw new VigilError('VIGIL_ERR_STORE_WRITE', `durable log write failed: ${String(error)}`, {
         cause: error,
       });
     }

@@ -8,21 +8,37 @@ import {
   Counter,
   Gauge,
   Histogram,
+  type CounterConfiguration,
   type GaugeConfiguration,
   type HistogramConfiguration,
   type Registry,
 } from 'prom-client';
 
-/** The registry's counter of that name, created on first use. */
+/**
+ * The registry's counter of that name, created on first use: from its name, help and label
+ * names, or from a whole configuration (e.g. with a `collect` that fills it at scrape time).
+ */
 export function counter<L extends string>(
   registry: Registry,
   name: string,
   help: string,
   labelNames: readonly L[],
+): Counter<L>;
+export function counter<L extends string>(
+  registry: Registry,
+  config: Omit<CounterConfiguration<L>, 'registers'>,
+): Counter<L>;
+export function counter<L extends string>(
+  registry: Registry,
+  nameOrConfig: string | Omit<CounterConfiguration<L>, 'registers'>,
+  help = '',
+  labelNames: readonly L[] = [],
 ): Counter<L> {
-  const existing = registry.getSingleMetric(name);
+  const config =
+    typeof nameOrConfig === 'string' ? { name: nameOrConfig, help, labelNames } : nameOrConfig;
+  const existing = registry.getSingleMetric(config.name);
   if (existing instanceof Counter) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
+  return new Counter({ ...config, registers: [registry] });
 }
 
 /** The registry's histogram of that name, created on first use. */

@@ -1,3 +1,4 @@
+import { VigilError } from '../../../errors.js';
 import { z } from 'zod';
 import { EwCovariance, type EwCovarianceState } from '../../stats/covariance.js';
 import { symmetricEigen } from '../../stats/symmetric-eigen.js';
@@ -113,7 +114,8 @@ export const baselineStateSchema: z.ZodType<BaselineState> = z.object({
 function fitFromState(state: BaselineFitState, d: number): BaselineFit {
   const sized = (name: string, values: number[], length: number): Float64Array => {
     if (values.length !== length) {
-      throw new RangeError(
+      throw new VigilError(
+        'VIGIL_ERR_STORE_INVALID',
         `baseline fit: ${name} has ${values.length} entries, expected ${length}`,
       );
     }
