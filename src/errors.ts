@@ -91,6 +91,11 @@ export const errorCodes = {
     httpStatus: 500,
     summary: 'configuration file or environment is invalid',
   },
+  VIGIL_ERR_CARDINALITY: {
+    exitCode: 8,
+    httpStatus: 422,
+    summary: 'point refused: it would create a series beyond a cardinality cap',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

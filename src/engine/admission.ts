@@ -1,70 +1,118 @@
 /**
  * Admission: what `Engine.ingest` does before the log takes over. Validates, refuses a batch
- * that would take the queue past its limit (BackpressureError), counts every point offered per
- * source (`vigil_ingest_points_total`), and keeps the book of points accepted and not yet stored
- * that backpressure reads.
+ * that would take the queue past its limits (BackpressureError), refuses points that would create
+ * a series beyond a cardinality cap (VIGIL_ERR_CARDINALITY, per point), counts every point offered
+ * per source (`vigil_ingest_points_total`), and keeps the book of values and bytes accepted and
+ * not yet stored that backpressure reads. docs/engine.md "Backpressure" and "Limits".
  */
 import { VigilError } from '../errors.js';
-import { BackpressureError, type IngestPoint, type IngestResult } from './engine.js';
+import {
+  BackpressureError,
+  type IngestPoint,
+  type IngestResult,
+  type PointError,
+} from './engine.js';
 import type { EngineMetrics } from './metrics.js';
+import { KnownSeries, type CardinalityCaps } from './known-series.js';
 import { spooledBatch, type SpooledBatch } from './spool-record.js';
-import { validateBatch, type Limits } from './validate.js';
+import { validateBatch, type Limits, type ValidPoint } from './validate.js';
 
 export interface AdmissionOptions {
   readonly limits: Limits;
-  /** Most points accepted and not yet stored and scored. */
+  /** Most values (metrics of points) accepted and not yet stored and scored. */
   readonly queueLimit: number;
+  /** Most bytes of store rows (the COPY text) accepted and not yet stored. */
+  readonly queueBytesLimit?: number;
+  /** Caps on live series; none when absent. */
+  readonly caps?: CardinalityCaps;
+  /** Series that exist at start (restored from checkpoints). */
+  readonly series?: Iterable<readonly [device: string, metric: string]>;
   readonly metrics: EngineMetrics | undefined;
-  /** Points handed to scoring and not scored yet. */
+  /** Values handed to scoring and not scored yet. */
   readonly unscored: () => number;
-  /** Rows per second the store has been committing, for Retry-After estimates. */
+  /** Rows (values) per second the store has been committing, for Retry-After estimates. */
   readonly storeRate: () => number;
   /** Put the batch in the durable log: fixes its place at once, resolves once durable. */
   readonly append: (batch: SpooledBatch) => Promise<unknown>;
 }
 
+/** The number of values a point offers (its metrics), for points not validated yet. */
+function valuesOf(points: readonly IngestPoint[]): number {
+  let n = 0;
+  for (const p of points) {
+    const metrics = (p as { metrics?: unknown } | null)?.metrics;
+    n += typeof metrics === 'object' && metrics !== null ? Object.keys(metrics).length : 1;
+  }
+  return n;
+}
+
 export class Admission {
   private unstored = 0;
+  private unstoredBytes = 0;
   private closing = false;
   private readonly counts = { accepted: 0, rejected: 0, stored: 0 };
+  private readonly known: KnownSeries;
 
-  constructor(private readonly options: AdmissionOptions) {}
+  constructor(private readonly options: AdmissionOptions) {
+    this.known = new KnownSeries(options.caps, options.series ?? []);
+  }
 
   async ingest(
     points: readonly IngestPoint[],
     source: string,
     onQueued?: () => void,
   ): Promise<IngestResult> {
-    const { limits, queueLimit, metrics } = this.options;
+    const { limits, metrics } = this.options;
     if (this.closing) {
       throw new VigilError('VIGIL_ERR_NOT_READY', 'the engine is shutting down');
     }
-    if (this.queued() + points.length > queueLimit) {
-      this.counts.rejected += points.length;
-      metrics?.ingested(source, 'backpressure', points.length);
-      throw new BackpressureError(this.retryAfterMs(points.length));
+    const incoming = valuesOf(points);
+    if (this.queued() + incoming > this.options.queueLimit) {
+      return this.refuse(points.length, source, this.queued() + incoming - this.options.queueLimit);
     }
-    const { valid, errors } = validateBatch(points, limits);
-    metrics?.ingested(source, 'rejected', errors.length);
+    const checked = validateBatch(points, limits);
+    const indexed = this.indexValid(points.length, checked.errors);
+    const errors: PointError[] = checked.errors;
+    const admitted = this.known.admit(checked.valid, (i, reason, message) => {
+      errors.push({ index: indexed[i] as number, code: 'VIGIL_ERR_CARDINALITY', message });
+      metrics?.seriesRefused(reason);
+    });
+    const valid = admitted.accepted;
     if (valid.length === 0) {
+      admitted.commit();
+      metrics?.ingested(source, 'rejected', errors.length);
       onQueued?.();
-      return { accepted: 0, errors };
+      return { accepted: 0, errors: sorted(errors) };
     }
-    this.unstored += valid.length;
+    const batch = spooledBatch(valid);
+    const bytes = batch.rows.text.length;
+    const bytesLimit = this.options.queueBytesLimit ?? Number.POSITIVE_INFINITY;
+    if (this.unstoredBytes > 0 && this.unstoredBytes + bytes > bytesLimit) {
+      // New series stay unknown: nothing of this batch was accepted.
+      const rate = Math.max(1, this.options.storeRate());
+      const excessValues = ((this.unstoredBytes + bytes - bytesLimit) / bytes) * batch.rows.rows;
+      return this.refuse(points.length, source, Math.min(excessValues, rate * 5), rate);
+    }
+    admitted.commit();
+    metrics?.ingested(source, 'rejected', errors.length);
+    const values = batch.rows.rows;
+    this.unstored += values;
+    this.unstoredBytes += bytes;
     // append() queues the batch synchronously: its place in the log (and scoring) order is set.
-    const durable = this.options.append(spooledBatch(valid));
+    const durable = this.options.append(batch);
     onQueued?.();
     try {
       await durable;
     } catch (error) {
-      this.unstored -= valid.length;
+      this.unstored -= values;
+      this.unstoredBytes -= bytes;
       throw new VigilError('VIGIL_ERR_STORE_WRITE', `durable log write failed: ${String(error)}`, {
         cause: error,
       });
     }
     this.counts.accepted += valid.length;
     metrics?.ingested(source, 'accepted', valid.length);
-    return { accepted: valid.length, errors };
+    return { accepted: valid.length, errors: sorted(errors) };
   }
 
   /** Refuse ingest from now on (`VIGIL_ERR_NOT_READY`). */
@@ -72,29 +120,69 @@ export class Admission {
     this.closing = true;
   }
 
-  /** Points read back from the log on start: accepted in an earlier run, maybe not stored. */
-  replayed(points: number): void {
-    this.unstored += points;
+  /**
+   * A batch read back from the log on start: accepted in an earlier run, maybe not stored. Its
+   * values count as unstored; returns the points to score, those within the cardinality caps
+   * (the rest are stored, not scored).
+   */
+  replayed(batch: SpooledBatch): ValidPoint[] {
+    this.unstored += batch.rows.rows;
+    this.unstoredBytes += batch.rows.text.length;
+    const admitted = this.known.admit(batch.points, (_i, reason) =>
+      this.options.metrics?.seriesRefused(reason),
+    );
+    admitted.commit();
+    return admitted.accepted;
   }
 
-  /** Points committed to the store. */
-  stored(points: number): void {
-    this.unstored -= points;
+  /** Points committed to the store, with their values (rows) and bytes of COPY text. */
+  stored(points: number, values: number, bytes: number): void {
+    this.unstored -= values;
+    this.unstoredBytes -= bytes;
     this.counts.stored += points;
   }
 
-  /** What backpressure measures: the longer of the store's and scoring's queues. */
+  /** What backpressure measures, in values: the longer of the store's and scoring's queues. */
   queued(): number {
     return Math.max(this.unstored, this.options.unscored());
+  }
+
+  /** Bytes of store rows accepted and not yet stored. */
+  queuedBytes(): number {
+    return this.unstoredBytes;
+  }
+
+  /** Series admission knows of (restored, replayed or accepted). */
+  series(): number {
+    return this.known.size;
   }
 
   stats(): { readonly accepted: number; readonly rejected: number; readonly stored: number } {
     return { ...this.counts };
   }
 
-  private retryAfterMs(incoming: number): number {
-    const excess = this.queued() + incoming - this.options.queueLimit;
-    const rate = Math.max(1, this.options.storeRate());
-    return Math.min(5000, Math.max(10, Math.ceil((excess / rate) * 1000)));
+  private refuse(
+    points: number,
+    source: string,
+    excessValues: number,
+    rate = Math.max(1, this.options.storeRate()),
+  ): never {
+    this.counts.rejected += points;
+    this.options.metrics?.ingested(source, 'backpressure', points);
+    throw new BackpressureError(
+      Math.min(5000, Math.max(10, Math.ceil((excessValues / rate) * 1000))),
+    );
   }
+
+  /** Index in the request of each valid point (validation keeps order, drops the erroneous). */
+  private indexValid(total: number, errors: readonly PointError[]): number[] {
+    const bad = new Set(errors.map((e) => e.index));
+    const out: number[] = [];
+    for (let i = 0; i < total; i++) if (!bad.has(i)) out.push(i);
+    return out;
+  }
+}
+
+function sorted(errors: PointError[]): PointError[] {
+  return errors.length > 1 ? errors.sort((a, b) => a.index - b.index) : errors;
 }

@@ -9,7 +9,11 @@ import { defaultWorkers, type EngineOptions } from './create-engine.js';
 
 export const engineSchema = z
   .object({
+    // Values (metrics of points) accepted and not yet stored and scored.
     queue_limit: z.number().int().positive(),
+    queue_bytes_limit: z.number().int().positive(),
+    max_series_per_device: z.number().int().positive(),
+    max_series: z.number().int().positive(),
     checkpoint_every_ms: z.number().int().min(0),
     // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
     workers: z.number().int().min(0).max(64),
@@ -21,10 +25,21 @@ export type EngineConfig = z.infer<typeof engineSchema>;
 
 export function engineOptions(
   config: EngineConfig,
-): Pick<EngineOptions, 'workers' | 'queueLimit' | 'checkpointEveryMs'> {
+): Pick<
+  EngineOptions,
+  | 'workers'
+  | 'queueLimit'
+  | 'queueBytesLimit'
+  | 'maxSeriesPerDevice'
+  | 'maxSeries'
+  | 'checkpointEveryMs'
+> {
   return defined({
     workers: config.workers ?? defaultWorkers(),
     queueLimit: config.queue_limit,
+    queueBytesLimit: config.queue_bytes_limit,
+    maxSeriesPerDevice: config.max_series_per_device,
+    maxSeries: config.max_series,
     checkpointEveryMs: config.checkpoint_every_ms,
   });
 }

@@ -29,7 +29,7 @@ import type { ShadowSpec } from './shadow/types.js';
 import type { SpooledBatch } from './spool-record.js';
 import { StoreWriter } from './store-writer.js';
 import { strategyRouting } from './strategy-routing.js';
-import { DEFAULT_LIMITS, validateBatch, type Limits } from './validate.js';
+import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
 
 export interface EngineOptions {
   readonly store: Store;
@@ -56,8 +56,20 @@ export interface EngineOptions {
    * measurements behind `vigil serve`'s default.
    */
   readonly workers?: number;
-  /** Most points accepted and not yet stored and scored; beyond it ingest is refused. */
+  /**
+   * Most values (metrics of points) accepted and not yet stored and scored; beyond it ingest is
+   * refused (BackpressureError). Default 1,000,000.
+   */
   readonly queueLimit?: number;
+  /** Most bytes of store rows (COPY text) accepted and not yet stored. Default 512 MiB. */
+  readonly queueBytesLimit?: number;
+  /**
+   * Most live series per device and in total; a point that would create one beyond a cap is
+   * refused (VIGIL_ERR_CARDINALITY), and replayed is stored but not scored. docs/engine.md
+   * "Limits" has the sizing of the defaults (10,000 and 200,000).
+   */
+  readonly maxSeriesPerDevice?: number;
+  readonly maxSeries?: number;
   /** Wall-clock period of checkpoints; 0 disables the timer (close still checkpoints). */
   readonly checkpointEveryMs?: number;
   /** Wall clock (ms), for checkpoint times and retry estimates. */
@@ -170,15 +182,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     log,
     onCommitted: async (chunks) => {
       let points = 0;
-      for (const chunk of chunks) points += chunk.points;
-      admission.stored(points);
+      let values = 0;
+      let bytes = 0;
+      for (const chunk of chunks) {
+        points += chunk.points;
+        values += chunk.rows.rows;
+        bytes += chunk.rows.text.length;
+      }
+      admission.stored(points, values, bytes);
       await events.flush();
       await trimmer.sweep();
     },
   });
-  const durable = (entries: readonly LogEntry<SpooledBatch>[]): void => {
+  /** `scored`: the points of a replayed batch within the cardinality caps (default: all). */
+  const durable = (entries: readonly LogEntry<SpooledBatch>[], scored?: ValidPoint[]): void => {
     const epoch = trimmer.epoch;
-    queue.push(entries.map((e) => e.batch.points));
+    queue.push(scored === undefined ? entries.map((e) => e.batch.points) : [scored]);
     writer.push(
       entries.map(({ batch }) => ({
         segment: epoch,
@@ -193,6 +212,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const admission = new Admission({
     limits,
     queueLimit: options.queueLimit ?? 1_000_000,
+    queueBytesLimit: options.queueBytesLimit ?? 512 * 1024 * 1024,
+    caps: {
+      perDevice: options.maxSeriesPerDevice ?? 10_000,
+      total: options.maxSeries ?? 200_000,
+    },
+    series: pool.table.series(),
     metrics,
     unscored: () => queue.unscored,
     storeRate: () => writer.rate,
@@ -203,8 +228,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const covered = await store.engineState.get(LOG_CHECKPOINT_KEY);
   let replayed = 0;
   for await (const entry of durableLog.read()) {
-    admission.replayed(entry.batch.points.length);
-    durable([entry]);
+    durable([entry], admission.replayed(entry.batch));
     replayed++;
   }
   if (replayed > 0) {
@@ -238,6 +262,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (options.registry !== undefined) {
     engineGauges(options.registry, {
       queued,
+      queuedBytes: () => admission.queuedBytes(),
       series: () => pool.table.size,
       lastCheckpointWallMs: () => checkpointer.stats().lastCheckpointWallMs,
       logBytes: () => durableLog.size().bytes,

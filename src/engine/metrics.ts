@@ -13,6 +13,7 @@ import {
   type IngestResultLabel,
 } from '../metrics/registry.js';
 import type { EventChangeType, EventLevel } from '../core/events/types.js';
+import type { CapReason } from './known-series.js';
 
 export interface EngineMetrics {
   /** Points offered by one batch of `source` (`vigil_ingest_points_total`), per result. */
@@ -25,6 +26,8 @@ export interface EngineMetrics {
   storeWrite(seconds: number): void;
   /** A store commit that failed (it is retried). */
   storeWriteError(): void;
+  /** A point refused (or, replayed, not scored) because a new series would pass a cap. */
+  seriesRefused(reason: CapReason): void;
 }
 
 export function engineMetrics(registry: Registry): EngineMetrics {
@@ -50,6 +53,12 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     'Store commits of points that failed (each is retried)',
     [],
   );
+  const refused = counter(
+    registry,
+    'vigil_series_refused_total',
+    'Points refused (replayed: stored, not scored) because a new series would pass a cap, by cap (device, total)',
+    ['reason'],
+  );
   const ingest = ingestPointsCounter(registry);
   return {
     ingested: (protocol, result, points) => {
@@ -59,13 +68,16 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     event: (level, change) => events.inc({ level, change }),
     storeWrite: (seconds) => writes.observe(seconds),
     storeWriteError: () => errors.inc(),
+    seriesRefused: (reason) => refused.inc({ reason }),
   };
 }
 
 /** What the engine's gauges read at scrape time. */
 export interface EngineGaugeSources {
-  /** Points accepted and not yet stored and scored. */
+  /** Values (metrics of points) accepted and not yet stored and scored. */
   queued(): number;
+  /** Bytes of store rows accepted and not yet stored. */
+  queuedBytes(): number;
   /** Series the engine holds state for. */
   series(): number;
   /** Wall clock (ms) of the last checkpoint, null before the first. */
@@ -94,8 +106,13 @@ export function engineGauges(registry: Registry, sources: EngineGaugeSources): v
         if (v !== null) this.set(v);
       },
     });
-  read('vigil_engine_queued_points', 'Points accepted and not yet stored and scored', (s) =>
-    s.queued(),
+  read(
+    'vigil_engine_queued_points',
+    'Values (metrics of points) accepted and not yet stored and scored',
+    (s) => s.queued(),
+  );
+  read('vigil_engine_queued_bytes', 'Bytes of store rows accepted and not yet stored', (s) =>
+    s.queuedBytes(),
   );
   read('vigil_engine_series', 'Series the engine holds state for', (s) => s.series());
   read(

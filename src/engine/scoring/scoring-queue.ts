@@ -17,15 +17,19 @@ const SLICE_POINTS = 20_000;
 interface Slice {
   pending: number;
   readonly points: number;
+  /** Values (metrics of the points): what `unscored` counts. */
+  readonly values: number;
   /** When each batch became durable (performance.now()); with metrics only. */
   readonly durableAt: readonly number[];
 }
 
 export class ScoringQueue {
   private readonly queue: ValidPoint[][] = [];
+  /** Values of each queued batch. */
+  private readonly queueValues: number[] = [];
   /** When each queued batch became durable (performance.now()); kept with metrics only. */
   private readonly queueDurableAt: number[] = [];
-  private queuedPoints = 0;
+  private queuedValues = 0;
   private scheduled = false;
   private held = false;
   /** Slices each shard has been given and not answered yet, oldest first. */
@@ -42,18 +46,21 @@ export class ScoringQueue {
     this.inflight = Array.from({ length: table.shards }, () => []);
   }
 
-  /** Points queued or handed to shards and not scored yet. */
+  /** Values (metrics of points) queued or handed to shards and not scored yet. */
   get unscored(): number {
-    return this.queuedPoints;
+    return this.queuedValues;
   }
 
   /** Queue durable batches, in log order. */
   push(batches: readonly ValidPoint[][]): void {
     const durableAt = this.metrics === undefined ? 0 : performance.now();
     for (const points of batches) {
+      let values = 0;
+      for (const p of points) for (const _ in p.metrics) values++;
       this.queue.push(points);
+      this.queueValues.push(values);
       if (this.metrics !== undefined) this.queueDurableAt.push(durableAt);
-      this.queuedPoints += points.length;
+      this.queuedValues += values;
     }
     this.schedule();
   }
@@ -64,16 +71,18 @@ export class ScoringQueue {
     while (!this.held && done < budget && this.queue.length > 0) {
       const batches: ValidPoint[][] = [];
       let points = 0;
+      let values = 0;
       while (this.queue.length > 0 && points < SLICE_POINTS) {
         const batch = this.queue.shift() as ValidPoint[];
         batches.push(batch);
         points += batch.length;
+        values += this.queueValues.shift() as number;
       }
       const durableAt =
         this.metrics === undefined ? [] : this.queueDurableAt.splice(0, batches.length);
       done += points;
       const parts = this.table.encode(batches);
-      const slice: Slice = { pending: 0, points, durableAt };
+      const slice: Slice = { pending: 0, points, values, durableAt };
       parts.forEach((part, i) => {
         if (part === undefined) return;
         slice.pending++;
@@ -125,7 +134,7 @@ export class ScoringQueue {
   }
 
   private finish(slice: Slice): void {
-    this.queuedPoints -= slice.points;
+    this.queuedValues -= slice.values;
     if (this.metrics !== undefined) {
       const now = performance.now();
       for (const at of slice.durableAt) this.metrics.detectionLatency((now - at) / 1000);

@@ -47,6 +47,15 @@ export class SeriesTable {
     return n;
   }
 
+  /** Every series interned so far, as (device, metric). */
+  *series(): Generator<readonly [device: string, metric: string]> {
+    for (const names of this.names) {
+      for (let i = 0; i < names.device.length; i++) {
+        yield [names.device[i] as string, names.metric[i] as string];
+      }
+    }
+  }
+
   shardOf(device: string): number {
     return this.entry(device).shard;
   }
