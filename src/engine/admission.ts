@@ -13,7 +13,7 @@ import {
   type PointError,
 } from './engine.js';
 import type { EngineMetrics } from './metrics.js';
-import { KnownSeries, type CardinalityCaps } from './known-series.js';
+import { KnownSeries, type CapReason, type CardinalityCaps } from './known-series.js';
 import { spooledBatch, type SpooledBatch } from './spool-record.js';
 import { validateBatch, type Limits, type ValidPoint } from './validate.js';
 
@@ -73,13 +73,15 @@ export class Admission {
     const checked = validateBatch(points, limits);
     const indexed = this.indexValid(points.length, checked.errors);
     const errors: PointError[] = checked.errors;
+    const capped = { device: 0, total: 0 };
     const admitted = this.known.admit(checked.valid, (i, reason, message) => {
       errors.push({ index: indexed[i] as number, code: 'VIGIL_ERR_CARDINALITY', message });
-      metrics?.seriesRefused(reason);
+      capped[reason]++;
     });
     const valid = admitted.accepted;
     if (valid.length === 0) {
       admitted.commit();
+      this.countRefused(capped);
       metrics?.ingested(source, 'rejected', errors.length);
       onQueued?.();
       return { accepted: 0, errors: sorted(errors) };
@@ -94,6 +96,7 @@ export class Admission {
       return this.refuse(points.length, source, Math.min(excessValues, rate * 5), rate);
     }
     admitted.commit();
+    this.countRefused(capped);
     metrics?.ingested(source, 'rejected', errors.length);
     const values = batch.rows.rows;
     this.unstored += values;
@@ -128,10 +131,10 @@ export class Admission {
   replayed(batch: SpooledBatch): ValidPoint[] {
     this.unstored += batch.rows.rows;
     this.unstoredBytes += batch.rows.text.length;
-    const admitted = this.known.admit(batch.points, (_i, reason) =>
-      this.options.metrics?.seriesRefused(reason),
-    );
+    const capped = { device: 0, total: 0 };
+    const admitted = this.known.admit(batch.points, (_i, reason) => capped[reason]++);
     admitted.commit();
+    this.countRefused(capped);
     return admitted.accepted;
   }
 
@@ -159,6 +162,11 @@ export class Admission {
 
   stats(): { readonly accepted: number; readonly rejected: number; readonly stored: number } {
     return { ...this.counts };
+  }
+
+  private countRefused(capped: Readonly<Record<CapReason, number>>): void {
+    this.options.metrics?.seriesRefused('device', capped.device);
+    this.options.metrics?.seriesRefused('total', capped.total);
   }
 
   private refuse(

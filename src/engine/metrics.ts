@@ -26,8 +26,8 @@ export interface EngineMetrics {
   storeWrite(seconds: number): void;
   /** A store commit that failed (it is retried). */
   storeWriteError(): void;
-  /** A point refused (or, replayed, not scored) because a new series would pass a cap. */
-  seriesRefused(reason: CapReason): void;
+  /** Points of one batch refused (replayed: not scored) because a new series would pass a cap. */
+  seriesRefused(reason: CapReason, points: number): void;
 }
 
 export function engineMetrics(registry: Registry): EngineMetrics {
@@ -68,7 +68,9 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     event: (level, change) => events.inc({ level, change }),
     storeWrite: (seconds) => writes.observe(seconds),
     storeWriteError: () => errors.inc(),
-    seriesRefused: (reason) => refused.inc({ reason }),
+    seriesRefused: (reason, points) => {
+      if (points > 0) refused.inc({ reason }, points);
+    },
   };
 }
 

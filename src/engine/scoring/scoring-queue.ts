@@ -56,7 +56,7 @@ export class ScoringQueue {
     const durableAt = this.metrics === undefined ? 0 : performance.now();
     for (const points of batches) {
       let values = 0;
-      for (const p of points) for (const _ in p.metrics) values++;
+      for (const p of points) values += Object.keys(p.metrics).length;
       this.queue.push(points);
       this.queueValues.push(values);
       if (this.metrics !== undefined) this.queueDurableAt.push(durableAt);
