@@ -123,7 +123,8 @@ function engineSuite(
     it('rejects a whole batch with BackpressureError when the queue is full', async () => {
       const { store, close } = await open();
       try {
-        const engine = await start(store, { queueLimit: 100 });
+        // The limit counts values: 200 is 100 points of two metrics.
+        const engine = await start(store, { queueLimit: 200 });
         await assert.rejects(engine.ingest(series(101), 'test'), (error: unknown) => {
           assert.ok(error instanceof BackpressureError);
           assert.ok(error.retryAfterMs > 0);
