@@ -295,7 +295,8 @@ describe('gRPC ingest server', () => {
   it('slows the client under engine backpressure instead of dropping', async () => {
     const spoolDir = await mkdtemp(path.join(tmpdir(), 'vigil-grpc-'));
     dirs.push(spoolDir);
-    const small = await createEngine({ store, spoolDir, checkpointEveryMs: 0, queueLimit: 1500 });
+    // The limit counts values: 3000 is 1500 points of two metrics.
+    const small = await createEngine({ store, spoolDir, checkpointEveryMs: 0, queueLimit: 3000 });
     let refused = 0;
     const counting: Pick<Engine, 'ingest' | 'detect'> = {
       async ingest(points, source) {
