@@ -90,10 +90,10 @@ export class Admission {
     const bytes = batch.rows.text.length;
     const bytesLimit = this.options.queueBytesLimit ?? Number.POSITIVE_INFINITY;
     if (this.unstoredBytes > 0 && this.unstoredBytes + bytes > bytesLimit) {
-      // New series stay unknown: nothing of this batch was accepted.
-      const rate = Math.max(1, this.options.storeRate());
-      const excessValues = ((this.unstoredBytes + bytes - bytesLimit) / bytes) * batch.rows.rows;
-      return this.refuse(points.length, source, Math.min(excessValues, rate * 5), rate);
+      // New series stay unknown: nothing of this batch was accepted. The excess bytes, in values
+      // at this batch's bytes per value, for the Retry-After estimate.
+      const excess = ((this.unstoredBytes + bytes - bytesLimit) / bytes) * batch.rows.rows;
+      return this.refuse(points.length, source, excess);
     }
     admitted.commit();
     this.countRefused(capped);
@@ -169,17 +169,12 @@ export class Admission {
     this.options.metrics?.seriesRefused('total', capped.total);
   }
 
-  private refuse(
-    points: number,
-    source: string,
-    excessValues: number,
-    rate = Math.max(1, this.options.storeRate()),
-  ): never {
+  /** Refuse the whole batch; `excess`: values over the limit, for the Retry-After estimate. */
+  private refuse(points: number, source: string, excess: number): never {
     this.counts.rejected += points;
     this.options.metrics?.ingested(source, 'backpressure', points);
-    throw new BackpressureError(
-      Math.min(5000, Math.max(10, Math.ceil((excessValues / rate) * 1000))),
-    );
+    const rate = Math.max(1, this.options.storeRate());
+    throw new BackpressureError(Math.min(5000, Math.max(10, Math.ceil((excess / rate) * 1000))));
   }
 
   /** Index in the request of each valid point (validation keeps order, drops the erroneous). */
