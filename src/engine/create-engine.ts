@@ -66,7 +66,7 @@ export interface EngineOptions {
   /**
    * Most live series per device and in total; a point that would create one beyond a cap is
    * refused (VIGIL_ERR_CARDINALITY), and replayed is stored but not scored. docs/engine.md
-   * "Limits" has the sizing of the defaults (10,000 and 200,000).
+   * "Limits" has the sizing of the defaults (10,000 and 100,000).
    */
   readonly maxSeriesPerDevice?: number;
   readonly maxSeries?: number;
@@ -215,7 +215,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     queueBytesLimit: options.queueBytesLimit ?? 512 * 1024 * 1024,
     caps: {
       perDevice: options.maxSeriesPerDevice ?? 10_000,
-      total: options.maxSeries ?? 200_000,
+      total: options.maxSeries ?? 100_000,
     },
     series: pool.table.series(),
     metrics,

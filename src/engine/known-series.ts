@@ -4,7 +4,7 @@
  * rather than asking the shard pool's SeriesTable because the table interns a series only when
  * scoring dispatch encodes its batch, later than admission must decide: accepted batches still
  * queued would otherwise slip past the caps. A map of `device → metric names` (the strings are
- * the points' own) costs a few hundred bytes a series at most, against the ~24 KB of detector
+ * the points' own) costs a few hundred bytes a series at most, against the ~50 KB of detector
  * state a series holds that the caps protect.
  */
 import type { ValidPoint } from './validate.js';
