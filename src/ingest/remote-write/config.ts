@@ -21,6 +21,10 @@ export const remoteWriteSchema = z
     max_compressed_bytes: positive,
     max_decompressed_bytes: positive,
     max_samples_per_request: positive,
+    max_series_per_request: positive,
+    max_labels_per_series: positive,
+    max_labels_per_request: positive,
+    max_label_bytes: positive,
   })
   .partial()
   .strict();
@@ -49,5 +53,15 @@ export function remoteWriteOptions(config: RemoteWriteConfig): {
   if (config.max_samples_per_request !== undefined) {
     limits.maxSamples = config.max_samples_per_request;
   }
+  if (config.max_series_per_request !== undefined) {
+    limits.maxSeries = config.max_series_per_request;
+  }
+  if (config.max_labels_per_series !== undefined) {
+    limits.maxLabelsPerSeries = config.max_labels_per_series;
+  }
+  if (config.max_labels_per_request !== undefined) {
+    limits.maxLabelsPerRequest = config.max_labels_per_request;
+  }
+  if (config.max_label_bytes !== undefined) limits.maxLabelBytes = config.max_label_bytes;
   return { mapping, limits };
 }

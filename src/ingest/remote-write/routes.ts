@@ -9,7 +9,12 @@ import type { Registry } from 'prom-client';
 import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
-import { decodeWriteRequest, decompress } from './decode.js';
+import {
+  decodeWriteRequest,
+  decompress,
+  defaultDecodeLimits,
+  type FullDecodeLimits,
+} from './decode.js';
 import {
   defaultLabelMapping,
   describeErrors,
@@ -17,19 +22,15 @@ import {
   type LabelMapping,
 } from './mapping.js';
 
-export interface RemoteWriteLimits {
+/** The decoding limits (decode.ts), and the body as sent. */
+export interface RemoteWriteLimits extends FullDecodeLimits {
   /** Largest request body as sent (snappy-compressed), bytes. */
   readonly maxCompressedBytes: number;
-  /** Largest decompressed protobuf, bytes. */
-  readonly maxDecompressedBytes: number;
-  /** Most samples in one request. */
-  readonly maxSamples: number;
 }
 
 export const defaultRemoteWriteLimits: RemoteWriteLimits = {
+  ...defaultDecodeLimits,
   maxCompressedBytes: 8 * 1024 * 1024,
-  maxDecompressedBytes: 32 * 1024 * 1024,
-  maxSamples: 100_000,
 };
 
 export interface RemoteWriteOptions {
@@ -140,11 +141,7 @@ export async function registerRemoteWriteRoutes(
             'empty body: expected a snappy-compressed WriteRequest',
           );
         }
-        const decodeLimits = {
-          maxDecompressedBytes: limits.maxDecompressedBytes,
-          maxSamples: limits.maxSamples,
-        };
-        const decoded = decodeWriteRequest(await decompress(body, decodeLimits), decodeLimits);
+        const decoded = decodeWriteRequest(await decompress(body, limits), limits);
         const mapped = mapWriteRequest(decoded, mapping);
         for (const reason of ['stale', 'non_finite', 'duplicate'] as const) {
           if (mapped.skipped[reason] > 0) samples.inc({ result: reason }, mapped.skipped[reason]);
