@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { quoteInput } from '../../data/quote.js';
 import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
@@ -60,14 +61,14 @@ function checkHeaders(request: FastifyRequest): void {
   if (mediaType !== 'application/x-protobuf' || (proto && proto !== 'prometheus.writerequest')) {
     throw new VigilError(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `Content-Type ${JSON.stringify(type)}: expected application/x-protobuf (remote-write v1, prometheus.WriteRequest)`,
+      `Content-Type ${quoteInput(type)}: expected application/x-protobuf (remote-write v1, prometheus.WriteRequest)`,
     );
   }
   const encoding = (request.headers['content-encoding'] ?? '').toString().toLowerCase();
   if (encoding !== 'snappy') {
     throw new VigilError(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `Content-Encoding ${JSON.stringify(encoding)}: expected snappy`,
+      `Content-Encoding ${quoteInput(encoding)}: expected snappy`,
     );
   }
 }
