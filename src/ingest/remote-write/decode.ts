@@ -128,7 +128,7 @@ export async function decompress(body: Uint8Array, limits: DecodeLimits): Promis
   }
 }
 
-/** Stops the walk: which limit, in config terms, and the count reached when it was crossed. */
+/** Stops the walk: what was crossed, and the limit by its value and its config key. */
 function overLimit(what: string, key: string, limit: number): VigilError {
   return new VigilError(
     'VIGIL_ERR_PAYLOAD_TOO_LARGE',
