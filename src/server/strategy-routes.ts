@@ -53,10 +53,12 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
   app.put(
     '/v1/strategies/:name',
     {
+      config: { bodyTypes: [...YAML_TYPES, 'application/json'] },
       schema: {
         summary: 'Upload a strategy version (YAML or JSON); made active after a health check',
         description:
-          'Body: the strategy as YAML (`application/yaml`, `text/yaml`, `text/plain`) or JSON. ' +
+          'Body: the strategy as YAML (`application/yaml`, `text/yaml`) or JSON; 415 for another ' +
+          'type (`text/plain` included: a page of another site can send that). ' +
           'Stored (every version is kept), then, when its `version` is above the active one, ' +
           'staged, checked on the recent points of the series it would take over, and swapped ' +
           'in. 422 with one line per problem for an invalid strategy; 409 ' +
