@@ -2,7 +2,8 @@
  * The HTTP server: the app every route family registers on (error answers, request metrics,
  * OpenAPI at /docs), with the read API, the live stream, health and `/metrics`. Ingest routes
  * (src/ingest/*) and model serving register themselves. Every error answer is `{code, message}`
- * with a VIGIL_ERR_* code (docs/errors.md).
+ * with a VIGIL_ERR_* code (docs/errors.md). Hooks added here before any route run for every
+ * route: the shutdown answer and the write guard (write-guard.ts, docs/security.md).
  */
 import Fastify, {
   LogController,

@@ -147,13 +147,22 @@ describe('the write guard, on every route `vigil serve` registers', () => {
     for (const route of mutating()) {
       const url = concrete(route.url);
       for (const headers of attempts) {
-        const res = await app.inject({ method: route.method as 'POST', url, headers, payload: '{}' });
+        const res = await app.inject({
+          method: route.method as 'POST',
+          url,
+          headers,
+          payload: '{}',
+        });
         const what = `${route.method} ${url} ${JSON.stringify(headers)}`;
         assert.equal(res.statusCode, 403, `${what}: ${res.body}`);
         assert.equal(res.json<{ code: string }>().code, 'VIGIL_ERR_CROSS_SITE', what);
       }
       // A bodyless request (a form-less fetch, a link) too.
-      const bare = await app.inject({ method: route.method as 'POST', url, headers: { origin: EVIL } });
+      const bare = await app.inject({
+        method: route.method as 'POST',
+        url,
+        headers: { origin: EVIL },
+      });
       assert.equal(bare.statusCode, 403, `${route.method} ${url} without a body: ${bare.body}`);
     }
   });
@@ -273,9 +282,17 @@ describe('the write guard, on every route `vigil serve` registers', () => {
       200,
     );
     const ndjson = `{"timestamp":${T0},"device_id":"d","metrics":{"x":1}}\n`;
-    assert.equal((await send('POST', '/v1/points', 'application/x-ndjson', ndjson)).statusCode, 200);
+    assert.equal(
+      (await send('POST', '/v1/points', 'application/x-ndjson', ndjson)).statusCode,
+      200,
+    );
     // Line protocol is read whatever its type (Telegraf sends text/plain).
-    const influx = await send('POST', '/api/v2/write?precision=ms', 'text/plain', `m,d=a v=1 ${T0}`);
+    const influx = await send(
+      'POST',
+      '/api/v2/write?precision=ms',
+      'text/plain',
+      `m,d=a v=1 ${T0}`,
+    );
     assert.equal(influx.statusCode, 204, influx.body);
     // Remote-write keeps its own check and message.
     const rw = await send('POST', '/api/v1/write', 'application/json', '{}');
