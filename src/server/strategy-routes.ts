@@ -9,6 +9,7 @@ import type { Strategy } from '../core/strategy/schema.js';
 import type { ReloadResult, StrategySlots } from '../engine/strategy-slots.js';
 import { VigilError } from '../errors.js';
 import { errorResponses } from '../http-api/error-schema.js';
+import { JSON_BODY } from './write-guard.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
@@ -95,6 +96,7 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
   app.post(
     '/v1/strategies/:name/rollback',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Make a stored version active again (through the same health check)',
         tags: ['strategies'],
