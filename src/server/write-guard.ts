@@ -25,17 +25,6 @@ export const MUTATING_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PA
 
 export const JSON_BODY: BodyTypes = ['application/json'];
 
-/**
- * Routes of protocol adapters that read raw bytes and check the content type themselves
- * (Influx line protocol arrives as any type by design: Telegraf sends `text/plain`; remote-write
- * answers its own 415). Their owners may move this into their route config.
- */
-const adapterBodyTypes: ReadonlyMap<string, BodyTypes> = new Map([
-  ['/api/v2/write', 'any'],
-  ['/write', 'any'],
-  ['/api/v1/write', 'any'],
-]);
-
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -84,11 +73,6 @@ function mediaType(request: FastifyRequest): string | undefined {
   return type?.split(';')[0]?.trim().toLowerCase() || undefined;
 }
 
-/** What the matched route reads; undefined for no matched route. */
-export function bodyTypesOf(url: string | undefined, declared: BodyTypes | undefined): BodyTypes {
-  return declared ?? (url === undefined ? undefined : adapterBodyTypes.get(url)) ?? JSON_BODY;
-}
-
 /** The refusal of this mutating request, or undefined when it may go on. */
 function refusal(request: FastifyRequest): VigilError | undefined {
   const where = `${request.method} ${request.routeOptions.url ?? request.url}`;
@@ -101,7 +85,7 @@ function refusal(request: FastifyRequest): VigilError | undefined {
   }
   const url = request.routeOptions.url;
   if (url === undefined || !hasBody(request)) return undefined;
-  const types = bodyTypesOf(url, request.routeOptions.config.bodyTypes);
+  const types = request.routeOptions.config.bodyTypes ?? JSON_BODY;
   if (types === 'any') return undefined;
   const type = mediaType(request);
   if (type !== undefined && types.includes(type)) return undefined;

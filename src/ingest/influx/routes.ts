@@ -162,6 +162,8 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
       // precision is checked in the handler, naming the allowed values of each API.
       validatorCompiler: () => () => true,
       bodyLimit: bodyBytes,
+      // Line protocol in any content type: Telegraf sends text/plain.
+      config: { bodyTypes: 'any' as const },
     };
     scope.post(
       '/api/v2/write',

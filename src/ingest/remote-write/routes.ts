@@ -126,6 +126,8 @@ export async function registerRemoteWriteRoutes(
       REMOTE_WRITE_PATH,
       {
         bodyLimit: limits.maxCompressedBytes,
+        // Checks its own content type and encoding (checkHeaders: 415).
+        config: { bodyTypes: 'any' },
         schema: {
           tags: ['ingest'],
           summary: 'Prometheus remote-write v1 (snappy-compressed protobuf WriteRequest)',
