@@ -1,8 +1,8 @@
 /**
  * Per-point validation of ingest batches. Each bad point gets one error naming the field and the
  * reason; the other points of the batch go on. Everything accepted here is exactly storable by
- * PGlite and PostgreSQL (names and tags without NUL or lone UTF-16 surrogates, at most 200
- * characters), so a spooled point can never be refused later, which would block the spool
+ * PGlite and PostgreSQL (names and tags without NUL, lone UTF-16 surrogates or a leading byte
+ * order mark, at most 200 characters), so a spooled point can never be refused later, which would block the spool
  * (docs/engine.md, "Validation"; src/engine/storability.test.ts checks it on both backends).
  */
 import type { IngestPoint, PointError } from './engine.js';
@@ -51,8 +51,9 @@ export function quoteInput(text: string, max = QUOTE_CHARS): string {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * Why a string cannot be stored as it is: PostgreSQL text and jsonb hold no NUL, and a lone
- * surrogate has no UTF-8 form (jsonb refuses its `\uD800` escape, and the whole commit fails).
+ * Why a string cannot be stored as it is: PostgreSQL text and jsonb hold no NUL, a lone
+ * surrogate has no UTF-8 form (jsonb refuses its `\uD800` escape, and the whole commit fails),
+ * and a leading byte order mark does not read back from PGlite.
  */
 function textProblem(value: string, limits: Limits): string | undefined {
   if (value.length > limits.maxNameLength) {
@@ -60,6 +61,8 @@ function textProblem(value: string, limits: Limits): string | undefined {
   }
   if (value.includes('\0')) return 'contains a NUL character';
   if (LONE_SURROGATE.test(value)) return 'contains a lone UTF-16 surrogate (not valid Unicode)';
+  // PGlite decodes each text field with a TextDecoder, which drops a leading BOM on reading.
+  if (value.charCodeAt(0) === 0xfeff) return 'starts with U+FEFF (a byte order mark)';
   return undefined;
 }
 
