@@ -5,6 +5,7 @@
  * order mark, at most 200 characters), so a spooled point can never be refused later, which would block the spool
  * (docs/engine.md, "Validation"; src/engine/storability.test.ts checks it on both backends).
  */
+import { quoteInput } from '../data/quote.js';
 import type { IngestPoint, PointError } from './engine.js';
 
 export interface Limits {
@@ -31,20 +32,6 @@ export interface ValidPoint {
   readonly device_id: string;
   readonly metrics: Readonly<Record<string, number>>;
   readonly tags?: Readonly<Record<string, string>>;
-}
-
-/** Most characters of one input quoted in an error message. */
-const QUOTE_CHARS = 200;
-
-/**
- * Input as a JSON string for an error message, cut to about 200 characters with an ellipsis and
- * the original length, so a 7 MB name is not echoed back whole.
- */
-export function quoteInput(text: string, max = QUOTE_CHARS): string {
-  if (text.length <= max) return JSON.stringify(text);
-  // Do not cut a surrogate pair in half.
-  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
-  return `${JSON.stringify(text.slice(0, end))}… (${text.length} characters)`;
 }
 
 // With the u flag a surrogate pair is one code point, so this matches lone surrogates only.
@@ -85,7 +72,14 @@ export function checkPoint(point: unknown, index: number, limits: Limits): Point
   if (!isRecord(point)) return fail(index, 'point must be an object');
   const ts = point['timestamp'];
   if (typeof ts !== 'number' || !Number.isInteger(ts)) {
-    const found = typeof ts === 'string' ? quoteInput(ts) : quoteInput(String(ts));
+    const found =
+      typeof ts === 'string'
+        ? quoteInput(ts)
+        : typeof ts === 'object' && ts !== null
+          ? Array.isArray(ts)
+            ? 'an array'
+            : 'an object'
+          : String(ts);
     return fail(index, `timestamp: must be an integer number of ms, found ${found}`);
   }
   if (ts < limits.minTime || ts >= limits.maxTime) {
