@@ -25,6 +25,8 @@ export interface EngineMetrics {
   storeWrite(seconds: number): void;
   /** A store commit that failed (it is retried). */
   storeWriteError(): void;
+  /** Point rows the database refused, set aside in the store's dead letters. */
+  storeRejectedRows(rows: number): void;
 }
 
 export function engineMetrics(registry: Registry): EngineMetrics {
@@ -50,6 +52,12 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     'Store commits of points that failed (each is retried)',
     [],
   );
+  const rejected = counter(
+    registry,
+    'vigil_store_rejected_rows_total',
+    'Point rows the database refused (a data exception), kept in point_dead_letters',
+    [],
+  );
   const ingest = ingestPointsCounter(registry);
   return {
     ingested: (protocol, result, points) => {
@@ -59,6 +67,7 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     event: (level, change) => events.inc({ level, change }),
     storeWrite: (seconds) => writes.observe(seconds),
     storeWriteError: () => errors.inc(),
+    storeRejectedRows: (rows) => rejected.inc(rows),
   };
 }
 
