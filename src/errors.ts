@@ -91,6 +91,11 @@ export const errorCodes = {
     httpStatus: 500,
     summary: 'configuration file or environment is invalid',
   },
+  VIGIL_ERR_CROSS_SITE: {
+    exitCode: 8,
+    httpStatus: 403,
+    summary: 'a change was asked for by a page of another site',
+  },
   VIGIL_ERR_CARDINALITY: {
     exitCode: 8,
     httpStatus: 422,

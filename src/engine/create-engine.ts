@@ -26,7 +26,7 @@ import { ShardPool } from './scoring/shard-pool.js';
 import { isShadowKey, shadowRestoreItems } from './shadow/shadow-checkpoints.js';
 import { shadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
-import type { SpooledBatch } from './spool-record.js';
+import { revalidated, type SpooledBatch } from './spool-record.js';
 import { StoreWriter } from './store-writer.js';
 import { strategyRouting } from './strategy-routing.js';
 import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
@@ -226,15 +226,25 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   // Replay: the store dedups points already committed; scoring skips what checkpoints cover.
   const covered = await store.engineState.get(LOG_CHECKPOINT_KEY);
+  // Points today's validation refuses (spooled by an older version) are dropped, not fed back:
+  // the store would refuse them again and hold up everything after them.
   let replayed = 0;
+  let dropped = 0;
   for await (const entry of durableLog.read()) {
-    durable([entry], admission.replayed(entry.batch));
+    const { batch, refused } = revalidated(entry.batch, limits);
+    for (const e of refused) {
+      log(`log entry ${entry.position}: dropping point ${e.index} on replay: ${e.message}`);
+    }
+    dropped += refused.length;
     replayed++;
+    if (batch === undefined) continue;
+    durable([{ position: entry.position, batch }], admission.replayed(batch));
   }
   if (replayed > 0) {
     log(
-      `replaying ${replayed} batches from the log; checkpoints cover it through ` +
-        `${JSON.stringify(covered ?? null)}`,
+      `replaying ${replayed} batches from the log` +
+        (dropped > 0 ? ` (${dropped} points dropped: refused by validation)` : '') +
+        `; checkpoints cover it through ${JSON.stringify(covered ?? null)}`,
     );
   }
 

@@ -26,6 +26,8 @@ export interface EngineMetrics {
   storeWrite(seconds: number): void;
   /** A store commit that failed (it is retried). */
   storeWriteError(): void;
+  /** Point rows the database refused, set aside in the store's dead letters. */
+  storeRejectedRows(rows: number): void;
   /** Points of one batch refused (replayed: not scored) because a new series would pass a cap. */
   seriesRefused(reason: CapReason, points: number): void;
 }
@@ -53,6 +55,12 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     'Store commits of points that failed (each is retried)',
     [],
   );
+  const rejected = counter(
+    registry,
+    'vigil_store_rejected_rows_total',
+    'Point rows the database refused (a data exception), kept in point_dead_letters',
+    [],
+  );
   const refused = counter(
     registry,
     'vigil_series_refused_total',
@@ -68,6 +76,7 @@ export function engineMetrics(registry: Registry): EngineMetrics {
     event: (level, change) => events.inc({ level, change }),
     storeWrite: (seconds) => writes.observe(seconds),
     storeWriteError: () => errors.inc(),
+    storeRejectedRows: (rows) => rejected.inc(rows),
     seriesRefused: (reason, points) => {
       if (points > 0) refused.inc({ reason }, points);
     },

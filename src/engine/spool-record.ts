@@ -11,7 +11,8 @@ import {
   type EncodedRows,
 } from '../store/copy-text.js';
 import { setOwn } from '../data/set-own.js';
-import type { ValidPoint } from './validate.js';
+import type { PointError } from './engine.js';
+import { validateBatch, type Limits, type ValidPoint } from './validate.js';
 
 export interface SpooledBatch {
   readonly points: ValidPoint[];
@@ -70,4 +71,19 @@ export function readSpooledBatch(text: string): SpooledBatch {
     previous = row;
   }
   return { points, rows: { text, rows: decoded.length, extents } };
+}
+
+/**
+ * A batch read back from the spool, checked again with today's validation: an older version may
+ * have spooled points the store cannot hold (a lone surrogate in a tag), and feeding them back
+ * as they are would halt the store writer again after every restart. The batch keeps the points
+ * that pass, re-encoded; undefined when none does.
+ */
+export function revalidated(
+  batch: SpooledBatch,
+  limits: Limits,
+): { batch: SpooledBatch | undefined; refused: PointError[] } {
+  const { valid, errors } = validateBatch(batch.points, limits);
+  if (errors.length === 0) return { batch, refused: errors };
+  return { batch: valid.length === 0 ? undefined : spooledBatch(valid), refused: errors };
 }

@@ -4,10 +4,12 @@
  * an unknown outcome is retried (20 times with backoff by default); then the rows stay queued, the
  * next `round` reports the error, and writing resumes a second later. It counts the rows not yet
  * committed per chunk `segment` (the log trimmer's epoch), so the engine knows what the log may
- * forget.
+ * forget. A commit the database refuses for its data (a data exception: SQLSTATE class 22, or 23
+ * other than a unique violation) is split in halves until the refused rows are found; they go to
+ * the store's point dead letters and the rest is stored, so one row never stalls the log.
  */
-import type { EncodedRows } from '../store/copy-text.js';
-import type { Store } from '../store/store.js';
+import { decodeRows, SeriesExtents, type EncodedRows } from '../store/copy-text.js';
+import type { RejectedRow, Store } from '../store/store.js';
 import { exponentialDelay } from '../timing/backoff.js';
 import { sleep } from '../timing/sleep.js';
 import type { EngineMetrics } from './metrics.js';
@@ -41,6 +43,30 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** After giving up, writing resumes this much later. */
   readonly resumeAfterMs: number;
+}
+
+/**
+ * Whether a failed commit is the data's fault, so retrying it as it is can never succeed. The
+ * store wraps the driver's error; its SQLSTATE is on the cause.
+ */
+export function isDataError(error: unknown): boolean {
+  for (let e = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code) && code !== '23505') {
+      return true;
+    }
+    if (e instanceof Error && /invalid input syntax/.test(e.message)) return true;
+    if (typeof e !== 'object') break;
+  }
+  return false;
+}
+
+/** Some lines of COPY text as rows an appender takes. */
+function rowsOf(lines: readonly string[]): EncodedRows {
+  const text = lines.join('');
+  const extents = new SeriesExtents();
+  for (const r of decodeRows(text)) extents.add(r.device, r.metric, r.time);
+  return { text, rows: lines.length, extents };
 }
 
 const RETRY: RetryPolicy = { attempts: 20, baseDelayMs: 50, maxDelayMs: 2000, resumeAfterMs: 1000 };
@@ -144,6 +170,18 @@ export class StoreWriter {
         } catch (error) {
           metrics?.storeWrite((performance.now() - commitStarted) / 1000);
           metrics?.storeWriteError();
+          if (isDataError(error)) {
+            appender.rollback();
+            try {
+              await this.isolate(chunks, error);
+            } catch (again) {
+              // Not the data this time (the database went away): keep the rows, as below.
+              this.queue.unshift(...chunks);
+              log(`store write failed, giving up for now: ${String(again)}`);
+              throw again;
+            }
+            break;
+          }
           if (attempt >= this.retry.attempts) {
             appender.rollback();
             this.queue.unshift(...chunks);
@@ -161,6 +199,57 @@ export class StoreWriter {
         this.unstoredBySegment.set(chunk.segment, this.unstoredIn(chunk.segment) - chunk.rows.rows);
       }
       await this.options.onCommitted(chunks);
+    }
+  }
+
+  /**
+   * Store `chunks` whose commit the database refused for its data: halves are committed on their
+   * own until single refused rows remain, which go to the point dead letters. Commits are
+   * idempotent, so rows a failed attempt covered are simply committed again.
+   * @throws when a commit fails for another reason.
+   */
+  private async isolate(chunks: readonly StoreChunk[], first: unknown): Promise<void> {
+    const { store, metrics, log } = this.options;
+    const lines: string[] = [];
+    for (const chunk of chunks) {
+      for (const line of chunk.rows.text.split(/(?<=\n)/)) if (line.length > 0) lines.push(line);
+    }
+    const rejected: RejectedRow[] = [];
+    const commit = async (part: readonly string[], known?: unknown): Promise<void> => {
+      let error = known;
+      let rows: EncodedRows | undefined;
+      try {
+        rows = rowsOf(part);
+      } catch (e) {
+        error ??= e; // not a row written by Vigil: as refused as the database's refusal
+      }
+      if (error === undefined && rows !== undefined) {
+        const appender = store.appender();
+        appender.appendEncoded(rows);
+        try {
+          await appender.commit();
+          return;
+        } catch (e) {
+          appender.rollback();
+          if (!isDataError(e)) throw e;
+          error = e;
+        }
+      }
+      if (part.length === 1) {
+        rejected.push({ row: part[0] as string, error: String(error) });
+        return;
+      }
+      const half = Math.ceil(part.length / 2);
+      await commit(part.slice(0, half));
+      await commit(part.slice(half));
+    };
+    await commit(lines, first);
+    await store.pointDeadLetters.save(rejected);
+    metrics?.storeRejectedRows(rejected.length);
+    for (const r of rejected) {
+      log(
+        `store refused a point row, kept in point_dead_letters: ${r.error}: ${JSON.stringify(r.row.slice(0, 200))}`,
+      );
     }
   }
 }

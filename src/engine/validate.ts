@@ -1,9 +1,11 @@
 /**
  * Per-point validation of ingest batches. Each bad point gets one error naming the field and the
- * reason; the other points of the batch go on. Everything accepted here is also accepted by the
- * store (names without NUL, at most 200 characters), so a spooled point can never be refused
- * later, which would block the spool.
+ * reason; the other points of the batch go on. Everything accepted here is exactly storable by
+ * PGlite and PostgreSQL (names and tags without NUL, lone UTF-16 surrogates or a leading byte
+ * order mark, at most 200 characters), so a spooled point can never be refused later, which would block the spool
+ * (docs/engine.md, "Validation"; src/engine/storability.test.ts checks it on both backends).
  */
+import { quoteInput } from '../data/quote.js';
 import type { IngestPoint, PointError } from './engine.js';
 
 export interface Limits {
@@ -11,7 +13,7 @@ export interface Limits {
   readonly maxMetrics: number;
   /** Longest device id, metric name, tag key or tag value. */
   readonly maxNameLength: number;
-  /** Inclusive range of accepted timestamps (ms since the epoch). */
+  /** Accepted timestamps (ms since the epoch): minTime ≤ t < maxTime. */
   readonly minTime: number;
   readonly maxTime: number;
 }
@@ -32,14 +34,29 @@ export interface ValidPoint {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-function nameProblem(value: unknown, limits: Limits): string | undefined {
-  if (typeof value !== 'string') return `must be a string, found ${typeof value}`;
-  if (value.length === 0) return 'must not be empty';
+// With the u flag a surrogate pair is one code point, so this matches lone surrogates only.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why a string cannot be stored as it is: PostgreSQL text and jsonb hold no NUL, a lone
+ * surrogate has no UTF-8 form (jsonb refuses its `\uD800` escape, and the whole commit fails),
+ * and a leading byte order mark does not read back from PGlite.
+ */
+function textProblem(value: string, limits: Limits): string | undefined {
   if (value.length > limits.maxNameLength) {
     return `is longer than ${limits.maxNameLength} characters`;
   }
   if (value.includes('\0')) return 'contains a NUL character';
+  if (LONE_SURROGATE.test(value)) return 'contains a lone UTF-16 surrogate (not valid Unicode)';
+  // PGlite decodes each text field with a TextDecoder, which drops a leading BOM on reading.
+  if (value.charCodeAt(0) === 0xfeff) return 'starts with U+FEFF (a byte order mark)';
   return undefined;
+}
+
+function nameProblem(value: unknown, limits: Limits): string | undefined {
+  if (typeof value !== 'string') return `must be a string, found ${typeof value}`;
+  if (value.length === 0) return 'must not be empty';
+  return textProblem(value, limits);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -55,12 +72,20 @@ export function checkPoint(point: unknown, index: number, limits: Limits): Point
   if (!isRecord(point)) return fail(index, 'point must be an object');
   const ts = point['timestamp'];
   if (typeof ts !== 'number' || !Number.isInteger(ts)) {
-    return fail(index, `timestamp: must be an integer number of ms, found ${String(ts)}`);
+    const found =
+      typeof ts === 'string'
+        ? quoteInput(ts)
+        : typeof ts === 'object' && ts !== null
+          ? Array.isArray(ts)
+            ? 'an array'
+            : 'an object'
+          : String(ts);
+    return fail(index, `timestamp: must be an integer number of ms, found ${found}`);
   }
-  if (ts < limits.minTime || ts > limits.maxTime) {
+  if (ts < limits.minTime || ts >= limits.maxTime) {
     return fail(
       index,
-      `timestamp: ${ts} is outside [${limits.minTime}, ${limits.maxTime}] (ms since the epoch)`,
+      `timestamp: ${ts} is outside [${limits.minTime}, ${limits.maxTime}) (ms since the epoch)`,
     );
   }
   const device = nameProblem(point['device_id'], limits);
@@ -74,8 +99,7 @@ export function checkPoint(point: unknown, index: number, limits: Limits): Point
   }
   for (const name of names) {
     const problem = nameProblem(name, limits);
-    if (problem !== undefined)
-      return fail(index, `metrics: name ${JSON.stringify(name)} ${problem}`);
+    if (problem !== undefined) return fail(index, `metrics: name ${quoteInput(name)} ${problem}`);
     const value = metrics[name];
     if (typeof value !== 'number') {
       return fail(index, `metrics.${name}: must be a number, found ${typeof value}`);
@@ -90,10 +114,11 @@ export function checkPoint(point: unknown, index: number, limits: Limits): Point
     for (const [key, value] of Object.entries(tags)) {
       const keyProblem = nameProblem(key, limits);
       if (keyProblem !== undefined)
-        return fail(index, `tags: name ${JSON.stringify(key)} ${keyProblem}`);
+        return fail(index, `tags: name ${quoteInput(key)} ${keyProblem}`);
       if (typeof value !== 'string') return fail(index, `tags.${key}: must be a string`);
-      if (value.length > limits.maxNameLength || value.includes('\0')) {
-        return fail(index, `tags.${key}: longer than ${limits.maxNameLength} or contains NUL`);
+      const valueProblem = textProblem(value, limits);
+      if (valueProblem !== undefined) {
+        return fail(index, `tags.${key}: value ${quoteInput(value)} ${valueProblem}`);
       }
     }
   }

@@ -2,7 +2,8 @@
  * The HTTP server: the app every route family registers on (error answers, request metrics,
  * OpenAPI at /docs), with the read API, the live stream, health and `/metrics`. Ingest routes
  * (src/ingest/*) and model serving register themselves. Every error answer is `{code, message}`
- * with a VIGIL_ERR_* code (docs/errors.md).
+ * with a VIGIL_ERR_* code (docs/errors.md). Hooks added here before any route run for every
+ * route: the shutdown answer and the write guard (write-guard.ts, docs/security.md).
  */
 import Fastify, {
   LogController,
@@ -10,6 +11,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type RouteOptions,
 } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -26,6 +28,7 @@ import { parseShadowFilter, registerShadowRoutes } from './shadow-routes.js';
 import type { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
+import { addWriteGuard } from './write-guard.js';
 
 export interface HttpLimits {
   /** Largest request body, bytes (413 beyond). Default 8 MiB. */
@@ -55,7 +58,12 @@ export interface HttpServerOptions {
   readonly strategies?: StrategySlots;
   /** Shadow runs (docs/shadow.md): enables `/v1/shadows`. */
   readonly shadows?: ShadowManager;
+  /** Told of every route as it is registered, by any subsystem (tests list the routes). */
+  readonly onRoute?: (route: RouteOptions) => void;
 }
+
+/** Seconds a client is told to wait before retrying a server that is not ready. */
+const NOT_READY_RETRY_S = 5;
 
 interface ErrorAnswer {
   readonly status: number;
@@ -143,15 +151,26 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     logController: new LogController({ disableRequestLogging: true }),
     // Stops a slow client from holding the server open for ever; SSE sets its own socket.
     requestTimeout: 120_000,
+    // Requests arriving while closing get a Vigil error from the onRequest hook below instead.
+    return503OnClosing: false,
   };
   const app: FastifyInstance = isLogger(options.logger)
     ? Fastify({ ...common, loggerInstance: options.logger })
     : Fastify({ ...common, logger: { level: options.logger?.level ?? 'info' } });
 
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
+  const notReady = (reply: FastifyReply, why: string) =>
+    sendError(reply, vigil('VIGIL_ERR_NOT_READY', why, { retryAfterS: NOT_READY_RETRY_S }));
+  // Before any route is registered, so it runs first for every route of every scope.
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) return notReady(reply, 'shutting down: retry on another instance or later');
+  });
+  addWriteGuard(app, (reply, err) => sendError(reply, vigil(err.code, err.message)));
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const answer = toErrorAnswer(err, limits);
@@ -341,13 +360,13 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.get('/healthz', { schema: schemas.healthzRoute }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: schemas.readyzRoute }, async (_request, reply) => {
-    const notReady = (why: string) => sendError(reply, vigil('VIGIL_ERR_NOT_READY', why));
-    if (closing) return notReady('shutting down');
-    if (options.isReady && !options.isReady()) return notReady('engine not started');
+    if (closing) return notReady(reply, 'shutting down');
+    if (options.isReady && !options.isReady()) return notReady(reply, 'engine not started');
     try {
       await withTimeout(store.strategies.list(), 2_000);
     } catch (err) {
-      return notReady(`storage unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      const why = err instanceof Error ? err.message : String(err);
+      return notReady(reply, `storage unreachable: ${why}`);
     }
     return { status: 'ready', store: store.info.backend, timescale: store.info.timescale };
   });

@@ -9,6 +9,7 @@ import { labelledEvents, nabLabelsFromEvents } from '../labels/nab-export.js';
 import { EVENT_LABELS, type EventLabel, type Store, type StoredEvent } from '../store/store.js';
 import { parseDuration } from './query-params.js';
 import { errorResponses } from '../http-api/error-schema.js';
+import { JSON_BODY } from './write-guard.js';
 
 const idParam = {
   type: 'object',
@@ -98,6 +99,7 @@ export function registerLabelRoutes(
   app.put(
     '/v1/events/:id/label',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Label an event: a real anomaly, a false alarm, or unsure',
         description:
@@ -131,6 +133,7 @@ export function registerLabelRoutes(
   app.delete(
     '/v1/events/:id/label',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Remove the label of an event',
         tags: ['labels'],

@@ -9,6 +9,7 @@ import type { ShadowManager, ShadowRunView } from '../engine/shadow/shadow-manag
 import { VigilError } from '../errors.js';
 import type { EventsQuery, ShadowRun } from '../store/store.js';
 import { errorResponses } from '../http-api/error-schema.js';
+import { JSON_BODY } from './write-guard.js';
 
 const anyObject = (description: string) =>
   ({ type: 'object', description, additionalProperties: true }) as const;
@@ -128,6 +129,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
   app.post(
     '/v1/shadows',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Start a stored strategy version in shadow beside the active strategies',
         description:
@@ -193,6 +195,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
   app.post(
     '/v1/shadows/:id/promote',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Make the candidate active (staged health check and swap); the run ends promoted',
         description:
@@ -225,6 +228,7 @@ export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManage
   app.post(
     '/v1/shadows/:id/discard',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Stop a shadow run; its events stay stored',
         tags: ['strategies'],

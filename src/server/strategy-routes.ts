@@ -9,6 +9,7 @@ import type { Strategy } from '../core/strategy/schema.js';
 import type { ReloadResult, StrategySlots } from '../engine/strategy-slots.js';
 import { VigilError } from '../errors.js';
 import { errorResponses } from '../http-api/error-schema.js';
+import { JSON_BODY } from './write-guard.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
@@ -53,10 +54,12 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
   app.put(
     '/v1/strategies/:name',
     {
+      config: { bodyTypes: [...YAML_TYPES, 'application/json'] },
       schema: {
         summary: 'Upload a strategy version (YAML or JSON); made active after a health check',
         description:
-          'Body: the strategy as YAML (`application/yaml`, `text/yaml`, `text/plain`) or JSON. ' +
+          'Body: the strategy as YAML (`application/yaml`, `text/yaml`) or JSON; 415 for another ' +
+          'type (`text/plain` included: a page of another site can send that). ' +
           'Stored (every version is kept), then, when its `version` is above the active one, ' +
           'staged, checked on the recent points of the series it would take over, and swapped ' +
           'in. 422 with one line per problem for an invalid strategy; 409 ' +
@@ -93,6 +96,7 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
   app.post(
     '/v1/strategies/:name/rollback',
     {
+      config: { bodyTypes: JSON_BODY },
       schema: {
         summary: 'Make a stored version active again (through the same health check)',
         tags: ['strategies'],

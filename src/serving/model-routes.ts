@@ -10,6 +10,7 @@ import { counter, gauge } from '../metrics/registry.js';
 import { errorResponses } from '../http-api/error-schema.js';
 import { noSuchModel, type ModelRegistry, type ServedModel } from './model-registry.js';
 import { readInputs, writeTensor, type JsonTensor, type TensorSignature } from './tensor-json.js';
+import { JSON_BODY } from '../server/write-guard.js';
 
 export interface ModelRouteLimits {
   /** Largest predict body, bytes (413 beyond). Default 8 MiB. */
@@ -187,6 +188,7 @@ export function registerModelRoutes(
   app.post(
     '/v1/models/:name/predict',
     {
+      config: { bodyTypes: JSON_BODY },
       bodyLimit: limits.bodyBytes,
       schema: {
         summary: 'Run a served model on named input tensors',

@@ -162,7 +162,8 @@ export function encodePoints(batch: PointBatch, extents: SeriesExtents): string[
       '\t' +
       lastTimeText +
       '\t' +
-      (Number.isFinite(value) ? String(value) : '\\N') +
+      // String(-0) is "0": keep the sign, so a stored value is exactly the value given.
+      (Number.isFinite(value) ? (value === 0 && 1 / value < 0 ? '-0' : String(value)) : '\\N') +
       '\t' +
       (t === undefined || t === null ? '\\N' : encodeTags(t, i)) +
       '\n';

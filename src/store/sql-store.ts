@@ -15,6 +15,7 @@ import { DAY, HOUR, storeError, ts } from './sql-common.js';
 import type { SqlDriver, SqlSession } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
+import { SqlPointDeadLetterStore } from './sql-point-dead-letters.js';
 import { SqlShadowRunStore } from './sql-shadow-runs.js';
 import { SqlEngineStateStore } from './sql-engine-state.js';
 import { SqlCheckpointStore, SqlEventStore, SqlStrategyStore } from './sql-records.js';
@@ -212,6 +213,7 @@ class SqlStore implements Store {
   readonly checkpoints: SqlCheckpointStore;
   readonly engineState: SqlEngineStateStore;
   readonly deadLetters: SqlDeadLetterStore;
+  readonly pointDeadLetters: SqlPointDeadLetterStore;
   private readonly writes: WritePath;
   readonly shadows: SqlShadowRunStore;
   #closed = false;
@@ -228,6 +230,7 @@ class SqlStore implements Store {
     this.checkpoints = new SqlCheckpointStore(driver);
     this.engineState = new SqlEngineStateStore(driver);
     this.deadLetters = new SqlDeadLetterStore(driver);
+    this.pointDeadLetters = new SqlPointDeadLetterStore(driver);
     this.writes = new WritePath(driver);
     this.shadows = new SqlShadowRunStore(driver);
   }

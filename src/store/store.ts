@@ -389,6 +389,20 @@ export interface DeadLetterStore {
   list(query?: DeadLettersQuery): Promise<DeadLetter[]>;
 }
 
+/** A point row the database refused, with why (migration 007). */
+export interface RejectedRow {
+  /** The COPY text row as it was handed to the store. */
+  readonly row: string;
+  readonly error: string;
+}
+
+/** Insert-only record of point rows the database refused (store-writer.ts sets them aside). */
+export interface PointDeadLetterStore {
+  save(rows: readonly RejectedRow[]): Promise<void>;
+  /** Oldest first; at most `limit` (default 100). */
+  list(limit?: number): Promise<RejectedRow[]>;
+}
+
 export interface StoreInfo {
   readonly backend: 'pglite' | 'postgres';
   /** Whether points live in a TimescaleDB hypertable (with aggregates and policies). */
@@ -412,6 +426,7 @@ export interface Store {
   readonly checkpoints: CheckpointStore;
   readonly engineState: EngineStateStore;
   readonly deadLetters: DeadLetterStore;
+  readonly pointDeadLetters: PointDeadLetterStore;
   readonly shadows: ShadowRunStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within

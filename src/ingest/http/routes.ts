@@ -21,6 +21,8 @@ export interface PointsRouteOptions {
 
 export const defaultPointsPerRequest = 50_000;
 
+const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
+
 /** Registers the route in its own scope (the NDJSON parser is its own), before the app listens. */
 export async function registerPointsRoute(
   app: FastifyInstance,
@@ -31,15 +33,15 @@ export async function registerPointsRoute(
   const points = ingestPointsCounter(options.registry);
 
   await app.register(async (scope) => {
-    scope.addContentTypeParser(
-      ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
-      { parseAs: 'string' },
-      (_request, body, done) => done(null, body),
+    scope.addContentTypeParser(NDJSON_TYPES, { parseAs: 'string' }, (_request, body, done) =>
+      done(null, body),
     );
     scope.post(
       '/v1/points',
       {
         schema: ingestRoute,
+        // Checked before the body is read (src/server/write-guard.ts): text/plain is 415.
+        config: { bodyTypes: ['application/json', ...NDJSON_TYPES] },
         // The body schema documents the shape; parse-points checks it per point, by index.
         validatorCompiler: () => () => true,
         errorHandler: (error: FastifyError) => {

@@ -212,3 +212,44 @@ test('fuzz: the parser never throws, and every line is a record or an error', ()
     }
   }
 });
+
+describe('per-line limits, each an error of its line naming the limit', () => {
+  const only = (text: string, limits: Parameters<typeof parseLineProtocol>[1] = {}) => {
+    const parsed = parseLineProtocol(`ok v=1 1\n${text}\nok v=2 2`, limits);
+    assert.equal(parsed.records.length, 2, JSON.stringify(parsed.errors));
+    assert.equal(parsed.errors.length, 1);
+    const e = parsed.errors[0]!;
+    assert.equal(e.line, 2);
+    return `${e.what}: ${e.why}`;
+  };
+
+  test('bytes per line (UTF-8), counted before the line is parsed', () => {
+    assert.match(
+      only(`m v=1,s="${'é'.repeat(60)}"`, { maxLineBytes: 100 }),
+      /^line: 130 bytes, the limit is 100 \(influx\.max_line_bytes\)$/,
+    );
+    assert.equal(
+      parseLineProtocol(`m s="${'é'.repeat(40)}"`, { maxLineBytes: 100 }).errors.length,
+      0,
+    );
+  });
+
+  test('fields per line', () => {
+    const fields = Array.from({ length: 6 }, (_, i) => `f${i}=1`).join(',');
+    assert.match(
+      only(`m ${fields}`, { maxFieldsPerLine: 5 }),
+      /^line: more than 5 fields \(influx\.max_fields_per_line\)$/,
+    );
+  });
+
+  test('measurement, tag and field names; a 100k-character name is quoted short', () => {
+    const long = 'n'.repeat(100_000);
+    const measurement = only(`${long} v=1`);
+    assert.match(measurement, /^measurement: "n{60}"…\(100000 chars\) is longer than 200/);
+    assert.ok(measurement.length < 1024, `${measurement.length} characters`);
+    assert.match(only(`m,${long}=x v=1`), /^tag: "n{60}"…\(100000 chars\) is longer/);
+    assert.match(only(`m,t=${long} v=1`), /^tag "t": "n{60}"…\(100000 chars\) is longer/);
+    assert.match(only(`m ${long}=1`), /^field: "n{60}"…\(100000 chars\) is longer/);
+    assert.match(only('abcdef v=1', { maxNameLength: 5 }), /influx\.max_name_length/);
+  });
+});

@@ -5,6 +5,8 @@
  * error naming the line, the element and why.
  */
 
+import { quoteInput } from '../../data/quote.js';
+
 export type FieldValue =
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'integer'; readonly value: number }
@@ -28,6 +30,26 @@ export interface LineError {
   readonly what: string;
   readonly why: string;
 }
+
+/** Per-line bounds, checked while parsing (docs/integrations-influx-mqtt.md, "Limits"). */
+export interface LineLimits {
+  /** Longest line, UTF-8 bytes (up to its newline). */
+  readonly maxLineBytes: number;
+  /** Most fields in one line. */
+  readonly maxFieldsPerLine: number;
+  /** Longest measurement, tag key, tag value or field key, characters. */
+  readonly maxNameLength: number;
+}
+
+/**
+ * The engine takes names of at most 200 characters; a line of 256 KiB holds InfluxDB's 64 KiB
+ * string value with room to spare; Telegraf's widest plugins write a few hundred fields.
+ */
+export const defaultLineLimits: LineLimits = {
+  maxLineBytes: 256 * 1024,
+  maxFieldsPerLine: 1000,
+  maxNameLength: 200,
+};
 
 export interface ParsedLines {
   readonly records: LineRecord[];
@@ -55,7 +77,18 @@ class LineFailure {
 }
 
 function show(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  return quoteInput(text, 40);
+}
+
+/** A name within `limits.maxNameLength`, or the failure naming the element and the limit. */
+function named(name: string, what: string, limits: LineLimits): string {
+  if (name.length > limits.maxNameLength) {
+    throw new LineFailure(
+      what,
+      `${quoteInput(name, 60)} is longer than ${limits.maxNameLength} characters (influx.max_name_length)`,
+    );
+  }
+  return name;
 }
 
 /** A cursor over the body; `line` follows newlines consumed inside string values. */
@@ -163,17 +196,17 @@ function fieldValue(raw: string, field: string): FieldValue {
   );
 }
 
-function parseRecord(c: Cursor, line: number): LineRecord {
-  const measurement = c.token(', ', ', ');
+function parseRecord(c: Cursor, line: number, limits: LineLimits): LineRecord {
+  const measurement = named(c.token(', ', ', '), 'measurement', limits);
   if (measurement === '') throw new LineFailure('measurement', 'missing measurement');
   const tags: [string, string][] = [];
   while (c.peek() === ',') {
     c.pos++;
-    const key = c.token(',= ', ',= ');
+    const key = named(c.token(',= ', ',= '), 'tag', limits);
     if (key === '') throw new LineFailure('tag', 'missing tag key');
     if (c.peek() !== '=') throw new LineFailure(`tag ${show(key)}`, 'missing "=" after tag key');
     c.pos++;
-    const value = c.token(',= ', ',= ');
+    const value = named(c.token(',= ', ',= '), `tag ${show(key)}`, limits);
     if (value === '') throw new LineFailure(`tag ${show(key)}`, 'missing tag value');
     if (c.peek() === '=') throw new LineFailure(`tag ${show(key)}`, 'unescaped "=" in tag value');
     tags.push([key, value]);
@@ -185,7 +218,13 @@ function parseRecord(c: Cursor, line: number): LineRecord {
 
   const fields: [string, FieldValue][] = [];
   for (;;) {
-    const key = c.token(',= ', ',= ');
+    if (fields.length >= limits.maxFieldsPerLine) {
+      throw new LineFailure(
+        'line',
+        `more than ${limits.maxFieldsPerLine} fields (influx.max_fields_per_line)`,
+      );
+    }
+    const key = named(c.token(',= ', ',= '), 'field', limits);
     if (key === '') throw new LineFailure('field', 'missing field key');
     if (c.peek() !== '=') {
       throw new LineFailure(`field ${show(key)}`, 'missing "=" after field key');
@@ -231,8 +270,19 @@ function parseRecord(c: Cursor, line: number): LineRecord {
   return { line, measurement, tags, fields, timestamp };
 }
 
+/** UTF-8 bytes from `start` to the next newline, when over `max` (else 0): cheap for short lines. */
+function overlongLine(text: string, start: number, max: number): number {
+  const newline = text.indexOf('\n', start);
+  const end = newline === -1 ? text.length : newline;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most lines need no count.
+  if ((end - start) * 3 <= max) return 0;
+  const bytes = Buffer.byteLength(text.slice(start, end));
+  return bytes > max ? bytes : 0;
+}
+
 /** Parse a whole request body. Never throws. */
-export function parseLineProtocol(text: string): ParsedLines {
+export function parseLineProtocol(text: string, lineLimits: Partial<LineLimits> = {}): ParsedLines {
+  const limits: LineLimits = { ...defaultLineLimits, ...lineLimits };
   const records: LineRecord[] = [];
   const errors: LineError[] = [];
   const c = new Cursor(text);
@@ -243,8 +293,18 @@ export function parseLineProtocol(text: string): ParsedLines {
       continue;
     }
     const line = c.line;
+    const bytes = overlongLine(text, c.pos, limits.maxLineBytes);
+    if (bytes > 0) {
+      errors.push({
+        line,
+        what: 'line',
+        why: `${bytes} bytes, the limit is ${limits.maxLineBytes} (influx.max_line_bytes)`,
+      });
+      c.skipLine();
+      continue;
+    }
     try {
-      records.push(parseRecord(c, line));
+      records.push(parseRecord(c, line, limits));
       c.skipLine();
     } catch (err) {
       if (!(err instanceof LineFailure)) throw err;

@@ -242,3 +242,15 @@ test('mapping options, line limit, backpressure: 413 on too many lines, 429 with
     await s.stop();
   }
 });
+
+test('a 100k-character measurement gets an answer under 1 KB naming the limit', async () => {
+  const s = await start({ routes: { bodyBytes: 1024 * 1024 } });
+  try {
+    const r = await write(`${s.url}/api/v2/write`, `${'m'.repeat(100_000)},host=h v=1`);
+    assert.equal(r.status, 400);
+    assert.ok(r.text.length < 1024, `${r.text.length} bytes`);
+    assert.match(r.text, /influx\.max_name_length/);
+  } finally {
+    await s.stop();
+  }
+});

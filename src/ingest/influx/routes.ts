@@ -11,6 +11,7 @@ import { gunzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
+import { quoteInput } from '../../data/quote.js';
 import { VigilError } from '../../errors.js';
 import { counter, ingestPointsCounter } from '../../metrics/registry.js';
 import {
@@ -18,6 +19,7 @@ import {
   V1_PRECISIONS,
   V2_PRECISIONS,
   type LineError,
+  type LineLimits,
 } from './line-protocol.js';
 import { defaultInfluxMapping, recordsToPoints, type InfluxMapping } from './to-points.js';
 
@@ -31,6 +33,8 @@ export interface InfluxRoutesOptions {
   /** Most lines (records) in one request. Default 50,000. */
   readonly linesPerRequest?: number;
   readonly mapping?: Partial<InfluxMapping>;
+  /** Per-line bounds; defaults in line-protocol.ts. */
+  readonly lineLimits?: Partial<LineLimits>;
   /** Receive time for lines without a timestamp (ms). Default Date.now. */
   readonly clock?: () => number;
 }
@@ -53,7 +57,7 @@ async function readBody(request: FastifyRequest, limit: number): Promise<string>
   if (encoding !== 'gzip') {
     throw new VigilError(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `Content-Encoding ${JSON.stringify(encoding)}: only gzip or none`,
+      `Content-Encoding ${quoteInput(encoding)}: only gzip or none`,
     );
   }
   try {
@@ -100,12 +104,12 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
     if (!precisions.includes(precision)) {
       throw new VigilError(
         'VIGIL_ERR_INPUT',
-        `precision: ${JSON.stringify(precision)} is not one of ${precisions.join(', ')}`,
+        `precision: ${quoteInput(precision)} is not one of ${precisions.join(', ')}`,
       );
     }
     const receivedMs = clock();
     const text = await readBody(request, bodyBytes);
-    const parsed = parseLineProtocol(text);
+    const parsed = parseLineProtocol(text, options.lineLimits);
     if (parsed.total > linesPerRequest) {
       throw new VigilError(
         'VIGIL_ERR_PAYLOAD_TOO_LARGE',
@@ -158,6 +162,8 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
       // precision is checked in the handler, naming the allowed values of each API.
       validatorCompiler: () => () => true,
       bodyLimit: bodyBytes,
+      // Line protocol in any content type: Telegraf sends text/plain.
+      config: { bodyTypes: 'any' as const },
     };
     scope.post(
       '/api/v2/write',

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../core/stats/rng.js';
-import { parsePayload, type Reading } from './payload.js';
+import { MAX_METRICS, parsePayload, type Reading } from './payload.js';
 import { compileTopicPattern } from './topic-pattern.js';
 
 const b = (text: string) => Buffer.from(text);
@@ -166,4 +166,47 @@ test('fuzz: payload parsing and topic matching never throw', () => {
     const m = pattern.match(topic);
     assert.ok(m === undefined || typeof m === 'object');
   }
+});
+
+describe('payload limits', () => {
+  test(`more than ${MAX_METRICS} metrics in one payload is refused, in json and compact`, () => {
+    const reading = (k: number) =>
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`m${k}_${i}`, i]));
+    const items = Array.from({ length: MAX_METRICS / 20 + 1 }, (_, k) => reading(k));
+    assert.match(
+      parsePayload(b(JSON.stringify(items)), 'json') as string,
+      new RegExp(`more than ${MAX_METRICS} metrics in one payload`),
+    );
+    assert.ok(Array.isArray(parsePayload(b(JSON.stringify(items.slice(1))), 'json')));
+    const line = Array.from({ length: 20 }, (_, i) => `m${i}=1`).join(',');
+    const compact = Array.from({ length: MAX_METRICS / 20 + 1 }, () => line).join('\n');
+    assert.match(
+      parsePayload(b(compact), 'compact') as string,
+      new RegExp(`more than ${MAX_METRICS} metrics in one payload`),
+    );
+  });
+
+  test('a 100k-character metric name gives a reason under 1 KB, in every format', () => {
+    const long = 'n'.repeat(100_000);
+    for (const [text, format] of [
+      [JSON.stringify({ [long]: 1 }), 'json'],
+      [JSON.stringify({ metrics: { [long]: 1 } }), 'json'],
+      [JSON.stringify({ metrics: { [long]: 'x' } }), 'json'],
+      [JSON.stringify({ metrics: { v: 1 }, tags: { [long]: 1 } }), 'json'],
+      [`${long}=1`, 'compact'],
+      [`${long}=x`, 'compact'],
+      [`v=1@${long}`, 'compact'],
+    ] as const) {
+      const r = parsePayload(b(text), format);
+      assert.equal(typeof r, 'string', `${format} ${text.slice(0, 30)}`);
+      assert.ok(
+        (r as string).length < 1024,
+        `${(r as string).length}: ${(r as string).slice(0, 80)}`,
+      );
+    }
+    assert.match(
+      parsePayload(b(`${'n'.repeat(201)}=1`), 'compact') as string,
+      /metric name "n{60}"…\(201 chars\) is longer than 200 characters/,
+    );
+  });
 });

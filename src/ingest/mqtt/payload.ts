@@ -3,6 +3,7 @@
  * (docs/integrations-influx-mqtt.md). Timestamps are ms since the epoch or ISO 8601; absent means
  * the receive time. Never throws: a bad payload is a reason string.
  */
+import { quoteInput } from '../../data/quote.js';
 
 export type PayloadFormat = 'json' | 'compact' | 'auto';
 
@@ -15,6 +16,23 @@ export interface Reading {
 
 /** Most readings in one payload (an array, or compact lines). */
 export const MAX_READINGS = 1000;
+
+/** Most metrics in one payload, over all its readings: 10 per reading at MAX_READINGS. */
+export const MAX_METRICS = 10_000;
+
+/** Longest metric name (the engine's limit for names). */
+export const MAX_NAME_LENGTH = 200;
+
+/** A key as a field path shows it: bare when short, else quoted and cut. */
+function key(name: string): string {
+  return name.length <= 60 ? name : quoteInput(name, 60);
+}
+
+function badName(name: string): string | undefined {
+  return name.length > MAX_NAME_LENGTH
+    ? `metric name ${quoteInput(name, 60)} is longer than ${MAX_NAME_LENGTH} characters`
+    : undefined;
+}
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -36,7 +54,7 @@ function timestampOf(value: unknown, where: string): number | undefined | string
   }
   if (typeof value === 'string') {
     const ms = Date.parse(value);
-    if (Number.isNaN(ms)) return `${where}: ${JSON.stringify(value.slice(0, 40))} is not ISO 8601`;
+    if (Number.isNaN(ms)) return `${where}: ${quoteInput(value, 40)} is not ISO 8601`;
     return ms;
   }
   return `${where}: expected ms since the epoch or ISO 8601, found ${kind(value)}`;
@@ -51,7 +69,9 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
     const metrics: Record<string, number> = {};
     for (const [name, v] of Object.entries(value.metrics)) {
       if (typeof v !== 'number')
-        return `${where}metrics.${name}: expected a number, found ${kind(v)}`;
+        return `${where}metrics.${key(name)}: expected a number, found ${kind(v)}`;
+      const bad = badName(name);
+      if (bad !== undefined) return `${where}metrics: ${bad}`;
       metrics[name] = v;
     }
     const ts = timestampOf(value.timestamp, `${where}timestamp`);
@@ -66,7 +86,9 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
         return `${where}tags: expected an object, found ${kind(value.tags)}`;
       tags = {};
       for (const [k, v] of Object.entries(value.tags)) {
-        if (typeof v !== 'string') return `${where}tags.${k}: expected a string, found ${kind(v)}`;
+        if (typeof v !== 'string') {
+          return `${where}tags.${key(k)}: expected a string, found ${kind(v)}`;
+        }
         tags[k] = v;
       }
     }
@@ -83,10 +105,10 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
       timestamp = ts;
     } else if (key === 'device_id' && typeof v === 'string') {
       device = v;
-    } else if (typeof v === 'number') {
-      metrics[key] = v;
-    } else if (typeof v === 'boolean') {
-      metrics[key] = v ? 1 : 0;
+    } else if (typeof v === 'number' || typeof v === 'boolean') {
+      const bad = badName(key);
+      if (bad !== undefined) return `${item}: ${bad}`;
+      metrics[key] = typeof v === 'number' ? v : v ? 1 : 0;
     }
   }
   if (Object.keys(metrics).length === 0) return `${item}: no numeric value to score`;
@@ -104,9 +126,12 @@ function parseJson(text: string, timestampField: string): Reading[] | string {
   if (items.length === 0) return 'empty array';
   if (items.length > MAX_READINGS) return `${items.length} readings, at most ${MAX_READINGS}`;
   const readings: Reading[] = [];
+  let metrics = 0;
   for (let i = 0; i < items.length; i++) {
     const reading = jsonReading(items[i], Array.isArray(document) ? `[${i}].` : '', timestampField);
     if (typeof reading === 'string') return reading;
+    metrics += Object.keys(reading.metrics).length;
+    if (metrics > MAX_METRICS) return `more than ${MAX_METRICS} metrics in one payload`;
     readings.push(reading);
   }
   return readings;
@@ -115,6 +140,7 @@ function parseJson(text: string, timestampField: string): Reading[] | string {
 function parseCompact(text: string): Reading[] | string {
   const lines = text.split('\n').map((l) => l.trim());
   const readings: Reading[] = [];
+  let count = 0;
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!;
     if (line === '') continue;
@@ -125,7 +151,7 @@ function parseCompact(text: string): Reading[] | string {
     if (at !== -1) {
       const raw = line.slice(at + 1).trim();
       if (!/^-?\d+$/.test(raw))
-        return `${where}timestamp ${JSON.stringify(raw.slice(0, 30))}: expected integer ms`;
+        return `${where}timestamp ${quoteInput(raw, 30)}: expected integer ms`;
       timestamp = Number(raw);
     }
     const metrics: Record<string, number> = {};
@@ -133,11 +159,14 @@ function parseCompact(text: string): Reading[] | string {
       const eq = pair.indexOf('=');
       const name = (eq === -1 ? pair : pair.slice(0, eq)).trim();
       const raw = eq === -1 ? '' : pair.slice(eq + 1).trim();
-      if (name === '') return `${where}${JSON.stringify(pair.slice(0, 30))}: missing metric name`;
-      if (eq === -1) return `${where}${JSON.stringify(name.slice(0, 30))}: expected metric=value`;
+      if (name === '') return `${where}${quoteInput(pair, 30)}: missing metric name`;
+      if (eq === -1) return `${where}${quoteInput(name, 30)}: expected metric=value`;
+      const bad = badName(name);
+      if (bad !== undefined) return `${where}${bad}`;
       if (!NUMBER.test(raw)) {
-        return `${where}${name}: ${JSON.stringify(raw.slice(0, 30))} is not a number`;
+        return `${where}${key(name)}: ${quoteInput(raw, 30)} is not a number`;
       }
+      if (++count > MAX_METRICS) return `more than ${MAX_METRICS} metrics in one payload`;
       metrics[name] = Number(raw);
     }
     readings.push({ timestamp, device_id: undefined, metrics, tags: undefined });

@@ -20,6 +20,10 @@ test('the remote_write config section maps onto the route options; bad keys name
         '  drop_labels: [replica]',
         '  other_labels: drop',
         '  max_samples_per_request: 5000',
+        '  max_series_per_request: 1000',
+        '  max_labels_per_series: 40',
+        '  max_labels_per_request: 20000',
+        '  max_label_bytes: 512',
         '',
       ].join('\n'),
     );
@@ -31,7 +35,13 @@ test('the remote_write config section maps onto the route options; bad keys name
         dropLabels: ['replica'],
         otherLabels: 'drop',
       },
-      limits: { maxSamples: 5000 },
+      limits: {
+        maxSamples: 5000,
+        maxSeries: 1000,
+        maxLabelsPerSeries: 40,
+        maxLabelsPerRequest: 20000,
+        maxLabelBytes: 512,
+      },
     });
 
     await writeFile(file, 'remote_write:\n  other_labels: keep\n  device_lable: host\n');

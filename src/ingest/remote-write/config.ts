@@ -3,6 +3,7 @@
  * its schema, and its translation into the route's options.
  */
 import { z } from 'zod';
+import { defined } from '../../data/defined.js';
 import type { LabelMapping } from './mapping.js';
 import type { RemoteWriteLimits } from './routes.js';
 
@@ -21,6 +22,10 @@ export const remoteWriteSchema = z
     max_compressed_bytes: positive,
     max_decompressed_bytes: positive,
     max_samples_per_request: positive,
+    max_series_per_request: positive,
+    max_labels_per_series: positive,
+    max_labels_per_request: positive,
+    max_label_bytes: positive,
   })
   .partial()
   .strict();
@@ -39,15 +44,14 @@ export function remoteWriteOptions(config: RemoteWriteConfig): {
   if (config.drop_labels !== undefined) mapping.dropLabels = config.drop_labels;
   if (config.other_labels !== undefined) mapping.otherLabels = config.other_labels;
   if (config.metrics_per_point !== undefined) mapping.metricsPerPoint = config.metrics_per_point;
-  const limits: { -readonly [K in keyof RemoteWriteLimits]?: number } = {};
-  if (config.max_compressed_bytes !== undefined) {
-    limits.maxCompressedBytes = config.max_compressed_bytes;
-  }
-  if (config.max_decompressed_bytes !== undefined) {
-    limits.maxDecompressedBytes = config.max_decompressed_bytes;
-  }
-  if (config.max_samples_per_request !== undefined) {
-    limits.maxSamples = config.max_samples_per_request;
-  }
+  const limits = defined({
+    maxCompressedBytes: config.max_compressed_bytes,
+    maxDecompressedBytes: config.max_decompressed_bytes,
+    maxSamples: config.max_samples_per_request,
+    maxSeries: config.max_series_per_request,
+    maxLabelsPerSeries: config.max_labels_per_series,
+    maxLabelsPerRequest: config.max_labels_per_request,
+    maxLabelBytes: config.max_label_bytes,
+  });
   return { mapping, limits };
 }

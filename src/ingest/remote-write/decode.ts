@@ -2,8 +2,9 @@
  * A remote-write v1 body → the decoded `prometheus.WriteRequest`: snappy block format (the
  * `snappy` package), then protobuf (protobufjs with proto/prometheus/remote.proto). Sizes are
  * checked before any work that could allocate them: the compressed body by the route's body
- * limit, the decompressed size from the snappy preamble before decompressing, the sample count
- * before mapping. Every failure is a VigilError whose message says what was wrong.
+ * limit, the decompressed size from the snappy preamble before decompressing, and series,
+ * labels, label bytes and samples while the protobuf is walked (not after materialising it).
+ * Every failure is a VigilError whose message says what was wrong and which limit was crossed.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,12 +12,37 @@ import protobuf from 'protobufjs';
 import { uncompress } from 'snappy';
 import { VigilError } from '../../errors.js';
 
-export interface DecodeLimits {
+export interface FullDecodeLimits {
   /** Largest decompressed protobuf, bytes. */
   readonly maxDecompressedBytes: number;
   /** Most samples in one request, over all series. */
   readonly maxSamples: number;
+  /** Most series in one request. */
+  readonly maxSeries: number;
+  /** Most labels in one series. */
+  readonly maxLabelsPerSeries: number;
+  /** Most labels in one request, over all series. */
+  readonly maxLabelsPerRequest: number;
+  /** Longest label name or value, UTF-8 bytes. */
+  readonly maxLabelBytes: number;
 }
+
+/** Only the byte and sample limits are required; the others default as below. */
+export type DecodeLimits = Pick<FullDecodeLimits, 'maxDecompressedBytes' | 'maxSamples'> &
+  Partial<FullDecodeLimits>;
+
+/**
+ * Sized so that the worst body within them decodes in tens of milliseconds on two cores
+ * (docs/integrations-prometheus.md, "Limits"); Prometheus' own batches are far smaller.
+ */
+export const defaultDecodeLimits: FullDecodeLimits = {
+  maxDecompressedBytes: 32 * 1024 * 1024,
+  maxSamples: 100_000,
+  maxSeries: 50_000,
+  maxLabelsPerSeries: 128,
+  maxLabelsPerRequest: 250_000,
+  maxLabelBytes: 4096,
+};
 
 export interface Label {
   readonly name: string;
@@ -89,7 +115,7 @@ export async function decompress(body: Uint8Array, limits: DecodeLimits): Promis
   if (declared > limits.maxDecompressedBytes) {
     throw new VigilError(
       'VIGIL_ERR_PAYLOAD_TOO_LARGE',
-      `snappy body declares ${declared} decompressed bytes, the limit is ${limits.maxDecompressedBytes}: lower queue_config.max_samples_per_send`,
+      `snappy body declares ${declared} decompressed bytes, the limit is ${limits.maxDecompressedBytes} (remote_write.max_decompressed_bytes): lower queue_config.max_samples_per_send`,
     );
   }
   try {
@@ -102,38 +128,136 @@ export async function decompress(body: Uint8Array, limits: DecodeLimits): Promis
   }
 }
 
-/** Decode the protobuf, then count samples against the limit. */
+/** Stops the walk: what was crossed, and the limit by its value and its config key. */
+function overLimit(what: string, key: string, limit: number): VigilError {
+  return new VigilError(
+    'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+    `${what}, the limit is ${limit} (remote_write.${key}): lower queue_config.max_samples_per_send or drop labels with write_relabel_configs`,
+  );
+}
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_BYTES = 2;
+
+/** Where a length-delimited field ends; the reader is past its length prefix. */
+function fieldEnd(reader: protobuf.Reader): number {
+  const length = reader.uint32();
+  const end = reader.pos + length;
+  if (end > reader.len)
+    throw new RangeError(`field of ${length} bytes past the end of the message`);
+  return end;
+}
+
+/** Running totals for one request, checked as each element is read. */
+interface Counts {
+  samples: number;
+  labels: number;
+}
+
+function readString(reader: protobuf.Reader, limits: FullDecodeLimits, part: string): string {
+  const length = reader.uint32();
+  if (length > limits.maxLabelBytes) {
+    throw overLimit(`a label ${part} of ${length} bytes`, 'max_label_bytes', limits.maxLabelBytes);
+  }
+  const end = reader.pos + length;
+  if (end > reader.len) throw new RangeError(`label ${part} past the end of the message`);
+  const text = protobuf.util.utf8.read(reader.buf, reader.pos, end);
+  reader.pos = end;
+  return text;
+}
+
+function readLabel(reader: protobuf.Reader, end: number, limits: FullDecodeLimits): Label {
+  let name = '';
+  let value = '';
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) name = readString(reader, limits, 'name');
+    else if (tag === ((2 << 3) | WIRE_BYTES)) value = readString(reader, limits, 'value');
+    else reader.skipType(tag & 7);
+  }
+  return { name, value };
+}
+
+function readSample(reader: protobuf.Reader, end: number): Sample {
+  let value = 0;
+  let timestamp = 0;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === ((1 << 3) | WIRE_FIXED64)) value = reader.double();
+    else if (tag === ((2 << 3) | WIRE_VARINT)) timestamp = toNumber(reader.int64());
+    else reader.skipType(tag & 7);
+  }
+  return { value, timestamp };
+}
+
+function readSeries(
+  reader: protobuf.Reader,
+  end: number,
+  limits: FullDecodeLimits,
+  counts: Counts,
+): TimeSeries {
+  const labels: Label[] = [];
+  const samples: Sample[] = [];
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === ((1 << 3) | WIRE_BYTES)) {
+      // Counted before the label is read, so a flood of empty labels stops at the limit.
+      if (labels.length >= limits.maxLabelsPerSeries) {
+        throw overLimit(
+          'more labels in one series',
+          'max_labels_per_series',
+          limits.maxLabelsPerSeries,
+        );
+      }
+      if (++counts.labels > limits.maxLabelsPerRequest) {
+        throw overLimit(
+          'more labels in one request',
+          'max_labels_per_request',
+          limits.maxLabelsPerRequest,
+        );
+      }
+      labels.push(readLabel(reader, fieldEnd(reader), limits));
+    } else if (tag === ((2 << 3) | WIRE_BYTES)) {
+      if (++counts.samples > limits.maxSamples) {
+        throw overLimit(
+          `at least ${counts.samples} samples in one request`,
+          'max_samples_per_request',
+          limits.maxSamples,
+        );
+      }
+      samples.push(readSample(reader, fieldEnd(reader)));
+    } else reader.skipType(tag & 7);
+  }
+  return { labels, samples };
+}
+
+/**
+ * Walk the protobuf, counting series, labels, label bytes and samples as they are read and
+ * stopping at the first limit crossed: the work is bounded by the limits, not by the body.
+ * Unknown fields (metadata, exemplars, histograms) are skipped without being decoded.
+ */
 export function decodeWriteRequest(bytes: Uint8Array, limits: DecodeLimits): WriteRequest {
-  let message: protobuf.Message;
+  const full: FullDecodeLimits = { ...defaultDecodeLimits, ...limits };
+  const reader = protobuf.Reader.create(bytes);
+  const counts: Counts = { samples: 0, labels: 0 };
+  const timeseries: TimeSeries[] = [];
   try {
-    message = writeRequest().decode(bytes);
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag === ((1 << 3) | WIRE_BYTES)) {
+        if (timeseries.length >= full.maxSeries) {
+          throw overLimit('more series in one request', 'max_series_per_request', full.maxSeries);
+        }
+        timeseries.push(readSeries(reader, fieldEnd(reader), full, counts));
+      } else reader.skipType(tag & 7);
+    }
   } catch (err) {
+    if (err instanceof VigilError) throw err;
     throw new VigilError(
       'VIGIL_ERR_INPUT',
       `body is not a protobuf prometheus.WriteRequest: ${why(err)}`,
     );
-  }
-  const raw = message as unknown as {
-    timeseries?: { labels?: Label[]; samples?: { value?: number; timestamp?: unknown }[] }[];
-  };
-  const timeseries: TimeSeries[] = [];
-  let samples = 0;
-  for (const series of raw.timeseries ?? []) {
-    samples += series.samples?.length ?? 0;
-    if (samples > limits.maxSamples) {
-      const total = (raw.timeseries ?? []).reduce((n, s) => n + (s.samples?.length ?? 0), 0);
-      throw new VigilError(
-        'VIGIL_ERR_PAYLOAD_TOO_LARGE',
-        `${total} samples in one request, the limit is ${limits.maxSamples}: lower queue_config.max_samples_per_send`,
-      );
-    }
-    timeseries.push({
-      labels: (series.labels ?? []).map((l) => ({ name: l.name ?? '', value: l.value ?? '' })),
-      samples: (series.samples ?? []).map((s) => ({
-        value: s.value ?? 0,
-        timestamp: toNumber(s.timestamp ?? 0),
-      })),
-    });
   }
   return { timeseries };
 }

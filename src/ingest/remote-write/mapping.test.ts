@@ -47,6 +47,28 @@ describe('remote-write decoding', () => {
     assert.deepEqual(decoded, request);
   });
 
+  test('metadata, exemplars and histograms are skipped without being decoded', () => {
+    const request: WriteRequest = {
+      timeseries: [
+        {
+          labels: labels({ __name__: 'up', instance: 'a' }),
+          samples: [{ value: 1, timestamp: T0 }],
+        },
+      ],
+    };
+    const plain = encodeWriteRequest(request);
+    assert.ok(plain[1]! < 128, 'one-byte length');
+    // The series plus an empty exemplar (field 3) and histogram (field 4), then a metadata
+    // entry (WriteRequest field 3) after it.
+    const series = Buffer.concat([plain.subarray(2), Buffer.from([0x1a, 0x00, 0x22, 0x00])]);
+    const withExtras = Buffer.concat([
+      Buffer.from([0x0a, series.length]),
+      series,
+      Buffer.from([0x1a, 0x02, 0x08, 0x01]),
+    ]);
+    assert.deepEqual(decodeWriteRequest(withExtras, limits), request);
+  });
+
   test('sizes are checked before the work: declared length, then samples', async () => {
     const request: WriteRequest = {
       timeseries: [

@@ -4,6 +4,7 @@
  * stay distinct; one point per device, timestamp and tags. Stale markers and non-finite values
  * are skipped, not errors (Prometheus sends them routinely).
  */
+import { quoteInput } from '../../data/quote.js';
 import type { IngestPoint, PointError } from '../../engine/engine.js';
 import type { Label, WriteRequest } from './decode.js';
 
@@ -110,15 +111,15 @@ function target(labels: readonly Label[], mapping: LabelMapping): SeriesTarget |
   }
   const name = seriesNotation(metric, rest);
   if (tooLong(name, mapping.maxNameLength)) {
-    return `metric name ${JSON.stringify(name.slice(0, 60))}… is longer than ${mapping.maxNameLength} characters (or contains NUL): drop labels with remote_write.drop_labels or write_relabel_configs`;
+    return `metric name ${quoteInput(name)} is longer than ${mapping.maxNameLength} characters (or contains NUL): drop labels with remote_write.drop_labels or write_relabel_configs`;
   }
   const deviceId = device === undefined || device === '' ? mapping.defaultDevice : device;
   if (tooLong(deviceId, mapping.maxNameLength)) {
-    return `device ${JSON.stringify(deviceId.slice(0, 60))}… is longer than ${mapping.maxNameLength} characters (or contains NUL)`;
+    return `device ${quoteInput(deviceId)} is longer than ${mapping.maxNameLength} characters (or contains NUL)`;
   }
   for (const [key, value] of Object.entries(tags)) {
     if (tooLong(value, mapping.maxNameLength)) {
-      return `tag ${key} is longer than ${mapping.maxNameLength} characters (or contains NUL)`;
+      return `tag ${quoteInput(key)} is longer than ${mapping.maxNameLength} characters (or contains NUL)`;
     }
   }
   const keys = Object.keys(tags).sort();
@@ -207,7 +208,7 @@ export function describeErrors(
     ...seriesErrors.map((e) => `series ${e.series}: ${e.message}`),
     ...pointErrors.map((e) => {
       const p = points[e.index];
-      return `point of device ${JSON.stringify(p?.device_id ?? '?')} at ${p?.timestamp ?? '?'}: ${e.message}`;
+      return `point of device ${quoteInput(p?.device_id ?? '?')} at ${p?.timestamp ?? '?'}: ${e.message}`;
     }),
   ];
   const shown = lines.slice(0, 5);

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compressSync } from 'snappy';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { compress, compressSync } from 'snappy';
 import { Rng } from '../../core/stats/rng.js';
 import { encodeWriteRequest, type Label, type WriteRequest } from './decode.js';
 import { staleMarker } from './mapping.js';
@@ -70,7 +71,15 @@ describe('POST /api/v1/write', () => {
     // queueLimit: a batch of more than 2000 points meets backpressure.
     s = await startVigil({
       queueLimit: 2000,
-      limits: { maxCompressedBytes: 64 * 1024, maxDecompressedBytes: 256 * 1024, maxSamples: 5000 },
+      limits: {
+        maxCompressedBytes: 64 * 1024,
+        maxDecompressedBytes: 256 * 1024,
+        maxSamples: 5000,
+        maxSeries: 100,
+        maxLabelsPerSeries: 16,
+        maxLabelsPerRequest: 300,
+        maxLabelBytes: 256,
+      },
     });
   });
   after(async () => {
@@ -177,7 +186,10 @@ describe('POST /api/v1/write', () => {
     const many = await write(s.url, body(ramp('h', 10, 501)));
     assert.equal(many.status, 413);
     assert.equal(many.json?.code, 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
-    assert.match(many.json?.message ?? '', /5010 samples in one request, the limit is 5000/);
+    assert.match(
+      many.json?.message ?? '',
+      /at least 5001 samples in one request, the limit is 5000/,
+    );
 
     const incompressible = Rng.fromSeed(7);
     const noise = Buffer.from(Array.from({ length: 70 * 1024 }, () => incompressible.int(256)));
@@ -193,6 +205,48 @@ describe('POST /api/v1/write', () => {
       huge.json?.message ?? '',
       /declares 303104 decompressed bytes, the limit is 262144/,
     );
+  });
+
+  test('series, labels and label bytes answer 413 naming the limit, counted while decoding', async () => {
+    const expect413 = async (request: WriteRequest, pattern: RegExp): Promise<void> => {
+      const r = await write(s.url, body(request));
+      assert.equal(r.status, 413, JSON.stringify(r.json));
+      assert.equal(r.json?.code, 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
+      assert.match(r.json?.message ?? '', pattern);
+    };
+    // Decoding stops at the 101st series, before reading it.
+    const narrow = Array.from({ length: 101 }, (_, k) => ({
+      labels: labels({ __name__: `n${k}` }),
+      samples: [{ value: 1, timestamp: T0 }],
+    }));
+    await expect413(
+      { timeseries: narrow },
+      /more series in one request, the limit is 100 \(remote_write\.max_series_per_request\)/,
+    );
+    const wide: Record<string, string> = { __name__: 'wide', instance: 'h' };
+    for (let i = 0; i < 15; i++) wide[`l${i}`] = 'v';
+    await expect413(
+      { timeseries: [{ labels: labels(wide), samples: [{ value: 1, timestamp: T0 }] }] },
+      /more labels in one series, the limit is 16 \(remote_write\.max_labels_per_series\)/,
+    );
+    // 80 series of 4 labels: each series is fine, the request is not.
+    await expect413(
+      ramp('h', 80, 1),
+      /more labels in one request, the limit is 300 \(remote_write\.max_labels_per_request\)/,
+    );
+    await expect413(
+      ramp('h'.repeat(257), 1, 1),
+      /a label value of 257 bytes, the limit is 256 \(remote_write\.max_label_bytes\)/,
+    );
+    const longName = labels({ __name__: 'x', instance: 'h' });
+    longName.push({ name: 'n'.repeat(300), value: 'v' });
+    await expect413(
+      { timeseries: [{ labels: longName, samples: [{ value: 1, timestamp: T0 }] }] },
+      /a label name of 300 bytes, the limit is 256/,
+    );
+    // Within every limit, the same shapes are accepted.
+    const fits = await write(s.url, body(ramp('fits', 75, 1)));
+    assert.equal(fits.status, 204, JSON.stringify(fits.json));
   });
 
   test('bad bodies are 400 with what is wrong', async () => {
@@ -294,5 +348,82 @@ describe('POST /api/v1/write', () => {
       ),
       2500,
     );
+  });
+});
+
+/** Remote-write v1 framing by hand: a WriteRequest of `series` series of `labels` empty labels. */
+function emptyLabelBomb(totalBytes: number, labelsPerSeries: number): Buffer {
+  const varint = (n: number): number[] => {
+    const out: number[] = [];
+    while (n > 127) {
+      out.push((n & 127) | 128);
+      n >>>= 7;
+    }
+    out.push(n);
+    return out;
+  };
+  const inner = Buffer.alloc(2 * labelsPerSeries);
+  for (let i = 0; i < labelsPerSeries; i++) inner[2 * i] = 0x0a; // Label{} = tag 1, length 0
+  const item = Buffer.concat([Buffer.from([0x0a, ...varint(inner.length)]), inner]);
+  const count = Math.floor(totalBytes / item.length);
+  return Buffer.concat(Array.from({ length: count }, () => item));
+}
+
+describe('POST /api/v1/write: decoding bounded by the default limits', () => {
+  let s: RunningVigil;
+  before(async () => {
+    s = await startVigil();
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  // 1.5 MB of snappy that decompresses to 32 MB of empty labels took 3-4 s of event loop and
+  // 1.6 GB before decoding was bounded; now the walk stops at the first limit crossed.
+  for (const labelsPerSeries of [100, 100_000]) {
+    test(`a 32 MB body of empty labels (${labelsPerSeries} per series) is refused quickly while /healthz answers`, async (t) => {
+      const raw = emptyLabelBomb(32 * 1024 * 1024 - 64, labelsPerSeries);
+      const payload = await compress(raw);
+      assert.ok(payload.length < 1.7 * 1024 * 1024, `${payload.length} bytes of snappy`);
+      // The service runs in this process: the event loop's delay is the handlers' blocking time.
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      const started = performance.now();
+      const writes = Promise.all(Array.from({ length: 4 }, () => write(s.url, payload)));
+      const health = await fetch(`${s.url}/healthz`);
+      const healthMs = performance.now() - started;
+      const answers = await writes;
+      const elapsed = performance.now() - started;
+      delay.disable();
+      const blockedMs = delay.max / 1e6;
+      assert.equal(health.status, 200);
+      for (const r of answers) {
+        assert.equal(r.status, 413, JSON.stringify(r.json));
+        assert.equal(r.json?.code, 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
+        assert.match(r.json?.message ?? '', /more labels in one (series|request)/);
+      }
+      const report = `four bodies answered in ${elapsed.toFixed(0)} ms, a concurrent /healthz in ${healthMs.toFixed(0)} ms, longest event-loop stall ${blockedMs.toFixed(0)} ms`;
+      t.diagnostic(report);
+      // Generous bounds (shared CI cores): the point is no longer seconds per body.
+      assert.ok(blockedMs < 1000, report);
+      assert.ok(elapsed < 4000, report);
+    });
+  }
+
+  test('a 100k-character metric name gets an answer under 1 KB', async () => {
+    const name = 'm'.repeat(100_000);
+    const r = await write(
+      s.url,
+      body({
+        timeseries: [
+          {
+            labels: labels({ __name__: name, instance: 'h' }),
+            samples: [{ value: 1, timestamp: T0 }],
+          },
+        ],
+      }),
+    );
+    assert.equal(r.status, 413);
+    assert.ok(JSON.stringify(r.json).length < 1024, `${JSON.stringify(r.json).length} bytes`);
   });
 });

@@ -6,10 +6,16 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { quoteInput } from '../../data/quote.js';
 import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
-import { decodeWriteRequest, decompress } from './decode.js';
+import {
+  decodeWriteRequest,
+  decompress,
+  defaultDecodeLimits,
+  type FullDecodeLimits,
+} from './decode.js';
 import {
   defaultLabelMapping,
   describeErrors,
@@ -17,19 +23,15 @@ import {
   type LabelMapping,
 } from './mapping.js';
 
-export interface RemoteWriteLimits {
+/** The decoding limits (decode.ts), and the body as sent. */
+export interface RemoteWriteLimits extends FullDecodeLimits {
   /** Largest request body as sent (snappy-compressed), bytes. */
   readonly maxCompressedBytes: number;
-  /** Largest decompressed protobuf, bytes. */
-  readonly maxDecompressedBytes: number;
-  /** Most samples in one request. */
-  readonly maxSamples: number;
 }
 
 export const defaultRemoteWriteLimits: RemoteWriteLimits = {
+  ...defaultDecodeLimits,
   maxCompressedBytes: 8 * 1024 * 1024,
-  maxDecompressedBytes: 32 * 1024 * 1024,
-  maxSamples: 100_000,
 };
 
 export interface RemoteWriteOptions {
@@ -59,14 +61,14 @@ function checkHeaders(request: FastifyRequest): void {
   if (mediaType !== 'application/x-protobuf' || (proto && proto !== 'prometheus.writerequest')) {
     throw new VigilError(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `Content-Type ${JSON.stringify(type)}: expected application/x-protobuf (remote-write v1, prometheus.WriteRequest)`,
+      `Content-Type ${quoteInput(type)}: expected application/x-protobuf (remote-write v1, prometheus.WriteRequest)`,
     );
   }
   const encoding = (request.headers['content-encoding'] ?? '').toString().toLowerCase();
   if (encoding !== 'snappy') {
     throw new VigilError(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `Content-Encoding ${JSON.stringify(encoding)}: expected snappy`,
+      `Content-Encoding ${quoteInput(encoding)}: expected snappy`,
     );
   }
 }
@@ -124,6 +126,8 @@ export async function registerRemoteWriteRoutes(
       REMOTE_WRITE_PATH,
       {
         bodyLimit: limits.maxCompressedBytes,
+        // Checks its own content type and encoding (checkHeaders: 415).
+        config: { bodyTypes: 'any' },
         schema: {
           tags: ['ingest'],
           summary: 'Prometheus remote-write v1 (snappy-compressed protobuf WriteRequest)',
@@ -140,11 +144,7 @@ export async function registerRemoteWriteRoutes(
             'empty body: expected a snappy-compressed WriteRequest',
           );
         }
-        const decodeLimits = {
-          maxDecompressedBytes: limits.maxDecompressedBytes,
-          maxSamples: limits.maxSamples,
-        };
-        const decoded = decodeWriteRequest(await decompress(body, decodeLimits), decodeLimits);
+        const decoded = decodeWriteRequest(await decompress(body, limits), limits);
         const mapped = mapWriteRequest(decoded, mapping);
         for (const reason of ['stale', 'non_finite', 'duplicate'] as const) {
           if (mapped.skipped[reason] > 0) samples.inc({ result: reason }, mapped.skipped[reason]);

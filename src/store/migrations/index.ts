@@ -12,6 +12,7 @@ import { alertDeadLetters } from './003-alert-dead-letters.js';
 import { eventLabels } from './004-event-labels.js';
 import { shadowRuns } from './005-shadow-runs.js';
 import { engineState } from './006-engine-state.js';
+import { pointDeadLetters } from './007-point-dead-letters.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   eventLabels,
   shadowRuns,
   engineState,
+  pointDeadLetters,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
