@@ -36,16 +36,6 @@ export interface AdmissionOptions {
   readonly append: (batch: SpooledBatch) => Promise<unknown>;
 }
 
-/** The number of values a point offers (its metrics), for points not validated yet. */
-function valuesOf(points: readonly IngestPoint[]): number {
-  let n = 0;
-  for (const p of points) {
-    const metrics = (p as { metrics?: unknown } | null)?.metrics;
-    n += typeof metrics === 'object' && metrics !== null ? Object.keys(metrics).length : 1;
-  }
-  return n;
-}
-
 export class Admission {
   private unstored = 0;
   private unstoredBytes = 0;
@@ -66,15 +56,12 @@ export class Admission {
     if (this.closing) {
       throw new VigilError('VIGIL_ERR_NOT_READY', 'the engine is shutting down');
     }
-    const incoming = valuesOf(points);
-    if (this.queued() + incoming > this.options.queueLimit) {
-      return this.refuse(points.length, source, this.queued() + incoming - this.options.queueLimit);
-    }
     const checked = validateBatch(points, limits);
-    const indexed = this.indexValid(points.length, checked.errors);
     const errors: PointError[] = checked.errors;
     const capped = { device: 0, total: 0 };
+    let indexed: number[] | undefined; // request index of each valid point, when first needed
     const admitted = this.known.admit(checked.valid, (i, reason, message) => {
+      indexed ??= requestIndices(points.length, checked.errors);
       errors.push({ index: indexed[i] as number, code: 'VIGIL_ERR_CARDINALITY', message });
       capped[reason]++;
     });
@@ -87,7 +74,11 @@ export class Admission {
       return { accepted: 0, errors: sorted(errors) };
     }
     const batch = spooledBatch(valid);
+    const values = batch.rows.rows;
     const bytes = batch.rows.text.length;
+    // Both limits are checked on the encoded batch: its rows are exactly its values.
+    const overValues = this.queued() + values - this.options.queueLimit;
+    if (overValues > 0) return this.refuse(points.length, source, overValues);
     const bytesLimit = this.options.queueBytesLimit ?? Number.POSITIVE_INFINITY;
     if (this.unstoredBytes > 0 && this.unstoredBytes + bytes > bytesLimit) {
       // New series stay unknown: nothing of this batch was accepted. The excess bytes, in values
@@ -98,7 +89,6 @@ export class Admission {
     admitted.commit();
     this.countRefused(capped);
     metrics?.ingested(source, 'rejected', errors.length);
-    const values = batch.rows.rows;
     this.unstored += values;
     this.unstoredBytes += bytes;
     // append() queues the batch synchronously: its place in the log (and scoring) order is set.
@@ -176,14 +166,14 @@ export class Admission {
     const rate = Math.max(1, this.options.storeRate());
     throw new BackpressureError(Math.min(5000, Math.max(10, Math.ceil((excess / rate) * 1000))));
   }
+}
 
-  /** Index in the request of each valid point (validation keeps order, drops the erroneous). */
-  private indexValid(total: number, errors: readonly PointError[]): number[] {
-    const bad = new Set(errors.map((e) => e.index));
-    const out: number[] = [];
-    for (let i = 0; i < total; i++) if (!bad.has(i)) out.push(i);
-    return out;
-  }
+/** Index in the request of each valid point (validation keeps order, drops the erroneous). */
+function requestIndices(total: number, errors: readonly PointError[]): number[] {
+  const bad = new Set(errors.map((e) => e.index));
+  const out: number[] = [];
+  for (let i = 0; i < total; i++) if (!bad.has(i)) out.push(i);
+  return out;
 }
 
 function sorted(errors: PointError[]): PointError[] {

@@ -34,9 +34,6 @@ export interface ValidPoint {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-// With the u flag a surrogate pair is one code point, so this matches lone surrogates only.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * Why a string cannot be stored as it is: PostgreSQL text and jsonb hold no NUL, a lone
  * surrogate has no UTF-8 form (jsonb refuses its `\uD800` escape, and the whole commit fails),
@@ -47,7 +44,7 @@ function textProblem(value: string, limits: Limits): string | undefined {
     return `is longer than ${limits.maxNameLength} characters`;
   }
   if (value.includes('\0')) return 'contains a NUL character';
-  if (LONE_SURROGATE.test(value)) return 'contains a lone UTF-16 surrogate (not valid Unicode)';
+  if (!value.isWellFormed()) return 'contains a lone UTF-16 surrogate (not valid Unicode)';
   // PGlite decodes each text field with a TextDecoder, which drops a leading BOM on reading.
   if (value.charCodeAt(0) === 0xfeff) return 'starts with U+FEFF (a byte order mark)';
   return undefined;
