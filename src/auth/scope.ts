@@ -15,6 +15,14 @@ export type RouteScope = Scope | 'public';
 export interface Principal {
   readonly name: string;
   readonly scopes: ReadonlySet<Scope>;
+  /** This token's own rate limits, overriding the configured defaults (docs/security.md). */
+  readonly rates?: Rates;
+}
+
+/** Sustained rates a caller may use; a burst of one second's worth is allowed. */
+export interface Rates {
+  readonly requestsPerS?: number;
+  readonly pointsPerS?: number;
 }
 
 /** Whether `principal` may do what `needed` guards. */
