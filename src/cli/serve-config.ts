@@ -14,6 +14,7 @@ import { remoteWriteSchema } from '../ingest/remote-write/config.js';
 import { limitsSchema } from '../server/config.js';
 import { modelsSchema } from '../serving/config.js';
 import { storeSchema } from '../store/config.js';
+import { tlsSchema } from '../tls/config.js';
 
 const port = z.number().int().min(0).max(65_535);
 
@@ -38,6 +39,7 @@ export const configSchema = z
     influx: influxSchema,
     mqtt: mqttSchema,
     alerts: alertsConfigSchema,
+    tls: tlsSchema,
   })
   .partial()
   .strict();

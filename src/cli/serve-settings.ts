@@ -4,6 +4,8 @@
  * as one VIGIL_ERR_CONFIG naming the flag, variable or key.
  */
 import { configError, logLevels, readConfigFile, type ServeConfig } from './serve-config.js';
+import { resolveTlsFiles, type TlsFlags } from '../tls/config.js';
+import type { TlsFiles } from '../tls/material.js';
 
 export interface ServeSettings {
   readonly port: number;
@@ -17,9 +19,11 @@ export interface ServeSettings {
   readonly demo: boolean;
   readonly logLevel: string;
   readonly file: ServeConfig;
+  /** HTTPS and gRPC over TLS with these files; undefined: plaintext (docs/operations.md). */
+  readonly tls: TlsFiles | undefined;
 }
 
-export interface ServeFlags {
+export interface ServeFlags extends TlsFlags {
   port?: string;
   grpcPort?: string;
   host?: string;
@@ -112,6 +116,7 @@ export async function resolveSettings(
     demo,
     logLevel,
     file,
+    tls: resolveTlsFiles(flags, env, file.tls, problems),
   };
   if (problems.length > 0) throw configError(problems);
   return settings;

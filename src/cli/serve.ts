@@ -28,6 +28,8 @@ import { checkModelDir, modelServingConfig } from '../serving/config.js';
 import type { ModelServing, ModelServingConfig } from '../serving/serve-models.js';
 import { storeOptions } from '../store/config.js';
 import { openStore } from '../store/open-store.js';
+import { loadTlsMaterial } from '../tls/material.js';
+import { watchTls } from '../tls/reloader.js';
 import { registerServeRoutes } from './serve-routes.js';
 import { resolveSettings, type ServeFlags, type ServeSettings } from './serve-settings.js';
 import { byName, loadStartStrategies, storeStrategies } from './serve-strategies.js';
@@ -60,11 +62,19 @@ export async function serve(settings: ServeSettings): Promise<void> {
     process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
   };
   const warnLater = (msg: string): void => warn(msg);
+  let info = (msg: string): void => {
+    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
+  };
   // Checked before anything starts: strategies, the model directory, MQTT topics, alert secrets.
   const strategies = await loadStartStrategies(settings.strategies);
   if (settings.models !== undefined) await checkModelDir(settings.models);
   const mqtt = config.mqtt === undefined ? undefined : mqttConfig(config.mqtt);
-  const alertConfig = alertSettings(config.alerts ?? {}, `http://${host}:${settings.port}`);
+  const tlsFiles = settings.tls;
+  const tlsAtStart = tlsFiles && (await loadTlsMaterial(tlsFiles));
+  const alertConfig = alertSettings(
+    config.alerts ?? {},
+    `${settings.tls ? 'https' : 'http'}://${host}:${settings.port}`,
+  );
 
   const running: Running[] = [];
   const started = (name: string, stop: () => unknown) => running.push({ name, stop });
@@ -74,6 +84,12 @@ export async function serve(settings: ServeSettings): Promise<void> {
     started('store', () => store.close());
     await storeStrategies(store, strategies, warnLater);
     const registry = serviceRegistry();
+    const tlsLog = { info: (msg: string) => info(msg), warn: warnLater };
+    const tls =
+      tlsFiles &&
+      tlsAtStart &&
+      watchTls({ files: tlsFiles, initial: tlsAtStart, registry, log: tlsLog });
+    if (tls) started('tls watcher', () => tls.close());
     const { deadLetters } = store;
     const alerting = new Alerting({ settings: alertConfig, deadLetters, registry, log: warnLater });
     started('alerting', () => alerting.close()); // after the engine: it drains into the sinks
@@ -107,9 +123,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
       isReady: () => ready,
       strategies: slots,
       shadows,
+      ...(tls && { tls }),
     });
     const log = app.log;
     warn = (msg) => log.warn(msg);
+    info = (msg) => log.info(msg);
     await registerServeRoutes(app, { engine, store, registry }, config);
     if (settings.models !== undefined) {
       const models = await startModels(
@@ -120,7 +138,13 @@ export async function serve(settings: ServeSettings): Promise<void> {
       started('models', () => models.close()); // after the HTTP server: requests end first
     }
     await app.listen({ port: settings.port, host });
-    const grpc = await startGrpcServer({ engine, registry, port: settings.grpcPort, host });
+    const grpc = await startGrpcServer({
+      engine,
+      registry,
+      port: settings.grpcPort,
+      host,
+      ...(tls && { tls }),
+    });
     started('servers', () => Promise.all([app.close(), grpc.close()]));
     if (settings.strategies !== undefined) {
       const known = new Map(strategies.fromDir.map((s) => [s.file, s.yaml]));
@@ -140,7 +164,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       started('demo', () => demo.stop());
     }
     ready = true;
-    const http = `http://${host}:${(app.server.address() as AddressInfo).port}`;
+    const http = `${tls ? 'https' : 'http'}://${host}:${(app.server.address() as AddressInfo).port}`;
     const { backend, timescale } = store.info;
     const where = { http, grpc: `${host}:${grpc.port}`, store: backend, timescale };
     log.info({ ...where, demo: settings.demo }, 'vigil serving');
@@ -221,6 +245,15 @@ export function registerServeCommand(program: Command): void {
         '--log-level <level>',
         'fatal … trace, silent (env VIGIL_LOG_LEVEL; default info)',
       ),
+    )
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS and gRPC over TLS: PEM certificate (env VIGIL_TLS_CERT)',
+    )
+    .option('--tls-key <file>', 'PEM private key of --tls-cert (env VIGIL_TLS_KEY)')
+    .option(
+      '--tls-client-ca <file>',
+      'require client certificates signed by this PEM CA (env VIGIL_TLS_CLIENT_CA)',
     )
     .option('--no-demo', 'do not start the built-in demo source (env VIGIL_DEMO=false)')
     .action(async (flags: ServeFlags, command: Command) => {

@@ -29,6 +29,8 @@ import type { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
 import { addWriteGuard } from './write-guard.js';
+import { httpsOptions, followTls } from '../tls/https.js';
+import type { TlsSource } from '../tls/reloader.js';
 
 export interface HttpLimits {
   /** Largest request body, bytes (413 beyond). Default 8 MiB. */
@@ -60,6 +62,8 @@ export interface HttpServerOptions {
   readonly shadows?: ShadowManager;
   /** Told of every route as it is registered, by any subsystem (tests list the routes). */
   readonly onRoute?: (route: RouteOptions) => void;
+  /** HTTPS (HTTP/1.1 over TLS) with this certificate, followed as it is reloaded (src/tls). */
+  readonly tls?: TlsSource;
 }
 
 /** Seconds a client is told to wait before retrying a server that is not ready. */
@@ -153,10 +157,12 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     requestTimeout: 120_000,
     // Requests arriving while closing get a Vigil error from the onRequest hook below instead.
     return503OnClosing: false,
+    ...(options.tls && httpsOptions(options.tls)),
   };
   const app: FastifyInstance = isLogger(options.logger)
     ? Fastify({ ...common, loggerInstance: options.logger })
     : Fastify({ ...common, logger: { level: options.logger?.level ?? 'info' } });
+  if (options.tls) followTls(app, options.tls);
 
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
 

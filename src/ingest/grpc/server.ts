@@ -29,6 +29,8 @@ import {
 } from './wire.js';
 import { loadVigilProto } from './proto.js';
 import { sleep } from '../../timing/sleep.js';
+import { grpcServerCredentials } from '../../tls/grpc-credentials.js';
+import type { TlsSource } from '../../tls/reloader.js';
 
 export interface GrpcServerOptions {
   readonly engine: Pick<Engine, 'ingest' | 'detect'>;
@@ -52,6 +54,8 @@ export interface GrpcServerOptions {
   readonly maxPointsPerMessage?: number;
   /** Most points handed to `engine.ingest` in one call when micro-batching. Default 8192. */
   readonly maxPointsPerIngest?: number;
+  /** TLS with this certificate, followed as it is reloaded (src/tls); plaintext without. */
+  readonly tls?: TlsSource;
 }
 
 export interface GrpcServer {
@@ -77,7 +81,7 @@ const DEFAULTS = {
   maxPointsPerIngest: 8192,
 } as const;
 
-type Settings = Required<Omit<GrpcServerOptions, 'engine' | 'registry'>>;
+type Settings = Required<Omit<GrpcServerOptions, 'engine' | 'registry' | 'tls'>>;
 
 function ackFor(p: Pending): Ack {
   if (p.invalid !== undefined) {
@@ -435,7 +439,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${settings.host}:${settings.port}`,
-      grpc.ServerCredentials.createInsecure(),
+      options.tls ? grpcServerCredentials(options.tls) : grpc.ServerCredentials.createInsecure(),
       (err, bound) => (err ? reject(err) : resolve(bound)),
     );
   });
