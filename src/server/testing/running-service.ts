@@ -16,6 +16,7 @@ import { registerPointsRoute } from '../../ingest/http/routes.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { buildHttpServer, type HttpLimits } from '../http.js';
+import type { TlsSource } from '../../tls/reloader.js';
 
 export interface TestService {
   readonly url: string;
@@ -36,6 +37,8 @@ export interface TestServiceOptions {
   /** `POST /v1/points`'s limit (default as in `vigil serve`). */
   readonly pointsPerRequest?: number;
   readonly heartbeatMs?: number;
+  /** Serve HTTPS with this certificate (`url` is then https://). */
+  readonly tls?: TlsSource;
   /** Register the routes under test, before the server listens. */
   readonly routes?: (service: {
     app: FastifyInstance;
@@ -63,6 +66,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     logger: { level: 'silent' },
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.tls && { tls: options.tls }),
   });
   await registerPointsRoute(app, {
     engine,
@@ -75,7 +79,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     app,
     engine,
