@@ -1,10 +1,10 @@
 /**
  * For the TLS tests: the real curl binary, a Node TLS connection that reports the certificate
- * served, and swapping the served files the way a certificate manager does (write, then rename).
+ * served, and swapping the served files at once, the way Kubernetes updates a secret volume.
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFile, rename } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import * as tls from 'node:tls';
 import type { Pair } from './certs.js';
@@ -39,12 +39,25 @@ export async function servedSerial(
   }
 }
 
-/** The live files `dir/tls.crt` and `dir/tls.key`, replaced by `pair`'s each by a rename. */
+/**
+ * The live files `dir/tls.crt` and `dir/tls.key` now hold `pair`'s: the way Kubernetes updates
+ * a secret volume, both change at once by renaming one symlink (`..data`) to a new directory.
+ */
 export async function installPair(dir: string, pair: Pair): Promise<{ cert: string; key: string }> {
+  const version = `..v${++installs}`;
+  await mkdir(path.join(dir, version));
+  await copyFile(pair.cert, path.join(dir, version, 'tls.crt'));
+  await copyFile(pair.key, path.join(dir, version, 'tls.key'));
+  await symlink(version, path.join(dir, '..data.new'));
+  await rename(path.join(dir, '..data.new'), path.join(dir, '..data'));
   const live = { cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key') };
-  await copyFile(pair.cert, `${live.cert}.new`);
-  await copyFile(pair.key, `${live.key}.new`);
-  await rename(`${live.cert}.new`, live.cert);
-  await rename(`${live.key}.new`, live.key);
+  for (const [file, name] of [
+    [live.cert, 'tls.crt'],
+    [live.key, 'tls.key'],
+  ] as const) {
+    if (!(await lstat(file).catch(() => undefined))) await symlink(path.join('..data', name), file);
+  }
   return live;
 }
+
+let installs = 0;
