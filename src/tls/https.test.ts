@@ -3,7 +3,7 @@
  * the real curl binary and Node's TLS client; client certificates; reloads while serving.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import type { Store } from '../store/store.js';
 import { sleep } from '../timing/sleep.js';
 import { loadTlsMaterial, type TlsFiles } from './material.js';
 import { watchTls, type TlsReloader, type TlsReloaderOptions } from './reloader.js';
-import { makeTestPki, type TestPki } from './testing/certs.js';
+import { makeTestPki, type Pair, type TestPki } from './testing/certs.js';
 import { curl, installPair, servedSerial } from './testing/clients.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -116,6 +116,39 @@ describe('HTTPS', () => {
       const rogue = await health('--cert', pki.rogueClient.cert, '--key', pki.rogueClient.key);
       assert.ok(refusedAtHandshake.includes(rogue.exitCode), `${rogue.exitCode} ${rogue.stderr}`);
       assert.equal(rogue.stdout, '000');
+    } finally {
+      tls.close();
+      await service.stop();
+    }
+  });
+
+  it('reload of the client CA: clients of the new CA are let in, those of the old one refused', async () => {
+    const live = path.join(dir, `live-${n++}`);
+    await mkdir(live);
+    const clientCa = path.join(live, 'clients-ca.crt');
+    await copyFile(pki.ca, clientCa);
+    const { tls } = await liveTls(clientCa);
+    const service = await startTestService({ tls, store });
+    const health = (client: Pair) =>
+      status(
+        `${service.url}/healthz`,
+        '--cacert',
+        pki.ca,
+        '--cert',
+        client.cert,
+        '--key',
+        client.key,
+      );
+    try {
+      assert.equal((await health(pki.client)).stdout, '200');
+      assert.equal((await health(pki.rogueClient)).stdout, '000');
+
+      const changed = new Promise((resolve) => tls.onChange(resolve));
+      await copyFile(pki.otherCa, `${clientCa}.new`);
+      await rename(`${clientCa}.new`, clientCa);
+      await changed;
+      assert.equal((await health(pki.rogueClient)).stdout, '200');
+      assert.equal((await health(pki.client)).stdout, '000');
     } finally {
       tls.close();
       await service.stop();

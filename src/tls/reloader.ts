@@ -56,6 +56,7 @@ export function watchTls(options: TlsReloaderOptions): TlsReloader {
   let material = options.initial;
   let served = digest(material);
   let lastFailure: string | undefined;
+  let refusedByServer: string | undefined;
   metrics?.expiry.set(material.notAfter.getTime() / 1000);
   const initialWarning = expiryWarning(material);
   if (initialWarning !== undefined) log.warn(initialWarning);
@@ -78,11 +79,13 @@ export function watchTls(options: TlsReloaderOptions): TlsReloader {
     }
     lastFailure = undefined;
     const nextDigest = digest(next);
-    if (nextDigest === served) return false;
+    if (nextDigest === served || nextDigest === refusedByServer) return false;
     try {
       for (const listener of listeners) listener(next);
     } catch (err) {
-      // Node refused what the checks passed (e.g. a key type TLS cannot use).
+      // Node refused what the checks passed (e.g. a key type TLS cannot use); servers told
+      // before the one that threw serve the new set, the rest the old one.
+      refusedByServer = nextDigest;
       metrics?.reloadFailures.inc();
       log.warn(`TLS files changed but a server refused them: ${String(err)}`);
       return false;

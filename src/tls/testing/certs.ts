@@ -22,7 +22,8 @@ export interface TestPki {
   /** CN=vigil-server-2, serial 1002 (hex). */
   readonly server2: Pair;
   readonly client: Pair;
-  /** Signed by another CA than `ca`. */
+  /** Another CA, and a client certificate it signed. */
+  readonly otherCa: string;
   readonly rogueClient: Pair;
   /** CN=vigil-expired, valid on 1 January 2020 only. */
   readonly expired: Pair;
@@ -119,6 +120,7 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
     server: await signed(dir, ca, 'server', '/CN=vigil-server-1', '1001', serverExt),
     server2: await signed(dir, ca, 'server2', '/CN=vigil-server-2', '1002', serverExt),
     client: await signed(dir, ca, 'client', '/CN=vigil-client', '3001', clientExt),
+    otherCa: otherCa.cert,
     rogueClient: await signed(dir, otherCa, 'rogue', '/CN=rogue-client', '4001', clientExt),
     expired: await expiredCert(dir, ca),
   };
