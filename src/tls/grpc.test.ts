@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,5 +178,24 @@ describe('gRPC over TLS', () => {
     await installPair(live, { cert: pki.server.cert, key: pki.server2.key });
     assert.equal(await tls.reload(), false);
     assert.equal(await servedSerial(server.port, h2), '1002');
+  });
+
+  it('reload of the client CA: clients of the new CA stream, those of the old one are refused', async () => {
+    const caDir = path.join(dir, `client-ca-${n++}`);
+    await mkdir(caDir);
+    const clientCa = path.join(caDir, 'clients-ca.crt');
+    await copyFile(pki.ca, clientCa);
+    const { tls, server } = await tlsServer(clientCa);
+    const outcome = async (own: Pair) =>
+      (await streamPoints(await client(server.port, own), 'grpc-ca-reload', 1)).status.code;
+    assert.equal(await outcome(pki.client), grpc.status.OK);
+    assert.equal(await outcome(pki.rogueClient), grpc.status.UNAVAILABLE);
+
+    const changed = new Promise((resolve) => tls.onChange(resolve));
+    await copyFile(pki.otherCa, `${clientCa}.new`);
+    await rename(`${clientCa}.new`, clientCa);
+    await changed;
+    assert.equal(await outcome(pki.rogueClient), grpc.status.OK);
+    assert.equal(await outcome(pki.client), grpc.status.UNAVAILABLE);
   });
 });
