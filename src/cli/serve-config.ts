@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { alertsConfigSchema } from '../alerts/config.js';
+import { authSchema } from '../auth/config.js';
 import { engineSchema } from '../engine/config.js';
 import { VigilError } from '../errors.js';
 import { influxSchema } from '../ingest/influx/config.js';
@@ -38,6 +39,7 @@ export const configSchema = z
     influx: influxSchema,
     mqtt: mqttSchema,
     alerts: alertsConfigSchema,
+    auth: authSchema,
   })
   .partial()
   .strict();

@@ -13,6 +13,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Alerting } from '../alerts/alerting.js';
 import { alertSettings } from '../alerts/config.js';
+import { isLoopback } from '../auth/config.js';
+import type { Authenticator } from '../auth/scope.js';
+import { TokenSet } from '../auth/token-set.js';
+import { WatchedTokens } from '../auth/tokens-watch.js';
 import { engineOptions } from '../engine/config.js';
 import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
@@ -60,6 +64,9 @@ export async function serve(settings: ServeSettings): Promise<void> {
     process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
   };
   const warnLater = (msg: string): void => warn(msg);
+  let info = (msg: string): void => {
+    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
+  };
   // Checked before anything starts: strategies, the model directory, MQTT topics, alert secrets.
   const strategies = await loadStartStrategies(settings.strategies);
   if (settings.models !== undefined) await checkModelDir(settings.models);
@@ -97,8 +104,20 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const shadows = await ShadowManager.open({ engine, store, slots, registry, log: warnLater });
     started('shadows', () => shadows.close());
 
+    // Every HTTP route (and the gRPC server) checks callers against this; off without a file.
+    const auth: Authenticator =
+      settings.authTokens === undefined
+        ? new TokenSet([])
+        : await WatchedTokens.open({
+            file: settings.authTokens,
+            registry,
+            log: { info: (msg) => info(msg), warn: warnLater },
+          });
+    if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
+
     let ready = false;
     const app = await buildHttpServer({
+      auth,
       engine,
       store,
       registry,
@@ -110,6 +129,16 @@ export async function serve(settings: ServeSettings): Promise<void> {
     });
     const log = app.log;
     warn = (msg) => log.warn(msg);
+    info = (msg) => log.info(msg);
+    if (!auth.enabled) {
+      log.warn(
+        settings.insecure && !isLoopback(host)
+          ? `authentication off and --insecure: anyone who reaches ${host} can read and change everything; give --auth-tokens FILE`
+          : `authentication off: no tokens file (--auth-tokens, auth.tokens_file), serving loopback ${host} only`,
+      );
+    } else if (auth instanceof WatchedTokens) {
+      log.info(`authentication on: ${auth.size} tokens from ${settings.authTokens ?? ''}`);
+    }
     await registerServeRoutes(app, { engine, store, registry }, config);
     if (settings.models !== undefined) {
       const models = await startModels(
@@ -222,6 +251,8 @@ export function registerServeCommand(program: Command): void {
         'fatal … trace, silent (env VIGIL_LOG_LEVEL; default info)',
       ),
     )
+    .option('--auth-tokens <file>', 'API tokens file (env VIGIL_AUTH_TOKENS; default: auth off)')
+    .option('--insecure', 'serve a non-loopback --host without tokens (env VIGIL_INSECURE)')
     .option('--no-demo', 'do not start the built-in demo source (env VIGIL_DEMO=false)')
     .action(async (flags: ServeFlags, command: Command) => {
       const settings = await resolveSettings(flags, command.getOptionValueSource('demo') === 'cli');

@@ -3,7 +3,8 @@
  * OpenAPI at /docs), with the read API, the live stream, health and `/metrics`. Ingest routes
  * (src/ingest/*) and model serving register themselves. Every error answer is `{code, message}`
  * with a VIGIL_ERR_* code (docs/errors.md). Hooks added here before any route run for every
- * route: the shutdown answer and the write guard (write-guard.ts, docs/security.md).
+ * route: the shutdown answer, authentication (src/auth/http-auth.ts) and the write guard
+ * (write-guard.ts), docs/security.md.
  */
 import Fastify, {
   LogController,
@@ -29,6 +30,9 @@ import type { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
 import { addWriteGuard } from './write-guard.js';
+import { addAuth } from '../auth/http-auth.js';
+import { registerPublic } from '../auth/public-routes.js';
+import type { Authenticator } from '../auth/scope.js';
 
 export interface HttpLimits {
   /** Largest request body, bytes (413 beyond). Default 8 MiB. */
@@ -58,6 +62,8 @@ export interface HttpServerOptions {
   readonly strategies?: StrategySlots;
   /** Shadow runs (docs/shadow.md): enables `/v1/shadows`. */
   readonly shadows?: ShadowManager;
+  /** API tokens every route is checked against (src/auth/http-auth.ts); none: auth off. */
+  readonly auth?: Authenticator;
   /** Told of every route as it is registered, by any subsystem (tests list the routes). */
   readonly onRoute?: (route: RouteOptions) => void;
 }
@@ -170,7 +176,11 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.addHook('onRequest', async (_request, reply) => {
     if (closing) return notReady(reply, 'shutting down: retry on another instance or later');
   });
-  addWriteGuard(app, (reply, err) => sendError(reply, vigil(err.code, err.message)));
+  const refuse = (reply: FastifyReply, err: VigilError) =>
+    sendError(reply, vigil(err.code, err.message));
+  // Authentication first: an unauthenticated caller learns nothing from the write guard.
+  if (options.auth !== undefined) addAuth(app, options.auth, registry, refuse);
+  addWriteGuard(app, refuse);
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const answer = toErrorAnswer(err, limits);
@@ -211,9 +221,16 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs/ui', uiConfig: { docExpansion: 'list' } });
+  // The API's description carries no data: public, like the dashboard's files.
+  await registerPublic(app, async (scope) => {
+    await scope.register(swaggerUi, {
+      routePrefix: '/docs/ui',
+      uiConfig: { docExpansion: 'list' },
+    });
+  });
 
-  app.get('/docs', { schema: schemas.docsRoute }, async (request, reply) => {
+  const publicRoute = { scope: 'public' } as const;
+  app.get('/docs', { schema: schemas.docsRoute, config: publicRoute }, async (request, reply) => {
     const accept = request.headers.accept ?? '';
     if (accept.includes('text/html')) return reply.redirect('/docs/ui/');
     return app.swagger();
@@ -352,24 +369,34 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   // --- operations ---------------------------------------------------------------------------
-  app.get('/metrics', { schema: schemas.metricsRoute }, async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { schema: schemas.metricsRoute, config: { scope: 'read' } },
+    async (_request, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
 
-  app.get('/healthz', { schema: schemas.healthzRoute }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: schemas.healthzRoute, config: publicRoute }, async () => ({
+    status: 'ok',
+  }));
 
-  app.get('/readyz', { schema: schemas.readyzRoute }, async (_request, reply) => {
-    if (closing) return notReady(reply, 'shutting down');
-    if (options.isReady && !options.isReady()) return notReady(reply, 'engine not started');
-    try {
-      await withTimeout(store.strategies.list(), 2_000);
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      return notReady(reply, `storage unreachable: ${why}`);
-    }
-    return { status: 'ready', store: store.info.backend, timescale: store.info.timescale };
-  });
+  app.get(
+    '/readyz',
+    { schema: schemas.readyzRoute, config: publicRoute },
+    async (_request, reply) => {
+      if (closing) return notReady(reply, 'shutting down');
+      if (options.isReady && !options.isReady()) return notReady(reply, 'engine not started');
+      try {
+        await withTimeout(store.strategies.list(), 2_000);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        return notReady(reply, `storage unreachable: ${why}`);
+      }
+      return { status: 'ready', store: store.info.backend, timescale: store.info.timescale };
+    },
+  );
 
   return app;
 }
