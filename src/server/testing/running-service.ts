@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import type { Authenticator } from '../../auth/scope.js';
 import { createEngine } from '../../engine/create-engine.js';
 import type { Engine } from '../../engine/engine.js';
 import { registerPointsRoute } from '../../ingest/http/routes.js';
@@ -36,6 +37,8 @@ export interface TestServiceOptions {
   /** `POST /v1/points`'s limit (default as in `vigil serve`). */
   readonly pointsPerRequest?: number;
   readonly heartbeatMs?: number;
+  /** API tokens every route checks (src/auth); default none: authentication off. */
+  readonly auth?: Authenticator;
   /** Register the routes under test, before the server listens. */
   readonly routes?: (service: {
     app: FastifyInstance;
@@ -61,6 +64,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     store,
     registry,
     logger: { level: 'silent' },
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.limits ? { limits: options.limits } : {}),
   });
