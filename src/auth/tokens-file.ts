@@ -11,7 +11,7 @@ import { VigilError } from '../errors.js';
 import { scopes } from './scope.js';
 import type { TokenEntry } from './token-set.js';
 
-const rate = z.number().positive().finite();
+const rate = z.number().positive('expected a rate > 0').finite('expected a finite rate');
 
 export const tokenEntrySchema = z
   .object({
@@ -21,7 +21,13 @@ export const tokenEntrySchema = z
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'expected the hex SHA-256 of the secret (64 hex digits)'),
-    scopes: z.array(z.enum(scopes)).min(1, 'expected at least one of ingest, read, admin'),
+    scopes: z
+      .array(
+        z.enum(scopes, {
+          error: (issue) => `expected ingest, read or admin, found ${JSON.stringify(issue.input)}`,
+        }),
+      )
+      .min(1, 'expected at least one of ingest, read, admin'),
     points_per_s: rate.optional(),
     requests_per_s: rate.optional(),
   })
