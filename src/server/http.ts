@@ -369,34 +369,28 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   // --- operations ---------------------------------------------------------------------------
-  app.get(
-    '/metrics',
-    { schema: schemas.metricsRoute, config: { scope: 'read' } },
-    async (_request, reply) => {
-      reply.header('content-type', registry.contentType);
-      return registry.metrics();
-    },
-  );
+  const metricsRoute = { schema: schemas.metricsRoute, config: { scope: 'read' } } as const;
+  app.get('/metrics', metricsRoute, async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
 
-  app.get('/healthz', { schema: schemas.healthzRoute, config: publicRoute }, async () => ({
-    status: 'ok',
-  }));
+  // Probes answer anyone: they say whether the process runs, nothing of its data.
+  const healthz = { schema: schemas.healthzRoute, config: publicRoute };
+  app.get('/healthz', healthz, async () => ({ status: 'ok' }));
 
-  app.get(
-    '/readyz',
-    { schema: schemas.readyzRoute, config: publicRoute },
-    async (_request, reply) => {
-      if (closing) return notReady(reply, 'shutting down');
-      if (options.isReady && !options.isReady()) return notReady(reply, 'engine not started');
-      try {
-        await withTimeout(store.strategies.list(), 2_000);
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        return notReady(reply, `storage unreachable: ${why}`);
-      }
-      return { status: 'ready', store: store.info.backend, timescale: store.info.timescale };
-    },
-  );
+  const readyz = { schema: schemas.readyzRoute, config: publicRoute };
+  app.get('/readyz', readyz, async (_request, reply) => {
+    if (closing) return notReady(reply, 'shutting down');
+    if (options.isReady && !options.isReady()) return notReady(reply, 'engine not started');
+    try {
+      await withTimeout(store.strategies.list(), 2_000);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return notReady(reply, `storage unreachable: ${why}`);
+    }
+    return { status: 'ready', store: store.info.backend, timescale: store.info.timescale };
+  });
 
   return app;
 }
