@@ -11,6 +11,8 @@ import { VigilError } from '../errors.js';
 import { scopes } from './scope.js';
 import type { TokenEntry } from './token-set.js';
 
+const SHA256_EXPECTED = 'expected the hex SHA-256 of the secret (64 hex digits)';
+
 const rate = z.number().positive('expected a rate > 0').finite('expected a finite rate');
 
 export const tokenEntrySchema = z
@@ -18,9 +20,7 @@ export const tokenEntrySchema = z
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1–64 letters, digits, ".", "_", "-"'),
-    sha256: z
-      .string()
-      .regex(/^[0-9a-fA-F]{64}$/, 'expected the hex SHA-256 of the secret (64 hex digits)'),
+    sha256: z.string({ error: SHA256_EXPECTED }).regex(/^[0-9a-fA-F]{64}$/, SHA256_EXPECTED),
     scopes: z
       .array(
         z.enum(scopes, {

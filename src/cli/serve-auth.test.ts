@@ -155,6 +155,17 @@ test('vigil serve with a tokens file: probes open, the API needs a token', async
       tokens,
       `tokens:\n  - { name: ops, sha256: ${hashSecret('vgl_ops')}, scopes: [admin] }\n`,
     );
+    // An invalid file stops the start before storage opens, naming the entry and key.
+    const bad = path.join(dir, 'bad.yaml');
+    await writeFile(bad, 'tokens:\n  - { name: x, sha256: 123, scopes: [read] }\n');
+    const refused = await serve(dir, ['--auth-tokens', bad]);
+    assert.equal(refused.url, undefined);
+    assert.deepEqual(await refused.exit, [2, null]);
+    assert.match(
+      refused.stderr(),
+      /VIGIL_ERR_CONFIG: .*bad\.yaml: tokens\[0\] "x": sha256: expected/,
+    );
+
     const s = await serve(dir, ['--auth-tokens', tokens]);
     assert.ok(s.url, `not serving: ${s.stderr()}`);
     assert.ok(s.lines.some((l) => l.msg === `authentication on: 1 tokens from ${tokens}`));

@@ -1,7 +1,7 @@
 /**
- * `vigil serve`: the one place the service is assembled. Components start in order (storage,
- * alerting, the engine, hot reload and shadow runs, the HTTP and gRPC servers, the strategy
- * watcher, MQTT, the demo) and stop in the reverse order on SIGTERM/SIGINT, or when a later one
+ * `vigil serve`: the one place the service is assembled. Components start in order (the API
+ * tokens, storage, alerting, the engine, hot reload and shadow runs, the HTTP and gRPC servers,
+ * the strategy watcher, MQTT, the demo) and stop in the reverse order on SIGTERM/SIGINT, or when a later one
  * fails to start. Settings are resolved and validated before anything starts (serve-settings.ts);
  * each subsystem owns its config section and its routes (docs/operations.md).
  */
@@ -76,11 +76,21 @@ export async function serve(settings: ServeSettings): Promise<void> {
   const running: Running[] = [];
   const started = (name: string, stop: () => unknown) => running.push({ name, stop });
   try {
+    const registry = serviceRegistry();
+    // Every HTTP route (and the gRPC server) checks callers against this; off without a file.
+    const auth: Authenticator =
+      settings.authTokens === undefined
+        ? new TokenSet([])
+        : await WatchedTokens.open({
+            file: settings.authTokens,
+            registry,
+            log: { info: (msg) => info(msg), warn: warnLater },
+          });
+    if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
     await mkdir(settings.dataDir, { recursive: true });
     const store = await openStore(storeOptions(config.store ?? {}, settings));
     started('store', () => store.close());
     await storeStrategies(store, strategies, warnLater);
-    const registry = serviceRegistry();
     const { deadLetters } = store;
     const alerting = new Alerting({ settings: alertConfig, deadLetters, registry, log: warnLater });
     started('alerting', () => alerting.close()); // after the engine: it drains into the sinks
@@ -103,17 +113,6 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const slots = new StrategySlots({ engine, store, log: warnLater, onFailure });
     const shadows = await ShadowManager.open({ engine, store, slots, registry, log: warnLater });
     started('shadows', () => shadows.close());
-
-    // Every HTTP route (and the gRPC server) checks callers against this; off without a file.
-    const auth: Authenticator =
-      settings.authTokens === undefined
-        ? new TokenSet([])
-        : await WatchedTokens.open({
-            file: settings.authTokens,
-            registry,
-            log: { info: (msg) => info(msg), warn: warnLater },
-          });
-    if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
 
     let ready = false;
     const app = await buildHttpServer({
