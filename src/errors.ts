@@ -101,6 +101,16 @@ export const errorCodes = {
     httpStatus: 422,
     summary: 'point refused: it would create a series beyond a cardinality cap',
   },
+  VIGIL_ERR_UNAUTHENTICATED: {
+    exitCode: 8,
+    httpStatus: 401,
+    summary: 'no API token, or one that is not configured',
+  },
+  VIGIL_ERR_FORBIDDEN: {
+    exitCode: 8,
+    httpStatus: 403,
+    summary: "the API token's scopes do not include the one the route needs",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

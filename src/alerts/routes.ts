@@ -15,6 +15,8 @@ export function registerAlertRoutes(
   app.get(
     '/v1/alerts/dead-letters',
     {
+      // Alert payloads and sink addresses: an operator's view (docs/security.md).
+      config: { scope: 'admin' },
       schema: {
         summary: 'Alert deliveries that were given up (retries exhausted, queue full, …)',
         tags: ['operations'],

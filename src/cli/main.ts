@@ -11,6 +11,7 @@ import { registerModelCommands } from './model.js';
 import { nabRun, nabScore, defaultNabDataDir } from './nab.js';
 import { listStrategies } from './strategies.js';
 import { registerServeCommand } from './serve.js';
+import { registerTokenCommands } from './token.js';
 
 /** The one place where Vigil's parts are wired into commands. */
 const program = new Command()
@@ -97,6 +98,7 @@ registerModelCommands(program);
 registerAbCommand(program);
 registerLabelsCommands(program);
 registerServeCommand(program);
+registerTokenCommands(program);
 
 try {
   await program.parseAsync();

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { alertsConfigSchema } from '../alerts/config.js';
+import { authSchema } from '../auth/config.js';
 import { engineSchema } from '../engine/config.js';
 import { VigilError } from '../errors.js';
 import { influxSchema } from '../ingest/influx/config.js';
@@ -40,6 +41,7 @@ export const configSchema = z
     mqtt: mqttSchema,
     alerts: alertsConfigSchema,
     tls: tlsSchema,
+    auth: authSchema,
   })
   .partial()
   .strict();

@@ -3,6 +3,7 @@
  * config file (`--config`), default (docs/operations.md). Every problem is collected and thrown
  * as one VIGIL_ERR_CONFIG naming the flag, variable or key.
  */
+import { exposureProblem } from '../auth/config.js';
 import { configError, logLevels, readConfigFile, type ServeConfig } from './serve-config.js';
 import { resolveTlsFiles, type TlsFlags } from '../tls/config.js';
 import type { TlsFiles } from '../tls/material.js';
@@ -18,6 +19,10 @@ export interface ServeSettings {
   readonly models: string | undefined;
   readonly demo: boolean;
   readonly logLevel: string;
+  /** API tokens file (docs/security.md); none: authentication off, loopback only. */
+  readonly authTokens: string | undefined;
+  /** Serve a non-loopback address without authentication. */
+  readonly insecure: boolean;
   readonly file: ServeConfig;
   /** HTTPS and gRPC over TLS with these files; undefined: plaintext (docs/operations.md). */
   readonly tls: TlsFiles | undefined;
@@ -34,6 +39,8 @@ export interface ServeFlags extends TlsFlags {
   config?: string;
   demo: boolean;
   logLevel?: string;
+  authTokens?: string;
+  insecure?: boolean;
 }
 
 /** The first of flag, environment variables, file value that is set, and where it came from. */
@@ -60,6 +67,15 @@ function portFrom(picked: { value: string; source: string }, problems: string[])
     return 0;
   }
   return n;
+}
+
+/** A true/false environment variable (unset: false). */
+function flagFromEnv(name: string, env: NodeJS.ProcessEnv, problems: string[]): boolean {
+  const value = env[name];
+  if (value === undefined || value === '' || /^(0|false|no|off)$/i.test(value)) return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  problems.push(`${name}: expected true or false, found ${JSON.stringify(value)}`);
+  return false;
 }
 
 /** Merge flags, environment and file; throws VIGIL_ERR_CONFIG listing every problem. */
@@ -91,6 +107,7 @@ export async function resolveSettings(
     else problems.push(`VIGIL_DEMO: expected true or false, found ${JSON.stringify(demoEnv)}`);
   }
   if (demoFromCli) demo = flags.demo;
+  const insecure = flags.insecure === true || flagFromEnv('VIGIL_INSECURE', env, problems);
   const levelPick = pick(flags.logLevel, '--log-level', ['VIGIL_LOG_LEVEL', 'LOG_LEVEL'], env);
   const logLevel = levelPick?.value ?? file.log_level ?? 'info';
   const levels: readonly string[] = logLevels;
@@ -115,9 +132,15 @@ export async function resolveSettings(
     models: pick(flags.models, '--models', ['VIGIL_MODELS'], env)?.value ?? file.models?.dir,
     demo,
     logLevel,
+    authTokens:
+      pick(flags.authTokens, '--auth-tokens', ['VIGIL_AUTH_TOKENS'], env)?.value ??
+      file.auth?.tokens_file,
+    insecure,
     file,
     tls: resolveTlsFiles(flags, env, file.tls, problems),
   };
+  const exposure = exposureProblem(settings.host, settings.authTokens, insecure);
+  if (exposure !== undefined) problems.push(exposure);
   if (problems.length > 0) throw configError(problems);
   return settings;
 }

@@ -77,7 +77,8 @@ test('configuration: flag over environment over file, errors name the key', asyn
     const file = path.join(dir, 'vigil.yaml');
     await writeFile(
       file,
-      'port: 9000\ngrpc_port: 9001\nhost: 0.0.0.0\nlimits:\n  body_bytes: 1024\n',
+      // A non-loopback host needs a tokens file (or --insecure): src/cli/serve-auth.test.ts.
+      'port: 9000\ngrpc_port: 9001\nhost: 0.0.0.0\nlimits:\n  body_bytes: 1024\nauth:\n  tokens_file: tokens.yaml\n',
     );
     const fromFile = await resolveSettings({ config: file, demo: true }, false, {});
     assert.equal(fromFile.port, 9000);

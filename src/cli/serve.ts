@@ -1,7 +1,7 @@
 /**
- * `vigil serve`: the one place the service is assembled. Components start in order (storage,
- * alerting, the engine, hot reload and shadow runs, the HTTP and gRPC servers, the strategy
- * watcher, MQTT, the demo) and stop in the reverse order on SIGTERM/SIGINT, or when a later one
+ * `vigil serve`: the one place the service is assembled. Components start in order (the API
+ * tokens, storage, alerting, the engine, hot reload and shadow runs, the HTTP and gRPC servers,
+ * the strategy watcher, MQTT, the demo) and stop in the reverse order on SIGTERM/SIGINT, or when a later one
  * fails to start. Settings are resolved and validated before anything starts (serve-settings.ts);
  * each subsystem owns its config section and its routes (docs/operations.md).
  */
@@ -13,6 +13,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Alerting } from '../alerts/alerting.js';
 import { alertSettings } from '../alerts/config.js';
+import { isLoopback } from '../auth/config.js';
+import type { Authenticator } from '../auth/scope.js';
+import { TokenSet } from '../auth/token-set.js';
+import { WatchedTokens } from '../auth/tokens-watch.js';
 import { engineOptions } from '../engine/config.js';
 import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
@@ -79,11 +83,21 @@ export async function serve(settings: ServeSettings): Promise<void> {
   const running: Running[] = [];
   const started = (name: string, stop: () => unknown) => running.push({ name, stop });
   try {
+    const registry = serviceRegistry();
+    // Every HTTP route (and the gRPC server) checks callers against this; off without a file.
+    const auth: Authenticator =
+      settings.authTokens === undefined
+        ? new TokenSet([])
+        : await WatchedTokens.open({
+            file: settings.authTokens,
+            registry,
+            log: { info: (msg) => info(msg), warn: warnLater },
+          });
+    if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
     await mkdir(settings.dataDir, { recursive: true });
     const store = await openStore(storeOptions(config.store ?? {}, settings));
     started('store', () => store.close());
     await storeStrategies(store, strategies, warnLater);
-    const registry = serviceRegistry();
     const tlsLog = { info: (msg: string) => info(msg), warn: warnLater };
     const tls =
       tlsFiles &&
@@ -115,6 +129,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
 
     let ready = false;
     const app = await buildHttpServer({
+      auth,
       engine,
       store,
       registry,
@@ -128,6 +143,15 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const log = app.log;
     warn = (msg) => log.warn(msg);
     info = (msg) => log.info(msg);
+    if (!auth.enabled) {
+      log.warn(
+        settings.insecure && !isLoopback(host)
+          ? `authentication off and --insecure: anyone who reaches ${host} can read and change everything; give --auth-tokens FILE`
+          : `authentication off: no tokens file (--auth-tokens, auth.tokens_file), serving loopback ${host} only`,
+      );
+    } else if (auth instanceof WatchedTokens) {
+      log.info(`authentication on: ${auth.size} tokens from ${settings.authTokens ?? ''}`);
+    }
     await registerServeRoutes(app, { engine, store, registry }, config);
     if (settings.models !== undefined) {
       const models = await startModels(
@@ -255,6 +279,8 @@ export function registerServeCommand(program: Command): void {
       '--tls-client-ca <file>',
       'require client certificates signed by this PEM CA (env VIGIL_TLS_CLIENT_CA)',
     )
+    .option('--auth-tokens <file>', 'API tokens file (env VIGIL_AUTH_TOKENS; default: auth off)')
+    .option('--insecure', 'serve a non-loopback --host without tokens (env VIGIL_INSECURE)')
     .option('--no-demo', 'do not start the built-in demo source (env VIGIL_DEMO=false)')
     .action(async (flags: ServeFlags, command: Command) => {
       const settings = await resolveSettings(flags, command.getOptionValueSource('demo') === 'cli');

@@ -3,7 +3,8 @@
  * OpenAPI at /docs), with the read API, the live stream, health and `/metrics`. Ingest routes
  * (src/ingest/*) and model serving register themselves. Every error answer is `{code, message}`
  * with a VIGIL_ERR_* code (docs/errors.md). Hooks added here before any route run for every
- * route: the shutdown answer and the write guard (write-guard.ts, docs/security.md).
+ * route: the shutdown answer, authentication (src/auth/http-auth.ts) and the write guard
+ * (write-guard.ts), docs/security.md.
  */
 import Fastify, {
   LogController,
@@ -31,6 +32,9 @@ import type { StrategySlots } from '../engine/strategy-slots.js';
 import { addWriteGuard } from './write-guard.js';
 import { httpsOptions, followTls } from '../tls/https.js';
 import type { TlsSource } from '../tls/reloader.js';
+import { addAuth } from '../auth/http-auth.js';
+import { registerPublic } from '../auth/public-routes.js';
+import type { Authenticator } from '../auth/scope.js';
 
 export interface HttpLimits {
   /** Largest request body, bytes (413 beyond). Default 8 MiB. */
@@ -60,6 +64,8 @@ export interface HttpServerOptions {
   readonly strategies?: StrategySlots;
   /** Shadow runs (docs/shadow.md): enables `/v1/shadows`. */
   readonly shadows?: ShadowManager;
+  /** API tokens every route is checked against (src/auth/http-auth.ts); none: auth off. */
+  readonly auth?: Authenticator;
   /** Told of every route as it is registered, by any subsystem (tests list the routes). */
   readonly onRoute?: (route: RouteOptions) => void;
   /** HTTPS (HTTP/1.1 over TLS) with this certificate, followed as it is reloaded (src/tls). */
@@ -176,7 +182,11 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.addHook('onRequest', async (_request, reply) => {
     if (closing) return notReady(reply, 'shutting down: retry on another instance or later');
   });
-  addWriteGuard(app, (reply, err) => sendError(reply, vigil(err.code, err.message)));
+  const refuse = (reply: FastifyReply, err: VigilError) =>
+    sendError(reply, vigil(err.code, err.message));
+  // Authentication first: an unauthenticated caller learns nothing from the write guard.
+  if (options.auth !== undefined) addAuth(app, options.auth, registry, refuse);
+  addWriteGuard(app, refuse);
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const answer = toErrorAnswer(err, limits);
@@ -217,9 +227,16 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs/ui', uiConfig: { docExpansion: 'list' } });
+  // The API's description carries no data: public, like the dashboard's files.
+  await registerPublic(app, async (scope) => {
+    await scope.register(swaggerUi, {
+      routePrefix: '/docs/ui',
+      uiConfig: { docExpansion: 'list' },
+    });
+  });
 
-  app.get('/docs', { schema: schemas.docsRoute }, async (request, reply) => {
+  const publicRoute = { scope: 'public' } as const;
+  app.get('/docs', { schema: schemas.docsRoute, config: publicRoute }, async (request, reply) => {
     const accept = request.headers.accept ?? '';
     if (accept.includes('text/html')) return reply.redirect('/docs/ui/');
     return app.swagger();
@@ -358,14 +375,18 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   // --- operations ---------------------------------------------------------------------------
-  app.get('/metrics', { schema: schemas.metricsRoute }, async (_request, reply) => {
+  const metricsRoute = { schema: schemas.metricsRoute, config: { scope: 'read' } } as const;
+  app.get('/metrics', metricsRoute, async (_request, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
 
-  app.get('/healthz', { schema: schemas.healthzRoute }, async () => ({ status: 'ok' }));
+  // Probes answer anyone: they say whether the process runs, nothing of its data.
+  const healthz = { schema: schemas.healthzRoute, config: publicRoute };
+  app.get('/healthz', healthz, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: schemas.readyzRoute }, async (_request, reply) => {
+  const readyz = { schema: schemas.readyzRoute, config: publicRoute };
+  app.get('/readyz', readyz, async (_request, reply) => {
     if (closing) return notReady(reply, 'shutting down');
     if (options.isReady && !options.isReady()) return notReady(reply, 'engine not started');
     try {

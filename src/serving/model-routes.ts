@@ -188,7 +188,8 @@ export function registerModelRoutes(
   app.post(
     '/v1/models/:name/predict',
     {
-      config: { bodyTypes: JSON_BODY },
+      // Computes on the caller's data and changes nothing: a reader's call (docs/security.md).
+      config: { bodyTypes: JSON_BODY, scope: 'read' },
       bodyLimit: limits.bodyBytes,
       schema: {
         summary: 'Run a served model on named input tensors',

@@ -41,7 +41,7 @@ export async function registerPointsRoute(
       {
         schema: ingestRoute,
         // Checked before the body is read (src/server/write-guard.ts): text/plain is 415.
-        config: { bodyTypes: ['application/json', ...NDJSON_TYPES] },
+        config: { bodyTypes: ['application/json', ...NDJSON_TYPES], scope: 'ingest' },
         // The body schema documents the shape; parse-points checks it per point, by index.
         validatorCompiler: () => () => true,
         errorHandler: (error: FastifyError) => {

@@ -163,7 +163,7 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
       validatorCompiler: () => () => true,
       bodyLimit: bodyBytes,
       // Line protocol in any content type: Telegraf sends text/plain.
-      config: { bodyTypes: 'any' as const },
+      config: { bodyTypes: 'any' as const, scope: 'ingest' as const },
     };
     scope.post(
       '/api/v2/write',
@@ -181,6 +181,8 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
       '/write',
       {
         ...common,
+        // InfluxDB v1 clients may send the token as `?u=…&p=…` (src/auth/credentials.ts).
+        config: { ...common.config, tokenInQuery: true },
         schema: {
           tags: ['ingest'],
           summary: 'InfluxDB v1 write: line protocol (Telegraf outputs.influxdb)',

@@ -127,7 +127,7 @@ export async function registerRemoteWriteRoutes(
       {
         bodyLimit: limits.maxCompressedBytes,
         // Checks its own content type and encoding (checkHeaders: 415).
-        config: { bodyTypes: 'any' },
+        config: { bodyTypes: 'any', scope: 'ingest' },
         schema: {
           tags: ['ingest'],
           summary: 'Prometheus remote-write v1 (snappy-compressed protobuf WriteRequest)',

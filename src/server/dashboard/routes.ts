@@ -13,6 +13,7 @@ import { errorResponses } from '../../http-api/error-schema.js';
 import { sampleIngestRate } from './ingest-rate.js';
 import { ScoreBuffer, type ScoreBufferOptions } from './score-buffer.js';
 import { registerWebAssets } from './web-assets.js';
+import { registerPublic } from '../../auth/public-routes.js';
 
 export interface DashboardOptions {
   readonly engine: Pick<Engine, 'subscribe'>;
@@ -170,5 +171,6 @@ export async function registerDashboard(
     },
   );
 
-  await registerWebAssets(app);
+  // The page and its scripts carry no data; the API calls they make need a token.
+  await registerPublic(app, registerWebAssets);
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import type { Authenticator } from '../../auth/scope.js';
 import { createEngine } from '../../engine/create-engine.js';
 import type { Engine } from '../../engine/engine.js';
 import { registerPointsRoute } from '../../ingest/http/routes.js';
@@ -39,6 +40,8 @@ export interface TestServiceOptions {
   readonly heartbeatMs?: number;
   /** Serve HTTPS with this certificate (`url` is then https://). */
   readonly tls?: TlsSource;
+  /** API tokens every route checks (src/auth); default none: authentication off. */
+  readonly auth?: Authenticator;
   /** Register the routes under test, before the server listens. */
   readonly routes?: (service: {
     app: FastifyInstance;
@@ -64,6 +67,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     store,
     registry,
     logger: { level: 'silent' },
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.tls && { tls: options.tls }),
