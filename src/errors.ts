@@ -101,6 +101,11 @@ export const errorCodes = {
     httpStatus: 422,
     summary: 'point refused: it would create a series beyond a cardinality cap',
   },
+  VIGIL_ERR_UNAUTHENTICATED: {
+    exitCode: 8,
+    httpStatus: 401,
+    summary: 'no token, or a token the server does not know',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
