@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestService, type TestService } from '../server/testing/running-service.js';
-import { AUTH_OFF, bearerToken, readCookie, registerSessionRoutes } from './session-routes.js';
+import { bearerToken } from './bearer.js';
+import { AUTH_OFF, readCookie, registerSessionRoutes } from './session-routes.js';
 import { hashSecret, TokenSet } from './token-set.js';
 
 const READER = 'r3ad-secret-0123456789abcdef';

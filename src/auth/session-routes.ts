@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VigilError } from '../errors.js';
 import { errorResponses } from '../http-api/error-schema.js';
 import { JSON_BODY } from '../server/write-guard.js';
+import { bearerToken } from './bearer.js';
 import { scopes, type Authenticator, type Principal } from './scope.js';
 
 /** The cookie the dashboard's token travels in; the HTTP auth hook reads the same name. */
@@ -42,12 +43,6 @@ export function readCookie(header: string | undefined, name: string): string | u
     return value;
   }
   return undefined;
-}
-
-/** The token of `Authorization: Bearer <token>` (scheme in any case), or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = header === undefined ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return match?.[1];
 }
 
 /** RFC 6265 cookie-octets: what a cookie value may hold without quoting or encoding. */
