@@ -38,11 +38,18 @@ describe('readCookie and bearerToken', () => {
 describe('session routes with tokens configured', () => {
   let service: TestService;
   let secure: TestService;
+  /** The scope each request's route declared (what the auth hook checks), by method. */
+  const scopeOf = new Map<string, string | undefined>();
 
   before(async () => {
     [service, secure] = await Promise.all([
       startTestService({
-        routes: ({ app }) => registerSessionRoutes(app, tokens, { secureCookie: false }),
+        routes: ({ app }) => {
+          app.addHook('onRequest', async (request) => {
+            scopeOf.set(request.method, request.routeOptions.config.scope);
+          });
+          registerSessionRoutes(app, tokens, { secureCookie: false });
+        },
       }),
       startTestService({
         routes: ({ app }) => registerSessionRoutes(app, tokens, { secureCookie: true }),
@@ -141,6 +148,14 @@ describe('session routes with tokens configured', () => {
     );
     const tls = await fetch(`${secure.url}/v1/session`, { method: 'DELETE' });
     assert.match(tls.headers.get('set-cookie') ?? '', /Max-Age=0; Secure$/);
+  });
+
+  test('all three routes are public: they check the token themselves', () => {
+    assert.deepEqual(Object.fromEntries(scopeOf), {
+      POST: 'public',
+      GET: 'public',
+      DELETE: 'public',
+    });
   });
 
   test('the OpenAPI document lists the session routes', async () => {

@@ -3,6 +3,8 @@
  * modules (dist/web, built by `npm run build`/`prepare`) and the two browser libraries it uses,
  * served straight from node_modules (uPlot's ES module and CSS, jsdiff's ES module build).
  * Paths are resolved from this file's place in dist/, so `vigil serve` works from any directory.
+ * The files are public (route scope `public`): a browser without a session must get the page to
+ * show its sign-in; only the API needs a token (docs/dashboard.md, Signing in).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,6 +44,19 @@ export async function registerWebAssets(app: FastifyInstance): Promise<void> {
       );
     }
   }
+  // An encapsulated scope, so the hook marks these file routes public and no others.
+  await app.register(async (files) => {
+    files.addHook('onRoute', (route) => {
+      route.config = { ...route.config, scope: 'public' };
+    });
+    await registerRoots(files, roots);
+  });
+}
+
+async function registerRoots(
+  app: FastifyInstance,
+  roots: readonly { prefix: string; root: string }[],
+): Promise<void> {
   let first = true;
   for (const { prefix, root } of roots) {
     await app.register(fastifyStatic, {
