@@ -24,12 +24,14 @@ export interface RouteDeps {
   readonly registry: Registry;
   /** The tokens the dashboard's sign-in checks (src/auth); default none: auth off. */
   readonly auth?: Authenticator;
+  /** Mark the sign-in cookie `Secure`: set when the server speaks TLS. */
+  readonly secureCookie?: boolean;
 }
 
 /** Before the app listens. */
 export async function registerServeRoutes(
   app: FastifyInstance,
-  { engine, store, registry, auth }: RouteDeps,
+  { engine, store, registry, auth, secureCookie }: RouteDeps,
   config: ServeConfig,
 ): Promise<void> {
   const limits = config.limits ?? {};
@@ -45,6 +47,11 @@ export async function registerServeRoutes(
   });
   registerInfluxRoutes(app, { engine, registry, ...influxOptions(config.influx ?? {}, limits) });
   const acceptedPoints = () => engine.stats().accepted;
-  await registerDashboard(app, { engine, store, acceptedPoints, ...defined({ auth }) });
+  await registerDashboard(app, {
+    engine,
+    store,
+    acceptedPoints,
+    ...defined({ auth, secureCookie }),
+  });
   registerAlertRoutes(app, { deadLetters: store.deadLetters });
 }

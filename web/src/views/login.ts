@@ -19,7 +19,10 @@ const canRead = (scopes: readonly string[]) => scopes.includes('read') || scopes
 
 function reason(err: unknown): string {
   if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
-  if (err.status === 401) return 'That token is not known to this server.';
+  // Other 401s say why (e.g. the server has no tokens configured any more).
+  if (err.status === 401 && err.message === 'unknown token') {
+    return 'That token is not known to this server.';
+  }
   return `Cannot sign in: ${err.message}`;
 }
 
