@@ -82,6 +82,7 @@ describe('dashboard sign-in in Chromium', { timeout: 120_000 }, () => {
     assert.equal(await page.locator('#session').isVisible(), false, 'no Sign out yet');
     assert.equal(await page.locator('#live-status').innerText(), 'Not live');
     assert.equal(await page.locator('table.events').count(), 0);
+    assert.equal(await page.locator('header nav a[aria-current]').count(), 0, 'no page is current');
     await page.screenshot({ path: path.join(shots, 'login.png') });
   });
 
@@ -146,6 +147,7 @@ describe('dashboard sign-in in Chromium', { timeout: 120_000 }, () => {
     await page.getByRole('link', { name: 'Strategies' }).click();
     await page.waitForURL(/#\/strategies$/);
     assert.equal(await page.locator('h1').innerText(), 'Sign in');
+    assert.equal(await page.locator('header nav a[aria-current]').count(), 0);
   });
 
   test('no console errors besides the refused calls', () => {

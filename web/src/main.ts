@@ -76,15 +76,15 @@ function show(): void {
   if (cleanup) cleanup();
   cleanup = undefined;
   main.replaceChildren();
-  if (signedOut) {
-    showLogin();
-    return;
-  }
   const route = parseHash(location.hash);
-  const view = VIEWS.find((v) => v.match(route.path));
+  const view = signedOut ? undefined : VIEWS.find((v) => v.match(route.path));
   for (const link of document.querySelectorAll<HTMLAnchorElement>('header nav a')) {
     if (link.dataset.nav === view?.nav) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
+  }
+  if (signedOut) {
+    showLogin();
+    return;
   }
   if (view === undefined) {
     main.append(
