@@ -73,7 +73,7 @@ describe('presentedCredential', () => {
 
   test('cookieValue reads one cookie, quoted or percent-encoded', () => {
     assert.equal(cookieValue('a=1; vigil_token="q"', 'vigil_token'), 'q');
-    assert.equal(cookieValue('vigil_token=a%2Bb', 'vigil_token'), 'a+b');
+    assert.equal(cookieValue('vigil_token=a%2Bb', 'vigil_token'), 'a%2Bb', 'as set: not decoded');
     assert.equal(cookieValue('my_vigil_token=x', 'vigil_token'), undefined);
     assert.equal(cookieValue('vigil_token=%E0', 'vigil_token'), '%E0');
     assert.equal(cookieValue(undefined, 'vigil_token'), undefined);

@@ -64,11 +64,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
     if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) {
       value = value.slice(1, -1);
     }
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
-    }
+    return value; // as the login set it: not URI-decoded, so a `%` in a token stays itself
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { Authenticator } from '../auth/scope.js';
 import { registerAlertRoutes } from '../alerts/routes.js';
 import { defined } from '../data/defined.js';
 import type { Engine } from '../engine/engine.js';
@@ -21,12 +22,16 @@ export interface RouteDeps {
   readonly engine: Engine;
   readonly store: Store;
   readonly registry: Registry;
+  /** The tokens the dashboard's sign-in checks (src/auth); default none: auth off. */
+  readonly auth?: Authenticator;
+  /** Mark the sign-in cookie `Secure`: set when the server speaks TLS. */
+  readonly secureCookie?: boolean;
 }
 
 /** Before the app listens. */
 export async function registerServeRoutes(
   app: FastifyInstance,
-  { engine, store, registry }: RouteDeps,
+  { engine, store, registry, auth, secureCookie }: RouteDeps,
   config: ServeConfig,
 ): Promise<void> {
   const limits = config.limits ?? {};
@@ -41,6 +46,12 @@ export async function registerServeRoutes(
     ...remoteWriteOptions(config.remote_write ?? {}),
   });
   registerInfluxRoutes(app, { engine, registry, ...influxOptions(config.influx ?? {}, limits) });
-  await registerDashboard(app, { engine, store, acceptedPoints: () => engine.stats().accepted });
+  const acceptedPoints = () => engine.stats().accepted;
+  await registerDashboard(app, {
+    engine,
+    store,
+    acceptedPoints,
+    ...defined({ auth, secureCookie }),
+  });
   registerAlertRoutes(app, { deadLetters: store.deadLetters });
 }

@@ -152,7 +152,11 @@ export async function serve(settings: ServeSettings): Promise<void> {
     } else if (auth instanceof WatchedTokens) {
       log.info(`authentication on: ${auth.size} tokens from ${settings.authTokens ?? ''}`);
     }
-    await registerServeRoutes(app, { engine, store, registry }, config);
+    await registerServeRoutes(
+      app,
+      { engine, store, registry, auth, secureCookie: settings.tls !== undefined },
+      config,
+    );
     if (settings.models !== undefined) {
       const models = await startModels(
         app,
@@ -167,6 +171,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       registry,
       port: settings.grpcPort,
       host,
+      auth,
       ...(tls && { tls }),
     });
     started('servers', () => Promise.all([app.close(), grpc.close()]));

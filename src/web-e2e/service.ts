@@ -1,13 +1,14 @@
 /**
  * The real service for browser tests, in-process: PGlite (in memory), the live engine with a
  * spool in a temp dir, hot reload, shadow runs, and the HTTP API with every route `vigil serve`
- * registers (the dashboard included), on a free port.
+ * registers (the dashboard and its sign-in included), on a free port, with or without tokens.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import type { Authenticator } from '../auth/scope.js';
 import { parseStrategy } from '../core/strategy/parse.js';
 import { builtinStrategyPath } from '../strategy-files/load.js';
 import type { Engine, IngestPoint } from '../engine/engine.js';
@@ -26,6 +27,13 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  /** The tokens the service checks; default none (auth off). */
+  readonly auth?: Authenticator;
+  /** The token `send` presents as `Authorization: Bearer` (needed once ingest checks tokens). */
+  readonly sendToken?: string;
+}
+
 /**
  * @param strategyYamls active strategies (stored too)
  * @param storedYamls versions only stored, not active (shadow candidates)
@@ -33,6 +41,7 @@ export interface TestService {
 export async function startService(
   strategyYamls: readonly string[],
   storedYamls: readonly string[] = [],
+  options: ServiceOptions = {},
 ): Promise<TestService> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-web-e2e-'));
   const store = await openStore();
@@ -70,7 +79,8 @@ export async function startService(
     strategies: slots,
     shadows,
   });
-  await registerServeRoutes(app, { engine, store, registry }, {});
+  const { auth, sendToken } = options;
+  await registerServeRoutes(app, { engine, store, registry, ...(auth ? { auth } : {}) }, {});
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
@@ -79,7 +89,10 @@ export async function startService(
     async send(points) {
       const res = await fetch(`${url}/v1/points`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(sendToken === undefined ? {} : { authorization: `Bearer ${sendToken}` }),
+        },
         body: JSON.stringify(points),
       });
       const answer = (await res.json()) as { accepted: number; errors: unknown[] };

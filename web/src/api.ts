@@ -6,9 +6,11 @@ import type {
   Overview,
   ReloadAnswer,
   Scores,
+  Session,
   ShadowDetail,
   ShadowRun,
   SeriesInfo,
+  SignedIn,
   StrategySummary,
   StrategyVersion,
   VigilEvent,
@@ -27,6 +29,13 @@ export class ApiError extends Error {
 
 type Query = Record<string, string | number | undefined>;
 
+let unauthenticated: (() => void) | undefined;
+
+/** Who hears that an API call answered 401 (no session, or it ended): the login view. */
+export function onUnauthenticated(handler: () => void): void {
+  unauthenticated = handler;
+}
+
 function withQuery(path: string, query: Query = {}): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query))
@@ -35,7 +44,8 @@ function withQuery(path: string, query: Query = {}): string {
   return text === '' ? path : `${path}?${text}`;
 }
 
-async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** `quiet`: a 401 is this call's answer (the session calls), not a reason to show the login. */
+async function request<T>(path: string, init: RequestInit = {}, quiet = false): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, init);
@@ -49,6 +59,7 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   } catch {
     body = undefined;
   }
+  if (res.status === 401 && !quiet) unauthenticated?.();
   if (!res.ok) {
     const b = (body ?? {}) as { code?: string; message?: string };
     throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? res.statusText);
@@ -57,6 +68,19 @@ async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
 }
 
 export const api = {
+  /** `{auth: false}`, or who the session is; 401 (ApiError) when signed out. */
+  session: () => request<Session>('/v1/session', {}, true),
+  signIn: (token: string) =>
+    request<SignedIn>(
+      '/v1/session',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      },
+      true,
+    ),
+  signOut: () => request<void>('/v1/session', { method: 'DELETE' }, true),
   overview: () => request<Overview>('/v1/overview'),
   devices: () => request<{ devices: string[] }>('/v1/devices'),
   series: (device?: string) =>

@@ -1,13 +1,20 @@
-/** The dashboard's entry: header navigation, live status, and the view for the current route. */
+/**
+ * The dashboard's entry: header navigation, live status, the session (sign-in page, sign out),
+ * and the view for the current route. While signed out every route shows the sign-in page; its
+ * address stays, so signing in continues where the user was.
+ */
+import { api, ApiError, onUnauthenticated } from './api.js';
 import { h } from './dom.js';
-import { onLiveState } from './live.js';
+import { onLiveRefused, onLiveState, pauseLive, resumeLive } from './live.js';
 import { parseHash, type Route } from './router.js';
 import { renderEvent } from './views/event.js';
 import { renderEvents } from './views/events.js';
 import { renderFleet } from './views/fleet.js';
+import { renderLogin } from './views/login.js';
 import { renderSeries } from './views/series.js';
 import { renderShadows } from './views/shadows.js';
 import { renderStrategies } from './views/strategies.js';
+import type { SignedIn } from './types.js';
 
 type View = (main: HTMLElement, route: Route) => (() => void) | void;
 
@@ -27,15 +34,57 @@ const VIEWS: readonly { nav: string; match: (p: readonly string[]) => boolean; r
 const main = document.getElementById('main') as HTMLElement;
 let cleanup: (() => void) | void;
 let first = true;
+/** Set while the server wants a token and the browser has no valid session. */
+let signedOut = false;
+let notice: string | undefined;
+
+const sessionBox = document.getElementById('session') as HTMLElement;
+const sessionName = document.getElementById('session-name') as HTMLElement;
+
+function showSession(who: SignedIn | undefined): void {
+  sessionBox.hidden = who === undefined;
+  sessionName.textContent = who === undefined ? '' : `Signed in as ${who.name}`;
+}
+
+function showLogin(): void {
+  const input = renderLogin(main, {
+    ...(notice === undefined ? {} : { notice }),
+    onSignedIn: (who) => {
+      signedOut = false;
+      notice = undefined;
+      showSession(who);
+      resumeLive();
+      show();
+    },
+  });
+  document.title = 'Sign in · Vigil';
+  input.focus();
+  first = false;
+}
+
+/** The server refused a call for want of a session: stop the view and ask for a token. */
+function requireLogin(why: string): void {
+  if (signedOut) return;
+  signedOut = true;
+  notice = why;
+  showSession(undefined);
+  pauseLive();
+  show();
+}
 
 function show(): void {
   if (cleanup) cleanup();
+  cleanup = undefined;
   main.replaceChildren();
   const route = parseHash(location.hash);
-  const view = VIEWS.find((v) => v.match(route.path));
+  const view = signedOut ? undefined : VIEWS.find((v) => v.match(route.path));
   for (const link of document.querySelectorAll<HTMLAnchorElement>('header nav a')) {
     if (link.dataset.nav === view?.nav) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
+  }
+  if (signedOut) {
+    showLogin();
+    return;
   }
   if (view === undefined) {
     main.append(
@@ -58,10 +107,53 @@ document.getElementById('skip')?.addEventListener('click', (ev) => {
   ev.preventDefault();
   (main.querySelector('h1') ?? main).focus();
 });
-const liveStatus = document.getElementById('live-status') as HTMLElement;
-onLiveState((s) => {
-  liveStatus.textContent =
-    s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Reconnecting…';
-  liveStatus.className = `live live-${s}`;
+document.getElementById('sign-out')?.addEventListener('click', () => {
+  void api.signOut().then(
+    () => requireLogin('Signed out.'),
+    (err: unknown) => {
+      sessionName.textContent = `Cannot sign out: ${err instanceof Error ? err.message : String(err)}`;
+    },
+  );
 });
-show();
+
+const STATE_TEXT = {
+  live: 'Live',
+  connecting: 'Connecting…',
+  reconnecting: 'Reconnecting…',
+  paused: 'Not live',
+} as const;
+
+/** Whether the server says this browser must sign in (a 401 on `GET /v1/session`). */
+async function mustSignIn(): Promise<boolean> {
+  try {
+    const session = await api.session();
+    showSession(session.auth ? session : undefined);
+    return false;
+  } catch (err) {
+    // Anything but a 401 (network, an older server): go on; the views report their own errors.
+    return err instanceof ApiError && err.status === 401;
+  }
+}
+
+onUnauthenticated(() => requireLogin('Your session has ended: sign in again.'));
+// EventSource does not retry an error answer; a 401 there means the session is gone.
+onLiveRefused(() => {
+  void mustSignIn().then((yes) => {
+    if (yes) requireLogin('Your session has ended: sign in again.');
+  });
+});
+
+async function start(): Promise<void> {
+  if (await mustSignIn()) {
+    signedOut = true;
+    pauseLive();
+  }
+  const liveStatus = document.getElementById('live-status') as HTMLElement;
+  onLiveState((s) => {
+    liveStatus.textContent = STATE_TEXT[s];
+    liveStatus.className = `live live-${s}`;
+  });
+  show();
+}
+
+void start();

@@ -179,3 +179,12 @@ export interface ShadowDetail extends ShadowRun {
     readonly delay_pairs: number;
   };
 }
+
+/** `POST /v1/session`: the token's name and scopes. */
+export interface SignedIn {
+  readonly name: string;
+  readonly scopes: readonly string[];
+}
+
+/** `GET /v1/session`: auth off, or who the caller is. */
+export type Session = { readonly auth: false } | ({ readonly auth: true } & SignedIn);

@@ -3,10 +3,12 @@
  * Contract (docs/grpc.md): one IngestAck per IngestRequest, in request order, written once the
  * request's points are durable; requests already read go to the engine together but are acked
  * one by one. On backpressure or a slow reader the stream stops reading, so HTTP/2 flow control
- * slows the client and nothing is dropped.
+ * slows the client and nothing is dropped. With tokens configured, every call is checked on its
+ * metadata first (auth.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
+import type { Authenticator } from '../../auth/scope.js';
 import {
   BackpressureError,
   type Engine,
@@ -27,6 +29,7 @@ import {
   type DetectInput,
   type Pending,
 } from './wire.js';
+import { tokenInterceptor } from './auth.js';
 import { loadVigilProto } from './proto.js';
 import { sleep } from '../../timing/sleep.js';
 import { grpcServerCredentials } from '../../tls/grpc-credentials.js';
@@ -56,6 +59,11 @@ export interface GrpcServerOptions {
   readonly maxPointsPerIngest?: number;
   /** TLS with this certificate, followed as it is reloaded (src/tls); plaintext without. */
   readonly tls?: TlsSource;
+  /**
+   * The tokens calls are checked against (docs/grpc.md, Tokens). Absent or without tokens: every
+   * call passes, as over HTTP.
+   */
+  readonly auth?: Authenticator;
 }
 
 export interface GrpcServer {
@@ -81,7 +89,7 @@ const DEFAULTS = {
   maxPointsPerIngest: 8192,
 } as const;
 
-type Settings = Required<Omit<GrpcServerOptions, 'engine' | 'registry' | 'tls'>>;
+type Settings = Required<Omit<GrpcServerOptions, 'engine' | 'registry' | 'tls' | 'auth'>>;
 
 function ackFor(p: Pending): Ack {
   if (p.invalid !== undefined) {
@@ -394,6 +402,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     'grpc.keepalive_timeout_ms': settings.keepaliveTimeoutMs,
     'grpc.max_receive_message_length': settings.maxMessageBytes,
     'grpc.max_send_message_length': settings.maxMessageBytes,
+    interceptors: options.auth?.enabled ? [tokenInterceptor(options.auth)] : [],
   });
 
   const streams = new Set<IngestStream>();

@@ -29,16 +29,22 @@ describe('dashboard routes', () => {
   let store: Store;
   let engine: Engine;
   let app: FastifyInstance;
+  /** The scope each request's route declared (what the auth hook would check), by URL. */
+  const scopeOf = new Map<string, string | undefined>();
 
   before(async () => {
     service = await startTestService({
-      routes: ({ app, engine, store }) =>
-        registerDashboard(app, {
+      routes: ({ app, engine, store }) => {
+        app.addHook('onRequest', async (request) => {
+          scopeOf.set(request.url, request.routeOptions.config.scope);
+        });
+        return registerDashboard(app, {
           engine,
           store,
           acceptedPoints: () => engine.stats().accepted,
           clock: () => NOW,
-        }),
+        });
+      },
     });
     ({ store, engine, app } = service);
     const points = [];
@@ -127,7 +133,12 @@ describe('dashboard routes', () => {
       const res = await app.inject(url);
       assert.equal(res.statusCode, 200, url);
       assert.match(res.headers['content-type'] as string, type, url);
+      assert.equal(scopeOf.get(url), 'public', `${url} needs no token`);
     }
+    assert.equal(scopeOf.get('/'), 'public', 'the page needs no token, so it can ask for one');
+    // The dashboard's API routes keep their default scope (read).
+    await app.inject('/v1/overview');
+    assert.equal(scopeOf.get('/v1/overview'), undefined);
     // Every module the page imports must exist: follow the import graph from main.js.
     const seen = new Set<string>();
     const queue = ['/js/main.js'];

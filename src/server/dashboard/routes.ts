@@ -1,10 +1,13 @@
 /**
  * What the dashboard needs beyond the query API: `GET /v1/overview` (the fleet at a glance),
  * `GET /v1/scores` (recent live scores of one series, for the chart's score axis),
- * `GET /v1/events/:id` (one event, for the event page) — and the dashboard's files at `/`.
+ * `GET /v1/events/:id` (one event, for the event page), the sign-in routes `/v1/session`
+ * (src/auth/session-routes.ts) — and the dashboard's files at `/`.
  * Register after buildHttpServer and before listen.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Authenticator } from '../../auth/scope.js';
+import { AUTH_OFF, registerSessionRoutes } from '../../auth/session-routes.js';
 import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
@@ -23,6 +26,10 @@ export interface DashboardOptions {
   readonly scores?: ScoreBufferOptions;
   /** Clock for "events in the last hour/day" (default Date.now). */
   readonly clock?: () => number;
+  /** The tokens the sign-in routes check; default none (auth off, `GET /v1/session` says so). */
+  readonly auth?: Authenticator;
+  /** Mark the session cookie `Secure` (the server speaks TLS). Default false. */
+  readonly secureCookie?: boolean;
 }
 
 const HOUR = 3_600_000;
@@ -171,6 +178,9 @@ export async function registerDashboard(
     },
   );
 
+  registerSessionRoutes(app, options.auth ?? AUTH_OFF, {
+    secureCookie: options.secureCookie ?? false,
+  });
   // The page and its scripts carry no data; the API calls they make need a token.
   await registerPublic(app, registerWebAssets);
 }
