@@ -6,7 +6,7 @@
  * carry it); `Secure` when the server speaks TLS. All three routes are public: they check the
  * token themselves, so a caller without one can learn that it needs one.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { VigilError } from '../errors.js';
 import { errorResponses } from '../http-api/error-schema.js';
 import { JSON_BODY } from '../server/write-guard.js';
