@@ -101,7 +101,11 @@ export function samplePoints(device: string, n: number, from = Date.UTC(2026, 0,
 }
 
 /** `POST /v1/points` with a body as given. */
-export async function postPoints(url: string, body: string, type = 'application/json') {
+export async function postPoints(
+  url: string,
+  body: string | Uint8Array,
+  type = 'application/json',
+) {
   const res = await fetch(`${url}/v1/points`, {
     method: 'POST',
     headers: { 'content-type': type },
