@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client';
 import { BackpressureError, type Engine } from '../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Store, StoredEvent } from '../store/store.js';
+import { capConnections } from './connections.js';
 import { httpMetrics, type HttpMetrics } from './metrics.js';
 import { parseDuration, parseLimit, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
@@ -35,11 +36,18 @@ export interface HttpLimits {
   readonly bodyBytes: number;
   /** Most buckets one down-sampled query may ask for (400 beyond). Default 100,000. */
   readonly bucketsPerQuery: number;
+  /**
+   * Most open HTTP connections; Node closes any socket beyond at once (docs/operations.md).
+   * Default 10,000: half the default open-file limit of 20,000, leaving room for gRPC, the store
+   * pool, the spool and the model files.
+   */
+  readonly maxConnections: number;
 }
 
 export const defaultHttpLimits: HttpLimits = {
   bodyBytes: 8 * 1024 * 1024,
   bucketsPerQuery: 100_000,
+  maxConnections: 10_000,
 };
 
 export interface HttpServerOptions {
@@ -159,6 +167,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     : Fastify({ ...common, logger: { level: options.logger?.level ?? 'info' } });
 
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
+  capConnections(app.server, limits.maxConnections, registry);
 
   let closing = false;
   app.addHook('preClose', async () => {
