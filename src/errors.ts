@@ -101,6 +101,11 @@ export const errorCodes = {
     httpStatus: 422,
     summary: 'point refused: it would create a series beyond a cardinality cap',
   },
+  VIGIL_ERR_RATE_LIMITED: {
+    exitCode: 8,
+    httpStatus: 429,
+    summary: 'the caller is over its rate limit: retry after the suggested delay',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

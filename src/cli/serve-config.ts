@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { alertsConfigSchema } from '../alerts/config.js';
+import { rateLimitsSchema } from '../auth/rate-limit-config.js';
 import { engineSchema } from '../engine/config.js';
 import { VigilError } from '../errors.js';
 import { influxSchema } from '../ingest/influx/config.js';
@@ -31,6 +32,7 @@ export const configSchema = z
     demo: z.boolean(),
     log_level: z.enum(logLevels),
     limits: limitsSchema,
+    rate_limits: rateLimitsSchema,
     engine: engineSchema,
     models: modelsSchema,
     store: storeSchema,

@@ -13,6 +13,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Alerting } from '../alerts/alerting.js';
 import { alertSettings } from '../alerts/config.js';
+import { rateLimitOptions } from '../auth/rate-limit-config.js';
 import { engineOptions } from '../engine/config.js';
 import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
@@ -104,6 +105,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       registry,
       logger: { level: settings.logLevel },
       limits: httpLimits(config.limits ?? {}),
+      rateLimits: rateLimitOptions(config.rate_limits ?? {}),
       isReady: () => ready,
       strategies: slots,
       shadows,

@@ -16,6 +16,12 @@ import Fastify, {
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
+import {
+  addRateLimits,
+  RateLimitedError,
+  RateLimiter,
+  type RateLimitOptions,
+} from '../auth/rate-limit.js';
 import { BackpressureError, type Engine } from '../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Store, StoredEvent } from '../store/store.js';
@@ -66,6 +72,8 @@ export interface HttpServerOptions {
   readonly strategies?: StrategySlots;
   /** Shadow runs (docs/shadow.md): enables `/v1/shadows`. */
   readonly shadows?: ShadowManager;
+  /** Rate limits per caller (src/auth/rate-limit.ts); default none. */
+  readonly rateLimits?: RateLimitOptions;
   /** Told of every route as it is registered, by any subsystem (tests list the routes). */
   readonly onRoute?: (route: RouteOptions) => void;
 }
@@ -94,6 +102,9 @@ function toErrorAnswer(err: unknown, limits: HttpLimits): ErrorAnswer {
     return vigil('VIGIL_ERR_BACKPRESSURE', err.message, {
       retryAfterS: Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
     });
+  }
+  if (err instanceof RateLimitedError) {
+    return vigil(err.code, err.message, { retryAfterS: err.retryAfterS });
   }
   if (err instanceof VigilError) return vigil(err.code, err.message);
   const fe = err as Partial<FastifyError>;
@@ -180,6 +191,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     if (closing) return notReady(reply, 'shutting down: retry on another instance or later');
   });
   addWriteGuard(app, (reply, err) => sendError(reply, vigil(err.code, err.message)));
+  // A preParsing hook: after every onRequest hook, authentication's included.
+  addRateLimits(app, new RateLimiter(registry, options.rateLimits));
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const answer = toErrorAnswer(err, limits);

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Engine, PointError } from '../../engine/engine.js';
+import { takePoints } from '../../auth/rate-limit.js';
 import { VigilError } from '../../errors.js';
 import { ingestPointsCounter } from '../../metrics/registry.js';
 import { invalidUtf8At, notUtf8 } from '../utf8.js';
@@ -83,6 +84,7 @@ export async function registerPointsRoute(
             `${parsed.total} points in one request, the limit is ${pointsPerRequest}: split the batch`,
           );
         }
+        takePoints(request, parsed.points.length); // refused whole, before anything is durable
         let accepted = 0;
         let engineErrors: readonly PointError[] = [];
         if (parsed.points.length > 0) {

@@ -11,6 +11,7 @@ import { gunzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
+import { takePoints } from '../../auth/rate-limit.js';
 import { quoteInput } from '../../data/quote.js';
 import { VigilError } from '../../errors.js';
 import { requireUtf8 } from '../utf8.js';
@@ -127,6 +128,7 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
     }
     const mapped = recordsToPoints(parsed.records, { mapping, precision, receivedMs });
     if (mapped.stringFields > 0) stringFields.inc(mapped.stringFields);
+    takePoints(request, mapped.points.length); // refused whole, before anything is durable
     let accepted = 0;
     const problems: LineProblem[] = [...parsed.errors, ...mapped.errors].map((e) => problem(e));
     // The engine counts what reaches it; lines that did not parse or map are counted here.

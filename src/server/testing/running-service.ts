@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
+import type { RateLimitOptions } from '../../auth/rate-limit.js';
 import { createEngine } from '../../engine/create-engine.js';
 import type { Engine } from '../../engine/engine.js';
 import { registerPointsRoute } from '../../ingest/http/routes.js';
@@ -33,6 +34,7 @@ export interface TestServiceOptions {
   readonly store?: Store;
   readonly queueLimit?: number;
   readonly limits?: Partial<HttpLimits>;
+  readonly rateLimits?: RateLimitOptions;
   /** `POST /v1/points`'s limit (default as in `vigil serve`). */
   readonly pointsPerRequest?: number;
   readonly heartbeatMs?: number;
@@ -63,6 +65,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     logger: { level: 'silent' },
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
   await registerPointsRoute(app, {
     engine,
