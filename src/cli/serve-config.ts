@@ -31,6 +31,8 @@ export const configSchema = z
     strategies: z.string().min(1),
     demo: z.boolean(),
     log_level: z.enum(logLevels),
+    /** Most seconds `vigil serve` takes to stop, whatever the store is doing; default 10. */
+    shutdown_timeout_s: z.number().positive().max(600),
     limits: limitsSchema,
     rate_limits: rateLimitsSchema,
     engine: engineSchema,
