@@ -11,7 +11,20 @@ import { VigilError } from '../errors.js';
  * sequence (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1.
  */
 export function invalidUtf8At(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (isUtf8(bytes.subarray(start, end))) return -1;
+  if (end - start <= SHORT) {
+    // Short strings (ids, names, tags) are mostly ASCII: a loop beats a native call's overhead.
+    let ascii = true;
+    for (let i = start; i < end && ascii; i++) ascii = (bytes[i] as number) < 0x80;
+    if (ascii) return -1;
+  } else if (isUtf8(bytes.subarray(start, end))) return -1;
+  return scan(bytes, start, end);
+}
+
+/** Below this many bytes a string is checked by the ASCII loop first. */
+const SHORT = 64;
+
+/** The byte-by-byte check, for a slice the fast paths did not clear. */
+function scan(bytes: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i < end) {
     const b = bytes[i] as number;
@@ -39,7 +52,7 @@ export function invalidUtf8At(bytes: Uint8Array, start = 0, end = bytes.length):
     }
     i += length;
   }
-  return -1; // unreachable when isUtf8 said no; kept total
+  return -1;
 }
 
 /** Throws VIGIL_ERR_INPUT naming `what` and the byte offset when `bytes` is not UTF-8. */
