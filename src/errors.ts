@@ -111,6 +111,11 @@ export const errorCodes = {
     httpStatus: 403,
     summary: "the API token's scopes do not include the one the route needs",
   },
+  VIGIL_ERR_RATE_LIMITED: {
+    exitCode: 8,
+    httpStatus: 429,
+    summary: 'the caller is over its rate limit: retry after the suggested delay',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

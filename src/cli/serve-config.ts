@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { alertsConfigSchema } from '../alerts/config.js';
 import { authSchema } from '../auth/config.js';
+import { rateLimitsSchema } from '../auth/rate-limit-config.js';
 import { engineSchema } from '../engine/config.js';
 import { VigilError } from '../errors.js';
 import { influxSchema } from '../ingest/influx/config.js';
@@ -32,7 +33,10 @@ export const configSchema = z
     strategies: z.string().min(1),
     demo: z.boolean(),
     log_level: z.enum(logLevels),
+    /** Most seconds `vigil serve` takes to stop, whatever the store is doing; default 10. */
+    shutdown_timeout_s: z.number().positive().max(600),
     limits: limitsSchema,
+    rate_limits: rateLimitsSchema,
     engine: engineSchema,
     models: modelsSchema,
     store: storeSchema,

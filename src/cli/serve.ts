@@ -6,6 +6,7 @@
  * each subsystem owns its config section and its routes (docs/operations.md).
  */
 import { mkdir } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -17,6 +18,7 @@ import { isLoopback } from '../auth/config.js';
 import type { Authenticator } from '../auth/scope.js';
 import { TokenSet } from '../auth/token-set.js';
 import { WatchedTokens } from '../auth/tokens-watch.js';
+import { rateLimitOptions } from '../auth/rate-limit-config.js';
 import { engineOptions } from '../engine/config.js';
 import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.js';
@@ -41,21 +43,58 @@ import { byName, loadStartStrategies, storeStrategies } from './serve-strategies
 /** A started component and its way down. */
 interface Running {
   readonly name: string;
-  stop(): unknown;
+  /** Stop by `deadline` (`performance.now()` time): past it, shutdown goes on without it. */
+  stop(deadline: number): unknown;
+  /** Its share of the shutdown budget against the other stages still to stop; default 1. */
+  readonly weight?: number;
 }
 
-/** Stop in the reverse of start order; the first failure is thrown once all were tried. */
-async function stopAll(running: readonly Running[], log?: FastifyBaseLogger): Promise<void> {
+/** Seconds `vigil serve` may take to stop, whatever the store is doing (docs/operations.md). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_S = 10;
+
+/**
+ * Stop in the reverse of start order within `budgetMs` in all: each stage gets the time left,
+ * shared by weight among the stages still to stop (time a stage does not use goes to the next).
+ * A stage past its deadline is left behind and counts as a failure; the first failure is thrown
+ * once all were tried.
+ */
+async function stopAll(
+  running: readonly Running[],
+  log?: FastifyBaseLogger,
+  budgetMs = DEFAULT_SHUTDOWN_TIMEOUT_S * 1000,
+): Promise<void> {
+  const end = performance.now() + budgetMs;
+  const stages = [...running].reverse();
   let failure: unknown;
-  for (const c of [...running].reverse()) {
+  for (const [i, c] of stages.entries()) {
+    const weights = stages.slice(i).reduce((sum, s) => sum + (s.weight ?? 1), 0);
+    const share = (Math.max(0, end - performance.now()) * (c.weight ?? 1)) / weights;
+    const deadline = performance.now() + share;
     try {
-      await c.stop();
+      const stopped = Promise.resolve().then(() => c.stop(deadline));
+      if (!(await settlesBy(stopped, deadline))) {
+        throw new Error(`did not stop within its ${Math.round(share)} ms of the shutdown budget`);
+      }
     } catch (err) {
       log?.error({ err, component: c.name }, 'stop failed');
       failure ??= err;
     }
   }
   if (failure !== undefined) throw failure;
+}
+
+/** Whether `work` settled by `deadline` (`performance.now()` time); its rejection is thrown. */
+async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+  });
+  work.catch(() => undefined); // left behind past the deadline: its outcome is ignored
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Start everything; resolves once serving. Shutdown is on SIGTERM/SIGINT. */
@@ -81,7 +120,8 @@ export async function serve(settings: ServeSettings): Promise<void> {
   );
 
   const running: Running[] = [];
-  const started = (name: string, stop: () => unknown) => running.push({ name, stop });
+  const started = (name: string, stop: (deadline: number) => unknown, weight?: number) =>
+    running.push({ name, stop, ...(weight === undefined ? {} : { weight }) });
   try {
     const registry = serviceRegistry();
     // Every HTTP route (and the gRPC server) checks callers against this; off without a file.
@@ -119,7 +159,8 @@ export async function serve(settings: ServeSettings): Promise<void> {
       shadows: await runningShadows(store, warnLater),
       log: warnLater,
     });
-    started('engine', () => engine.close());
+    // Most of the shutdown budget: draining into the store; a second of it kept to close the log.
+    started('engine', (deadline) => engine.close({ deadline: deadline - 1000 }), 6);
     alerting.attach(engine);
     const reloadFailures = strategyReloadFailuresCounter(registry);
     const onFailure = (strategy: string) => reloadFailures.inc({ strategy });
@@ -135,6 +176,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
       registry,
       logger: { level: settings.logLevel },
       limits: httpLimits(config.limits ?? {}),
+      rateLimits: rateLimitOptions(config.rate_limits ?? {}),
       isReady: () => ready,
       strategies: slots,
       shadows,
@@ -197,7 +239,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const { backend, timescale } = store.info;
     const where = { http, grpc: `${host}:${grpc.port}`, store: backend, timescale };
     log.info({ ...where, demo: settings.demo }, 'vigil serving');
-    stopOnSignals(running, log);
+    stopOnSignals(running, log, (config.shutdown_timeout_s ?? DEFAULT_SHUTDOWN_TIMEOUT_S) * 1000);
   } catch (err) {
     await stopAll(running).catch(() => undefined);
     throw err;
@@ -229,8 +271,16 @@ async function startModels(
   });
 }
 
-/** SIGTERM/SIGINT: stop everything and exit 0; a second signal exits at once with 1. */
-function stopOnSignals(running: readonly Running[], log: FastifyBaseLogger): void {
+/**
+ * SIGTERM/SIGINT: stop everything within `budgetMs` and exit 0 (1 when a stage failed or ran out
+ * of time); a second signal exits at once with 1. The exit is explicit: a connection to an
+ * unreachable store must not keep the process alive past the budget.
+ */
+function stopOnSignals(
+  running: readonly Running[],
+  log: FastifyBaseLogger,
+  budgetMs: number,
+): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -238,15 +288,16 @@ function stopOnSignals(running: readonly Running[], log: FastifyBaseLogger): voi
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, budgetMs }, 'shutting down');
+    let code = 0;
     try {
-      await stopAll(running, log);
+      await stopAll(running, log, budgetMs);
       log.info('stopped');
-      process.exitCode = 0;
     } catch (err) {
-      log.error({ err }, 'shutdown failed');
-      process.exitCode = 1;
+      log.error({ err }, 'shutdown failed or ran out of its budget');
+      code = 1;
     }
+    process.exit(code); // the logger writes synchronously: its last lines are out
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => void shutdown(signal));

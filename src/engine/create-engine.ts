@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import { ActiveStrategies, LEGACY_ACTIVE_KEY } from './active-strategies.js';
 import { Admission } from './admission.js';
 import { Checkpointer, LOG_CHECKPOINT_KEY } from './checkpointer.js';
-import type { Engine, IngestPoint, ScoredPoint } from './engine.js';
+import type { CloseOptions, Engine, IngestPoint, ScoredPoint } from './engine.js';
 import { EventWriter } from './event-writer.js';
 import { Feed } from './feed.js';
 import type { LogEntry, OpenLog } from './log/durable-log.js';
@@ -305,7 +305,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       log: durableLog.size(),
       workers,
     }),
-    close: () =>
+    close: (closeOptions?: CloseOptions) =>
       (closed ??= (async () => {
         closing = true;
         admission.close();
@@ -313,12 +313,42 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         try {
           // Appends already handed to the log finish (sync waits for them), then drain.
           await trimmer.sync();
-          await flush();
-          await checkpointer.checkpoint();
+          const drained = await settledBy(flush(), closeOptions?.deadline);
+          if (drained) {
+            await checkpointer.checkpoint();
+          } else {
+            // The store did not take the rows in time: they stay in the log, and the last
+            // checkpoint with them, so the next start stores and scores them again.
+            writer.stop();
+            log(
+              `store unreachable at shutdown: ${admission.queued()} values not stored stay in the log, replayed on the next start`,
+            );
+          }
           await durableLog.close();
         } finally {
           await pool.close();
         }
       })()),
   };
+}
+
+/**
+ * Whether `work` settled by `deadline` (`performance.now()` time; none: wait for it). Its
+ * rejection is thrown; past the deadline it is left running and its outcome ignored.
+ */
+async function settledBy(work: Promise<void>, deadline: number | undefined): Promise<boolean> {
+  if (deadline === undefined) {
+    await work;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+  });
+  work.catch(() => undefined); // past the deadline nobody awaits it
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

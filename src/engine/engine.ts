@@ -126,6 +126,11 @@ export interface StrategyRouting {
   ): Promise<number>;
 }
 
+export interface CloseOptions {
+  /** `performance.now()` time by which the store must have taken the queued rows. */
+  readonly deadline?: number;
+}
+
 export interface Engine {
   /**
    * Validate, then accept a batch: resolves once every accepted point is durable (the ack),
@@ -148,8 +153,12 @@ export interface Engine {
   detect(points: readonly IngestPoint[]): Promise<ScoredPoint[]>;
   /** Live feed of scores and event changes; returns the unsubscribe function. */
   subscribe(listener: (item: EngineFeedItem) => void): () => void;
-  /** Drain the queues, checkpoint detector state, close. */
-  close(): Promise<void>;
+  /**
+   * Drain the queues, checkpoint detector state, close. With a `deadline`, draining into the
+   * store stops then (a store outage): the checkpoint is skipped, the log is closed with the
+   * rows not yet stored, and the next start replays them; nothing acknowledged is lost.
+   */
+  close(options?: CloseOptions): Promise<void>;
 
   stats(): EngineStats;
   readonly routing: StrategyRouting;

@@ -108,3 +108,34 @@ describe('store writer', () => {
     assert.equal(writer.unstoredIn(7), 0);
   });
 });
+
+describe('store writer: stop', () => {
+  it('ends a backoff under way, retries nothing more and reports nothing committed', async () => {
+    const { store, fail } = await flakyStore();
+    const committed: number[] = [];
+    const writer = new StoreWriter({
+      store,
+      batchRows: 40,
+      clock: Date.now,
+      metrics: undefined,
+      log: () => undefined,
+      // Backoffs of a minute: only stop can end the wait within the test.
+      retry: { attempts: 100, baseDelayMs: 60_000, maxDelayMs: 60_000, resumeAfterMs: 60_000 },
+      onCommitted: async (chunks) => {
+        committed.push(...chunks.map((c) => c.segment));
+      },
+    });
+    fail(1_000);
+    writer.push([chunk(1, 'stop-1', 1000, 10)]);
+    const round = writer.round().catch((err: unknown) => err);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first commit failed
+    writer.stop();
+    assert.match(String(await round), /connection lost/);
+    fail(0);
+    writer.push([chunk(2, 'stop-1', 100_000, 10)]);
+    await writer.round().catch(() => undefined);
+    assert.deepEqual(committed, []);
+    assert.equal(writer.unstoredIn(1), 20);
+    assert.equal(await rows(store, 'stop-1'), 0);
+  });
+});

@@ -79,6 +79,8 @@ export class StoreWriter {
   /** Rows per second of recent commits (smoothed), for Retry-After hints. */
   private smoothedRate = 50_000;
   private readonly retry: RetryPolicy;
+  /** Aborted by `stop`: no commit starts or is retried after it, no backoff is waited out. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: StoreWriterOptions) {
     this.retry = options.retry ?? RETRY;
@@ -107,6 +109,15 @@ export class StoreWriter {
     this.kick();
   }
 
+  /**
+   * Stop writing (a shutdown whose budget ran out): no commit is started or retried, a backoff
+   * under way ends, and `onCommitted` is not called again, so the log keeps every row not yet
+   * acknowledged by `onCommitted`; the next start replays them (commits are idempotent).
+   */
+  stop(): void {
+    this.stopping.abort();
+  }
+
   /** Nothing queued and nothing being written. */
   get idle(): boolean {
     return this.queue.length === 0 && this.writer === undefined;
@@ -131,7 +142,7 @@ export class StoreWriter {
   }
 
   private kick(): void {
-    if (this.writer !== undefined) return;
+    if (this.writer !== undefined || this.stopping.signal.aborted) return;
     this.writer = this.loop()
       .catch((error: unknown) => {
         // Kept for drain() to report; the rows stay queued (and spooled) and are retried.
@@ -149,7 +160,8 @@ export class StoreWriter {
 
   private async loop(): Promise<void> {
     const { store, batchRows, clock, metrics, log } = this.options;
-    while (this.queue.length > 0) {
+    const { signal } = this.stopping;
+    while (this.queue.length > 0 && !signal.aborted) {
       const chunks: StoreChunk[] = [];
       let rows = 0;
       while (this.queue.length > 0 && rows < batchRows) {
@@ -182,7 +194,7 @@ export class StoreWriter {
             }
             break;
           }
-          if (attempt >= this.retry.attempts) {
+          if (attempt >= this.retry.attempts || signal.aborted) {
             appender.rollback();
             this.queue.unshift(...chunks);
             log(`store write failed, giving up for now: ${String(error)}`);
@@ -190,9 +202,14 @@ export class StoreWriter {
           }
           log(`store write failed (attempt ${attempt + 1}), retrying: ${String(error)}`);
           const { baseDelayMs, maxDelayMs } = this.retry;
-          await sleep(exponentialDelay({ initialMs: baseDelayMs, maxMs: maxDelayMs }, attempt));
+          await sleep(
+            exponentialDelay({ initialMs: baseDelayMs, maxMs: maxDelayMs }, attempt),
+            signal,
+          );
         }
       }
+      // Stopped while this commit was under way: its rows stay in the log, replayed next start.
+      if (signal.aborted) return;
       const elapsed = Math.max(1, clock() - started);
       this.smoothedRate = 0.7 * this.smoothedRate + 0.3 * ((rows / elapsed) * 1000);
       for (const chunk of chunks) {

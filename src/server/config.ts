@@ -1,6 +1,6 @@
 /**
  * The `limits` section of `vigil serve`'s config file (docs/operations.md): its schema, and the
- * HTTP server's limits from it. `points_per_request` bounds the ingest routes (`POST /v1/points`,
+ * HTTP server's limits from it (body size, buckets, open connections). `points_per_request` bounds the ingest routes (`POST /v1/points`,
  * Influx lines), which take it from here too.
  */
 import { z } from 'zod';
@@ -14,6 +14,7 @@ export const limitsSchema = z
     body_bytes: positive,
     points_per_request: positive,
     buckets_per_query: positive,
+    max_connections: positive,
   })
   .partial()
   .strict();
@@ -21,5 +22,9 @@ export const limitsSchema = z
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 
 export function httpLimits(config: LimitsConfig): Partial<HttpLimits> {
-  return defined({ bodyBytes: config.body_bytes, bucketsPerQuery: config.buckets_per_query });
+  return defined({
+    bodyBytes: config.body_bytes,
+    bucketsPerQuery: config.buckets_per_query,
+    maxConnections: config.max_connections,
+  });
 }

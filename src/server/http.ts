@@ -17,9 +17,16 @@ import Fastify, {
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
+import {
+  addRateLimits,
+  RateLimitedError,
+  RateLimiter,
+  type RateLimitOptions,
+} from '../auth/rate-limit.js';
 import { BackpressureError, type Engine } from '../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Store, StoredEvent } from '../store/store.js';
+import { capConnections } from './connections.js';
 import { httpMetrics, type HttpMetrics } from './metrics.js';
 import { parseDuration, parseLimit, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
@@ -41,11 +48,18 @@ export interface HttpLimits {
   readonly bodyBytes: number;
   /** Most buckets one down-sampled query may ask for (400 beyond). Default 100,000. */
   readonly bucketsPerQuery: number;
+  /**
+   * Most open HTTP connections; Node closes any socket beyond at once (docs/operations.md).
+   * Default 10,000: half the default open-file limit of 20,000, leaving room for gRPC, the store
+   * pool, the spool and the model files.
+   */
+  readonly maxConnections: number;
 }
 
 export const defaultHttpLimits: HttpLimits = {
   bodyBytes: 8 * 1024 * 1024,
   bucketsPerQuery: 100_000,
+  maxConnections: 10_000,
 };
 
 export interface HttpServerOptions {
@@ -66,6 +80,8 @@ export interface HttpServerOptions {
   readonly shadows?: ShadowManager;
   /** API tokens every route is checked against (src/auth/http-auth.ts); none: auth off. */
   readonly auth?: Authenticator;
+  /** Rate limits per caller (src/auth/rate-limit.ts); default none. */
+  readonly rateLimits?: RateLimitOptions;
   /** Told of every route as it is registered, by any subsystem (tests list the routes). */
   readonly onRoute?: (route: RouteOptions) => void;
   /** HTTPS (HTTP/1.1 over TLS) with this certificate, followed as it is reloaded (src/tls). */
@@ -96,6 +112,9 @@ function toErrorAnswer(err: unknown, limits: HttpLimits): ErrorAnswer {
     return vigil('VIGIL_ERR_BACKPRESSURE', err.message, {
       retryAfterS: Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
     });
+  }
+  if (err instanceof RateLimitedError) {
+    return vigil(err.code, err.message, { retryAfterS: err.retryAfterS });
   }
   if (err instanceof VigilError) return vigil(err.code, err.message);
   const fe = err as Partial<FastifyError>;
@@ -171,6 +190,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   if (options.tls) followTls(app, options.tls);
 
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute);
+  capConnections(app.server, limits.maxConnections, registry);
 
   let closing = false;
   app.addHook('preClose', async () => {
@@ -187,6 +207,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // Authentication first: an unauthenticated caller learns nothing from the write guard.
   if (options.auth !== undefined) addAuth(app, options.auth, registry, refuse);
   addWriteGuard(app, refuse);
+  // A preParsing hook: after every onRequest hook, authentication's included.
+  addRateLimits(app, new RateLimiter(registry, options.rateLimits));
 
   app.setErrorHandler((err: unknown, request, reply) => {
     const answer = toErrorAnswer(err, limits);

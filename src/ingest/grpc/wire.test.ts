@@ -158,6 +158,33 @@ describe('IngestRequest decoder', () => {
     assert.ok(threw > 0 && threw < 3000, `${threw} of 3000 corrupted messages threw`);
   });
 
+  for (const [name, bad] of [
+    ['a broken pair C3 28', [0xc3, 0x28]],
+    ['an overlong C0 AF', [0xc0, 0xaf]],
+  ] as const) {
+    it(`refuses ${name} in a device id, a metric name or a tag, never replacing it`, () => {
+      for (const point of [
+        { timestamp: 1, device_id: 'devZZ', metrics: { x: 1 } },
+        { timestamp: 1, device_id: 'dev', metrics: { xZZ: 1 } },
+        { timestamp: 1, device_id: 'dev', metrics: { x: 1 }, tags: { site: 'aZZ' } },
+      ]) {
+        const bytes = encode(IngestRequest, { batch: { seq_id: 1, points: [point] } });
+        const at = bytes.indexOf(Buffer.from('ZZ'));
+        bytes[at] = bad[0];
+        bytes[at + 1] = bad[1];
+        assert.throws(
+          () => decodeIngestRequest(bytes, LIMITS),
+          /^VigilError: invalid IngestRequest: string at byte \d+ is not valid UTF-8 at byte \d+/,
+        );
+      }
+    });
+  }
+
+  it('decodes valid multi-byte UTF-8 (CJK, emoji) as sent', () => {
+    const r = decode({ point: { timestamp: 1, device_id: '泵-🚰', metrics: { 温度: 1 } } });
+    assert.deepEqual(r.points[0], { timestamp: 1, device_id: '泵-🚰', metrics: { 温度: 1 } });
+  });
+
   it('decodes Detect requests, naming the first bad point', () => {
     const ok = decodeDetectRequest(
       encode(DetectRequest, { points: [{ timestamp: 3, device_id: 'd', metrics: { x: 2 } }] }),

@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import { setOwn } from '../../data/set-own.js';
 import type { IngestPoint, PointError } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
+import { invalidUtf8At } from '../utf8.js';
 
 export const INPUT_CODE = 'VIGIL_ERR_INPUT';
 
@@ -100,6 +101,10 @@ class Cursor {
 
   string(): string {
     const end = this.sub();
+    // Protobuf strings are UTF-8; a bad byte is refused, never replaced (src/ingest/utf8.ts).
+    const at = invalidUtf8At(this.buf, this.pos, end);
+    if (at !== -1)
+      throw new WireError(`string at byte ${this.pos} is not valid UTF-8 at byte ${at} of it`);
     const text = this.buf.toString('utf8', this.pos, end);
     this.pos = end;
     return text;

@@ -121,3 +121,60 @@ test('a full engine answers 429 with Retry-After, nothing accepted', async () =>
     await s.stop();
   }
 });
+
+describe('POST /v1/points: bodies that are not UTF-8', () => {
+  let s: Running;
+  before(async () => {
+    s = await start();
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  /** A JSON point whose device id is `prefix` followed by the raw `bad` bytes. */
+  const pointWith = (prefix: string, bad: number[]): Buffer =>
+    Buffer.concat([
+      Buffer.from(`{"timestamp":1767225600000,"device_id":"${prefix}`),
+      Buffer.from(bad),
+      Buffer.from('","metrics":{"temp":1}}'),
+    ]);
+
+  for (const [name, bad] of [
+    ['a broken pair C3 28', [0xc3, 0x28]],
+    ['an overlong C0 AF', [0xc0, 0xaf]],
+  ] as const) {
+    for (const type of ['application/json', 'application/x-ndjson']) {
+      test(`${name} in a device id (${type}) is refused whole, naming the byte; nothing stored`, async () => {
+        const device = `utf8-${type.length}-${bad[0]}`;
+        const good = Buffer.from(JSON.stringify(points(device, 1)[0]));
+        const one = pointWith(device, [...bad]);
+        const body =
+          type === 'application/json'
+            ? Buffer.concat([Buffer.from('['), good, Buffer.from(','), one, Buffer.from(']')])
+            : Buffer.concat([good, Buffer.from('\n'), one]);
+        const r = await post(s.url, body, type);
+        assert.equal(r.status, 400);
+        const json = r.json as { code: string; message: string };
+        assert.equal(json.code, 'VIGIL_ERR_INPUT');
+        const at = body.indexOf(Buffer.from(bad));
+        assert.match(json.message, new RegExp(`body is not valid UTF-8 at byte ${at}`));
+        await s.engine.flush();
+        assert.deepEqual(
+          (await s.store.querier.devices()).filter((d) => d.startsWith(device)),
+          [],
+        );
+      });
+    }
+  }
+
+  test('valid multi-byte UTF-8 (CJK, emoji) is accepted and stored as sent', async () => {
+    const devices = ['泵-七', 'pump-🚰'];
+    const body = devices.map((d) => JSON.stringify(points(d, 1)[0])).join('\n');
+    const r = await post(s.url, Buffer.from(body), 'application/x-ndjson');
+    assert.equal(r.status, 200);
+    assert.equal((r.json as { accepted: number }).accepted, 2);
+    await s.engine.flush();
+    const stored = await s.store.querier.devices();
+    for (const d of devices) assert.ok(stored.includes(d), `${d} in ${stored.join(', ')}`);
+  });
+});

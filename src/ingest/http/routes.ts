@@ -7,8 +7,10 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Engine, PointError } from '../../engine/engine.js';
+import { takePoints } from '../../auth/rate-limit.js';
 import { VigilError } from '../../errors.js';
 import { ingestPointsCounter } from '../../metrics/registry.js';
+import { invalidUtf8At, notUtf8 } from '../utf8.js';
 import { parseJsonBody, parseNdjsonBody } from './parse-points.js';
 import { ingestRoute } from './schema.js';
 
@@ -23,6 +25,13 @@ export const defaultPointsPerRequest = 50_000;
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
+/** The body as text, or the error naming its first byte that is not UTF-8. */
+function utf8Text(body: string | Buffer): string | VigilError {
+  if (typeof body === 'string') return body;
+  const at = invalidUtf8At(body);
+  return at === -1 ? body.toString('utf8') : notUtf8('body', at);
+}
+
 /** Registers the route in its own scope (the NDJSON parser is its own), before the app listens. */
 export async function registerPointsRoute(
   app: FastifyInstance,
@@ -33,9 +42,19 @@ export async function registerPointsRoute(
   const points = ingestPointsCounter(options.registry);
 
   await app.register(async (scope) => {
-    scope.addContentTypeParser(NDJSON_TYPES, { parseAs: 'string' }, (_request, body, done) =>
-      done(null, body),
-    );
+    // Both read as bytes, checked as UTF-8 whole (src/ingest/utf8.ts), then decoded: the default
+    // parsers would turn a bad byte into U+FFFD inside a device id.
+    const json = scope.getDefaultJsonParser('error', 'error');
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      const text = utf8Text(body);
+      if (typeof text !== 'string') return done(text, undefined);
+      json(request, text, done);
+    });
+    scope.addContentTypeParser(NDJSON_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
+      const text = utf8Text(body);
+      return typeof text === 'string' ? done(null, text) : done(text, undefined);
+    });
     scope.post(
       '/v1/points',
       {
@@ -65,6 +84,7 @@ export async function registerPointsRoute(
             `${parsed.total} points in one request, the limit is ${pointsPerRequest}: split the batch`,
           );
         }
+        takePoints(request, parsed.points.length); // refused whole, before anything is durable
         let accepted = 0;
         let engineErrors: readonly PointError[] = [];
         if (parsed.points.length > 0) {

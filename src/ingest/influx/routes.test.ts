@@ -198,6 +198,44 @@ describe('Influx write endpoints', () => {
     assert.match(notGzip.text, /not gzip/);
   });
 
+  for (const [name, bad] of [
+    ['a broken pair C3 28', [0xc3, 0x28]],
+    ['an overlong C0 AF', [0xc0, 0xaf]],
+  ] as const) {
+    test(`${name} in the device tag is refused whole (plain and gzip), naming the byte`, async () => {
+      const device = `u8-${bad[0]}`;
+      const body = Buffer.concat([
+        Buffer.from(`u8,host=${device}-ok v=1 1767268800000\nu8,host=${device}`),
+        Buffer.from(bad),
+        Buffer.from(' v=2 1767268801000\n'),
+      ]);
+      const at = body.indexOf(Buffer.from(bad));
+      const plain = await write(`${s.url}/api/v2/write?precision=ms`, body);
+      assert.equal(plain.status, 400);
+      assert.match(plain.text, /VIGIL_ERR_INPUT/);
+      assert.match(plain.text, new RegExp(`body is not valid UTF-8 at byte ${at}`));
+      const gz = await write(`${s.url}/api/v2/write?precision=ms`, gzipSync(body), {
+        'content-encoding': 'gzip',
+      });
+      assert.equal(gz.status, 400);
+      assert.match(gz.text, new RegExp(`decompressed body is not valid UTF-8 at byte ${at}`));
+      await s.engine.flush();
+      const stored = await s.store.querier.devices();
+      assert.deepEqual(
+        stored.filter((d) => d.startsWith(device)),
+        [],
+      );
+    });
+  }
+
+  test('valid multi-byte UTF-8 (CJK, emoji) in tags is accepted and stored as sent', async () => {
+    const body = 'u8,host=泵-七 v=1 1767268800000\nu8,host=pump-🚰 v=2 1767268800000';
+    const r = await write(`${s.url}/api/v2/write?precision=ms`, Buffer.from(body));
+    assert.equal(r.status, 204, r.text);
+    assert.deepEqual((await values(s, '泵-七', 'u8.v'))?.values, [1]);
+    assert.deepEqual((await values(s, 'pump-🚰', 'u8.v'))?.values, [2]);
+  });
+
   test('any content type, or none, is read as line protocol', async () => {
     for (const type of ['application/octet-stream', 'application/json', '']) {
       const res = await fetch(`${s.url}/api/v2/write?precision=s`, {

@@ -11,8 +11,10 @@ import { gunzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
+import { takePoints } from '../../auth/rate-limit.js';
 import { quoteInput } from '../../data/quote.js';
 import { VigilError } from '../../errors.js';
+import { requireUtf8 } from '../utf8.js';
 import { counter, ingestPointsCounter } from '../../metrics/registry.js';
 import {
   parseLineProtocol,
@@ -53,15 +55,16 @@ async function readBody(request: FastifyRequest, limit: number): Promise<string>
   const encoding = String(request.headers['content-encoding'] ?? 'identity')
     .trim()
     .toLowerCase();
-  if (encoding === 'identity' || encoding === '') return buffer.toString('utf8');
+  if (encoding === 'identity' || encoding === '') return utf8Text(buffer);
   if (encoding !== 'gzip') {
     throw new VigilError(
       'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
       `Content-Encoding ${quoteInput(encoding)}: only gzip or none`,
     );
   }
+  let inflated: Buffer;
   try {
-    return (await gunzipAsync(buffer, { maxOutputLength: limit })).toString('utf8');
+    inflated = await gunzipAsync(buffer, { maxOutputLength: limit });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new VigilError(
@@ -74,6 +77,13 @@ async function readBody(request: FastifyRequest, limit: number): Promise<string>
       `Content-Encoding gzip: body is not gzip (${err instanceof Error ? err.message : String(err)})`,
     );
   }
+  return utf8Text(inflated, 'decompressed body');
+}
+
+/** Line protocol is UTF-8: a bad byte is refused, never replaced (src/ingest/utf8.ts). */
+function utf8Text(bytes: Buffer, what = 'body'): string {
+  requireUtf8(bytes, what);
+  return bytes.toString('utf8');
 }
 
 function problem(e: LineError, code = 'VIGIL_ERR_INPUT'): LineProblem {
@@ -118,6 +128,7 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
     }
     const mapped = recordsToPoints(parsed.records, { mapping, precision, receivedMs });
     if (mapped.stringFields > 0) stringFields.inc(mapped.stringFields);
+    takePoints(request, mapped.points.length); // refused whole, before anything is durable
     let accepted = 0;
     const problems: LineProblem[] = [...parsed.errors, ...mapped.errors].map((e) => problem(e));
     // The engine counts what reaches it; lines that did not parse or map are counted here.

@@ -210,3 +210,30 @@ describe('payload limits', () => {
     );
   });
 });
+
+describe('payloads that are not UTF-8', () => {
+  for (const [name, bad] of [
+    ['a broken pair C3 28', [0xc3, 0x28]],
+    ['an overlong C0 AF', [0xc0, 0xaf]],
+  ] as const) {
+    test(`${name} is refused naming the byte, in every format`, () => {
+      const json = Buffer.concat([
+        b('{"device_id":"d'),
+        Buffer.from(bad),
+        b('","metrics":{"t":1}}'),
+      ]);
+      const compact = Buffer.concat([b('t'), Buffer.from(bad), b('=1')]);
+      for (const format of ['json', 'compact', 'auto'] as const) {
+        assert.equal(parsePayload(json, format), 'payload is not valid UTF-8 at byte 15');
+        assert.equal(parsePayload(compact, format), 'payload is not valid UTF-8 at byte 1');
+      }
+    });
+  }
+
+  test('valid multi-byte UTF-8 (CJK, emoji) is read as sent', () => {
+    const r = parsePayload(b('{"device_id":"泵-🚰","metrics":{"温度":1}}'), 'json');
+    assert.ok(Array.isArray(r), String(r));
+    assert.equal(r[0]?.device_id, '泵-🚰');
+    assert.deepEqual(r[0]?.metrics, { 温度: 1 });
+  });
+});

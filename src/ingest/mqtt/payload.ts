@@ -4,6 +4,7 @@
  * the receive time. Never throws: a bad payload is a reason string.
  */
 import { quoteInput } from '../../data/quote.js';
+import { invalidUtf8At } from '../utf8.js';
 
 export type PayloadFormat = 'json' | 'compact' | 'auto';
 
@@ -182,6 +183,9 @@ export function parsePayload(
   format: PayloadFormat,
   timestampField = 'timestamp',
 ): Reading[] | string {
+  // A bad byte is refused, never replaced with U+FFFD (src/ingest/utf8.ts).
+  const at = invalidUtf8At(payload);
+  if (at !== -1) return `payload is not valid UTF-8 at byte ${at}`;
   const text = payload.toString('utf8').trim();
   if (text === '') return 'empty payload';
   const json = format === 'json' || (format === 'auto' && (text[0] === '{' || text[0] === '['));

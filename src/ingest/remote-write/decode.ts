@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { uncompress } from 'snappy';
 import { VigilError } from '../../errors.js';
+import { invalidUtf8At, notUtf8 } from '../utf8.js';
 
 export interface FullDecodeLimits {
   /** Largest decompressed protobuf, bytes. */
@@ -162,6 +163,9 @@ function readString(reader: protobuf.Reader, limits: FullDecodeLimits, part: str
   }
   const end = reader.pos + length;
   if (end > reader.len) throw new RangeError(`label ${part} past the end of the message`);
+  // Protobuf strings are UTF-8; a bad byte is refused, never replaced (src/ingest/utf8.ts).
+  const at = invalidUtf8At(reader.buf, reader.pos, end);
+  if (at !== -1) throw notUtf8(`a label ${part} (at byte ${reader.pos} of the message)`, at);
   const text = protobuf.util.utf8.read(reader.buf, reader.pos, end);
   reader.pos = end;
   return text;

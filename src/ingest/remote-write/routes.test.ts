@@ -261,6 +261,46 @@ describe('POST /api/v1/write', () => {
     assert.match(notProto.json?.message ?? '', /not a protobuf prometheus\.WriteRequest/);
   });
 
+  for (const [name, bad] of [
+    ['a broken pair C3 28', [0xc3, 0x28]],
+    ['an overlong C0 AF', [0xc0, 0xaf]],
+  ] as const) {
+    test(`${name} in a label value is refused whole, naming where; nothing stored`, async () => {
+      const instance = `u8-${bad[0]}`;
+      const request = {
+        timeseries: [
+          ...ramp(`${instance}-ok`, 1, 3).timeseries,
+          ...ramp(`${instance}ZZ`, 1, 3).timeseries,
+        ],
+      };
+      // Same length as the placeholder: the protobuf lengths stay right.
+      const raw = Buffer.from(encodeWriteRequest(request));
+      const at = raw.indexOf(Buffer.from('ZZ'));
+      raw[at] = bad[0];
+      raw[at + 1] = bad[1];
+      const r = await write(s.url, compressSync(raw));
+      assert.equal(r.status, 400);
+      assert.equal(r.json?.code, 'VIGIL_ERR_INPUT');
+      assert.match(r.json?.message ?? '', /a label value .* is not valid UTF-8 at byte \d+/);
+      await s.engine.flush();
+      const stored = await s.store.querier.devices();
+      assert.deepEqual(
+        stored.filter((d) => d.startsWith(instance)),
+        [],
+      );
+    });
+  }
+
+  test('valid multi-byte UTF-8 (CJK, emoji) in labels is accepted as sent', async () => {
+    for (const instance of ['泵-七:9100', 'pump-🚰:9100']) {
+      const r = await write(s.url, body(ramp(instance, 1, 2)));
+      assert.equal(r.status, 204);
+    }
+    await s.engine.flush();
+    const stored = await s.store.querier.devices();
+    assert.ok(stored.includes('泵-七:9100') && stored.includes('pump-🚰:9100'), stored.join());
+  });
+
   test('fuzz: corrupt snappy and protobuf bodies never crash and never get a 5xx', async () => {
     const rng = Rng.fromSeed(20260101);
     const valid = encodeWriteRequest(ramp('fuzz', 4, 30));

@@ -2,10 +2,11 @@
  * `POST /api/v1/write`: Prometheus remote-write v1 into the engine. Answers follow the spec so
  * that Prometheus retries exactly what can succeed later (docs/integrations-prometheus.md): 204,
  * 400 (never retried; the accepted part is durable), 413, 415, and 503 with Retry-After on
- * backpressure: not 429, which Prometheus 2.x drops unless told to retry it.
+ * backpressure and over a rate limit: not 429, which Prometheus drops unless `retry_on_http_429`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { RateLimitedError, takePoints } from '../../auth/rate-limit.js';
 import { quoteInput } from '../../data/quote.js';
 import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
@@ -104,6 +105,11 @@ export async function registerRemoteWriteRoutes(
         // 503, not 429: see the module comment.
         return send(reply, 'VIGIL_ERR_BACKPRESSURE', err.message, 503);
       }
+      if (err instanceof RateLimitedError) {
+        reply.header('retry-after', String(err.retryAfterS));
+        // 503 as for backpressure, so Prometheus retries after Retry-After (module comment).
+        return send(reply, err.code, err.message, 503);
+      }
       if (err instanceof VigilError) {
         return send(reply, err.code, err.message);
       }
@@ -150,6 +156,7 @@ export async function registerRemoteWriteRoutes(
           if (mapped.skipped[reason] > 0) samples.inc({ result: reason }, mapped.skipped[reason]);
         }
         const seriesErrorSamples = mapped.errors.reduce((n, e) => n + e.samples, 0);
+        takePoints(request, mapped.points.length); // refused whole, before anything is durable
 
         let acceptedSamples = 0;
         let pointErrors: Awaited<ReturnType<Engine['ingest']>>['errors'] = [];

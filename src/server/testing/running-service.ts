@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Authenticator } from '../../auth/scope.js';
+import type { RateLimitOptions } from '../../auth/rate-limit.js';
 import { createEngine } from '../../engine/create-engine.js';
 import type { Engine } from '../../engine/engine.js';
 import { registerPointsRoute } from '../../ingest/http/routes.js';
@@ -35,6 +36,7 @@ export interface TestServiceOptions {
   readonly store?: Store;
   readonly queueLimit?: number;
   readonly limits?: Partial<HttpLimits>;
+  readonly rateLimits?: RateLimitOptions;
   /** `POST /v1/points`'s limit (default as in `vigil serve`). */
   readonly pointsPerRequest?: number;
   readonly heartbeatMs?: number;
@@ -71,6 +73,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.tls && { tls: options.tls }),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
   await registerPointsRoute(app, {
     engine,
@@ -109,7 +112,11 @@ export function samplePoints(device: string, n: number, from = Date.UTC(2026, 0,
 }
 
 /** `POST /v1/points` with a body as given. */
-export async function postPoints(url: string, body: string, type = 'application/json') {
+export async function postPoints(
+  url: string,
+  body: string | Uint8Array,
+  type = 'application/json',
+) {
   const res = await fetch(`${url}/v1/points`, {
     method: 'POST',
     headers: { 'content-type': type },
