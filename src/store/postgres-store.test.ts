@@ -52,7 +52,7 @@ storeSuite(
     return {
       store,
       sql: async (text) => (await raw.query<Record<string, unknown>>(text)).rows,
-      reopen: () => openPostgresStore({ databaseUrl: URL, schema }),
+      reopen: (options) => openPostgresStore({ databaseUrl: URL, schema, ...options }),
       close: async () => {
         await store.close();
         await raw.end();

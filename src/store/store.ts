@@ -76,8 +76,8 @@ export interface SeriesInfo {
   readonly device: string;
   readonly metric: string;
   /**
-   * Earliest and latest point time ever committed for the series. Retention does not move
-   * `first`, so points before `first + retention` may be gone.
+   * Earliest and latest point time stored for the series. After retention dropped the oldest
+   * points, `first` is the oldest point left (docs/storage.md, "Series extents").
    */
   readonly first: number;
   readonly last: number;
@@ -409,6 +409,12 @@ export interface StoreInfo {
   readonly timescale: boolean;
   /** TimescaleDB extension version, when present. */
   readonly timescaleVersion: string | null;
+  /**
+   * Why points are not in TimescaleDB though `timescale` is not `off`: the server does not offer
+   * it, offers it without preloading it, offers a version that is too old, or the schema was
+   * created without it. Null when TimescaleDB is in use or turned off.
+   */
+  readonly timescaleNote: string | null;
   readonly serverVersion: string;
   /** The PostgreSQL schema that holds Vigil's tables. */
   readonly schema: string;
@@ -435,6 +441,12 @@ export interface Store {
    */
   refreshAggregates(from?: number, to?: number): Promise<void>;
   /**
+   * Refresh now the ranges written below an aggregate's watermark (late data), which the store
+   * otherwise refreshes in the background about a second after the write; returns the number of
+   * refreshes made. Without TimescaleDB it does nothing.
+   */
+  refreshLateWrites(): Promise<number>;
+  /**
    * Run the housekeeping now: with TimescaleDB every policy job (aggregate refresh, compression,
    * retention) — a server also runs them on schedule, PGlite never does; without it, delete
    * points older than the retention period.
@@ -457,4 +469,9 @@ export interface StoreOptions {
   readonly retentionDays?: number;
   /** TimescaleDB: chunks older than this are compressed; 0 disables. Default 24. */
   readonly compressAfterHours?: number;
+  /**
+   * Where the store reports what it decided on its own: TimescaleDB offered but not usable (and
+   * points stored plain), a background refresh that failed. Default: a process warning.
+   */
+  readonly log?: (message: string) => void;
 }
