@@ -436,7 +436,7 @@ export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): P
     const recorded = await recordedVariant(driver, schema);
     const detection =
       mode === 'off' && recorded !== 'timescaledb'
-        ? { usable: false, version: null, reason: 'timescale is off' }
+        ? { usable: false, offered: null, version: null, reason: 'timescale is off' }
         : await detectTimescale(driver, config.detectionHooks);
     if (recorded === 'timescaledb' && !detection.usable) {
       throw new VigilError(
@@ -462,8 +462,8 @@ export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): P
         : recorded === 'plain'
           ? `schema ${schema} was created without TimescaleDB`
           : detection.reason;
-    // The interesting fallback: the server has TimescaleDB, but it cannot be used.
-    if (!timescale && mode === 'auto' && detection.version !== null && recorded !== 'plain') {
+    // The fallback worth a line: TimescaleDB is (or may be) there, but cannot be used.
+    if (!timescale && mode === 'auto' && detection.offered !== false && recorded !== 'plain') {
       log(`TimescaleDB not used, points stored in plain PostgreSQL tables: ${note ?? ''}`);
     }
     let aggregates: ReadonlyMap<Aggregate, number> | null = null;

@@ -15,6 +15,8 @@ export type DetectionStep = 'facts' | 'create' | 'verify';
 
 export interface TimescaleDetection {
   readonly usable: boolean;
+  /** Whether the server offers the extension at all; null when detection failed before knowing. */
+  readonly offered: boolean | null;
   /** The extension version found or installed; null when the server has none. */
   readonly version: string | null;
   /** Why it is not usable; null when it is. */
@@ -47,15 +49,15 @@ export function versionAtLeast(version: string, minimum: string): boolean {
   return true;
 }
 
-const notUsable = (version: string | null, reason: string): TimescaleDetection => ({
-  usable: false,
-  version,
-  reason,
-});
+const notUsable = (
+  offered: boolean | null,
+  version: string | null,
+  reason: string,
+): TimescaleDetection => ({ usable: false, offered, version, reason });
 
 /** A server loads TimescaleDB only from `shared_preload_libraries`; PGlite loads it at start. */
-function preloaded(driver: SqlDriver, preload: string): boolean {
-  if (driver.backend === 'pglite') return true;
+export function preloaded(backend: SqlDriver['backend'], preload: string): boolean {
+  if (backend === 'pglite') return true;
   return preload
     .split(',')
     .map((name) => name.trim().replace(/^"|"$/g, ''))
@@ -80,18 +82,20 @@ async function detectOn(
     ).rows[0]!;
     const offered = facts.installed ?? facts.available;
     if (offered === null) {
-      return notUsable(null, 'the server does not offer the timescaledb extension');
+      return notUsable(false, null, 'the server does not offer the timescaledb extension');
     }
     if (!versionAtLeast(offered, MIN_TIMESCALE_VERSION)) {
       return notUsable(
+        true,
         offered,
         `TimescaleDB ${offered} is older than ${MIN_TIMESCALE_VERSION}, the oldest Vigil uses`,
       );
     }
     // Checked before anything loads the library: without the preload, the server would end the
     // connection with FATAL: extension "timescaledb" must be preloaded.
-    if (!preloaded(driver, facts.preload)) {
+    if (!preloaded(driver.backend, facts.preload)) {
       return notUsable(
+        true,
         offered,
         `the timescaledb extension is installed but not in shared_preload_libraries ` +
           `(${JSON.stringify(facts.preload)}); add it and restart the server to use it`,
@@ -112,16 +116,23 @@ async function detectOn(
     );
     version = found.rows[0]?.version ?? null;
     if (version === null)
-      return notUsable(offered, 'CREATE EXTENSION timescaledb left no extension');
+      return notUsable(true, offered, 'CREATE EXTENSION timescaledb left no extension');
     if (!versionAtLeast(version, MIN_TIMESCALE_VERSION)) {
       return notUsable(
+        true,
         version,
         `TimescaleDB ${version} is older than ${MIN_TIMESCALE_VERSION}, the oldest Vigil uses`,
       );
     }
-    return { usable: true, version, reason: null };
+    return { usable: true, offered: true, version, reason: null };
   } catch (error) {
-    return notUsable(null, `TimescaleDB detection failed (${step}): ${errorMessage(error)}`);
+    // Past the facts, the server offered it.
+    const offered = step === 'facts' ? null : true;
+    return notUsable(
+      offered,
+      null,
+      `TimescaleDB detection failed (${step}): ${errorMessage(error)}`,
+    );
   }
 }
 
@@ -136,6 +147,6 @@ export async function detectTimescale(
   try {
     return await driver.isolated((session) => detectOn(driver, session, hooks));
   } catch (error) {
-    return notUsable(null, `TimescaleDB detection failed (connect): ${errorMessage(error)}`);
+    return notUsable(null, null, `TimescaleDB detection failed (connect): ${errorMessage(error)}`);
   }
 }
