@@ -48,6 +48,7 @@ export const STORE_DEFAULTS = {
   timescale: 'auto' as TimescaleMode,
   retentionDays: 30,
   compressAfterHours: 24,
+  chunkHours: 1,
 } as const;
 
 const STAGING = 'vigil_staging_points';
@@ -430,6 +431,10 @@ export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): P
     'compressAfterHours',
     config.compressAfterHours ?? STORE_DEFAULTS.compressAfterHours,
   );
+  const chunkHours = checkOption('chunkHours', config.chunkHours ?? STORE_DEFAULTS.chunkHours);
+  if (chunkHours === 0) {
+    throw new VigilError('VIGIL_ERR_STORE_SCHEMA', 'store option chunkHours must be at least 1');
+  }
   const log = config.log ?? defaultLog;
   try {
     // Plain catalogue reads first: what the schema was created with decides what must load.
@@ -468,7 +473,7 @@ export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): P
     }
     let aggregates: ReadonlyMap<Aggregate, number> | null = null;
     if (timescale) {
-      await applyPolicies(driver, schema, { compressAfterHours, retentionDays });
+      await applyPolicies(driver, schema, { compressAfterHours, retentionDays, chunkHours });
       aggregates = await aggregateIds(driver, schema);
     }
     const info: StoreInfo = {

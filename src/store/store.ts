@@ -469,6 +469,8 @@ export interface StoreOptions {
   readonly retentionDays?: number;
   /** TimescaleDB: chunks older than this are compressed; 0 disables. Default 24. */
   readonly compressAfterHours?: number;
+  /** TimescaleDB: hours of points per chunk, for chunks created from now on. Default 1. */
+  readonly chunkHours?: number;
   /**
    * Where the store reports what it decided on its own: TimescaleDB offered but not usable (and
    * points stored plain), a background refresh that failed. Default: a process warning.

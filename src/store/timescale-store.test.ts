@@ -141,6 +141,23 @@ describe('TimescaleDB layout and aggregates', () => {
     ]);
   });
 
+  it('the chunk interval follows the options, for chunks created from then on', async () => {
+    const interval = async () =>
+      (
+        await rows(
+          `SELECT time_interval::text AS chunk FROM timescaledb_information.dimensions
+           WHERE hypertable_schema = 'vigil' AND hypertable_name = 'points'
+             AND dimension_type = 'Time'`,
+        )
+      )[0]!.chunk;
+    const six = await openPGliteStore({ db, schema: 'vigil', chunkHours: 6 });
+    await six.close();
+    assert.equal(await interval(), '06:00:00');
+    const back = await openPGliteStore({ db, schema: 'vigil' });
+    await back.close();
+    assert.equal(await interval(), '01:00:00');
+  });
+
   it('materialised, compressed and real-time answers all agree with the plain path', async () => {
     const plainDb = await PlainPGlite.create();
     const plain = await openPGliteStore({ db: plainDb });

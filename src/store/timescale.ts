@@ -35,14 +35,33 @@ async function jobs(driver: SqlDriver, schema: string): Promise<Job[]> {
 }
 
 /**
- * Make the compression and retention policies of `points` match the options: added when missing,
- * replaced when the interval differs, removed when disabled (0). Idempotent.
+ * Make the chunk interval and the compression and retention policies of `points` match the
+ * options: added when missing, replaced when the interval differs, removed when disabled (0).
+ * Idempotent.
  */
 export async function applyPolicies(
   driver: SqlDriver,
   schema: string,
-  policies: { readonly compressAfterHours: number; readonly retentionDays: number },
+  policies: {
+    readonly compressAfterHours: number;
+    readonly retentionDays: number;
+    readonly chunkHours: number;
+  },
 ): Promise<void> {
+  const chunk = `${policies.chunkHours} hours`;
+  const current = await driver.query<{ same: boolean }>({
+    text: `SELECT time_interval = $2::interval AS same FROM timescaledb_information.dimensions
+           WHERE hypertable_schema = $1 AND hypertable_name = 'points'
+             AND dimension_type = 'Time'`,
+    values: [schema, chunk],
+  });
+  // Existing chunks keep their span; new ones get the configured one.
+  if (current.rows[0]?.same !== true) {
+    await driver.query({
+      text: `SELECT set_chunk_time_interval('points', $1::interval)`,
+      values: [chunk],
+    });
+  }
   const existing = await jobs(driver, schema);
   const wanted = [
     {
