@@ -436,8 +436,9 @@ export interface Store {
   readonly shadows: ShadowRunStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
-   * retention). Needed after writing points older than the aggregates' refresh window (backfill,
-   * replay); without TimescaleDB it does nothing.
+   * retention), widened outward to whole buckets of each aggregate. Late writes are refreshed by
+   * the store itself (`refreshLateWrites`); this is for a range by hand. Without TimescaleDB it
+   * does nothing.
    */
   refreshAggregates(from?: number, to?: number): Promise<void>;
   /**
@@ -461,8 +462,9 @@ export interface StoreOptions {
   /** PostgreSQL schema for Vigil's tables (created if missing); default `public`. */
   readonly schema?: string;
   /**
-   * `auto` (default): use TimescaleDB when the server offers the extension; `require`: fail with
-   * VIGIL_ERR_STORE_SCHEMA without it; `off`: never. Decided when the schema is first created.
+   * `auto` (default): use TimescaleDB when the server offers the extension and it loads (else
+   * plain tables, with a `log` line); `require`: fail with VIGIL_ERR_STORE_SCHEMA without it;
+   * `off`: never. Decided when the schema is first created.
    */
   readonly timescale?: 'auto' | 'require' | 'off';
   /** Points older than this (wall clock) are dropped by the retention job; 0 keeps all. Default 30. */
