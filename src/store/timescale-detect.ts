@@ -105,7 +105,16 @@ async function detectOn(
     if (version === null) {
       step = 'create';
       await hooks.beforeStep?.(step, session);
-      await session.query('CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public');
+      try {
+        await session.query('CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public');
+      } catch (error) {
+        // Openers starting together race to create it; the loser finds it created. On a lost
+        // connection this look fails too, and so does the detection.
+        const again = await session.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`,
+        );
+        if (again.rows[0]?.n !== 1) throw error;
+      }
     }
     step = 'verify';
     await hooks.beforeStep?.(step, session);
