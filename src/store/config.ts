@@ -7,10 +7,17 @@ import { z } from 'zod';
 import { defined } from '../data/defined.js';
 import type { OpenStoreOptions } from './open-store.js';
 
+const hours = (max: number) => z.number().int('expected whole hours').min(0).max(max);
+
 export const storeSchema = z
   .object({
-    retention_days: z.number().min(0),
+    /** Points older than this (wall clock) are dropped; 0 keeps everything. */
+    retention_days: z.number().int('expected whole days').min(0).max(36_500),
     timescale: z.enum(['auto', 'require', 'off']),
+    /** TimescaleDB: chunks older than this are compressed; 0 turns compression off. */
+    compress_after_hours: hours(876_000),
+    /** TimescaleDB: the time span of one chunk of points (new chunks only). */
+    chunk_hours: hours(8_760).min(1),
   })
   .partial()
   .strict();
@@ -27,5 +34,7 @@ export function storeOptions(
     dataDir: path.join(where.dataDir, 'pglite'),
     retentionDays: config.retention_days,
     timescale: config.timescale,
+    compressAfterHours: config.compress_after_hours,
+    chunkHours: config.chunk_hours,
   });
 }

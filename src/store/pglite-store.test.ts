@@ -17,7 +17,7 @@ storeSuite(
     return {
       store,
       sql: async (text) => (await db.query<Record<string, unknown>>(text)).rows,
-      reopen: () => openPGliteStore({ db }),
+      reopen: (options) => openPGliteStore({ db, ...options }),
       close: async () => {
         await store.close();
         await db.close();

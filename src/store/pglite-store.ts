@@ -67,6 +67,8 @@ function driver(db: PGliteLike, release: () => Promise<void>): SqlDriver {
     backend: 'pglite',
     ...session(db),
     transaction: (fn) => db.transaction((tx) => fn(session(tx))),
+    // PGlite is one in-process session; a failed statement fails alone, it cannot end it.
+    isolated: (fn) => fn(session(db)),
     close: release,
   };
 }

@@ -37,5 +37,12 @@ export interface SqlDriver extends SqlSession {
    * when it rejects (and the rejection passed on).
    */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` on a connection of its own, opened for it and discarded afterwards (PGlite: its one
+   * session). For statements that may make the server end the connection (TimescaleDB's
+   * `FATAL: extension "timescaledb" must be preloaded`): whatever happens to that connection
+   * reaches the caller as a rejection, never as an event, and the pool is never touched.
+   */
+  isolated<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

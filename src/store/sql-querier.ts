@@ -42,10 +42,37 @@ interface BucketRow {
   n: number;
 }
 
+/**
+ * The bucketed read of one series: $1 device, $2 metric, $3 bucket interval, [$4, $5) range.
+ * Exported so a test can EXPLAIN exactly what the API runs.
+ */
+export function bucketedSql(source: BucketedPoints['source'], timescale: boolean): string {
+  const bucket = (column: string): string =>
+    timescale
+      ? `time_bucket($3::interval, ${column}, timestamptz 'epoch')`
+      : `date_bin($3::interval, ${column}, timestamptz 'epoch')`;
+  // Aggregates keep sum and count rather than avg, so their buckets merge exactly.
+  return source === 'points'
+    ? `SELECT ${ms('b')} AS t, min(value) AS mn, max(value) AS mx, avg(value) AS av,
+         count(value)::float8 AS n
+       FROM (SELECT ${bucket('time')} AS b, value FROM points
+             WHERE device_id = $1 AND metric = $2 AND time >= $4 AND time < $5) p
+       GROUP BY b ORDER BY b`
+    : `SELECT ${ms('b')} AS t, min(value_min) AS mn, max(value_max) AS mx,
+         sum(value_sum) / nullif(sum(value_count), 0)::float8 AS av,
+         sum(value_count)::float8 AS n
+       FROM (SELECT ${bucket('bucket')} AS b, value_min, value_max, value_sum, value_count
+             FROM ${source}
+             WHERE device_id = $1 AND metric = $2 AND bucket >= $4 AND bucket < $5) a
+       GROUP BY b ORDER BY b`;
+}
+
 export class SqlQuerier implements Querier {
   constructor(
     private readonly driver: SqlDriver,
     private readonly timescale: boolean,
+    /** Days of points kept (0: all): a `first` older than that is looked up in the points. */
+    private readonly retentionDays = 0,
   ) {}
 
   async devices(): Promise<string[]> {
@@ -62,11 +89,20 @@ export class SqlQuerier implements Querier {
       this.driver,
       'listing series failed',
       {
+        // Retention drops the oldest points without touching the catalogue (maintain() catches it
+        // up later): a `first` beyond the horizon is looked up in the points, and a series with
+        // no point left is not listed.
         name: 'vigil_series',
-        text: `SELECT device_id, metric, ${ms('first_time')} AS first, ${ms('last_time')} AS last
-               FROM series WHERE $1::text IS NULL OR device_id = $1::text
+        text: `SELECT device_id, metric, ${ms('first')} AS first, ${ms('last_time')} AS last
+               FROM (SELECT s.device_id, s.metric, s.last_time,
+                       CASE WHEN $2::int > 0 AND s.first_time < now() - $2::int * interval '1 day'
+                         THEN (SELECT min(p.time) FROM points p
+                               WHERE p.device_id = s.device_id AND p.metric = s.metric)
+                         ELSE s.first_time END AS first
+                     FROM series s WHERE $1::text IS NULL OR s.device_id = $1::text) x
+               WHERE first IS NOT NULL
                ORDER BY device_id, metric`,
-        values: [device ?? null],
+        values: [device ?? null, this.retentionDays],
       },
     );
     return rows.map((r) => ({
@@ -133,26 +169,10 @@ export class SqlQuerier implements Querier {
     if (this.timescale && sourceOption === 'auto') {
       if (bucketMs % HOUR === 0) source = 'points_1h';
       else if (bucketMs % MINUTE === 0) source = 'points_1m';
+      // Late data not yet refreshed into the aggregate (late-data.ts): the points are exact.
+      if (source !== 'points' && (await this.#dirty(source, start, end))) source = 'points';
     }
-    const bucket = (column: string): string =>
-      this.timescale
-        ? `time_bucket($3::interval, ${column}, timestamptz 'epoch')`
-        : `date_bin($3::interval, ${column}, timestamptz 'epoch')`;
-    // Aggregates keep sum and count rather than avg, so their buckets merge exactly.
-    const text =
-      source === 'points'
-        ? `SELECT ${ms('b')} AS t, min(value) AS mn, max(value) AS mx, avg(value) AS av,
-             count(value)::float8 AS n
-           FROM (SELECT ${bucket('time')} AS b, value FROM points
-                 WHERE device_id = $1 AND metric = $2 AND time >= $4 AND time < $5) p
-           GROUP BY b ORDER BY b`
-        : `SELECT ${ms('b')} AS t, min(value_min) AS mn, max(value_max) AS mx,
-             sum(value_sum) / nullif(sum(value_count), 0)::float8 AS av,
-             sum(value_count)::float8 AS n
-           FROM (SELECT ${bucket('bucket')} AS b, value_min, value_max, value_sum, value_count
-                 FROM ${source}
-                 WHERE device_id = $1 AND metric = $2 AND bucket >= $4 AND bucket < $5) a
-           GROUP BY b ORDER BY b`;
+    const text = bucketedSql(source, this.timescale);
     const rows = await read<BucketRow>(this.driver, 'reading down-sampled points failed', {
       name: `vigil_points_${source}`,
       text,
@@ -173,6 +193,17 @@ export class SqlQuerier implements Querier {
       count[i] = row.n;
     }
     return { kind: 'buckets', bucketMs, source, times, min, max, avg, count };
+  }
+
+  /** Whether a write below the aggregate's watermark in [start, end) waits for its refresh. */
+  async #dirty(aggregate: string, start: number, end: number): Promise<boolean> {
+    const rows = await read<{ dirty: boolean }>(this.driver, 'reading down-sampled points failed', {
+      name: 'vigil_dirty_overlap',
+      text: `SELECT EXISTS (SELECT 1 FROM aggregate_dirty_ranges
+                            WHERE aggregate = $1 AND from_time < $3 AND to_time > $2) AS dirty`,
+      values: [aggregate, new Date(start), new Date(end)],
+    });
+    return rows[0]?.dirty === true;
   }
 
   async events(query: EventsQuery = {}): Promise<StoredEvent[]> {

@@ -10,8 +10,14 @@ import {
   type EncodedRows,
   type SeriesExtent,
 } from './copy-text.js';
-import { checkSchemaName, migrate, type TimescaleMode } from './migrations/index.js';
-import { DAY, HOUR, storeError, ts } from './sql-common.js';
+import {
+  checkSchemaName,
+  migrate,
+  recordedVariant,
+  type TimescaleMode,
+} from './migrations/index.js';
+import { LateDataRefresher } from './late-data.js';
+import { DAY, ms, storeError, ts } from './sql-common.js';
 import type { SqlDriver, SqlSession } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
@@ -27,13 +33,22 @@ import type {
   StoreInfo,
   StoreOptions,
 } from './store.js';
-import { applyPolicies, refreshAggregates, runJobs } from './timescale.js';
+import {
+  aggregateIds,
+  applyPolicies,
+  recordLateWrite,
+  refreshAggregates,
+  runJobs,
+  type Aggregate,
+} from './timescale.js';
+import { detectTimescale, type DetectionHooks } from './timescale-detect.js';
 
 export const STORE_DEFAULTS = {
   schema: 'public',
   timescale: 'auto' as TimescaleMode,
   retentionDays: 30,
   compressAfterHours: 24,
+  chunkHours: 1,
 } as const;
 
 const STAGING = 'vigil_staging_points';
@@ -125,10 +140,20 @@ const sqlStateOf = (error: unknown): unknown => (error as { code?: unknown } | n
  * `ON CONFLICT DO NOTHING` — the rule that a stored point is never replaced. Conflicts come in
  * runs (a replay is many writes), so the next writes go through staging first.
  */
+/** With TimescaleDB: how a write finds out it landed below an aggregate's watermark. */
+interface LateWrites {
+  readonly ids: ReadonlyMap<Aggregate, number>;
+  /** Called after the commit of a write that recorded dirty ranges. */
+  readonly committed: () => void;
+}
+
 class WritePath {
   #mergeFirst = 0;
 
-  constructor(private readonly driver: SqlDriver) {}
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly late: LateWrites | null,
+  ) {}
 
   async write(chunks: readonly string[], extents: SeriesExtent[], points: number): Promise<number> {
     for (let attempt = 1; ; attempt++) {
@@ -156,15 +181,30 @@ class WritePath {
     }
   }
 
-  #direct(chunks: readonly string[], extents: SeriesExtent[]): Promise<void> {
-    return this.driver.transaction(async (session) => {
+  async #direct(chunks: readonly string[], extents: SeriesExtent[]): Promise<void> {
+    const late = await this.driver.transaction(async (session) => {
       await session.copyFrom('points', POINT_COLUMNS, chunks);
       await upsertSeries(session, extents);
+      return this.#recordLate(session, extents);
     });
+    if (late > 0) this.late?.committed();
   }
 
-  #merge(chunks: readonly string[], extents: SeriesExtent[]): Promise<number> {
-    return this.driver.transaction(async (session) => {
+  /** Ranges below an aggregate's watermark, recorded with the points (late-data.ts). */
+  async #recordLate(session: SqlSession, extents: readonly SeriesExtent[]): Promise<number> {
+    if (this.late === null || extents.length === 0) return 0;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const e of extents) {
+      if (e.first < first) first = e.first;
+      if (e.last > last) last = e.last;
+    }
+    return recordLateWrite(session, this.late.ids, first, last);
+  }
+
+  async #merge(chunks: readonly string[], extents: SeriesExtent[]): Promise<number> {
+    let late = 0;
+    const inserted = await this.driver.transaction(async (session) => {
       // ON COMMIT DELETE ROWS: the staging table lives as long as the connection and is empty
       // at the start of every transaction.
       await session.query(
@@ -174,15 +214,31 @@ class WritePath {
       );
       await session.copyFrom(STAGING, POINT_COLUMNS, chunks);
       // No ORDER BY: sorting cost up to half the merge time; deadlocks are rare and retried.
-      const inserted = await session.query({
-        name: 'vigil_points_merge',
-        text: `INSERT INTO points (device_id, metric, time, value, tags)
+      const merge = `INSERT INTO points (device_id, metric, time, value, tags)
                SELECT device_id, metric, time, value, tags FROM ${STAGING}
-               ON CONFLICT DO NOTHING`,
+               ON CONFLICT DO NOTHING`;
+      if (this.late === null) {
+        const inserted = await session.query({ name: 'vigil_points_merge', text: merge });
+        await upsertSeries(session, extents);
+        return inserted.rowCount;
+      }
+      // With aggregates to keep: the span of the points that were new, since a replay of stored
+      // points changes no bucket.
+      const added = await session.query<{ n: number; f: number | null; l: number | null }>({
+        name: 'vigil_points_merge_span',
+        text: `WITH added AS (${merge} RETURNING time)
+               SELECT count(*)::int AS n, ${ms('min(time)')} AS f, ${ms('max(time)')} AS l
+               FROM added`,
       });
       await upsertSeries(session, extents);
-      return inserted.rowCount;
+      const { n, f, l } = added.rows[0]!;
+      if (n > 0 && f !== null && l !== null) {
+        late = await recordLateWrite(session, this.late.ids, f, l);
+      }
+      return n;
     });
+    if (late > 0) this.late?.committed();
+    return inserted;
   }
 }
 
@@ -206,6 +262,28 @@ async function upsertSeries(session: SqlSession, extents: SeriesExtent[]): Promi
   });
 }
 
+/** After retention: the series catalogue's `first` moved up to the oldest point left. */
+async function trimSeriesExtents(driver: SqlDriver, retentionDays: number): Promise<void> {
+  const horizon = `${retentionDays} days`;
+  await driver.query({
+    text: `UPDATE series s SET first_time = x.first
+           FROM (SELECT o.device_id, o.metric,
+                   (SELECT min(p.time) FROM points p
+                    WHERE p.device_id = o.device_id AND p.metric = o.metric) AS first
+                 FROM series o WHERE o.first_time < now() - $1::interval) x
+           WHERE s.device_id = x.device_id AND s.metric = x.metric
+             AND x.first IS NOT NULL AND x.first > s.first_time`,
+    values: [horizon],
+  });
+  // A series whose every point was dropped is no longer listed.
+  await driver.query({
+    text: `DELETE FROM series s WHERE s.first_time < now() - $1::interval
+             AND NOT EXISTS (SELECT 1 FROM points p
+                             WHERE p.device_id = s.device_id AND p.metric = s.metric)`,
+    values: [horizon],
+  });
+}
+
 class SqlStore implements Store {
   readonly querier: SqlQuerier;
   readonly events: SqlEventStore;
@@ -216,6 +294,7 @@ class SqlStore implements Store {
   readonly pointDeadLetters: SqlPointDeadLetterStore;
   private readonly writes: WritePath;
   readonly shadows: SqlShadowRunStore;
+  readonly #late: LateDataRefresher | null;
   #closed = false;
 
   constructor(
@@ -223,16 +302,35 @@ class SqlStore implements Store {
     readonly info: StoreInfo,
     private readonly retentionDays: number,
     private readonly ownsDriver: boolean,
+    aggregates: ReadonlyMap<Aggregate, number> | null,
+    log: (message: string) => void,
   ) {
-    this.querier = new SqlQuerier(driver, info.timescale);
+    this.querier = new SqlQuerier(driver, info.timescale, retentionDays);
     this.events = new SqlEventStore(driver);
     this.strategies = new SqlStrategyStore(driver);
     this.checkpoints = new SqlCheckpointStore(driver);
     this.engineState = new SqlEngineStateStore(driver);
     this.deadLetters = new SqlDeadLetterStore(driver);
     this.pointDeadLetters = new SqlPointDeadLetterStore(driver);
-    this.writes = new WritePath(driver);
+    this.#late =
+      aggregates === null
+        ? null
+        : new LateDataRefresher(driver, { floor: () => this.#retentionFloor(), log });
+    const late = this.#late;
+    this.writes = new WritePath(
+      driver,
+      late === null || aggregates === null
+        ? null
+        : { ids: aggregates, committed: () => late.notify() },
+    );
     this.shadows = new SqlShadowRunStore(driver);
+    // Ranges recorded before a crash or a close are refreshed soon after opening.
+    late?.notify();
+  }
+
+  /** Never refresh where retention may have dropped points: that would empty the aggregates. */
+  #retentionFloor(): number {
+    return this.retentionDays > 0 ? Date.now() - this.retentionDays * DAY : -Infinity;
   }
 
   appender(): Appender {
@@ -241,14 +339,12 @@ class SqlStore implements Store {
 
   async refreshAggregates(from?: number, to?: number): Promise<void> {
     if (!this.info.timescale) return;
-    // Never refresh where retention may have dropped points: that would empty the aggregates.
-    const floor = this.retentionDays > 0 ? Date.now() - this.retentionDays * DAY : -Infinity;
-    const start = Math.max(from ?? -Infinity, floor);
-    // Whole hours, so both aggregates get a window of complete buckets.
-    const startDate = Number.isFinite(start) ? new Date(Math.ceil(start / HOUR) * HOUR) : null;
-    const endDate = to === undefined ? null : new Date(Math.ceil(to / HOUR) * HOUR);
     try {
-      await refreshAggregates(this.driver, startDate, endDate);
+      await refreshAggregates(
+        this.driver,
+        { from: from ?? -Infinity, to: to ?? Infinity },
+        this.#retentionFloor(),
+      );
     } catch (error) {
       throw storeError(
         'VIGIL_ERR_STORE_WRITE',
@@ -258,16 +354,27 @@ class SqlStore implements Store {
     }
   }
 
+  async refreshLateWrites(): Promise<number> {
+    if (this.#late === null) return 0;
+    try {
+      return await this.#late.refreshNow();
+    } catch (error) {
+      throw storeError('VIGIL_ERR_STORE_WRITE', 'refreshing late data failed', error);
+    }
+  }
+
   async maintain(): Promise<void> {
     try {
       if (this.info.timescale) {
         await runJobs(this.driver, this.info.schema);
+        await this.#late?.refreshNow();
       } else if (this.retentionDays > 0) {
         await this.driver.query({
           text: 'DELETE FROM points WHERE time < now() - $1::interval',
           values: [`${this.retentionDays} days`],
         });
       }
+      if (this.retentionDays > 0) await trimSeriesExtents(this.driver, this.retentionDays);
     } catch (error) {
       throw storeError('VIGIL_ERR_STORE_WRITE', 'storage maintenance failed', error);
     }
@@ -276,6 +383,7 @@ class SqlStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#late?.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }
@@ -283,6 +391,8 @@ class SqlStore implements Store {
 export interface SqlStoreConfig extends StoreOptions {
   /** Close the driver on `close()`; false when the caller owns the connection. */
   readonly ownsDriver: boolean;
+  /** Tests only: break the TimescaleDB detection's connection at a chosen step. */
+  readonly detectionHooks?: DetectionHooks;
 }
 
 function checkOption(name: string, value: number): number {
@@ -295,8 +405,13 @@ function checkOption(name: string, value: number): number {
   return value;
 }
 
+/** Without a `log` option, a fallback is reported as a process warning (stderr). */
+function defaultLog(message: string): void {
+  process.emitWarning(message, { code: 'VIGIL_STORE' });
+}
+
 /**
- * Migrate, detect TimescaleDB, apply its policies, and return the store. The driver's search
+ * Detect TimescaleDB, migrate, apply its policies, and return the store. The driver's search
  * path must already be `<schema>, public`.
  */
 export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): Promise<Store> {
@@ -316,40 +431,61 @@ export async function openSqlStore(driver: SqlDriver, config: SqlStoreConfig): P
     'compressAfterHours',
     config.compressAfterHours ?? STORE_DEFAULTS.compressAfterHours,
   );
+  const chunkHours = checkOption('chunkHours', config.chunkHours ?? STORE_DEFAULTS.chunkHours);
+  if (chunkHours === 0) {
+    throw new VigilError('VIGIL_ERR_STORE_SCHEMA', 'store option chunkHours must be at least 1');
+  }
+  const log = config.log ?? defaultLog;
   try {
-    const { version } = await migrate(driver, schema, mode);
+    // Plain catalogue reads first: what the schema was created with decides what must load.
+    const recorded = await recordedVariant(driver, schema);
+    const detection =
+      mode === 'off' && recorded !== 'timescaledb'
+        ? { usable: false, offered: null, version: null, reason: 'timescale is off' }
+        : await detectTimescale(driver, config.detectionHooks);
+    if (recorded === 'timescaledb' && !detection.usable) {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_SCHEMA',
+        `schema ${schema} keeps its points in a TimescaleDB hypertable, but the server cannot ` +
+          `use TimescaleDB now: ${detection.reason ?? 'not usable'}`,
+      );
+    }
+    const migrated = await migrate(driver, schema, {
+      mode,
+      usable: detection.usable && mode !== 'off',
+      reason: detection.reason,
+    });
+    const timescale = migrated.timescale && mode !== 'off';
     const found = await driver.query<{ server: string; timescale: string | null }>(
       `SELECT current_setting('server_version') AS server,
          (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescale`,
     );
     const { server, timescale: timescaleVersion } = found.rows[0]!;
-    // The schema's own layout decides, not the server: a schema created without TimescaleDB
-    // stays plain even after the extension is installed.
-    let timescale = false;
-    if (timescaleVersion !== null && mode !== 'off') {
-      const hypertable = await driver.query<{ n: number }>({
-        text: `SELECT count(*)::int AS n FROM timescaledb_information.hypertables
-               WHERE hypertable_schema = $1 AND hypertable_name = 'points'`,
-        values: [schema],
-      });
-      timescale = (hypertable.rows[0]?.n ?? 0) > 0;
+    const note =
+      timescale || mode === 'off'
+        ? null
+        : recorded === 'plain'
+          ? `schema ${schema} was created without TimescaleDB`
+          : detection.reason;
+    // The fallback worth a line: TimescaleDB is (or may be) there, but cannot be used.
+    if (!timescale && mode === 'auto' && detection.offered !== false && recorded !== 'plain') {
+      log(`TimescaleDB not used, points stored in plain PostgreSQL tables: ${note ?? ''}`);
     }
-    if (mode === 'require' && !timescale) {
-      throw new VigilError(
-        'VIGIL_ERR_STORE_SCHEMA',
-        `TimescaleDB is required but schema ${schema} was created without it`,
-      );
+    let aggregates: ReadonlyMap<Aggregate, number> | null = null;
+    if (timescale) {
+      await applyPolicies(driver, schema, { compressAfterHours, retentionDays, chunkHours });
+      aggregates = await aggregateIds(driver, schema);
     }
-    if (timescale) await applyPolicies(driver, schema, { compressAfterHours, retentionDays });
     const info: StoreInfo = {
       backend: driver.backend,
       timescale,
       timescaleVersion,
+      timescaleNote: note,
       serverVersion: server,
       schema,
-      schemaVersion: version,
+      schemaVersion: migrated.version,
     };
-    return new SqlStore(driver, info, retentionDays, config.ownsDriver);
+    return new SqlStore(driver, info, retentionDays, config.ownsDriver, aggregates, log);
   } catch (error) {
     throw storeError('VIGIL_ERR_STORE_SCHEMA', `opening schema ${schema} failed`, error);
   }

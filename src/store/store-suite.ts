@@ -20,6 +20,7 @@ import type {
   RawPoints,
   Store,
   StoredEvent,
+  StoreOptions,
 } from './store.js';
 
 export interface Harness {
@@ -27,7 +28,7 @@ export interface Harness {
   /** Raw SQL in the store's schema. */
   sql(text: string): Promise<Record<string, unknown>[]>;
   /** A second store on the same database and schema (runs the migrations again). */
-  reopen(): Promise<Store>;
+  reopen(options?: StoreOptions): Promise<Store>;
   /** Close everything and remove what the run created. */
   close(): Promise<void>;
 }
@@ -753,6 +754,51 @@ export function storeSuite(
       // Re-appending after compression (TimescaleDB) must still be a no-op.
       assert.equal((await commit(h.store, c)).inserted, 0);
       assert.equal(await count(h, `device_id = 'mt-1'`), c.times.length);
+    });
+
+    // Last: its one-day retention drops every other test's points.
+    it('after retention drops points, series report the oldest point left as first', async () => {
+      const store = await h.reopen({ retentionDays: 1 });
+      try {
+        // Wall-clock times: retention is measured against the wall clock.
+        const now = Math.floor(Date.now() / MINUTE) * MINUTE;
+        const kept = irregularSeries('ret-1', 'm', now - 3 * DAY, 3 * DAY - HOUR, 31);
+        const gone = irregularSeries('ret-2', 'm', now - 5 * DAY, HOUR, 32);
+        await commit(store, kept, gone);
+        const oldest = async (): Promise<number> => {
+          const [row] = await h.sql(
+            `SELECT (extract(epoch FROM min(time)) * 1000)::float8 AS t FROM points
+             WHERE device_id = 'ret-1'`,
+          );
+          return row!.t as number;
+        };
+        assert.equal((await store.querier.series('ret-1'))[0]?.first, kept.times[0]);
+        // What a retention job run by the server does, out of the store's sight: the series
+        // are answered from the points at once.
+        await h.sql(
+          `DELETE FROM points WHERE device_id = 'ret-1' AND time < now() - interval '2 days'`,
+        );
+        const lazily = (await store.querier.series('ret-1'))[0];
+        assert.equal(lazily?.first, await oldest());
+        assert.ok(lazily!.first > now - 2 * DAY - MINUTE);
+        // maintain(): retention, then the catalogue follows.
+        await store.maintain();
+        const after = await oldest();
+        assert.ok(after >= now - DAY - HOUR, `oldest left ${new Date(after).toISOString()}`);
+        assert.deepEqual(
+          (await store.querier.series('ret-1')).map((s) => s.first),
+          [after],
+        );
+        const [catalogue] = await h.sql(
+          `SELECT (extract(epoch FROM first_time) * 1000)::float8 AS t FROM series
+           WHERE device_id = 'ret-1'`,
+        );
+        assert.equal(catalogue!.t, after);
+        // A series with no point left is no longer listed.
+        assert.deepEqual(await store.querier.series('ret-2'), []);
+      } finally {
+        await store.close();
+      }
     });
   });
 }

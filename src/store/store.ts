@@ -76,8 +76,8 @@ export interface SeriesInfo {
   readonly device: string;
   readonly metric: string;
   /**
-   * Earliest and latest point time ever committed for the series. Retention does not move
-   * `first`, so points before `first + retention` may be gone.
+   * Earliest and latest point time stored for the series. After retention dropped the oldest
+   * points, `first` is the oldest point left (docs/storage.md, "Series extents").
    */
   readonly first: number;
   readonly last: number;
@@ -409,6 +409,12 @@ export interface StoreInfo {
   readonly timescale: boolean;
   /** TimescaleDB extension version, when present. */
   readonly timescaleVersion: string | null;
+  /**
+   * Why points are not in TimescaleDB though `timescale` is not `off`: the server does not offer
+   * it, offers it without preloading it, offers a version that is too old, or the schema was
+   * created without it. Null when TimescaleDB is in use or turned off.
+   */
+  readonly timescaleNote: string | null;
   readonly serverVersion: string;
   /** The PostgreSQL schema that holds Vigil's tables. */
   readonly schema: string;
@@ -430,10 +436,17 @@ export interface Store {
   readonly shadows: ShadowRunStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
-   * retention). Needed after writing points older than the aggregates' refresh window (backfill,
-   * replay); without TimescaleDB it does nothing.
+   * retention), widened outward to whole buckets of each aggregate. Late writes are refreshed by
+   * the store itself (`refreshLateWrites`); this is for a range by hand. Without TimescaleDB it
+   * does nothing.
    */
   refreshAggregates(from?: number, to?: number): Promise<void>;
+  /**
+   * Refresh now the ranges written below an aggregate's watermark (late data), which the store
+   * otherwise refreshes in the background about a second after the write; returns the number of
+   * refreshes made. Without TimescaleDB it does nothing.
+   */
+  refreshLateWrites(): Promise<number>;
   /**
    * Run the housekeeping now: with TimescaleDB every policy job (aggregate refresh, compression,
    * retention) — a server also runs them on schedule, PGlite never does; without it, delete
@@ -449,12 +462,20 @@ export interface StoreOptions {
   /** PostgreSQL schema for Vigil's tables (created if missing); default `public`. */
   readonly schema?: string;
   /**
-   * `auto` (default): use TimescaleDB when the server offers the extension; `require`: fail with
-   * VIGIL_ERR_STORE_SCHEMA without it; `off`: never. Decided when the schema is first created.
+   * `auto` (default): use TimescaleDB when the server offers the extension and it loads (else
+   * plain tables, with a `log` line); `require`: fail with VIGIL_ERR_STORE_SCHEMA without it;
+   * `off`: never. Decided when the schema is first created.
    */
   readonly timescale?: 'auto' | 'require' | 'off';
   /** Points older than this (wall clock) are dropped by the retention job; 0 keeps all. Default 30. */
   readonly retentionDays?: number;
   /** TimescaleDB: chunks older than this are compressed; 0 disables. Default 24. */
   readonly compressAfterHours?: number;
+  /** TimescaleDB: hours of points per chunk, for chunks created from now on. Default 1. */
+  readonly chunkHours?: number;
+  /**
+   * Where the store reports what it decided on its own: TimescaleDB offered but not usable (and
+   * points stored plain), a background refresh that failed. Default: a process warning.
+   */
+  readonly log?: (message: string) => void;
 }

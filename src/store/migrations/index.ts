@@ -13,6 +13,7 @@ import { eventLabels } from './004-event-labels.js';
 import { shadowRuns } from './005-shadow-runs.js';
 import { engineState } from './006-engine-state.js';
 import { pointDeadLetters } from './007-point-dead-letters.js';
+import { aggregateUpkeep } from './008-aggregate-upkeep.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -29,6 +30,7 @@ export const migrations: readonly Migration[] = [
   shadowRuns,
   engineState,
   pointDeadLetters,
+  aggregateUpkeep,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
@@ -59,42 +61,33 @@ function message(error: unknown): string {
 }
 
 /**
- * Decide whether a new schema uses TimescaleDB, installing the extension when the server offers
- * it. A failed CREATE EXTENSION (not preloaded, no privilege) is undone by a savepoint so the
- * migration can go on without it, unless TimescaleDB is required.
+ * The layout a schema was created with (`schema_migrations.variant`), or null for a schema not
+ * created yet. Plain catalogue reads only: safe whatever state TimescaleDB is in.
  */
-async function chooseTimescale(session: SqlSession, mode: TimescaleMode): Promise<boolean> {
-  if (mode === 'off') return false;
-  const available = await session.query<{ installed: string | null }>(
-    `SELECT installed_version AS installed FROM pg_available_extensions WHERE name = 'timescaledb'`,
+export async function recordedVariant(
+  session: SqlSession,
+  schema: string,
+): Promise<'timescaledb' | 'plain' | null> {
+  checkSchemaName(schema);
+  const exists = await session.query<{ found: boolean }>({
+    text: 'SELECT to_regclass($1) IS NOT NULL AS found',
+    values: [`${schema}.schema_migrations`],
+  });
+  if (exists.rows[0]?.found !== true) return null;
+  const row = await session.query<{ variant: string }>(
+    `SELECT variant FROM ${schema}.schema_migrations ORDER BY version LIMIT 1`,
   );
-  const row = available.rows[0];
-  if (row === undefined) {
-    if (mode === 'require') {
-      throw new VigilError(
-        'VIGIL_ERR_STORE_SCHEMA',
-        'TimescaleDB is required but the server does not offer the timescaledb extension',
-      );
-    }
-    return false;
-  }
-  if (row.installed !== null) return true;
-  await session.query('SAVEPOINT vigil_timescale');
-  try {
-    await session.query('CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public');
-    await session.query('RELEASE SAVEPOINT vigil_timescale');
-    return true;
-  } catch (error) {
-    await session.query('ROLLBACK TO SAVEPOINT vigil_timescale');
-    if (mode === 'require') {
-      throw new VigilError(
-        'VIGIL_ERR_STORE_SCHEMA',
-        `TimescaleDB is required but CREATE EXTENSION failed: ${message(error)}`,
-        { cause: error },
-      );
-    }
-    return false;
-  }
+  const variant = row.rows[0]?.variant;
+  return variant === undefined ? null : variant === 'timescaledb' ? 'timescaledb' : 'plain';
+}
+
+/** What the caller found out about TimescaleDB before migrating (timescale-detect.ts). */
+export interface TimescaleChoice {
+  readonly mode: TimescaleMode;
+  /** TimescaleDB is installed and loads (and `mode` is not `off`). */
+  readonly usable: boolean;
+  /** Why it is not usable, for `require`'s error. */
+  readonly reason: string | null;
 }
 
 /**
@@ -105,8 +98,8 @@ async function chooseTimescale(session: SqlSession, mode: TimescaleMode): Promis
 export async function migrate(
   driver: SqlDriver,
   schema: string,
-  mode: TimescaleMode,
-): Promise<MigrationOutcome> {
+  choice: TimescaleChoice,
+): Promise<MigrationOutcome & { readonly timescale: boolean }> {
   checkSchemaName(schema);
   return driver.transaction(async (session) => {
     await session.query({
@@ -134,9 +127,19 @@ export async function migrate(
           'upgrade Vigil or use another schema',
       );
     }
+    // A schema keeps the layout it was created with; a new one uses TimescaleDB when usable.
+    const recorded = await recordedVariant(session, schema);
+    const timescale = recorded === null ? choice.usable : recorded === 'timescaledb';
+    if (choice.mode === 'require' && !timescale) {
+      throw new VigilError(
+        'VIGIL_ERR_STORE_SCHEMA',
+        recorded === 'plain'
+          ? `TimescaleDB is required but schema ${schema} was created without it`
+          : `TimescaleDB is required but cannot be used: ${choice.reason ?? 'not usable'}`,
+      );
+    }
     const pending = migrations.filter((m) => !appliedBefore.has(m.version));
-    if (pending.length === 0) return { applied: [], version: newest };
-    const timescale = await chooseTimescale(session, mode);
+    if (pending.length === 0) return { applied: [], version: newest, timescale };
     for (const migration of pending) {
       for (const statement of migration.statements({ timescale })) {
         try {
@@ -155,6 +158,6 @@ export async function migrate(
         values: [migration.version, migration.name, timescale ? 'timescaledb' : 'plain'],
       });
     }
-    return { applied: pending.map((m) => m.version), version: SCHEMA_VERSION };
+    return { applied: pending.map((m) => m.version), version: SCHEMA_VERSION, timescale };
   });
 }
