@@ -135,7 +135,10 @@ export async function serve(settings: ServeSettings): Promise<void> {
           });
     if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
     await mkdir(settings.dataDir, { recursive: true });
-    const store = await openStore(storeOptions(config.store ?? {}, settings));
+    const store = await openStore({
+      ...storeOptions(config.store ?? {}, settings),
+      log: warnLater,
+    });
     started('store', () => store.close());
     await storeStrategies(store, strategies, warnLater);
     const tlsLog = { info: (msg: string) => info(msg), warn: warnLater };
