@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     store: { type: 'string', default: 'postgres' },
     'checkpoint-ms': { type: 'string', default: '1000' },
-    'feed-points': { type: 'string', default: '6000' },
+    'feed-points': { type: 'string', default: '20000' },
     mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
   },
 });

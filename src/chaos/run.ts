@@ -67,7 +67,7 @@ const PAUSE_MS: Record<Protocol, number> = {
   remote_write: 30,
   mqtt: 100,
 };
-const FEED_PAUSE_MS = 40;
+const FEED_PAUSE_MS = 150;
 
 function loadSource(run: string, protocol: Protocol) {
   let next = 0;
