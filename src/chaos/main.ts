@@ -43,6 +43,7 @@ const interrupt = (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
   process.stderr.write(`\n${signal}: cleaning up\n`);
+  // The run under way then fails as its children go; its own ending waits for this cleanup.
   void cleanup.run().finally(() => process.exit(130));
 };
 process.on('SIGINT', interrupt);
@@ -75,11 +76,13 @@ try {
   print(summaryText(summary));
   if (summary.lost > 0 || !summary.events.equal) exitCode = 1;
 } catch (err) {
-  process.stderr.write(
-    `chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
+  if (!stopping) {
+    process.stderr.write(
+      `chaos: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
   exitCode = 2;
 } finally {
-  if (!stopping) await cleanup.run();
+  await cleanup.run();
 }
-process.exit(exitCode);
+process.exit(stopping ? 130 : exitCode);

@@ -44,12 +44,17 @@ export class Cleanup {
   add(step: () => Promise<unknown>): void {
     this.steps.push(step);
   }
-  async run(): Promise<void> {
-    while (this.steps.length > 0) {
-      await this.steps.pop()!().catch((err: unknown) =>
-        process.stderr.write(`cleanup: ${String(err)}\n`),
-      );
-    }
+  private running: Promise<void> | null = null;
+  /** Runs the steps once; a second call (Ctrl-C during the normal end) waits for the same. */
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.steps.length > 0) {
+        await this.steps.pop()!().catch((err: unknown) =>
+          process.stderr.write(`cleanup: ${String(err)}\n`),
+        );
+      }
+    })();
+    return this.running;
   }
 }
 
