@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: kill -9 rounds and PostgreSQL outages against `vigil serve` while clients
  * stream over every protocol (docs/chaos.md). Not part of CI. Exits 1 when an acknowledged
- * point was lost or the events differ from an uninterrupted run.
+ * point was lost, the events differ from an uninterrupted run, or the service did not survive
+ * a PostgreSQL outage.
  *
  *   node dist/chaos/main.js [--rounds 200] [--pg-rounds 10] [--seed 1] [--store postgres|pglite]
  */
@@ -74,7 +75,8 @@ try {
   );
   print('');
   print(summaryText(summary));
-  if (summary.lost > 0 || !summary.events.equal) exitCode = 1;
+  const failed = summary.lost > 0 || !summary.events.equal || summary.outageCrashes.length > 0;
+  if (failed) exitCode = 1;
 } catch (err) {
   if (!stopping) {
     process.stderr.write(
