@@ -136,6 +136,17 @@ describe('dashboard sign-in in Chromium', { timeout: 120_000 }, () => {
     await page.screenshot({ path: path.join(shots, 'login-signed-in.png') });
   });
 
+  test('a session that ends while a page is open: the next refused call shows the sign-in page', async () => {
+    await context.clearCookies();
+    await page.goto(`${service.url}/#/series/${DEVICE}/temp`);
+    await page.locator('h1', { hasText: 'Sign in' }).waitFor(WAIT);
+    await page.locator('main [role=alert], main [role=status]').first().waitFor(WAIT);
+    assert.match(await page.locator('main').innerText(), /Your session has ended/);
+    await signInWith(READER);
+    await page.waitForURL(/#\/series\/login-1\/temp$/);
+    assert.equal((await tokenCookies()).length, 1);
+  });
+
   test('Sign out clears the cookie and returns to the sign-in page', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('h1', { hasText: 'Sign in' }).waitFor(WAIT);

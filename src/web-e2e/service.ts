@@ -78,6 +78,7 @@ export async function startService(
     logger: { level: 'silent' },
     strategies: slots,
     shadows,
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
   });
   const { auth, sendToken } = options;
   await registerServeRoutes(app, { engine, store, registry, ...(auth ? { auth } : {}) }, {});
