@@ -24,8 +24,7 @@
  * BENCH_MQTT_PHASES (stock,fleet,burst) picks phases.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +33,11 @@ import mqtt from 'mqtt';
 import { createEngine } from '../engine/create-engine.js';
 import type { Engine, IngestPoint, IngestResult } from '../engine/engine.js';
 import { startMqttSubscriber } from '../ingest/mqtt/subscriber.js';
+import {
+  FLEET_BROKER_SETTINGS,
+  startPrivateMosquitto,
+  type PrivateMosquitto,
+} from '../ingest/mqtt/testing/private-mosquitto.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 
@@ -46,13 +50,6 @@ const BURST = Number(process.env.BENCH_MQTT_BURST ?? 100_000);
 const PHASES = (process.env.BENCH_MQTT_PHASES ?? 'stock,fleet,burst').split(',');
 const DEVICES = 100;
 const T0 = Date.UTC(2026, 0, 1);
-
-/** The fleet settings of docs/integrations-influx-mqtt.md, for the private broker. */
-export const FLEET_BROKER_SETTINGS = [
-  'max_inflight_messages 1000',
-  'max_queued_messages 1000000',
-  'max_queued_bytes 0',
-];
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -113,42 +110,6 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function privateBroker(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const conf = path.join(dir, 'mosquitto.conf');
-  await writeFile(
-    conf,
-    [
-      'user root',
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      ...FLEET_BROKER_SETTINGS,
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  const url = `mqtt://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1000 });
-      await c.endAsync();
-      return { url, child };
-    } catch (err) {
-      if (i > 50) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 async function runPhase(
   phase: string,
   url: string,
@@ -169,12 +130,12 @@ async function runPhase(
   let groups = 0;
   let first = NaN;
   let last = NaN;
-  let child: ChildProcess | undefined;
+  const pub: { child?: ChildProcess } = {};
   let lastSent = 0;
   const tell = () => {
-    if (child?.connected && acked !== lastSent) {
+    if (pub.child?.connected && acked !== lastSent) {
       lastSent = acked;
-      child.send({ acked });
+      pub.child.send({ acked });
     }
   };
   const counted: Pick<Engine, 'ingest'> = {
@@ -208,9 +169,10 @@ async function runPhase(
     received[seq] = performance.now();
   });
   await subscriber.ready();
-  child = spawn(process.execPath, [SELF, 'publish'], {
+  const child = spawn(process.execPath, [SELF, 'publish'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  pub.child = child;
   child.send({ url, topic, count, window } satisfies PublishOrder);
   const deadline = performance.now() + 600_000;
   let report = performance.now() + 5_000;
@@ -262,14 +224,14 @@ async function countStored(store: Store): Promise<number> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-bench-mqtt-'));
   const results: PhaseResult[] = [];
-  let broker: { url: string; child: ChildProcess } | undefined;
+  let broker: PrivateMosquitto | undefined;
   try {
     if (PHASES.includes('stock')) {
       log(`stock: ${MESSAGES} messages, window ${WINDOW}, ${STOCK_URL}`);
       results.push(await runPhase('stock', STOCK_URL, MESSAGES, WINDOW, dir));
     }
     if (PHASES.includes('fleet') || PHASES.includes('burst')) {
-      broker = await privateBroker(dir);
+      broker = await startPrivateMosquitto(dir, FLEET_BROKER_SETTINGS);
       log(`private broker ${broker.url}: ${FLEET_BROKER_SETTINGS.join(', ')}`);
     }
     if (broker && PHASES.includes('fleet')) {
@@ -281,7 +243,7 @@ async function main(): Promise<void> {
       results.push(await runPhase('burst', broker.url, BURST, BURST, dir));
     }
   } finally {
-    broker?.child.kill('SIGTERM');
+    broker?.stop();
     await rm(dir, { recursive: true, force: true });
   }
   const rows = [

@@ -7,7 +7,7 @@
  * wait, reading pauses; a bad payload is counted, logged and acknowledged; reconnects back off.
  */
 import { readFile } from 'node:fs/promises';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Registry, type Counter, type Gauge } from 'prom-client';
 import type { Engine, IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
