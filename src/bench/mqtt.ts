@@ -19,6 +19,7 @@
  *   3. `burst`: the same private broker, BENCH_MQTT_BURST (100,000) messages published as fast as
  *      the publisher can, open loop; every one must be stored once.
  *
+ * Scoring runs in worker threads as in `vigil serve` (`defaultWorkers()`).
  * Prints a table, then one line for other benches to parse:
  *   `mqtt_msgs_per_s=<n> p99_ack_ms=<n> burst_stored=<n>/<n>` (the `fleet` phase's figures).
  * BENCH_MQTT_PHASES (stock,fleet,burst) picks phases.
@@ -30,7 +31,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { createEngine } from '../engine/create-engine.js';
+import { createEngine, defaultWorkers } from '../engine/create-engine.js';
 import type { Engine, IngestPoint, IngestResult } from '../engine/engine.js';
 import { startMqttSubscriber } from '../ingest/mqtt/subscriber.js';
 import {
@@ -122,7 +123,8 @@ async function runPhase(
     store,
     spoolDir: path.join(dir, `spool-${phase}`),
     checkpointEveryMs: 0,
-    workers: 0,
+    // As `vigil serve` does: scoring in worker threads on a multi-core machine.
+    workers: defaultWorkers(),
   });
   const received = new Float64Array(count).fill(NaN);
   const latencies = new Float64Array(count);
@@ -173,6 +175,7 @@ async function runPhase(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   pub.child = child;
+  child.on('error', () => {}); // an acknowledgement count sent after it exited (EPIPE)
   child.send({ url, topic, count, window } satisfies PublishOrder);
   const deadline = performance.now() + 600_000;
   let report = performance.now() + 5_000;
