@@ -9,6 +9,13 @@ import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { VigilError } from '../errors.js';
 import { checkSchemaName } from './migrations/index.js';
+import {
+  clearDataDir,
+  isNewDataDir,
+  readTemplate,
+  saveTemplate,
+  templateFile,
+} from './pglite-template.js';
 import { errorMessage } from './sql-common.js';
 import type { SqlDriver, SqlResult, SqlSession, SqlStatement } from './sql-driver.js';
 import { openSqlStore, STORE_DEFAULTS } from './sql-store.js';
@@ -84,6 +91,27 @@ function processAlive(pid: number): boolean {
 }
 
 /**
+ * Open PGlite; a new data directory from the template when there is one (pglite-template.ts),
+ * else by initdb, saving the template for the next new directory.
+ */
+async function createPGlite(dataDir: string | undefined): Promise<PGlite> {
+  if (dataDir === undefined) return PGlite.create({});
+  if (!isNewDataDir(dataDir)) return PGlite.create({ dataDir });
+  const file = templateFile();
+  const template = readTemplate(file);
+  if (template !== undefined) {
+    try {
+      return await PGlite.create({ dataDir, loadDataDir: template });
+    } catch {
+      clearDataDir(dataDir); // a bad template: initdb instead
+    }
+  }
+  const db = await PGlite.create({ dataDir });
+  await saveTemplate(db, file);
+  return db;
+}
+
+/**
  * PGlite has no postmaster guarding its directory: two processes opening it would corrupt it. A
  * lock file beside the directory (not in it: initdb wants an empty directory) holds the owner's
  * pid; a lock left by a dead process is taken over.
@@ -134,9 +162,7 @@ export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise
   } else {
     const unlock = options.dataDir === undefined ? () => {} : lockDataDir(options.dataDir);
     try {
-      const own = await PGlite.create(
-        options.dataDir === undefined ? {} : { dataDir: options.dataDir },
-      );
+      const own = await createPGlite(options.dataDir);
       db = own;
       release = async () => {
         try {

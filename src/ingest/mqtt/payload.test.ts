@@ -28,8 +28,20 @@ describe('topic patterns', () => {
     assert.deepEqual(compileTopicPattern('a/#').match('a/b/c'), {});
   });
 
+  test('a shared subscription: subscribed with $share/<group>/, matched on the topic itself', () => {
+    const p = compileTopicPattern('$share/vigil/plants/+plant/devices/+device/telemetry');
+    assert.equal(p.filter, '$share/vigil/plants/+/devices/+/telemetry');
+    assert.deepEqual(p.match('plants/north/devices/pump-7/telemetry'), {
+      plant: 'north',
+      device: 'pump-7',
+    });
+    assert.equal(p.match('$share/vigil/plants/north/devices/pump-7/telemetry'), undefined);
+  });
+
   for (const [pattern, why] of [
     ['', /empty/],
+    ['$share/vigil', /the group is a plain name/],
+    ['$share/+/a/+device', /the group is a plain name/],
     ['a/#/b', /# must be the last level/],
     ['a/b+c', /must fill a whole level/],
     ['a/+d e', /wildcard name/],

@@ -236,7 +236,7 @@ describe('MQTT subscriber on the local Mosquitto', () => {
         got.values,
         Array.from({ length: 150 }, (_, i) => i),
       );
-      // Reported in the test log: one durable ingest per message, in order.
+      // Reported in the test log (messages share durable group commits, acknowledged in order).
       console.log(
         `# mqtt: 150 QoS 1 messages published, ingested and stored in ${seconds.toFixed(2)} s`,
       );

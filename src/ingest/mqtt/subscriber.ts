@@ -1,14 +1,15 @@
 /**
  * MQTT ingest (docs/integrations-influx-mqtt.md): subscribes to the configured topic patterns
  * (QoS 1, persistent session) and sends a message's PUBACK only once `engine.ingest` made its
- * points durable, so the broker redelivers whatever a crash left unacknowledged. On backpressure
- * it holds the message and reads nothing else until the engine takes it; a bad payload is
- * counted, logged and acknowledged; reconnects back off.
+ * points durable, so the broker redelivers whatever a crash left unacknowledged. Messages that
+ * arrive while earlier ones are being placed share one ingest call (group-commit.ts), and the
+ * PUBACKs leave in arrival order. On backpressure the group waits and, once too many messages
+ * wait, reading pauses; a bad payload is counted, logged and acknowledged; reconnects back off.
  */
 import { readFile } from 'node:fs/promises';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Registry, type Counter, type Gauge } from 'prom-client';
-import { BackpressureError, type Engine, type IngestPoint } from '../../engine/engine.js';
+import type { Engine, IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import { counter, gauge } from '../../metrics/registry.js';
 import { parsePayload } from './payload.js';
@@ -18,7 +19,13 @@ import {
   type MqttSubscriptionConfig,
 } from './subscriptions.js';
 import { exponentialDelay } from '../../timing/backoff.js';
-import { sleep } from '../../timing/sleep.js';
+import { GroupCommit } from './group-commit.js';
+
+/**
+ * Passed to MQTT.js's handleMessage callback: it then sends no PUBACK and reads the next
+ * message (the subscriber acknowledges the message itself once durable).
+ */
+const DEFERRED = new Error('acknowledged by the group commit');
 
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
@@ -37,6 +44,10 @@ export interface MqttConfig {
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
   readonly keepaliveS?: number;
+  /** Most messages in one durable group commit (one engine.ingest). 2,000. */
+  readonly maxGroupMessages?: number;
+  /** Messages received and not yet handed to the engine before reading pauses. 10,000. */
+  readonly maxWaitingMessages?: number;
 }
 
 /** pino's calling convention, so `app.log` fits. */
@@ -174,7 +185,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   let stopping = false;
   let attempt = 0;
   let refusedTimer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
+  /** Set once stopped: no acknowledgement is written after. */
+  let stopAcks = false;
   /** Aborted at stop: ends the backpressure sleeps. */
   const stopped = new AbortController();
   let resolveReady!: () => void;
@@ -287,47 +299,70 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     return points;
   }
 
-  /** Resolves when the message may be acknowledged; rejects to withhold the PUBACK. */
-  async function handle(packet: IPublishPacket): Promise<void> {
+  const group = new GroupCommit({
+    ingest: (points, onQueued) => engine.ingest(points, 'mqtt', onQueued),
+    maxMessages: config.maxGroupMessages ?? 2_000,
+    maxWaiting: config.maxWaitingMessages ?? 10_000,
+    onBackpressure: () => metrics.backpressure.inc(),
+    signal: stopped.signal,
+  });
+  /** Counts connections: an acknowledgement is only sent on the connection its message came by. */
+  let connection = 0;
+  client.on('connect', () => connection++);
+  client.on('close', () => {
+    // Messages not yet handed to the engine: the broker redelivers them on the next session.
+    group.drop();
+  });
+
+  /** PUBACK, written directly: 4 bytes, the same in MQTT 3.1.1 and 5 (success, no properties). */
+  function puback(messageId: number, on: number): void {
+    if (on !== connection || !client.connected || stopAcks) return;
+    const packet = Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]);
+    client.stream.write(packet);
+  }
+
+  function failed(topic: string, err: unknown): void {
+    if (stopping) return;
+    log.error(
+      { topic, err: err instanceof Error ? err.message : String(err) },
+      'mqtt: message not ingested, left unacknowledged for redelivery',
+    );
+  }
+
+  /**
+   * MQTT.js hands over one message at a time and reads the next only after `callback`, which
+   * would send the PUBACK at once: so the message joins a group and the callback is called with
+   * DEFERRED (MQTT.js then sends nothing), the PUBACK following once the group is durable. The
+   * callback is held (reading pauses) while too many messages wait for the engine.
+   */
+  client.handleMessage = (packet, callback) => {
     metrics.received.inc();
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const points = pointsOf(topic, payload);
-    if (points === undefined) return;
-    for (;;) {
-      if (stopping) throw new Error('stopping: message left with the broker');
-      try {
-        const result = await engine.ingest(points, 'mqtt');
-        if (result.errors.length > 0) {
-          rejected(
-            'points',
-            topic,
-            result.errors.map((e) => `[${e.index}] ${e.message}`).join('; '),
-          );
-        }
-        return;
-      } catch (err) {
-        if (!(err instanceof BackpressureError)) throw err;
-        metrics.backpressure.inc();
-        await sleep(Math.min(Math.max(err.retryAfterMs, 50), 5_000), stopped.signal);
+    const messageId = packet.messageId;
+    const on = connection;
+    const ack = packet.qos === 1 && messageId !== undefined;
+    if (points === undefined || stopping) {
+      // Rejected: acknowledged in order behind the messages before it. Stopping: left unacked.
+      if (points === undefined && ack && !stopping) {
+        group.add({ points: [], durable: () => puback(messageId, on), failed: () => {} });
       }
+      callback(ack || stopping ? DEFERRED : undefined);
+      return;
     }
-  }
-
-  client.handleMessage = (packet, callback) => {
-    const done = handle(packet).then(
-      () => callback(),
-      (err: unknown) => {
-        if (!stopping) {
-          log.error(
-            { topic: packet.topic, err: err instanceof Error ? err.message : String(err) },
-            'mqtt: message not ingested, left unacknowledged for redelivery',
-          );
+    group.add({
+      points,
+      durable(errors) {
+        if (errors.length > 0) {
+          rejected('points', topic, errors.map((e) => `[${e.index}] ${e.message}`).join('; '));
         }
-        callback(err instanceof Error ? err : new Error(String(err)));
+        if (ack) puback(messageId, on);
       },
-    );
-    inFlight = done;
+      failed: (err) => failed(topic, err),
+    });
+    if (!group.full()) callback(ack ? DEFERRED : undefined);
+    else void group.room().then(() => callback(ack ? DEFERRED : undefined));
   };
 
   return {
@@ -338,7 +373,9 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       stopping = true;
       clearTimeout(refusedTimer);
       stopped.abort();
-      await inFlight;
+      group.drop();
+      await group.settled();
+      stopAcks = true;
       // Graceful first (the last PUBACK goes out, then DISCONNECT); forced if the broker is gone.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

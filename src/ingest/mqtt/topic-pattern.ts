@@ -4,6 +4,10 @@
  * A bare `+` or `#` matches without capturing. The capture `device` is the device id; the other
  * captures become tags. The broker is subscribed to the plain filter
  * (`plants/+/devices/+/telemetry`).
+ *
+ * A shared subscription, `$share/<group>/<pattern>`, is subscribed as written (the broker hands
+ * each message to one subscriber of the group: several Vigil processes split the stream) and
+ * matched without its prefix: messages arrive with their own topic.
  */
 import { VigilError } from '../../errors.js';
 
@@ -27,7 +31,19 @@ type Level =
 /** Compile a pattern; throws VIGIL_ERR_CONFIG saying what is wrong (the caller names the key). */
 export function compileTopicPattern(source: string): TopicPattern {
   if (source === '') throw new VigilError('VIGIL_ERR_CONFIG', 'empty topic pattern');
-  const parts = source.split('/');
+  let parts = source.split('/');
+  let share = '';
+  if (parts[0] === '$share') {
+    const group = parts[1] ?? '';
+    if (group === '' || /[+#]/.test(group) || parts.length < 3) {
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG',
+        '$share/<group>/<pattern>: the group is a plain name and a pattern follows it',
+      );
+    }
+    share = `$share/${group}/`;
+    parts = parts.slice(2);
+  }
   const levels: Level[] = [];
   const names: string[] = [];
   parts.forEach((part, i) => {
@@ -62,9 +78,9 @@ export function compileTopicPattern(source: string): TopicPattern {
     }
     levels.push({ kind: 'literal', text: part });
   });
-  const filter = levels
-    .map((l) => (l.kind === 'literal' ? l.text : l.kind === 'one' ? '+' : '#'))
-    .join('/');
+  const filter =
+    share +
+    levels.map((l) => (l.kind === 'literal' ? l.text : l.kind === 'one' ? '+' : '#')).join('/');
 
   return {
     source,
