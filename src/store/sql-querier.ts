@@ -191,6 +191,10 @@ export class SqlQuerier implements Querier {
     if (query.device !== undefined) {
       c.add('d', (p) => `s.device_id = ${p}`, checkName('series device', query.device));
     }
+    if (query.devices !== undefined) {
+      const list = query.devices.map((d) => checkName('series devices', d));
+      c.add('l', (p) => `s.device_id = ANY(${p}::text[])`, list);
+    }
     if (query.after !== undefined) {
       c.add(
         'a',

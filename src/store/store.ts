@@ -240,6 +240,8 @@ export interface DevicesPageQuery extends PageQuery {
 export interface SeriesPageQuery extends PageQuery {
   /** Only this device. */
   readonly device?: string;
+  /** Only these devices (one page of devices' series, say). */
+  readonly devices?: readonly string[];
   /** The last series of the previous page. */
   readonly after?: { readonly device: string; readonly metric: string };
 }
