@@ -18,10 +18,13 @@ import { StrategySlots } from '../engine/strategy-slots.js';
 import { registerServeRoutes } from '../cli/serve-routes.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 
 export interface TestService {
   readonly url: string;
   readonly engine: Engine;
+  /** The service's store, for data put in underneath the API (a large fleet, say). */
+  readonly store: Store;
   /** POST /v1/points; fails the test unless every point is accepted. */
   send(points: readonly IngestPoint[]): Promise<void>;
   stop(): Promise<void>;
@@ -86,6 +89,7 @@ export async function startService(
   return {
     url,
     engine,
+    store,
     async send(points) {
       const res = await fetch(`${url}/v1/points`, {
         method: 'POST',

@@ -81,7 +81,8 @@ export const api = {
       true,
     ),
   signOut: () => request<void>('/v1/session', { method: 'DELETE' }, true),
-  overview: () => request<Overview>('/v1/overview'),
+  overview: (q: { limit?: number; cursor?: string; q?: string } = {}) =>
+    request<Overview>(withQuery('/v1/overview', q)),
   devices: () => request<{ devices: string[] }>('/v1/devices'),
   series: (device?: string) =>
     request<{ series: SeriesInfo[] }>(withQuery('/v1/series', { device })),
