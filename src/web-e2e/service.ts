@@ -35,6 +35,8 @@ export interface ServiceOptions {
   readonly auth?: Authenticator;
   /** The token `send` presents as `Authorization: Bearer` (needed once ingest checks tokens). */
   readonly sendToken?: string;
+  /** Storage to run on, left open by `stop` (a restart is a second service on it); default a new in-memory PGlite. */
+  readonly store?: Store;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<TestService> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-web-e2e-'));
-  const store = await openStore();
+  const store = options.store ?? (await openStore());
   const defaultYaml = await readFile(builtinStrategyPath('default'), 'utf8');
   const strategies = strategyYamls.map((y) => parseStrategy(y, 'test strategy'));
   for (const [i, s] of strategies.entries()) {
@@ -108,7 +110,7 @@ export async function startService(
       await app.close();
       await shadows.close();
       await engine.close();
-      await store.close();
+      if (options.store === undefined) await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -54,6 +54,8 @@ export interface Scores {
   readonly times: number[];
   readonly score: number[];
   readonly level: Level[];
+  /** Scores before this time come from storage, one per minute (absent: older servers). */
+  readonly stored_before?: number;
 }
 
 export interface MetricContribution {

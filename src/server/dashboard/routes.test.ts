@@ -237,8 +237,8 @@ describe('score history beyond the in-memory rings and across a restart', () => 
       `/v1/scores?device=${device}&metric=temp&from=${T}&to=${T + 10 * 60_000}&bucket=1m`,
     );
     assert.equal(res.statusCode, 200);
-    const { times, score, level } = res.json() as Record<string, unknown>;
-    return { times, score, level };
+    const { times, score, level, stored_before } = res.json() as Record<string, unknown>;
+    return { times, score, level, stored_before };
   }
 
   test('every series shows its scores, the first of 1,200 too, and after a restart', async () => {
@@ -260,13 +260,18 @@ describe('score history beyond the in-memory rings and across a restart', () => 
         });
       }
     }
-    const expected = {
+    const scored = {
       times: [T, T + 60_000, T + 120_000],
       score: [0.5, 9, 0.5],
       level: ['ok', 'severe', 'ok'],
     };
-    // The last series scored is in memory; the first lost its ring to later ones.
-    assert.deepEqual(await scoresOf(first, name(SERIES - 1)), expected);
+    /** Everything in the asked range came from storage. */
+    const expected = { ...scored, stored_before: T + 10 * 60_000 };
+    // The last series scored is in memory, as scored; the first lost its ring to later ones.
+    assert.deepEqual(await scoresOf(first, name(SERIES - 1)), {
+      ...scored,
+      stored_before: T + 5_000,
+    });
     assert.deepEqual(await scoresOf(first, name(0)), expected);
     running = undefined;
     await first.stop();

@@ -208,7 +208,9 @@ export async function registerDashboard(
           additionalProperties: false,
         },
         response: {
-          200: anyObject('`{device, metric, times, score, level}`'),
+          200: anyObject(
+            '`{device, metric, stored_before, times, score, level}`: scores before `stored_before` come from storage, one per minute',
+          ),
           ...errorResponses(400),
         },
       },
@@ -227,6 +229,7 @@ export async function registerDashboard(
       scores.watch(device, metric);
       const recent = scores.run(device, metric, from, to);
       // Storage covers what the ring does not hold (the minute the ring starts in included).
+      const storedBefore = Math.max(from, Math.min(to, recent.oldest));
       const older =
         from < recent.oldest
           ? mergeBuckets(
@@ -239,7 +242,7 @@ export async function registerDashboard(
         scores: [...older.scores, ...recent.scores],
         levels: [...older.levels, ...recent.levels],
       };
-      return { device, metric, ...bucketRun(run, bucketMs) };
+      return { device, metric, stored_before: storedBefore, ...bucketRun(run, bucketMs) };
     },
   );
 
