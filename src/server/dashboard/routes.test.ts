@@ -267,10 +267,11 @@ describe('score history beyond the in-memory rings and across a restart', () => 
     };
     /** Everything in the asked range came from storage. */
     const expected = { ...scored, stored_before: T + 10 * 60_000 };
-    // The last series scored is in memory, as scored; the first lost its ring to later ones.
+    // 1,200 series scored in turn through 1,000 rings: each lost its ring before its next score,
+    // so the last series' ring holds its last minute and storage the minutes before.
     assert.deepEqual(await scoresOf(first, name(SERIES - 1)), {
       ...scored,
-      stored_before: T + 5_000,
+      stored_before: T + 125_000,
     });
     assert.deepEqual(await scoresOf(first, name(0)), expected);
     running = undefined;
