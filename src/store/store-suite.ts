@@ -475,6 +475,11 @@ export function storeSuite(
         ofB.items.map((s) => s.metric),
         ['mem'],
       );
+      const listed = await h.store.querier.seriesPage({ devices: ['z-ps-b', 'z-ps-none'] });
+      assert.deepEqual(
+        listed.items.map((s) => `${s.device}/${s.metric}`),
+        ['z-ps-b/cpu', 'z-ps-b/disk', 'z-ps-b/mem'],
+      );
       const counts = await h.store.querier.counts();
       const everything = await h.store.querier.series();
       assert.equal(counts.series, everything.length);
