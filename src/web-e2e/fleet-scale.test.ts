@@ -1,7 +1,7 @@
 /**
  * The fleet view with 100,000 devices (put straight into the store, one point each) in a real
  * browser: the first page renders with the fleet's totals, a search finds a device far down the
- * list, and the pager walks on. Behaviour only; the time to the first page is printed, not
+ * list, the pager walks on, and the events filter suggests devices without listing them all. Behaviour only; the time to the first page is printed, not
  * asserted.
  */
 import assert from 'node:assert/strict';
@@ -83,6 +83,20 @@ describe('the fleet view with 100,000 devices', { timeout: 300_000 }, () => {
     // The device's series link leads to its page.
     await page.locator('table.fleet a', { hasText: 'temp' }).last().click();
     await page.waitForURL(/#\/series\/plant-099999\/temp/, WAIT);
+    assert.deepEqual(watched.errors, []);
+  });
+
+  test('the events filter suggests devices searched on the server, not the whole list', async () => {
+    await page.goto(`${service.url}/#/events`);
+    const field = page.getByLabel('Device');
+    await field.waitFor(WAIT);
+    await field.fill('plant-09998');
+    const options = page.locator('datalist#f-device-list option');
+    await options.nth(9).waitFor({ state: 'attached', ...WAIT });
+    assert.deepEqual(
+      await options.evaluateAll((all) => all.map((o) => o.getAttribute('value'))),
+      Array.from({ length: 10 }, (_, i) => name(99_980 + i)),
+    );
     assert.deepEqual(watched.errors, []);
   });
 });
