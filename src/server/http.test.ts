@@ -34,6 +34,60 @@ describe('HTTP server', () => {
     await s.stop();
   });
 
+  test('devices and series page by cursor and search by name; a bad cursor is 400', async () => {
+    const batch = [];
+    for (let i = 0; i < 7; i++) batch.push(...points(`Page-Dev-${i}`, 1));
+    assert.equal((await post(s.url, JSON.stringify(batch))).status, 200);
+    await s.engine.flush();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const c: string = cursor === null ? '' : `&cursor=${cursor}`;
+      const page = await get(`${s.url}/v1/devices?limit=3&q=page-dev${c}`);
+      assert.equal(page.status, 200);
+      seen.push(...(page.json.devices as string[]));
+      cursor = page.json.next_cursor as string | null;
+    } while (cursor !== null);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 7 }, (_, i) => `Page-Dev-${i}`),
+    );
+    // Without paging parameters: today's whole list, and no next page.
+    const whole = await get(`${s.url}/v1/devices`);
+    assert.equal(whole.json.next_cursor, null);
+    assert.ok((whole.json.devices as string[]).includes('Page-Dev-6'));
+
+    const first = await get(`${s.url}/v1/series?q=page-dev-1&limit=1`);
+    assert.deepEqual(
+      (first.json.series as { metric: string }[]).map((x) => x.metric),
+      ['load'],
+    );
+    const next = await get(
+      `${s.url}/v1/series?q=page-dev-1&limit=1&cursor=${String(first.json.next_cursor)}`,
+    );
+    assert.deepEqual(next.json.series, [
+      { device: 'Page-Dev-1', metric: 'temp', first: T0, last: T0 },
+    ]);
+    assert.equal(next.json.next_cursor, null);
+    const ofDevice = await get(`${s.url}/v1/series?device=Page-Dev-2&q=TEMP`);
+    assert.deepEqual(
+      (ofDevice.json.series as { metric: string }[]).map((x) => x.metric),
+      ['temp'],
+    );
+
+    for (const bad of [
+      '/v1/devices?cursor=not-a-cursor',
+      `/v1/devices?cursor=${String(first.json.next_cursor)}`, // a series cursor
+      '/v1/series?cursor=%24%24',
+      '/v1/devices?limit=0',
+      '/v1/series?limit=10001',
+    ]) {
+      const r = await get(`${s.url}${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.json.code, 'VIGIL_ERR_INPUT', bad);
+    }
+  });
+
   test('an unknown route is 404 with VIGIL_ERR_NOT_FOUND', async () => {
     const missing = await get(`${s.url}/v1/nothing`);
     assert.equal(missing.status, 404);

@@ -6,6 +6,7 @@
  * route: the shutdown answer, authentication (src/auth/http-auth.ts) and the write guard
  * (write-guard.ts), docs/security.md.
  */
+import { decodeCursor, encodeCursor, PAGE_LIMIT_MAX } from './page-cursor.js';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -170,6 +171,10 @@ export function eventJson(e: StoredEvent) {
 
 type Query = Record<string, string | undefined>;
 
+/** A listing asked for a page (else the whole list, as before paging existed). */
+const isPaged = (q: Query): boolean =>
+  q.limit !== undefined || q.cursor !== undefined || (q.q !== undefined && q.q !== '');
+
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { engine, store, registry } = options;
   const limits: HttpLimits = { ...defaultHttpLimits, ...options.limits };
@@ -265,13 +270,37 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   // --- query --------------------------------------------------------------------------------
-  app.get('/v1/devices', { schema: schemas.devicesRoute }, async () => ({
-    devices: await store.querier.devices(),
-  }));
+  app.get('/v1/devices', { schema: schemas.devicesRoute }, async (request) => {
+    const q = request.query as Query;
+    if (!isPaged(q)) return { devices: await store.querier.devices(), next_cursor: null };
+    const page = await store.querier.devicePage({
+      limit: q.limit === undefined ? undefined : parseLimit('limit', q.limit, PAGE_LIMIT_MAX),
+      ...(q.cursor === undefined ? {} : { after: decodeCursor('d', q.cursor, 1)[0] }),
+      q: q.q,
+    });
+    const last = page.items[page.items.length - 1];
+    return {
+      devices: page.items,
+      next_cursor: page.more && last !== undefined ? encodeCursor('d', [last]) : null,
+    };
+  });
 
   app.get('/v1/series', { schema: schemas.seriesRoute }, async (request) => {
-    const { device } = request.query as Query;
-    return { series: await store.querier.series(device) };
+    const q = request.query as Query;
+    if (!isPaged(q)) return { series: await store.querier.series(q.device), next_cursor: null };
+    const after = q.cursor === undefined ? undefined : decodeCursor('s', q.cursor, 2);
+    const page = await store.querier.seriesPage({
+      limit: q.limit === undefined ? undefined : parseLimit('limit', q.limit, PAGE_LIMIT_MAX),
+      device: q.device,
+      ...(after === undefined ? {} : { after: { device: after[0]!, metric: after[1]! } }),
+      q: q.q,
+    });
+    const last = page.items[page.items.length - 1];
+    return {
+      series: page.items,
+      next_cursor:
+        page.more && last !== undefined ? encodeCursor('s', [last.device, last.metric]) : null,
+    };
   });
 
   app.get('/v1/points', { schema: schemas.pointsRoute }, async (request) => {

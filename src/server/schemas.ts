@@ -17,21 +17,43 @@ const responses = (ok: string, ...errors: number[]) => ({
 
 const timeText = 'ms since the epoch or ISO 8601';
 
-export const devicesRoute = {
-  summary: 'Devices with at least one stored point',
-  tags: ['query'],
-  response: responses('`{devices: string[]}`, sorted', 500),
+const pageText =
+  'With `limit`, `cursor` or `q`: one page (keyset, sorted by byte order) and `next_cursor` to ' +
+  'ask for the next one (null at the end). Without them: the whole list, as before paging, ' +
+  'with `next_cursor: null`.';
+
+const pageParams = {
+  limit: str('rows per page, 1 to 10000 (default 100 when paging)'),
+  cursor: str('`next_cursor` of the previous page (opaque)'),
+  q: str('case-insensitive substring of the name'),
 } as const;
 
-export const seriesRoute = {
-  summary: 'Series (device, metric) with their first and last point time',
+export const devicesRoute = {
+  summary: 'Devices with at least one stored point, optionally one page of them, searched',
+  description: `${pageText} \`q\` matches the device id.`,
   tags: ['query'],
   querystring: {
     type: 'object',
-    properties: { device: str('only this device') },
+    properties: pageParams,
     additionalProperties: false,
   },
-  response: responses('`{series: [{device, metric, first, last}]}`', 400, 500),
+  response: responses('`{devices: string[], next_cursor: string | null}`, sorted', 400, 500),
+} as const;
+
+export const seriesRoute = {
+  summary: 'Series (device, metric) with their first and last point time, optionally paged',
+  description: `${pageText} \`q\` matches the device id or the metric.`,
+  tags: ['query'],
+  querystring: {
+    type: 'object',
+    properties: { device: str('only this device'), ...pageParams },
+    additionalProperties: false,
+  },
+  response: responses(
+    '`{series: [{device, metric, first, last}], next_cursor: string | null}`',
+    400,
+    500,
+  ),
 } as const;
 
 export const pointsRoute = {

@@ -20,11 +20,15 @@ import { EVENT_LABELS } from './store.js';
 import { EVENT_COLUMNS, eventFromRow, type EventRow } from './sql-records.js';
 import type {
   BucketedPoints,
+  DevicesPageQuery,
   EventsQuery,
+  FleetCounts,
+  Page,
   PointsQuery,
   Querier,
   RawPoints,
   SeriesInfo,
+  SeriesPageQuery,
   StoredEvent,
 } from './store.js';
 
@@ -33,6 +37,51 @@ const MAX_RAW_LIMIT = 10_000_000;
 const DEFAULT_EVENTS_LIMIT = 100;
 const MAX_EVENTS_LIMIT = 10_000;
 const MAX_BUCKET = 366 * DAY;
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 10_000;
+
+/**
+ * A series' `first` after retention: beyond the horizon it is looked up in the points (NULL when
+ * no point is left). `$r` is the retention in days (0: keep all).
+ */
+const firstAfterRetention = (r: string): string =>
+  `CASE WHEN ${r}::int > 0 AND s.first_time < now() - ${r}::int * interval '1 day'
+     THEN (SELECT min(p.time) FROM points p WHERE p.device_id = s.device_id AND p.metric = s.metric)
+     ELSE s.first_time END`;
+
+/** A search term as given: lowered by the database (same case folding as the names). */
+function checkSearch(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return checkName('search text', value);
+}
+
+/**
+ * Conditions of one listing, each its own prepared statement (a generic plan over
+ * `$1 IS NULL OR …` would lose the index).
+ */
+class Conditions {
+  readonly where: string[] = [];
+  readonly values: unknown[] = [];
+  key = '';
+
+  add(flag: string, condition: (...p: string[]) => string, ...values: unknown[]): void {
+    const params = values.map((v) => {
+      this.values.push(v);
+      return `$${this.values.length}`;
+    });
+    this.where.push(condition(...params));
+    this.key += flag;
+  }
+
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  get sql(): string {
+    return this.where.length > 0 ? `WHERE ${this.where.join(' AND ')}` : '';
+  }
+}
 
 interface BucketRow {
   t: number;
@@ -111,6 +160,94 @@ export class SqlQuerier implements Querier {
       first: r.first,
       last: r.last,
     }));
+  }
+
+  async devicePage(query: DevicesPageQuery = {}): Promise<Page<string>> {
+    const limit = checkCount('page limit', query.limit ?? DEFAULT_PAGE, MAX_PAGE);
+    const q = checkSearch(query.q);
+    const c = new Conditions();
+    if (query.after !== undefined) {
+      c.add('a', (p) => `device_id > ${p}`, checkName('page after', query.after));
+    }
+    if (q !== undefined) c.add('q', (p) => `strpos(lower(device_id), lower(${p})) > 0`, q);
+    const limitParam = c.param(limit + 1);
+    // DISTINCT over the (device, metric) key in order: an index scan that stops at the limit.
+    const rows = await read<{ device_id: string }>(this.driver, 'listing devices failed', {
+      name: `vigil_device_page_${c.key || 'all'}`,
+      text: `SELECT DISTINCT device_id FROM series ${c.sql} ORDER BY device_id LIMIT ${limitParam}`,
+      values: c.values,
+    });
+    return {
+      items: rows.slice(0, limit).map((r) => r.device_id),
+      more: rows.length > limit,
+    };
+  }
+
+  async seriesPage(query: SeriesPageQuery = {}): Promise<Page<SeriesInfo>> {
+    const limit = checkCount('page limit', query.limit ?? DEFAULT_PAGE, MAX_PAGE);
+    const q = checkSearch(query.q);
+    const c = new Conditions();
+    const retention = c.param(this.retentionDays);
+    if (query.device !== undefined) {
+      c.add('d', (p) => `s.device_id = ${p}`, checkName('series device', query.device));
+    }
+    if (query.devices !== undefined) {
+      const list = query.devices.map((d) => checkName('series devices', d));
+      c.add('l', (p) => `s.device_id = ANY(${p}::text[])`, list);
+    }
+    if (query.after !== undefined) {
+      c.add(
+        'a',
+        (d, m) => `(s.device_id, s.metric) > (${d}, ${m})`,
+        checkName('page after device', query.after.device),
+        checkName('page after metric', query.after.metric),
+      );
+    }
+    if (q !== undefined) {
+      c.add(
+        'q',
+        (p) =>
+          `(strpos(lower(s.device_id), lower(${p})) > 0 OR strpos(lower(s.metric), lower(${p})) > 0)`,
+        q,
+      );
+    }
+    const limitParam = c.param(limit + 1);
+    const rows = await read<{ device_id: string; metric: string; first: number; last: number }>(
+      this.driver,
+      'listing series failed',
+      {
+        name: `vigil_series_page_${c.key || 'all'}`,
+        text: `SELECT device_id, metric, ${ms('first')} AS first, ${ms('last_time')} AS last
+               FROM (SELECT s.device_id, s.metric, s.last_time,
+                       ${firstAfterRetention(retention)} AS first
+                     FROM series s ${c.sql}) x
+               WHERE first IS NOT NULL
+               ORDER BY device_id, metric LIMIT ${limitParam}`,
+        values: c.values,
+      },
+    );
+    return {
+      items: rows.slice(0, limit).map((r) => ({
+        device: r.device_id,
+        metric: r.metric,
+        first: r.first,
+        last: r.last,
+      })),
+      more: rows.length > limit,
+    };
+  }
+
+  async counts(): Promise<FleetCounts> {
+    const rows = await read<{ devices: number; series: number }>(
+      this.driver,
+      'counting series failed',
+      {
+        name: 'vigil_fleet_counts',
+        text: `SELECT count(DISTINCT device_id)::float8 AS devices, count(*)::float8 AS series
+               FROM series`,
+      },
+    );
+    return { devices: rows[0]?.devices ?? 0, series: rows[0]?.series ?? 0 };
   }
 
   async points(query: PointsQuery): Promise<RawPoints | BucketedPoints> {

@@ -20,6 +20,7 @@ import { LateDataRefresher } from './late-data.js';
 import { DAY, ms, storeError, ts } from './sql-common.js';
 import type { SqlDriver, SqlSession } from './sql-driver.js';
 import { SqlQuerier } from './sql-querier.js';
+import { SqlScoreHistoryStore } from './sql-score-history.js';
 import { SqlDeadLetterStore } from './sql-dead-letters.js';
 import { SqlPointDeadLetterStore } from './sql-point-dead-letters.js';
 import { SqlShadowRunStore } from './sql-shadow-runs.js';
@@ -294,6 +295,7 @@ class SqlStore implements Store {
   readonly pointDeadLetters: SqlPointDeadLetterStore;
   private readonly writes: WritePath;
   readonly shadows: SqlShadowRunStore;
+  readonly scoreHistory: SqlScoreHistoryStore;
   readonly #late: LateDataRefresher | null;
   #closed = false;
 
@@ -324,6 +326,7 @@ class SqlStore implements Store {
         : { ids: aggregates, committed: () => late.notify() },
     );
     this.shadows = new SqlShadowRunStore(driver);
+    this.scoreHistory = new SqlScoreHistoryStore(driver, retentionDays);
     // Ranges recorded before a crash or a close are refreshed soon after opening.
     late?.notify();
   }

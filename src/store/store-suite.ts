@@ -400,6 +400,123 @@ export function storeSuite(
       ]);
     });
 
+    it('pages devices by key, searched case-insensitively, stable under inserts', async () => {
+      const c = column();
+      // 25 devices whose names hold "PgFleet"; decoys without it must never be listed.
+      for (let i = 0; i < 25; i++) push(c, `z-PgFleet-${String(i).padStart(2, '0')}`, 'm', BASE, i);
+      push(c, 'z-pgflee-decoy', 'm', BASE, 0);
+      await commit(h.store, c);
+      const pages: string[][] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await h.store.querier.devicePage({ limit: 10, q: 'pgfleet', after });
+        pages.push(page.items);
+        if (!page.more) break;
+        after = page.items[page.items.length - 1];
+        if (pages.length === 1) {
+          // Inserted behind the cursor (not seen) and ahead of it (seen once).
+          const late = column();
+          push(late, 'z-PgFleet-00a', 'm', BASE, 1);
+          push(late, 'z-PgFleet-99', 'm', BASE, 1);
+          await commit(h.store, late);
+        }
+      }
+      assert.deepEqual(
+        pages.map((p) => p.length),
+        [10, 10, 6],
+      );
+      const all = pages.flat();
+      assert.equal(new Set(all).size, all.length);
+      assert.ok(!all.includes('z-PgFleet-00a'));
+      assert.equal(all[all.length - 1], 'z-PgFleet-99');
+      assert.deepEqual(all, [...all].sort());
+      const substring = await h.store.querier.devicePage({ q: 'LEET-2', limit: 100 });
+      assert.deepEqual(substring.items, [
+        'z-PgFleet-20',
+        'z-PgFleet-21',
+        'z-PgFleet-22',
+        'z-PgFleet-23',
+        'z-PgFleet-24',
+      ]);
+      assert.equal(substring.more, false);
+      await assert.rejects(h.store.querier.devicePage({ limit: 0 }), /limit/);
+    });
+
+    it('pages series by (device, metric), of one device or searched by metric', async () => {
+      const c = column();
+      for (const d of ['z-ps-a', 'z-ps-b']) {
+        for (const m of ['cpu', 'disk', 'mem']) push(c, d, m, BASE + 1, 1);
+      }
+      await commit(h.store, c);
+      const first = await h.store.querier.seriesPage({ limit: 4, q: 'z-ps-' });
+      assert.deepEqual(
+        first.items.map((s) => `${s.device}/${s.metric}`),
+        ['z-ps-a/cpu', 'z-ps-a/disk', 'z-ps-a/mem', 'z-ps-b/cpu'],
+      );
+      assert.equal(first.more, true);
+      assert.deepEqual(first.items[0], {
+        device: 'z-ps-a',
+        metric: 'cpu',
+        first: BASE + 1,
+        last: BASE + 1,
+      });
+      const rest = await h.store.querier.seriesPage({
+        limit: 4,
+        q: 'z-ps-',
+        after: { device: 'z-ps-b', metric: 'cpu' },
+      });
+      assert.deepEqual(
+        rest.items.map((s) => `${s.device}/${s.metric}`),
+        ['z-ps-b/disk', 'z-ps-b/mem'],
+      );
+      assert.equal(rest.more, false);
+      const ofB = await h.store.querier.seriesPage({ device: 'z-ps-b', q: 'M' });
+      assert.deepEqual(
+        ofB.items.map((s) => s.metric),
+        ['mem'],
+      );
+      const listed = await h.store.querier.seriesPage({ devices: ['z-ps-b', 'z-ps-none'] });
+      assert.deepEqual(
+        listed.items.map((s) => `${s.device}/${s.metric}`),
+        ['z-ps-b/cpu', 'z-ps-b/disk', 'z-ps-b/mem'],
+      );
+      const counts = await h.store.querier.counts();
+      const everything = await h.store.querier.series();
+      assert.equal(counts.series, everything.length);
+      assert.equal(counts.devices, new Set(everything.map((s) => s.device)).size);
+    });
+
+    it('keeps score history buckets: the higher score and level win, newest per series', async () => {
+      const history = h.store.scoreHistory;
+      await history.save([
+        { device: 'z-sh', metric: 'm', time: BASE, score: 1.5, level: 0 },
+        { device: 'z-sh', metric: 'm', time: BASE + MINUTE, score: 7, level: 2 },
+        { device: 'z-sh', metric: 'm', time: BASE + MINUTE, score: 3, level: 1 },
+        { device: 'z-sh', metric: 'n', time: BASE, score: 0.5, level: 0 },
+      ]);
+      await history.save([
+        { device: 'z-sh', metric: 'm', time: BASE, score: 4.25, level: 1 },
+        { device: 'z-sh', metric: 'm', time: BASE + MINUTE, score: 2, level: 0 },
+      ]);
+      assert.deepEqual(await history.range('z-sh', 'm', BASE, BASE + HOUR), [
+        { device: 'z-sh', metric: 'm', time: BASE, score: 4.25, level: 1 },
+        { device: 'z-sh', metric: 'm', time: BASE + MINUTE, score: 7, level: 2 },
+      ]);
+      assert.deepEqual(await history.range('z-sh', 'm', BASE + 1, BASE + MINUTE), []);
+      const latest = await history.latest([
+        { device: 'z-sh', metric: 'm' },
+        { device: 'z-sh', metric: 'n' },
+        { device: 'z-sh', metric: 'none' },
+      ]);
+      assert.deepEqual(
+        latest.map((b) => [b.metric, b.time, b.score]),
+        [
+          ['m', BASE + MINUTE, 7],
+          ['n', BASE, 0.5],
+        ],
+      );
+    });
+
     it('raw reads honour the range and the limit', async () => {
       const c = irregularSeries('lim-1', 'm', BASE, 3 * HOUR, 5);
       await commit(h.store, c);

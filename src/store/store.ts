@@ -218,12 +218,77 @@ export interface EventsQuery {
   readonly shadowRun?: number;
 }
 
+/**
+ * One page of a sorted listing (keyset pagination): rows strictly after `after`, at most `limit`.
+ * Stable under inserts: a row added before the key is not seen, none is seen twice.
+ */
+export interface PageQuery {
+  /** Rows per page: 1 to 10,000 (default 100). */
+  readonly limit?: number;
+  /**
+   * Case-insensitive substring of the name (the device id; for series, the device id or the
+   * metric). Scanned, not indexed: see docs/api.md, "Pagination and search".
+   */
+  readonly q?: string;
+}
+
+export interface DevicesPageQuery extends PageQuery {
+  /** The last device of the previous page. */
+  readonly after?: string;
+}
+
+export interface SeriesPageQuery extends PageQuery {
+  /** Only this device. */
+  readonly device?: string;
+  /** Only these devices (one page of devices' series, say). */
+  readonly devices?: readonly string[];
+  /** The last series of the previous page. */
+  readonly after?: { readonly device: string; readonly metric: string };
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Whether rows follow the last one (ask again with it as `after`). */
+  readonly more: boolean;
+}
+
+export interface FleetCounts {
+  readonly devices: number;
+  readonly series: number;
+}
+
+/** A stored score bucket: the highest score and level seen in [time, time + bucket). */
+export interface ScoreBucket {
+  readonly device: string;
+  readonly metric: string;
+  readonly time: number;
+  readonly score: number;
+  /** 0 ok, 1 alert, 2 severe. */
+  readonly level: number;
+}
+
+/** Live scores kept beside the points, coarsened to buckets (dashboard score history). */
+export interface ScoreHistoryStore {
+  /** Merge buckets in: per (series, time) the higher score and level win. */
+  save(buckets: readonly ScoreBucket[]): Promise<void>;
+  /** Buckets of one series in [from, to), oldest first. */
+  range(device: string, metric: string, from: number, to: number): Promise<ScoreBucket[]>;
+  /** The newest bucket of each series listed (series without one are left out). */
+  latest(series: readonly { device: string; metric: string }[]): Promise<ScoreBucket[]>;
+}
+
 /** Reads. Answers reflect every commit that resolved before the call. */
 export interface Querier {
   /** Devices with at least one committed point, sorted. */
   devices(): Promise<string[]>;
   /** Series, sorted by device then metric; optionally of one device. */
   series(device?: string): Promise<SeriesInfo[]>;
+  /** One page of devices, sorted (byte order), optionally searched. */
+  devicePage(query?: DevicesPageQuery): Promise<Page<string>>;
+  /** One page of series, sorted by device then metric, optionally of one device and searched. */
+  seriesPage(query?: SeriesPageQuery): Promise<Page<SeriesInfo>>;
+  /** How many devices and series the catalogue holds. */
+  counts(): Promise<FleetCounts>;
   points(query: PointsQuery): Promise<RawPoints | BucketedPoints>;
   events(query?: EventsQuery): Promise<StoredEvent[]>;
 }
@@ -434,6 +499,7 @@ export interface Store {
   readonly deadLetters: DeadLetterStore;
   readonly pointDeadLetters: PointDeadLetterStore;
   readonly shadows: ShadowRunStore;
+  readonly scoreHistory: ScoreHistoryStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
    * retention), widened outward to whole buckets of each aggregate. Late writes are refreshed by

@@ -18,10 +18,13 @@ import { StrategySlots } from '../engine/strategy-slots.js';
 import { registerServeRoutes } from '../cli/serve-routes.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 
 export interface TestService {
   readonly url: string;
   readonly engine: Engine;
+  /** The service's store, for data put in underneath the API (a large fleet, say). */
+  readonly store: Store;
   /** POST /v1/points; fails the test unless every point is accepted. */
   send(points: readonly IngestPoint[]): Promise<void>;
   stop(): Promise<void>;
@@ -32,6 +35,8 @@ export interface ServiceOptions {
   readonly auth?: Authenticator;
   /** The token `send` presents as `Authorization: Bearer` (needed once ingest checks tokens). */
   readonly sendToken?: string;
+  /** Storage to run on, left open by `stop` (a restart is a second service on it); default a new in-memory PGlite. */
+  readonly store?: Store;
 }
 
 /**
@@ -44,7 +49,7 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<TestService> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-web-e2e-'));
-  const store = await openStore();
+  const store = options.store ?? (await openStore());
   const defaultYaml = await readFile(builtinStrategyPath('default'), 'utf8');
   const strategies = strategyYamls.map((y) => parseStrategy(y, 'test strategy'));
   for (const [i, s] of strategies.entries()) {
@@ -87,6 +92,7 @@ export async function startService(
   return {
     url,
     engine,
+    store,
     async send(points) {
       const res = await fetch(`${url}/v1/points`, {
         method: 'POST',
@@ -105,7 +111,7 @@ export async function startService(
       await app.close();
       await shadows.close();
       await engine.close();
-      await store.close();
+      if (options.store === undefined) await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -81,8 +81,12 @@ export const api = {
       true,
     ),
   signOut: () => request<void>('/v1/session', { method: 'DELETE' }, true),
-  overview: () => request<Overview>('/v1/overview'),
+  overview: (q: { limit?: number; cursor?: string; q?: string } = {}) =>
+    request<Overview>(withQuery('/v1/overview', q)),
   devices: () => request<{ devices: string[] }>('/v1/devices'),
+  /** One page of devices, searched by a part of the id (server-side). */
+  devicePage: (q: { q?: string; limit?: number; cursor?: string }) =>
+    request<{ devices: string[]; next_cursor: string | null }>(withQuery('/v1/devices', q)),
   series: (device?: string) =>
     request<{ series: SeriesInfo[] }>(withQuery('/v1/series', { device })),
   buckets: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>

@@ -275,7 +275,12 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
         next.max.push(points.max[i] ?? null);
         next.avg.push(points.avg[i] ?? null);
         next.count.push(points.count[i] ?? 0);
-        const k = byTime.get(t);
+        // Stored scores are per minute: a finer bucket takes the score of its minute.
+        const k =
+          byTime.get(t) ??
+          (t < (scores.stored_before ?? -Infinity)
+            ? byTime.get(Math.floor(t / 60_000) * 60_000)
+            : undefined);
         next.score.push(k === undefined ? null : (scores.score[k] ?? null));
         next.level.push(k === undefined ? 'ok' : (scores.level[k] ?? 'ok'));
       });

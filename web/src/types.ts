@@ -24,7 +24,11 @@ export interface OverviewDevice {
 
 export interface Overview {
   readonly now: number;
+  /** One page of devices (sorted; searched when `q` was given). */
   readonly devices: readonly OverviewDevice[];
+  /** Ask for the next page with this; null at the end. */
+  readonly next_cursor: string | null;
+  readonly totals: { devices: number; series: number };
   readonly events: { hour: number; day: number; open: number; capped: boolean };
   readonly ingest: { points_total: number; points_per_second: number | null };
 }
@@ -50,6 +54,8 @@ export interface Scores {
   readonly times: number[];
   readonly score: number[];
   readonly level: Level[];
+  /** Scores before this time come from storage, one per minute (absent: older servers). */
+  readonly stored_before?: number;
 }
 
 export interface MetricContribution {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Store, StoredEvent } from '../../store/store.js';
+import { openStore } from '../../store/open-store.js';
+import type { EngineFeedItem, ScoredPoint } from '../../engine/engine.js';
 import type { Engine } from '../../engine/engine.js';
 import { startTestService, type TestService } from '../testing/running-service.js';
 import { registerDashboard } from './routes.js';
@@ -90,6 +92,31 @@ describe('dashboard routes', () => {
     assert.equal(o.ingest.points_total, 240);
   });
 
+  test('GET /v1/overview pages devices by cursor, searches them, and counts the fleet', async () => {
+    const first = (await app.inject('/v1/overview?limit=1')).json();
+    assert.deepEqual(
+      first.devices.map((d: { device: string }) => d.device),
+      ['pump-1'],
+    );
+    assert.deepEqual(first.totals, { devices: 2, series: 2 });
+    const second = (await app.inject(`/v1/overview?limit=1&cursor=${first.next_cursor}`)).json();
+    assert.deepEqual(
+      second.devices.map((d: { device: string }) => d.device),
+      ['pump-2'],
+    );
+    assert.equal(second.next_cursor, null);
+    assert.equal(second.devices[0].series[0].metric, 'temp');
+    const found = (await app.inject('/v1/overview?q=MP-2')).json();
+    assert.deepEqual(
+      found.devices.map((d: { device: string }) => d.device),
+      ['pump-2'],
+    );
+    assert.deepEqual(found.events, { hour: 2, day: 3, open: 1, capped: false }, 'fleet-wide');
+    const bad = await app.inject('/v1/overview?cursor=x!');
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, 'VIGIL_ERR_INPUT');
+  });
+
   test('GET /v1/scores: the recent live scores of a series, bucketed', async () => {
     const res = await app.inject(
       `/v1/scores?device=pump-1&metric=temp&from=${NOW - 60_000}&to=${NOW}&bucket=10s`,
@@ -164,5 +191,96 @@ describe('dashboard routes', () => {
   test('the OpenAPI document lists the new routes', async () => {
     const doc = (await app.inject('/docs')).json();
     for (const p of ['/v1/overview', '/v1/scores', '/v1/events/{id}']) assert.ok(doc.paths[p], p);
+  });
+});
+
+/** A live feed to publish into by hand (the dashboard only subscribes). */
+function handFeed() {
+  const listeners = new Set<(item: EngineFeedItem) => void>();
+  return {
+    subscribe(l: (item: EngineFeedItem) => void) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    score(p: ScoredPoint) {
+      for (const l of listeners) l({ type: 'score', point: p });
+    },
+  };
+}
+
+describe('score history beyond the in-memory rings and across a restart', () => {
+  const SERIES = 1_200;
+  /** Whole minutes inside the store's retention. */
+  const T = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
+  const name = (i: number) => `fleet-${String(i).padStart(4, '0')}`;
+  let store: Store;
+
+  before(async () => {
+    store = await openStore();
+  });
+  after(() => store.close());
+
+  function start(feed: ReturnType<typeof handFeed>) {
+    return startTestService({
+      store,
+      routes: ({ app, engine }) =>
+        registerDashboard(app, {
+          engine: feed,
+          store,
+          acceptedPoints: () => engine.stats().accepted,
+        }),
+    });
+  }
+
+  async function scoresOf(service: TestService, device: string) {
+    const res = await service.app.inject(
+      `/v1/scores?device=${device}&metric=temp&from=${T}&to=${T + 10 * 60_000}&bucket=1m`,
+    );
+    assert.equal(res.statusCode, 200);
+    const { times, score, level, stored_before } = res.json() as Record<string, unknown>;
+    return { times, score, level, stored_before };
+  }
+
+  test('every series shows its scores, the first of 1,200 too, and after a restart', async () => {
+    const feed = handFeed();
+    const first = await start(feed);
+    let running: TestService | undefined = first;
+    after(() => running?.stop());
+    // Three minutes of scores for 1,200 series: more than the 1,000 rings in memory.
+    for (let minute = 0; minute < 3; minute++) {
+      for (let i = 0; i < SERIES; i++) {
+        feed.score({
+          device_id: name(i),
+          metric: 'temp',
+          timestamp: T + minute * 60_000 + 5_000,
+          value: i,
+          score: minute === 1 ? 9 : 0.5,
+          level: minute === 1 ? 'severe' : 'ok',
+          strategy: 'default@1',
+        });
+      }
+    }
+    const scored = {
+      times: [T, T + 60_000, T + 120_000],
+      score: [0.5, 9, 0.5],
+      level: ['ok', 'severe', 'ok'],
+    };
+    /** Everything in the asked range came from storage. */
+    const expected = { ...scored, stored_before: T + 10 * 60_000 };
+    // 1,200 series scored in turn through 1,000 rings: each lost its ring before its next score,
+    // so the last series' ring holds its last minute and storage the minutes before.
+    assert.deepEqual(await scoresOf(first, name(SERIES - 1)), {
+      ...scored,
+      stored_before: T + 125_000,
+    });
+    assert.deepEqual(await scoresOf(first, name(0)), expected);
+    running = undefined;
+    await first.stop();
+
+    // A new process on the same storage: nothing published since it started.
+    const second = await start(handFeed());
+    running = second;
+    assert.deepEqual(await scoresOf(second, name(0)), expected);
+    assert.deepEqual(await scoresOf(second, name(700)), expected);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * What the dashboard needs beyond the query API: `GET /v1/overview` (the fleet at a glance),
- * `GET /v1/scores` (recent live scores of one series, for the chart's score axis),
+ * What the dashboard needs beyond the query API: `GET /v1/overview` (the fleet at a glance, one
+ * page of devices at a time), `GET /v1/scores` (the live score history of one series, for the
+ * chart's score axis: recent scores from memory, older ones and every series from storage),
  * `GET /v1/events/:id` (one event, for the event page), the sign-in routes `/v1/session`
  * (src/auth/session-routes.ts) — and the dashboard's files at `/`.
  * Register after buildHttpServer and before listen.
@@ -11,10 +12,12 @@ import { AUTH_OFF, registerSessionRoutes } from '../../auth/session-routes.js';
 import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import { parseDuration, parseTime } from '../query-params.js';
+import { parseDuration, parseLimit, parseTime } from '../query-params.js';
 import { errorResponses } from '../../http-api/error-schema.js';
 import { sampleIngestRate } from './ingest-rate.js';
-import { ScoreBuffer, type ScoreBufferOptions } from './score-buffer.js';
+import { bucketRun, LEVELS, ScoreBuffer, type ScoreBufferOptions } from './score-buffer.js';
+import { mergeBuckets, ScoreHistoryWriter, type ScoreHistoryOptions } from './score-history.js';
+import { decodeCursor, encodeCursor, PAGE_LIMIT_MAX } from '../page-cursor.js';
 import { registerWebAssets } from './web-assets.js';
 import { registerPublic } from '../../auth/public-routes.js';
 
@@ -24,6 +27,8 @@ export interface DashboardOptions {
   /** Points accepted by the engine so far (a monotonic counter), for the ingest rate. */
   readonly acceptedPoints: () => number;
   readonly scores?: ScoreBufferOptions;
+  /** How the score history is written to storage. */
+  readonly scoreHistory?: ScoreHistoryOptions;
   /** Clock for "events in the last hour/day" (default Date.now). */
   readonly clock?: () => number;
   /** The tokens the sign-in routes check; default none (auth off, `GET /v1/session` says so). */
@@ -36,6 +41,12 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** The most events counted for the overview; beyond it the counts say "at least". */
 const EVENTS_COUNTED = 10_000;
+/** How long the fleet's device and series counts are reused. */
+const COUNTS_FOR_MS = 5_000;
+/** Devices per overview page unless asked otherwise. */
+const OVERVIEW_PAGE = 50;
+/** Series listed per device on an overview page at most (the series view lists them all). */
+const SERIES_PER_PAGE = 10_000;
 
 const anyObject = (description: string) =>
   ({ type: 'object', description, additionalProperties: true }) as const;
@@ -47,37 +58,86 @@ export async function registerDashboard(
   const { store } = options;
   const clock = options.clock ?? Date.now;
   const scores = new ScoreBuffer(options.engine, options.scores);
+  const history = new ScoreHistoryWriter(options.engine, store.scoreHistory, {
+    log: (message) => app.log.warn(message),
+    ...options.scoreHistory,
+  });
   const rate = sampleIngestRate(options.acceptedPoints);
+  // Counting a large catalogue is a scan (≈ 100 ms at 200,000 series): once per 5 s for every
+  // dashboard open, not once per refresh of each.
+  let counted: { at: number; counts: ReturnType<Store['querier']['counts']> } | undefined;
+  const fleetCounts = (): ReturnType<Store['querier']['counts']> => {
+    const at = Date.now();
+    if (counted === undefined || at - counted.at >= COUNTS_FOR_MS) {
+      const counts = store.querier.counts();
+      counted = { at, counts };
+      // A failed count is not kept: the next request asks again.
+      counts.catch(() => {
+        if (counted?.counts === counts) counted = undefined;
+      });
+    }
+    return counted.counts;
+  };
   app.addHook('onClose', async () => {
     scores.close();
     rate.stop();
+    await history.close();
   });
 
   app.get(
     '/v1/overview',
     {
       schema: {
-        summary: 'The fleet at a glance: devices, series with their current level, event counts',
+        summary: 'The fleet at a glance: one page of devices with their series and current level',
         description:
-          'Per device its series (first/last point time, and the last live score, level and ' +
-          'strategy seen since the service started), events overlapping the last hour and day, ' +
-          'open events; totals, and the ingest rate in points per second over the last 30 s.',
+          'One page of devices (sorted; `q` searches the device id, case-insensitively; ' +
+          '`next_cursor` asks for the next page, null at the end), per device its series ' +
+          '(first/last point time, and the last live score and level: from memory with the ' +
+          'value, strategy and time scored, else the newest stored score bucket), events ' +
+          'overlapping the last hour and day, open events; totals of devices, series and events, ' +
+          'and the ingest rate in points per second over the last 30 s.',
         tags: ['query'],
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: {
+              type: 'string',
+              description: `devices per page, 1 to ${PAGE_LIMIT_MAX} (default ${OVERVIEW_PAGE})`,
+            },
+            cursor: { type: 'string', description: '`next_cursor` of the previous page' },
+            q: { type: 'string', description: 'case-insensitive substring of the device id' },
+          },
+          additionalProperties: false,
+        },
         response: {
           200: anyObject(
-            '`{now, devices: [{device, series: [{metric, first, last, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
+            '`{now, devices: [{device, series: [{metric, first, last, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], next_cursor, totals: {devices, series}, events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
           ),
-          ...errorResponses(500),
+          ...errorResponses(400, 500),
         },
       },
     },
-    async () => {
+    async (request) => {
+      const q = request.query as Record<string, string | undefined>;
       const now = clock();
-      const [series, events] = await Promise.all([
-        store.querier.series(),
+      const limit =
+        q.limit === undefined ? OVERVIEW_PAGE : parseLimit('limit', q.limit, PAGE_LIMIT_MAX);
+      const after = q.cursor === undefined ? undefined : decodeCursor('d', q.cursor, 1)[0];
+      const [page, totals, events] = await Promise.all([
+        store.querier.devicePage({ limit, q: q.q, ...(after === undefined ? {} : { after }) }),
+        fleetCounts(),
         store.querier.events({ from: now - DAY, to: now + 1, limit: EVENTS_COUNTED }),
       ]);
-      const latest = new Map(scores.latest().map((s) => [`${s.device}\u0000${s.metric}`, s]));
+      const series =
+        page.items.length === 0
+          ? []
+          : (await store.querier.seriesPage({ devices: page.items, limit: SERIES_PER_PAGE })).items;
+      // Series without a score in memory (none since the start, or their ring went to others):
+      // the newest stored bucket.
+      const unscored = series.filter((s) => scores.latestOf(s.device, s.metric) === undefined);
+      const stored = new Map(
+        (await store.scoreHistory.latest(unscored)).map((b) => [`${b.device}\u0000${b.metric}`, b]),
+      );
       type Count = { hour: number; day: number; open: number };
       const counts = new Map<string, Count>();
       const total: Count = { hour: 0, day: 0, open: 0 };
@@ -91,30 +151,32 @@ export async function registerDashboard(
         }
         counts.set(e.device, c);
       }
-      const devices = new Map<string, ReturnType<typeof seriesJson>[]>();
       function seriesJson(s: (typeof series)[number]) {
-        const live = latest.get(`${s.device}\u0000${s.metric}`);
+        const live = scores.latestOf(s.device, s.metric);
+        const saved = stored.get(`${s.device}\u0000${s.metric}`);
         return {
           metric: s.metric,
           first: s.first,
           last: s.last,
-          ...(live === undefined
-            ? {}
-            : {
+          ...(live !== undefined
+            ? {
                 score: live.score,
                 level: live.level,
                 strategy: live.strategy,
                 value: live.value,
                 scored_at: live.timestamp,
-              }),
+              }
+            : saved !== undefined
+              ? { score: saved.score, level: LEVELS[saved.level] ?? 'ok', scored_at: saved.time }
+              : {}),
         };
       }
-      for (const s of series) {
-        const list = devices.get(s.device) ?? [];
-        list.push(seriesJson(s));
-        devices.set(s.device, list);
-      }
+      const devices = new Map<string, ReturnType<typeof seriesJson>[]>(
+        page.items.map((d) => [d, []]),
+      );
+      for (const s of series) devices.get(s.device)?.push(seriesJson(s));
       const perSecond = rate.perSecond();
+      const last = page.items[page.items.length - 1];
       return {
         now,
         devices: [...devices].map(([device, list]) => {
@@ -127,6 +189,8 @@ export async function registerDashboard(
             open_events: c.open,
           };
         }),
+        next_cursor: page.more && last !== undefined ? encodeCursor('d', [last]) : null,
+        totals,
         events: { ...total, capped: events.length >= EVENTS_COUNTED },
         ingest: {
           points_total: rate.total(),
@@ -140,11 +204,13 @@ export async function registerDashboard(
     '/v1/scores',
     {
       schema: {
-        summary: 'Recent live scores of one series (kept in memory, not stored)',
+        summary: 'The live score history of one series',
         description:
-          'The scores the engine published since the service started, at most the last 3600 per ' +
-          'series: every flagged score, and `ok` scores up to the live feed budget. With ' +
-          '`bucket`, the highest score and level per bucket (aligned to the epoch).',
+          'The scores the engine published on its live feed (every flagged score, `ok` scores up ' +
+          'to the feed budget): the recent ones as scored, from memory (the last 3600 of a ' +
+          'series being looked at or recently scored), older ones, and every series after a ' +
+          'restart, from storage as the highest score and level per minute. With `bucket`, the ' +
+          'highest score and level per bucket (aligned to the epoch).',
         tags: ['query'],
         querystring: {
           type: 'object',
@@ -159,7 +225,9 @@ export async function registerDashboard(
           additionalProperties: false,
         },
         response: {
-          200: anyObject('`{device, metric, times, score, level}`'),
+          200: anyObject(
+            '`{device, metric, stored_before, times, score, level}`: scores before `stored_before` come from storage, one per minute',
+          ),
           ...errorResponses(400),
         },
       },
@@ -174,7 +242,24 @@ export async function registerDashboard(
         throw new VigilError('VIGIL_ERR_INPUT', `from (${from}) must be before to (${to})`);
       }
       const bucketMs = q.bucket === undefined ? undefined : parseDuration('bucket', q.bucket);
-      return { device, metric, ...scores.range(device, metric, from, to, bucketMs) };
+      // Looking at a series keeps its full-resolution ring from here on.
+      scores.watch(device, metric);
+      const recent = scores.run(device, metric, from, to);
+      // Storage covers what the ring does not hold (the minute the ring starts in included).
+      const storedBefore = Math.max(from, Math.min(to, recent.oldest));
+      const older =
+        from < recent.oldest
+          ? mergeBuckets(
+              await store.scoreHistory.range(device, metric, from, Math.min(to, recent.oldest)),
+              history.unsaved(device, metric, from, Math.min(to, recent.oldest)),
+            )
+          : { times: [], scores: [], levels: [] };
+      const run = {
+        times: [...older.times, ...recent.times],
+        scores: [...older.scores, ...recent.scores],
+        levels: [...older.levels, ...recent.levels],
+      };
+      return { device, metric, stored_before: storedBefore, ...bucketRun(run, bucketMs) };
     },
   );
 

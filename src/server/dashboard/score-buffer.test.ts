@@ -56,14 +56,35 @@ test('bucketed scores keep the highest score and level of each bucket', () => {
   buffer.close();
 });
 
-test('series beyond the cap are not tracked', () => {
+test('beyond the cap a new series takes the ring of the least recently scored one', () => {
   const f = feed();
   const buffer = new ScoreBuffer(f, { maxSeries: 2 });
-  for (const device of ['a', 'b', 'c']) f.score({ device_id: device, timestamp: 1, score: 0 });
+  for (const device of ['a', 'b', 'a', 'c']) f.score({ device_id: device, timestamp: 1, score: 0 });
   assert.deepEqual(
-    buffer.latest().map((s) => s.device),
-    ['a', 'b'],
+    buffer
+      .latest()
+      .map((s) => s.device)
+      .sort(),
+    ['a', 'c'],
   );
+  assert.equal(buffer.size, 2);
+  buffer.close();
+});
+
+test('a watched series keeps its ring while others churn, until the watch expires', () => {
+  const f = feed();
+  let now = 0;
+  const buffer = new ScoreBuffer(f, { maxSeries: 3, watchMs: 1_000, clock: () => now });
+  buffer.watch('opened', 'm');
+  for (let i = 0; i < 50; i++) {
+    f.score({ device_id: 'opened', timestamp: i * 1000, score: 1 });
+    f.score({ device_id: `other-${i}`, timestamp: i * 1000, score: 0 });
+  }
+  assert.equal(buffer.range('opened', 'm', 0, 1e9).times.length, 50);
+  assert.equal(buffer.size, 3);
+  now = 5_000;
+  for (let i = 50; i < 55; i++) f.score({ device_id: `other-${i}`, timestamp: i * 1000, score: 0 });
+  assert.deepEqual(buffer.range('opened', 'm', 0, 1e9).times, [], 'expired, then evicted');
   buffer.close();
 });
 

@@ -1,21 +1,26 @@
 /**
- * Recent live scores per series, kept in memory for the dashboard. Scores are not stored (the
- * store keeps values and events), so the chart's score axis and the fleet's "current level" come
- * from what the engine published on its live feed since the process started: flagged scores
- * always, `ok` scores up to the engine's feed budget. Bounded: a ring of `perSeries` scores for
- * at most `maxSeries` series (new series beyond that are not tracked).
+ * Recent live scores per series, kept in memory for the dashboard at full resolution: what the
+ * engine published on its live feed (flagged scores always, `ok` scores up to the feed budget).
+ * Bounded: a ring of `perSeries` scores for at most `maxSeries` series. Series opened in the
+ * dashboard (`watch`, called by GET /v1/scores) keep their ring while they are being looked at;
+ * the others are kept least-recently-scored first out, so a new series always gets a ring.
+ * Older history, and every series after a restart, comes from storage (score-history.ts).
  */
 import type { Engine, ScoredPoint } from '../../engine/engine.js';
 import type { Level } from '../../core/thresholds/threshold.js';
 
-const LEVEL_CODE: Readonly<Record<Level, number>> = { ok: 0, alert: 1, severe: 2 };
+export const LEVEL_CODE: Readonly<Record<Level, number>> = { ok: 0, alert: 1, severe: 2 };
 export const LEVELS: readonly Level[] = ['ok', 'alert', 'severe'];
 
 export interface ScoreBufferOptions {
   /** Scores kept per series (default 3600: an hour at 1 Hz). */
   readonly perSeries?: number;
-  /** Series tracked at most (default 1000). */
+  /** Series with a ring at most (default 1000), watched ones included. */
   readonly maxSeries?: number;
+  /** How long a series stays watched after its last look (default 10 minutes). */
+  readonly watchMs?: number;
+  /** Wall clock for watching (default Date.now). */
+  readonly clock?: () => number;
 }
 
 export interface LatestScore {
@@ -36,6 +41,36 @@ export interface ScoreColumns {
   readonly level: Level[];
 }
 
+/** Scores as (time, score, level code), oldest first. */
+export interface ScoreRun {
+  readonly times: number[];
+  readonly scores: number[];
+  readonly levels: number[];
+}
+
+/** Group a run into epoch-aligned buckets (highest score and level win), or keep it as it is. */
+export function bucketRun(run: ScoreRun, bucketMs: number | undefined): ScoreColumns {
+  const times: number[] = [];
+  const score: number[] = [];
+  const level: Level[] = [];
+  for (let i = 0; i < run.times.length; i++) {
+    const t = run.times[i] as number;
+    const s = run.scores[i] as number;
+    const l = LEVELS[run.levels[i] as number] ?? 'ok';
+    const at = bucketMs === undefined ? t : Math.floor(t / bucketMs) * bucketMs;
+    const last = times.length - 1;
+    if (bucketMs !== undefined && last >= 0 && times[last] === at) {
+      if (s > (score[last] as number)) score[last] = s;
+      if (LEVEL_CODE[l] > LEVEL_CODE[level[last] as Level]) level[last] = l;
+    } else {
+      times.push(at);
+      score.push(s);
+      level.push(l);
+    }
+  }
+  return { times, score, level };
+}
+
 /** One series' ring: times, scores and level codes, grown on demand up to the capacity. */
 class Ring {
   times = new Float64Array(16);
@@ -43,14 +78,11 @@ class Ring {
   levels = new Uint8Array(16);
   start = 0;
   size = 0;
-  latest: LatestScore;
+  latest: LatestScore | undefined;
+  /** Wall time of the last look from the dashboard (0: never watched). */
+  watchedAt = 0;
 
-  constructor(
-    private readonly capacity: number,
-    first: LatestScore,
-  ) {
-    this.latest = first;
-  }
+  constructor(private readonly capacity: number) {}
 
   push(t: number, score: number, level: number): void {
     if (this.size === this.times.length && this.size < this.capacity) this.grow();
@@ -81,50 +113,59 @@ class Ring {
     this.start = 0;
   }
 
-  /** Scores in [from, to), per bucket (aligned to the epoch) when `bucketMs` is given. */
-  range(from: number, to: number, bucketMs: number | undefined): ScoreColumns {
-    const times: number[] = [];
-    const score: number[] = [];
-    const level: Level[] = [];
+  /** Time of the oldest score held (Infinity when empty). */
+  get oldest(): number {
+    return this.size === 0 ? Infinity : (this.times[this.start] as number);
+  }
+
+  /** Scores in [from, to), oldest first. */
+  run(from: number, to: number): ScoreRun {
+    const run: ScoreRun = { times: [], scores: [], levels: [] };
     const cap = this.times.length;
     for (let i = 0; i < this.size; i++) {
       const k = (this.start + i) % cap;
       const t = this.times[k] as number;
       if (t < from || t >= to) continue;
-      const s = this.scores[k] as number;
-      const l = LEVELS[this.levels[k] as number] ?? 'ok';
-      const at = bucketMs === undefined ? t : Math.floor(t / bucketMs) * bucketMs;
-      const last = times.length - 1;
-      if (bucketMs !== undefined && last >= 0 && times[last] === at) {
-        if (s > (score[last] as number)) score[last] = s;
-        if (LEVEL_CODE[l] > LEVEL_CODE[level[last] as Level]) level[last] = l;
-      } else {
-        times.push(at);
-        score.push(s);
-        level.push(l);
-      }
+      run.times.push(t);
+      run.scores.push(this.scores[k] as number);
+      run.levels.push(this.levels[k] as number);
     }
-    return { times, score, level };
+    return run;
   }
 }
+
+const keyOf = (device: string, metric: string): string => `${device}\u0000${metric}`;
 
 export class ScoreBuffer {
   private readonly perSeries: number;
   private readonly maxSeries: number;
+  private readonly watchMs: number;
+  private readonly clock: () => number;
+  /** Insertion order is recency: the first entry is the least recently scored. */
   private readonly rings = new Map<string, Ring>();
+  private readonly watched = new Map<string, Ring>();
   private readonly unsubscribe: () => void;
 
   constructor(engine: Pick<Engine, 'subscribe'>, options: ScoreBufferOptions = {}) {
     this.perSeries = options.perSeries ?? 3600;
-    this.maxSeries = options.maxSeries ?? 1000;
+    this.maxSeries = Math.max(1, options.maxSeries ?? 1000);
+    this.watchMs = options.watchMs ?? 600_000;
+    this.clock = options.clock ?? Date.now;
     this.unsubscribe = engine.subscribe((item) => {
       if (item.type === 'score') this.add(item.point);
     });
   }
 
   private add(p: ScoredPoint): void {
-    const key = `${p.device_id}\u0000${p.metric}`;
-    const latest: LatestScore = {
+    const key = keyOf(p.device_id, p.metric);
+    let ring = this.watched.get(key);
+    if (ring === undefined) {
+      ring = this.rings.get(key);
+      if (ring === undefined) ring = this.make();
+      else this.rings.delete(key);
+      this.rings.set(key, ring);
+    }
+    ring.latest = {
       device: p.device_id,
       metric: p.metric,
       timestamp: p.timestamp,
@@ -133,26 +174,77 @@ export class ScoreBuffer {
       level: p.level,
       strategy: p.strategy,
     };
-    let ring = this.rings.get(key);
-    if (ring === undefined) {
-      if (this.rings.size >= this.maxSeries) return;
-      ring = new Ring(this.perSeries, latest);
-      this.rings.set(key, ring);
-    }
-    ring.latest = latest;
     ring.push(p.timestamp, Number.isFinite(p.score) ? p.score : 0, LEVEL_CODE[p.level]);
   }
 
-  /** The last score seen of every tracked series. */
+  /** A new ring, making room first: expired watches go back to the others, the oldest goes. */
+  private make(): Ring {
+    if (this.rings.size + this.watched.size >= this.maxSeries) {
+      const expired = this.clock() - this.watchMs;
+      for (const [key, ring] of this.watched) {
+        if (ring.watchedAt >= expired) continue;
+        this.watched.delete(key);
+        this.rings.set(key, ring);
+      }
+      const oldest = this.rings.keys().next();
+      if (!oldest.done) this.rings.delete(oldest.value);
+      else {
+        // Everything is watched: the least recently looked at gives way.
+        let victim: string | undefined;
+        let at = Infinity;
+        for (const [key, ring] of this.watched) {
+          if (ring.watchedAt < at) [victim, at] = [key, ring.watchedAt];
+        }
+        if (victim !== undefined) this.watched.delete(victim);
+      }
+    }
+    return new Ring(this.perSeries);
+  }
+
+  /** The series is being looked at: keep (or start) its ring while it is. */
+  watch(device: string, metric: string): void {
+    const key = keyOf(device, metric);
+    let ring = this.watched.get(key);
+    if (ring === undefined) {
+      ring = this.rings.get(key);
+      if (ring === undefined) ring = this.make();
+      else this.rings.delete(key);
+      this.watched.set(key, ring);
+    }
+    ring.watchedAt = this.clock();
+  }
+
+  /** The last score seen of every series with a ring. */
   latest(): LatestScore[] {
-    return [...this.rings.values()].map((r) => r.latest);
+    const out: LatestScore[] = [];
+    for (const map of [this.watched, this.rings]) {
+      for (const ring of map.values()) if (ring.latest !== undefined) out.push(ring.latest);
+    }
+    return out;
+  }
+
+  /** The last score seen of one series, when it has a ring. */
+  latestOf(device: string, metric: string): LatestScore | undefined {
+    const key = keyOf(device, metric);
+    return (this.watched.get(key) ?? this.rings.get(key))?.latest;
+  }
+
+  /** Scores in [from, to), and the time of the oldest score held (Infinity: none). */
+  run(device: string, metric: string, from: number, to: number): ScoreRun & { oldest: number } {
+    const key = keyOf(device, metric);
+    const ring = this.watched.get(key) ?? this.rings.get(key);
+    return ring === undefined
+      ? { times: [], scores: [], levels: [], oldest: Infinity }
+      : { ...ring.run(from, to), oldest: ring.oldest };
   }
 
   range(device: string, metric: string, from: number, to: number, bucketMs?: number): ScoreColumns {
-    const ring = this.rings.get(`${device}\u0000${metric}`);
-    return ring === undefined
-      ? { times: [], score: [], level: [] }
-      : ring.range(from, to, bucketMs);
+    return bucketRun(this.run(device, metric, from, to), bucketMs);
+  }
+
+  /** Series with a ring now (watched ones included). */
+  get size(): number {
+    return this.rings.size + this.watched.size;
   }
 
   close(): void {

@@ -12,6 +12,9 @@ import { onLiveEvent } from '../live.js';
 import { eventHref, href, seriesHref, type Route } from '../router.js';
 import type { VigilEvent } from '../types.js';
 
+/** Device ids suggested while typing in the device filter. */
+const DEVICE_SUGGESTIONS = 20;
+
 interface Filters {
   device: string;
   level: string;
@@ -149,18 +152,51 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
     }
   }
 
+  /**
+   * The device: typed, with suggestions searched on the server as one types (a fleet of 100,000
+   * devices is never listed whole).
+   */
+  function deviceField(): HTMLElement {
+    const list = h('datalist', { id: 'f-device-list' });
+    const input = h('input', {
+      id: 'f-device',
+      name: 'f-device',
+      type: 'search',
+      list: 'f-device-list',
+      value: filters.device,
+      placeholder: 'All devices',
+      autocomplete: 'off',
+      spellcheck: 'false',
+    });
+    let typing: number | undefined;
+    let asked = 0;
+    input.addEventListener('input', () => {
+      window.clearTimeout(typing);
+      typing = window.setTimeout(() => {
+        const ticket = ++asked;
+        const q = input.value.trim();
+        api
+          .devicePage({ q: q === '' ? undefined : q, limit: DEVICE_SUGGESTIONS })
+          .then(({ devices: found }) => {
+            if (ticket !== asked) return;
+            devices = [...new Set([...(filters.device === '' ? [] : [filters.device]), ...found])];
+            replaceChildren(
+              list,
+              found.map((d) => h('option', { value: d })),
+            );
+          })
+          .catch(() => undefined);
+      }, 300);
+    });
+    return h('div', { class: 'field' }, h('label', { for: 'f-device' }, 'Device'), input, list);
+  }
+
   async function buildForm(): Promise<void> {
-    const [d, s] = await Promise.all([
-      api.devices().catch(() => ({ devices: [] as string[] })),
-      api.strategies().catch(() => ({ strategies: [] })),
-    ]);
-    devices = d.devices;
+    const s = await api.strategies().catch(() => ({ strategies: [] }));
+    if (filters.device !== '') devices = [filters.device];
     replaceChildren(
       form,
-      select('f-device', 'Device', filters.device, [
-        ['', 'All devices'],
-        ...devices.map((x): [string, string] => [x, x]),
-      ]),
+      deviceField(),
       select('f-level', 'Level', filters.level, [
         ['', 'Alert and severe'],
         ['severe', 'Severe only'],

@@ -1,13 +1,19 @@
-/** Fleet overview: totals, and per device its series (current level) and event counts. */
+/**
+ * Fleet overview: totals, and one page of devices at a time with their series (current level)
+ * and event counts. Pages and search are the server's (GET /v1/overview with a cursor and `q`),
+ * so a fleet of 100,000 devices costs the page one screenful, never the whole list.
+ */
 import { api } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatNumber, formatTime } from '../format.js';
 import { levelBadge } from '../level-badge.js';
 import { onLiveEvent } from '../live.js';
-import { href, seriesHref } from '../router.js';
+import { href, replaceQuietly, seriesHref, type Route } from '../router.js';
 import type { Overview } from '../types.js';
 
 const REFRESH_MS = 5_000;
+const PAGE_SIZE = 50;
+const SEARCH_DEBOUNCE_MS = 300;
 
 function stat(label: string, value: string, id: string): HTMLElement {
   return h(
@@ -18,26 +24,27 @@ function stat(label: string, value: string, id: string): HTMLElement {
   );
 }
 
-function render(o: Overview): HTMLElement[] {
-  const seriesCount = o.devices.reduce((n, d) => n + d.series.length, 0);
+function renderStats(o: Overview): HTMLElement {
   const rate = o.ingest.points_per_second;
-  const stats = h(
+  return h(
     'dl',
     { class: 'stats' },
-    stat('Devices', String(o.devices.length), 'st-devices'),
-    stat('Series', String(seriesCount), 'st-series'),
+    stat('Devices', formatCount(o.totals.devices), 'st-devices'),
+    stat('Series', formatCount(o.totals.series), 'st-series'),
     stat('Events, last hour', `${o.events.hour}${o.events.capped ? '+' : ''}`, 'st-hour'),
     stat('Events, last day', `${o.events.day}${o.events.capped ? '+' : ''}`, 'st-day'),
     stat('Open events', String(o.events.open), 'st-open'),
     stat('Ingest', rate === null ? 'measuring…' : `${formatNumber(rate)} points/s`, 'st-rate'),
   );
-  if (o.devices.length === 0) {
-    return [stats, h('p', {}, 'No data yet: send points to POST /v1/points (docs/api.md).')];
-  }
-  const table = h(
+}
+
+const formatCount = (n: number): string => n.toLocaleString('en-US');
+
+function renderTable(o: Overview, caption: string): HTMLElement {
+  return h(
     'table',
     { class: 'fleet' },
-    h('caption', {}, `Devices and series, updated ${formatTime(o.now)}`),
+    h('caption', {}, caption),
     h(
       'thead',
       {},
@@ -96,29 +103,119 @@ function render(o: Overview): HTMLElement[] {
       ),
     ),
   );
-  return [stats, table];
 }
 
-export function renderFleet(main: HTMLElement): () => void {
+export function renderFleet(main: HTMLElement, route?: Route): () => void {
+  let query = route?.query.get('q') ?? '';
+  /** Cursors of the pages before this one (undefined: the first page). */
+  const behind: (string | undefined)[] = [];
+  let cursor: string | undefined;
+  let next: string | null = null;
+
   const body = h('div', { 'aria-busy': 'true' }, h('p', {}, 'Loading…'));
   const status = h('p', { class: 'error', role: 'alert', hidden: true });
-  main.append(h('h1', { tabindex: '-1' }, 'Fleet'), status, body);
+  const announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
+  const search = h('input', {
+    id: 'fleet-q',
+    type: 'search',
+    value: query,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'part of a device id',
+  });
+  const previous = h('button', { type: 'button', disabled: true }, '← Previous page');
+  const following = h('button', { type: 'button', disabled: true }, 'Next page →');
+  const pager = h(
+    'div',
+    { class: 'toolbar', role: 'group', 'aria-label': 'Pages' },
+    previous,
+    following,
+  );
+  main.append(
+    h('h1', { tabindex: '-1' }, 'Fleet'),
+    status,
+    h(
+      'form',
+      { class: 'filters', role: 'search', onsubmit: (e: Event) => e.preventDefault() },
+      h('div', { class: 'field' }, h('label', { for: 'fleet-q' }, 'Search devices'), search),
+    ),
+    announce,
+    body,
+    pager,
+  );
+
   let timer: number | undefined;
   let stopped = false;
+  /** Answers to superseded requests (an older search) are dropped. */
+  let asked = 0;
   async function refresh(): Promise<void> {
     window.clearTimeout(timer);
+    const ticket = ++asked;
     try {
-      const o = await api.overview();
-      if (stopped) return;
-      replaceChildren(body, render(o));
+      const o = await api.overview({ limit: PAGE_SIZE, cursor, q: query || undefined });
+      if (stopped || ticket !== asked) return;
+      next = o.next_cursor;
+      const first = behind.length * PAGE_SIZE + 1;
+      const range = o.devices.length === 0 ? '' : `${first}–${first + o.devices.length - 1}`;
+      const caption =
+        query === ''
+          ? `Devices ${range} of ${formatCount(o.totals.devices)}, updated ${formatTime(o.now)}`
+          : `Devices matching “${query}”, ${range}, updated ${formatTime(o.now)}`;
+      replaceChildren(
+        body,
+        renderStats(o),
+        o.devices.length > 0
+          ? renderTable(o, caption)
+          : h(
+              'p',
+              {},
+              query !== ''
+                ? `No device id contains “${query}”.`
+                : 'No data yet: send points to POST /v1/points (docs/api.md).',
+            ),
+      );
+      previous.disabled = behind.length === 0;
+      following.disabled = next === null;
       body.setAttribute('aria-busy', 'false');
       status.hidden = true;
     } catch (err) {
+      if (ticket !== asked) return;
       status.hidden = false;
       status.textContent = `Cannot load the overview: ${err instanceof Error ? err.message : String(err)}`;
     }
-    if (!stopped) timer = window.setTimeout(() => void refresh(), REFRESH_MS);
+    if (!stopped && ticket === asked) timer = window.setTimeout(() => void refresh(), REFRESH_MS);
   }
+
+  function turn(to: string | undefined): void {
+    cursor = to;
+    body.setAttribute('aria-busy', 'true');
+    void refresh().then(() => {
+      announce.textContent = `Page ${behind.length + 1}`;
+    });
+  }
+  following.addEventListener('click', () => {
+    if (next === null) return;
+    behind.push(cursor);
+    turn(next);
+  });
+  previous.addEventListener('click', () => {
+    if (behind.length === 0) return;
+    turn(behind.pop());
+  });
+
+  let typing: number | undefined;
+  search.addEventListener('input', () => {
+    window.clearTimeout(typing);
+    typing = window.setTimeout(() => {
+      const text = search.value.trim();
+      if (text === query) return;
+      query = text;
+      behind.length = 0;
+      replaceQuietly(href([], { q: query }));
+      turn(undefined);
+    }, SEARCH_DEBOUNCE_MS);
+  });
+
   void refresh();
   // An event change refreshes the counts at once (debounced: events come in bursts).
   let soon: number | undefined;
@@ -130,6 +227,7 @@ export function renderFleet(main: HTMLElement): () => void {
     stopped = true;
     window.clearTimeout(timer);
     window.clearTimeout(soon);
+    window.clearTimeout(typing);
     off();
   };
 }

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { EngineFeedItem, ScoredPoint } from '../../engine/engine.js';
+import { openStore } from '../../store/open-store.js';
+import type { Store } from '../../store/store.js';
+import { mergeBuckets, ScoreHistoryWriter } from './score-history.js';
+
+/** Inside the store's retention (older buckets are pruned with the points). */
+const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+
+function feed() {
+  const listeners = new Set<(item: EngineFeedItem) => void>();
+  return {
+    subscribe(l: (item: EngineFeedItem) => void) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    score(point: Partial<ScoredPoint> & { timestamp: number; score: number }) {
+      const p: ScoredPoint = {
+        device_id: 'd',
+        metric: 'm',
+        value: 1,
+        level: 'ok',
+        strategy: 's@1',
+        ...point,
+      };
+      for (const l of listeners) l({ type: 'score', point: p });
+    },
+  };
+}
+
+let store: Store;
+before(async () => {
+  store = await openStore();
+});
+after(() => store.close());
+
+test('the writer saves per series and minute the highest score and level, and on close', async () => {
+  const f = feed();
+  const writer = new ScoreHistoryWriter(f, store.scoreHistory, { flushMs: 3_600_000 });
+  f.score({ timestamp: T0 + 1_000, score: 0.5 });
+  f.score({ timestamp: T0 + 2_000, score: 9, level: 'severe' });
+  f.score({ timestamp: T0 + 3_000, score: 1 });
+  f.score({ timestamp: T0 + 61_000, score: 2, level: 'alert' });
+  f.score({ device_id: 'e', timestamp: T0 + 1_000, score: Infinity });
+  assert.deepEqual(
+    writer.unsaved('d', 'm', T0, T0 + 60_000).map((b) => [b.time, b.score, b.level]),
+    [[T0, 9, 2]],
+  );
+  await writer.flush();
+  assert.deepEqual(writer.unsaved('d', 'm', 0, Infinity), []);
+  f.score({ timestamp: T0 + 62_000, score: 7 });
+  await writer.close();
+  f.score({ timestamp: T0 + 63_000, score: 100 });
+  const saved = await store.scoreHistory.range('d', 'm', T0, T0 + 3_600_000);
+  assert.deepEqual(
+    saved.map((b) => [b.time, b.score, b.level]),
+    [
+      [T0, 9, 2],
+      [T0 + 60_000, 7, 1],
+    ],
+  );
+  const e = await store.scoreHistory.range('e', 'm', T0, T0 + 60_000);
+  assert.equal(e[0]?.score, 0, 'a non-finite score is stored as 0, like the ring keeps it');
+});
+
+test('a writer that cannot save keeps its buckets, bounded, and saves them later', async () => {
+  const f = feed();
+  let failing = true;
+  const saved: number[] = [];
+  const writer = new ScoreHistoryWriter(
+    f,
+    {
+      async save(buckets) {
+        if (failing) throw new Error('store down');
+        saved.push(...buckets.map((b) => b.time));
+      },
+      range: async () => [],
+      latest: async () => [],
+    },
+    { flushMs: 3_600_000, maxPending: 2 },
+  );
+  for (let i = 0; i < 3; i++) f.score({ timestamp: T0 + i * 60_000, score: i });
+  assert.equal(writer.dropped, 1);
+  await writer.flush();
+  failing = false;
+  await writer.close();
+  assert.deepEqual(saved.sort(), [T0, T0 + 60_000]);
+});
+
+test('merged buckets: one run, oldest first, the higher of a minute in both', () => {
+  const b = (time: number, score: number, level: number) => ({
+    device: 'd',
+    metric: 'm',
+    time,
+    score,
+    level,
+  });
+  assert.deepEqual(mergeBuckets([b(120, 1, 0), b(60, 5, 1)], [b(60, 3, 2)]), {
+    times: [60, 120],
+    scores: [5, 1],
+    levels: [2, 0],
+  });
+});
