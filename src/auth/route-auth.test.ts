@@ -309,7 +309,7 @@ describe('authentication and scopes, on every route `vigil serve` registers', ()
       `the default strategy moved to ${active.default.version}`,
     );
     assert.equal((await get('/v1/events/ev-1')).json<{ label: unknown }>().label, null);
-    assert.deepEqual((await get('/v1/devices')).json(), { devices: [] });
+    assert.deepEqual((await get('/v1/devices')).json(), { devices: [], next_cursor: null });
   });
 
   test('the token holding the scope, and admin, pass on every route', async () => {
