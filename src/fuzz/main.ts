@@ -141,7 +141,8 @@ async function main(): Promise<void> {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const summary = await runInWorker({ target: name, seed, cases });
         summaries.set(name, summary);
-        process.stderr.write(`  ${name}: done in ${summary.seconds.toFixed(0)} s\n`);
+        // Each row as its target finishes, so a long run shows results before its end.
+        process.stdout.write(table([summary]).split('\n')[2] + '\n');
       }
     }),
   );
