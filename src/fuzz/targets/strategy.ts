@@ -103,13 +103,14 @@ function structural(rng: Rng, text: string): string {
 }
 
 /** Parsed seeds, cloned for each change (parsing each time cost more than the case itself). */
-const parsed = new Map<string, Document.Parsed>();
+const parsedSeeds = new Map<string, Document.Parsed>();
 
 function change(rng: Rng, text: string): string {
-  let original = parsed.get(text);
+  // Only the seeds are cached: a changed text is parsed once and dropped.
+  let original = parsedSeeds.get(text);
   if (original === undefined) {
     original = parseDocument(text);
-    parsed.set(text, original);
+    if (seedTexts().includes(text)) parsedSeeds.set(text, original);
   }
   const doc = original.clone();
   const all = nodes(doc.contents);
