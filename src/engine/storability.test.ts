@@ -11,9 +11,15 @@ import { Rng } from '../core/stats/rng.js';
 import { setOwn } from '../data/set-own.js';
 import { openPGliteStore } from '../store/pglite-store.js';
 import { openPostgresStore } from '../store/postgres-store.js';
-import type { Store } from '../store/store.js';
 import type { IngestPoint } from './engine.js';
 import { readSpooledBatch, spooledBatch } from './spool-record.js';
+import {
+  assertStoredExactly,
+  expectedRows,
+  READ_BACK,
+  storeAll,
+  type SqlRow,
+} from './testing/stored-exactly.js';
 import { DEFAULT_LIMITS, validateBatch, type ValidPoint } from './validate.js';
 
 const SEED = 20_261_207;
@@ -128,37 +134,6 @@ function randomPoint(rng: Rng, i: number): IngestPoint {
   return point as unknown as IngestPoint;
 }
 
-interface Row {
-  readonly device: string;
-  readonly metric: string;
-  readonly time: number;
-  readonly value: number;
-  readonly tags: Record<string, string> | undefined;
-}
-
-const key = (device: string, metric: string, time: number): string =>
-  JSON.stringify([device, metric, time]);
-
-/** Accepted points → the rows the store should hold: the first value of a (device, metric, time). */
-function expectedRows(points: readonly ValidPoint[]): Map<string, Row> {
-  const rows = new Map<string, Row>();
-  for (const p of points) {
-    for (const metric of Object.keys(p.metrics)) {
-      const k = key(p.device_id, metric, p.timestamp);
-      if (rows.has(k)) continue;
-      const tags = p.tags === undefined ? undefined : { ...p.tags };
-      rows.set(k, {
-        device: p.device_id,
-        metric,
-        time: p.timestamp,
-        value: p.metrics[metric] as number,
-        tags,
-      });
-    }
-  }
-  return rows;
-}
-
 function generate(): { accepted: ValidPoint[]; refused: number } {
   const rng = Rng.fromSeed(SEED);
   const points: IngestPoint[] = [];
@@ -171,39 +146,6 @@ function generate(): { accepted: ValidPoint[]; refused: number } {
   }
   assert.equal(valid.length + errors.length, CASES);
   return { accepted: valid, refused: errors.length };
-}
-
-const READ_BACK =
-  'SELECT device_id, metric, (extract(epoch FROM time) * 1000)::bigint::text AS ms, ' +
-  'value, tags::text AS tags FROM points';
-
-type SqlRow = Record<string, unknown>;
-
-function assertStoredExactly(stored: readonly SqlRow[], expected: Map<string, Row>): void {
-  assert.equal(stored.length, expected.size);
-  for (const r of stored) {
-    const device = r['device_id'] as string;
-    const metric = r['metric'] as string;
-    const time = Number(r['ms']);
-    const want = expected.get(key(device, metric, time));
-    assert.ok(want !== undefined, `unexpected row ${key(device, metric, time)}`);
-    const value = Number(r['value']);
-    assert.ok(
-      Object.is(value, want.value),
-      `${key(device, metric, time)}: ${value} ≠ ${want.value}`,
-    );
-    const tags = r['tags'] === null ? undefined : (JSON.parse(r['tags'] as string) as object);
-    assert.deepEqual(tags, want.tags, key(device, metric, time));
-  }
-}
-
-async function storeAll(store: Store, accepted: ValidPoint[]): Promise<void> {
-  // As the engine does: the spooled text, read back as after a restart, appended as encoded.
-  const spooled = spooledBatch(accepted);
-  const replayed = readSpooledBatch(spooled.rows.text);
-  const appender = store.appender();
-  appender.appendEncoded(replayed.rows);
-  await appender.commit();
 }
 
 describe('storability: what validation accepts is stored exactly', () => {

@@ -67,10 +67,58 @@ function isCyclic(value: unknown): boolean {
   }
 }
 
+/** Deepest nesting a strategy may have: real ones stay under ten levels. */
+const MAX_NESTING = 64;
+
+/**
+ * Where the text nests deeper than MAX_NESTING, checked before the yaml parser sees it: its time
+ * grows steeply with nesting (a 2 KB line of a thousand `[` takes about 0.2 s, then overflows the
+ * stack), and strategies arrive in request bodies. Counted on the text: open flow brackets, and
+ * a line's leading run of indentation and `-`/`?` indicators (each level takes a column or more).
+ */
+function nestingProblem(text: string, source: string): string | undefined {
+  let flow = 0;
+  let line = 1;
+  let lineStart = 0;
+  let lead = 0;
+  let atStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      lead = 0;
+      atStart = true;
+      continue;
+    }
+    if (atStart && (c === ' ' || c === '\t' || c === '-' || c === '?')) {
+      if (++lead > MAX_NESTING * 4) {
+        return `${source}:${line}:${lead}: indented or nested deeper than a strategy can be (over ${MAX_NESTING * 4} columns)`;
+      }
+      continue;
+    }
+    atStart = false;
+    if (c === '[' || c === '{') {
+      if (++flow > MAX_NESTING) {
+        return `${source}:${line}:${i - lineStart + 1}: nested deeper than ${MAX_NESTING} levels of brackets`;
+      }
+    } else if ((c === ']' || c === '}') && flow > 0) flow--;
+  }
+  return undefined;
+}
+
 /** Parse and validate one strategy from YAML text; throws `StrategyError`. */
 export function parseStrategy(yamlText: string, source = '<strategy>'): Strategy {
+  const nesting = nestingProblem(yamlText, source);
+  if (nesting !== undefined) throw new StrategyError([nesting]);
   const lines = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false });
+  // logLevel 'error': the library would otherwise print process warnings (a collection used as
+  // a key) that any request body can trigger; its warnings are collected in `doc.warnings` anyway.
+  const doc = parseDocument(yamlText, {
+    lineCounter: lines,
+    prettyErrors: false,
+    logLevel: 'error',
+  });
   // Warnings (unknown tags) are errors too: a strategy must mean exactly what it says.
   const syntax = [...doc.errors, ...doc.warnings].map((e) => syntaxProblem(source, lines, e));
   if (syntax.length > 0) throw new StrategyError(syntax);

@@ -62,3 +62,17 @@ test('errors name the source, line and column', async () => {
     return true;
   });
 });
+
+test('a value that overflows a double is refused, not read as Infinity', async () => {
+  // Found by the fuzzer (src/fuzz, csv target): "1e400" and "-Infinity" were accepted as ±Infinity.
+  await assert.rejects(readAll('time,a\n2020-01-01,1e400\n'), {
+    code: 'VIGIL_ERR_INPUT',
+    message: 'in.csv:2: column "a": "1e400" is not a finite number',
+  });
+  await assert.rejects(readAll('a\n-Infinity\n'), {
+    message: 'in.csv:2: column "a": "-Infinity" is not a finite number',
+  });
+  const rows = await readAll('a\n1.7976931348623157e308\nNaN\n');
+  assert.equal(rows[0]!.values[0], Number.MAX_VALUE);
+  assert.ok(Number.isNaN(rows[1]!.values[0]!));
+});

@@ -134,12 +134,10 @@ async function* readRows(
     for (let j = 0; j < header.valueIndexes.length; j++) {
       const cell = cells[header.valueIndexes[j]!]!;
       const value = cell === '' || cell === 'NaN' ? Number.NaN : Number(cell);
-      if (Number.isNaN(value) && cell !== '' && cell !== 'NaN') {
-        throw inputError(
-          source,
-          line,
-          `column "${header.valueNames[j]}": "${cell}" is not a number`,
-        );
+      if (!Number.isFinite(value) && cell !== '' && cell !== 'NaN') {
+        // Infinity, or 1e400 read as Infinity, is no reading either.
+        const why = Number.isNaN(value) ? 'is not a number' : 'is not a finite number';
+        throw inputError(source, line, `column "${header.valueNames[j]}": "${cell}" ${why}`);
       }
       values[j] = value;
     }

@@ -5,6 +5,7 @@
  * string fields are not numbers and are skipped (counted); a line left without a number is an
  * error of that line.
  */
+import { setOwn } from '../../data/set-own.js';
 import type { IngestPoint } from '../../engine/engine.js';
 import { toMillis, type LineError, type LineRecord } from './line-protocol.js';
 
@@ -47,7 +48,7 @@ export function recordsToPoints(
         continue;
       }
       const name = mapping.metricName === 'field' ? field : `${r.measurement}.${field}`;
-      metrics[name] = value.kind === 'boolean' ? (value.value ? 1 : 0) : value.value;
+      setOwn(metrics, name, value.kind === 'boolean' ? (value.value ? 1 : 0) : value.value);
       numeric++;
     }
     if (numeric === 0) {
@@ -62,7 +63,7 @@ export function recordsToPoints(
     const tags: Record<string, string> = {};
     for (const [key, value] of r.tags) {
       if (key === mapping.deviceTag) device = value;
-      else tags[key] = value;
+      else setOwn(tags, key, value);
     }
     const timestamp = r.timestamp === undefined ? receivedMs : toMillis(r.timestamp, precision);
     points.push({

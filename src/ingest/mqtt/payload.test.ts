@@ -221,6 +221,25 @@ describe('payload limits', () => {
       /metric name "n{60}"…\(201 chars\) is longer than 200 characters/,
     );
   });
+
+  test('a key named __proto__ is a metric or tag like any other', () => {
+    // Found by the fuzzer (src/fuzz, mqtt target): the metric was silently dropped.
+    const flat = parsePayload(
+      b('{"rpm":false,"__proto__":369.153,"device_id":"d","ts":"2020-11-23T00:46:10.096Z"}'),
+      'json',
+      'ts',
+    ) as Reading[];
+    assert.deepEqual(Object.keys(flat[0]!.metrics), ['rpm', '__proto__']);
+    assert.equal(flat[0]!.metrics['__proto__'], 369.153);
+    const shaped = parsePayload(
+      b('{"metrics":{"__proto__":1},"tags":{"__proto__":"x"},"device_id":"d"}'),
+      'json',
+    ) as Reading[];
+    assert.equal(shaped[0]!.metrics['__proto__'], 1);
+    assert.deepEqual(Object.keys(shaped[0]!.tags ?? {}), ['__proto__']);
+    const compact = parsePayload(b('__proto__=2,v=3'), 'compact') as Reading[];
+    assert.deepEqual(Object.keys(compact[0]!.metrics), ['__proto__', 'v']);
+  });
 });
 
 describe('payloads that are not UTF-8', () => {

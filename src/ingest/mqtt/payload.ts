@@ -5,6 +5,7 @@
  */
 import { quoteInput } from '../../data/quote.js';
 import { invalidUtf8At } from '../utf8.js';
+import { setOwn } from '../../data/set-own.js';
 
 export type PayloadFormat = 'json' | 'compact' | 'auto';
 
@@ -73,7 +74,7 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
         return `${where}metrics.${key(name)}: expected a number, found ${kind(v)}`;
       const bad = badName(name);
       if (bad !== undefined) return `${where}metrics: ${bad}`;
-      metrics[name] = v;
+      setOwn(metrics, name, v);
     }
     const ts = timestampOf(value.timestamp, `${where}timestamp`);
     if (typeof ts === 'string') return ts;
@@ -90,7 +91,7 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
         if (typeof v !== 'string') {
           return `${where}tags.${key(k)}: expected a string, found ${kind(v)}`;
         }
-        tags[k] = v;
+        setOwn(tags, k, v);
       }
     }
     return { timestamp: ts, device_id: device, metrics, tags };
@@ -109,7 +110,7 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
     } else if (typeof v === 'number' || typeof v === 'boolean') {
       const bad = badName(key);
       if (bad !== undefined) return `${item}: ${bad}`;
-      metrics[key] = typeof v === 'number' ? v : v ? 1 : 0;
+      setOwn(metrics, key, typeof v === 'number' ? v : v ? 1 : 0);
     }
   }
   if (Object.keys(metrics).length === 0) return `${item}: no numeric value to score`;
@@ -168,7 +169,7 @@ function parseCompact(text: string): Reading[] | string {
         return `${where}${key(name)}: ${quoteInput(raw, 30)} is not a number`;
       }
       if (++count > MAX_METRICS) return `more than ${MAX_METRICS} metrics in one payload`;
-      metrics[name] = Number(raw);
+      setOwn(metrics, name, Number(raw));
     }
     readings.push({ timestamp, device_id: undefined, metrics, tags: undefined });
     if (readings.length > MAX_READINGS) return `more than ${MAX_READINGS} readings`;
