@@ -9,6 +9,7 @@ import type { AnomalyEvent, EventChangeType } from '../../core/events/types.js';
 import type { PipelineSnapshot } from '../../core/strategy/pipeline.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import type { Checkpoint, StoredEvent } from '../../store/store.js';
+import type { CheckpointPack } from './packed-checkpoints.js';
 import type { ScoredPoint } from '../engine.js';
 import type { ShadowCounters, ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
@@ -112,7 +113,8 @@ export type ShardRequest =
 
 export interface ReplyOf {
   restore: { readonly restored: number };
-  snapshot: { readonly checkpoints: Checkpoint[] };
+  /** Encoded checkpoints, packed (packed-checkpoints.ts). */
+  snapshot: { readonly packs: CheckpointPack[] };
   dirty: { readonly marked: number };
   plan: { readonly series: RoutedSeries[] };
   commit: { readonly moved: number; readonly events: ShardEvent[] };

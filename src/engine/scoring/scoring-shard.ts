@@ -27,6 +27,7 @@ import {
   type ShardRequest,
   type ShardResult,
 } from './protocol.js';
+import { CheckpointPacker, type CheckpointPack } from './packed-checkpoints.js';
 import { Routes, type Route } from './routes.js';
 import { LEVEL_CODE, ShardOutput } from './shard-output.js';
 import { newGroup, ShardState, type SeriesState } from './shard-state.js';
@@ -59,7 +60,7 @@ export class ScoringShard {
       case 'restore':
         return this.restore(request.items);
       case 'snapshot':
-        return { checkpoints: this.snapshot(request.wallTime) };
+        return { packs: this.snapshot(request.wallTime) };
       case 'dirty':
         return this.markDirty(request.keys);
       case 'plan':
@@ -186,14 +187,15 @@ export class ScoringShard {
     return { restored };
   }
 
-  /** Snapshots of every state changed since the last call, each with its last scored time. */
-  private snapshot(wallTime: number): Checkpoint[] {
+  /** Encoded checkpoints of every state changed since the last call, with their last times. */
+  private snapshot(wallTime: number): CheckpointPack[] {
     // Candidate states first: the engine writes checkpoints in order, a few per transaction, so
     // a crash midway leaves a candidate no older than its active series. A newer candidate
     // skips replayed points itself; an older one would miss those the active side skips.
-    const checkpoints: Checkpoint[] = this.shadow?.snapshot(wallTime) ?? [];
-    this.state.snapshot(wallTime, checkpoints);
-    return checkpoints;
+    const packer = new CheckpointPacker(wallTime);
+    for (const cp of this.shadow?.snapshot(wallTime) ?? []) packer.push(cp);
+    this.state.snapshot(wallTime, packer);
+    return packer.finish();
   }
 
   /** Snapshots that could not be written: take them again next time. */

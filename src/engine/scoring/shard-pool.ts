@@ -13,6 +13,7 @@ import type { ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
 import type { RestoreItem, RoutedSeries, ShardBatch, ShardEvent, ShardResult } from './protocol.js';
 import type { EngineTag } from './checkpoint-keys.js';
+import type { CheckpointPack } from './packed-checkpoints.js';
 import { SeriesTable, shardOfDevice } from './series-table.js';
 import { InProcessShard, WorkerShard, type ShardClient } from './shard-client.js';
 
@@ -105,12 +106,15 @@ export class ShardPool {
     );
   }
 
-  /** Snapshots of every pipeline changed since the last, per shard, after what it was given. */
-  async snapshot(wallTime: number): Promise<Checkpoint[][]> {
+  /**
+   * Encoded checkpoints of every pipeline changed since the last, per shard, after what it was
+   * given (each shard encodes its own: in its worker thread when it has one).
+   */
+  async snapshot(wallTime: number): Promise<CheckpointPack[][]> {
     const replies = await Promise.all(
       this.shards.map((s) => s.request({ op: 'snapshot', wallTime })),
     );
-    return replies.map((r) => r.checkpoints);
+    return replies.map((r) => r.packs);
   }
 
   /** Mark pipelines changed again (their checkpoints were not written). */

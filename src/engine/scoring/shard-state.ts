@@ -104,7 +104,7 @@ export class ShardState {
   }
 
   /** Append checkpoints of the series, then the device groups, changed since the last call. */
-  snapshot(wallTime: number, into: Checkpoint[]): void {
+  snapshot(wallTime: number, into: { push(checkpoint: Checkpoint): unknown }): void {
     snapshotDirty(this.series, wallTime, tagged, into);
     snapshotDirty(this.devices.values(), wallTime, tagged, into);
   }

@@ -14,6 +14,7 @@ import { shadowRuns } from './005-shadow-runs.js';
 import { engineState } from './006-engine-state.js';
 import { pointDeadLetters } from './007-point-dead-letters.js';
 import { aggregateUpkeep } from './008-aggregate-upkeep.js';
+import { binaryCheckpoints } from './009-binary-checkpoints.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -31,6 +32,7 @@ export const migrations: readonly Migration[] = [
   engineState,
   pointDeadLetters,
   aggregateUpkeep,
+  binaryCheckpoints,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
