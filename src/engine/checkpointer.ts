@@ -54,7 +54,11 @@ export class Checkpointer {
     readonly lastCheckpointWallMs: number | null;
     readonly statesWritten: number;
   } {
-    return { checkpoints: this.taken, lastCheckpointWallMs: this.lastWall, statesWritten: this.written };
+    return {
+      checkpoints: this.taken,
+      lastCheckpointWallMs: this.lastWall,
+      statesWritten: this.written,
+    };
   }
 
   /** Take one every `everyMs` of wall clock (0: never); failures go to `log`. */

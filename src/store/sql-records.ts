@@ -475,9 +475,7 @@ export class SqlCheckpointStore implements CheckpointStore {
       key: r.series_key,
       // A row has its state in binary, or (written before that form) as JSON.
       snapshot:
-        r.state !== null
-          ? decodeState(r.state, r.series_key)
-          : (r.snapshot as PipelineSnapshot),
+        r.state !== null ? decodeState(r.state, r.series_key) : (r.snapshot as PipelineSnapshot),
       eventTime: r.event_ms,
       wallTime: r.wall_ms,
     }));

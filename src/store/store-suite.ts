@@ -665,8 +665,9 @@ export function storeSuite(
       } as unknown as PipelineSnapshot;
       await h.store.checkpoints.put([{ key: 'bits/a', snapshot, eventTime: BASE }]);
       const [back] = (await h.store.checkpoints.getAll()).filter((c) => c.key === 'bits/a');
-      const state = (back?.snapshot as unknown as { state: typeof snapshot & Record<string, unknown> })
-        .state as unknown as { f64: Float64Array; f32: Float32Array; nan: number; negZero: number };
+      const state = (
+        back?.snapshot as unknown as { state: typeof snapshot & Record<string, unknown> }
+      ).state as unknown as { f64: Float64Array; f32: Float32Array; nan: number; negZero: number };
       assert.ok(state.f64 instanceof Float64Array && state.f32 instanceof Float32Array);
       const bytes = (a: Float64Array | Float32Array): Buffer =>
         Buffer.from(a.buffer, a.byteOffset, a.byteLength);
