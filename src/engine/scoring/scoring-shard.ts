@@ -12,7 +12,6 @@ import type {
   SeriesPipeline,
 } from '../../core/strategy/pipeline.js';
 import type { Strategy } from '../../core/strategy/schema.js';
-import type { Checkpoint } from '../../store/store.js';
 import { ShadowScorer, type ShadowEventOut } from '../shadow/shadow-scorer.js';
 import type { ShadowSpec } from '../shadow/types.js';
 import { detectPoint, type DetectCopies } from './detect.js';
