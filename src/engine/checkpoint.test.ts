@@ -42,7 +42,7 @@ function points(devices: readonly number[], from: number, to: number): IngestPoi
 }
 const ALL = Array.from({ length: DEVICES }, (_, d) => d);
 
-type Opened = { store: Store; close(): Promise<void> };
+type Opened = { store: Store; close(): Promise<void>; schema?: string };
 
 function checkpointSuite(
   name: string,
@@ -50,7 +50,7 @@ function checkpointSuite(
   mode: Partial<EngineOptions>,
 ): void {
   describe(`checkpoints on ${name}`, () => {
-    it('write only the series changed since the last one, and restore to the scores of an uninterrupted run', async () => {
+    it('write only the series changed since the last one, and restore (binary or old JSON) to the scores of an uninterrupted run', async () => {
       const feed = (engine: Awaited<ReturnType<typeof createEngine>>): ScoredPoint[] => {
         const into: ScoredPoint[] = [];
         engine.subscribe((item) => {
@@ -110,7 +110,24 @@ function checkpointSuite(
         const rows = await b.store.checkpoints.getAll();
         assert.equal(rows.length, DEVICES * METRICS.length);
 
-        // Restored from one full and three incremental checkpoints: scores as if never stopped.
+        if (b.schema !== undefined) {
+          // As Vigil wrote them before the binary form: JSON snapshots. They restore the same.
+          const c = new pg.Client({ connectionString: PG_URL });
+          await c.connect();
+          try {
+            for (const row of rows) {
+              await c.query(
+                `UPDATE ${b.schema}.checkpoints SET snapshot = $1::jsonb, state = NULL
+                 WHERE series_key = $2`,
+                [JSON.stringify(row.snapshot), row.key],
+              );
+            }
+          } finally {
+            await c.end();
+          }
+        }
+        // Restored from one full and three incremental checkpoints (on PostgreSQL, rewritten as
+        // the JSON of earlier versions): scores as if never stopped.
         const second = await createEngine({ ...options, scoreFeedPerSecond: Infinity });
         const resumed = feed(second);
         await second.ingest(points(ALL, 200, 300), 'test');
@@ -143,6 +160,7 @@ async function openPostgres(): Promise<Opened> {
   const store = await openStore({ databaseUrl: PG_URL, schema, timescale: 'off' });
   return {
     store,
+    schema,
     close: async () => {
       await store.close();
       const c = new pg.Client({ connectionString: PG_URL });
