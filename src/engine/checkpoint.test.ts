@@ -142,6 +142,61 @@ function checkpointSuite(
         await b.close();
       }
     });
+
+    it('evict series idle beyond idleEvictAfterMs and bring them back on their next point, scoring as if never evicted', async () => {
+      const busy = ALL.slice(0, DEVICES - 1);
+      const quiet = [DEVICES - 1];
+      const run = async (idleEvictAfterMs: number): Promise<[ScoredPoint[], number[]]> => {
+        const opened = await open();
+        try {
+          const engine = await createEngine({
+            store: opened.store,
+            spoolDir: await tempDir(),
+            checkpointEveryMs: 0,
+            scoreFeedPerSecond: Infinity,
+            idleEvictAfterMs,
+            ...mode,
+          });
+          const scores: ScoredPoint[] = [];
+          engine.subscribe((item) => {
+            if (item.type === 'score') scores.push(item.point);
+          });
+          const evicted: number[] = [];
+          await engine.ingest(points(ALL, 0, 100), 'test');
+          await engine.checkpoint();
+          evicted.push(engine.stats().evictedSeries);
+          // dev9 falls 100 s of event time behind the others: idle.
+          await engine.ingest(points(busy, 100, 200), 'test');
+          await engine.checkpoint();
+          evicted.push(engine.stats().evictedSeries);
+          await engine.ingest(points(busy, 200, 210), 'test');
+          await engine.ingest(points(quiet, 200, 300), 'test');
+          await engine.ingest(points(busy, 210, 300), 'test');
+          await engine.flush();
+          evicted.push(engine.stats().evictedSeries);
+          await engine.close();
+          return [scores, evicted];
+        } finally {
+          await opened.close();
+        }
+      };
+      const [kept, none] = await run(0);
+      const [evictedRun, counts] = await run(60_000);
+      assert.deepEqual(none, [0, 0, 0]);
+      assert.deepEqual(counts, [0, METRICS.length, 0], 'dev9 left memory, then came back');
+      const order = (s: ScoredPoint): string => `${s.timestamp}|${s.device_id}|${s.metric}`;
+      const sorted = (list: ScoredPoint[]): ScoredPoint[] =>
+        [...list].sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
+      assert.equal(evictedRun.length, kept.length);
+      assert.deepEqual(sorted(evictedRun), sorted(kept));
+      assert.ok(
+        kept.some(
+          (s) =>
+            s.device_id === `dev${DEVICES - 1}` && s.timestamp >= BASE + 200_000 && s.score > 0,
+        ),
+        'the revived series scores something',
+      );
+    });
   });
 }
 

@@ -34,6 +34,8 @@ export interface CheckpointerOptions {
   readonly events: EventWriter;
   readonly trimmer: LogTrimmer;
   readonly clock: () => number;
+  /** Drop from memory series idle this long in event time (0 or absent: never). */
+  readonly evictIdleMs?: number;
 }
 
 export class Checkpointer {
@@ -87,11 +89,11 @@ export class Checkpointer {
     const boundary = await trimmer.sync();
     // Hold new batches back until the snapshots are taken, so they match the events written
     // with them; each shard snapshots after the batches it was already given.
-    queue.drainAndHold();
+    await queue.drainAndHold();
     const wallTime = clock();
     let parts: CheckpointPack[][];
     try {
-      parts = await pool.snapshot(wallTime);
+      parts = await pool.snapshot(wallTime, this.options.evictIdleMs ?? 0);
       await events.flush();
     } finally {
       queue.release();

@@ -459,6 +459,23 @@ export class SqlCheckpointStore implements CheckpointStore {
   }
 
   async getAll(): Promise<Required<Checkpoint>[]> {
+    return this.select('vigil_checkpoints_all_states', '', []);
+  }
+
+  async get(keys: readonly string[]): Promise<Required<Checkpoint>[]> {
+    if (keys.length === 0) return [];
+    return this.select(
+      'vigil_checkpoints_get_states',
+      'WHERE series_key IN (SELECT jsonb_array_elements_text($1::text::jsonb))',
+      [JSON.stringify(keys)],
+    );
+  }
+
+  private async select(
+    name: string,
+    where: string,
+    values: unknown[],
+  ): Promise<Required<Checkpoint>[]> {
     const rows = await read<{
       series_key: string;
       snapshot: PipelineSnapshot | null;
@@ -466,12 +483,13 @@ export class SqlCheckpointStore implements CheckpointStore {
       event_ms: number;
       wall_ms: number;
     }>(this.driver, 'reading checkpoints failed', {
-      name: 'vigil_checkpoints_all_states',
+      name,
       // base64 text, decoded natively: both drivers' bytea parsers are far slower on MBs.
       text: `SELECT series_key, snapshot, encode(state, 'base64') AS state,
                ${ms('event_time')} AS event_ms,
                ${ms('wall_time')} AS wall_ms
-             FROM checkpoints ORDER BY series_key`,
+             FROM checkpoints ${where} ORDER BY series_key`,
+      values,
     });
     return rows.map((r) => ({
       key: r.series_key,

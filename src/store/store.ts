@@ -346,6 +346,8 @@ export interface CheckpointStore {
   /** Insert or replace states encoded already (off the main thread), all in one transaction. */
   putEncoded(checkpoints: readonly EncodedCheckpoint[]): Promise<void>;
   getAll(): Promise<Required<Checkpoint>[]>;
+  /** The checkpoints stored under these keys (those that exist, in key order). */
+  get(keys: readonly string[]): Promise<Required<Checkpoint>[]>;
   /** Delete every checkpoint whose key starts with `prefix` (not empty); how many were. */
   deletePrefix(prefix: string): Promise<number>;
 }
