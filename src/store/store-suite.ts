@@ -697,6 +697,20 @@ export function storeSuite(
       assert.deepEqual(again?.snapshot, snapshot);
     });
 
+    it('checkpoints: get(keys) reads the rows of those keys only', async () => {
+      const snapshot = { strategy: 'g', version: 1 } as unknown as PipelineSnapshot;
+      await h.store.checkpoints.put(
+        ['g/a', 'g/b', 'g/c'].map((key) => ({ key, snapshot, eventTime: BASE })),
+      );
+      const back = await h.store.checkpoints.get(['g/c', 'g/a', 'g/none']);
+      assert.deepEqual(
+        back.map((c) => c.key),
+        ['g/a', 'g/c'],
+      );
+      assert.deepEqual(back[0]?.snapshot, snapshot);
+      assert.deepEqual(await h.store.checkpoints.get([]), []);
+    });
+
     it('checkpoints: deletePrefix deletes the keys with that prefix only (% and _ are literal)', async () => {
       const snapshot = { strategy: 'x', version: 1 } as unknown as PipelineSnapshot;
       const keys = ['dp:1:a', 'dp:1:b', 'dp:12:a', 'dp:%:a', 'dp_1:a'];
