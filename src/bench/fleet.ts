@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { compileStrategy } from '../core/strategy/compile.js';
 import { createEngine } from '../engine/create-engine.js';
-import type { IngestPoint } from '../engine/engine.js';
+import { BackpressureError, type IngestPoint } from '../engine/engine.js';
 import { openStore } from '../store/open-store.js';
 import type { EncodedCheckpoint, Store } from '../store/store.js';
 import { resolveStrategy } from '../strategy-files/load.js';
@@ -60,11 +60,24 @@ function batch(from: number, to: number, i: number): IngestPoint[] {
 
 type Engine = Awaited<ReturnType<typeof createEngine>>;
 
+/** Ingest, waiting as told while the engine's queues are full. */
+async function ingest(engine: Engine, points: IngestPoint[]): Promise<void> {
+  for (;;) {
+    try {
+      await engine.ingest(points, 'bench');
+      return;
+    } catch (error) {
+      if (!(error instanceof BackpressureError)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs));
+    }
+  }
+}
+
 /** Feed `devices` sample `i` in batches, several in flight. */
 async function ingestRound(engine: Engine, devices: number, i: number): Promise<void> {
   const inFlight: Promise<unknown>[] = [];
   for (let d = 0; d < devices; d += BATCH) {
-    inFlight.push(engine.ingest(batch(d, Math.min(devices, d + BATCH), i), 'bench'));
+    inFlight.push(ingest(engine, batch(d, Math.min(devices, d + BATCH), i)));
     if (inFlight.length >= 8) await inFlight.shift();
   }
   await Promise.all(inFlight);
@@ -104,7 +117,7 @@ async function checkpointUnderLoad(
       const from = device % DEVICES;
       device += 10;
       const t0 = performance.now();
-      await engine.ingest(batch(from, Math.min(DEVICES, from + 10), sample), 'bench');
+      await ingest(engine, batch(from, Math.min(DEVICES, from + 10), sample));
       acks.push(performance.now() - t0);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
