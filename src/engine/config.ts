@@ -15,6 +15,8 @@ export const engineSchema = z
     max_series_per_device: z.number().int().positive(),
     max_series: z.number().int().positive(),
     checkpoint_every_ms: z.number().int().min(0),
+    // Drop series idle this long (event time) from memory; 0 = never (docs/engine.md).
+    idle_evict_after_ms: z.number().int().min(0),
     // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
     workers: z.number().int().min(0).max(64),
   })
@@ -33,6 +35,7 @@ export function engineOptions(
   | 'maxSeriesPerDevice'
   | 'maxSeries'
   | 'checkpointEveryMs'
+  | 'idleEvictAfterMs'
 > {
   return defined({
     workers: config.workers ?? defaultWorkers(),
@@ -41,5 +44,6 @@ export function engineOptions(
     maxSeriesPerDevice: config.max_series_per_device,
     maxSeries: config.max_series,
     checkpointEveryMs: config.checkpoint_every_ms,
+    idleEvictAfterMs: config.idle_evict_after_ms,
   });
 }

@@ -72,6 +72,12 @@ export interface EngineOptions {
   readonly maxSeries?: number;
   /** Wall-clock period of checkpoints; 0 disables the timer (close still checkpoints). */
   readonly checkpointEveryMs?: number;
+  /**
+   * Series whose last point is this far (event time) behind the newest point of their shard are
+   * dropped from memory at a checkpoint once their state is stored, and brought back from it on
+   * their next point (docs/engine.md, "Idle series"). 0 or absent: never.
+   */
+  readonly idleEvictAfterMs?: number;
   /** Wall clock (ms), for checkpoint times and retry estimates. */
   readonly clock?: () => number;
   readonly limits?: Partial<Limits>;
@@ -154,7 +160,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       if (!closing) onFatal(error);
     },
   });
-  const queue = new ScoringQueue(pool.table, (shard, batch) => pool.score(shard, batch), metrics);
+  const queue = new ScoringQueue(pool.table, (shard, batch) => pool.score(shard, batch), metrics, {
+    ids: pool.evicted,
+    revive: (shard, ids) => pool.revive(shard, ids, (keys) => store.checkpoints.get(keys), log),
+  });
   const results = new ResultRouter(pool.table, feed, events, metrics);
 
   await pool.restore(
@@ -255,13 +264,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     events,
     trimmer,
     clock,
+    evictIdleMs: options.idleEvictAfterMs ?? 0,
   });
   checkpointer.every(options.checkpointEveryMs ?? 30_000, log);
   await trimmer.sweep();
 
   const flush = async (): Promise<void> => {
     for (;;) {
-      queue.drain();
+      await queue.drainAll();
       await queue.idle();
       if (writer.idle) break;
       await writer.round();
@@ -302,6 +312,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       ...checkpointer.stats(),
       queued: queued(),
       series: pool.table.size,
+      evictedSeries: pool.evictedCount,
       log: durableLog.size(),
       workers,
     }),

@@ -96,6 +96,8 @@ export interface EngineStats {
   readonly notScored: number;
   readonly queued: number;
   readonly series: number;
+  /** Series idle long enough to be dropped from memory (`idleEvictAfterMs`), not back yet. */
+  readonly evictedSeries: number;
   readonly checkpoints: number;
   readonly lastCheckpointWallMs: number | null;
   /** What the durable log holds now (not yet trimmed: not both stored and checkpointed). */

@@ -392,15 +392,27 @@ export interface Checkpoint {
   readonly wallTime?: number;
 }
 
+/** A checkpoint whose snapshot is already encoded (state-codec.ts `encodeState`). */
+export interface EncodedCheckpoint {
+  readonly key: string;
+  readonly state: Uint8Array;
+  readonly eventTime: number;
+  readonly wallTime: number;
+}
+
 /**
- * Pipeline snapshots, one per series key; the latest put wins. Snapshots are stored as JSON:
- * numbers round-trip exactly, object key order is not kept, non-finite numbers are not JSON
- * (snapshots must not contain them — the detectors' conformance suite checks that).
+ * Pipeline snapshots, one per series key; the latest put wins. Snapshots are stored in the
+ * binary, versioned form of state-codec.ts: typed arrays, NaN, ±Infinity and −0 round-trip
+ * exactly. Rows written as JSON by Vigil before that form still restore.
  */
 export interface CheckpointStore {
   /** Insert or replace, all in one transaction. */
   put(checkpoints: readonly Checkpoint[]): Promise<void>;
+  /** Insert or replace states encoded already (off the main thread), all in one transaction. */
+  putEncoded(checkpoints: readonly EncodedCheckpoint[]): Promise<void>;
   getAll(): Promise<Required<Checkpoint>[]>;
+  /** The checkpoints stored under these keys (those that exist, in key order). */
+  get(keys: readonly string[]): Promise<Required<Checkpoint>[]>;
   /** Delete every checkpoint whose key starts with `prefix` (not empty); how many were. */
   deletePrefix(prefix: string): Promise<number>;
 }

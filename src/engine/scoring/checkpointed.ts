@@ -24,7 +24,7 @@ export function snapshotDirty<S extends Checkpointed>(
   states: Iterable<S | undefined>,
   wallTime: number,
   snapshotOf: (state: S) => PipelineSnapshot | undefined,
-  into: Checkpoint[],
+  into: { push(checkpoint: Checkpoint): unknown },
 ): void {
   for (const s of states) {
     if (s === undefined || !s.dirty || !Number.isFinite(s.last)) continue;

@@ -9,6 +9,7 @@ import type { AnomalyEvent, EventChangeType } from '../../core/events/types.js';
 import type { PipelineSnapshot } from '../../core/strategy/pipeline.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import type { Checkpoint, StoredEvent } from '../../store/store.js';
+import type { CheckpointPack } from './packed-checkpoints.js';
 import type { ScoredPoint } from '../engine.js';
 import type { ShadowCounters, ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
@@ -76,6 +77,12 @@ export type RestoreItem =
       readonly checkpoint: Checkpoint;
     };
 
+/** An evicted series coming back: its definition, and its stored checkpoint if there is one. */
+export interface ReviveItem {
+  readonly def: SeriesDef;
+  readonly checkpoint: Checkpoint | undefined;
+}
+
 /** A univariate series as routing sees it (hot reload; see strategy-slots.ts). */
 export interface RoutedSeries {
   readonly device: string;
@@ -91,7 +98,14 @@ export interface RoutedSeries {
 /** Requests, answered in order with the batches (a shard handles one message at a time). */
 export type ShardRequest =
   | { readonly op: 'restore'; readonly items: readonly RestoreItem[] }
-  | { readonly op: 'snapshot'; readonly wallTime: number }
+  | {
+      readonly op: 'snapshot';
+      readonly wallTime: number;
+      /** Drop series idle this long (event time, behind the newest seen); 0: never. */
+      readonly evictIdleMs?: number;
+    }
+  /** Bring evicted series back (their checkpoint, or afresh without one), before their points. */
+  | { readonly op: 'revive'; readonly items: readonly ReviveItem[] }
   | { readonly op: 'dirty'; readonly keys: readonly string[] }
   | {
       readonly op: 'plan';
@@ -112,7 +126,9 @@ export type ShardRequest =
 
 export interface ReplyOf {
   restore: { readonly restored: number };
-  snapshot: { readonly checkpoints: Checkpoint[] };
+  /** Encoded checkpoints, packed (packed-checkpoints.ts). */
+  snapshot: { readonly packs: CheckpointPack[]; readonly evicted: number[] };
+  revive: { readonly revived: number };
   dirty: { readonly marked: number };
   plan: { readonly series: RoutedSeries[] };
   commit: { readonly moved: number; readonly events: ShardEvent[] };

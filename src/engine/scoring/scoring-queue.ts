@@ -36,12 +36,19 @@ export class ScoringQueue {
   private readonly inflight: Slice[][];
   private inflightSlices = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Evicted series of a slice being brought back; nothing more is handed out meanwhile. */
+  private reviving: Promise<void> | undefined;
 
   constructor(
     private readonly table: SeriesTable,
     /** Hand a shard its part of a slice (an in-process shard answers before returning). */
     private readonly score: (shard: number, batch: ShardBatch) => void,
     private readonly metrics: EngineMetrics | undefined,
+    /** Idle series evicted from memory (by shard), and how to bring some back. */
+    private readonly evicted?: {
+      readonly ids: readonly Set<number>[];
+      revive(shard: number, ids: readonly number[]): Promise<void>;
+    },
   ) {
     this.inflight = Array.from({ length: table.shards }, () => []);
   }
@@ -68,7 +75,7 @@ export class ScoringQueue {
   /** Hand everything queued to the shards now (in-process: score it now), unless held. */
   drain(budget = Number.POSITIVE_INFINITY): void {
     let done = 0;
-    while (!this.held && done < budget && this.queue.length > 0) {
+    while (!this.held && this.reviving === undefined && done < budget && this.queue.length > 0) {
       const batches: ValidPoint[][] = [];
       let points = 0;
       let values = 0;
@@ -93,16 +100,56 @@ export class ScoringQueue {
         this.finish(slice);
         continue;
       }
-      parts.forEach((part, i) => {
-        if (part !== undefined) this.score(i, part);
+      const send = (): void =>
+        parts.forEach((part, i) => {
+          if (part !== undefined) this.score(i, part);
+        });
+      const back = this.evictedIn(parts);
+      if (back === undefined) {
+        send();
+        continue;
+      }
+      // Evicted series first get their state back; this slice waits, and everything after it.
+      const evicted = this.evicted as NonNullable<typeof this.evicted>;
+      this.reviving = Promise.all(
+        back.map((ids, i) => (ids.length > 0 ? evicted.revive(i, ids) : undefined)),
+      ).then(() => {
+        send();
+        this.reviving = undefined;
+        this.schedule();
       });
     }
   }
 
+  /** Per shard, the evicted series these parts have points for; undefined when none. */
+  private evictedIn(parts: readonly (ShardBatch | undefined)[]): number[][] | undefined {
+    if (this.evicted === undefined) return undefined;
+    let out: Set<number>[] | undefined;
+    parts.forEach((part, shard) => {
+      const ids = this.evicted?.ids[shard];
+      if (part === undefined || ids === undefined || ids.size === 0) return;
+      for (const id of part.ids) {
+        if (!ids.has(id)) continue;
+        out ??= parts.map(() => new Set<number>());
+        out[shard]?.add(id);
+      }
+    });
+    return out?.map((ids) => [...ids]);
+  }
+
+  /** Hand everything queued to the shards, waiting for evicted series being brought back. */
+  async drainAll(): Promise<void> {
+    for (;;) {
+      while (this.reviving !== undefined) await this.reviving;
+      this.drain();
+      if (this.reviving === undefined) return;
+    }
+  }
+
   /** Hand over everything queued, then hold new batches back until `release`. */
-  drainAndHold(): void {
+  async drainAndHold(): Promise<void> {
     this.held = false;
-    this.drain();
+    await this.drainAll();
     this.held = true;
   }
 

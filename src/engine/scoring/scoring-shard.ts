@@ -12,7 +12,6 @@ import type {
   SeriesPipeline,
 } from '../../core/strategy/pipeline.js';
 import type { Strategy } from '../../core/strategy/schema.js';
-import type { Checkpoint } from '../../store/store.js';
 import { ShadowScorer, type ShadowEventOut } from '../shadow/shadow-scorer.js';
 import type { ShadowSpec } from '../shadow/types.js';
 import { detectPoint, type DetectCopies } from './detect.js';
@@ -21,12 +20,14 @@ import {
   NOT_SCORED,
   type ReplyOf,
   type RestoreItem,
+  type ReviveItem,
   type ShardBatch,
   type ShardEvent,
   type ShardReply,
   type ShardRequest,
   type ShardResult,
 } from './protocol.js';
+import { CheckpointPacker, type CheckpointPack } from './packed-checkpoints.js';
 import { Routes, type Route } from './routes.js';
 import { LEVEL_CODE, ShardOutput } from './shard-output.js';
 import { newGroup, ShardState, type SeriesState } from './shard-state.js';
@@ -59,7 +60,9 @@ export class ScoringShard {
       case 'restore':
         return this.restore(request.items);
       case 'snapshot':
-        return { checkpoints: this.snapshot(request.wallTime) };
+        return this.snapshot(request.wallTime, request.evictIdleMs ?? 0);
+      case 'revive':
+        return this.revive(request.items);
       case 'dirty':
         return this.markDirty(request.keys);
       case 'plan':
@@ -186,14 +189,43 @@ export class ScoringShard {
     return { restored };
   }
 
-  /** Snapshots of every state changed since the last call, each with its last scored time. */
-  private snapshot(wallTime: number): Checkpoint[] {
+  /** Encoded checkpoints of every state changed since the last call, with their last times. */
+  private snapshot(wallTime: number, evictIdleMs: number): ReplyOf['snapshot'] {
+    // Only states already stored may go (a dirty one's checkpoint is not written yet); not
+    // while shadow runs score beside the active strategies (their candidates stay in memory).
+    const idle =
+      evictIdleMs > 0 && this.shadow === undefined ? this.state.idleClean(evictIdleMs) : [];
+    const packs = this.pack(wallTime);
+    this.state.evict(idle);
+    return { packs, evicted: idle };
+  }
+
+  /** Evicted series come back, each before its next point (the main thread sends this first). */
+  private revive(items: readonly ReviveItem[]): ReplyOf['revive'] {
+    for (const { def, checkpoint } of items) {
+      const snapshot = checkpoint?.snapshot;
+      const stored =
+        snapshot === undefined ? undefined : this.routes.find(snapshot.strategy, snapshot.version);
+      const route = this.routes.of({ device: def.device, metric: def.metric, tags: def.tags });
+      const series = this.state.define(def, route);
+      // Its stored state, unless the strategy changed meanwhile (then afresh, as a hot swap does).
+      if (checkpoint !== undefined && snapshot !== undefined && stored === route && !route.vector) {
+        series.pipeline = restorePipeline(route.strategy, snapshot);
+        series.dirty = false;
+      }
+      if (checkpoint !== undefined) series.last = checkpoint.eventTime;
+    }
+    return { revived: items.length };
+  }
+
+  private pack(wallTime: number): CheckpointPack[] {
     // Candidate states first: the engine writes checkpoints in order, a few per transaction, so
     // a crash midway leaves a candidate no older than its active series. A newer candidate
     // skips replayed points itself; an older one would miss those the active side skips.
-    const checkpoints: Checkpoint[] = this.shadow?.snapshot(wallTime) ?? [];
-    this.state.snapshot(wallTime, checkpoints);
-    return checkpoints;
+    const packer = new CheckpointPacker(wallTime);
+    for (const cp of this.shadow?.snapshot(wallTime) ?? []) packer.push(cp);
+    this.state.snapshot(wallTime, packer);
+    return packer.finish();
   }
 
   /** Snapshots that could not be written: take them again next time. */

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { resultBuffers, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import { packBuffers } from './packed-checkpoints.js';
 import { ScoringShard } from './scoring-shard.js';
 
 const port = parentPort;
@@ -21,8 +22,12 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   let out: FromWorker;
+  let transfer: ArrayBuffer[] = [];
   try {
-    out = { kind: 'reply', id: message.id, reply: shard.handle(message.request) };
+    const reply = shard.handle(message.request);
+    // Packed checkpoints move, not copy (they can be hundreds of MB).
+    if ('packs' in reply) transfer = packBuffers(reply.packs);
+    out = { kind: 'reply', id: message.id, reply };
   } catch (error) {
     out = {
       kind: 'failed',
@@ -30,5 +35,5 @@ port.on('message', (message: ToWorker) => {
       message: error instanceof Error ? error.message : String(error),
     };
   }
-  port.postMessage(out);
+  port.postMessage(out, transfer);
 });

@@ -12,7 +12,8 @@ import type { ScoredPoint } from '../engine.js';
 import type { ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
 import type { RestoreItem, RoutedSeries, ShardBatch, ShardEvent, ShardResult } from './protocol.js';
-import type { EngineTag } from './checkpoint-keys.js';
+import { seriesKey, type EngineTag } from './checkpoint-keys.js';
+import type { CheckpointPack } from './packed-checkpoints.js';
 import { SeriesTable, shardOfDevice } from './series-table.js';
 import { InProcessShard, WorkerShard, type ShardClient } from './shard-client.js';
 
@@ -31,10 +32,13 @@ export interface ShardPoolOptions {
 export class ShardPool {
   readonly table: SeriesTable;
   readonly shards: readonly ShardClient[];
+  /** Ids of the series each shard evicted (idle), until their next point brings them back. */
+  readonly evicted: Set<number>[];
 
   constructor(options: ShardPoolOptions) {
     const { workers, onResult, onFailure } = options;
     this.table = new SeriesTable(Math.max(1, workers));
+    this.evicted = Array.from({ length: this.table.shards }, () => new Set<number>());
     const init = {
       strategies: [...options.strategies],
       fallback: options.fallback,
@@ -105,12 +109,57 @@ export class ShardPool {
     );
   }
 
-  /** Snapshots of every pipeline changed since the last, per shard, after what it was given. */
-  async snapshot(wallTime: number): Promise<Checkpoint[][]> {
+  /**
+   * Encoded checkpoints of every pipeline changed since the last, per shard, after what it was
+   * given (each shard encodes its own: in its worker thread when it has one).
+   */
+  async snapshot(wallTime: number, evictIdleMs = 0): Promise<CheckpointPack[][]> {
     const replies = await Promise.all(
-      this.shards.map((s) => s.request({ op: 'snapshot', wallTime })),
+      this.shards.map((s) => s.request({ op: 'snapshot', wallTime, evictIdleMs })),
     );
-    return replies.map((r) => r.checkpoints);
+    replies.forEach((r, i) => {
+      for (const id of r.evicted) this.evicted[i]?.add(id);
+    });
+    return replies.map((r) => r.packs);
+  }
+
+  /** Series evicted and not back yet. */
+  get evictedCount(): number {
+    let n = 0;
+    for (const ids of this.evicted) n += ids.size;
+    return n;
+  }
+
+  /**
+   * Bring these evicted series of `shard` back from their stored checkpoints. The request goes
+   * to the shard before any later batch, so it lands before their next point.
+   */
+  async revive(
+    shard: number,
+    ids: readonly number[],
+    load: (keys: readonly string[]) => Promise<readonly Required<Checkpoint>[]>,
+    log: (message: string) => void,
+  ): Promise<void> {
+    const names = this.table.names[shard];
+    if (names === undefined) return;
+    const defs = ids.map((id) => ({
+      id,
+      device: names.device[id] as string,
+      metric: names.metric[id] as string,
+      tags: undefined,
+    }));
+    const keys = defs.map((d) => seriesKey(d.device, d.metric));
+    let stored: Map<string, Required<Checkpoint>>;
+    try {
+      stored = new Map((await load(keys)).map((cp) => [cp.key, cp]));
+    } catch (error) {
+      // Scoring cannot wait for the store for ever: these series start afresh (logged).
+      log(`bringing back ${ids.length} idle series failed, they start afresh: ${String(error)}`);
+      stored = new Map();
+    }
+    const items = defs.map((def, i) => ({ def, checkpoint: stored.get(keys[i] as string) }));
+    for (const id of ids) this.evicted[shard]?.delete(id);
+    await this.shards[shard]?.request({ op: 'revive', items });
   }
 
   /** Mark pipelines changed again (their checkpoints were not written). */

@@ -52,8 +52,8 @@ export function newGroup(
 }
 
 export class ShardState {
-  /** Series by shard-local id (dense, assigned by the main thread). */
-  readonly series: SeriesState[] = [];
+  /** Series by shard-local id (dense, assigned by the main thread); undefined once evicted. */
+  readonly series: (SeriesState | undefined)[] = [];
   /** Device groups by checkpoint key. */
   readonly devices = new Map<string, DeviceState>();
   /** The series by device, then metric (detect looks series up by name). */
@@ -104,9 +104,35 @@ export class ShardState {
   }
 
   /** Append checkpoints of the series, then the device groups, changed since the last call. */
-  snapshot(wallTime: number, into: Checkpoint[]): void {
+  snapshot(wallTime: number, into: { push(checkpoint: Checkpoint): unknown }): void {
     snapshotDirty(this.series, wallTime, tagged, into);
     snapshotDirty(this.devices.values(), wallTime, tagged, into);
+  }
+
+  /**
+   * Ids of the univariate series whose last point is more than `idleMs` of event time behind the
+   * newest point of this shard, and whose state is already stored (clean: written by an earlier
+   * checkpoint). Deterministic: event time only.
+   */
+  idleClean(idleMs: number): number[] {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const s of this.series) if (s !== undefined && s.last > newest) newest = s.last;
+    const ids: number[] = [];
+    this.series.forEach((s, id) => {
+      if (s === undefined || s.dirty || s.pipeline === undefined || s.route.vector) return;
+      if (Number.isFinite(s.last) && s.last < newest - idleMs) ids.push(id);
+    });
+    return ids;
+  }
+
+  /** Drop these series from memory (their stored checkpoint brings them back). */
+  evict(ids: readonly number[]): void {
+    for (const id of ids) {
+      const s = this.series[id];
+      if (s === undefined) continue;
+      this.byDevice.get(s.device)?.delete(s.metric);
+      this.series[id] = undefined;
+    }
   }
 
   /** Checkpoints that could not be written: take them again next time. */

@@ -15,6 +15,7 @@ import { engineState } from './006-engine-state.js';
 import { pointDeadLetters } from './007-point-dead-letters.js';
 import { aggregateUpkeep } from './008-aggregate-upkeep.js';
 import { scoreHistory } from './009-score-history.js';
+import { binaryCheckpoints } from './010-binary-checkpoints.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -33,6 +34,7 @@ export const migrations: readonly Migration[] = [
   pointDeadLetters,
   aggregateUpkeep,
   scoreHistory,
+  binaryCheckpoints,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
