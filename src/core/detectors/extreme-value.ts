@@ -141,6 +141,71 @@ const stateSchema = z.object({
 });
 
 type ExtremeValueState = z.infer<typeof stateSchema>;
+type PotState = z.infer<typeof potState>;
+
+/** Offsets of the parts of a detector's store; one layout per params object, shared. */
+interface StoreLayout {
+  readonly tail: number;
+  readonly tails: number;
+  readonly recent: number;
+  readonly shapeRecent: number;
+  readonly shapeMemory: number;
+  readonly shapeDelayRows: number;
+  readonly shapeDelay: number;
+  readonly exceedances: number;
+  readonly pendingRaw: number;
+  readonly size: number;
+}
+
+const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
+
+function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
+  let layout = layoutByParams.get(params);
+  if (layout === undefined) {
+    const w = params.shape_length;
+    const tail = PeaksOverThreshold.slots(params.tail_size);
+    const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
+    const recent = 6 * tail;
+    const shapeRecent = recent + params.cooldown_points;
+    const shapeMemory = shapeRecent + w;
+    const shapeDelay = shapeMemory + params.shape_memory * w;
+    const exceedances = shapeDelay + shapeDelayRows * w;
+    const pendingRaw = exceedances + CALIBRATED;
+    layout = {
+      tail,
+      tails: 0,
+      recent,
+      shapeRecent,
+      shapeMemory,
+      shapeDelayRows,
+      shapeDelay,
+      exceedances,
+      pendingRaw,
+      size: pendingRaw + CALIBRATED,
+    };
+    layoutByParams.set(params, layout);
+  }
+  return layout;
+}
+
+/**
+ * Scratch arrays shared by every detector: each is filled and read within one synchronous call
+ * (`score`, `learn`, `explain`), never across calls, so per-series copies would only cost memory.
+ */
+const SCRATCH = {
+  pieces: new Float64Array(7), // PIECE_NAMES.length (declared below)
+  raw: new Float64Array(5), // CALIBRATED
+  shingles: new Map<number, Float64Array>(),
+};
+
+function scratchShingle(length: number): Float64Array {
+  let shingle = SCRATCH.shingles.get(length);
+  if (shingle === undefined) {
+    shingle = new Float64Array(length);
+    SCRATCH.shingles.set(length, shingle);
+  }
+  return shingle;
+}
 
 const EMPTY_SEASON = { firstTime: null, level: null, offsets: null };
 
@@ -187,8 +252,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private readonly slowSeason: LevelSeasonModel | undefined;
   private readonly disagreementTail: PeaksOverThreshold;
   private readonly envelope: SeasonalEnvelope | undefined;
+  /**
+   * The series' fixed-size numeric state in one array (one allocation instead of sixteen): the
+   * six tails, the cool-down ring, the shape rings and memory, the calibration counts and the
+   * pending raw pieces. The parts below are views by offset, or subarrays of it.
+   */
+  private readonly store: Float64Array;
   /** Scored points at which each calibrated piece reached calibration_log10_p, and their count. */
-  private readonly exceedances = new Float64Array(CALIBRATED);
+  private readonly exceedances: Float64Array;
   private scored = 0;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   private readonly nominal: number;
@@ -207,7 +278,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
   private shapeScale = 0;
   private shapeScaleCount = 0;
-  /** Scratch: the current shingle. */
+  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
   private readonly shingle: Float64Array;
   /** Evidence of the last `cooldown_points` points (a ring). */
   private readonly recent: Float64Array;
@@ -219,22 +290,27 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /** Smallest positive change between consecutive values: the data's resolution. */
   private step = Number.POSITIVE_INFINITY;
   /** Scratch for `pieces`: -log10 p of the tail pieces, the record's score. */
-  private readonly scratch = new Float64Array(PIECE_NAMES.length);
+  private readonly scratch = SCRATCH.pieces;
   /** Scratch for `pieces`: the calibrated pieces before calibration. */
-  private readonly raw = new Float64Array(CALIBRATED);
+  private readonly raw = SCRATCH.raw;
   /** Evidence computed by `score`, reused by `learn` for the same point. */
   private pendingTime = Number.NaN;
   private pendingValue = Number.NaN;
   private pendingEvidence = 0;
   private pendingShape = Number.NaN;
-  private readonly pendingRaw = new Float64Array(CALIBRATED);
+  private readonly pendingRaw: Float64Array;
 
+  /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
-    this.params = Object.freeze({ ...params });
-    this.residualTail = new PeaksOverThreshold(params.tail_size, state?.residualTail);
-    this.upperTail = new PeaksOverThreshold(params.tail_size, state?.upperTail);
-    this.lowerTail = new PeaksOverThreshold(params.tail_size, state?.lowerTail);
-    this.runTail = new PeaksOverThreshold(params.tail_size, state?.runTail, 1);
+    this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
+    const layout = layoutOf(this.params);
+    const store = (this.store = new Float64Array(layout.size));
+    const tail = (at: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
+      new PeaksOverThreshold(params.tail_size, part, minScale, store, at);
+    this.residualTail = tail(layout.tails, state?.residualTail);
+    this.upperTail = tail(layout.tails + layout.tail, state?.upperTail);
+    this.lowerTail = tail(layout.tails + 2 * layout.tail, state?.lowerTail);
+    this.runTail = tail(layout.tails + 3 * layout.tail, state?.runTail, 1);
     this.season =
       params.season_ms > 0
         ? new LevelSeasonModel(
@@ -255,7 +331,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             state?.slowSeason,
           )
         : undefined;
-    this.disagreementTail = new PeaksOverThreshold(params.tail_size, state?.disagreementTail);
+    this.disagreementTail = tail(layout.tails + 4 * layout.tail, state?.disagreementTail);
     this.envelope =
       params.season_ms > 0 && params.envelope_days > 0
         ? new SeasonalEnvelope(
@@ -267,14 +343,17 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
           )
         : undefined;
     this.nominal = Math.pow(10, -params.calibration_log10_p);
-    this.shapeTail = new PeaksOverThreshold(params.tail_size, state?.shapeTail);
+    this.shapeTail = tail(layout.tails + 5 * layout.tail, state?.shapeTail);
     const w = params.shape_length;
-    this.shapeRecent = new Float64Array(w);
-    this.shingle = new Float64Array(w);
-    this.shapeMemory = new Float64Array(params.shape_memory * w);
-    this.shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
-    this.shapeDelay = new Float64Array(this.shapeDelayRows * w);
-    this.recent = new Float64Array(params.cooldown_points);
+    const part = (at: number, length: number): Float64Array => store.subarray(at, at + length);
+    this.shapeRecent = part(layout.shapeRecent, w);
+    this.shingle = scratchShingle(w);
+    this.shapeMemory = part(layout.shapeMemory, params.shape_memory * w);
+    this.shapeDelayRows = layout.shapeDelayRows;
+    this.shapeDelay = part(layout.shapeDelay, this.shapeDelayRows * w);
+    this.recent = part(layout.recent, params.cooldown_points);
+    this.exceedances = part(layout.exceedances, CALIBRATED);
+    this.pendingRaw = part(layout.pendingRaw, CALIBRATED);
     if (state) {
       this.count = state.count;
       this.low = state.low ?? Number.POSITIVE_INFINITY;

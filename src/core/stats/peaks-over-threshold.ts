@@ -9,33 +9,50 @@
  * than K values have been seen. Memory and work are O(K) and O(log K) per value (a min-heap).
  */
 export class PeaksOverThreshold {
-  private readonly heap: Float64Array;
-  private size = 0;
-  private sum = 0;
-  private seen = 0;
+  /**
+   * Where the tail lives: `data[base]` the heap's size, `data[base + 1]` its running sum,
+   * `data[base + 2]` the values seen, then `tailSize` heap slots. The array may be shared with
+   * other parts of one detector (one buffer per series instead of one per part: see
+   * docs/detectors.md, "Memory per series").
+   */
+  private readonly data: Float64Array;
+  private readonly base: number;
+  private readonly heap0: number;
+
+  /** Float64 slots one tail takes in a shared store. */
+  static slots(tailSize: number): number {
+    return tailSize + 3;
+  }
 
   /**
    * @param minScale floor under the fitted excess scale beta: 0 for continuous values (a tail of
    *   identical values then makes anything above it extremely surprising); 1 for counts, whose
    *   excesses cannot meaningfully be smaller than one.
+   * @param store, offset: keep the tail in `store` from `offset` (`slots(tailSize)` entries,
+   *   zero-filled) instead of an array of its own.
    */
   constructor(
     readonly tailSize: number,
     state?: PeaksOverThresholdState,
     readonly minScale = 0,
+    store?: Float64Array,
+    offset = 0,
   ) {
-    this.heap = new Float64Array(tailSize);
+    this.data = store ?? new Float64Array(PeaksOverThreshold.slots(tailSize));
+    this.base = store ? offset : 0;
+    this.heap0 = this.base + 3;
     if (state) {
-      this.heap.set(state.heap);
-      this.size = state.heap.length;
-      this.sum = state.sum;
-      this.seen = state.seen;
+      const n = Math.min(state.heap.length, tailSize);
+      for (let i = 0; i < n; i++) this.data[this.heap0 + i] = state.heap[i]!;
+      this.data[this.base] = n;
+      this.data[this.base + 1] = state.sum;
+      this.data[this.base + 2] = state.seen;
     }
   }
 
   /** Values added so far. */
   get count(): number {
-    return this.seen;
+    return this.data[this.base + 2]!;
   }
 
   /**
@@ -48,18 +65,26 @@ export class PeaksOverThreshold {
    */
   surprise(f: number, scaleFloor = 0, minCount = 0): number {
     const k = this.tailSize;
-    if (this.size < k) return 0;
-    const heap = this.heap;
-    const u = heap[0]!;
+    const data = this.data;
+    const base = this.base;
+    if (data[base]! < k) return 0;
+    const h0 = this.heap0;
+    const u = data[h0]!;
     if (!(f > u)) return 0;
+    const seen = data[base + 2]!;
     // The last floor keeps a tail of identical values (a flat series) from dividing by zero while
     // still treating anything above it as extremely surprising.
-    const beta = Math.max(this.sum / k - u, this.minScale, scaleFloor, 1e-12 + 1e-9 * Math.abs(u));
-    let surprise = Math.log10(this.seen / k) + (f - u) / (beta * Math.LN10);
+    const beta = Math.max(
+      data[base + 1]! / k - u,
+      this.minScale,
+      scaleFloor,
+      1e-12 + 1e-9 * Math.abs(u),
+    );
+    let surprise = Math.log10(seen / k) + (f - u) / (beta * Math.LN10);
     if (minCount > 0) {
       let atLeast = 0;
-      for (let i = 0; i < k; i++) if (heap[i]! >= f) atLeast++;
-      if (atLeast >= minCount) surprise = Math.min(surprise, Math.log10(this.seen / atLeast));
+      for (let i = h0; i < h0 + k; i++) if (data[i]! >= f) atLeast++;
+      if (atLeast >= minCount) surprise = Math.min(surprise, Math.log10(seen / atLeast));
     }
     return surprise;
   }
@@ -70,53 +95,72 @@ export class PeaksOverThreshold {
    */
   edge(log10p: number, scaleFloor = 0): number | null {
     const k = this.tailSize;
-    if (this.size < k) return null;
-    const u = this.heap[0]!;
-    const beta = Math.max(this.sum / k - u, this.minScale, scaleFloor, 1e-12 + 1e-9 * Math.abs(u));
-    return Math.max(u, u + beta * Math.LN10 * (log10p - Math.log10(this.seen / k)));
+    const data = this.data;
+    const base = this.base;
+    if (data[base]! < k) return null;
+    const u = data[this.heap0]!;
+    const beta = Math.max(
+      data[base + 1]! / k - u,
+      this.minScale,
+      scaleFloor,
+      1e-12 + 1e-9 * Math.abs(u),
+    );
+    return Math.max(u, u + beta * Math.LN10 * (log10p - Math.log10(data[base + 2]! / k)));
   }
 
   add(f: number): void {
-    this.seen++;
-    const heap = this.heap;
-    if (this.size < this.tailSize) {
-      let i = this.size++;
-      heap[i] = f;
-      this.sum += f;
+    const data = this.data;
+    const base = this.base;
+    const h0 = this.heap0;
+    data[base + 2] = data[base + 2]! + 1;
+    const size = data[base]!;
+    if (size < this.tailSize) {
+      let i = size;
+      data[base] = size + 1;
+      data[h0 + i] = f;
+      data[base + 1] = data[base + 1]! + f;
       while (i > 0) {
         const parent = (i - 1) >> 1;
-        if (heap[parent]! <= heap[i]!) break;
-        const t = heap[parent]!;
-        heap[parent] = heap[i]!;
-        heap[i] = t;
+        if (data[h0 + parent]! <= data[h0 + i]!) break;
+        const t = data[h0 + parent]!;
+        data[h0 + parent] = data[h0 + i]!;
+        data[h0 + i] = t;
         i = parent;
       }
       return;
     }
-    if (!(f > heap[0]!)) return;
-    this.sum += f - heap[0]!;
-    heap[0] = f;
+    const u = data[h0]!;
+    if (!(f > u)) return;
+    data[base + 1] = data[base + 1]! + (f - u);
+    data[h0] = f;
     this.siftDown();
   }
 
   state(): PeaksOverThresholdState {
-    return { heap: Array.from(this.heap.subarray(0, this.size)), sum: this.sum, seen: this.seen };
+    const data = this.data;
+    const size = data[this.base]!;
+    return {
+      heap: Array.from(data.subarray(this.heap0, this.heap0 + size)),
+      sum: data[this.base + 1]!,
+      seen: data[this.base + 2]!,
+    };
   }
 
   private siftDown(): void {
-    const heap = this.heap;
-    const n = this.size;
+    const data = this.data;
+    const h0 = this.heap0;
+    const n = data[this.base]!;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
       const right = left + 1;
       let smallest = i;
-      if (left < n && heap[left]! < heap[smallest]!) smallest = left;
-      if (right < n && heap[right]! < heap[smallest]!) smallest = right;
+      if (left < n && data[h0 + left]! < data[h0 + smallest]!) smallest = left;
+      if (right < n && data[h0 + right]! < data[h0 + smallest]!) smallest = right;
       if (smallest === i) return;
-      const t = heap[smallest]!;
-      heap[smallest] = heap[i]!;
-      heap[i] = t;
+      const t = data[h0 + smallest]!;
+      data[h0 + smallest] = data[h0 + i]!;
+      data[h0 + i] = t;
       i = smallest;
     }
   }

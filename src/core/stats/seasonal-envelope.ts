@@ -10,10 +10,13 @@ export class SeasonalEnvelope {
   high = Number.NEGATIVE_INFINITY;
   low = Number.POSITIVE_INFINITY;
   private readonly rows: number;
-  /** Day number held by each row; NaN for a row never written. */
-  private readonly rowDay: Float64Array;
-  private readonly highs: Float64Array;
-  private readonly lows: Float64Array;
+  /**
+   * One array per envelope (not three): the day number held by each row (NaN for a row never
+   * written) from 0, the highs from `hi`, the lows from `lo`.
+   */
+  private readonly data: Float64Array;
+  private readonly hi: number;
+  private readonly lo: number;
 
   constructor(
     private readonly periodMs: number,
@@ -23,17 +26,20 @@ export class SeasonalEnvelope {
     state?: SeasonalEnvelopeState,
   ) {
     this.rows = days + 1;
-    this.rowDay = new Float64Array(this.rows).fill(Number.NaN);
-    this.highs = new Float64Array(this.rows * buckets).fill(Number.NEGATIVE_INFINITY);
-    this.lows = new Float64Array(this.rows * buckets).fill(Number.POSITIVE_INFINITY);
+    const n = this.rows * buckets;
+    this.hi = this.rows;
+    this.lo = this.rows + n;
+    const data = (this.data = new Float64Array(this.rows + 2 * n));
+    data.fill(Number.NaN, 0, this.hi);
+    data.fill(Number.NEGATIVE_INFINITY, this.hi, this.lo);
+    data.fill(Number.POSITIVE_INFINITY, this.lo);
     if (state) {
-      const n = this.rows * buckets;
       for (let r = 0; r < this.rows && r < state.days.length; r++) {
-        this.rowDay[r] = state.days[r] ?? Number.NaN;
+        data[r] = state.days[r] ?? Number.NaN;
       }
       for (let j = 0; j < n && j < state.highs.length; j++) {
-        this.highs[j] = state.highs[j] ?? Number.NEGATIVE_INFINITY;
-        this.lows[j] = state.lows[j] ?? Number.POSITIVE_INFINITY;
+        data[this.hi + j] = state.highs[j] ?? Number.NEGATIVE_INFINITY;
+        data[this.lo + j] = state.lows[j] ?? Number.POSITIVE_INFINITY;
       }
     }
   }
@@ -52,15 +58,16 @@ export class SeasonalEnvelope {
     const day = this.day(t);
     const h = this.bucket(t, day);
     const b = this.buckets;
+    const data = this.data;
     let high = Number.NEGATIVE_INFINITY;
     let low = Number.POSITIVE_INFINITY;
     for (let r = 0; r < this.rows; r++) {
-      const d = this.rowDay[r]!;
+      const d = data[r]!;
       if (!(d < day && d >= day - this.days)) continue;
       for (let k = -this.width; k <= this.width; k++) {
         const j = r * b + ((((h + k) % b) + b) % b);
-        if (this.highs[j]! > high) high = this.highs[j]!;
-        if (this.lows[j]! < low) low = this.lows[j]!;
+        if (data[this.hi + j]! > high) high = data[this.hi + j]!;
+        if (data[this.lo + j]! < low) low = data[this.lo + j]!;
       }
     }
     this.high = high;
@@ -71,23 +78,25 @@ export class SeasonalEnvelope {
     const day = this.day(t);
     const r = ((day % this.rows) + this.rows) % this.rows;
     const b = this.buckets;
-    if (this.rowDay[r] !== day) {
-      this.rowDay[r] = day;
-      this.highs.fill(Number.NEGATIVE_INFINITY, r * b, r * b + b);
-      this.lows.fill(Number.POSITIVE_INFINITY, r * b, r * b + b);
+    const data = this.data;
+    if (data[r] !== day) {
+      data[r] = day;
+      data.fill(Number.NEGATIVE_INFINITY, this.hi + r * b, this.hi + r * b + b);
+      data.fill(Number.POSITIVE_INFINITY, this.lo + r * b, this.lo + r * b + b);
     }
     const j = r * b + this.bucket(t, day);
-    if (x > this.highs[j]!) this.highs[j] = x;
-    if (x < this.lows[j]!) this.lows[j] = x;
+    if (x > data[this.hi + j]!) data[this.hi + j] = x;
+    if (x < data[this.lo + j]!) data[this.lo + j] = x;
   }
 
   /** JSON-safe state: null for a row never written and for an empty bucket. */
   state(): SeasonalEnvelopeState {
     const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+    const data = this.data;
     return {
-      days: Array.from(this.rowDay, finiteOrNull),
-      highs: Array.from(this.highs, finiteOrNull),
-      lows: Array.from(this.lows, finiteOrNull),
+      days: Array.from(data.subarray(0, this.hi), finiteOrNull),
+      highs: Array.from(data.subarray(this.hi, this.lo), finiteOrNull),
+      lows: Array.from(data.subarray(this.lo), finiteOrNull),
     };
   }
 }
