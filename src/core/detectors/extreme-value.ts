@@ -5,7 +5,7 @@ import { PeaksOverThreshold } from '../stats/peaks-over-threshold.js';
 import { LevelSeasonModel } from '../stats/level-season.js';
 import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
-import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
 export const EXTREME_VALUE_KIND = 'extreme-value';
 
@@ -723,6 +723,6 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
       extremeValueParamsSchema,
       stateSchema,
     );
-    return new ExtremeValueDetector(params, state);
+    return new ExtremeValueDetector(sharedParams(EXTREME_VALUE_KIND, params), state);
   },
 };

@@ -19,7 +19,7 @@ import type {
   Threshold,
 } from './pipeline.js';
 import { parseIsoTime, type Strategy } from './schema.js';
-import { EventTracker } from '../events/event-tracker.js';
+import { EventTracker, type EventTrackerOptions } from '../events/event-tracker.js';
 import { explainPoint, explainVector } from '../events/explain.js';
 import type { EventChange, EventExplanation } from '../events/types.js';
 
@@ -59,6 +59,22 @@ class TrainingPeriod {
   }
 }
 
+/** The strategy's `name@version` label and frozen event params, made once per strategy. */
+const eventSetupByStrategy = new WeakMap<Strategy, EventTrackerOptions>();
+
+function eventSetup(strategy: Strategy, key: string): EventTrackerOptions {
+  let setup = eventSetupByStrategy.get(strategy);
+  if (setup === undefined) {
+    setup = {
+      series: '',
+      strategy: `${strategy.name}@${strategy.version}`,
+      params: Object.freeze({ ...strategy.events }),
+    };
+    eventSetupByStrategy.set(strategy, setup);
+  }
+  return { ...setup, series: key };
+}
+
 /**
  * What both kinds of pipeline share: the level, the learning hold on flagged points and the
  * training period. `S` is the kind of input (a value or a vector).
@@ -84,11 +100,7 @@ abstract class GatedPipeline<S> {
     this.training = new TrainingPeriod(strategy, trainingSeen);
     this.events =
       events === undefined
-        ? new EventTracker({
-            series: key,
-            strategy: `${strategy.name}@${strategy.version}`,
-            params: strategy.events,
-          })
+        ? new EventTracker(eventSetup(strategy, key))
         : EventTracker.restore(events);
   }
 
@@ -327,7 +339,10 @@ export function compileStrategy(strategy: Strategy): (seriesKey: string) => Seri
   // Parse once here (a no-op for a parsed strategy, a guard for a hand-built one), so that
   // creating each of possibly many series skips validation.
   const detectorFactory = getDetectorFactory(strategy.detector.kind);
-  const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
+  // Frozen so that every series shares this one object instead of copying it.
+  const detectorParams = Object.freeze(
+    detectorFactory.paramsSchema.parse(strategy.detector.params ?? {}),
+  );
   const threshold = thresholdMaker(strategy);
   return (seriesKey) =>
     new StrategyPipeline(
