@@ -149,12 +149,13 @@ interface StoreLayout {
   readonly tails: number;
   readonly recent: number;
   readonly shapeRecent: number;
-  readonly shapeMemory: number;
   readonly shapeDelayRows: number;
   readonly shapeDelay: number;
   readonly exceedances: number;
   readonly pendingRaw: number;
+  /** Float64 slots, then float32 slots (the shape memory, then the delay line from `shapeDelay`). */
   readonly size: number;
+  readonly size32: number;
 }
 
 const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
@@ -167,21 +168,20 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
     const recent = 6 * tail;
     const shapeRecent = recent + params.cooldown_points;
-    const shapeMemory = shapeRecent + w;
-    const shapeDelay = shapeMemory + params.shape_memory * w;
-    const exceedances = shapeDelay + shapeDelayRows * w;
+    const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
+    const shapeDelay = params.shape_memory * w;
     layout = {
       tail,
       tails: 0,
       recent,
       shapeRecent,
-      shapeMemory,
       shapeDelayRows,
       shapeDelay,
       exceedances,
       pendingRaw,
       size: pendingRaw + CALIBRATED,
+      size32: shapeDelay + shapeDelayRows * w,
     };
     layoutByParams.set(params, layout);
   }
@@ -268,11 +268,15 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private readonly shapeRecent: Float64Array;
   private shapeHead = 0;
   private shapeCount = 0;
-  /** Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it. */
-  private readonly shapeMemory: Float64Array;
+  /**
+   * Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it, in float32:
+   * nearest-neighbour distances between shingles in units of the usual step need no more (NAB
+   * scores unchanged to 10^-6; docs/detectors.md, "Memory per series").
+   */
+  private readonly shapeMemory: Float32Array;
   private shapeMemoryCount = 0;
   private shapeMemoryInserts = 0;
-  private readonly shapeDelay: Float64Array;
+  private readonly shapeDelay: Float32Array;
   private readonly shapeDelayRows: number;
   private shapeDelayInserts = 0;
   /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
@@ -304,7 +308,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
     this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
     const layout = layoutOf(this.params);
-    const store = (this.store = new Float64Array(layout.size));
+    const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4);
+    const store = (this.store = new Float64Array(buffer, 0, layout.size));
+    const store32 = new Float32Array(buffer, layout.size * 8, layout.size32);
     const tail = (at: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
       new PeaksOverThreshold(params.tail_size, part, minScale, store, at);
     this.residualTail = tail(layout.tails, state?.residualTail);
@@ -348,9 +354,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const part = (at: number, length: number): Float64Array => store.subarray(at, at + length);
     this.shapeRecent = part(layout.shapeRecent, w);
     this.shingle = scratchShingle(w);
-    this.shapeMemory = part(layout.shapeMemory, params.shape_memory * w);
+    this.shapeMemory = store32.subarray(0, params.shape_memory * w);
     this.shapeDelayRows = layout.shapeDelayRows;
-    this.shapeDelay = part(layout.shapeDelay, this.shapeDelayRows * w);
+    this.shapeDelay = store32.subarray(layout.shapeDelay, layout.size32);
     this.recent = part(layout.recent, params.cooldown_points);
     this.exceedances = part(layout.exceedances, CALIBRATED);
     this.pendingRaw = part(layout.pendingRaw, CALIBRATED);
@@ -523,7 +529,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         this.shapeMemoryInserts++;
         for (let k = 0; k < w; k++) this.shapeMemory[r * w + k] = this.shapeDelay[slot + k]!;
       }
-      this.shapeDelay.set(this.shingle, slot);
+      this.shapeDelay.set(this.shingle, slot); // rounded to float32
       this.shapeDelayInserts++;
     }
   }
