@@ -22,6 +22,6 @@ function step(f: number, dir: 1 | -1): number {
   if (f === 0) return dir * 2 ** -149; // the smallest subnormal, either sign
   bits[0] = f;
   // The bit pattern of a float32 counts up in magnitude: towards zero is one less, away one more.
-  word[0] = word[0]! + ((f > 0) === (dir > 0) ? 1 : -1);
+  word[0] = word[0]! + (f > 0 === dir > 0 ? 1 : -1);
   return bits[0]!;
 }
