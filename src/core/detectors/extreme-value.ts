@@ -143,10 +143,17 @@ const stateSchema = z.object({
 type ExtremeValueState = z.infer<typeof stateSchema>;
 type PotState = z.infer<typeof potState>;
 
+/** Float64 scalars of a tail whose heap is in the float32 region. */
+const SCALARS = PeaksOverThreshold.SCALARS;
+
 /** Offsets of the parts of a detector's store; one layout per params object, shared. */
 interface StoreLayout {
   readonly tail: number;
+  /** The two float64 tails (after the scalars of the four float32 ones). */
   readonly tails: number;
+  /** Float32 region: the four float32 heaps, the shape memory, the delay line. */
+  readonly heaps32: number;
+  readonly shapeMemory: number;
   readonly recent: number;
   readonly shapeRecent: number;
   readonly shapeDelayRows: number;
@@ -166,14 +173,18 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const w = params.shape_length;
     const tail = PeaksOverThreshold.slots(params.tail_size);
     const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
-    const recent = 6 * tail;
+    const tails = 4 * SCALARS;
+    const recent = tails + 2 * tail;
     const shapeRecent = recent + params.cooldown_points;
     const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
-    const shapeDelay = params.shape_memory * w;
+    const shapeMemory = 4 * params.tail_size;
+    const shapeDelay = shapeMemory + params.shape_memory * w;
     layout = {
       tail,
-      tails: 0,
+      tails,
+      heaps32: 0,
+      shapeMemory,
       recent,
       shapeRecent,
       shapeDelayRows,
@@ -311,12 +322,17 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4);
     const store = (this.store = new Float64Array(buffer, 0, layout.size));
     const store32 = new Float32Array(buffer, layout.size * 8, layout.size32);
-    const tail = (at: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
-      new PeaksOverThreshold(params.tail_size, part, minScale, store, at);
-    this.residualTail = tail(layout.tails, state?.residualTail);
-    this.upperTail = tail(layout.tails + layout.tail, state?.upperTail);
-    this.lowerTail = tail(layout.tails + 2 * layout.tail, state?.lowerTail);
-    this.runTail = tail(layout.tails + 3 * layout.tail, state?.runTail, 1);
+    const k = params.tail_size;
+    const tail = (at: number, part?: PotState): PeaksOverThreshold =>
+      new PeaksOverThreshold(k, part, 0, store, at);
+    // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
+    // values (upper, lower) in float64, since a value's own digits matter there.
+    const tail32 = (i: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
+      new PeaksOverThreshold(k, part, minScale, store, i * SCALARS, store32, layout.heaps32 + i * k);
+    this.residualTail = tail32(0, state?.residualTail);
+    this.upperTail = tail(layout.tails, state?.upperTail);
+    this.lowerTail = tail(layout.tails + layout.tail, state?.lowerTail);
+    this.runTail = tail32(1, state?.runTail, 1);
     this.season =
       params.season_ms > 0
         ? new LevelSeasonModel(
@@ -337,7 +353,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             state?.slowSeason,
           )
         : undefined;
-    this.disagreementTail = tail(layout.tails + 4 * layout.tail, state?.disagreementTail);
+    this.disagreementTail = tail32(2, state?.disagreementTail);
     this.envelope =
       params.season_ms > 0 && params.envelope_days > 0
         ? new SeasonalEnvelope(
@@ -349,12 +365,12 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
           )
         : undefined;
     this.nominal = Math.pow(10, -params.calibration_log10_p);
-    this.shapeTail = tail(layout.tails + 5 * layout.tail, state?.shapeTail);
+    this.shapeTail = tail32(3, state?.shapeTail);
     const w = params.shape_length;
     const part = (at: number, length: number): Float64Array => store.subarray(at, at + length);
     this.shapeRecent = part(layout.shapeRecent, w);
     this.shingle = scratchShingle(w);
-    this.shapeMemory = store32.subarray(0, params.shape_memory * w);
+    this.shapeMemory = store32.subarray(layout.shapeMemory, layout.shapeDelay);
     this.shapeDelayRows = layout.shapeDelayRows;
     this.shapeDelay = store32.subarray(layout.shapeDelay, layout.size32);
     this.recent = part(layout.recent, params.cooldown_points);

@@ -11,25 +11,31 @@
 export class PeaksOverThreshold {
   /**
    * Where the tail lives: `data[base]` the heap's size, `data[base + 1]` its running sum,
-   * `data[base + 2]` the values seen, then `tailSize` heap slots. The array may be shared with
-   * other parts of one detector (one buffer per series instead of one per part: see
-   * docs/detectors.md, "Memory per series").
+   * `data[base + 2]` the values seen; the `tailSize` heap slots from `heap[heap0]`, in the same
+   * array or in a float32 one (for tails of deviations, not of raw values: the sum then adds the
+   * values as stored). The arrays may be shared with other parts of one detector (one buffer per
+   * series instead of one per part: see docs/detectors.md, "Memory per series").
    */
   private readonly data: Float64Array;
   private readonly base: number;
+  private readonly heap: Float64Array | Float32Array;
   private readonly heap0: number;
 
-  /** Float64 slots one tail takes in a shared store. */
+  /** Float64 slots one tail takes in a shared store (scalars and heap). */
   static slots(tailSize: number): number {
     return tailSize + 3;
   }
+
+  /** Float64 slots of a tail's scalars when its heap is stored elsewhere. */
+  static readonly SCALARS = 3;
 
   /**
    * @param minScale floor under the fitted excess scale beta: 0 for continuous values (a tail of
    *   identical values then makes anything above it extremely surprising); 1 for counts, whose
    *   excesses cannot meaningfully be smaller than one.
    * @param store, offset: keep the tail in `store` from `offset` (`slots(tailSize)` entries,
-   *   zero-filled) instead of an array of its own.
+   *   zero-filled) instead of an array of its own...
+   * @param heap, heapOffset: ...or only its scalars there (`SCALARS` entries) and the heap here.
    */
   constructor(
     readonly tailSize: number,
@@ -37,15 +43,26 @@ export class PeaksOverThreshold {
     readonly minScale = 0,
     store?: Float64Array,
     offset = 0,
+    heap?: Float32Array,
+    heapOffset = 0,
   ) {
     this.data = store ?? new Float64Array(PeaksOverThreshold.slots(tailSize));
     this.base = store ? offset : 0;
-    this.heap0 = this.base + 3;
+    this.heap = heap ?? this.data;
+    this.heap0 = heap ? heapOffset : this.base + 3;
     if (state) {
       const n = Math.min(state.heap.length, tailSize);
-      for (let i = 0; i < n; i++) this.data[this.heap0 + i] = state.heap[i]!;
+      for (let i = 0; i < n; i++) this.heap[this.heap0 + i] = state.heap[i]!;
       this.data[this.base] = n;
-      this.data[this.base + 1] = state.sum;
+      // A float64 snapshot restored into a float32 heap: the sum is recomputed from the values
+      // as stored, so the fit stays consistent with its heap.
+      let sum = state.sum;
+      if (heap && n > 0) {
+        sum = 0;
+        for (let i = 0; i < n; i++) sum += this.heap[this.heap0 + i]!;
+        if (sumMatches(state, this.heap, this.heap0)) sum = state.sum;
+      }
+      this.data[this.base + 1] = sum;
       this.data[this.base + 2] = state.seen;
     }
   }
@@ -68,8 +85,9 @@ export class PeaksOverThreshold {
     const data = this.data;
     const base = this.base;
     if (data[base]! < k) return 0;
+    const heap = this.heap;
     const h0 = this.heap0;
-    const u = data[h0]!;
+    const u = heap[h0]!;
     if (!(f > u)) return 0;
     const seen = data[base + 2]!;
     // The last floor keeps a tail of identical values (a flat series) from dividing by zero while
@@ -83,7 +101,7 @@ export class PeaksOverThreshold {
     let surprise = Math.log10(seen / k) + (f - u) / (beta * Math.LN10);
     if (minCount > 0) {
       let atLeast = 0;
-      for (let i = h0; i < h0 + k; i++) if (data[i]! >= f) atLeast++;
+      for (let i = h0; i < h0 + k; i++) if (heap[i]! >= f) atLeast++;
       if (atLeast >= minCount) surprise = Math.min(surprise, Math.log10(seen / atLeast));
     }
     return surprise;
@@ -98,7 +116,7 @@ export class PeaksOverThreshold {
     const data = this.data;
     const base = this.base;
     if (data[base]! < k) return null;
-    const u = data[this.heap0]!;
+    const u = this.heap[this.heap0]!;
     const beta = Math.max(
       data[base + 1]! / k - u,
       this.minScale,
@@ -110,6 +128,7 @@ export class PeaksOverThreshold {
 
   add(f: number): void {
     const data = this.data;
+    const heap = this.heap;
     const base = this.base;
     const h0 = this.heap0;
     data[base + 2] = data[base + 2]! + 1;
@@ -117,22 +136,23 @@ export class PeaksOverThreshold {
     if (size < this.tailSize) {
       let i = size;
       data[base] = size + 1;
-      data[h0 + i] = f;
-      data[base + 1] = data[base + 1]! + f;
+      heap[h0 + i] = f;
+      // The value as stored (float32-rounded in a float32 heap), so the sum matches the heap.
+      data[base + 1] = data[base + 1]! + heap[h0 + i]!;
       while (i > 0) {
         const parent = (i - 1) >> 1;
-        if (data[h0 + parent]! <= data[h0 + i]!) break;
-        const t = data[h0 + parent]!;
-        data[h0 + parent] = data[h0 + i]!;
-        data[h0 + i] = t;
+        if (heap[h0 + parent]! <= heap[h0 + i]!) break;
+        const t = heap[h0 + parent]!;
+        heap[h0 + parent] = heap[h0 + i]!;
+        heap[h0 + i] = t;
         i = parent;
       }
       return;
     }
-    const u = data[h0]!;
+    const u = heap[h0]!;
     if (!(f > u)) return;
-    data[base + 1] = data[base + 1]! + (f - u);
-    data[h0] = f;
+    heap[h0] = f;
+    data[base + 1] = data[base + 1]! + (heap[h0]! - u);
     this.siftDown();
   }
 
@@ -140,16 +160,16 @@ export class PeaksOverThreshold {
     const data = this.data;
     const size = data[this.base]!;
     return {
-      heap: Array.from(data.subarray(this.heap0, this.heap0 + size)),
+      heap: Array.from(this.heap.subarray(this.heap0, this.heap0 + size)),
       sum: data[this.base + 1]!,
       seen: data[this.base + 2]!,
     };
   }
 
   private siftDown(): void {
-    const data = this.data;
+    const data = this.heap;
     const h0 = this.heap0;
-    const n = data[this.base]!;
+    const n = this.data[this.base]!;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
@@ -164,6 +184,16 @@ export class PeaksOverThreshold {
       i = smallest;
     }
   }
+}
+
+/** Does the snapshot's heap survive float32 storage unchanged (then its sum is kept as is)? */
+function sumMatches(
+  state: PeaksOverThresholdState,
+  heap: Float64Array | Float32Array,
+  heap0: number,
+): boolean {
+  for (let i = 0; i < state.heap.length; i++) if (heap[heap0 + i] !== state.heap[i]) return false;
+  return true;
 }
 
 export interface PeaksOverThresholdState {
