@@ -129,7 +129,13 @@ export class EventTracker {
   ): EventChange | null {
     let d = this.draft;
     if (level === 'ok') {
-      if (d === null) return null;
+      if (d === null) {
+        // The last closed event (with its explanation) is only needed for merging within its
+        // cool-down: past it, an idle series need not carry it (memory per series).
+        const closed = this.closed;
+        if (closed !== null && timeMs - closed.at >= this.params.cooldown_ms) this.closed = null;
+        return null;
+      }
       this.okRun++;
       if (this.okRun < this.params.close_after_points) return null;
       // Time going backwards counts as none elapsed (so it never blocks a close_after_ms of 0).
