@@ -328,7 +328,15 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
     // values (upper, lower) in float64, since a value's own digits matter there.
     const tail32 = (i: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
-      new PeaksOverThreshold(k, part, minScale, store, i * SCALARS, store32, layout.heaps32 + i * k);
+      new PeaksOverThreshold(
+        k,
+        part,
+        minScale,
+        store,
+        i * SCALARS,
+        store32,
+        layout.heaps32 + i * k,
+      );
     this.residualTail = tail32(0, state?.residualTail);
     this.upperTail = tail(layout.tails, state?.upperTail);
     this.lowerTail = tail(layout.tails + layout.tail, state?.lowerTail);
