@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
-import { PeaksOverThreshold } from '../stats/peaks-over-threshold.js';
+import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-threshold.js';
 import { LevelSeasonModel } from '../stats/level-season.js';
 import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
@@ -328,7 +328,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
     // values (upper, lower) in float64, since a value's own digits matter there.
     const tail32 = (i: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
-      new PeaksOverThreshold(
+      new PeaksOverThreshold32(
         k,
         part,
         minScale,
