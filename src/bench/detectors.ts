@@ -13,10 +13,26 @@ import type { BenchJob, BenchResult } from './bench-worker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
+/**
+ * `--series N`: live series in each of the two batches built for the heap figure of each
+ * strategy (default 50,000 for `fast`, 5,000 for `default`; see `heapPerSeries`).
+ * `--only strategies` skips the single detectors.
+ */
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
+const seriesOption = option('--series');
+const heapSeries = (fallback: number): number =>
+  seriesOption === undefined ? fallback : Number(seriesOption);
+const onlyStrategies = option('--only') === 'strategies';
+
 function measure(job: BenchJob): Promise<BenchResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./bench-worker.js', import.meta.url), {
       workerData: job,
+      // Room for `--series` in the millions (the default limit is far below this machine's RAM).
+      resourceLimits: { maxOldGenerationSizeMb: 16_384 },
     });
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -26,10 +42,10 @@ function measure(job: BenchJob): Promise<BenchResult> {
 const jobs: BenchJob[] = [
   { target: 'bare', name: 'bare EW z-score loop', runs: RUNS },
   ...Object.keys(detectorFactories)
-    .filter((kind) => kind !== 'ensemble') // measured through the strategies that use it
+    .filter((kind) => kind !== 'ensemble' && !onlyStrategies) // ensemble: through the strategies
     .map((kind): BenchJob => ({ target: 'detector', name: kind, runs: RUNS })),
-  { target: 'strategy', name: 'fast', runs: RUNS, heapSeries: 100_000 },
-  { target: 'strategy', name: 'default', runs: RUNS, heapSeries: 10_000 },
+  { target: 'strategy', name: 'fast', runs: RUNS, heapSeries: heapSeries(50_000) },
+  { target: 'strategy', name: 'default', runs: RUNS, heapSeries: heapSeries(5_000) },
 ];
 const results: BenchResult[] = [];
 for (const job of jobs) {

@@ -30,8 +30,11 @@ export function bareEwZscoreLoop(values: Float64Array, alpha: number): number {
 
 /**
  * Heap bytes per live series: builds `count` pipelines, feeds each a few hundred points of a real
- * series so the state is warm, and divides the heap growth (after forced GCs) by `count`.
- * Typed-array backing stores live outside the JS heap, so they are counted too.
+ * series so the state is warm, then as many again, and divides the heap growth of the second
+ * batch (after forced GCs) by `count`. Measuring the second batch leaves out what the first one
+ * allocates once (compiled code, shared params, caches) and garbage from loading the corpus that
+ * a forced GC does not free at once, which made a single before/after difference drift by
+ * several KB. Typed-array backing stores live outside the JS heap, so they are counted too.
  * Needs `--expose-gc`.
  */
 export function heapPerSeries(
@@ -41,24 +44,26 @@ export function heapPerSeries(
 ): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'run with node --expose-gc');
-  gc();
-  gc();
-  const before = usedBytes();
-  const live: SeriesPipeline[] = new Array(count);
+  const live: SeriesPipeline[] = new Array(2 * count);
   const feed = Math.min(300, sample.values.length);
-  for (let s = 0; s < count; s++) {
-    const pipeline = pipelineFor(`series-${s}`);
-    for (let i = 0; i < feed; i++) pipeline.process(sample.times[i]!, sample.values[i]!);
-    live[s] = pipeline;
-  }
-  gc();
-  gc();
-  const bytes = (usedBytes() - before) / count;
-  if (live.length !== count) throw new Error('unreachable');
+  const build = (from: number): void => {
+    for (let s = from; s < from + count; s++) {
+      const pipeline = pipelineFor(`series-${s}`);
+      for (let i = 0; i < feed; i++) pipeline.process(sample.times[i]!, sample.values[i]!);
+      live[s] = pipeline;
+    }
+  };
+  build(0);
+  const before = usedBytes(gc);
+  build(count);
+  const bytes = (usedBytes(gc) - before) / count;
+  if (live.length !== 2 * count) throw new Error('unreachable');
   return bytes;
 }
 
-function usedBytes(): number {
+function usedBytes(gc: () => void): number {
+  gc();
+  gc();
   const memory = process.memoryUsage();
   return memory.heapUsed + memory.arrayBuffers;
 }

@@ -3,7 +3,7 @@ import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js'
 import type { ExplainingDetector, Explanation } from './explanation.js';
 import type { EwMeanVarState } from '../stats/ew-mean-var.js';
 import { ratioScore } from './score-map.js';
-import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
 export const EW_ZSCORE_KIND = 'ewzscore';
 
@@ -47,8 +47,9 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
   private mean = -0;
   private variance = -0;
 
+  /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: EwZScoreParams, state?: EwMeanVarState) {
-    this.params = Object.freeze({ ...params });
+    this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
     this.alpha = params.alpha;
     this.threshold = params.threshold;
     this.minStd = params.min_std;
@@ -135,6 +136,6 @@ export const ewZScoreFactory: DetectorFactory<EwZScoreParams> = {
       ewZScoreParamsSchema,
       stateSchema,
     );
-    return new EwZScoreDetector(params, state);
+    return new EwZScoreDetector(sharedParams(EW_ZSCORE_KIND, params), state);
   },
 };

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
-import { PeaksOverThreshold } from '../stats/peaks-over-threshold.js';
+import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-threshold.js';
 import { LevelSeasonModel } from '../stats/level-season.js';
 import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
-import { finiteNumber, parseSnapshot } from './snapshot-parts.js';
+import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
 export const EXTREME_VALUE_KIND = 'extreme-value';
 
@@ -141,6 +141,82 @@ const stateSchema = z.object({
 });
 
 type ExtremeValueState = z.infer<typeof stateSchema>;
+type PotState = z.infer<typeof potState>;
+
+/** Float64 scalars of a tail whose heap is in the float32 region. */
+const SCALARS = PeaksOverThreshold.SCALARS;
+
+/** Offsets of the parts of a detector's store; one layout per params object, shared. */
+interface StoreLayout {
+  readonly tail: number;
+  /** The two float64 tails (after the scalars of the four float32 ones). */
+  readonly tails: number;
+  /** Float32 region: the four float32 heaps, the shape memory, the delay line. */
+  readonly heaps32: number;
+  readonly shapeMemory: number;
+  readonly recent: number;
+  readonly shapeRecent: number;
+  readonly shapeDelayRows: number;
+  readonly shapeDelay: number;
+  readonly exceedances: number;
+  readonly pendingRaw: number;
+  /** Float64 slots, then float32 slots (the shape memory, then the delay line from `shapeDelay`). */
+  readonly size: number;
+  readonly size32: number;
+}
+
+const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
+
+function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
+  let layout = layoutByParams.get(params);
+  if (layout === undefined) {
+    const w = params.shape_length;
+    const tail = PeaksOverThreshold.slots(params.tail_size);
+    const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
+    const tails = 4 * SCALARS;
+    const recent = tails + 2 * tail;
+    const shapeRecent = recent + params.cooldown_points;
+    const exceedances = shapeRecent + w;
+    const pendingRaw = exceedances + CALIBRATED;
+    const shapeMemory = 4 * params.tail_size;
+    const shapeDelay = shapeMemory + params.shape_memory * w;
+    layout = {
+      tail,
+      tails,
+      heaps32: 0,
+      shapeMemory,
+      recent,
+      shapeRecent,
+      shapeDelayRows,
+      shapeDelay,
+      exceedances,
+      pendingRaw,
+      size: pendingRaw + CALIBRATED,
+      size32: shapeDelay + shapeDelayRows * w,
+    };
+    layoutByParams.set(params, layout);
+  }
+  return layout;
+}
+
+/**
+ * Scratch arrays shared by every detector: each is filled and read within one synchronous call
+ * (`score`, `learn`, `explain`), never across calls, so per-series copies would only cost memory.
+ */
+const SCRATCH = {
+  pieces: new Float64Array(7), // PIECE_NAMES.length (declared below)
+  raw: new Float64Array(5), // CALIBRATED
+  shingles: new Map<number, Float64Array>(),
+};
+
+function scratchShingle(length: number): Float64Array {
+  let shingle = SCRATCH.shingles.get(length);
+  if (shingle === undefined) {
+    shingle = new Float64Array(length);
+    SCRATCH.shingles.set(length, shingle);
+  }
+  return shingle;
+}
 
 const EMPTY_SEASON = { firstTime: null, level: null, offsets: null };
 
@@ -187,8 +263,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private readonly slowSeason: LevelSeasonModel | undefined;
   private readonly disagreementTail: PeaksOverThreshold;
   private readonly envelope: SeasonalEnvelope | undefined;
+  /**
+   * The series' fixed-size numeric state in one array (one allocation instead of sixteen): the
+   * six tails, the cool-down ring, the shape rings and memory, the calibration counts and the
+   * pending raw pieces. The parts below are views by offset, or subarrays of it.
+   */
+  private readonly store: Float64Array;
   /** Scored points at which each calibrated piece reached calibration_log10_p, and their count. */
-  private readonly exceedances = new Float64Array(CALIBRATED);
+  private readonly exceedances: Float64Array;
   private scored = 0;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   private readonly nominal: number;
@@ -197,17 +279,21 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private readonly shapeRecent: Float64Array;
   private shapeHead = 0;
   private shapeCount = 0;
-  /** Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it. */
-  private readonly shapeMemory: Float64Array;
+  /**
+   * Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it, in float32:
+   * nearest-neighbour distances between shingles in units of the usual step need no more (NAB
+   * scores unchanged to 10^-6; docs/detectors.md, "Memory per series").
+   */
+  private readonly shapeMemory: Float32Array;
   private shapeMemoryCount = 0;
   private shapeMemoryInserts = 0;
-  private readonly shapeDelay: Float64Array;
+  private readonly shapeDelay: Float32Array;
   private readonly shapeDelayRows: number;
   private shapeDelayInserts = 0;
   /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
   private shapeScale = 0;
   private shapeScaleCount = 0;
-  /** Scratch: the current shingle. */
+  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
   private readonly shingle: Float64Array;
   /** Evidence of the last `cooldown_points` points (a ring). */
   private readonly recent: Float64Array;
@@ -219,22 +305,42 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /** Smallest positive change between consecutive values: the data's resolution. */
   private step = Number.POSITIVE_INFINITY;
   /** Scratch for `pieces`: -log10 p of the tail pieces, the record's score. */
-  private readonly scratch = new Float64Array(PIECE_NAMES.length);
+  private readonly scratch = SCRATCH.pieces;
   /** Scratch for `pieces`: the calibrated pieces before calibration. */
-  private readonly raw = new Float64Array(CALIBRATED);
+  private readonly raw = SCRATCH.raw;
   /** Evidence computed by `score`, reused by `learn` for the same point. */
   private pendingTime = Number.NaN;
   private pendingValue = Number.NaN;
   private pendingEvidence = 0;
   private pendingShape = Number.NaN;
-  private readonly pendingRaw = new Float64Array(CALIBRATED);
+  private readonly pendingRaw: Float64Array;
 
+  /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
-    this.params = Object.freeze({ ...params });
-    this.residualTail = new PeaksOverThreshold(params.tail_size, state?.residualTail);
-    this.upperTail = new PeaksOverThreshold(params.tail_size, state?.upperTail);
-    this.lowerTail = new PeaksOverThreshold(params.tail_size, state?.lowerTail);
-    this.runTail = new PeaksOverThreshold(params.tail_size, state?.runTail, 1);
+    this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
+    const layout = layoutOf(this.params);
+    const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4);
+    const store = (this.store = new Float64Array(buffer, 0, layout.size));
+    const store32 = new Float32Array(buffer, layout.size * 8, layout.size32);
+    const k = params.tail_size;
+    const tail = (at: number, part?: PotState): PeaksOverThreshold =>
+      new PeaksOverThreshold(k, part, 0, store, at);
+    // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
+    // values (upper, lower) in float64, since a value's own digits matter there.
+    const tail32 = (i: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
+      new PeaksOverThreshold32(
+        k,
+        part,
+        minScale,
+        store,
+        i * SCALARS,
+        store32,
+        layout.heaps32 + i * k,
+      );
+    this.residualTail = tail32(0, state?.residualTail);
+    this.upperTail = tail(layout.tails, state?.upperTail);
+    this.lowerTail = tail(layout.tails + layout.tail, state?.lowerTail);
+    this.runTail = tail32(1, state?.runTail, 1);
     this.season =
       params.season_ms > 0
         ? new LevelSeasonModel(
@@ -255,7 +361,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             state?.slowSeason,
           )
         : undefined;
-    this.disagreementTail = new PeaksOverThreshold(params.tail_size, state?.disagreementTail);
+    this.disagreementTail = tail32(2, state?.disagreementTail);
     this.envelope =
       params.season_ms > 0 && params.envelope_days > 0
         ? new SeasonalEnvelope(
@@ -267,14 +373,17 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
           )
         : undefined;
     this.nominal = Math.pow(10, -params.calibration_log10_p);
-    this.shapeTail = new PeaksOverThreshold(params.tail_size, state?.shapeTail);
+    this.shapeTail = tail32(3, state?.shapeTail);
     const w = params.shape_length;
-    this.shapeRecent = new Float64Array(w);
-    this.shingle = new Float64Array(w);
-    this.shapeMemory = new Float64Array(params.shape_memory * w);
-    this.shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
-    this.shapeDelay = new Float64Array(this.shapeDelayRows * w);
-    this.recent = new Float64Array(params.cooldown_points);
+    const part = (at: number, length: number): Float64Array => store.subarray(at, at + length);
+    this.shapeRecent = part(layout.shapeRecent, w);
+    this.shingle = scratchShingle(w);
+    this.shapeMemory = store32.subarray(layout.shapeMemory, layout.shapeDelay);
+    this.shapeDelayRows = layout.shapeDelayRows;
+    this.shapeDelay = store32.subarray(layout.shapeDelay, layout.size32);
+    this.recent = part(layout.recent, params.cooldown_points);
+    this.exceedances = part(layout.exceedances, CALIBRATED);
+    this.pendingRaw = part(layout.pendingRaw, CALIBRATED);
     if (state) {
       this.count = state.count;
       this.low = state.low ?? Number.POSITIVE_INFINITY;
@@ -444,7 +553,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         this.shapeMemoryInserts++;
         for (let k = 0; k < w; k++) this.shapeMemory[r * w + k] = this.shapeDelay[slot + k]!;
       }
-      this.shapeDelay.set(this.shingle, slot);
+      this.shapeDelay.set(this.shingle, slot); // rounded to float32
       this.shapeDelayInserts++;
     }
   }
@@ -644,6 +753,6 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
       extremeValueParamsSchema,
       stateSchema,
     );
-    return new ExtremeValueDetector(params, state);
+    return new ExtremeValueDetector(sharedParams(EXTREME_VALUE_KIND, params), state);
   },
 };

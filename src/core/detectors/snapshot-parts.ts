@@ -52,3 +52,21 @@ export const rollingMeanVarStateSchema: z.ZodType<RollingMeanVarState> = z.objec
   m2: finite,
   sinceRecompute: z.number().int().nonnegative(),
 });
+
+/** Distinct params objects kept for sharing; past this, restored series get their own copy. */
+const SHARED_PARAMS_LIMIT = 1000;
+const sharedByText = new Map<string, object>();
+
+/**
+ * One frozen params object per distinct params value, shared by every series restored with it:
+ * a million restored series of one strategy hold one params object (and one derived layout, which
+ * detectors cache per params object) instead of a million copies.
+ */
+export function sharedParams<P extends object>(kind: string, params: P): Readonly<P> {
+  const key = `${kind}\u0000${JSON.stringify(params)}`;
+  const known = sharedByText.get(key);
+  if (known !== undefined) return known as Readonly<P>;
+  const frozen = Object.freeze({ ...params });
+  if (sharedByText.size < SHARED_PARAMS_LIMIT) sharedByText.set(key, frozen);
+  return frozen;
+}

@@ -357,3 +357,19 @@ describe('event tracker', () => {
     assert.equal(events[0]?.id, 's|x@2|' + String(T0 + MINUTE));
   });
 });
+
+test('the last closed event is let go once its cool-down has passed, not kept for ever', () => {
+  const t = tracker({ cooldown_ms: 10 * MINUTE });
+  // An event over minutes 0–1, closed at minute 6 (five ok points later).
+  play(t, 'aa.....');
+  assert.notEqual(t.snapshot().state.closed, null, 'kept during the cool-down (merging needs it)');
+  // Ok points up to minute 15: within the cool-down of the close at minute 6.
+  play(t, '.........', [], 7);
+  assert.notEqual(t.snapshot().state.closed, null);
+  // Minute 16: the cool-down is over, and an idle series drops the event.
+  play(t, '.', [], 16);
+  assert.equal(t.snapshot().state.closed, null);
+  // A new incident is a new event, as it would have been anyway.
+  const { changes } = play(t, 'a', [], 17);
+  assert.equal(changes[0]?.type, 'open');
+});

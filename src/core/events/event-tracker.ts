@@ -10,6 +10,7 @@ import type {
   MetricContribution,
 } from './types.js';
 import { VigilError } from '../../errors.js';
+import { sharedParams } from '../detectors/snapshot-parts.js';
 
 export interface EventTrackerOptions {
   /** Series key (`device/metric`) or device. */
@@ -78,10 +79,13 @@ export class EventTracker {
   private merged = 0;
   private dropped = 0;
 
+  /** Frozen `params` are kept by reference, so that series can share one object. */
   constructor(options: EventTrackerOptions) {
     this.series = options.series;
     this.strategy = options.strategy;
-    this.params = Object.freeze({ ...options.params });
+    this.params = Object.isFrozen(options.params)
+      ? options.params
+      : Object.freeze({ ...options.params });
   }
 
   /** Rebuild a tracker from `snapshot()` output (e.g. after a JSON round trip). */
@@ -95,7 +99,12 @@ export class EventTracker {
       );
     }
     const { series, strategy, params, state } = parsed.data;
-    const tracker = new EventTracker({ series, strategy, params });
+    const tracker = new EventTracker({
+      series,
+      // One string and one params object for all the series of a strategy.
+      strategy: sharedParams('events-strategy', { strategy }).strategy,
+      params: sharedParams('events', params),
+    });
     tracker.draft = state.draft ? { ...state.draft, peak: freezePeak(state.draft.peak) } : null;
     if (tracker.draft) tracker.draft.explanation = freezeExplanation(tracker.draft.explanation);
     tracker.okRun = state.okRun;
@@ -120,7 +129,13 @@ export class EventTracker {
   ): EventChange | null {
     let d = this.draft;
     if (level === 'ok') {
-      if (d === null) return null;
+      if (d === null) {
+        // The last closed event (with its explanation) is only needed for merging within its
+        // cool-down: past it, an idle series need not carry it (memory per series).
+        const closed = this.closed;
+        if (closed !== null && timeMs - closed.at >= this.params.cooldown_ms) this.closed = null;
+        return null;
+      }
       this.okRun++;
       if (this.okRun < this.params.close_after_points) return null;
       // Time going backwards counts as none elapsed (so it never blocks a close_after_ms of 0).

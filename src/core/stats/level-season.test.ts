@@ -6,7 +6,7 @@ import { assertClose, randomSeries } from './test-data.js';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-test('predictions follow the level + slot offset recurrences computed in batch', () => {
+test('predictions follow the level + slot offset recurrences computed in batch (offsets in float32)', () => {
   const noise = randomSeries(5, 24 * 10, 0.5);
   const model = new LevelSeasonModel(DAY, 0.1, 0.2, 1440);
   let level = Number.NaN;
@@ -23,10 +23,10 @@ test('predictions follow the level + slot offset recurrences computed in batch',
     }
     model.learn(t, x);
     if (i === 0) level = x;
-    else if (offset === undefined) offsets.set(slot, x - level);
+    else if (offset === undefined) offsets.set(slot, Math.fround(x - level));
     else {
       level += 0.2 * (x - offset - level);
-      offsets.set(slot, offset + 0.1 * (x - level - offset));
+      offsets.set(slot, Math.fround(offset + 0.1 * (x - level - offset)));
     }
   }
 });

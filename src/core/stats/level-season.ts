@@ -9,7 +9,12 @@
  * the current level without moving the level.
  */
 export class LevelSeasonModel {
-  private offsets: Float64Array | undefined;
+  /**
+   * Slot offsets in float32 (half the memory of the largest part of a series' state): an offset
+   * is a deviation from the level, so float32's 7 digits are relative to the season's amplitude,
+   * not to the series' magnitude (NAB scores unchanged to 10^-6). The level stays float64.
+   */
+  private offsets: Float32Array | undefined;
   private firstTime = Number.NaN;
   private level = Number.NaN;
 
@@ -25,7 +30,7 @@ export class LevelSeasonModel {
     if (state) {
       this.firstTime = state.firstTime ?? Number.NaN;
       this.level = state.level ?? Number.NaN;
-      if (state.offsets) this.offsets = Float64Array.from(state.offsets, (m) => m ?? Number.NaN);
+      if (state.offsets) this.offsets = Float32Array.from(state.offsets, (m) => m ?? Number.NaN);
     }
   }
 
@@ -47,7 +52,7 @@ export class LevelSeasonModel {
       const interval = timeMs - this.firstTime;
       if (!(interval > 0)) return; // repeated first timestamp: wait for a real interval
       const slots = Math.min(this.maxSlots, Math.max(1, Math.round(this.periodMs / interval)));
-      offsets = this.offsets = new Float64Array(slots).fill(Number.NaN);
+      offsets = this.offsets = new Float32Array(slots).fill(Number.NaN);
     }
     const i = this.slot(offsets.length, timeMs);
     const offset = offsets[i]!;

@@ -8,118 +8,204 @@
  * `surprise(f)` returns -log10 of that probability, 0 when f is not in the tail or when fewer
  * than K values have been seen. Memory and work are O(K) and O(log K) per value (a min-heap).
  */
-export class PeaksOverThreshold {
-  private readonly heap: Float64Array;
-  private size = 0;
-  private sum = 0;
-  private seen = 0;
+function definePeaksOverThreshold() {
+  return class PeaksOverThreshold {
+    /**
+     * Where the tail lives: `data[base]` the heap's size, `data[base + 1]` its running sum,
+     * `data[base + 2]` the values seen; the `tailSize` heap slots from `heap[heap0]`, in the same
+     * array or in a float32 one (for tails of deviations, not of raw values: the sum then adds the
+     * values as stored). The arrays may be shared with other parts of one detector (one buffer per
+     * series instead of one per part: see docs/detectors.md, "Memory per series").
+     */
+    private readonly data: Float64Array;
+    private readonly base: number;
+    private readonly heap: Float64Array | Float32Array;
+    private readonly heap0: number;
 
-  /**
-   * @param minScale floor under the fitted excess scale beta: 0 for continuous values (a tail of
-   *   identical values then makes anything above it extremely surprising); 1 for counts, whose
-   *   excesses cannot meaningfully be smaller than one.
-   */
-  constructor(
-    readonly tailSize: number,
-    state?: PeaksOverThresholdState,
-    readonly minScale = 0,
-  ) {
-    this.heap = new Float64Array(tailSize);
-    if (state) {
-      this.heap.set(state.heap);
-      this.size = state.heap.length;
-      this.sum = state.sum;
-      this.seen = state.seen;
+    /** Float64 slots one tail takes in a shared store (scalars and heap). */
+    static slots(tailSize: number): number {
+      return tailSize + 3;
     }
-  }
 
-  /** Values added so far. */
-  get count(): number {
-    return this.seen;
-  }
+    /** Float64 slots of a tail's scalars when its heap is stored elsewhere. */
+    static readonly SCALARS = 3;
 
-  /**
-   * -log10 P(F >= f) under the fitted tail; 0 outside the tail or before K values.
-   * @param scaleFloor lower bound for beta besides `minScale`, e.g. the data's resolution (the
-   *   smallest step seen): an excess smaller than one step of the sensor is not evidence.
-   * @param minCount when at least this many of the K largest values are >= f, the estimate is
-   *   capped at the observed frequency log10(n / m): a value is never rarer than it has been.
-   *   0 turns the cap off.
-   */
-  surprise(f: number, scaleFloor = 0, minCount = 0): number {
-    const k = this.tailSize;
-    if (this.size < k) return 0;
-    const heap = this.heap;
-    const u = heap[0]!;
-    if (!(f > u)) return 0;
-    // The last floor keeps a tail of identical values (a flat series) from dividing by zero while
-    // still treating anything above it as extremely surprising.
-    const beta = Math.max(this.sum / k - u, this.minScale, scaleFloor, 1e-12 + 1e-9 * Math.abs(u));
-    let surprise = Math.log10(this.seen / k) + (f - u) / (beta * Math.LN10);
-    if (minCount > 0) {
-      let atLeast = 0;
-      for (let i = 0; i < k; i++) if (heap[i]! >= f) atLeast++;
-      if (atLeast >= minCount) surprise = Math.min(surprise, Math.log10(this.seen / atLeast));
-    }
-    return surprise;
-  }
-
-  /**
-   * The value at which `surprise(f, scaleFloor)` (without the frequency cap) reaches `log10p`,
-   * or null before the tail is fitted: the edge of the normal band for explanations.
-   */
-  edge(log10p: number, scaleFloor = 0): number | null {
-    const k = this.tailSize;
-    if (this.size < k) return null;
-    const u = this.heap[0]!;
-    const beta = Math.max(this.sum / k - u, this.minScale, scaleFloor, 1e-12 + 1e-9 * Math.abs(u));
-    return Math.max(u, u + beta * Math.LN10 * (log10p - Math.log10(this.seen / k)));
-  }
-
-  add(f: number): void {
-    this.seen++;
-    const heap = this.heap;
-    if (this.size < this.tailSize) {
-      let i = this.size++;
-      heap[i] = f;
-      this.sum += f;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (heap[parent]! <= heap[i]!) break;
-        const t = heap[parent]!;
-        heap[parent] = heap[i]!;
-        heap[i] = t;
-        i = parent;
+    /**
+     * @param minScale floor under the fitted excess scale beta: 0 for continuous values (a tail of
+     *   identical values then makes anything above it extremely surprising); 1 for counts, whose
+     *   excesses cannot meaningfully be smaller than one.
+     * @param store, offset: keep the tail in `store` from `offset` (`slots(tailSize)` entries,
+     *   zero-filled) instead of an array of its own...
+     * @param heap, heapOffset: ...or only its scalars there (`SCALARS` entries) and the heap here.
+     */
+    constructor(
+      readonly tailSize: number,
+      state?: PeaksOverThresholdState,
+      readonly minScale = 0,
+      store?: Float64Array,
+      offset = 0,
+      heap?: Float32Array,
+      heapOffset = 0,
+    ) {
+      this.data = store ?? new Float64Array(PeaksOverThreshold.slots(tailSize));
+      this.base = store ? offset : 0;
+      this.heap = heap ?? this.data;
+      this.heap0 = heap ? heapOffset : this.base + 3;
+      if (state) {
+        const n = Math.min(state.heap.length, tailSize);
+        for (let i = 0; i < n; i++) this.heap[this.heap0 + i] = state.heap[i]!;
+        this.data[this.base] = n;
+        // A float64 snapshot restored into a float32 heap: the sum is recomputed from the values
+        // as stored, so the fit stays consistent with its heap.
+        let sum = state.sum;
+        if (heap && n > 0) {
+          sum = 0;
+          for (let i = 0; i < n; i++) sum += this.heap[this.heap0 + i]!;
+          if (sumMatches(state, this.heap, this.heap0)) sum = state.sum;
+        }
+        this.data[this.base + 1] = sum;
+        this.data[this.base + 2] = state.seen;
       }
-      return;
     }
-    if (!(f > heap[0]!)) return;
-    this.sum += f - heap[0]!;
-    heap[0] = f;
-    this.siftDown();
-  }
 
-  state(): PeaksOverThresholdState {
-    return { heap: Array.from(this.heap.subarray(0, this.size)), sum: this.sum, seen: this.seen };
-  }
-
-  private siftDown(): void {
-    const heap = this.heap;
-    const n = this.size;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = i;
-      if (left < n && heap[left]! < heap[smallest]!) smallest = left;
-      if (right < n && heap[right]! < heap[smallest]!) smallest = right;
-      if (smallest === i) return;
-      const t = heap[smallest]!;
-      heap[smallest] = heap[i]!;
-      heap[i] = t;
-      i = smallest;
+    /** Values added so far. */
+    get count(): number {
+      return this.data[this.base + 2]!;
     }
-  }
+
+    /**
+     * -log10 P(F >= f) under the fitted tail; 0 outside the tail or before K values.
+     * @param scaleFloor lower bound for beta besides `minScale`, e.g. the data's resolution (the
+     *   smallest step seen): an excess smaller than one step of the sensor is not evidence.
+     * @param minCount when at least this many of the K largest values are >= f, the estimate is
+     *   capped at the observed frequency log10(n / m): a value is never rarer than it has been.
+     *   0 turns the cap off.
+     */
+    surprise(f: number, scaleFloor = 0, minCount = 0): number {
+      const k = this.tailSize;
+      const data = this.data;
+      const base = this.base;
+      if (data[base]! < k) return 0;
+      const heap = this.heap;
+      const h0 = this.heap0;
+      const u = heap[h0]!;
+      if (!(f > u)) return 0;
+      const seen = data[base + 2]!;
+      // The last floor keeps a tail of identical values (a flat series) from dividing by zero while
+      // still treating anything above it as extremely surprising.
+      const beta = Math.max(
+        data[base + 1]! / k - u,
+        this.minScale,
+        scaleFloor,
+        1e-12 + 1e-9 * Math.abs(u),
+      );
+      let surprise = Math.log10(seen / k) + (f - u) / (beta * Math.LN10);
+      if (minCount > 0) {
+        let atLeast = 0;
+        for (let i = h0; i < h0 + k; i++) if (heap[i]! >= f) atLeast++;
+        if (atLeast >= minCount) surprise = Math.min(surprise, Math.log10(seen / atLeast));
+      }
+      return surprise;
+    }
+
+    /**
+     * The value at which `surprise(f, scaleFloor)` (without the frequency cap) reaches `log10p`,
+     * or null before the tail is fitted: the edge of the normal band for explanations.
+     */
+    edge(log10p: number, scaleFloor = 0): number | null {
+      const k = this.tailSize;
+      const data = this.data;
+      const base = this.base;
+      if (data[base]! < k) return null;
+      const u = this.heap[this.heap0]!;
+      const beta = Math.max(
+        data[base + 1]! / k - u,
+        this.minScale,
+        scaleFloor,
+        1e-12 + 1e-9 * Math.abs(u),
+      );
+      return Math.max(u, u + beta * Math.LN10 * (log10p - Math.log10(data[base + 2]! / k)));
+    }
+
+    add(f: number): void {
+      const data = this.data;
+      const heap = this.heap;
+      const base = this.base;
+      const h0 = this.heap0;
+      data[base + 2] = data[base + 2]! + 1;
+      const size = data[base]!;
+      if (size < this.tailSize) {
+        let i = size;
+        data[base] = size + 1;
+        heap[h0 + i] = f;
+        // The value as stored (float32-rounded in a float32 heap), so the sum matches the heap.
+        data[base + 1] = data[base + 1]! + heap[h0 + i]!;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (heap[h0 + parent]! <= heap[h0 + i]!) break;
+          const t = heap[h0 + parent]!;
+          heap[h0 + parent] = heap[h0 + i]!;
+          heap[h0 + i] = t;
+          i = parent;
+        }
+        return;
+      }
+      const u = heap[h0]!;
+      if (!(f > u)) return;
+      heap[h0] = f;
+      data[base + 1] = data[base + 1]! + (heap[h0]! - u);
+      this.siftDown();
+    }
+
+    state(): PeaksOverThresholdState {
+      const data = this.data;
+      const size = data[this.base]!;
+      return {
+        heap: Array.from(this.heap.subarray(this.heap0, this.heap0 + size)),
+        sum: data[this.base + 1]!,
+        seen: data[this.base + 2]!,
+      };
+    }
+
+    private siftDown(): void {
+      const data = this.heap;
+      const h0 = this.heap0;
+      const n = this.data[this.base]!;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < n && data[h0 + left]! < data[h0 + smallest]!) smallest = left;
+        if (right < n && data[h0 + right]! < data[h0 + smallest]!) smallest = right;
+        if (smallest === i) return;
+        const t = data[h0 + smallest]!;
+        data[h0 + smallest] = data[h0 + i]!;
+        data[h0 + i] = t;
+        i = smallest;
+      }
+    }
+  };
+}
+
+/**
+ * The class, defined twice: tails with float64 heaps and tails with float32 heaps get code of
+ * their own, so each keeps monomorphic element access in its hot loops (one class for both ran
+ * the whole detector several per cent slower). Same behaviour, same state.
+ */
+export const PeaksOverThreshold = definePeaksOverThreshold();
+export type PeaksOverThreshold = InstanceType<typeof PeaksOverThreshold>;
+/** For tails whose heap is a Float32Array. */
+export const PeaksOverThreshold32 = definePeaksOverThreshold();
+
+/** Does the snapshot's heap survive float32 storage unchanged (then its sum is kept as is)? */
+function sumMatches(
+  state: PeaksOverThresholdState,
+  heap: Float64Array | Float32Array,
+  heap0: number,
+): boolean {
+  for (let i = 0; i < state.heap.length; i++) if (heap[heap0 + i] !== state.heap[i]) return false;
+  return true;
 }
 
 export interface PeaksOverThresholdState {

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeasonalEnvelope } from './seasonal-envelope.js';
 import { randomSeries } from './test-data.js';
+import { float32Down, float32Up } from './float32.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-test('high and low are the batch max/min of previous days within ±width hour buckets', () => {
+test('high and low are the batch max/min of previous days within ±width hour buckets, rounded outwards to float32', () => {
   const step = 20 * 60_000;
   const noise = randomSeries(7, 72 * 12, 3);
   const days = 3;
@@ -31,8 +32,9 @@ test('high and low are the batch max/min of previous days within ±width hour bu
         low = Math.min(low, p.x);
       }
     }
-    assert.equal(env.high, high, `high at ${i}`);
-    assert.equal(env.low, low, `low at ${i}`);
+    assert.equal(env.high, float32Up(high), `high at ${i}`);
+    assert.equal(env.low, float32Down(low), `low at ${i}`);
+    assert.ok(env.high >= high && env.low <= low, `the float32 bounds still bound, at ${i}`);
     env.add(t, x);
     seen.push({ t, x });
   }

@@ -1,3 +1,5 @@
+import { float32Down, float32Up } from './float32.js';
+
 /**
  * The range of values seen at this time of day on the previous days: per (day, hour bucket) the
  * maximum and minimum, kept for `days` days in a ring of `days + 1` day rows (the current day is
@@ -12,8 +14,13 @@ export class SeasonalEnvelope {
   private readonly rows: number;
   /** Day number held by each row; NaN for a row never written. */
   private readonly rowDay: Float64Array;
-  private readonly highs: Float64Array;
-  private readonly lows: Float64Array;
+  /**
+   * The highs from `hi`, the lows from `lo`, in float32 rounded outwards (a high up, a low down),
+   * so each still bounds the values it was taken over; in one buffer with `rowDay`.
+   */
+  private readonly data: Float32Array;
+  private readonly hi: number;
+  private readonly lo: number;
 
   constructor(
     private readonly periodMs: number,
@@ -23,17 +30,23 @@ export class SeasonalEnvelope {
     state?: SeasonalEnvelopeState,
   ) {
     this.rows = days + 1;
-    this.rowDay = new Float64Array(this.rows).fill(Number.NaN);
-    this.highs = new Float64Array(this.rows * buckets).fill(Number.NEGATIVE_INFINITY);
-    this.lows = new Float64Array(this.rows * buckets).fill(Number.POSITIVE_INFINITY);
+    const n = this.rows * buckets;
+    this.hi = 0;
+    this.lo = n;
+    const buffer = new ArrayBuffer(this.rows * 8 + 2 * n * 4);
+    const rowDay = (this.rowDay = new Float64Array(buffer, 0, this.rows));
+    const data = (this.data = new Float32Array(buffer, this.rows * 8, 2 * n));
+    rowDay.fill(Number.NaN);
+    data.fill(Number.NEGATIVE_INFINITY, this.hi, this.lo);
+    data.fill(Number.POSITIVE_INFINITY, this.lo);
     if (state) {
-      const n = this.rows * buckets;
       for (let r = 0; r < this.rows && r < state.days.length; r++) {
-        this.rowDay[r] = state.days[r] ?? Number.NaN;
+        rowDay[r] = state.days[r] ?? Number.NaN;
       }
+      // Rounded outwards: a snapshot written with float64 bounds restores as their float32 cover.
       for (let j = 0; j < n && j < state.highs.length; j++) {
-        this.highs[j] = state.highs[j] ?? Number.NEGATIVE_INFINITY;
-        this.lows[j] = state.lows[j] ?? Number.POSITIVE_INFINITY;
+        data[this.hi + j] = float32Up(state.highs[j] ?? Number.NEGATIVE_INFINITY);
+        data[this.lo + j] = float32Down(state.lows[j] ?? Number.POSITIVE_INFINITY);
       }
     }
   }
@@ -52,15 +65,17 @@ export class SeasonalEnvelope {
     const day = this.day(t);
     const h = this.bucket(t, day);
     const b = this.buckets;
+    const data = this.data;
     let high = Number.NEGATIVE_INFINITY;
     let low = Number.POSITIVE_INFINITY;
+    const rowDay = this.rowDay;
     for (let r = 0; r < this.rows; r++) {
-      const d = this.rowDay[r]!;
+      const d = rowDay[r]!;
       if (!(d < day && d >= day - this.days)) continue;
       for (let k = -this.width; k <= this.width; k++) {
         const j = r * b + ((((h + k) % b) + b) % b);
-        if (this.highs[j]! > high) high = this.highs[j]!;
-        if (this.lows[j]! < low) low = this.lows[j]!;
+        if (data[this.hi + j]! > high) high = data[this.hi + j]!;
+        if (data[this.lo + j]! < low) low = data[this.lo + j]!;
       }
     }
     this.high = high;
@@ -71,23 +86,25 @@ export class SeasonalEnvelope {
     const day = this.day(t);
     const r = ((day % this.rows) + this.rows) % this.rows;
     const b = this.buckets;
+    const data = this.data;
     if (this.rowDay[r] !== day) {
       this.rowDay[r] = day;
-      this.highs.fill(Number.NEGATIVE_INFINITY, r * b, r * b + b);
-      this.lows.fill(Number.POSITIVE_INFINITY, r * b, r * b + b);
+      data.fill(Number.NEGATIVE_INFINITY, this.hi + r * b, this.hi + r * b + b);
+      data.fill(Number.POSITIVE_INFINITY, this.lo + r * b, this.lo + r * b + b);
     }
     const j = r * b + this.bucket(t, day);
-    if (x > this.highs[j]!) this.highs[j] = x;
-    if (x < this.lows[j]!) this.lows[j] = x;
+    if (x > data[this.hi + j]!) data[this.hi + j] = float32Up(x);
+    if (x < data[this.lo + j]!) data[this.lo + j] = float32Down(x);
   }
 
   /** JSON-safe state: null for a row never written and for an empty bucket. */
   state(): SeasonalEnvelopeState {
     const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+    const data = this.data;
     return {
       days: Array.from(this.rowDay, finiteOrNull),
-      highs: Array.from(this.highs, finiteOrNull),
-      lows: Array.from(this.lows, finiteOrNull),
+      highs: Array.from(data.subarray(this.hi, this.lo), finiteOrNull),
+      lows: Array.from(data.subarray(this.lo), finiteOrNull),
     };
   }
 }

@@ -19,7 +19,7 @@ import type {
   Threshold,
 } from './pipeline.js';
 import { parseIsoTime, type Strategy } from './schema.js';
-import { EventTracker } from '../events/event-tracker.js';
+import { EventTracker, type EventTrackerOptions } from '../events/event-tracker.js';
 import { explainPoint, explainVector } from '../events/explain.js';
 import type { EventChange, EventExplanation } from '../events/types.js';
 
@@ -37,26 +37,41 @@ export function isVectorStrategy(strategy: Strategy): boolean {
   return isVectorDetectorKind(strategy.detector.kind);
 }
 
-/** Which points belong to the strategy's training period; counts points up to `training.rows`. */
-class TrainingPeriod {
-  private readonly rows: number;
-  private readonly untilMs: number;
+/** The strategy's training period (`training.rows`, `training.until`), made once per strategy. */
+interface TrainingPeriod {
+  readonly rows: number;
+  readonly untilMs: number;
+}
 
-  constructor(
-    strategy: Strategy,
-    public seen = 0,
-  ) {
-    this.rows = strategy.training?.rows ?? 0;
+const trainingByStrategy = new WeakMap<Strategy, TrainingPeriod>();
+
+function trainingPeriod(strategy: Strategy): TrainingPeriod {
+  let period = trainingByStrategy.get(strategy);
+  if (period === undefined) {
     const until = strategy.training?.until;
-    this.untilMs = until === undefined ? Number.NEGATIVE_INFINITY : parseIsoTime(until);
+    period = {
+      rows: strategy.training?.rows ?? 0,
+      untilMs: until === undefined ? Number.NEGATIVE_INFINITY : parseIsoTime(until),
+    };
+    trainingByStrategy.set(strategy, period);
   }
+  return period;
+}
 
-  /** Count a point; true when it is a training point. */
-  tick(timeMs: number): boolean {
-    const training = this.seen < this.rows || timeMs < this.untilMs;
-    if (this.seen < this.rows) this.seen++;
-    return training;
+/** The strategy's `name@version` label and frozen event params, made once per strategy. */
+const eventSetupByStrategy = new WeakMap<Strategy, EventTrackerOptions>();
+
+function eventSetup(strategy: Strategy, key: string): EventTrackerOptions {
+  let setup = eventSetupByStrategy.get(strategy);
+  if (setup === undefined) {
+    setup = {
+      series: '',
+      strategy: `${strategy.name}@${strategy.version}`,
+      params: Object.freeze({ ...strategy.events }),
+    };
+    eventSetupByStrategy.set(strategy, setup);
   }
+  return { ...setup, series: key };
 }
 
 /**
@@ -67,8 +82,11 @@ abstract class GatedPipeline<S> {
   protected level: Level;
   /** Flagged points in a row that the detector did not learn. */
   private unlearned = 0;
-  protected readonly training: TrainingPeriod;
-  private readonly events: EventTracker;
+  private readonly training: TrainingPeriod;
+  /** Points counted towards `training.rows` (counting stops there). */
+  private trainingSeen: number;
+  /** Made at the first flagged point (or restored): a series that never flags carries none. */
+  private events: EventTracker | null;
   private eventChange: EventChange | null = null;
 
   constructor(
@@ -81,15 +99,21 @@ abstract class GatedPipeline<S> {
     events?: unknown,
   ) {
     this.level = level;
-    this.training = new TrainingPeriod(strategy, trainingSeen);
-    this.events =
-      events === undefined
-        ? new EventTracker({
-            series: key,
-            strategy: `${strategy.name}@${strategy.version}`,
-            params: strategy.events,
-          })
-        : EventTracker.restore(events);
+    this.training = trainingPeriod(strategy);
+    this.trainingSeen = trainingSeen;
+    this.events = events === undefined ? null : EventTracker.restore(events);
+  }
+
+  private tracker(): EventTracker {
+    return (this.events ??= new EventTracker(eventSetup(this.strategy, this.key)));
+  }
+
+  /** Count a point; true when it is a training point. */
+  private tick(timeMs: number): boolean {
+    const { rows, untilMs } = this.training;
+    const training = this.trainingSeen < rows || timeMs < untilMs;
+    if (this.trainingSeen < rows) this.trainingSeen++;
+    return training;
   }
 
   get lastLevel(): Level {
@@ -101,7 +125,7 @@ abstract class GatedPipeline<S> {
   }
 
   flushEvents(timeMs: number): EventChange | null {
-    this.eventChange = this.events.flush(timeMs);
+    this.eventChange = this.events === null ? null : this.events.flush(timeMs);
     return this.eventChange;
   }
 
@@ -115,7 +139,7 @@ abstract class GatedPipeline<S> {
 
   process(timeMs: number, input: S): number {
     this.eventChange = null;
-    if (this.training.tick(timeMs)) {
+    if (this.tick(timeMs)) {
       this.trainPoint(timeMs, input);
       this.level = 'ok';
       return 0;
@@ -129,10 +153,13 @@ abstract class GatedPipeline<S> {
     this.level = level;
     // Events before learning, so an explanation describes the point as the detector judged it.
     // The closure is only made for flagged points; ok points cost the tracker one branch.
+    // A fresh tracker ignores ok points, so none is made for them.
     this.eventChange =
       level === 'ok'
-        ? this.events.update(timeMs, score, level)
-        : this.events.update(timeMs, score, level, () => this.explanation(timeMs, input, score));
+        ? this.events === null
+          ? null
+          : this.events.update(timeMs, score, level)
+        : this.tracker().update(timeMs, score, level, () => this.explanation(timeMs, input, score));
     // Learning a flagged point would teach the detector that the anomaly is normal; but only up
     // to a bound, past which the change has lasted long enough to be the new normal.
     if (
@@ -149,7 +176,7 @@ abstract class GatedPipeline<S> {
   }
 
   train(timeMs: number, input: S): void {
-    this.training.tick(timeMs);
+    this.tick(timeMs);
     this.trainPoint(timeMs, input);
   }
 
@@ -169,8 +196,9 @@ abstract class GatedPipeline<S> {
       detector,
       threshold: this.threshold.snapshot(),
       lastLevel: this.level,
-      trainingSeen: this.training.seen,
-      events: this.events.snapshot(),
+      trainingSeen: this.trainingSeen,
+      // Same shape whether or not the series ever flagged (a fresh tracker's state otherwise).
+      events: (this.events ?? new EventTracker(eventSetup(this.strategy, this.key))).snapshot(),
     };
   }
 }
@@ -327,7 +355,10 @@ export function compileStrategy(strategy: Strategy): (seriesKey: string) => Seri
   // Parse once here (a no-op for a parsed strategy, a guard for a hand-built one), so that
   // creating each of possibly many series skips validation.
   const detectorFactory = getDetectorFactory(strategy.detector.kind);
-  const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
+  // Frozen so that every series shares this one object instead of copying it.
+  const detectorParams = Object.freeze(
+    detectorFactory.paramsSchema.parse(strategy.detector.params ?? {}),
+  );
   const threshold = thresholdMaker(strategy);
   return (seriesKey) =>
     new StrategyPipeline(

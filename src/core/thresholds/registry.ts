@@ -9,6 +9,7 @@ import {
   type DynamicParams,
 } from './dynamic.js';
 import { VigilError } from '../../errors.js';
+import { sharedParams } from '../detectors/snapshot-parts.js';
 
 /**
  * How a threshold kind is built: from validated params (`paramsSchema.parse({})` gives the
@@ -75,7 +76,7 @@ const dynamicFactory: ThresholdFactory<DynamicParams> = {
     checkKind(snapshot, DYNAMIC_KIND);
     const params = parsePart(DYNAMIC_KIND, 'params', dynamicParamsSchema, snapshot.params);
     const state = parsePart(DYNAMIC_KIND, 'state', dynamicStateSchema, snapshot.state);
-    return new DynamicThreshold(params, state);
+    return new DynamicThreshold(sharedParams(DYNAMIC_KIND, params), state);
   },
 };
 

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { makeSyntheticSeries, type AnomalyKind } from '../detectors/synthetic.js';
+import { resolveStrategy } from '../../strategy-files/load.js';
+import { compileStrategy, restorePipeline } from './compile.js';
+import type { PipelineSnapshot } from './pipeline.js';
+
+// Snapshots written by the code before compact series state (float64 everywhere, one array per
+// part), with the scores and levels that code gave for the points after them. Checkpoints of
+// that shape must still restore. Fixtures stay in src/.
+const FIXTURES = new URL('../../../src/core/strategy/fixtures/snapshots/', import.meta.url);
+
+interface Fixture {
+  readonly strategy: string;
+  readonly series: { seed: number; anomaly: AnomalyKind; length: number };
+  readonly cut: number;
+  readonly snapshot: PipelineSnapshot;
+  readonly scores: number[];
+  readonly levels: string[];
+}
+
+function load(name: string): Fixture {
+  return JSON.parse(readFileSync(new URL(`${name}-v1.json`, FIXTURES), 'utf8')) as Fixture;
+}
+
+/** The fixture's input: the synthetic series with the spike and shift injected when it was made. */
+function input(f: Fixture): { times: Float64Array; values: Float64Array } {
+  const { times, values } = makeSyntheticSeries(f.series);
+  values[2400] = values[2400]! + 80;
+  for (let i = 2600; i < values.length; i++) values[i] = values[i]! + 40;
+  return { times, values };
+}
+
+function continueFrom(
+  f: Fixture,
+  pipeline: ReturnType<ReturnType<typeof compileStrategy>>,
+): { scores: number[]; levels: string[] } {
+  const { times, values } = input(f);
+  const scores: number[] = [];
+  const levels: string[] = [];
+  for (let i = f.cut; i < times.length; i++) {
+    scores.push(pipeline.process(times[i]!, values[i]!));
+    levels.push(pipeline.lastLevel);
+  }
+  return { scores, levels };
+}
+
+describe('snapshots of the earlier state layout', () => {
+  it('fast: restores and continues with the very same scores and levels', async () => {
+    const f = load('fast');
+    const strategy = await resolveStrategy(f.strategy);
+    const { scores, levels } = continueFrom(f, restorePipeline(strategy, f.snapshot));
+    assert.deepEqual(scores, f.scores);
+    assert.deepEqual(levels, f.levels);
+  });
+
+  it('default: restores and continues with the same levels and scores within float32 rounding', async () => {
+    const f = load('default');
+    const strategy = await resolveStrategy(f.strategy);
+    const restored = restorePipeline(strategy, f.snapshot);
+    const { scores, levels } = continueFrom(f, restored);
+    assert.deepEqual(levels, f.levels);
+    assert.equal(scores.length, f.scores.length);
+    for (let i = 0; i < scores.length; i++) {
+      // The parts now kept in float32 (shape memory, seasonal offsets, envelope bounds) are
+      // rounded on restore; the scores move by rounding, and a zero stays a zero.
+      assert.equal(scores[i] === 0, f.scores[i] === 0, `point ${f.cut + i}: zero or not`);
+      assert.ok(Math.abs(scores[i]! - f.scores[i]!) <= 1e-6, `point ${f.cut + i}`);
+    }
+    // Its new snapshot restores bit for bit, like any other.
+    const again = restorePipeline(strategy, JSON.parse(JSON.stringify(restored.snapshot())));
+    const tail = { ...f, cut: f.series.length - 100 };
+    const a = continueFrom(tail, again);
+    const b = continueFrom(tail, restorePipeline(strategy, restored.snapshot()));
+    assert.deepEqual(a, b);
+  });
+
+  it('default: a series built now matches the earlier code on the same points within rounding', async () => {
+    const f = load('default');
+    const pipeline = compileStrategy(await resolveStrategy(f.strategy))('plant/temp');
+    const { times, values } = input(f);
+    for (let i = 0; i < f.cut; i++) pipeline.process(times[i]!, values[i]!);
+    const { scores, levels } = continueFrom(f, pipeline);
+    assert.deepEqual(levels, f.levels);
+    for (let i = 0; i < scores.length; i++) {
+      assert.ok(Math.abs(scores[i]! - f.scores[i]!) <= 1e-6, `point ${f.cut + i}`);
+    }
+  });
+});
