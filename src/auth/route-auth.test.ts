@@ -10,23 +10,20 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { registerServeRoutes } from '../cli/serve-routes.js';
-import { createEngine } from '../engine/create-engine.js';
 import type { Engine } from '../engine/engine.js';
-import { ShadowManager } from '../engine/shadow/shadow-manager.js';
-import { StrategySlots } from '../engine/strategy-slots.js';
-import { buildHttpServer } from '../server/http.js';
-import { ModelRegistry } from '../serving/model-registry.js';
-import { registerModelRoutes } from '../serving/model-routes.js';
-import { openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
 import type { RouteScope, Scope } from './scope.js';
+import {
+  concrete,
+  startEveryRouteApp,
+  strategyYaml,
+  T0,
+  type EveryRouteApp,
+  type Route,
+} from '../server/testing/every-route.js';
 import { hashSecret } from './token-set.js';
 import { WatchedTokens } from './tokens-watch.js';
-
-const T0 = Date.UTC(2026, 0, 1);
 
 const SECRETS: Readonly<Record<Scope, string>> = {
   ingest: 'vgl_test-ingest-secret',
@@ -34,22 +31,6 @@ const SECRETS: Readonly<Record<Scope, string>> = {
   admin: 'vgl_test-admin-secret',
 };
 const UNKNOWN = 'vgl_not-a-configured-token';
-
-const strategyYaml = (version: number) => `name: default
-version: ${version}
-description: candidate ${version}
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-threshold:
-  kind: static
-`;
-
-interface Route {
-  readonly method: string;
-  readonly url: string;
-}
 
 /** What each route must need: the contract this test holds the code to (docs/security.md). */
 const PUBLIC = [
@@ -87,15 +68,6 @@ function expectedScope(route: Route): RouteScope {
   return get === 'GET' ? 'read' : 'admin';
 }
 
-/** A concrete URL for a route pattern: the shadow run, event and strategy the tests made. */
-function concrete(url: string): string {
-  return url
-    .replace(':id/label', 'ev-1/label')
-    .replace(':id', '1')
-    .replace(':name', 'default')
-    .replace('*', 'x');
-}
-
 /** What a refused request would have changed, had it gone through. */
 function payloadFor(route: Route): { headers: Record<string, string>; payload?: string } {
   const key = `${route.method} ${route.url}`;
@@ -123,11 +95,10 @@ function payloadFor(route: Route): { headers: Record<string, string>; payload?: 
 }
 
 describe('authentication and scopes, on every route `vigil serve` registers', () => {
-  const routes: Route[] = [];
+  let fixture: EveryRouteApp;
   let app: FastifyInstance;
+  let routes: readonly Route[];
   let engine: Engine;
-  let store: Store;
-  let shadows: ShadowManager;
   let tokens: WatchedTokens;
   let registry: Registry;
   let dir: string;
@@ -153,7 +124,6 @@ describe('authentication and scopes, on every route `vigil serve` registers', ()
         .map((s) => `  - { name: ${s}-token, sha256: ${hashSecret(SECRETS[s])}, scopes: [${s}] }`)
         .join('\n')}\n`,
     );
-    store = await openStore();
     registry = new Registry();
     tokens = await WatchedTokens.open({
       file,
@@ -161,60 +131,17 @@ describe('authentication and scopes, on every route `vigil serve` registers', ()
       log: { info: () => undefined, warn: () => undefined },
       rescanMs: 0,
     });
-    engine = await createEngine({
-      store,
-      registry,
-      spoolDir: path.join(dir, 'spool'),
-      checkpointEveryMs: 0,
-    });
-    const slots = new StrategySlots({ engine, store });
-    shadows = await ShadowManager.open({ engine, store, slots, saveEveryMs: 0, registry });
-    app = await buildHttpServer({
-      engine,
-      store,
-      registry,
-      logger: { level: 'silent' },
-      strategies: slots,
-      shadows,
+    fixture = await startEveryRouteApp({
       auth: tokens,
-      onRoute: (r: RouteOptions) => {
-        for (const method of [r.method].flat()) routes.push({ method, url: r.url });
-      },
+      setupHeaders: bearer(SECRETS.admin),
+      registry,
     });
-    await registerServeRoutes(app, { engine, store, registry }, {});
-    registerModelRoutes(app, registry, { models: new ModelRegistry(), dir: undefined });
-    await app.ready();
-
-    await store.events.upsert([
-      {
-        id: 'ev-1',
-        device: 'pump',
-        metric: 'temp',
-        strategy: 'default',
-        strategyVersion: 1,
-        start: T0,
-        end: T0 + 1000,
-        peak: { time: T0, score: 0.9, values: { temp: 100 } },
-        level: 'alert',
-        points: 1,
-        explanation: null,
-      },
-    ]);
-    const shadow = await app.inject({
-      method: 'POST',
-      url: '/v1/shadows',
-      headers: bearer(SECRETS.admin),
-      payload: { yaml: strategyYaml(2) },
-    });
-    assert.equal(shadow.statusCode, 201, shadow.body);
+    ({ app, routes, engine } = fixture);
   });
 
   after(async () => {
-    await app.close();
+    await fixture.close();
     tokens.close();
-    await shadows.close();
-    await engine.close();
-    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
 

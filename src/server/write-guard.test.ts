@@ -1,117 +1,33 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { registerServeRoutes } from '../cli/serve-routes.js';
-import { createEngine } from '../engine/create-engine.js';
-import type { Engine } from '../engine/engine.js';
-import { ShadowManager } from '../engine/shadow/shadow-manager.js';
-import { StrategySlots } from '../engine/strategy-slots.js';
-import { ModelRegistry } from '../serving/model-registry.js';
-import { registerModelRoutes } from '../serving/model-routes.js';
 import { openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
 import { buildHttpServer } from './http.js';
+import {
+  concrete,
+  startEveryRouteApp,
+  strategyYaml,
+  T0,
+  type EveryRouteApp,
+  type Route,
+} from './testing/every-route.js';
 import { startTestService } from './testing/running-service.js';
 import { MUTATING_METHODS } from './write-guard.js';
 
-const T0 = Date.UTC(2026, 0, 1);
 const EVIL = 'https://evil.example';
 
-const strategyYaml = (version: number) => `name: default
-version: ${version}
-description: candidate ${version}
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-threshold:
-  kind: static
-`;
-
-interface Route {
-  readonly method: string;
-  readonly url: string;
-}
-
-/** A concrete URL for a route pattern: the shadow run, event and strategy the tests made. */
-function concrete(url: string): string {
-  return url
-    .replace(':id/label', 'ev-1/label')
-    .replace(':id', '1')
-    .replace(':name', 'default')
-    .replace('*', 'x');
-}
-
 describe('the write guard, on every route `vigil serve` registers', () => {
-  const routes: Route[] = [];
+  let fixture: EveryRouteApp;
   let app: FastifyInstance;
-  let engine: Engine;
-  let store: Store;
-  let shadows: ShadowManager;
-  let dir: string;
+  let routes: readonly Route[];
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'vigil-guard-'));
-    store = await openStore();
-    const registry = new Registry();
-    engine = await createEngine({
-      store,
-      registry,
-      spoolDir: path.join(dir, 'spool'),
-      checkpointEveryMs: 0,
-    });
-    const slots = new StrategySlots({ engine, store });
-    shadows = await ShadowManager.open({ engine, store, slots, saveEveryMs: 0, registry });
-    app = await buildHttpServer({
-      engine,
-      store,
-      registry,
-      logger: { level: 'silent' },
-      strategies: slots,
-      shadows,
-      onRoute: (r) => {
-        for (const method of [r.method].flat()) routes.push({ method, url: r.url });
-      },
-    });
-    await registerServeRoutes(app, { engine, store, registry }, {});
-    registerModelRoutes(app, registry, { models: new ModelRegistry(), dir: undefined });
-    await app.ready();
-
-    await store.events.upsert([
-      {
-        id: 'ev-1',
-        device: 'pump',
-        metric: 'temp',
-        strategy: 'default',
-        strategyVersion: 1,
-        start: T0,
-        end: T0 + 1000,
-        peak: { time: T0, score: 0.9, values: { temp: 100 } },
-        level: 'alert',
-        points: 1,
-        explanation: null,
-      },
-    ]);
-    const shadow = await app.inject({
-      method: 'POST',
-      url: '/v1/shadows',
-      payload: { yaml: strategyYaml(2) },
-    });
-    assert.equal(shadow.statusCode, 201, shadow.body);
-    assert.equal(shadow.json<{ id: number }>().id, 1);
+    fixture = await startEveryRouteApp();
+    ({ app, routes } = fixture);
   });
 
-  after(async () => {
-    await app.close();
-    await shadows.close();
-    await engine.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.close());
 
   const mutating = () => routes.filter((r) => MUTATING_METHODS.has(r.method));
 
