@@ -4,7 +4,6 @@
  * certificate's expiry; a key that is not the certificate's own stops it before it starts.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,13 +13,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { ProtoGrpcType } from '../ingest/grpc/generated/ingest.js';
 import type { IngestAck__Output } from '../ingest/grpc/generated/vigil/v1/IngestAck.js';
 import { makeTestPki } from '../tls/testing/certs.js';
 import { curl } from '../tls/testing/clients.js';
+import { loadVigilProto } from '../ingest/grpc/proto.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-const repoRoot = path.resolve(path.dirname(MAIN), '..', '..');
 
 test('vigil serve --tls-cert/--tls-key: HTTPS and gRPC over TLS, expiry on /metrics', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-serve-tls-'));
@@ -64,13 +62,7 @@ test('vigil serve --tls-cert/--tls-key: HTTPS and gRPC over TLS, expiry on /metr
     assert.ok(expiry, 'expiry gauge exposed');
     assert.ok(Number(expiry[1]) * 1000 > Date.now() + 29 * 86_400_000);
 
-    const proto = grpc.loadPackageDefinition(
-      protoLoader.loadSync(path.join(repoRoot, 'proto/vigil/v1/ingest.proto'), {
-        keepCase: true,
-        longs: String,
-        enums: String,
-      }),
-    ) as unknown as ProtoGrpcType;
+    const proto = loadVigilProto();
     const port = (where.grpc ?? '').split(':')[1];
     const client = new proto.vigil.v1.Ingest(
       `localhost:${port}`,

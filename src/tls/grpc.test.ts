@@ -4,16 +4,13 @@
  * serving (grpc-js certificate-provider credentials).
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createEngine } from '../engine/create-engine.js';
 import type { Engine } from '../engine/engine.js';
-import type { ProtoGrpcType } from '../ingest/grpc/generated/ingest.js';
 import type { IngestClient } from '../ingest/grpc/generated/vigil/v1/Ingest.js';
 import type { IngestAck__Output } from '../ingest/grpc/generated/vigil/v1/IngestAck.js';
 import { startGrpcServer, type GrpcServer } from '../ingest/grpc/server.js';
@@ -23,17 +20,9 @@ import { loadTlsMaterial } from './material.js';
 import { watchTls, type TlsReloader } from './reloader.js';
 import { makeTestPki, type Pair, type TestPki } from './testing/certs.js';
 import { installPair, servedSerial } from './testing/clients.js';
+import { loadVigilProto } from '../ingest/grpc/proto.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const proto = grpc.loadPackageDefinition(
-  protoLoader.loadSync(path.join(repoRoot, 'proto/vigil/v1/ingest.proto'), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  }),
-) as unknown as ProtoGrpcType;
+const proto = loadVigilProto();
 
 const quiet = { info: () => undefined, warn: () => undefined };
 const T0 = Date.UTC(2026, 0, 1);

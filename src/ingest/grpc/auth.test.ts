@@ -5,37 +5,26 @@
  * stored.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { hashSecret, TokenSet } from '../../auth/token-set.js';
 import { createEngine } from '../../engine/create-engine.js';
 import type { Engine } from '../../engine/engine.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
-import type { ProtoGrpcType } from './generated/ingest.js';
 import type { DataPoint } from './generated/vigil/v1/DataPoint.js';
 import type { DetectResponse__Output } from './generated/vigil/v1/DetectResponse.js';
 import type { IngestClient } from './generated/vigil/v1/Ingest.js';
 import type { IngestAck__Output } from './generated/vigil/v1/IngestAck.js';
 import { startGrpcServer, type GrpcServer } from './server.js';
+import { loadVigilProto } from './proto.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BASE = Date.UTC(2025, 3, 1);
 
-const proto = grpc.loadPackageDefinition(
-  protoLoader.loadSync(path.join(repoRoot, 'proto/vigil/v1/ingest.proto'), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  }),
-) as unknown as ProtoGrpcType;
+const proto = loadVigilProto();
 
 const INGEST = 'ingest-secret-0123456789abcdef';
 const READ = 'read-secret-0123456789abcdef';

@@ -4,12 +4,10 @@
  * PGlite store.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
@@ -18,25 +16,16 @@ import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { sleep } from '../../timing/sleep.js';
-import type { ProtoGrpcType } from './generated/ingest.js';
 import type { DataPoint } from './generated/vigil/v1/DataPoint.js';
 import type { IngestClient } from './generated/vigil/v1/Ingest.js';
 import type { IngestAck__Output } from './generated/vigil/v1/IngestAck.js';
 import type { IngestRequest } from './generated/vigil/v1/IngestRequest.js';
 import { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
+import { loadVigilProto } from './proto.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BASE = Date.UTC(2025, 0, 1);
 
-const proto = grpc.loadPackageDefinition(
-  protoLoader.loadSync(path.join(repoRoot, 'proto/vigil/v1/ingest.proto'), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  }),
-) as unknown as ProtoGrpcType;
+const proto = loadVigilProto();
 
 function connect(port: number): IngestClient {
   return new proto.vigil.v1.Ingest(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
