@@ -4,6 +4,8 @@ import { createServer, connect as tcpConnect, type Server, type Socket } from 'n
 import { after, describe, it } from 'node:test';
 import { connect, headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { openStore } from '../../store/open-store.js';
+import { createEngine } from '../create-engine.js';
 import { spooledBatch, type SpooledBatch } from '../spool-record.js';
 import { LOG_START, type OnDurable } from './durable-log.js';
 import { logConformance } from './log-conformance.js';
@@ -193,6 +195,52 @@ describe('JetStream durable log', () => {
     }
     assert.deepEqual(seen, [0], 'only the acknowledged batch was durable');
     await log.close();
+    await deleteStream(stream);
+  });
+});
+
+describe('engine on the JetStream durable log', () => {
+  const points = (n: number, from = 0): SpooledBatch['points'] =>
+    Array.from({ length: n }, (_, k) => ({
+      timestamp: BASE + (from + k) * 1000,
+      device_id: 'pump-1',
+      metrics: { temp: 20 + Math.sin((from + k) / 5) },
+    }));
+  const storedCount = async (store: Awaited<ReturnType<typeof openStore>>): Promise<number> => {
+    const raw = await store.querier.points({
+      device: 'pump-1',
+      metric: 'temp',
+      from: 0,
+      to: BASE * 2,
+    });
+    assert.equal(raw.kind, 'raw');
+    return raw.times.length;
+  };
+
+  it('replays what a previous run left in the stream, then trims it once stored and checkpointed', async () => {
+    const stream = uniqueStream();
+    const options = { servers: NATS, stream, partitions: 64, codec: spooledBatchCodec };
+    // A previous run accepted two batches, then died before storing them.
+    const previous = await JetStreamLog.open(options, noop);
+    await previous.append(spooledBatch(points(40)));
+    await previous.append(spooledBatch(points(60, 40)));
+    await previous.close();
+
+    const store = await openStore();
+    const engine = await createEngine({
+      store,
+      spoolDir: '/nonexistent/vigil-unused-spool',
+      checkpointEveryMs: 0,
+      openLog: (onDurable) => JetStreamLog.open(options, onDurable),
+    });
+    await engine.ingest(points(50, 100), 'test');
+    await engine.flush();
+    assert.equal(await storedCount(store), 150);
+    assert.equal(engine.stats().log.entries, 3);
+    await engine.checkpoint();
+    assert.equal(engine.stats().log.entries, 0, 'stored and checkpointed: trimmed');
+    await engine.close();
+    await store.close();
     await deleteStream(stream);
   });
 });
