@@ -64,6 +64,11 @@ export const errorCodes = {
     summary: 'strategy version already stored with other content',
   },
   VIGIL_ERR_STORE_QUERY: { exitCode: 7, httpStatus: 500, summary: 'a database read failed' },
+  VIGIL_ERR_LOG_UNAVAILABLE: {
+    exitCode: 7,
+    httpStatus: 503,
+    summary: 'the durable log (NATS JetStream) cannot be reached or did not acknowledge a write',
+  },
   VIGIL_ERR_BACKPRESSURE: {
     exitCode: 8,
     httpStatus: 429,
