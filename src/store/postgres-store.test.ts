@@ -269,7 +269,11 @@ describe('PostgreSQL specifics', () => {
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE series IN ACCESS EXCLUSIVE MODE');
       const mine = (await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-      const pending = appender.commit();
+      // Its failure is awaited below; held from the start so it is never an unhandled rejection.
+      const failure = appender.commit().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       let victim: number | undefined;
       while (victim === undefined) {
         const r = await blocker.query(
@@ -279,12 +283,13 @@ describe('PostgreSQL specifics', () => {
         victim = r.rows[0]?.pid as number | undefined;
         if (victim === undefined) await new Promise((r) => setTimeout(r, 20));
       }
-      await blocker.query('SELECT pg_terminate_backend($1)', [victim]);
-      await assert.rejects(pending, (error: unknown) => {
-        assert.ok(error instanceof VigilError);
-        assert.equal(error.code, 'VIGIL_ERR_STORE_UNAVAILABLE');
-        return true;
-      });
+      // With a timeout the call returns once that backend has exited, so the signal cannot land
+      // on a later connection that happens to reuse nothing but timing.
+      const ended = await blocker.query('SELECT pg_terminate_backend($1, 5000) AS ok', [victim]);
+      assert.equal(ended.rows[0].ok, true, 'the blocked backend exited');
+      const error = await failure;
+      assert.ok(error instanceof VigilError, `the commit failed: ${String(error)}`);
+      assert.equal(error.code, 'VIGIL_ERR_STORE_UNAVAILABLE');
       await blocker.query('ROLLBACK');
       // Nothing was stored; the same appender retries on a fresh connection.
       assert.equal((await appender.commit()).inserted, 1);
