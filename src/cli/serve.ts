@@ -100,14 +100,15 @@ async function settlesBy(work: Promise<unknown>, deadline: number): Promise<bool
 /** Start everything; resolves once serving. Shutdown is on SIGTERM/SIGINT. */
 export async function serve(settings: ServeSettings): Promise<void> {
   const { file: config, host } = settings;
-  // JSON lines like the server's own until the server's logger exists, then that logger.
-  let warn = (msg: string): void => {
-    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
-  };
+  // JSON lines like the server's own (pino levels) until its logger exists, then that logger.
+  const jsonLine =
+    (level: number) =>
+    (msg: string): void => {
+      process.stdout.write(`${JSON.stringify({ level, time: Date.now(), msg })}\n`);
+    };
+  let warn = jsonLine(40);
   const warnLater = (msg: string): void => warn(msg);
-  let info = (msg: string): void => {
-    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg })}\n`);
-  };
+  let info = jsonLine(30);
   // Checked before anything starts: strategies, the model directory, MQTT topics, alert secrets.
   const strategies = await loadStartStrategies(settings.strategies);
   if (settings.models !== undefined) await checkModelDir(settings.models);
