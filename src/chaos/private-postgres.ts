@@ -9,7 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './net.js';
+import { freePort } from '../net/free-port.js';
 
 const run = promisify(execFile);
 const BIN = process.env.CHAOS_PG_BIN ?? '/usr/lib/postgresql/15/bin';

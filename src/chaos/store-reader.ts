@@ -2,7 +2,7 @@
  * Reading back what the service stored, through its own query API (the same for PostgreSQL and
  * the embedded store): raw points of a series in a range (paged), and a device's events.
  */
-import { sleep } from './net.js';
+import { sleep } from '../timing/sleep.js';
 
 export interface RawPoints {
   readonly times: number[];

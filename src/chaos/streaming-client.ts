@@ -8,7 +8,7 @@
  */
 import type { ChaosPoint } from './points.js';
 import { Transient, type Sender } from './clients/sender.js';
-import { sleep } from './net.js';
+import { sleep } from '../timing/sleep.js';
 
 export interface BatchSource {
   /** The next batch, or null when the source has nothing more. */

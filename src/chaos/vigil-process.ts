@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { sleep } from './net.js';
+import { sleep } from '../timing/sleep.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +15,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startTcpProxy } from '../store/testing/tcp-proxy.js';
+import { freePort } from '../net/free-port.js';
+import { sleep } from '../timing/sleep.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/test';
@@ -23,18 +24,6 @@ const BASE = Date.UTC(2026, 0, 1);
 const BUDGET_S = 10;
 /** Process start-up of the signal handler and exit itself, beyond the budget. */
 const SLACK_MS = 1500;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function admin(sql: string): Promise<void> {
   const client = new pg.Client(ADMIN_URL);

@@ -11,6 +11,7 @@ import { LOG_START, type OnDurable } from './durable-log.js';
 import { logConformance } from './log-conformance.js';
 import { partitionOf, spooledBatchCodec } from './jetstream-log-codec.js';
 import { JetStreamLog, type JetStreamLogOptions } from './jetstream-log.js';
+import { freePort } from '../../net/free-port.js';
 
 const NATS = '127.0.0.1:4222';
 const BASE = Date.UTC(2025, 0, 1);
@@ -244,14 +245,6 @@ describe('engine on the JetStream durable log', () => {
     await deleteStream(stream);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A TCP relay to nats-server that can be cut, as a network partition or a server crash would. */
 async function startProxy(): Promise<{ port: number; stop(): Promise<void> }> {

@@ -1,36 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EngineFeedItem, ScoredPoint } from '../../engine/engine.js';
 import { ScoreBuffer } from './score-buffer.js';
 import { sampleIngestRate } from './ingest-rate.js';
-
-/** A feed to publish into by hand: the buffer only needs `subscribe`. */
-function feed() {
-  const listeners = new Set<(item: EngineFeedItem) => void>();
-  return {
-    subscribe(l: (item: EngineFeedItem) => void) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    score(point: Partial<ScoredPoint> & { timestamp: number; score: number }) {
-      const p: ScoredPoint = {
-        device_id: 'd',
-        metric: 'm',
-        value: 1,
-        level: 'ok',
-        strategy: 's@1',
-        ...point,
-      };
-      for (const l of listeners) l({ type: 'score', point: p });
-    },
-    get size() {
-      return listeners.size;
-    },
-  };
-}
+import { handFeed } from './testing/hand-feed.js';
 
 test('the score buffer keeps the last scores per series, in order, across the ring wrap', () => {
-  const f = feed();
+  const f = handFeed();
   const buffer = new ScoreBuffer(f, { perSeries: 50 });
   for (let i = 0; i < 120; i++) f.score({ timestamp: i * 1000, score: i / 1000 });
   const all = buffer.range('d', 'm', 0, 1e9);
@@ -43,7 +18,7 @@ test('the score buffer keeps the last scores per series, in order, across the ri
 });
 
 test('bucketed scores keep the highest score and level of each bucket', () => {
-  const f = feed();
+  const f = handFeed();
   const buffer = new ScoreBuffer(f);
   f.score({ timestamp: 10_000, score: 0.1 });
   f.score({ timestamp: 12_000, score: 0.9, level: 'severe' });
@@ -57,7 +32,7 @@ test('bucketed scores keep the highest score and level of each bucket', () => {
 });
 
 test('beyond the cap a new series takes the ring of the least recently scored one', () => {
-  const f = feed();
+  const f = handFeed();
   const buffer = new ScoreBuffer(f, { maxSeries: 2 });
   for (const device of ['a', 'b', 'a', 'c']) f.score({ device_id: device, timestamp: 1, score: 0 });
   assert.deepEqual(
@@ -72,7 +47,7 @@ test('beyond the cap a new series takes the ring of the least recently scored on
 });
 
 test('a watched series keeps its ring while others churn, until the watch expires', () => {
-  const f = feed();
+  const f = handFeed();
   let now = 0;
   const buffer = new ScoreBuffer(f, { maxSeries: 3, watchMs: 1_000, clock: () => now });
   buffer.watch('opened', 'm');

@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { EngineFeedItem, ScoredPoint } from '../../engine/engine.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { mergeBuckets, ScoreHistoryWriter } from './score-history.js';
+import { handFeed } from './testing/hand-feed.js';
 
 /** Inside the store's retention (older buckets are pruned with the points). */
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
-
-function feed() {
-  const listeners = new Set<(item: EngineFeedItem) => void>();
-  return {
-    subscribe(l: (item: EngineFeedItem) => void) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    score(point: Partial<ScoredPoint> & { timestamp: number; score: number }) {
-      const p: ScoredPoint = {
-        device_id: 'd',
-        metric: 'm',
-        value: 1,
-        level: 'ok',
-        strategy: 's@1',
-        ...point,
-      };
-      for (const l of listeners) l({ type: 'score', point: p });
-    },
-  };
-}
 
 let store: Store;
 before(async () => {
@@ -36,7 +15,7 @@ before(async () => {
 after(() => store.close());
 
 test('the writer saves per series and minute the highest score and level, and on close', async () => {
-  const f = feed();
+  const f = handFeed();
   const writer = new ScoreHistoryWriter(f, store.scoreHistory, { flushMs: 3_600_000 });
   f.score({ timestamp: T0 + 1_000, score: 0.5 });
   f.score({ timestamp: T0 + 2_000, score: 9, level: 'severe' });
@@ -65,7 +44,7 @@ test('the writer saves per series and minute the highest score and level, and on
 });
 
 test('a writer that cannot save keeps its buckets, bounded, and saves them later', async () => {
-  const f = feed();
+  const f = handFeed();
   let failing = true;
   const saved: number[] = [];
   const writer = new ScoreHistoryWriter(

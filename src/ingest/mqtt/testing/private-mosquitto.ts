@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import mqtt from 'mqtt';
+import { freePort } from '../../../net/free-port.js';
 
 /** The broker settings docs/integrations-influx-mqtt.md gives for a fleet. */
 export const FLEET_BROKER_SETTINGS: readonly string[] = [
@@ -18,14 +18,6 @@ export const FLEET_BROKER_SETTINGS: readonly string[] = [
 export interface PrivateMosquitto {
   readonly url: string;
   stop(): void;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Start it and wait until it takes connections. */

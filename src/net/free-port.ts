@@ -1,8 +1,7 @@
-/** Small network helpers of the chaos run. */
+/** A TCP port on 127.0.0.1 that is free right now (for child processes and test servers). */
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 
-/** A TCP port free right now on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -12,5 +11,3 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
