@@ -4,6 +4,7 @@
  * element of the wrong shape becomes an error for its index, and never costs the others.
  */
 import type { IngestPoint, PointError } from '../../engine/engine.js';
+import { findJsonFault, foundAt } from './json-error.js';
 
 export interface ParsedBody {
   /** Well-shaped points, with their index in the request. */
@@ -95,11 +96,20 @@ export function parseNdjsonBody(text: string): ParsedBody {
       try {
         yield { index, value: JSON.parse(line) as unknown };
       } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        yield { index, code: 'VIGIL_ERR_INPUT', message: `line ${lineNo}: not JSON: ${why}` };
+        yield { index, code: 'VIGIL_ERR_INPUT', message: notJsonLine(raw, lineNo, err) };
       }
       index++;
     }
   }
   return collect(lines());
+}
+
+/** `line L, column C: not JSON: expected X, found Y` (column in characters of the raw line). */
+function notJsonLine(raw: string, lineNo: number, err: unknown): string {
+  const fault = findJsonFault(raw);
+  if (fault === undefined) {
+    return `line ${lineNo}: not JSON: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const found = foundAt(raw, fault.offset, 'the end of the line');
+  return `line ${lineNo}, column ${fault.offset + 1}: not JSON: expected ${fault.expected}, found ${found}`;
 }

@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { sampleValue } from '../../metrics/testing.js';
 import {
   postPoints as post,
@@ -67,7 +68,10 @@ describe('POST /v1/points', () => {
       json.errors.map((e) => e.index),
       [1, 3],
     );
-    assert.match(json.errors[0]?.message ?? '', /line 2: not JSON/);
+    assert.match(
+      json.errors[0]?.message ?? '',
+      /^line 2, column 31: not JSON: expected a value .*, found the end of the line$/,
+    );
     assert.match(json.errors[1]?.message ?? '', /device_id/);
   });
 
@@ -104,6 +108,137 @@ describe('POST /v1/points', () => {
     // Two refused by the route's parser, one by the engine's validation.
     assert.equal((await counted(s, 'accepted')) - accepted, 7);
     assert.equal((await counted(s, 'rejected')) - rejected, 3);
+  });
+});
+
+describe('POST /v1/points: Content-Encoding, malformed JSON, content types', () => {
+  let s: Running;
+  before(async () => {
+    s = await start({ bodyBytes: 64 * 1024 });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  const send = async (body: string | Uint8Array, headers: Record<string, string>) => {
+    const res = await fetch(`${s.url}/v1/points`, { method: 'POST', headers, body });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  for (const [encoding, encode] of [
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+  ] as const) {
+    test(`a ${encoding} body (JSON and NDJSON) is inflated and accepted`, async () => {
+      const json = JSON.stringify(points(`enc-${encoding}`, 3));
+      const a = await send(encode(json), {
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+      });
+      assert.equal(a.status, 200, JSON.stringify(a.json));
+      assert.deepEqual(a.json, { accepted: 3, errors: [] });
+      const ndjson = points(`enc-nd-${encoding}`, 2)
+        .map((p) => JSON.stringify(p))
+        .join('\n');
+      const b = await send(encode(ndjson), {
+        'content-type': 'application/x-ndjson',
+        'content-encoding': encoding.toUpperCase(),
+      });
+      assert.equal(b.status, 200, JSON.stringify(b.json));
+      assert.equal(b.json['accepted'], 2);
+    });
+  }
+
+  test('a gzip bomb is 413 naming the limit on decompressed bytes; nothing stored', async () => {
+    // 10 MB of a repeated point compresses to a few kB: under the 64 KiB limit on the wire.
+    const one = JSON.stringify(points('bomb', 1)[0]);
+    const body = `[${Array.from({ length: 10_000_000 / one.length }, () => one).join(',')}]`;
+    const zipped = gzipSync(body);
+    assert.ok(zipped.length < 64 * 1024, `compressed ${zipped.length} bytes`);
+    const r = await send(zipped, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
+    assert.equal(r.status, 413);
+    assert.equal(r.json['code'], 'VIGIL_ERR_PAYLOAD_TOO_LARGE');
+    assert.match(
+      String(r.json['message']),
+      /decompressed body larger than the limit of 65536 bytes/,
+    );
+    await s.engine.flush();
+    assert.ok(!(await s.store.querier.devices()).includes('bomb'));
+  });
+
+  test('another encoding is 415 naming the accepted ones; bytes that are not gzip are 400', async () => {
+    const json = JSON.stringify(points('enc-bad', 1));
+    const br = await send(json, { 'content-type': 'application/json', 'content-encoding': 'br' });
+    assert.equal(br.status, 415);
+    assert.equal(br.json['code'], 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE');
+    assert.match(
+      String(br.json['message']),
+      /Content-Encoding "br": send gzip, deflate or no encoding/,
+    );
+    const plain = await send(json, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
+    assert.equal(plain.status, 400);
+    assert.equal(plain.json['code'], 'VIGIL_ERR_INPUT');
+    assert.match(String(plain.json['message']), /Content-Encoding gzip: body is not gzip data/);
+  });
+
+  test('malformed JSON is 400 naming line, column and byte of the fault', async () => {
+    const cases: [body: string, message: RegExp][] = [
+      ['[{"a":1,\n "b": }]', /at line 2, column 7 \(byte 15\): expected a value .*, found "\}"/],
+      [
+        '[{',
+        /at line 1, column 3 \(byte 2\): expected a key in double quotes or '\}', found the end of the body/,
+      ],
+      ['[1,2', /at line 1, column 5 \(byte 4\): expected ',' or '\]', found the end of the body/],
+      ['{"dévice": x}', /at line 1, column 12 \(byte 12\): expected a value/],
+      ['[1] [2]', /at line 1, column 5 \(byte 4\): expected the end of the body, found "\["/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await send(body, { 'content-type': 'application/json' });
+      assert.equal(r.status, 400, body);
+      assert.equal(r.json['code'], 'VIGIL_ERR_INPUT');
+      assert.match(String(r.json['message']), /^body is not valid JSON at /);
+      assert.match(String(r.json['message']), message, body);
+    }
+    // The same inside a gzip body: the position is in the inflated text.
+    const r = await send(gzipSync('[{"a":1,\n "b": }]'), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
+    assert.match(String(r.json['message']), /at line 2, column 7 \(byte 15\)/);
+  });
+
+  test('text/plain (and no content type) is 415 naming the types the route reads', async () => {
+    const body = JSON.stringify(points('plain', 1));
+    const streamed = new Blob([body]).stream(); // chunked, without Content-Length
+    for (const headers of [
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'Text/Plain; charset=utf-8' },
+      {},
+    ]) {
+      for (const payload of [body, streamed]) {
+        const res = await fetch(`${s.url}/v1/points`, {
+          method: 'POST',
+          headers,
+          body: payload === streamed ? new Blob([body]).stream() : body,
+          duplex: 'half',
+        } as RequestInit);
+        assert.equal(res.status, 415, JSON.stringify(headers));
+        const answer = (await res.json()) as { code: string; message: string };
+        assert.equal(answer.code, 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE');
+        assert.match(
+          answer.message,
+          /^POST \/v1\/points reads application\/json, application\/x-ndjson, application\/jsonl, application\/jsonlines; the request's Content-Type is /,
+        );
+      }
+    }
+    await s.engine.flush();
+    assert.ok(!(await s.store.querier.devices()).includes('plain'));
   });
 });
 

@@ -3,6 +3,7 @@
  * Answers 200 with the points accepted (durable) and one error per rejected point by its index
  * in the request; 413 over `pointsPerRequest`; 415 for another content type; backpressure and
  * the body-size limit are answered by the app's error handler (429 with Retry-After, 413).
+ * Bodies may be gzip or deflate (content-encoding.ts); the body limit holds after inflating.
  */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -11,6 +12,8 @@ import { takePoints } from '../../auth/rate-limit.js';
 import { VigilError } from '../../errors.js';
 import { ingestPointsCounter } from '../../metrics/registry.js';
 import { invalidUtf8At, notUtf8 } from '../utf8.js';
+import { decodeBody } from './content-encoding.js';
+import { jsonFaultMessage } from './json-error.js';
 import { parseJsonBody, parseNdjsonBody } from './parse-points.js';
 import { ingestRoute } from './schema.js';
 
@@ -25,11 +28,33 @@ export const defaultPointsPerRequest = 50_000;
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
-/** The body as text, or the error naming its first byte that is not UTF-8. */
-function utf8Text(body: string | Buffer): string | VigilError {
-  if (typeof body === 'string') return body;
-  const at = invalidUtf8At(body);
-  return at === -1 ? body.toString('utf8') : notUtf8('body', at);
+/**
+ * The body as text: inflated when it has a Content-Encoding (up to the route's body limit), then
+ * checked as UTF-8.
+ * @throws VigilError naming the first byte that is not UTF-8, or the encoding's problem.
+ */
+async function bodyText(request: FastifyRequest, body: Buffer): Promise<string> {
+  const header = request.headers['content-encoding'];
+  const bytes = await decodeBody(body, header, request.routeOptions.bodyLimit);
+  const at = invalidUtf8At(bytes);
+  if (at !== -1) {
+    throw notUtf8(bytes === body ? 'body' : 'decompressed body', at);
+  }
+  return bytes.toString('utf8');
+}
+
+const invalidJson = (err: Error): boolean =>
+  (err as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_JSON_BODY';
+
+/** Why `text` is not JSON, with the position of the fault. */
+function notJson(text: string): VigilError {
+  const where = jsonFaultMessage(text);
+  return new VigilError(
+    'VIGIL_ERR_INPUT',
+    where === undefined
+      ? 'body holds a "__proto__" or "constructor.prototype" key, which is refused'
+      : `body is not valid JSON at ${where}`,
+  );
 }
 
 /** Registers the route in its own scope (the NDJSON parser is its own), before the app listens. */
@@ -42,19 +67,29 @@ export async function registerPointsRoute(
   const points = ingestPointsCounter(options.registry);
 
   await app.register(async (scope) => {
-    // Both read as bytes, checked as UTF-8 whole (src/ingest/utf8.ts), then decoded: the default
-    // parsers would turn a bad byte into U+FFFD inside a device id.
+    // Both read as bytes, inflated when gzip or deflate (the body limit counts the inflated
+    // bytes), checked as UTF-8 whole (src/ingest/utf8.ts), then decoded: the default parsers
+    // would turn a bad byte into U+FFFD inside a device id.
     const json = scope.getDefaultJsonParser('error', 'error');
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      const text = utf8Text(body);
-      if (typeof text !== 'string') return done(text, undefined);
-      json(request, text, done);
-    });
-    scope.addContentTypeParser(NDJSON_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
-      const text = utf8Text(body);
-      return typeof text === 'string' ? done(null, text) : done(text, undefined);
-    });
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer' },
+      async (request: FastifyRequest, body: Buffer) => {
+        const text = await bodyText(request, body);
+        return new Promise((resolve, reject) => {
+          json(request, text, (err, value) => {
+            if (err === null) resolve(value);
+            else reject(invalidJson(err) ? notJson(text) : err);
+          });
+        });
+      },
+    );
+    scope.addContentTypeParser(
+      NDJSON_TYPES,
+      { parseAs: 'buffer' },
+      async (request: FastifyRequest, body: Buffer) => bodyText(request, body),
+    );
     scope.post(
       '/v1/points',
       {
