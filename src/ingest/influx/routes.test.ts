@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { startTestService, type TestService } from '../../server/testing/running-service.js';
 import { sampleValue } from '../../metrics/testing.js';
 import { openStore } from '../../store/open-store.js';
@@ -181,6 +181,41 @@ describe('Influx write endpoints', () => {
     assert.match(json.errors[1]!.message, /no numeric field/);
     assert.match(json.errors[2]!.message, /line 6: timestamp: 4102444800001 is outside/);
     assert.deepEqual((await values(s, 'pf-1', 'pf.v'))?.values, [1, 3, 6]);
+  });
+
+  test('every line rejected is 400 "no lines written", not a partial write (v2 and v1)', async () => {
+    for (const path of ['/api/v2/write?precision=ms', '/write?precision=ms']) {
+      const one = await write(`${s.url}${path}`, 'nl,host=nl-1 v= 1767268800000');
+      assert.equal(one.status, 400, path);
+      const json = JSON.parse(one.text) as { code: string; message: string; accepted: number };
+      assert.equal(json.code, 'VIGIL_ERR_INPUT');
+      assert.equal(json.accepted, 0);
+      assert.equal(
+        json.message,
+        'no lines written: 1 of 1 lines rejected; first: line 1: field "v": missing value',
+      );
+      assert.doesNotMatch(json.message, /partial/);
+      // Refused by the engine, not the parser: still nothing written.
+      const late = await write(`${s.url}${path}`, 'nl,host=nl-1 v=1 4102444800001\nnl v=');
+      assert.match(
+        (JSON.parse(late.text) as { message: string }).message,
+        /^no lines written: 2 of 2 lines rejected; first: line 1: timestamp: 4102444800001 is outside/,
+      );
+    }
+    assert.equal(await values(s, 'nl-1', 'nl.v').then((v) => v?.values.length), 0);
+  });
+
+  test('a deflate body is inflated as gzip is; another encoding is 415', async () => {
+    const ok = await write(
+      `${s.url}/api/v2/write?precision=ms`,
+      deflateSync('df,host=df-1 v=7 1767268800000\n'),
+      { 'content-encoding': 'deflate' },
+    );
+    assert.equal(ok.status, 204, ok.text);
+    assert.deepEqual((await values(s, 'df-1', 'df.v'))?.values, [7]);
+    const br = await write(`${s.url}/api/v2/write`, 'm v=1', { 'content-encoding': 'br' });
+    assert.equal(br.status, 415);
+    assert.match(br.text, /Content-Encoding \\"br\\": send gzip, deflate or no encoding/);
   });
 
   test('too large: 413 for the body, for the decompressed body and for the line count', async () => {

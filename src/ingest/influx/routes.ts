@@ -2,17 +2,17 @@
  * Influx-compatible write endpoints, so Telegraf and Influx client libraries can send to Vigil:
  * `POST /api/v2/write` (v2: `org`, `bucket` accepted and ignored, `precision` ns|us|ms|s) and
  * `POST /write` (v1: `db`, `rp`, `u`, `p` ignored, `precision` n|ns|u|us|ms|s|m|h). Bodies are line
- * protocol, plain or `Content-Encoding: gzip`. Answers as InfluxDB does: 204 when every line was
- * accepted; 400 naming each failing line while the good lines are still ingested (a partial
- * write); 413 too large; 429 with Retry-After on backpressure. `Authorization` is not checked.
+ * protocol, plain or `Content-Encoding: gzip` (or deflate). Answers as InfluxDB does: 204 when
+ * every line was accepted; 400 naming each failing line while the good lines are still ingested
+ * (`partial write: …`), or 400 `no lines written: …` when every line failed; 413 too large; 429
+ * with Retry-After on backpressure. Tokens are checked by src/auth like every route's.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
 import { takePoints } from '../../auth/rate-limit.js';
 import { quoteInput } from '../../data/quote.js';
+import { decodeBody } from '../http/content-encoding.js';
 import { VigilError } from '../../errors.js';
 import { requireUtf8 } from '../utf8.js';
 import { counter, ingestPointsCounter } from '../../metrics/registry.js';
@@ -24,8 +24,6 @@ import {
   type LineLimits,
 } from './line-protocol.js';
 import { defaultInfluxMapping, recordsToPoints, type InfluxMapping } from './to-points.js';
-
-const gunzipAsync = promisify(gunzip);
 
 export interface InfluxRoutesOptions {
   readonly engine: Pick<Engine, 'ingest'>;
@@ -52,32 +50,8 @@ export interface LineProblem {
 async function readBody(request: FastifyRequest, limit: number): Promise<string> {
   const raw = request.body;
   const buffer = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
-  const encoding = String(request.headers['content-encoding'] ?? 'identity')
-    .trim()
-    .toLowerCase();
-  if (encoding === 'identity' || encoding === '') return utf8Text(buffer);
-  if (encoding !== 'gzip') {
-    throw new VigilError(
-      'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',
-      `Content-Encoding ${quoteInput(encoding)}: only gzip or none`,
-    );
-  }
-  let inflated: Buffer;
-  try {
-    inflated = await gunzipAsync(buffer, { maxOutputLength: limit });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new VigilError(
-        'VIGIL_ERR_PAYLOAD_TOO_LARGE',
-        `decompressed body larger than the limit of ${limit} bytes: split the batch`,
-      );
-    }
-    throw new VigilError(
-      'VIGIL_ERR_INPUT',
-      `Content-Encoding gzip: body is not gzip (${err instanceof Error ? err.message : String(err)})`,
-    );
-  }
-  return utf8Text(inflated, 'decompressed body');
+  const bytes = await decodeBody(buffer, request.headers['content-encoding'], limit);
+  return utf8Text(bytes, bytes === buffer ? 'body' : 'decompressed body');
 }
 
 /** Line protocol is UTF-8: a bad byte is refused, never replaced (src/ingest/utf8.ts). */
@@ -145,9 +119,14 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
     if (problems.length === 0) return reply.code(204).send();
     problems.sort((a, b) => a.line - b.line);
     const first = problems[0]?.message ?? '';
+    // As InfluxDB: "partial write" only when some lines were written; otherwise nothing was.
+    const summary =
+      accepted > 0
+        ? `partial write: ${problems.length} of ${parsed.total} lines rejected, ${accepted} accepted`
+        : `no lines written: ${problems.length} of ${parsed.total} lines rejected`;
     return reply.code(400).send({
       code: 'VIGIL_ERR_INPUT',
-      message: `partial write: ${problems.length} of ${parsed.total} lines rejected, ${accepted} accepted; first: ${first}`,
+      message: `${summary}; first: ${first}`,
       accepted,
       errors: problems,
     });
