@@ -424,9 +424,19 @@ describe('model serving over HTTP', () => {
       '{"inputs":{"x":{"dims":[1,4],"data":[1,2,1e400,4]},"k":[[1,2]]}}',
     );
     assert.equal(infinite.status, 400);
-    assert.match(
+    assert.equal(
       String(infinite.json.message),
-      /input "x": data\[2\] is null, expected a finite number/,
+      'input "x": data[2] is not a finite number (1e400 and any number beyond ±1.8e308 overflow a double), expected a finite number',
+    );
+    // The same for an integer input, and below the range: the fault named is the overflow.
+    const negative = await s.predict(
+      'affine',
+      '{"inputs":{"x":[[1,2,3,4]],"k":{"dims":[1,2],"data":[1,-1e400]}}}',
+    );
+    assert.equal(negative.status, 400);
+    assert.match(
+      String(negative.json.message),
+      /^input "k": data\[1\] is not a finite number \(-1e400 and any number beyond ±1\.8e308 overflow a double\), expected an int64/,
     );
     const unknownModel = await s.predict('nope', { inputs: {} });
     assert.equal(unknownModel.status, 404);

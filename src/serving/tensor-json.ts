@@ -67,6 +67,17 @@ function kind(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/**
+ * `is <value>` for a message. JSON has no Infinity: JSON.parse turns a number beyond a double's
+ * range (1e400) into ±Infinity, which JSON.stringify would print as null, naming the wrong fault.
+ */
+function describeValue(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    return `is not a finite number (${v < 0 ? '-' : ''}1e400 and any number beyond ±1.8e308 overflow a double)`;
+  }
+  return `is ${JSON.stringify(v) ?? kind(v)}`;
+}
+
 /** A tensor as read from JSON, before conversion: its dims and its values in row-major order. */
 interface RawTensor {
   readonly dims: number[];
@@ -202,7 +213,7 @@ function checkShape(
 function convert(sig: TensorSignature, raw: RawTensor): Tensor {
   const { name, type } = sig;
   const at = (i: number, v: unknown, expected: string) =>
-    bad(name, `data[${i}] is ${JSON.stringify(v) ?? kind(v)}, expected ${expected}`);
+    bad(name, `data[${i}] ${describeValue(v)}, expected ${expected}`);
   const n = raw.data.length;
   switch (type) {
     case 'float32':
