@@ -29,7 +29,13 @@ import type { ShadowSpec } from './shadow/types.js';
 import { revalidated, type SpooledBatch } from './spool-record.js';
 import { StoreWriter } from './store-writer.js';
 import { strategyRouting } from './strategy-routing.js';
-import { DEFAULT_LIMITS, validateBatch, type Limits, type ValidPoint } from './validate.js';
+import {
+  DEFAULT_LIMITS,
+  pointErrorPath,
+  validateBatch,
+  type Limits,
+  type ValidPoint,
+} from './validate.js';
 
 export interface EngineOptions {
   readonly store: Store;
@@ -299,7 +305,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const { valid, errors } = validateBatch(points, limits);
       const first = errors[0];
       if (first !== undefined) {
-        throw new VigilError('VIGIL_ERR_INPUT', `point ${first.index}: ${first.message}`);
+        throw new VigilError('VIGIL_ERR_INPUT', pointErrorPath(first.index, first.message));
       }
       return pool.detect(valid);
     },

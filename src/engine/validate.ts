@@ -64,6 +64,16 @@ function fail(index: number, message: string): PointError {
   return { index, code: 'VIGIL_ERR_INPUT', message };
 }
 
+/**
+ * A point's error as a path into the request, `points[3].metrics.temp: reason`, the form every
+ * error of a request that is refused whole (gRPC Detect) takes, whichever layer finds it.
+ */
+export function pointErrorPath(index: number, message: string): string {
+  return /^(?:timestamp|device_id|metrics|tags)[.:]/.test(message)
+    ? `points[${index}].${message}`
+    : `points[${index}]: ${message}`;
+}
+
 /** Check one point: undefined when it is fine, else the error. */
 export function checkPoint(point: unknown, index: number, limits: Limits): PointError | undefined {
   if (!isRecord(point)) return fail(index, 'point must be an object');

@@ -257,7 +257,28 @@ describe('gRPC ingest server', () => {
       ),
     );
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(err?.details ?? '', /points\[1\]\.timestamp/);
+    assert.equal(
+      err?.details,
+      'points[1].timestamp: missing (0) is not a positive ms timestamp below 2^53',
+    );
+    // Refused by the engine's validation, not the decoder: the same path form.
+    const nan = await new Promise<grpc.ServiceError | null>((resolve) =>
+      c.Detect(
+        {
+          points: [
+            point('detect-1', 304),
+            { ...point('detect-1', 305), metrics: { temp: Number.NaN } },
+          ],
+        },
+        (e) => resolve(e),
+      ),
+    );
+    assert.equal(nan?.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(nan?.details, 'points[1].metrics.temp: NaN is not a finite number');
+    const empty = await new Promise<grpc.ServiceError | null>((resolve) =>
+      c.Detect({ points: [{ ...point('detect-1', 306), device_id: '' }] }, (e) => resolve(e)),
+    );
+    assert.equal(empty?.details, 'points[0].device_id: must not be empty');
   });
 
   it('applies max concurrent streams per connection', async () => {
