@@ -5,6 +5,7 @@ import type { DeadLetterStore } from '../store/store.js';
 
 const errorAnswer = {
   type: 'object',
+  description: 'an error answer: a stable code (docs/errors.md) and a message',
   properties: { code: { type: 'string' }, message: { type: 'string' } },
 } as const;
 
@@ -29,7 +30,12 @@ export function registerAlertRoutes(
           },
         },
         response: {
-          200: { type: 'object', additionalProperties: true },
+          200: {
+            type: 'object',
+            description:
+              '`{dead_letters: [{id, sink, delivery_id, incident_id, reason, attempts, last_error, created_at, payload}]}`, newest first',
+            additionalProperties: true,
+          },
           400: errorAnswer,
           500: errorAnswer,
           503: errorAnswer,

@@ -58,6 +58,7 @@ const scopeList = {
 
 const principalSchema = {
   type: 'object',
+  description: 'the signed-in token: its name and scopes',
   properties: { name: { type: 'string', description: "the token's name" }, scopes: scopeList },
   required: ['name', 'scopes'],
 } as const;
@@ -138,6 +139,7 @@ export function registerSessionRoutes(
         response: {
           200: {
             type: 'object',
+            description: 'whether auth is on and, if so, who the caller is',
             properties: { auth: { type: 'boolean' }, ...principalSchema.properties },
             required: ['auth'],
           },

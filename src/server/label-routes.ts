@@ -158,7 +158,14 @@ export function registerLabelRoutes(
           '`{strategies: [{strategy, events, labelled, anomaly, false_alarm, unsure, precision}]}`; ' +
           'precision = anomaly / (anomaly + false_alarm), null without such labels.',
         tags: ['labels'],
-        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses(500) },
+        response: {
+          200: {
+            type: 'object',
+            description: 'per strategy: events, labelled counts and precision',
+            additionalProperties: true,
+          },
+          ...errorResponses(500),
+        },
       },
     },
     async () => ({
@@ -193,7 +200,11 @@ export function registerLabelRoutes(
           additionalProperties: false,
         },
         response: {
-          200: { type: 'object', additionalProperties: true },
+          200: {
+            type: 'object',
+            description: 'the labelled events in the format asked for',
+            additionalProperties: true,
+          },
           ...errorResponses(400, 500),
         },
       },

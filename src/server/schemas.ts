@@ -15,6 +15,10 @@ const responses = (ok: string, ...errors: number[]) => ({
   ...errorResponses(...errors),
 });
 
+/** A 200 whose body is text of `type`, not JSON (nothing serialises it). */
+const text = (type: string, description: string) =>
+  ({ description, content: { [type]: { schema: { type: 'string' } } } }) as const;
+
 const timeText = 'ms since the epoch or ISO 8601';
 
 const pageText =
@@ -170,12 +174,19 @@ export const streamRoute = {
     additionalProperties: false,
   },
   produces: ['text/event-stream'],
+  response: {
+    200: text('text/event-stream', 'the stream, open until the client disconnects'),
+    ...errorResponses(400),
+  },
 } as const;
 
 export const metricsRoute = {
   summary: 'Prometheus metrics (text exposition format)',
   tags: ['operations'],
   produces: ['text/plain'],
+  response: {
+    200: text('text/plain', 'every metric, in the Prometheus text exposition format 0.0.4'),
+  },
 } as const;
 
 export const healthzRoute = {
@@ -193,4 +204,8 @@ export const readyzRoute = {
 export const docsRoute = {
   summary: 'This OpenAPI document (JSON); browsers asking for HTML are sent to /docs/ui/',
   tags: ['operations'],
+  response: {
+    200: anyObject('the OpenAPI 3 document'),
+    302: { type: 'null', description: 'to `/docs/ui/`, for a browser (`Accept: text/html`)' },
+  },
 } as const;

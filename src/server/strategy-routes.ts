@@ -41,7 +41,14 @@ export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlot
       schema: {
         summary: 'The strategies scoring now, in routing order, and the default',
         tags: ['strategies'],
-        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses(500) },
+        response: {
+          200: {
+            type: 'object',
+            description: '`{strategies: [{name, version}], default: {name, version}}`',
+            additionalProperties: true,
+          },
+          ...errorResponses(500),
+        },
       },
     },
     async () => {

@@ -8,8 +8,9 @@
  * A route declares what it reads with `config: { bodyTypes }`; without it a mutating route reads
  * JSON, so a new route is guarded by default.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { VigilError } from '../errors.js';
+import { errorSchema } from '../http-api/error-schema.js';
 
 /** Media types (lower case, no parameters) a route reads, or `any` for one that checks its own. */
 export type BodyTypes = readonly string[] | 'any';
@@ -95,14 +96,45 @@ function refusal(request: FastifyRequest): VigilError | undefined {
   );
 }
 
+const CROSS_SITE_RESPONSE = {
+  ...errorSchema,
+  description:
+    '`VIGIL_ERR_CROSS_SITE`: sent by a page of another site (`Origin`, `Sec-Fetch-Site`); with API tokens, also `VIGIL_ERR_FORBIDDEN`: the token lacks the scope',
+};
+
+/**
+ * The route's schema with the guard's answers declared for the OpenAPI document: 403 on every
+ * mutating route, 415 unless the route checks its body type itself (it declares its own). A
+ * route that already declares a status keeps its own text; one without a schema is left as is.
+ */
+export function withGuardResponses(route: RouteOptions): RouteOptions['schema'] {
+  const methods = [route.method].flat();
+  const schema = route.schema;
+  if (schema === undefined || !methods.some((m) => MUTATING_METHODS.has(m))) return schema;
+  const types = route.config?.bodyTypes ?? JSON_BODY;
+  const guard: Record<string, unknown> = { 403: CROSS_SITE_RESPONSE };
+  if (types !== 'any') {
+    guard[415] = {
+      ...errorSchema,
+      description: `\`VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE\`: a body in another content type than ${types.join(', ')}`,
+    };
+  }
+  const own = (schema as { response?: Record<string, unknown> }).response ?? {};
+  return { ...schema, response: { ...guard, ...own } };
+}
+
 /**
  * Adds the guard as an onRequest hook of `app`: registered before any route, so every route of
- * every scope runs it first. `send` answers a refusal the way the app answers errors.
+ * every scope runs it first. `send` answers a refusal the way the app answers errors. An onRoute
+ * hook declares the guard's answers in each mutating route's schema (withGuardResponses).
  */
 export function addWriteGuard(
   app: FastifyInstance,
   send: (reply: FastifyReply, err: VigilError) => FastifyReply,
 ): void {
+  app.addHook('onRoute', (route) => {
+    route.schema = withGuardResponses(route);
+  });
   app.addHook('onRequest', async (request, reply) => {
     if (!MUTATING_METHODS.has(request.method)) return;
     const err = refusal(request);

@@ -68,6 +68,7 @@ const nameParam = {
   required: ['name'],
 } as const;
 const open = { type: 'object', additionalProperties: true } as const;
+const answer = (description: string) => ({ ...open, description }) as const;
 
 function signatureJson(s: TensorSignature) {
   return { name: s.name, type: s.type, shape: s.shape.map((d) => (d === '' ? '?' : d)) };
@@ -161,7 +162,10 @@ export function registerModelRoutes(
       schema: {
         summary: 'The ONNX models served from the model directory',
         tags: ['models'],
-        response: { 200: open, ...errorResponses(500) },
+        response: {
+          200: answer('`{models: [{name, version, inputs, outputs, …}]}`'),
+          ...errorResponses(500),
+        },
       },
     },
     async () => ({ dir: options.dir ?? null, models: models.list().map(modelJson) }),
@@ -174,7 +178,10 @@ export function registerModelRoutes(
         summary: 'One served model: inputs, outputs, version',
         tags: ['models'],
         params: nameParam,
-        response: { 200: open, ...errorResponses(404, 500) },
+        response: {
+          200: answer('the model: name, version, inputs, outputs'),
+          ...errorResponses(404, 500),
+        },
       },
     },
     async (request) => {
@@ -199,7 +206,10 @@ export function registerModelRoutes(
         tags: ['models'],
         params: nameParam,
         body: open,
-        response: { 200: open, ...errorResponses(400, 404, 413, 415, 422, 500) },
+        response: {
+          200: answer('`{model, version, ms, outputs: {name: {type, dims, data}}}`'),
+          ...errorResponses(400, 404, 413, 415, 422, 500),
+        },
       },
       // The body schema documents; tensor-json checks, with messages naming the input.
       validatorCompiler: () => () => true,

@@ -1,5 +1,5 @@
 /** OpenAPI schema of `POST /v1/points`: the point with the proto's field names, and the answers. */
-import { errorResponses } from '../../http-api/error-schema.js';
+import { commonIngestAnswers, described } from './answers.js';
 
 export const pointSchema = {
   type: 'object',
@@ -23,10 +23,12 @@ export const ingestRoute = {
     'the request was accepted.',
   tags: ['ingest'],
   consumes: ['application/json', 'application/x-ndjson'],
+  // Content-Encoding gzip or deflate: the body limit holds for the inflated bytes.
   body: { type: 'array', items: pointSchema },
   response: {
     200: {
       type: 'object',
+      description: 'points accepted (durable) and one error per rejected point, by its index',
       properties: {
         accepted: { type: 'integer' },
         errors: {
@@ -42,6 +44,18 @@ export const ingestRoute = {
         },
       },
     },
-    ...errorResponses(400, 413, 415, 429, 503),
+    ...commonIngestAnswers,
+    400: described(
+      '`VIGIL_ERR_INPUT`: the body is not JSON (the message gives line, column and byte), not UTF-8, or not of its Content-Encoding; nothing was accepted',
+    ),
+    415: described(
+      '`VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE`: a body neither `application/json` nor `application/x-ndjson` (`text/plain` included), or a `Content-Encoding` other than gzip, deflate or none',
+    ),
+    429: described(
+      '`VIGIL_ERR_BACKPRESSURE` or `VIGIL_ERR_RATE_LIMITED`, with `Retry-After` (seconds): nothing was accepted, send again',
+    ),
+    503: described(
+      '`VIGIL_ERR_NOT_READY` or `VIGIL_ERR_STORE_WRITE`, with `Retry-After`: nothing was accepted, send again',
+    ),
   },
 } as const;

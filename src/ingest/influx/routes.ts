@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine.js';
 import { takePoints } from '../../auth/rate-limit.js';
 import { quoteInput } from '../../data/quote.js';
+import { commonIngestAnswers, described, noContent } from '../http/answers.js';
 import { decodeBody } from '../http/content-encoding.js';
 import { VigilError } from '../../errors.js';
 import { requireUtf8 } from '../utf8.js';
@@ -132,6 +133,43 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
     });
   }
 
+  const response = {
+    204: noContent('every line was accepted (durable)'),
+    400: {
+      type: 'object',
+      description:
+        '`VIGIL_ERR_INPUT`: `partial write: …` (the other lines were accepted), `no lines written: …` (every line failed), or a bad `precision` / body; `errors` names each failing line',
+      properties: {
+        code: { type: 'string', example: 'VIGIL_ERR_INPUT' },
+        message: { type: 'string' },
+        accepted: { type: 'integer', description: 'lines accepted (durable)' },
+        errors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              line: { type: 'integer' },
+              code: { type: 'string' },
+              what: { type: 'string' },
+              message: { type: 'string' },
+            },
+          },
+        },
+      },
+      required: ['code', 'message'],
+    },
+    ...commonIngestAnswers,
+    415: described(
+      '`VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE`: a `Content-Encoding` other than gzip, deflate or none',
+    ),
+    429: described(
+      '`VIGIL_ERR_BACKPRESSURE` or `VIGIL_ERR_RATE_LIMITED`, with `Retry-After` (seconds): nothing was accepted, send again',
+    ),
+    503: described(
+      '`VIGIL_ERR_NOT_READY` (starting or shutting down) or `VIGIL_ERR_STORE_WRITE`, with `Retry-After`: nothing was accepted, send again',
+    ),
+  };
+
   const querystring = (precisions: readonly string[]) => ({
     type: 'object',
     properties: {
@@ -163,6 +201,7 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
           tags: ['ingest'],
           summary: 'InfluxDB v2 write: line protocol (Telegraf outputs.influxdb_v2)',
           querystring: querystring(V2_PRECISIONS),
+          response,
         },
       },
       (request, reply) => write(request, reply, V2_PRECISIONS),
@@ -177,6 +216,7 @@ export function registerInfluxRoutes(app: FastifyInstance, options: InfluxRoutes
           tags: ['ingest'],
           summary: 'InfluxDB v1 write: line protocol (Telegraf outputs.influxdb)',
           querystring: querystring(V1_PRECISIONS),
+          response,
         },
       },
       (request, reply) => write(request, reply, V1_PRECISIONS),

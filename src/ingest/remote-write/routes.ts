@@ -11,6 +11,7 @@ import { quoteInput } from '../../data/quote.js';
 import { counter } from '../../metrics/registry.js';
 import { BackpressureError, type Engine } from '../../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../../errors.js';
+import { commonIngestAnswers, described, noContent } from '../http/answers.js';
 import {
   decodeWriteRequest,
   decompress,
@@ -139,6 +140,19 @@ export async function registerRemoteWriteRoutes(
           summary: 'Prometheus remote-write v1 (snappy-compressed protobuf WriteRequest)',
           description:
             'Series labels map to device/metric/tags as configured in `remote_write` (docs/integrations-prometheus.md). 204 when every sample was accepted or skipped (stale markers, NaN, ±Inf); 400 for data that can never be accepted; 413 over a size limit; 415 for another content type or encoding; 503 with Retry-After when the engine is full (Prometheus retries).',
+          response: {
+            204: noContent('every sample was accepted (durable) or skipped (stale, NaN, ±Inf)'),
+            400: described(
+              '`VIGIL_ERR_INPUT`: samples that can never be accepted (the rest of the request is durable), or a body that is not a snappy WriteRequest; Prometheus drops the batch',
+            ),
+            ...commonIngestAnswers,
+            415: described(
+              '`VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/x-protobuf` with `Content-Encoding: snappy`',
+            ),
+            503: described(
+              '`VIGIL_ERR_BACKPRESSURE`, `VIGIL_ERR_RATE_LIMITED` (503, not 429, so Prometheus retries), `VIGIL_ERR_NOT_READY` or `VIGIL_ERR_STORE_WRITE`, with `Retry-After`: nothing was accepted, Prometheus sends again',
+            ),
+          },
         },
       },
       async (request, reply) => {
