@@ -217,6 +217,35 @@ describe('the write guard, on every route `vigil serve` registers', () => {
     const discard = await app.inject({ method: 'POST', url: '/v1/shadows/99/discard' });
     assert.equal(discard.statusCode, 404, discard.body);
   });
+
+  test('an empty body that names text/plain is 415 on every JSON route, over a socket', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const lineProtocol = new Set(['POST /api/v2/write', 'POST /write', 'POST /api/v1/write']);
+    for (const route of mutating()) {
+      if (lineProtocol.has(`${route.method} ${route.url}`)) continue; // they read any type
+      const res = await fetch(`${base}${concrete(route.url).replace('/1/', '/99/')}`, {
+        method: route.method,
+        headers: { 'content-type': 'text/plain' },
+        body: '',
+      });
+      const what = `${route.method} ${route.url}`;
+      assert.equal(res.status, 415, what);
+      const answer = (await res.json()) as { code: string; message: string };
+      assert.equal(answer.code, 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE', what);
+      assert.match(
+        answer.message,
+        /reads application\/.*the request's Content-Type is text\/plain/,
+      );
+    }
+    // Influx still takes line protocol as text/plain.
+    const influx = await fetch(`${base}/api/v2/write?precision=ms`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: `m,d=b v=1 ${T0}`,
+    });
+    assert.equal(influx.status, 204);
+  });
 });
 
 test('a request while the server shuts down: 503 VIGIL_ERR_NOT_READY with Retry-After', async () => {

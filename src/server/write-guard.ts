@@ -2,8 +2,9 @@
  * The guard in front of every route that changes something (POST, PUT, PATCH, DELETE), whoever
  * registers it: a browser request from another site is refused (403 `VIGIL_ERR_CROSS_SITE`)
  * before its body is read, and a body in a content type the route does not declare is refused
- * (415 `VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE`). Clients that send neither `Origin` nor
- * `Sec-Fetch-Site` (curl, Telegraf, Prometheus) pass the first check. Why both: docs/security.md.
+ * (415 `VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE`), an empty body that names another type too. Clients
+ * that send neither `Origin` nor `Sec-Fetch-Site` (curl, Telegraf, Prometheus) pass the first
+ * check. Why both: docs/security.md.
  *
  * A route declares what it reads with `config: { bodyTypes }`; without it a mutating route reads
  * JSON, so a new route is guarded by default.
@@ -85,10 +86,13 @@ function refusal(request: FastifyRequest): VigilError | undefined {
     );
   }
   const url = request.routeOptions.url;
-  if (url === undefined || !hasBody(request)) return undefined;
+  const type = mediaType(request);
+  // A request that names a type is checked even with an empty body: Fastify would hand `''`
+  // to the route as text/plain (a 200 for no points, a 422 for an empty strategy) where the
+  // answer is 415. Only a request with neither a body nor a type (promote, discard) passes.
+  if (url === undefined || (!hasBody(request) && type === undefined)) return undefined;
   const types = request.routeOptions.config.bodyTypes ?? JSON_BODY;
   if (types === 'any') return undefined;
-  const type = mediaType(request);
   if (type !== undefined && types.includes(type)) return undefined;
   return new VigilError(
     'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE',

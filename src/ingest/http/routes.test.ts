@@ -237,6 +237,10 @@ describe('POST /v1/points: Content-Encoding, malformed JSON, content types', () 
         );
       }
     }
+    // An empty body that names text/plain is refused too, not taken as zero points.
+    const empty = await send('', { 'content-type': 'text/plain' });
+    assert.equal(empty.status, 415, JSON.stringify(empty.json));
+    assert.equal(empty.json['code'], 'VIGIL_ERR_UNSUPPORTED_MEDIA_TYPE');
     await s.engine.flush();
     assert.ok(!(await s.store.querier.devices()).includes('plain'));
   });

@@ -72,6 +72,8 @@ export async function registerPointsRoute(
     // would turn a bad byte into U+FFFD inside a device id.
     const json = scope.getDefaultJsonParser('error', 'error');
     scope.removeContentTypeParser('application/json');
+    // Fastify's text/plain parser would pass an empty text/plain body on as NDJSON: 415 here.
+    scope.removeContentTypeParser('text/plain');
     scope.addContentTypeParser(
       'application/json',
       { parseAs: 'buffer' },
