@@ -59,7 +59,9 @@ async function main(): Promise<void> {
     detectorStrategy(kind),
   ]);
   strategies.push(['multivariate (built-in)', await resolveStrategy('multivariate')]);
-  const suites: [string, Scenario[]][] = [['short runs (1,200 rows, 400 trained)', shortScenarios()]];
+  const suites: [string, Scenario[]][] = [
+    ['short runs (1,200 rows, 400 trained)', shortScenarios()],
+  ];
   if (!short) suites.push(['long runs (3 days, 1 trained)', longScenarios()]);
   const all: [string, RunResult[]][] = strategies.map(([name]) => [name, []]);
   for (const [title, scenarios] of suites) {

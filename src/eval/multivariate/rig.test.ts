@@ -62,7 +62,10 @@ for (const seed of [16, 17, 18]) {
     assert.equal(rig.metrics.length, 8);
     const { flagged, top } = await detectRig(seed, ['--train-rows', '400']);
     assert.equal(flagged.length, 1150);
-    assert.ok(flagged.slice(0, 400).every((f) => !f), 'no training row is flagged');
+    assert.ok(
+      flagged.slice(0, 400).every((f) => !f),
+      'no training row is flagged',
+    );
     const first = flagged.findIndex((f, i) => f && i >= rig.start);
     assert.ok(first >= rig.start && first < rig.start + 30, `first alarm at row ${first}`);
     const counts = countRows(eventRows(flagged, QUIET_ROWS), rig.start, rig.end, 400);
@@ -72,7 +75,10 @@ for (const seed of [16, 17, 18]) {
     assert.ok(falseAlarms <= 0.05, `${(100 * falseAlarms).toFixed(1)} % of normal rows in events`);
     const inFault = top.filter((t, i) => flagged[i] && i >= rig.start && i < rig.end);
     const named = inFault.filter((t) => /^(flow|pressure):/.test(t)).length;
-    assert.ok(named >= 0.9 * inFault.length, `flow or pressure first at ${named}/${inFault.length}`);
+    assert.ok(
+      named >= 0.9 * inFault.length,
+      `flow or pressure first at ${named}/${inFault.length}`,
+    );
   });
 }
 

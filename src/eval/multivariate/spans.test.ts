@@ -5,9 +5,10 @@ import { countRows, eventRows, f1 } from './spans.js';
 const flags = (text: string): boolean[] => [...text].map((c) => c === 'x');
 
 test('an event covers the rows between flags closer than the quiet span, and ends at the last flag', () => {
-  assert.deepEqual(Array.from(eventRows(flags('..x..x......x.'), 3)), [
-    0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0,
-  ]);
+  assert.deepEqual(
+    Array.from(eventRows(flags('..x..x......x.'), 3)),
+    [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0],
+  );
   assert.deepEqual(Array.from(eventRows(flags('....'), 3)), [0, 0, 0, 0]);
 });
 

@@ -351,17 +351,23 @@ export function fitOf(
 }
 
 /** The fit of a batch of vectors (equal weights), or null when it cannot be made. */
-export function batchFit(rows: readonly Float64Array[], params: Readonly<BaselineParams>): BaselineFit | null {
+export function batchFit(
+  rows: readonly Float64Array[],
+  params: Readonly<BaselineParams>,
+): BaselineFit | null {
   const n = rows.length;
   const d = rows[0]?.length ?? 0;
   if (n < minimumVectors(d)) return null;
   const mean = new Float64Array(d);
-  for (const row of rows) for (let i = 0; i < d; i++) mean[i] = (mean[i] as number) + (row[i] as number) / n;
+  for (const row of rows)
+    for (let i = 0; i < d; i++) mean[i] = (mean[i] as number) + (row[i] as number) / n;
   const cov = new Float64Array(d * d);
   for (const row of rows) {
     for (let i = 0; i < d; i++) {
       const a = (row[i] as number) - (mean[i] as number);
-      for (let j = 0; j < d; j++) cov[i * d + j] = (cov[i * d + j] as number) + a * ((row[j] as number) - (mean[j] as number));
+      for (let j = 0; j < d; j++)
+        cov[i * d + j] =
+          (cov[i * d + j] as number) + a * ((row[j] as number) - (mean[j] as number));
     }
   }
   for (let k = 0; k < cov.length; k++) cov[k] = (cov[k] as number) / (n - 1);
