@@ -142,17 +142,19 @@ abstract class GatedPipeline<S> {
     return this.training.rows > 0 || this.training.untilMs > Number.NEGATIVE_INFINITY;
   }
 
-  /** The first point after the training period: close the detector's (vector strategies). */
-  protected abstract afterTraining(): void;
+  /**
+   * At the first point after the training period: close the detector's (vector strategies).
+   * True when the detector still needs training points (its minimum), so this point trains.
+   */
+  protected abstract afterTraining(): boolean;
 
   process(timeMs: number, input: S): number {
     this.eventChange = null;
-    if (this.tick(timeMs)) {
+    if (this.tick(timeMs) || this.afterTraining()) {
       this.trainPoint(timeMs, input);
       this.level = 'ok';
       return 0;
     }
-    this.afterTraining();
     if (this.missing(input)) {
       this.level = 'ok';
       return 0;
@@ -225,8 +227,9 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
     super(strategy, threshold, seriesKey, level, trainingSeen, events);
   }
 
-  protected afterTraining(): void {
+  protected afterTraining(): boolean {
     // Univariate detectors warm up on their own (no training period to close).
+    return false;
   }
 
   protected explanation(timeMs: number, value: number, score: number): EventExplanation {
@@ -301,15 +304,22 @@ class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements Devi
   /**
    * With a training period, the detector's ends with it (not at its own `training_points`), and
    * the threshold is calibrated on the period's held-out scores: armed at the first scored
-   * vector. Without one, the detector keeps its own warm-up, as before.
+   * vector. A period that gave fewer usable vectors than the detector's minimum (`training.until`
+   * passed before a device's first points, missing readings) goes on until it has them: a live
+   * device must not fail. Without a training period, the detector keeps its own warm-up.
    */
-  protected afterTraining(): void {
-    if (this.trainingDone) return;
-    this.trainingDone = true;
+  protected afterTraining(): boolean {
+    if (this.trainingDone) return false;
     const detector = this.detector;
-    if (!this.hasTrainingPeriod || !isTrainable(detector) || detector.trainingClosed) return;
+    if (!this.hasTrainingPeriod || !isTrainable(detector) || detector.trainingClosed) {
+      this.trainingDone = true;
+      return false;
+    }
+    if (detector.trainedVectors < detector.minimumTraining) return true;
+    this.trainingDone = true;
     const scores = detector.closeTraining();
     this.threshold.calibrate?.(scores);
+    return false;
   }
 
   protected explanation(_timeMs: number, values: Float64Array, score: number): EventExplanation {

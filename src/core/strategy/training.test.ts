@@ -106,6 +106,18 @@ describe('a vector strategy with a training period', () => {
     });
   });
 
+  it('a period that gave fewer vectors than the minimum goes on until it has them (no failure)', () => {
+    // `until` passed before the device's first point: no vector trained in the period.
+    const late = strategy('hotelling', 'static', "{ until: '2023-06-01' }");
+    const { scores } = replay(compileDeviceStrategy(late, RUN.metrics));
+    const minimum = RUN.metrics.length + 2;
+    assert.ok(
+      scores.slice(0, minimum).every((s) => s === 0),
+      'the minimum is trained',
+    );
+    assert.ok(scores[minimum]! > 0, `row ${minimum} scores ${scores[minimum]}`);
+  });
+
   it('without a training period the detector keeps its own warm-up (training_points)', () => {
     const plain = parseStrategy(`
 name: plain

@@ -129,6 +129,14 @@ export abstract class BaselineDetector<
     return this.baseline.isClosed;
   }
 
+  get trainedVectors(): number {
+    return this.baseline.count;
+  }
+
+  get minimumTraining(): number {
+    return minimumVectors(this.dimensions);
+  }
+
   /**
    * End the pipeline's training period: fit on all of it now, then calibrate the 0.5 boundary
    * on the training period's own held-out scores — each kept training vector scored under a fit

@@ -23,6 +23,10 @@ export interface TrainableVectorDetector extends VectorDetector {
   closeTraining(): Float64Array;
   /** True once `closeTraining` ran (it is kept in snapshots). */
   readonly trainingClosed: boolean;
+  /** Vectors learned into the baseline so far. */
+  readonly trainedVectors: number;
+  /** Fewest trained vectors `closeTraining` accepts. */
+  readonly minimumTraining: number;
 }
 
 export function isTrainable(detector: VectorDetector): detector is TrainableVectorDetector {
