@@ -11,6 +11,7 @@ import {
   compileDeviceStrategy,
   compileStrategy,
   isVectorStrategy,
+  withTrainingRows,
 } from '../core/strategy/compile.js';
 import { resolveStrategy } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
@@ -137,7 +138,8 @@ export function formatTopMetrics(
  * complete, so a failed run never leaves a file that looks finished.
  */
 export async function detectCsv(options: DetectOptions): Promise<DetectSummary> {
-  const strategy = await resolveStrategy(options.strategy);
+  // --train-rows replaces the strategy's training period: one period governs.
+  const strategy = withTrainingRows(await resolveStrategy(options.strategy), options.trainRows);
   const input = createReadStream(options.input);
   const table = await openCsvTable(input, {
     source: options.input,

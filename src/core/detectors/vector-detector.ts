@@ -33,5 +33,7 @@ export interface VectorDetectorFactory<P = unknown> {
   /** Zod schema with every default filled in, as for univariate detectors. */
   readonly paramsSchema: z.ZodType<P>;
   create(params: P, dimensions: number, seed: number): VectorDetector;
+  /** Fewest vectors a training period must give a detector of `dimensions` metrics. */
+  minimumTraining?(dimensions: number): number;
   restore(snapshot: DetectorSnapshot): VectorDetector;
 }

@@ -215,7 +215,7 @@ ${extra}
     const multi = await resolveStrategy('multivariate');
     assert.equal(isVectorStrategy(fast), false);
     assert.equal(isVectorStrategy(multi), true);
-    assert.throws(() => compileStrategy(multi), /multivariate detector 'pca'.*per device/);
+    assert.throws(() => compileStrategy(multi), /multivariate detector 'hotelling'.*per device/);
     assert.throws(() => compileDeviceStrategy(fast, ['a']), /univariate detector 'ewzscore'/);
     assert.throws(() => compileDeviceStrategy(multi, ['a', 'a']), /distinct metric names/);
     assert.throws(

@@ -137,9 +137,20 @@ abstract class GatedPipeline<S> {
   protected abstract learn(timeMs: number, input: S): void;
   protected abstract learnAsNormal(timeMs: number, input: S): void;
 
+  /** Does the strategy set a training period (the pipeline's, which governs the detector's)? */
+  protected get hasTrainingPeriod(): boolean {
+    return this.training.rows > 0 || this.training.untilMs > Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * At the first point after the training period: close the detector's (vector strategies).
+   * True when the detector still needs training points (its minimum), so this point trains.
+   */
+  protected abstract afterTraining(): boolean;
+
   process(timeMs: number, input: S): number {
     this.eventChange = null;
-    if (this.tick(timeMs)) {
+    if (this.tick(timeMs) || this.afterTraining()) {
       this.trainPoint(timeMs, input);
       this.level = 'ok';
       return 0;
@@ -216,6 +227,11 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
     super(strategy, threshold, seriesKey, level, trainingSeen, events);
   }
 
+  protected afterTraining(): boolean {
+    // Univariate detectors warm up on their own (no training period to close).
+    return false;
+  }
+
   protected explanation(timeMs: number, value: number, score: number): EventExplanation {
     return explainPoint(this.detector, metricOf(this.key), timeMs, value, score);
   }
@@ -245,6 +261,8 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
 class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements DevicePipeline {
   /** Score of the last processed vector: its contributions are the detector's last ones. */
   private lastScore = 0;
+  /** The training period has been closed (or there is none to close): skip the check. */
+  private trainingDone = false;
 
   constructor(
     strategy: Strategy,
@@ -281,6 +299,27 @@ class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements Devi
   contributions(out: Float64Array): void {
     if (this.lastScore === 0) out.fill(0);
     else this.detector.contributions(out);
+  }
+
+  /**
+   * With a training period, the detector's ends with it (not at its own `training_points`), and
+   * the threshold is calibrated on the period's held-out scores: armed at the first scored
+   * vector. A period that gave fewer usable vectors than the detector's minimum (`training.until`
+   * passed before a device's first points, missing readings) goes on until it has them: a live
+   * device must not fail. Without a training period, the detector keeps its own warm-up.
+   */
+  protected afterTraining(): boolean {
+    if (this.trainingDone) return false;
+    const detector = this.detector;
+    if (!this.hasTrainingPeriod || !isTrainable(detector) || detector.trainingClosed) {
+      this.trainingDone = true;
+      return false;
+    }
+    if (detector.trainedVectors < detector.minimumTraining) return true;
+    this.trainingDone = true;
+    const scores = detector.closeTraining();
+    this.threshold.calibrate?.(scores);
+    return false;
   }
 
   protected explanation(_timeMs: number, values: Float64Array, score: number): EventExplanation {
@@ -387,6 +426,7 @@ export function compileDeviceStrategy(
   }
   const names = Object.freeze([...metrics]);
   const detectorFactory = getVectorDetectorFactory(strategy.detector.kind);
+  checkTrainingRows(strategy, detectorFactory.minimumTraining?.(names.length) ?? 0, names.length);
   const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
   const threshold = thresholdMaker(strategy);
   return (deviceKey) =>
@@ -397,6 +437,26 @@ export function compileDeviceStrategy(
       detectorFactory.create(detectorParams, names.length, seriesSeed(strategy, deviceKey)),
       threshold(),
     );
+}
+
+/** A training period of rows must give the detector at least its minimum. */
+function checkTrainingRows(strategy: Strategy, minimum: number, metrics: number): void {
+  const rows = strategy.training?.rows;
+  if (rows === undefined || rows >= minimum) return;
+  throw new VigilError(
+    'VIGIL_ERR_STRATEGY_INVALID',
+    `a training period of ${rows} rows is too short for detector '${strategy.detector.kind}' ` +
+      `on ${metrics} metrics (strategy ${strategy.name}@${strategy.version}): ` +
+      `it needs at least ${minimum} (d + 2)`,
+  );
+}
+
+/**
+ * The strategy with its training period replaced by the first `rows` points (`--train-rows`):
+ * one training period governs, the detector's warm-up follows it. 0 keeps the strategy's own.
+ */
+export function withTrainingRows(strategy: Strategy, rows: number): Strategy {
+  return rows > 0 ? { ...strategy, training: { rows } } : strategy;
 }
 
 function checkSnapshot(strategy: Strategy, snapshot: PipelineSnapshot): Level {

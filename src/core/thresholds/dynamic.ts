@@ -59,6 +59,8 @@ const FINE = 1 / 96;
 const BUCKETS = 10;
 /** Flagged scores waiting for the end of their burst span (min_flags ≤ 8 bounds the queue). */
 const PENDING_SLOTS = 8;
+/** Fewest training scores `calibrate` takes as quantiles (fewer leave the threshold as it is). */
+const MIN_CALIBRATION = 50;
 /** Share of the old histogram weight kept when a recalibration starts. */
 const RECALIBRATION_KEEP = 0.25;
 /** Rescale the histogram when the lazy-decay increment passes this (float32 max is 3.4e38). */
@@ -293,6 +295,26 @@ export class DynamicThreshold implements Threshold {
       return 'ok';
     }
     return this.classifyRest(timeMs, score);
+  }
+
+  /**
+   * Replace the histogram with a training period's scores and end the calibration: the
+   * quantiles come from them at once (never below the floors). Fewer than `MIN_CALIBRATION`
+   * finite scores change nothing.
+   */
+  calibrate(scores: ArrayLike<number>): void {
+    let finiteScores = 0;
+    for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i])) finiteScores++;
+    if (finiteScores < MIN_CALIBRATION) return;
+    this.f32.fill(0, HIST, HIST + BINS);
+    this.total = 0;
+    this.increment = 1;
+    for (let i = 0; i < scores.length; i++) {
+      const score = scores[i] as number;
+      if (Number.isFinite(score)) this.add(binOf(score));
+    }
+    this.count = 0;
+    this.endCalibration();
   }
 
   snapshot(): ThresholdSnapshot {

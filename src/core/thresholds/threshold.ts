@@ -8,6 +8,11 @@ export interface Threshold {
    * Deterministic: the same score sequence gives the same levels.
    */
   classify(timeMs: number, score: number): Level;
+  /**
+   * Calibrate on the scores of a training period (normal by definition) instead of waiting for
+   * live ones: an adaptive threshold is armed from the next point. Absent: nothing to calibrate.
+   */
+  calibrate?(scores: ArrayLike<number>): void;
   snapshot(): ThresholdSnapshot;
 }
 

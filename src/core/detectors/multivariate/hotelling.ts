@@ -2,14 +2,16 @@ import { z } from 'zod';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
   baselineParamsShape,
-  isUsable,
   shrunkEigenvalue,
   standardise,
   type BaselineFit,
-  type BaselineState,
 } from './baseline.js';
-import { BaselineDetector, baselineDetectorFactory } from './baseline-detector.js';
-import { FTail, pValueScore } from './log-tails.js';
+import {
+  BaselineDetector,
+  baselineDetectorFactory,
+  type BaselineDetectorState,
+} from './baseline-detector.js';
+import { FTail } from './log-tails.js';
 
 /**
  * Online Hotelling T²: the squared Mahalanobis distance zᵀ R⁻¹ z of a device's standardised
@@ -60,16 +62,13 @@ export class HotellingDetector extends BaselineDetector<HotellingParams, Model> 
   private readonly t: Float64Array;
   private readonly z: Float64Array;
 
-  constructor(params: HotellingParams, dimensions: number, state?: BaselineState) {
+  constructor(params: HotellingParams, dimensions: number, state?: BaselineDetectorState) {
     super(params, dimensions, state, (fit, p) => buildModel(fit, p.shrinkage));
     this.z = new Float64Array(dimensions);
     this.t = new Float64Array(dimensions);
   }
 
-  score(_timeMs: number, values: Float64Array): number {
-    this.lastScore = 0;
-    const model = this.model;
-    if (!isUsable(values, this.dimensions) || !model) return 0;
+  protected statisticDecades(model: Model, values: Float64Array, out: Float64Array): void {
     const d = this.dimensions;
     const { vectors } = model.fit;
     standardise(model.fit, values, this.z);
@@ -80,10 +79,7 @@ export class HotellingDetector extends BaselineDetector<HotellingParams, Model> 
       this.t[i] = ti;
       t2 += ti * ti * (model.inverse[i] as number);
     }
-    const score = pValueScore(model.tail.logTail(t2 * model.toF), this.decades);
-    this.lastModel = model;
-    this.lastScore = score;
-    return score;
+    out[0] = -model.tail.logTail(t2 * model.toF) / Math.LN10;
   }
 
   protected explain(model: Model, out: Float64Array): void {

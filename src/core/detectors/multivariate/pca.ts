@@ -2,14 +2,16 @@ import { z } from 'zod';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import {
   baselineParamsShape,
-  isUsable,
   shrunkEigenvalue,
   standardise,
   type BaselineFit,
-  type BaselineState,
 } from './baseline.js';
-import { BaselineDetector, baselineDetectorFactory } from './baseline-detector.js';
-import { ChiSquareTail, FTail, pValueScore } from './log-tails.js';
+import {
+  BaselineDetector,
+  baselineDetectorFactory,
+  type BaselineDetectorState,
+} from './baseline-detector.js';
+import { ChiSquareTail, FTail } from './log-tails.js';
 
 /**
  * PCA monitoring: T² on the k leading components of the baseline correlation (unusual operation
@@ -90,10 +92,9 @@ export class PcaDetector extends BaselineDetector<PcaParams, Model> {
   private readonly t: Float64Array;
   /** Residual of the last scored vector. */
   private readonly e: Float64Array;
-  private lastFromQ = false;
 
-  constructor(params: PcaParams, dimensions: number, state?: BaselineState) {
-    super(params, dimensions, state, buildModel);
+  constructor(params: PcaParams, dimensions: number, state?: BaselineDetectorState) {
+    super(params, dimensions, state, buildModel, 2);
     this.z = new Float64Array(dimensions);
     this.t = new Float64Array(dimensions);
     this.e = new Float64Array(dimensions);
@@ -104,10 +105,7 @@ export class PcaDetector extends BaselineDetector<PcaParams, Model> {
     return this.model?.k ?? 0;
   }
 
-  score(_timeMs: number, values: Float64Array): number {
-    this.lastScore = 0;
-    const model = this.model;
-    if (!isUsable(values, this.dimensions) || !model) return 0;
+  protected statisticDecades(model: Model, values: Float64Array, out: Float64Array): void {
     const d = this.dimensions;
     const { k } = model;
     const { vectors } = model.fit;
@@ -126,19 +124,16 @@ export class PcaDetector extends BaselineDetector<PcaParams, Model> {
     for (let j = 0; j < d; j++) q += (e[j] as number) ** 2;
     const logT2 = model.t2Tail.logTail(t2 * model.toF);
     const logQ = model.qTail ? model.qTail.logTail(q * model.qScale) : 0;
-    const fromQ = logQ <= logT2;
-    // Two tests, one boundary: Bonferroni doubles the smaller p-value (when there are two).
-    const logP = Math.min(0, (fromQ ? logQ : logT2) + (model.qTail ? Math.LN2 : 0));
-    const score = pValueScore(logP, this.decades);
-    this.lastModel = model;
-    this.lastFromQ = fromQ;
-    this.lastScore = score;
-    return score;
+    // Two tests: Bonferroni doubles each p-value (when there are two). Q first, so it is the
+    // one explained on a tie.
+    const bonferroni = model.qTail ? Math.LN2 : 0;
+    out[0] = -Math.min(0, logQ + bonferroni) / Math.LN10;
+    out[1] = -Math.min(0, logT2 + bonferroni) / Math.LN10;
   }
 
   protected explain(model: Model, out: Float64Array): void {
     const d = this.dimensions;
-    if (this.lastFromQ) {
+    if (this.lastStatistic === 0) {
       scaledSquares(this.e, out);
     } else {
       const { vectors } = model.fit;

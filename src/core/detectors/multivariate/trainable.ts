@@ -13,8 +13,23 @@ import type { VectorDetector } from '../vector-detector.js';
  */
 export interface TrainableVectorDetector extends VectorDetector {
   train(timeMs: number, values: Float64Array): void;
+  /**
+   * End the pipeline's training period: the detector's own `training_points` no longer apply,
+   * the baseline is fitted on everything trained and the score's 0.5 boundary calibrated on the
+   * training period's own held-out scores, so scoring is armed from the next vector. Returns
+   * those scores (for the threshold). Throws a VigilError when fewer vectors were trained than
+   * the detector needs (d + 2 for the covariance detectors).
+   */
+  closeTraining(): Float64Array;
+  /** True once `closeTraining` ran (it is kept in snapshots). */
+  readonly trainingClosed: boolean;
+  /** Vectors learned into the baseline so far. */
+  readonly trainedVectors: number;
+  /** Fewest trained vectors `closeTraining` accepts. */
+  readonly minimumTraining: number;
 }
 
 export function isTrainable(detector: VectorDetector): detector is TrainableVectorDetector {
-  return typeof (detector as Partial<TrainableVectorDetector>).train === 'function';
+  const d = detector as Partial<TrainableVectorDetector>;
+  return typeof d.train === 'function' && typeof d.closeTraining === 'function';
 }
