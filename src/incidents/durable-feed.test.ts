@@ -75,4 +75,30 @@ describe('durable feed', () => {
     assert.deepEqual(seenStored, [true]);
     await feed.close();
   });
+  it('a hung write holds the items at most holdMs, then they go on; the write still lands', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const events = Object.create(store.events) as Store['events'];
+    events.upsert = async (rows: readonly StoredEvent[]) => {
+      await held;
+      return store.events.upsert(rows);
+    };
+    const logged: string[] = [];
+    const heard: string[] = [];
+    const feed = new DurableFeed({
+      store: { events, incidents: store.incidents },
+      grouper: new IncidentGrouper(300_000),
+      onIncident: (change) => heard.push(change.type),
+      log: (msg) => logged.push(msg),
+      holdMs: 100,
+    });
+    const t0 = Date.UTC(2026, 0, 3);
+    feed.push(feedItem({ device: 'pump-6', metric: 'flow', start: t0 }, 'open', t0));
+    await feed.idle();
+    assert.deepEqual(heard, ['open'], 'alerted although the store hangs');
+    assert.match(logged.join('\n'), /took over 100 ms/);
+    release();
+    await feed.close();
+    assert.equal((await store.incidents.get(`pump-6|${t0}`))?.state, 'firing');
+  });
 });

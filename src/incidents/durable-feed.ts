@@ -25,6 +25,13 @@ export interface DurableFeedOptions {
   /** Each incident change, once it and its event are stored (the alert sinks). */
   readonly onIncident?: (change: IncidentChange) => void;
   readonly log: (msg: string) => void;
+  /**
+   * Longest a batch waits for its write, ms (default 5,000): past it (a hung database) the items
+   * go on unstored rather than hold alerts back; the write still completes in order.
+   */
+  readonly holdMs?: number;
+  /** Most scores held while a write is under way (default 10,000); beyond, `ok` scores are dropped. */
+  readonly maxHeldScores?: number;
 }
 
 /** The stored form of a feed event (the strategy `name@version` split). */
@@ -75,6 +82,9 @@ export class DurableFeed {
   readonly #o: DurableFeedOptions;
   readonly #listeners = new Set<(item: EngineFeedItem) => void>();
   #queue: Pending[] = [];
+  #heldScores = 0;
+  /** The write under way (the next one starts after it: writes keep feed order). */
+  #writing: Promise<void> = Promise.resolve();
   #draining: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -109,6 +119,12 @@ export class DurableFeed {
       this.#emit({ item });
       return;
     }
+    if (item.type === 'score') {
+      // People's feed, already sampled: while the store is slow, the `ok` ones can go.
+      if (this.#heldScores >= (this.#o.maxHeldScores ?? 10_000) && item.point.level === 'ok')
+        return;
+      this.#heldScores++;
+    }
     const change = item.type === 'event' ? this.#o.grouper.apply(item) : undefined;
     this.#queue.push(change === undefined ? { item } : { item, change });
     this.#draining ??= this.#drain().finally(() => {
@@ -125,16 +141,27 @@ export class DurableFeed {
   async close(): Promise<void> {
     this.#unsubscribe?.();
     await this.idle();
+    await this.#writing;
   }
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
-      try {
-        await this.#store(batch);
-      } catch (error) {
+      this.#heldScores = 0;
+      const write = this.#writing.then(() => this.#store(batch));
+      this.#writing = write.catch((error: unknown) => {
         this.#o.log(`storing events before alerting them failed: ${errorText(error)}`);
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const holdMs = this.#o.holdMs ?? 5_000;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), holdMs);
+      });
+      const timedOut = await Promise.race([this.#writing.then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.#o.log(`storing events took over ${holdMs} ms: alerting them before they are stored`);
       }
       for (const p of batch) this.#emit(p);
     }
