@@ -109,4 +109,18 @@ describe('incident routes', () => {
     assert.equal(missing.status, 404);
     assert.equal(missing.json.code, 'VIGIL_ERR_NOT_FOUND');
   });
+  it('the OpenAPI document lists every incident route', async () => {
+    const doc = (await (await fetch(`${service.url}/docs`)).json()) as { paths: object };
+    const paths = Object.keys(doc.paths);
+    for (const p of [
+      '/v1/incidents',
+      '/v1/incidents/{id}',
+      '/v1/incidents/{id}/acknowledge',
+      '/v1/incidents/{id}/assign',
+      '/v1/incidents/{id}/comments',
+      '/v1/incidents/{id}/resolve',
+    ]) {
+      assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
+    }
+  });
 });
