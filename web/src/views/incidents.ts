@@ -406,7 +406,7 @@ export function renderIncident(main: HTMLElement, route: Route): () => void {
       ),
       h(
         'div',
-        { class: 'actions', role: 'group', 'aria-label': 'Incident actions' },
+        { class: 'incident-actions', role: 'group', 'aria-label': 'Incident actions' },
         h(
           'button',
           {
