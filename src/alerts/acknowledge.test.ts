@@ -79,4 +79,28 @@ describe('acknowledged incidents', () => {
     );
     await alerting.close();
   });
+  it('resolved by hand: its updates go nowhere; the events closing still resolve it', async () => {
+    changes.length = 0;
+    const settings = alertSettings(
+      { webhooks: [{ name: 'ops', url, secret: 'acknowledge-test-secret' }] },
+      'http://vigil.test',
+    );
+    const alerting = new Alerting({
+      settings,
+      deadLetters: store.deadLetters,
+      registry: new Registry(),
+      log: () => undefined,
+    });
+    const sink = alerting.sinks[0] as WebhookSink;
+    const t0 = Date.UTC(2026, 1, 1);
+    const temp = { device: 'pump-8', metric: 'temp', start: t0 };
+    const open = alerting.handle(feedItem(temp, 'open', t0));
+    assert.ok(open);
+    alerting.resolveByHand(open.incident.id);
+    alerting.handle(feedItem(temp, 'update', t0 + 1000));
+    alerting.handle(feedItem(temp, 'close', t0 + 2000));
+    await sink.idle();
+    assert.deepEqual(changes, ['open', 'resolve']);
+    await alerting.close();
+  });
 });

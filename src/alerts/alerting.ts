@@ -28,6 +28,7 @@ export class Alerting {
   readonly #log: (msg: string) => void;
   readonly #flushTimeoutMs: number;
   readonly #acknowledged = new Set<string>();
+  readonly #resolvedByHand = new Set<string>();
   #unsubscribe: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
@@ -87,12 +88,34 @@ export class Alerting {
     if (this.#closed !== undefined) return;
     this.#metrics.incidents.inc({ change: change.type });
     const id = change.incident.id;
-    if (change.type !== 'update') this.#acknowledged.delete(id);
+    // Resolved by hand: its updates go nowhere until it resolves or fires afresh.
+    if (change.type === 'update' && this.#resolvedByHand.has(id)) return;
+    if (change.type !== 'update') {
+      this.#acknowledged.delete(id);
+      this.#resolvedByHand.delete(id);
+    }
     const silenced = this.#acknowledged.has(id);
     for (const sink of this.sinks) {
       if (silenced && sink.kind === 'webhook') continue;
       try {
         sink.notify(change);
+      } catch (error) {
+        this.#log(`alert sink ${sink.name}: ${errorText(error)}`);
+      }
+    }
+  }
+
+  /**
+   * A person resolved an incident: Alertmanager alerts end now (and their silences expire);
+   * further updates of it are sent nowhere until its events close or it fires afresh.
+   */
+  resolveByHand(incidentId: string): void {
+    if (this.#closed !== undefined) return;
+    this.#resolvedByHand.add(incidentId);
+    this.#acknowledged.delete(incidentId);
+    for (const sink of this.sinks) {
+      try {
+        sink.resolve?.(incidentId);
       } catch (error) {
         this.#log(`alert sink ${sink.name}: ${errorText(error)}`);
       }

@@ -183,6 +183,7 @@ export class AlertmanagerSink implements AlertSink {
       this.#firing.set(incident.id, { key, alert });
     } else {
       this.#firing.delete(incident.id);
+      this.#expireSilences(incident.id);
       const end = Math.max(Date.parse(alert.startsAt), Math.min(incident.end ?? now, now));
       this.#resolve(key, alert, end);
     }
@@ -268,6 +269,8 @@ export class AlertmanagerSink implements AlertSink {
 
   /** Silences posted and not yet answered (for close and tests). */
   readonly #silences = new Set<Promise<void>>();
+  /** Silences made on acknowledgement, per incident: expired when it resolves. */
+  readonly #silenceIds = new Map<string, { url: string; id: string }[]>();
 
   acknowledge(incident: AcknowledgedIncident): void {
     const duration = this.#o.silenceOnAckMs ?? 0;
@@ -282,12 +285,19 @@ export class AlertmanagerSink implements AlertSink {
     };
     for (const target of this.#targets) {
       const url = `${target.url.replace(/\/+$/, '')}/api/v2/silences`;
-      const post = this.#postSilence(url, silence).catch((error: unknown) => {
-        this.#o.metrics.failed.inc({ sink: this.name, kind: this.kind });
-        this.#o.log(
-          `alertmanager ${this.name} (${target.url}): silencing incident ${incident.id} failed: ${errorText(error)}`,
-        );
-      });
+      const post = this.#postSilence(url, silence).then(
+        (id) => {
+          const ids = this.#silenceIds.get(incident.id) ?? [];
+          ids.push({ url: target.url.replace(/\/+$/, ''), id });
+          this.#silenceIds.set(incident.id, ids);
+        },
+        (error: unknown) => {
+          this.#o.metrics.failed.inc({ sink: this.name, kind: this.kind });
+          this.#o.log(
+            `alertmanager ${this.name} (${target.url}): silencing incident ${incident.id} failed: ${errorText(error)}`,
+          );
+        },
+      );
       this.#silences.add(post);
       void post.finally(() => this.#silences.delete(post));
     }
@@ -298,7 +308,8 @@ export class AlertmanagerSink implements AlertSink {
     await Promise.all(this.#silences);
   }
 
-  async #postSilence(url: string, silence: unknown): Promise<void> {
+  /** The silence's id, as Alertmanager answers it. */
+  async #postSilence(url: string, silence: unknown): Promise<string> {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'vigil-alerts/1' },
@@ -307,6 +318,47 @@ export class AlertmanagerSink implements AlertSink {
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300).trim()}`);
+    return String((JSON.parse(text) as { silenceID?: unknown }).silenceID ?? '');
+  }
+
+  /** A resolved incident's silences are expired: firing again, it notifies again. */
+  #expireSilences(incidentId: string): void {
+    const ids = this.#silenceIds.get(incidentId);
+    if (ids === undefined) return;
+    this.#silenceIds.delete(incidentId);
+    for (const { url, id } of ids) {
+      if (id === '') continue;
+      const expire = fetch(`${url}/api/v2/silence/${encodeURIComponent(id)}`, {
+        method: 'DELETE',
+        headers: { 'user-agent': 'vigil-alerts/1' },
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#abort.signal]),
+      }).then(async (response) => {
+        await response.text();
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      });
+      const tracked = expire.catch((error: unknown) => {
+        this.#o.log(
+          `alertmanager ${this.name} (${url}): expiring silence ${id} failed: ${errorText(error)}`,
+        );
+      });
+      this.#silences.add(tracked);
+      void tracked.finally(() => this.#silences.delete(tracked));
+    }
+  }
+
+  /** Resolved by a person: the alert ends now and is no longer re-sent. */
+  resolve(incidentId: string): void {
+    if (this.#closed) return;
+    this.#expireSilences(incidentId);
+    const firing = this.#firing.get(incidentId);
+    if (firing === undefined) return;
+    this.#firing.delete(incidentId);
+    this.#resolve(
+      firing.key,
+      firing.alert,
+      Math.max(Date.parse(firing.alert.startsAt), this.#now()),
+    );
+    this.#markAll();
   }
 
   async close(flushTimeoutMs: number): Promise<void> {

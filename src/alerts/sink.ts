@@ -19,6 +19,8 @@ export interface AlertSink {
   notify(change: IncidentChange): void;
   /** A person acknowledged an incident (never throws, never blocks). */
   acknowledge?(incident: AcknowledgedIncident): void;
+  /** A person resolved an incident whose events may still be open (never throws or blocks). */
+  resolve?(incidentId: string): void;
   /**
    * Deliver what is pending, waiting at most `flushTimeoutMs`, then stop. A webhook sink
    * dead-letters what it could not deliver by then (reason `shutdown`).

@@ -220,6 +220,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
         incidents: {
           publicUrl: alertConfig.publicUrl,
           onAcknowledge: (i) => alerting.acknowledge({ id: i.id, by: i.acknowledgedBy }),
+          onResolve: (i) => alerting.resolveByHand(i.id),
         },
       },
       config,

@@ -21,6 +21,8 @@ export interface IncidentRouteDeps {
   readonly incidents: IncidentStore;
   /** Told of every acknowledgement that changed an incident (alert sinks silence it). */
   readonly onAcknowledge?: (incident: StoredIncident) => void;
+  /** Told of every hand resolution that changed an incident (alert sinks end its alert). */
+  readonly onResolve?: (incident: StoredIncident) => void;
   /** Base of the `link` field; default the request's own origin. */
   readonly publicUrl?: string;
 }
@@ -248,7 +250,12 @@ export function registerIncidentRoutes(app: FastifyInstance, deps: IncidentRoute
       return incidents.comment(id, text, who(request));
     },
   );
-  change('resolve', 'Resolve by hand', undefined, (id, request) =>
-    incidents.resolve(id, who(request)),
-  );
+  change('resolve', 'Resolve by hand (ends its alerts)', undefined, async (id, request) => {
+    const before = await incidents.get(id);
+    const after = await incidents.resolve(id, who(request));
+    if (after !== undefined && before !== undefined && before.state !== 'resolved') {
+      deps.onResolve?.(after);
+    }
+    return after;
+  });
 }

@@ -317,6 +317,27 @@ describe('incidents: alerts, links and the incident page', { timeout: 180_000 },
     ).json()) as { state: string; assignee: string; comments: { text: string }[] };
     assert.equal(stored.state, 'resolved');
     assert.equal(stored.assignee, 'maria');
+    // Resolved by hand: the Alertmanager alert ends and the silence is expired.
+    const ended = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const silences = (await (await fetch(`${amBase}/api/v2/silences`)).json()) as {
+          matchers: { name: string; value: string }[];
+          status: { state: string };
+        }[];
+        const expired = silences.some(
+          (s) =>
+            s.status.state === 'expired' &&
+            s.matchers.some((m) => m.name === 'incident' && m.value === incidentId),
+        );
+        const active = (await (
+          await fetch(`${amBase}/api/v2/alerts?active=true&silenced=true&inhibited=true`)
+        ).json()) as { labels: Record<string, string> }[];
+        if (expired && !active.some((a) => a.labels.incident === incidentId)) return true;
+        await sleep(50);
+      }
+      return false;
+    })();
+    assert.ok(ended, 'resolving ended the Alertmanager alert and expired its silence');
     assert.deepEqual(
       stored.comments.map((c) => c.text),
       ['valve 3 replaced'],

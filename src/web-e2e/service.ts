@@ -112,6 +112,7 @@ export async function startService(
     ...(options.alerts === undefined ? {} : { publicUrl: options.alerts.publicUrl }),
     onAcknowledge: (i: { id: string; acknowledgedBy: string | null }) =>
       alerting.acknowledge({ id: i.id, by: i.acknowledgedBy }),
+    onResolve: (i: { id: string }) => alerting.resolveByHand(i.id),
   };
   await registerServeRoutes(
     app,
