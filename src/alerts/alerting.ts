@@ -5,12 +5,12 @@
  */
 import type { Registry } from 'prom-client';
 import type { EngineFeedItem } from '../engine/engine.js';
-import type { DeadLetterStore } from '../store/store.js';
+import type { DeadLetterStore, IncidentStore } from '../store/store.js';
 import { AlertmanagerSink } from './alertmanager.js';
 import type { AlertSettings } from './config.js';
 import { IncidentGrouper, type IncidentChange } from './incident.js';
 import { alertMetrics, type AlertMetrics } from './metrics.js';
-import { errorText, type AlertSink } from './sink.js';
+import { errorText, type AcknowledgedIncident, type AlertSink } from './sink.js';
 import { WebhookSink } from './webhook.js';
 
 export interface AlertingOptions {
@@ -27,6 +27,8 @@ export class Alerting {
   readonly #metrics: AlertMetrics;
   readonly #log: (msg: string) => void;
   readonly #flushTimeoutMs: number;
+  readonly #acknowledged = new Set<string>();
+  readonly #resolvedByHand = new Set<string>();
   #unsubscribe: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
@@ -74,15 +76,73 @@ export class Alerting {
   handle(item: EngineFeedItem): IncidentChange | undefined {
     if (item.type !== 'event' || this.#closed !== undefined) return undefined;
     const change = this.grouper.apply(item);
+    this.notify(change);
+    return change;
+  }
+
+  /**
+   * One incident change grouped elsewhere (the durable feed, src/incidents), to every sink. An
+   * acknowledged incident's updates are not re-sent to webhooks; its resolve and a reopen are.
+   */
+  notify(change: IncidentChange): void {
+    if (this.#closed !== undefined) return;
     this.#metrics.incidents.inc({ change: change.type });
+    const id = change.incident.id;
+    // Resolved by hand: its updates go nowhere until it resolves or fires afresh.
+    if (change.type === 'update' && this.#resolvedByHand.has(id)) return;
+    if (change.type !== 'update') {
+      this.#acknowledged.delete(id);
+      this.#resolvedByHand.delete(id);
+    }
+    const silenced = this.#acknowledged.has(id);
     for (const sink of this.sinks) {
+      if (silenced && sink.kind === 'webhook') continue;
       try {
         sink.notify(change);
       } catch (error) {
         this.#log(`alert sink ${sink.name}: ${errorText(error)}`);
       }
     }
-    return change;
+  }
+
+  /**
+   * A person resolved an incident: Alertmanager alerts end now (and their silences expire);
+   * further updates of it are sent nowhere until its events close or it fires afresh.
+   */
+  resolveByHand(incidentId: string): void {
+    if (this.#closed !== undefined) return;
+    this.#resolvedByHand.add(incidentId);
+    this.#acknowledged.delete(incidentId);
+    for (const sink of this.sinks) {
+      try {
+        sink.resolve?.(incidentId);
+      } catch (error) {
+        this.#log(`alert sink ${sink.name}: ${errorText(error)}`);
+      }
+    }
+  }
+
+  /** After a restart: the incidents acknowledged before it stay silenced. */
+  async restoreAcknowledged(incidents: Pick<IncidentStore, 'list'>): Promise<void> {
+    if (this.sinks.length === 0) return;
+    const page = await incidents.list({ state: 'acknowledged', limit: 10_000 });
+    for (const i of page.items) this.#acknowledged.add(i.id);
+  }
+
+  /**
+   * A person acknowledged an incident: its further updates are not re-sent to webhooks, and
+   * each Alertmanager sink silences its alert (API v2 silences) when configured to.
+   */
+  acknowledge(incident: AcknowledgedIncident): void {
+    if (this.#closed !== undefined) return;
+    this.#acknowledged.add(incident.id);
+    for (const sink of this.sinks) {
+      try {
+        sink.acknowledge?.(incident);
+      } catch (error) {
+        this.#log(`alert sink ${sink.name}: ${errorText(error)}`);
+      }
+    }
   }
 
   /** Stop following the feed, then let every sink flush (bounded by `flush_timeout_ms`). */

@@ -162,7 +162,7 @@ describe('Alertmanager sink against a real Alertmanager', () => {
       const eventId = `pump-7/temperature|default@1|${start}`;
       assert.equal(
         alert.generatorURL,
-        `http://vigil.test:8080/events/${encodeURIComponent(eventId)}`,
+        `http://vigil.test:8080/#/incidents/${encodeURIComponent(incident)}`,
       );
       assert.equal(alert.annotations.summary, 'pump-7: alert anomaly in temperature');
       assert.equal(alert.annotations.observed, '32.45');
@@ -170,6 +170,10 @@ describe('Alertmanager sink against a real Alertmanager', () => {
       assert.equal(alert.annotations.expected_band, '38.06 … 104.9');
       assert.equal(alert.annotations.score, '0.594');
       assert.equal(alert.annotations.dashboard, alert.generatorURL);
+      assert.equal(
+        alert.annotations.event,
+        `http://vigil.test:8080/#/events/${encodeURIComponent(eventId)}`,
+      );
       assert.match(
         alert.annotations.description ?? '',
         /^alert by default@1: temperature = 32.45 \(expected 85.76, normal 38.06 … 104.9\); evidence: extreme-value\/lower-tail 0.594/,

@@ -12,13 +12,14 @@ import {
   describeEvent,
   eventLink,
   formatNumber,
+  incidentLink,
   observedOf,
   summarize,
 } from './describe.js';
 import type { Incident, IncidentChange } from './incident.js';
 import { incidentMetrics, strongestMember } from './incident.js';
 import type { AlertMetrics } from './metrics.js';
-import { errorText, type AlertSink } from './sink.js';
+import { errorText, type AcknowledgedIncident, type AlertSink } from './sink.js';
 
 /** The alert as the v2 API takes it (`postableAlert`). */
 export interface PostableAlert {
@@ -45,6 +46,11 @@ export interface AlertmanagerSinkOptions {
   readonly publicUrl: string;
   readonly metrics: AlertMetrics;
   readonly log: (msg: string) => void;
+  /**
+   * On acknowledgement, silence the incident's alert for this long (ms) through the v2 API
+   * (`POST /api/v2/silences`, matcher `incident="<id>"`); 0: never.
+   */
+  readonly silenceOnAckMs?: number;
   /** Wall clock, ms. */
   readonly now?: () => number;
 }
@@ -102,7 +108,9 @@ export function incidentAlert(
     description: incident.members.map(describeEvent).join('\n'),
     metrics: incidentMetrics(incident).join(','),
     score: formatNumber(strongest.event.peak.score),
-    dashboard: eventLink(options.publicUrl, strongest.event.id),
+    // The incident's page: what is firing, who acknowledged it; `event`: the strongest event.
+    dashboard: incidentLink(options.publicUrl, incident.id),
+    event: eventLink(options.publicUrl, strongest.event.id),
     events: incident.members.map((m) => m.event.id).join('\n'),
   };
   const observed = observedOf(strongest.event);
@@ -119,7 +127,7 @@ export function incidentAlert(
     // Event time, but never in the future: a device clock running ahead would otherwise give
     // startsAt > endsAt, which Alertmanager refuses (with the whole batch).
     startsAt: iso(Math.min(incident.first, nowMs)),
-    generatorURL: eventLink(options.publicUrl, primary.event.id),
+    generatorURL: incidentLink(options.publicUrl, incident.id),
   };
 }
 
@@ -175,6 +183,7 @@ export class AlertmanagerSink implements AlertSink {
       this.#firing.set(incident.id, { key, alert });
     } else {
       this.#firing.delete(incident.id);
+      this.#expireSilences(incident.id);
       const end = Math.max(Date.parse(alert.startsAt), Math.min(incident.end ?? now, now));
       this.#resolve(key, alert, end);
     }
@@ -256,6 +265,100 @@ export class AlertmanagerSink implements AlertSink {
     if (!response.ok) {
       throw new Error(`HTTP ${response.status}: ${text.slice(0, 300).trim()}`);
     }
+  }
+
+  /** Silences posted and not yet answered (for close and tests). */
+  readonly #silences = new Set<Promise<void>>();
+  /** Silences made on acknowledgement, per incident: expired when it resolves. */
+  readonly #silenceIds = new Map<string, { url: string; id: string }[]>();
+
+  acknowledge(incident: AcknowledgedIncident): void {
+    const duration = this.#o.silenceOnAckMs ?? 0;
+    if (this.#closed || duration <= 0) return;
+    const now = this.#now();
+    const silence = {
+      matchers: [{ name: 'incident', value: incident.id, isRegex: false, isEqual: true }],
+      startsAt: iso(now),
+      endsAt: iso(now + duration),
+      createdBy: incident.by ?? 'vigil',
+      comment: `acknowledged in Vigil: ${incidentLink(this.#o.publicUrl, incident.id)}`,
+    };
+    for (const target of this.#targets) {
+      const url = `${target.url.replace(/\/+$/, '')}/api/v2/silences`;
+      const post = this.#postSilence(url, silence).then(
+        (id) => {
+          const ids = this.#silenceIds.get(incident.id) ?? [];
+          ids.push({ url: target.url.replace(/\/+$/, ''), id });
+          this.#silenceIds.set(incident.id, ids);
+        },
+        (error: unknown) => {
+          this.#o.metrics.failed.inc({ sink: this.name, kind: this.kind });
+          this.#o.log(
+            `alertmanager ${this.name} (${target.url}): silencing incident ${incident.id} failed: ${errorText(error)}`,
+          );
+        },
+      );
+      this.#silences.add(post);
+      void post.finally(() => this.#silences.delete(post));
+    }
+  }
+
+  /** Resolves once every silence asked for so far is answered. */
+  async silenced(): Promise<void> {
+    await Promise.all(this.#silences);
+  }
+
+  /** The silence's id, as Alertmanager answers it. */
+  async #postSilence(url: string, silence: unknown): Promise<string> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'vigil-alerts/1' },
+      body: JSON.stringify(silence),
+      signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#abort.signal]),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300).trim()}`);
+    return String((JSON.parse(text) as { silenceID?: unknown }).silenceID ?? '');
+  }
+
+  /** A resolved incident's silences are expired: firing again, it notifies again. */
+  #expireSilences(incidentId: string): void {
+    const ids = this.#silenceIds.get(incidentId);
+    if (ids === undefined) return;
+    this.#silenceIds.delete(incidentId);
+    for (const { url, id } of ids) {
+      if (id === '') continue;
+      const expire = fetch(`${url}/api/v2/silence/${encodeURIComponent(id)}`, {
+        method: 'DELETE',
+        headers: { 'user-agent': 'vigil-alerts/1' },
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#abort.signal]),
+      }).then(async (response) => {
+        await response.text();
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      });
+      const tracked = expire.catch((error: unknown) => {
+        this.#o.log(
+          `alertmanager ${this.name} (${url}): expiring silence ${id} failed: ${errorText(error)}`,
+        );
+      });
+      this.#silences.add(tracked);
+      void tracked.finally(() => this.#silences.delete(tracked));
+    }
+  }
+
+  /** Resolved by a person: the alert ends now and is no longer re-sent. */
+  resolve(incidentId: string): void {
+    if (this.#closed) return;
+    this.#expireSilences(incidentId);
+    const firing = this.#firing.get(incidentId);
+    if (firing === undefined) return;
+    this.#firing.delete(incidentId);
+    this.#resolve(
+      firing.key,
+      firing.alert,
+      Math.max(Date.parse(firing.alert.startsAt), this.#now()),
+    );
+    this.#markAll();
   }
 
   async close(flushTimeoutMs: number): Promise<void> {

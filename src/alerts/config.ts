@@ -58,9 +58,12 @@ const webhookSchema = z
 
 export const alertsConfigSchema = z
   .strictObject({
-    /** Base URL of dashboard links (`<public_url>/events/<id>`); default the HTTP address. */
+    /** Base URL of dashboard links (`<public_url>/#/incidents/<id>`); default the HTTP address. */
     public_url: httpUrl,
-    /** Events of one device this close in event time join one incident; default 5 min. */
+    /**
+     * The incident cool-down: events of one device this close in event time join one incident;
+     * default 5 min.
+     */
     grouping_window_ms: ms,
     /** At shutdown, how long sinks may still deliver before dead-lettering; default 5 s. */
     flush_timeout_ms: ms,
@@ -72,6 +75,8 @@ export const alertsConfigSchema = z
         timeout_ms: positiveMs,
         alertname: z.string().min(1),
         labels: z.record(labelName, z.string()),
+        /** On acknowledgement, silence the alert in Alertmanager this long; 0: never. */
+        silence_on_ack_ms: ms,
       })
       .partial()
       .required({ urls: true }),
@@ -84,7 +89,12 @@ export type AlertsConfig = z.infer<typeof alertsConfigSchema>;
 export const ALERT_DEFAULTS = {
   groupingWindowMs: 300_000,
   flushTimeoutMs: 5_000,
-  alertmanager: { name: 'alertmanager', resendIntervalMs: 60_000, timeoutMs: 10_000 },
+  alertmanager: {
+    name: 'alertmanager',
+    resendIntervalMs: 60_000,
+    timeoutMs: 10_000,
+    silenceOnAckMs: 86_400_000,
+  },
   alertname: 'VigilAnomaly',
   webhook: { timeoutMs: 5_000, queueSize: 1_000 },
 } as const;
@@ -112,6 +122,7 @@ export interface AlertSettings {
         readonly timeoutMs: number;
         readonly alertname: string;
         readonly labels: Readonly<Record<string, string>>;
+        readonly silenceOnAckMs: number;
       }
     | undefined;
   readonly webhooks: readonly WebhookSettings[];
@@ -141,6 +152,7 @@ export function alertSettings(
           timeoutMs: am.timeout_ms ?? ALERT_DEFAULTS.alertmanager.timeoutMs,
           alertname: am.alertname ?? ALERT_DEFAULTS.alertname,
           labels: am.labels ?? {},
+          silenceOnAckMs: am.silence_on_ack_ms ?? ALERT_DEFAULTS.alertmanager.silenceOnAckMs,
         };
   const webhooks = (config.webhooks ?? []).map((w, i): WebhookSettings => {
     const where = `alerts.webhooks.${i}`;

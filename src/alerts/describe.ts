@@ -56,7 +56,17 @@ export function summarize(incident: Incident): string {
   return `${incident.device}: ${incident.level} anomaly in ${what}${n > 1 ? ` (${n} events)` : ''}`;
 }
 
-/** Link to an event on the dashboard: `<public_url>/events/<id>`, the id URL-encoded. */
+/** The dashboard's base: links are `<public_url>/#/…` (the dashboard routes on the hash). */
+function dashboardBase(publicUrl: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/#`;
+}
+
+/** Link to an event's page on the dashboard: `<public_url>/#/events/<id>`, the id URL-encoded. */
 export function eventLink(publicUrl: string, eventId: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/events/${encodeURIComponent(eventId)}`;
+  return `${dashboardBase(publicUrl)}/events/${encodeURIComponent(eventId)}`;
+}
+
+/** Link to an incident's page: `<public_url>/#/incidents/<id>`, the id URL-encoded. */
+export function incidentLink(publicUrl: string, incidentId: string): string {
+  return `${dashboardBase(publicUrl)}/incidents/${encodeURIComponent(incidentId)}`;
 }

@@ -112,7 +112,7 @@ test('vigil serve sends a signed webhook for an anomaly and flushes on SIGTERM',
     assert.equal(json.incident.id, `hook-1|${t0 + 60_000}`);
     assert.equal(json.event.metric, 'v');
     assert.equal(json.event.strategy, 'ewzscore@1');
-    assert.match(json.event.link, /^http:\/\/vigil\.example\/events\//);
+    assert.match(json.event.link, /^http:\/\/vigil\.example\/#\/events\//);
 
     const letters = await fetch(`${url}/v1/alerts/dead-letters`);
     assert.equal(letters.status, 200);

@@ -1,6 +1,13 @@
 /** What every alert destination implements (Alertmanager, webhooks). */
 import type { IncidentChange } from './incident.js';
 
+/** What a sink is told of an acknowledgement. */
+export interface AcknowledgedIncident {
+  readonly id: string;
+  /** The token name of who acknowledged it; null when authentication is off. */
+  readonly by: string | null;
+}
+
 export interface AlertSink {
   /** The configured name: metrics and dead letters are labelled with it. */
   readonly name: string;
@@ -10,6 +17,10 @@ export interface AlertSink {
    * background, with the sink's own queue, retries and failure handling.
    */
   notify(change: IncidentChange): void;
+  /** A person acknowledged an incident (never throws, never blocks). */
+  acknowledge?(incident: AcknowledgedIncident): void;
+  /** A person resolved an incident whose events may still be open (never throws or blocks). */
+  resolve?(incidentId: string): void;
   /**
    * Deliver what is pending, waiting at most `flushTimeoutMs`, then stop. A webhook sink
    * dead-letters what it could not deliver by then (reason `shutdown`).

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonValue } from '../store/store.js';
-import { describeEvent, eventLink, summarize } from './describe.js';
+import { describeEvent, eventLink, incidentLink, summarize } from './describe.js';
 import type { IncidentChange } from './incident.js';
 import { incidentMetrics } from './incident.js';
 
@@ -45,6 +45,7 @@ export function webhookBody(
       last: incident.last,
       end: incident.end,
       summary: summarize(incident),
+      link: incidentLink(publicUrl, incident.id),
       metrics: incidentMetrics(incident),
       members: incident.members.map((m) => ({
         event_id: m.event.id,

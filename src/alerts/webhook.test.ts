@@ -181,7 +181,14 @@ describe('webhook sink', () => {
     assert.equal(json.event.change, 'open');
     assert.equal(json.event.device, c.incident.device);
     assert.equal(json.event.metric, 'temperature');
-    assert.equal(json.event.link, `http://vigil.test/events/${encodeURIComponent(json.event.id)}`);
+    assert.equal(
+      json.event.link,
+      `http://vigil.test/#/events/${encodeURIComponent(json.event.id)}`,
+    );
+    assert.equal(
+      (json.incident as unknown as { link: string }).link,
+      `http://vigil.test/#/incidents/${encodeURIComponent(c.incident.id)}`,
+    );
     assert.match(
       await metric(registry, 'vigil_alerts_sent_total'),
       /\{sink="ops",kind="webhook"\} 1/,

@@ -14,6 +14,7 @@ import { influxOptions } from '../ingest/influx/config.js';
 import { registerInfluxRoutes } from '../ingest/influx/routes.js';
 import { remoteWriteOptions } from '../ingest/remote-write/config.js';
 import { registerRemoteWriteRoutes } from '../ingest/remote-write/routes.js';
+import { registerIncidentRoutes, type IncidentRouteDeps } from '../incidents/routes.js';
 import { registerDashboard } from '../server/dashboard/routes.js';
 import type { Store } from '../store/store.js';
 import type { ServeConfig } from './serve-config.js';
@@ -26,12 +27,14 @@ export interface RouteDeps {
   readonly auth?: Authenticator;
   /** Mark the sign-in cookie `Secure`: set when the server speaks TLS. */
   readonly secureCookie?: boolean;
+  /** Incident routes: links' base and who hears of acknowledgements (the alert sinks). */
+  readonly incidents?: Omit<IncidentRouteDeps, 'incidents'>;
 }
 
 /** Before the app listens. */
 export async function registerServeRoutes(
   app: FastifyInstance,
-  { engine, store, registry, auth, secureCookie }: RouteDeps,
+  { engine, store, registry, auth, secureCookie, incidents }: RouteDeps,
   config: ServeConfig,
 ): Promise<void> {
   const limits = config.limits ?? {};
@@ -54,4 +57,5 @@ export async function registerServeRoutes(
     ...defined({ auth, secureCookie }),
   });
   registerAlertRoutes(app, { deadLetters: store.deadLetters });
+  registerIncidentRoutes(app, { incidents: store.incidents, ...incidents });
 }

@@ -30,6 +30,7 @@ import { mqttConfig } from '../ingest/mqtt/config.js';
 import { removeTotalGauges, strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { httpLimits } from '../server/config.js';
 import { buildHttpServer } from '../server/http.js';
+import { DurableFeed } from '../incidents/durable-feed.js';
 import { checkModelDir, modelServingConfig } from '../serving/config.js';
 import type { ModelServing, ModelServingConfig } from '../serving/serve-models.js';
 import { storeOptions } from '../store/config.js';
@@ -151,6 +152,15 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const { deadLetters } = store;
     const alerting = new Alerting({ settings: alertConfig, deadLetters, registry, log: warnLater });
     started('alerting', () => alerting.close()); // after the engine: it drains into the sinks
+    // Events and incidents stored before anything names them (src/incidents/durable-feed.ts).
+    const durable = new DurableFeed({
+      store,
+      grouper: alerting.grouper,
+      onIncident: (change) => alerting.notify(change),
+      log: warnLater,
+    });
+    started('incident feed', () => durable.close()); // after the engine, before alerting
+    await alerting.restoreAcknowledged(store.incidents);
     const engine = await createEngine({
       store,
       registry,
@@ -165,7 +175,8 @@ export async function serve(settings: ServeSettings): Promise<void> {
     });
     // Most of the shutdown budget: draining into the store; a second of it kept to close the log.
     started('engine', (deadline) => engine.close({ deadline: deadline - 1000 }), 6);
-    alerting.attach(engine);
+    durable.attach(engine);
+    const served = durable.engine(engine);
     const reloadFailures = strategyReloadFailuresCounter(registry);
     const onFailure = (strategy: string) => reloadFailures.inc({ strategy });
     const slots = new StrategySlots({ engine, store, log: warnLater, onFailure });
@@ -175,7 +186,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     let ready = false;
     const app = await buildHttpServer({
       auth,
-      engine,
+      engine: served,
       store,
       registry,
       logger: { level: settings.logLevel },
@@ -200,7 +211,18 @@ export async function serve(settings: ServeSettings): Promise<void> {
     }
     await registerServeRoutes(
       app,
-      { engine, store, registry, auth, secureCookie: settings.tls !== undefined },
+      {
+        engine: served,
+        store,
+        registry,
+        auth,
+        secureCookie: settings.tls !== undefined,
+        incidents: {
+          publicUrl: alertConfig.publicUrl,
+          onAcknowledge: (i) => alerting.acknowledge({ id: i.id, by: i.acknowledgedBy }),
+          onResolve: (i) => alerting.resolveByHand(i.id),
+        },
+      },
       config,
     );
     if (settings.models !== undefined) {

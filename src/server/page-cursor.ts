@@ -9,12 +9,15 @@ import { VigilError } from '../errors.js';
 /** The most rows one page of a listing holds. */
 export const PAGE_LIMIT_MAX = 10_000;
 
-export function encodeCursor(kind: 'd' | 's', key: readonly string[]): string {
+/** `d` devices, `s` series, `i` incidents. */
+export type CursorKind = 'd' | 's' | 'i';
+
+export function encodeCursor(kind: CursorKind, key: readonly string[]): string {
   return Buffer.from(JSON.stringify([kind, ...key]), 'utf8').toString('base64url');
 }
 
 /** The key a cursor carries (`parts` strings after the kind). @throws VIGIL_ERR_INPUT */
-export function decodeCursor(kind: 'd' | 's', cursor: string, parts: number): string[] {
+export function decodeCursor(kind: CursorKind, cursor: string, parts: number): string[] {
   let parsed: unknown;
   try {
     parsed = /^[A-Za-z0-9_-]+$/.test(cursor)

@@ -2,6 +2,7 @@
  * The one implementation of the `Store` contract, in the SQL dialect PGlite, PostgreSQL and
  * TimescaleDB share. Backends (pglite-store.ts, postgres-store.ts) only supply a `SqlDriver`.
  */
+import { SqlIncidentStore } from '../incidents/sql-incidents.js';
 import { VigilError } from '../errors.js';
 import {
   encodePoints,
@@ -296,6 +297,7 @@ class SqlStore implements Store {
   private readonly writes: WritePath;
   readonly shadows: SqlShadowRunStore;
   readonly scoreHistory: SqlScoreHistoryStore;
+  readonly incidents: SqlIncidentStore;
   readonly #late: LateDataRefresher | null;
   #closed = false;
 
@@ -327,6 +329,7 @@ class SqlStore implements Store {
     );
     this.shadows = new SqlShadowRunStore(driver);
     this.scoreHistory = new SqlScoreHistoryStore(driver, retentionDays);
+    this.incidents = new SqlIncidentStore(driver);
     // Ranges recorded before a crash or a close are refreshed soon after opening.
     late?.notify();
   }

@@ -14,6 +14,7 @@
 import type { EncodedRows } from './copy-text.js';
 import type { EventLevel } from '../core/events/types.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
+import type { IncidentStore } from '../incidents/types.js';
 
 export type JsonValue =
   string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -499,6 +500,14 @@ export interface StoreInfo {
   readonly schemaVersion: number;
 }
 
+export type {
+  IncidentComment,
+  IncidentRecord,
+  IncidentsQuery,
+  IncidentState,
+  IncidentStore,
+  StoredIncident,
+} from '../incidents/types.js';
 /** Opened, migrated storage. Create one per process and share it. */
 export interface Store {
   readonly info: StoreInfo;
@@ -512,6 +521,7 @@ export interface Store {
   readonly pointDeadLetters: PointDeadLetterStore;
   readonly shadows: ShadowRunStore;
   readonly scoreHistory: ScoreHistoryStore;
+  readonly incidents: IncidentStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
    * retention), widened outward to whole buckets of each aggregate. Late writes are refreshed by

@@ -16,6 +16,9 @@ import { createEngine } from '../engine/create-engine.js';
 import { ShadowManager } from '../engine/shadow/shadow-manager.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { registerServeRoutes } from '../cli/serve-routes.js';
+import { Alerting } from '../alerts/alerting.js';
+import { alertSettings, type AlertSettings } from '../alerts/config.js';
+import { DurableFeed } from '../incidents/durable-feed.js';
 import { buildHttpServer } from '../server/http.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -37,6 +40,10 @@ export interface ServiceOptions {
   readonly sendToken?: string;
   /** Storage to run on, left open by `stop` (a restart is a second service on it); default a new in-memory PGlite. */
   readonly store?: Store;
+  /** Alert sinks, as `vigil serve` resolves them from its config (default: none). */
+  readonly alerts?: AlertSettings;
+  /** Listen on this port (links in alerts need it known in advance); default any free one. */
+  readonly port?: number;
 }
 
 /**
@@ -74,10 +81,25 @@ export async function startService(
     spoolDir: path.join(dir, 'spool'),
     checkpointEveryMs: 0,
   });
+  // As `vigil serve`: events and incidents stored before the live feed and the alerts name them.
+  const alerting = new Alerting({
+    settings: options.alerts ?? alertSettings({}, 'http://127.0.0.1'),
+    deadLetters: store.deadLetters,
+    registry,
+    log: () => undefined,
+  });
+  const durable = new DurableFeed({
+    store,
+    grouper: alerting.grouper,
+    onIncident: (change) => alerting.notify(change),
+    log: () => undefined,
+  });
+  durable.attach(engine);
+  const served = durable.engine(engine);
   const slots = new StrategySlots({ engine, store });
   const shadows = await ShadowManager.open({ engine, store, slots, saveEveryMs: 0 });
   const app = await buildHttpServer({
-    engine,
+    engine: served,
     store,
     registry,
     logger: { level: 'silent' },
@@ -86,8 +108,18 @@ export async function startService(
     ...(options.auth === undefined ? {} : { auth: options.auth }),
   });
   const { auth, sendToken } = options;
-  await registerServeRoutes(app, { engine, store, registry, ...(auth ? { auth } : {}) }, {});
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  const incidents = {
+    ...(options.alerts === undefined ? {} : { publicUrl: options.alerts.publicUrl }),
+    onAcknowledge: (i: { id: string; acknowledgedBy: string | null }) =>
+      alerting.acknowledge({ id: i.id, by: i.acknowledgedBy }),
+    onResolve: (i: { id: string }) => alerting.resolveByHand(i.id),
+  };
+  await registerServeRoutes(
+    app,
+    { engine: served, store, registry, incidents, ...(auth ? { auth } : {}) },
+    {},
+  );
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
     url,
@@ -111,6 +143,8 @@ export async function startService(
       await app.close();
       await shadows.close();
       await engine.close();
+      await durable.close();
+      await alerting.close();
       if (options.store === undefined) await store.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -10,6 +10,7 @@ import { parseHash, type Route } from './router.js';
 import { renderEvent } from './views/event.js';
 import { renderEvents } from './views/events.js';
 import { renderFleet } from './views/fleet.js';
+import { renderIncident, renderIncidents } from './views/incidents.js';
 import { renderLogin } from './views/login.js';
 import { renderSeries } from './views/series.js';
 import { renderShadows } from './views/shadows.js';
@@ -29,6 +30,16 @@ const VIEWS: readonly { nav: string; match: (p: readonly string[]) => boolean; r
     render: renderStrategies,
   },
   { nav: 'shadows', match: (p) => p[0] === 'shadows' && p.length <= 2, render: renderShadows },
+  {
+    nav: 'incidents',
+    match: (p) => p[0] === 'incidents' && p.length === 1,
+    render: renderIncidents,
+  },
+  {
+    nav: 'incidents',
+    match: (p) => p[0] === 'incidents' && p.length === 2,
+    render: renderIncident,
+  },
 ];
 
 const main = document.getElementById('main') as HTMLElement;

@@ -1,6 +1,6 @@
 /**
  * Hash routes: `#/`, `#/series/<device>/<metric>`, `#/events`, `#/events/<id>`,
- * `#/strategies[/<name>]`, `#/shadows[/<id>]`, each with an optional `?query`. Segments are URL-encoded, so ids
+ * `#/strategies[/<name>]`, `#/shadows[/<id>]`, `#/incidents[/<id>]`, each with an optional `?query`. Segments are URL-encoded, so ids
  * containing `/` or `|` survive.
  */
 export interface Route {
