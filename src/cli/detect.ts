@@ -186,7 +186,8 @@ export function formatTopMetrics(
 /**
  * Scores a CSV with one strategy, streaming row by row. With a univariate strategy each numeric
  * column is its own series; with a vector strategy (`hotelling`, `pca`) all numeric columns form
- * one device vector. The output file is written under a temporary name and renamed only when
+ * one device vector. Each row gets its score, level and `is_anomaly`, and `in_event` / `event_id`
+ * for the event (fault span, docs/events.md) that holds it. The output file is written under a temporary name and renamed only when
  * complete, so a failed run never leaves a file that looks finished.
  */
 export async function detectCsv(options: DetectOptions): Promise<DetectSummary> {

@@ -325,8 +325,10 @@ export const LEVELS: readonly Level[] = ['ok', 'alert', 'severe'];
 
 /**
  * Replay a scored series through a fresh tracker and return its events in their final form
- * (the last change of each id), the one still open at the end closed at the last point.
- * `levels` holds level codes (see LEVELS); `explain(i)` explains point i.
+ * (the last change of each id), the one still open at the end flushed (see `flush`). The
+ * hysteresis judges the scores themselves: a detector's evidence before its own alert gate is
+ * not known here (pipelines pass it live). `levels` holds level codes (see LEVELS); `explain(i)`
+ * explains point i.
  */
 export function replayEvents(
   options: EventTrackerOptions,
