@@ -12,7 +12,9 @@ import {
   type IotFault,
   type IotSeries,
 } from '../core/detectors/multivariate/synthetic-iot.js';
-import { formatTopMetrics } from './detect.js';
+import { formatTopMetrics, RowSpans } from './detect.js';
+import { EventTracker } from '../core/events/event-tracker.js';
+import { eventParamsSchema } from '../core/events/params.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -334,4 +336,38 @@ test('in_event and event_id mark every row of a ten-minute fault, and a rerun re
   const second = await detectRig(dir, 'second');
   assert.equal(second.csv, first.csv);
   assert.equal(second.events, first.events);
+});
+
+test('rows in events: a dropped blip and the normal run after an event stay out', () => {
+  const tracker = new EventTracker({
+    series: 'd/m',
+    strategy: 's@1',
+    params: eventParamsSchema.parse({ min_points: 2, close_after_points: 2 }),
+  });
+  const spans = new RowSpans();
+  // a: flagged; h: not flagged but still abnormal (score 0.5); .: normal.
+  const levels = 'a..aha.a...ah';
+  const marks: string[] = [];
+  let decided = 0;
+  const settle = (before: number): void => {
+    for (; decided < Math.min(before, levels.length); decided++) {
+      marks.push(spans.eventOf(decided) === null ? '0' : '1');
+    }
+  };
+  for (let i = 0; i < levels.length; i++) {
+    const c = levels[i];
+    const change = tracker.update(
+      i,
+      c === 'a' ? 0.8 : c === 'h' ? 0.5 : 0.1,
+      c === 'a' ? 'alert' : 'ok',
+    );
+    spans.observe(i, change, tracker.span);
+    settle(Math.min(spans.settledBefore(), i + 1));
+  }
+  spans.observe(levels.length - 1, tracker.flush(levels.length - 1), null);
+  settle(Number.POSITIVE_INFINITY);
+  // The first blip (one flagged point) is dropped; the event runs 3–7 (the normal point at 6
+  // between abnormal ones included), not into the normal run after it; the last one is open at
+  // the end of the stream but has one flagged point only, so it is dropped as well.
+  assert.equal(marks.join(''), '0001111100000');
 });
