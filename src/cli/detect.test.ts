@@ -12,7 +12,9 @@ import {
   type IotFault,
   type IotSeries,
 } from '../core/detectors/multivariate/synthetic-iot.js';
-import { formatTopMetrics } from './detect.js';
+import { formatTopMetrics, RowSpans } from './detect.js';
+import { EventTracker } from '../core/events/event-tracker.js';
+import { eventParamsSchema } from '../core/events/params.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -42,9 +44,9 @@ test('scores every row, keeps the input columns and flags the spike', async () =
   await writeFile(input, seriesCsv(2000, 1500));
   await run(process.execPath, [cli, 'detect', '--input', input, '--output', output]);
   const lines = (await readFile(output, 'utf8')).trimEnd().split('\n');
-  assert.equal(lines[0], 'timestamp,temp,pressure,score,level,is_anomaly');
+  assert.equal(lines[0], 'timestamp,temp,pressure,score,level,is_anomaly,in_event,event_id');
   assert.equal(lines.length, 2001);
-  const flagged = lines.slice(1).flatMap((line, i) => (line.endsWith(',1') ? [i] : []));
+  const flagged = lines.slice(1).flatMap((line, i) => (line.split(',')[5] === '1' ? [i] : []));
   assert.ok(flagged.includes(1500), `the spike row is flagged (flagged: ${flagged.join(' ')})`);
   assert.ok(flagged.length < 20, `few flags on a clean series, got ${flagged.length}`);
 });
@@ -67,7 +69,7 @@ test('--train-rows learns the first rows without flagging them', async () => {
     '500',
   ]);
   const rows = (await readFile(output, 'utf8')).trimEnd().split('\n').slice(1);
-  assert.ok(rows.slice(0, 500).every((line) => line.endsWith(',ok,0')));
+  assert.ok(rows.slice(0, 500).every((line) => line.endsWith(',ok,0,0,')));
 });
 
 test('bad input: clear error with the line, non-zero exit, no output file left', async () => {
@@ -149,7 +151,7 @@ async function detectPump(
   const [header = '', ...lines] = (await readFile(output, 'utf8')).trimEnd().split('\n');
   const rows = lines.map((line) => {
     const cells = line.split(',');
-    const [level = '', flagged = '', top = ''] = cells.slice(IOT_METRICS.length + 2);
+    const [level = '', flagged = '', , , top = ''] = cells.slice(IOT_METRICS.length + 2);
     return { level, flagged: flagged === '1', top };
   });
   return { header, rows, series, stderr };
@@ -167,7 +169,10 @@ test('a vector strategy scores all columns as one device and names the metrics o
     '--train-rows',
     '864',
   ]);
-  assert.equal(header, `timestamp,${IOT_METRICS.join(',')},score,level,is_anomaly,top_metrics`);
+  assert.equal(
+    header,
+    `timestamp,${IOT_METRICS.join(',')},score,level,is_anomaly,in_event,event_id,top_metrics`,
+  );
   assert.equal(rows.length, series.values.length);
   // --train-rows replaces the built-in's own training period (1440 rows).
   assert.ok(rows.slice(0, 864).every((row) => row.level === 'ok' && row.top === ''));
@@ -225,4 +230,144 @@ test('--events writes one explained event per incident as JSON lines', async () 
   const explanation = spike.explanation as { metrics: { name: string; observed: number }[] };
   assert.equal(explanation.metrics[0]!.name, 'temp');
   assert.match(stderr, new RegExp(`in ${parsed.length} events`));
+});
+
+/**
+ * A device at 1 Hz whose flow and pressure follow one load, until flow drops by 1.5 for ten
+ * minutes (rows 800–1399) while pressure does not: a broken relation, caught by Hotelling T².
+ */
+function rigCsv(): string {
+  let seed = 9;
+  const rand = (): number => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647 - 0.5;
+  };
+  const lines = ['timestamp,flow,pressure'];
+  for (let i = 0; i < 1500; i++) {
+    const load = Math.sin(i / 50);
+    const flow = 10 * load + 0.2 * rand() - (i >= 800 && i < 1400 ? 1.5 : 0);
+    const pressure = 5 * load + 0.1 * rand();
+    const time = new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString();
+    lines.push(`${time},${flow.toFixed(4)},${pressure.toFixed(4)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+const RIG_STRATEGY = [
+  'name: rig',
+  'version: 1',
+  'description: Hotelling T² on flow and pressure.',
+  'detector:',
+  '  kind: hotelling',
+  '  params: { training_points: 400 }',
+  'threshold:',
+  '  kind: static',
+  // An old file's cool-down still loads: it is reported and no longer merges events.
+  'events:',
+  '  cooldown_ms: 3600000',
+].join('\n');
+
+async function detectRig(dir: string, name: string): Promise<{ csv: string; events: string }> {
+  const input = path.join(dir, 'rig.csv');
+  const output = path.join(dir, `${name}.csv`);
+  const events = path.join(dir, `${name}.jsonl`);
+  const { stderr } = await run(process.execPath, [
+    cli,
+    'detect',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--events',
+    events,
+    '--strategy',
+    path.join(dir, 'rig.yaml'),
+    '--train-rows',
+    '400',
+  ]);
+  assert.match(stderr, /warning: events\.cooldown_ms is deprecated/);
+  return { csv: await readFile(output, 'utf8'), events: await readFile(events, 'utf8') };
+}
+
+test('in_event and event_id mark every row of a ten-minute fault, and a rerun repeats them', async () => {
+  const dir = await workDir();
+  await writeFile(path.join(dir, 'rig.csv'), rigCsv());
+  await writeFile(path.join(dir, 'rig.yaml'), RIG_STRATEGY);
+  const first = await detectRig(dir, 'first');
+  const [header = '', ...lines] = first.csv.trimEnd().split('\n');
+  assert.equal(
+    header,
+    'timestamp,flow,pressure,score,level,is_anomaly,in_event,event_id,top_metrics',
+  );
+  const rows = lines.map((line) => {
+    const c = line.split(',');
+    return { flagged: c[5] === '1', inEvent: c[6] === '1', id: c[7] ?? '' };
+  });
+  assert.equal(rows.length, 1500);
+  const fault = rows.slice(800, 1400);
+  const outside = [...rows.slice(0, 800), ...rows.slice(1400)];
+  const inEvent = fault.filter((r) => r.inEvent).length;
+  assert.ok(inEvent >= 0.95 * fault.length, `${inEvent} of ${fault.length} fault rows in_event`);
+  assert.ok(outside.filter((r) => r.inEvent).length <= 10, 'few rows in events outside it');
+  // Not every fault row is flagged (the score dips under the threshold): in_event fills them.
+  assert.ok(fault.filter((r) => r.flagged).length < inEvent);
+  // One event holds the fault: its id on every in_event row of it, empty outside events.
+  const ids = new Set(fault.filter((r) => r.inEvent).map((r) => r.id));
+  assert.equal(ids.size, 1);
+  const [id = ''] = ids;
+  assert.match(id, /^rig\|rig@1\|\d+$/);
+  assert.ok(rows.every((r) => r.inEvent === (r.id !== '')));
+  // The event is the fault's span, as in the events file, with what incidents group by.
+  const event = first.events
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((e) => e.id === id);
+  assert.ok(event, 'the fault event is in the events file');
+  assert.equal(event.device, 'rig');
+  // A broken relation involves both metrics of it.
+  assert.deepEqual([...(event.metrics as string[])].sort(), ['flow', 'pressure']);
+  const t = (row: number): number => Date.UTC(2024, 0, 1) + row * 1000;
+  const start = event.start as number;
+  const end = event.end as number;
+  assert.ok(start >= t(800) && start <= t(810), `starts at the fault: ${start - t(0)}`);
+  assert.ok(end >= t(1395) && end <= t(1410), `ends where it is over: ${end - t(0)}`);
+  // Deterministic: the same input gives the same rows, events and ids.
+  const second = await detectRig(dir, 'second');
+  assert.equal(second.csv, first.csv);
+  assert.equal(second.events, first.events);
+});
+
+test('rows in events: a dropped blip and the normal run after an event stay out', () => {
+  const tracker = new EventTracker({
+    series: 'd/m',
+    strategy: 's@1',
+    params: eventParamsSchema.parse({ min_points: 2, close_after_points: 2 }),
+  });
+  const spans = new RowSpans();
+  // a: flagged; h: not flagged but still abnormal (score 0.5); .: normal.
+  const levels = 'a..aha.a...ah';
+  const marks: string[] = [];
+  let decided = 0;
+  const settle = (before: number): void => {
+    for (; decided < Math.min(before, levels.length); decided++) {
+      marks.push(spans.eventOf(decided) === null ? '0' : '1');
+    }
+  };
+  for (let i = 0; i < levels.length; i++) {
+    const c = levels[i];
+    const change = tracker.update(
+      i,
+      c === 'a' ? 0.8 : c === 'h' ? 0.5 : 0.1,
+      c === 'a' ? 'alert' : 'ok',
+    );
+    spans.observe(i, change, tracker.span);
+    settle(Math.min(spans.settledBefore(), i + 1));
+  }
+  spans.observe(levels.length - 1, tracker.flush(levels.length - 1), null);
+  settle(Number.POSITIVE_INFINITY);
+  // The first blip (one flagged point) is dropped; the event runs 3–7 (the normal point at 6
+  // between abnormal ones included), not into the normal run after it; the last one is open at
+  // the end of the stream but has one flagged point only, so it is dropped as well.
+  assert.equal(marks.join(''), '0001111100000');
 });

@@ -17,6 +17,8 @@ import { resolveStrategy } from '../strategy-files/load.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import type { Level } from '../core/thresholds/threshold.js';
 import type { AnomalyEvent, EventChange } from '../core/events/types.js';
+import type { OpenSpan } from '../core/events/event-tracker.js';
+import { deprecatedEventKeys } from '../core/events/params.js';
 import type { EventReporting } from '../core/strategy/pipeline.js';
 
 export interface DetectOptions {
@@ -35,7 +37,7 @@ export interface DetectSummary {
   readonly rows: number;
   readonly alerts: number;
   readonly severe: number;
-  /** Events raised (incidents, not points). */
+  /** Events raised (faults, not points). */
   readonly events: number;
   readonly seconds: number;
 }
@@ -44,12 +46,63 @@ const LEVEL_RANK: Record<Level, number> = { ok: 0, alert: 1, severe: 2 };
 
 /** How one CSV row is scored: its verdict and any extra output cells. */
 interface RowScorer {
-  /** Output columns after the input's own. */
+  /** Output columns after the input's own: `VERDICT_COLUMNS`, then those of `extra`. */
   readonly columns: readonly string[];
   /** Score a row (or learn it as normal when `training`); returns the extra cells. */
   score(row: CsvRow, training: boolean): { score: number; level: Level; extra: string[] };
   /** The pipelines, whose event changes the caller collects. */
   readonly pipelines: readonly EventReporting[];
+}
+
+/** The columns every output gets after the input's own; a vector strategy adds `top_metrics`. */
+const VERDICT_COLUMNS = ['score', 'level', 'is_anomaly', 'in_event', 'event_id'] as const;
+
+/**
+ * Which rows one pipeline's events contain, by row number: a row is inside an event from the
+ * event's first point up to its last abnormal one (the data are back to normal after it). A row is
+ * decided once no event being built can still take it: rows of a reported event up to its latest
+ * abnormal point at once, the rows after it (a normal run that may still turn abnormal) and those
+ * of an event not yet reported (it may be dropped) when the event closes.
+ */
+export class RowSpans {
+  /** First row of the span being built, −1 when none. */
+  private startRow = -1;
+  /** Latest abnormal row of the span being built. */
+  private lastAbnormal = -1;
+  /** The span's event id once reported. */
+  private id: string | null = null;
+  /** Closed events as inclusive row ranges, oldest first, until the output has passed them. */
+  private readonly closed: { from: number; to: number; id: string }[] = [];
+
+  /** After the pipeline took row `row` (or flushed at the end): its change and open span. */
+  observe(row: number, change: EventChange | null, span: OpenSpan | null): void {
+    if (change?.type === 'close' && this.startRow >= 0) {
+      this.closed.push({ from: this.startRow, to: this.lastAbnormal, id: change.event.id });
+    }
+    if (span === null) {
+      this.startRow = -1;
+      this.id = null;
+      return;
+    }
+    if (this.startRow < 0) this.startRow = row;
+    if (span.normalRun === 0) this.lastAbnormal = row;
+    this.id = span.id;
+  }
+
+  /** Rows before this one are decided. */
+  settledBefore(): number {
+    if (this.startRow < 0) return Number.POSITIVE_INFINITY;
+    return this.id === null ? this.startRow : this.lastAbnormal + 1;
+  }
+
+  /** The id of the event holding a decided row, or null; ask rows in increasing order. */
+  eventOf(row: number): string | null {
+    while (this.closed.length > 0 && this.closed[0]!.to < row) this.closed.shift();
+    const first = this.closed[0];
+    if (first !== undefined && first.from <= row) return first.id;
+    const open = this.id !== null && row >= this.startRow && row <= this.lastAbnormal;
+    return open ? this.id : null;
+  }
 }
 
 /** The latest state of every event, by id, in the order they opened. */
@@ -70,7 +123,7 @@ function seriesScorer(strategy: Strategy, names: readonly string[], device: stri
   const pipelineFor = compileStrategy(strategy);
   const pipelines = names.map((name) => pipelineFor(`${device}/${name}`));
   return {
-    columns: ['score', 'level', 'is_anomaly'],
+    columns: VERDICT_COLUMNS,
     pipelines,
     score(row, training) {
       let score = 0;
@@ -97,7 +150,7 @@ function deviceScorer(strategy: Strategy, names: readonly string[], device: stri
   const pipeline = compileDeviceStrategy(strategy, names)(device);
   const shares = new Float64Array(names.length);
   return {
-    columns: ['score', 'level', 'is_anomaly', 'top_metrics'],
+    columns: [...VERDICT_COLUMNS, 'top_metrics'],
     pipelines: [pipeline],
     score(row, training) {
       if (training) {
@@ -134,7 +187,8 @@ export function formatTopMetrics(
 /**
  * Scores a CSV with one strategy, streaming row by row. With a univariate strategy each numeric
  * column is its own series; with a vector strategy (`hotelling`, `pca`) all numeric columns form
- * one device vector. The output file is written under a temporary name and renamed only when
+ * one device vector. Each row gets its score, level and `is_anomaly`, and `in_event` / `event_id`
+ * for the event (fault span, docs/events.md) that holds it. The output file is written under a temporary name and renamed only when
  * complete, so a failed run never leaves a file that looks finished.
  */
 export async function detectCsv(options: DetectOptions): Promise<DetectSummary> {
@@ -149,6 +203,10 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
   const makeScorer = isVectorStrategy(strategy) ? deviceScorer : seriesScorer;
   const scorer = makeScorer(strategy, table.header.valueNames, device);
 
+  for (const warning of deprecatedEventKeys(strategy.events)) {
+    process.stderr.write(`warning: ${warning}\n`);
+  }
+
   const temporary =
     options.output === undefined ? undefined : `${options.output}.partial-${process.pid}`;
   const sink: Writable =
@@ -158,6 +216,29 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
   const written = pipeline(csv, sink, { end: temporary !== undefined });
   const progress = await startProgress(options.input);
   const log = new EventLog();
+  const spans = scorer.pipelines.map(() => new RowSpans());
+  /** Scored rows whose events are not decided yet (in order): the verdict cells wait for them. */
+  const held: { row: number; head: unknown[]; extra: string[] }[] = [];
+  const release = async (before: number): Promise<void> => {
+    while (held.length > 0 && held[0]!.row < before) {
+      const { row, head, extra } = held.shift()!;
+      const ids: string[] = [];
+      for (const s of spans) {
+        const id = s.eventOf(row);
+        if (id !== null) ids.push(id);
+      }
+      // Several columns' events can hold one row: their ids, `;`-separated.
+      const cells = [...head, ids.length > 0 ? 1 : 0, ids.join(';'), ...extra];
+      if (!csv.write(cells)) await once(csv, 'drain');
+    }
+  };
+  const observe = (row: number, flush: boolean): void => {
+    scorer.pipelines.forEach((p, k) => {
+      const change = flush ? p.flushEvents(lastTime) : p.lastEventChange;
+      log.take(change);
+      spans[k]!.observe(row, change, flush ? null : p.eventSpan);
+    });
+  };
   const started = performance.now();
   let lastTime = 0;
   let rows = 0;
@@ -169,16 +250,21 @@ export async function detectCsv(options: DetectOptions): Promise<DetectSummary> 
       const { score, level, extra } = scorer.score(row, rows < options.trainRows);
       if (level === 'alert') alerts++;
       else if (level === 'severe') severe++;
-      rows++;
       lastTime = row.timeMs;
-      for (const p of scorer.pipelines) log.take(p.lastEventChange);
-      const cells = [...row.cells, score.toFixed(6), level, level === 'ok' ? 0 : 1, ...extra];
-      if (!csv.write(cells)) await once(csv, 'drain');
+      observe(rows, false);
+      held.push({
+        row: rows,
+        head: [...row.cells, score.toFixed(6), level, level === 'ok' ? 0 : 1],
+        extra,
+      });
+      rows++;
+      await release(Math.min(...spans.map((s) => s.settledBefore())));
       if (progress !== undefined && (rows & 1023) === 0) progress.update(input.bytesRead);
     }
+    observe(rows - 1, true);
+    await release(Number.POSITIVE_INFINITY);
     csv.end();
     await written;
-    for (const p of scorer.pipelines) log.take(p.flushEvents(lastTime));
     if (options.events !== undefined) await writeEvents(options.events, log.events);
     if (temporary !== undefined) await rename(temporary, options.output!);
   } catch (err) {

@@ -143,7 +143,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     log,
   });
 
-  const events = new EventWriter(store);
+  const events = new EventWriter(store, log);
   const feed = new Feed(options.scoreFeedPerSecond ?? 1000, clock, log);
   let closing = false;
   const shadows = shadowControl(

@@ -1,6 +1,6 @@
 /**
  * Where a shard's results go: counts of scored and not-scored points, scores to the feed, event
- * changes to the metrics, the event writer and the feed, in row order. Shadow events are stored
+ * changes to the metrics, the event writer and — once stored — the feed, in row order. Shadow events are stored
  * only: never on the feed, so never alerted.
  */
 import type { EngineFeedItem, ScoredPoint } from './engine.js';
@@ -67,10 +67,9 @@ export class ResultRouter {
     }
   }
 
-  /** An event change: counted, stored, on the feed. */
+  /** An event change: counted, stored, then on the feed (nothing names an event not yet stored). */
   event(e: ShardEvent): void {
     this.metrics?.event(e.event.level, e.change);
-    this.events.add(e.stored);
     const item: EngineFeedItem = {
       type: 'event',
       change: e.change,
@@ -80,6 +79,9 @@ export class ResultRouter {
       at: e.at,
       ...(e.reason === undefined ? {} : { reason: e.reason }),
     };
-    this.feed.emit(item);
+    this.events.add(e.stored, () => this.feed.emit(item));
+    // Written now rather than at the next commit: alerts wait for it. A failed write is retried
+    // with the next (commits and checkpoints flush too), its feed items held until then.
+    this.events.flush().catch(() => undefined);
   }
 }

@@ -345,6 +345,8 @@ describe('strategy hot reload', () => {
       assert.ok(open.length > 0, 'the step opened an event');
       const result = await r.slots.propose(parseStrategy(yamlOf(2)), yamlOf(2), 'test');
       assert.equal(result.status, 'active');
+      // Event changes reach the feed once stored: wait for the write.
+      await r.engine.flush();
       const closed = r.events.filter((e) => e.reason === 'strategy-swap');
       assert.deepEqual(
         closed.map((e) => e.event.id).sort(),

@@ -143,7 +143,10 @@ export interface StoredEvent {
   readonly metric: string | null;
   readonly strategy: string;
   readonly strategyVersion: number;
-  /** Event times (ms) of the first and last flagged point; `end` is null while open. */
+  /**
+   * The event's span (docs/events.md): event times (ms) of its first flagged point and of the
+   * first point back to normal; `end` is null while open.
+   */
   readonly start: number;
   readonly end: number | null;
   readonly peak: {

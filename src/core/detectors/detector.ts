@@ -26,6 +26,12 @@ export interface Detector {
   learn(timeMs: number, value: number): void;
   /** `score` then `learn`: the hot path. */
   update(timeMs: number, value: number): number;
+  /**
+   * Optional, for a detector that gates its own alerts (one per incident): the last scored
+   * point's evidence before that gate, on the score's scale. Events use it to tell when the data
+   * are back to normal; without it they use the score.
+   */
+  lastEvidence?(): number;
   /** Plain JSON data from which `restore` rebuilds an identical detector. */
   snapshot(): DetectorSnapshot;
 }

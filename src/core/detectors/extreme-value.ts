@@ -423,6 +423,11 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return evidence;
   }
 
+  /** The last scored point's evidence before the cool-down (see `Detector.lastEvidence`). */
+  lastEvidence(): number {
+    return this.pendingEvidence;
+  }
+
   learn(timeMs: number, value: number): void {
     if (value - value !== 0) return;
     let evidence: number;

@@ -2,19 +2,23 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Level } from '../thresholds/threshold.js';
 import { EventTracker, eventId, replayEvents } from './event-tracker.js';
-import { DEFAULT_EVENT_PARAMS, eventParamsSchema, type EventParamsInput } from './params.js';
-import type { EventChange, EventExplanation } from './types.js';
+import {
+  DEFAULT_EVENT_PARAMS,
+  deprecatedEventKeys,
+  eventParamsSchema,
+  type EventParamsInput,
+} from './params.js';
+import type { AnomalyEvent, EventChange, EventExplanation } from './types.js';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
 const LEVEL: Record<string, Level> = { '.': 'ok', a: 'alert', s: 'severe' };
 
-/** Scenarios are minutes long, so the default hour of cool-down is off unless a test sets it. */
 function tracker(params: EventParamsInput = {}): EventTracker {
   return new EventTracker({
     series: 'pump-7/temperature',
     strategy: 'default@1',
-    params: eventParamsSchema.parse({ cooldown_ms: 0, ...params }),
+    params: eventParamsSchema.parse(params),
   });
 }
 
@@ -57,11 +61,11 @@ describe('event params', () => {
   test('defaults', () => {
     assert.deepEqual(eventParamsSchema.parse({}), {
       open_level: 'alert',
+      close_score: 1 / 3,
       close_after_points: 5,
       close_after_ms: 0,
       min_points: 1,
       min_duration_ms: 0,
-      cooldown_ms: 3_600_000,
       severe_upgrade: true,
     });
     assert.deepEqual(DEFAULT_EVENT_PARAMS, eventParamsSchema.parse({}));
@@ -73,6 +77,14 @@ describe('event params', () => {
     assert.equal(eventParamsSchema.safeParse({ close_after_points: 0 }).success, false);
     assert.equal(eventParamsSchema.safeParse({ cooldown_ms: -1 }).success, false);
     assert.equal(eventParamsSchema.safeParse({ min_points: 1.5 }).success, false);
+    assert.equal(eventParamsSchema.safeParse({ close_score: 1.5 }).success, false);
+  });
+
+  test('cooldown_ms still loads (older strategy files) and is reported as deprecated', () => {
+    const params = eventParamsSchema.parse({ cooldown_ms: 3_600_000 });
+    assert.equal(params.cooldown_ms, 3_600_000);
+    assert.match(deprecatedEventKeys(params).join(), /cooldown_ms is deprecated/);
+    assert.deepEqual(deprecatedEventKeys(DEFAULT_EVENT_PARAMS), []);
   });
 });
 
@@ -86,11 +98,12 @@ describe('event tracker', () => {
     assert.equal(open?.event.end, null);
     assert.equal(upgrade?.index, 9);
     assert.equal(upgrade?.event.level, 'severe');
-    // Closed at the third ok point after the last flagged one; the span ends at that point.
+    // Closed at the third ok point after the last flagged one; the span ends where the data were
+    // back to normal, the first of those ok points.
     assert.equal(close?.index, 12);
     assert.equal(close?.at, T0 + 12 * MINUTE);
     assert.equal(close?.event.start, T0 + 2 * MINUTE);
-    assert.equal(close?.event.end, T0 + 9 * MINUTE);
+    assert.equal(close?.event.end, T0 + 10 * MINUTE);
     assert.equal(close?.event.points, 4);
     assert.equal(close?.event.id, eventId('pump-7/temperature', 'default@1', T0 + 2 * MINUTE));
     assert.equal(open2?.index, 13);
@@ -159,58 +172,6 @@ describe('event tracker', () => {
     assert.deepEqual(t.counts, { opened: 1, merged: 0, dropped: 1 });
   });
 
-  test('cool-down: an incident soon after a close continues the same event', () => {
-    const t = tracker({ close_after_points: 2, cooldown_ms: 5 * MINUTE });
-    // Closes at 4; the incident at 5 is within 5 minutes of that close and merges; it closes
-    // again at 7, and the incident at 13 (6 minutes later) is a new event.
-    const { changes } = play(t, 'a.s..a.......a..', [0.7, 0.1, 0.95]);
-    assert.deepEqual(
-      changes.map((c) => [c.type, c.index]),
-      [
-        ['open', 0],
-        ['update', 2],
-        ['close', 4],
-        ['reopen', 5],
-        ['close', 7],
-        ['open', 13],
-        ['close', 15],
-      ],
-    );
-    const first = changes[2]?.event;
-    const reopen = changes[3]?.event;
-    assert.equal(reopen?.id, first?.id);
-    assert.equal(reopen?.start, T0);
-    assert.equal(reopen?.end, null);
-    assert.equal(reopen?.points, 3);
-    assert.equal(reopen?.level, 'severe');
-    // The merged incident's peak (0.6) is lower: the event keeps its own, with its explanation.
-    const merged = changes[4]?.event;
-    assert.equal(merged?.peak.score, 0.95);
-    assert.equal(merged?.peak.time, T0 + 2 * MINUTE);
-    assert.deepEqual(merged?.explanation, explanationAt(2, 102));
-    assert.equal(merged?.end, T0 + 5 * MINUTE);
-    assert.notEqual(changes[5]?.event.id, first?.id);
-    assert.deepEqual(t.counts, { opened: 2, merged: 1, dropped: 0 });
-  });
-
-  test('cool-down: a stronger merged incident brings its own peak', () => {
-    const t = tracker({ close_after_points: 1, cooldown_ms: 10 * MINUTE });
-    const { changes } = play(t, 'a.s.', [0.6, 0.1, 0.9]);
-    assert.deepEqual(types(changes), ['open', 'close', 'reopen', 'close']);
-    assert.equal(changes[2]?.event.peak.time, T0 + 2 * MINUTE);
-    assert.equal(changes[2]?.event.level, 'severe');
-    assert.deepEqual(changes[3]?.event.explanation, explanationAt(2, 102));
-  });
-
-  test('cool-down: a merged incident must still pass the minimum duration', () => {
-    const t = tracker({ close_after_points: 1, cooldown_ms: 10 * MINUTE, min_points: 2 });
-    const { changes } = play(t, 'aa.a.aa.');
-    assert.deepEqual(types(changes), ['open', 'close', 'reopen', 'close']);
-    assert.equal(changes[2]?.index, 6);
-    assert.equal(changes[3]?.event.points, 4);
-    assert.deepEqual(t.counts, { opened: 1, merged: 1, dropped: 1 });
-  });
-
   test('severe upgrade: the level is the highest seen, announced as an update', () => {
     const on = play(tracker(), 'aasa.....', [0.6, 0.6, 0.6, 0.6]).changes;
     assert.deepEqual(
@@ -244,7 +205,7 @@ describe('event tracker', () => {
         ['close', 12],
       ],
     );
-    assert.equal(changes[1]?.event.end, T0 + 10 * MINUTE);
+    assert.equal(changes[1]?.event.end, T0 + 11 * MINUTE);
     assert.equal(changes[1]?.event.points, 4);
   });
 
@@ -302,7 +263,11 @@ describe('event tracker', () => {
     play(t, 'aa.');
     const flushed = t.flush(T0 + 3 * MINUTE);
     assert.equal(flushed?.type, 'close');
-    assert.equal(flushed?.event.end, T0 + MINUTE);
+    // Back to normal at the ok point; a fault still going on at the end ends at the last point.
+    assert.equal(flushed?.event.end, T0 + 2 * MINUTE);
+    const going = tracker();
+    play(going, 'aa');
+    assert.equal(going.flush(T0 + 9 * MINUTE)?.event.end, T0 + MINUTE);
     assert.equal(t.flush(T0 + 4 * MINUTE), null);
     const u = tracker({ min_points: 5 });
     play(u, 'aa');
@@ -313,7 +278,10 @@ describe('event tracker', () => {
   test('snapshot round trip: a restored tracker continues exactly', () => {
     const params = { min_points: 2, close_after_points: 2, cooldown_ms: 4 * MINUTE };
     const levels = 'a.aas..a..s.as....aa.a..saa...s.....';
-    const scores = levels.split('').map((c, i) => (c === '.' ? 0.1 : 0.5 + ((i * 7) % 11) / 25));
+    // Some ok points above close_score, so the span's hysteresis is cut through as well.
+    const scores = levels
+      .split('')
+      .map((c, i) => (c === '.' ? (i % 3 === 0 ? 0.4 : 0.1) : 0.5 + ((i * 7) % 11) / 25));
     const whole = play(tracker(params), levels, scores).changes;
     for (let cut = 0; cut <= levels.length; cut++) {
       const first = tracker(params);
@@ -341,7 +309,7 @@ describe('event tracker', () => {
     const times = Float64Array.from(levels, (_, i) => T0 + i * MINUTE);
     const scores = Float64Array.from(levels, (l) => [0.1, 0.6, 0.9][l] as number);
     const events = replayEvents(
-      { series: 's', strategy: 'x@2', params: { ...DEFAULT_EVENT_PARAMS, cooldown_ms: 0 } },
+      { series: 's', strategy: 'x@2', params: DEFAULT_EVENT_PARAMS },
       times,
       scores,
       levels,
@@ -350,26 +318,175 @@ describe('event tracker', () => {
     assert.deepEqual(
       events.map((e) => [e.start, e.end, e.level, e.points, e.peak.time]),
       [
-        [T0 + MINUTE, T0 + 2 * MINUTE, 'alert', 2, T0 + MINUTE],
-        [T0 + 8 * MINUTE, T0 + 9 * MINUTE, 'severe', 2, T0 + 8 * MINUTE],
+        [T0 + MINUTE, T0 + 3 * MINUTE, 'alert', 2, T0 + MINUTE],
+        [T0 + 8 * MINUTE, T0 + 10 * MINUTE, 'severe', 2, T0 + 8 * MINUTE],
       ],
     );
     assert.equal(events[0]?.id, 's|x@2|' + String(T0 + MINUTE));
   });
 });
 
-test('the last closed event is let go once its cool-down has passed, not kept for ever', () => {
-  const t = tracker({ cooldown_ms: 10 * MINUTE });
-  // An event over minutes 0–1, closed at minute 6 (five ok points later).
-  play(t, 'aa.....');
-  assert.notEqual(t.snapshot().state.closed, null, 'kept during the cool-down (merging needs it)');
-  // Ok points up to minute 15: within the cool-down of the close at minute 6.
-  play(t, '.........', [], 7);
-  assert.notEqual(t.snapshot().state.closed, null);
-  // Minute 16: the cool-down is over, and an idle series drops the event.
-  play(t, '.', [], 16);
-  assert.equal(t.snapshot().state.closed, null);
-  // A new incident is a new event, as it would have been anyway.
-  const { changes } = play(t, 'a', [], 17);
-  assert.equal(changes[0]?.type, 'open');
+describe('events span the fault', () => {
+  const SECOND = 1000;
+
+  /**
+   * A 1 Hz series for the tracker: the fault rows' first point is flagged, the rest are ok but
+   * keep the detector's evidence high (a detector that alerts once per incident, like
+   * `extreme-value`); normal rows score 0.05. Returns the final events.
+   */
+  function faults(
+    rows: number,
+    faultRows: readonly (readonly [number, number])[],
+    params: EventParamsInput = {},
+  ): AnomalyEvent[] {
+    const t = new EventTracker({
+      series: 'press-2/temperature',
+      strategy: 'default@1',
+      params: eventParamsSchema.parse(params),
+    });
+    const events = new Map<string, AnomalyEvent>();
+    for (let i = 0; i < rows; i++) {
+      const fault = faultRows.find(([from, to]) => i >= from && i < to);
+      const onset = fault !== undefined && fault[0] === i;
+      const change = onset
+        ? t.update(T0 + i * SECOND, 0.8, 'alert', () => explanationAt(i, 90))
+        : t.update(T0 + i * SECOND, 0, 'ok', undefined, fault === undefined ? 0.05 : 0.7);
+      if (change) events.set(change.event.id, change.event);
+    }
+    const flushed = t.flush(T0 + (rows - 1) * SECOND);
+    if (flushed) events.set(flushed.event.id, flushed.event);
+    return [...events.values()];
+  }
+
+  test('two 10 s spikes 12 minutes apart are two events of 10 s, whatever the cool-down', () => {
+    const gap = 12 * 60;
+    for (const cooldown_ms of [undefined, 3_600_000]) {
+      const events = faults(
+        2000,
+        [
+          [600, 610],
+          [600 + gap, 610 + gap],
+        ],
+        cooldown_ms === undefined ? {} : { cooldown_ms },
+      );
+      assert.deepEqual(
+        events.map((e) => [e.start - T0, (e.end ?? 0) - e.start]),
+        [
+          [600 * SECOND, 10 * SECOND],
+          [(600 + gap) * SECOND, 10 * SECOND],
+        ],
+        `cooldown_ms ${cooldown_ms}`,
+      );
+      assert.notEqual(events[0]?.id, events[1]?.id);
+    }
+  });
+
+  test('a 10 s overheat is an event of 10 s, not 0 ms (old 60 s cool-down accepted)', () => {
+    const [event, ...rest] = faults(1000, [[500, 510]], { cooldown_ms: 60_000 });
+    assert.equal(rest.length, 0);
+    assert.equal(event?.start, T0 + 500 * SECOND);
+    assert.equal(event?.end, T0 + 510 * SECOND);
+    assert.equal(event?.points, 1, 'one flagged point; the span is the abnormal data');
+    assert.equal(event?.peak.time, T0 + 500 * SECOND);
+    assert.equal(event?.device, 'press-2');
+    assert.deepEqual(event?.metrics, ['temperature']);
+  });
+
+  test('close_score: points below the alert level but not back to normal keep the event', () => {
+    const t = tracker({ close_after_points: 2, close_score: 0.3 });
+    const { changes } = play(t, 'a.....', [0.7, 0.35, 0.31, 0.29, 0.1, 0.1]);
+    assert.deepEqual(
+      changes.map((c) => [c.type, c.index]),
+      [
+        ['open', 0],
+        ['close', 4],
+      ],
+    );
+    assert.equal(changes[1]?.event.end, T0 + 3 * MINUTE);
+    assert.equal(changes[1]?.event.points, 1);
+  });
+
+  test('minimum duration counts the abnormal span, not only flagged points', () => {
+    const t = tracker({ min_duration_ms: 2 * MINUTE, close_after_points: 2 });
+    const { changes } = play(t, 'a.....', [0.7, 0.5, 0.5, 0.1, 0.1, 0.1]);
+    assert.deepEqual(
+      changes.map((c) => [c.type, c.index]),
+      [
+        ['open', 2],
+        ['close', 4],
+      ],
+    );
+    assert.equal(changes[0]?.event.start, T0);
+  });
+
+  test('span reports the open span for callers mapping points to events', () => {
+    const t = tracker({ min_points: 2, close_after_points: 3 });
+    assert.equal(t.span, null);
+    play(t, 'a');
+    assert.deepEqual(t.span, { start: T0, reported: false, id: null, normalRun: 0 });
+    play(t, 'a.', [], 1);
+    const id = eventId('pump-7/temperature', 'default@1', T0);
+    assert.deepEqual(t.span, { start: T0, reported: true, id, normalRun: 1 });
+    play(t, '..', [], 3);
+    assert.equal(t.span, null);
+  });
+
+  test('the metrics involved gather every peak explanation, with a share of at least 0.1', () => {
+    const t = new EventTracker({
+      series: 'rig',
+      device: 'rig',
+      strategy: 'multivariate@1',
+      params: DEFAULT_EVENT_PARAMS,
+    });
+    const explanation = (names: [string, number][]): EventExplanation => ({
+      metrics: names.map(([name, share]) => ({ name, share, observed: 1 })),
+      detectors: [{ name: 'pca', score: 0.7 }],
+    });
+    t.update(T0, 0.6, 'alert', () =>
+      explanation([
+        ['flow', 0.9],
+        ['pressure', 0.05],
+      ]),
+    );
+    const change = t.update(T0 + 1, 0.8, 'alert', () =>
+      explanation([
+        ['pressure', 0.6],
+        ['flow', 0.3],
+        ['speed', 0.1],
+      ]),
+    );
+    assert.deepEqual(change?.event.metrics, ['flow', 'pressure', 'speed']);
+    assert.equal(change?.event.device, 'rig');
+  });
+
+  test('an older snapshot (with its cool-down state) restores and continues', () => {
+    const old = {
+      series: 'pump-7/temperature',
+      strategy: 'default@1',
+      params: { ...DEFAULT_EVENT_PARAMS, cooldown_ms: 3_600_000 },
+      state: {
+        draft: {
+          id: 'pump-7/temperature|default@1|0',
+          reported: true,
+          start: 0,
+          last: 60_000,
+          points: 2,
+          peak: { time: 0, score: 0.7, values: {} },
+          explanation: null,
+          level: 'alert',
+          merge: false,
+        },
+        okRun: 2,
+        closed: null,
+        counts: { opened: 1, merged: 1, dropped: 0 },
+      },
+    };
+    const t = EventTracker.restore(old);
+    assert.equal(t.device, 'pump-7');
+    assert.deepEqual(t.counts, { opened: 1, merged: 0, dropped: 0 });
+    const changes = [1, 2, 3].map((k) => t.update(60_000 + (2 + k) * MINUTE, 0.1, 'ok'));
+    const close = changes.find((c) => c !== null);
+    assert.equal(close?.type, 'close');
+    assert.equal(close?.event.end, 60_000, 'its normal run started after its last point');
+  });
 });

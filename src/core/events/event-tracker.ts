@@ -15,52 +15,71 @@ import { sharedParams } from '../detectors/snapshot-parts.js';
 export interface EventTrackerOptions {
   /** Series key (`device/metric`) or device. */
   readonly series: string;
+  /**
+   * The device, when `series` is a device key (vector strategies); otherwise the part of the
+   * series key before its last `/` (the whole key when it has none).
+   */
+  readonly device?: string;
   /** `name@version` of the strategy. */
   readonly strategy: string;
   /** Validated `events` params (`eventParamsSchema.parse(...)`). */
   readonly params: EventParams;
 }
 
-/** How many events the tracker has raised, merged and dropped since it was created. */
+/** How many events the tracker has raised and dropped since it was created. */
 export interface EventCounts {
   /** Events reported (`open`). */
   readonly opened: number;
-  /** Incidents that continued a closed event within its cool-down (`reopen`). */
+  /** Always 0: events no longer merge over a cool-down (kept for older snapshots and readers). */
   readonly merged: number;
   /** Incidents that ended before reaching the minimum duration: never reported. */
   readonly dropped: number;
 }
 
+/** The span being built, as a caller that maps points to events needs to see it. */
+export interface OpenSpan {
+  /** Event time of its first point (a flagged one). */
+  readonly start: number;
+  /** Reported (`open` was raised): it will be an event, whatever comes next. */
+  readonly reported: boolean;
+  /** Its id once reported, else null. */
+  readonly id: string | null;
+  /** Normal points since its last abnormal point: 0 when the latest point was abnormal. */
+  readonly normalRun: number;
+}
+
 /** The event being built: not yet reported (`reported` false) or open. */
 interface Draft {
-  /** Known once reported, or from the start for an incident that continues a closed event. */
+  /** Known once reported. */
   id: string | null;
   reported: boolean;
   start: number;
-  /** Latest event time of a flagged point. */
+  /** Latest event time of an abnormal point (flagged, or at least `close_score`). */
   last: number;
+  /** Event time of the first point of the current normal run; null while none. */
+  normalSince: number | null;
   points: number;
   peak: EventPeak;
   explanation: EventExplanation | null;
+  /** Metrics with a share of at least `INVOLVED_SHARE` in any of the peak's explanations. */
+  metrics: string[];
   level: EventLevel;
-  /** Started within the cool-down of `closed`: it continues that event once it qualifies. */
-  merge: boolean;
-}
-
-interface Closed {
-  readonly event: AnomalyEvent;
-  /** Event time of the point that closed it; the cool-down runs from here. */
-  readonly at: number;
 }
 
 const NO_VALUES: Readonly<Record<string, number>> = Object.freeze({});
+/** A metric is involved in an event when it has at least this share of an explanation. */
+const INVOLVED_SHARE = 0.1;
 
 /**
- * Turns one series' per-point levels into events: hysteresis, minimum duration, cool-down and
- * severe upgrade, on event time only, so the same input always gives the same events and ids.
+ * Turns one series' per-point scores and levels into events that span the fault: an event opens
+ * at a flagged point, runs on while points are abnormal (flagged, or scoring at least
+ * `close_score`: hysteresis on the score), and closes once the data have been normal for
+ * `close_after_points` points (and `close_after_ms`); it ends where the data were back to normal.
+ * Minimum duration and severe upgrade as in docs/events.md; event time only, so the same input
+ * always gives the same events and ids.
  *
  * Feed every point in order to `update`; it returns the change the point caused, or null (most
- * points). An ok point while nothing is open costs one comparison. The explanation is computed
+ * points). A normal point while nothing is open costs one comparison. The explanation is computed
  * only when a point becomes the peak of the event being built, by calling `explain` right there:
  * the closure runs synchronously inside `update`, so it sees the detector as it was for this
  * point if `update` is called before the detector learns the point (or use `wantsExplanation`
@@ -68,20 +87,19 @@ const NO_VALUES: Readonly<Record<string, number>> = Object.freeze({});
  */
 export class EventTracker {
   readonly series: string;
+  readonly device: string;
   readonly strategy: string;
   readonly params: Readonly<EventParams>;
   private draft: Draft | null = null;
-  /** Ok points in a row since the draft's last flagged point. */
+  /** Normal points in a row since the draft's last abnormal point. */
   private okRun = 0;
-  /** The last closed event, kept only while cool-downs are on. */
-  private closed: Closed | null = null;
   private opened = 0;
-  private merged = 0;
   private dropped = 0;
 
   /** Frozen `params` are kept by reference, so that series can share one object. */
   constructor(options: EventTrackerOptions) {
     this.series = options.series;
+    this.device = options.device ?? deviceOf(options.series);
     this.strategy = options.strategy;
     this.params = Object.isFrozen(options.params)
       ? options.params
@@ -98,70 +116,87 @@ export class EventTracker {
         { cause: parsed.error },
       );
     }
-    const { series, strategy, params, state } = parsed.data;
+    const { series, device, strategy, params, state } = parsed.data;
     const tracker = new EventTracker({
       series,
+      ...(device === undefined ? {} : { device }),
       // One string and one params object for all the series of a strategy.
       strategy: sharedParams('events-strategy', { strategy }).strategy,
       params: sharedParams('events', params),
     });
-    tracker.draft = state.draft ? { ...state.draft, peak: freezePeak(state.draft.peak) } : null;
-    if (tracker.draft) tracker.draft.explanation = freezeExplanation(tracker.draft.explanation);
+    const d = state.draft;
+    tracker.draft =
+      d === null
+        ? null
+        : {
+            id: d.id,
+            reported: d.reported,
+            start: d.start,
+            last: d.last,
+            // Older snapshots did not keep it: their normal run ends the span at its last point.
+            normalSince: d.normalSince ?? (state.okRun > 0 ? d.last : null),
+            points: d.points,
+            peak: freezePeak(d.peak),
+            explanation: freezeExplanation(d.explanation),
+            metrics: [...(d.metrics ?? namesOf(d.explanation))],
+            level: d.level,
+          };
     tracker.okRun = state.okRun;
-    tracker.closed = state.closed
-      ? { event: freezeEvent(state.closed.event), at: state.closed.at }
-      : null;
     tracker.opened = state.counts.opened;
-    tracker.merged = state.counts.merged;
     tracker.dropped = state.counts.dropped;
     return tracker;
   }
 
   /**
    * One point, in event-time order: its time, score and level from the strategy's threshold.
-   * `explain` is called (at most once) only if the point becomes the peak of the event being built.
+   * `explain` is called (at most once) only if the point becomes the peak of the event being
+   * built. `evidence` is what the hysteresis judges for an unflagged point (default: `score`):
+   * a detector that gates its own alerts (one per incident) passes its evidence before the gate,
+   * so an event runs as long as the data are abnormal, not only while they are alerted.
    */
   update(
     timeMs: number,
     score: number,
     level: Level,
     explain?: () => EventExplanation,
+    evidence: number = score,
   ): EventChange | null {
     let d = this.draft;
     if (level === 'ok') {
-      if (d === null) {
-        // The last closed event (with its explanation) is only needed for merging within its
-        // cool-down: past it, an idle series need not carry it (memory per series).
-        const closed = this.closed;
-        if (closed !== null && timeMs - closed.at >= this.params.cooldown_ms) this.closed = null;
-        return null;
+      if (d === null) return null;
+      if (evidence >= this.params.close_score) {
+        // Not flagged, but not back to normal either: the span runs on through this point.
+        this.okRun = 0;
+        d.normalSince = null;
+        if (timeMs > d.last) d.last = timeMs;
+        return d.reported ? null : this.qualify(d, timeMs);
       }
       this.okRun++;
+      if (d.normalSince === null) d.normalSince = timeMs;
       if (this.okRun < this.params.close_after_points) return null;
       // Time going backwards counts as none elapsed (so it never blocks a close_after_ms of 0).
       const elapsed = timeMs > d.last ? timeMs - d.last : 0;
       if (elapsed < this.params.close_after_ms) return null;
-      return this.close(timeMs);
+      return this.close(timeMs, d.normalSince);
     }
     const s = Number.isFinite(score) ? score : 0;
     if (d === null) {
       if (level !== 'severe' && this.params.open_level === 'severe') return null;
-      const closed = this.closed;
-      const merge = closed !== null && timeMs - closed.at < this.params.cooldown_ms;
-      if (!merge) this.closed = null;
       d = this.draft = {
-        id: merge ? closed.event.id : null,
+        id: null,
         reported: false,
         start: timeMs,
         last: timeMs,
+        normalSince: null,
         points: 0,
         peak: { time: timeMs, score: -1, values: NO_VALUES },
         explanation: null,
+        metrics: [],
         level,
-        merge,
       };
     }
     this.okRun = 0;
+    d.normalSince = null;
     if (timeMs > d.last) d.last = timeMs;
     d.points++;
     let changed = false;
@@ -173,13 +208,10 @@ export class EventTracker {
       const explanation = explain ? freezeExplanation(explain()) : null;
       d.explanation = explanation;
       d.peak = freezePeak({ time: timeMs, score: s, values: valuesOf(explanation) });
+      for (const name of namesOf(explanation)) if (!d.metrics.includes(name)) d.metrics.push(name);
       changed = true;
     }
-    if (!d.reported) {
-      if (d.points < this.params.min_points) return null;
-      if (d.last - d.start < this.params.min_duration_ms) return null;
-      return this.report(d, timeMs);
-    }
+    if (!d.reported) return this.qualify(d, timeMs);
     return changed ? { type: 'update', at: timeMs, event: this.build(d, null) } : null;
   }
 
@@ -195,11 +227,13 @@ export class EventTracker {
   }
 
   /**
-   * End of stream (or of a replay): close the open event at `timeMs` without waiting for the
-   * hysteresis; an incident not yet reported is dropped. Returns the `close`, if any.
+   * End of stream (or of a replay): close the open event without waiting for the hysteresis; an
+   * incident not yet reported is dropped. It ends where the data were back to normal if they
+   * were, else at its last point. Returns the `close`, if any.
    */
   flush(timeMs: number): EventChange | null {
-    return this.draft === null ? null : this.close(timeMs);
+    const d = this.draft;
+    return d === null ? null : this.close(timeMs, d.normalSince ?? d.last);
   }
 
   /** The open event as it stands, or null (also while an incident is not yet reported). */
@@ -208,8 +242,16 @@ export class EventTracker {
     return d !== null && d.reported ? this.build(d, null) : null;
   }
 
+  /** The span being built (reported or not), or null: for mapping points to events. */
+  get span(): OpenSpan | null {
+    const d = this.draft;
+    return d === null
+      ? null
+      : { start: d.start, reported: d.reported, id: d.id, normalRun: this.okRun };
+  }
+
   get counts(): EventCounts {
-    return { opened: this.opened, merged: this.merged, dropped: this.dropped };
+    return { opened: this.opened, merged: 0, dropped: this.dropped };
   }
 
   /** Plain JSON from which `EventTracker.restore` rebuilds an identical tracker. */
@@ -217,41 +259,28 @@ export class EventTracker {
     const d = this.draft;
     return {
       series: this.series,
+      device: this.device,
       strategy: this.strategy,
       params: { ...this.params },
       state: {
-        draft: d ? { ...d } : null,
+        draft: d ? { ...d, metrics: [...d.metrics] } : null,
         okRun: this.okRun,
-        closed: this.closed,
         counts: this.counts,
       },
     };
   }
 
-  private report(d: Draft, timeMs: number): EventChange {
-    const closed = this.closed;
-    this.closed = null;
+  /** Report the draft once it has enough flagged points and spans long enough. */
+  private qualify(d: Draft, timeMs: number): EventChange | null {
+    if (d.points < this.params.min_points) return null;
+    if (d.last - d.start < this.params.min_duration_ms) return null;
     d.reported = true;
-    if (d.merge && closed !== null) {
-      // The incident continues the closed event: its start, id, points and (if higher) its peak.
-      const before = closed.event;
-      this.merged++;
-      d.id = before.id;
-      d.start = before.start;
-      d.points += before.points;
-      if (!(d.peak.score > before.peak.score)) {
-        d.peak = before.peak;
-        d.explanation = before.explanation;
-      }
-      if (before.level === 'severe' || !this.params.severe_upgrade) d.level = before.level;
-      return { type: 'reopen', at: timeMs, event: this.build(d, null) };
-    }
     this.opened++;
     d.id = eventId(this.series, this.strategy, d.start);
     return { type: 'open', at: timeMs, event: this.build(d, null) };
   }
 
-  private close(timeMs: number): EventChange | null {
+  private close(timeMs: number, end: number): EventChange | null {
     const d = this.draft as Draft;
     this.draft = null;
     this.okRun = 0;
@@ -259,15 +288,15 @@ export class EventTracker {
       this.dropped++;
       return null;
     }
-    const event = this.build(d, d.last);
-    if (this.params.cooldown_ms > 0) this.closed = { event, at: timeMs };
-    return { type: 'close', at: timeMs, event };
+    return { type: 'close', at: timeMs, event: this.build(d, end) };
   }
 
   private build(d: Draft, end: number | null): AnomalyEvent {
     return Object.freeze({
       id: d.id as string,
       series: this.series,
+      device: this.device,
+      metrics: Object.freeze(d.metrics.length > 0 ? [...d.metrics] : this.ownMetric()),
       strategy: this.strategy,
       start: d.start,
       end,
@@ -276,6 +305,13 @@ export class EventTracker {
       points: d.points,
       explanation: d.explanation,
     });
+  }
+
+  /** A series' own metric (`device/metric`), when the event has no explanation to name one. */
+  private ownMetric(): string[] {
+    return this.series.length > this.device.length && this.series.startsWith(this.device + '/')
+      ? [this.series.slice(this.device.length + 1)]
+      : [];
   }
 }
 
@@ -289,8 +325,10 @@ export const LEVELS: readonly Level[] = ['ok', 'alert', 'severe'];
 
 /**
  * Replay a scored series through a fresh tracker and return its events in their final form
- * (the last change of each id), the one still open at the end closed at the last point.
- * `levels` holds level codes (see LEVELS); `explain(i)` explains point i.
+ * (the last change of each id), the one still open at the end flushed (see `flush`). The
+ * hysteresis judges the scores themselves: a detector's evidence before its own alert gate is
+ * not known here (pipelines pass it live). `levels` holds level codes (see LEVELS); `explain(i)`
+ * explains point i.
  */
 export function replayEvents(
   options: EventTrackerOptions,
@@ -315,6 +353,17 @@ export function replayEvents(
   }
   if (times.length > 0) keep(tracker.flush(times[times.length - 1] as number));
   return [...byId.values()];
+}
+
+/** The device part of a `device/metric` series key (the whole key when it has no `/`). */
+export function deviceOf(series: string): string {
+  const slash = series.lastIndexOf('/');
+  return slash < 0 ? series : series.slice(0, slash);
+}
+
+function namesOf(explanation: EventExplanation | null): string[] {
+  if (explanation === null) return [];
+  return explanation.metrics.filter((m) => m.share >= INVOLVED_SHARE).map((m) => m.name);
 }
 
 function valuesOf(explanation: EventExplanation | null): Readonly<Record<string, number>> {
@@ -345,14 +394,6 @@ function freezePeak(peak: EventPeak): EventPeak {
   return Object.freeze({ time: peak.time, score: peak.score, values: Object.freeze(peak.values) });
 }
 
-function freezeEvent(event: AnomalyEvent): AnomalyEvent {
-  return Object.freeze({
-    ...event,
-    peak: freezePeak(event.peak),
-    explanation: freezeExplanation(event.explanation),
-  });
-}
-
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 const count = z.int().nonnegative();
 const level = z.enum(['alert', 'severe']);
@@ -376,20 +417,10 @@ const peakSchema = z.object({
   values: z.record(z.string(), finite),
 });
 
-const eventSchema = z.object({
-  id: z.string(),
-  series: z.string(),
-  strategy: z.string(),
-  start: finite,
-  end: finite.nullable(),
-  peak: peakSchema,
-  level,
-  points: count,
-  explanation: explanationSchema.nullable(),
-});
-
 const snapshotSchema = z.object({
   series: z.string(),
+  /** Absent in older snapshots (then derived from `series`). */
+  device: z.string().optional(),
   strategy: z.string(),
   params: eventParamsSchema,
   state: z.object({
@@ -399,15 +430,17 @@ const snapshotSchema = z.object({
         reported: z.boolean(),
         start: finite,
         last: finite,
+        normalSince: finite.nullable().optional(),
         points: count,
         peak: peakSchema,
         explanation: explanationSchema.nullable(),
+        metrics: z.array(z.string()).optional(),
         level,
-        merge: z.boolean(),
       })
       .nullable(),
     okRun: count,
-    closed: z.object({ event: eventSchema, at: finite }).nullable(),
+    // Older snapshots carry `closed` (the last event, for cool-down merging) and counts.merged:
+    // both are read and let go.
     counts: z.object({ opened: count, merged: count, dropped: count }),
   }),
 });
@@ -415,12 +448,12 @@ const snapshotSchema = z.object({
 /** The tracker's plain-JSON snapshot. */
 export interface EventTrackerSnapshot {
   readonly series: string;
+  readonly device: string;
   readonly strategy: string;
   readonly params: EventParams;
   readonly state: {
     readonly draft: Readonly<Draft> | null;
     readonly okRun: number;
-    readonly closed: Closed | null;
     readonly counts: EventCounts;
   };
 }

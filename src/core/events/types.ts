@@ -1,7 +1,8 @@
 /**
- * Events: what users are alerted about. A strategy's levels (ok / alert / severe, one per point)
- * become anomaly spans — one event per incident, not one per flagged point — each carrying the
- * explanation of its strongest point. The state machine is `EventTracker` (event-tracker.ts);
+ * Events: what users are alerted about. A strategy's scores and levels (one per point) become
+ * anomaly spans — one event per fault, from its first abnormal point until the data are back to
+ * normal, not one per flagged point — each carrying the explanation of its strongest point.
+ * Repeated events of one device are grouped into incidents elsewhere (src/alerts). The state machine is `EventTracker` (event-tracker.ts);
  * the rules it applies are the strategy's `events` section (params.ts); docs/events.md.
  */
 
@@ -46,8 +47,9 @@ export interface EventPeak {
 }
 
 /**
- * One anomaly span of one series (or device, for multivariate strategies) under one strategy.
- * Plain JSON. Every emitted event is a fresh immutable object: keep it, never patch it.
+ * One anomaly span of one series (or device, for multivariate strategies) under one strategy:
+ * the points from `start` up to (not including) `end`. Plain JSON. Every emitted event is a fresh
+ * immutable object: keep it, never patch it.
  */
 export interface AnomalyEvent {
   /** `<series>|<strategy>|<start>`: deterministic, so a replay gives the same ids. */
@@ -56,13 +58,24 @@ export interface AnomalyEvent {
   readonly series: string;
   /** `name@version` of the strategy that raised it. */
   readonly strategy: string;
-  /** Event time (ms) of the first flagged point. */
+  /** The device: of the series key `device/metric`, or the device key of a vector strategy. */
+  readonly device?: string;
+  /**
+   * The metrics involved: those with a share of at least 0.1 in any explanation the event's peak
+   * had (first seen first), or the series' own metric. Absent on events of older versions.
+   */
+  readonly metrics?: readonly string[];
+  /** Event time (ms) of the first flagged point: where the fault starts. */
   readonly start: number;
-  /** Event time (ms) of the last flagged point; null while the event is open. */
+  /**
+   * Event time (ms) of the first point back to normal (the span is [start, end)), or of the last
+   * point when the stream ended while the data were still abnormal (then that point is inside).
+   * Null while the event is open. `end − start` is the fault's duration.
+   */
   readonly end: number | null;
   readonly peak: EventPeak;
   readonly level: EventLevel;
-  /** Flagged (alert or severe) points in the event, including merged ones. */
+  /** Flagged (alert or severe) points in the event; its span may hold more abnormal points. */
   readonly points: number;
   /** The explanation of the peak point; null when the caller gave no `explain`. */
   readonly explanation: EventExplanation | null;
@@ -72,8 +85,9 @@ export interface AnomalyEvent {
  * What happened to an event at one point:
  * - `open`: a new event passed the minimum duration (it starts at its first flagged point);
  * - `update`: an open event's peak or level changed;
- * - `close`: the score stayed below the alert level long enough (hysteresis); `end` is set;
- * - `reopen`: a closed event came back within its cool-down and continues under the same id.
+ * - `close`: the data were back to normal long enough (hysteresis); `end` is set;
+ * - `reopen`: no longer raised (events do not merge over a cool-down any more; incidents group
+ *   them); kept in the type because stored feeds and older consumers know it.
  */
 export type EventChangeType = 'open' | 'update' | 'close' | 'reopen';
 

@@ -19,7 +19,7 @@ import type {
   Threshold,
 } from './pipeline.js';
 import { parseIsoTime, type Strategy } from './schema.js';
-import { EventTracker, type EventTrackerOptions } from '../events/event-tracker.js';
+import { EventTracker, type EventTrackerOptions, type OpenSpan } from '../events/event-tracker.js';
 import { explainPoint, explainVector } from '../events/explain.js';
 import type { EventChange, EventExplanation } from '../events/types.js';
 
@@ -71,7 +71,10 @@ function eventSetup(strategy: Strategy, key: string): EventTrackerOptions {
     };
     eventSetupByStrategy.set(strategy, setup);
   }
-  return { ...setup, series: key };
+  // A vector strategy's key is the device itself (a device name may contain `/`).
+  return isVectorStrategy(strategy)
+    ? { ...setup, series: key, device: key }
+    : { ...setup, series: key };
 }
 
 /**
@@ -129,6 +132,15 @@ abstract class GatedPipeline<S> {
     return this.eventChange;
   }
 
+  get eventSpan(): OpenSpan | null {
+    return this.events === null ? null : this.events.span;
+  }
+
+  /** The point's evidence before any alert gate of the detector's own (events' hysteresis). */
+  protected evidence(score: number): number {
+    return score;
+  }
+
   /** Why the current point scored as it did; called before the detector learns it. */
   protected abstract explanation(timeMs: number, input: S, score: number): EventExplanation;
 
@@ -169,7 +181,7 @@ abstract class GatedPipeline<S> {
       level === 'ok'
         ? this.events === null
           ? null
-          : this.events.update(timeMs, score, level)
+          : this.events.update(timeMs, score, level, undefined, this.evidence(score))
         : this.tracker().update(timeMs, score, level, () => this.explanation(timeMs, input, score));
     // Learning a flagged point would teach the detector that the anomaly is normal; but only up
     // to a bound, past which the change has lasted long enough to be the new normal.
@@ -234,6 +246,10 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
 
   protected explanation(timeMs: number, value: number, score: number): EventExplanation {
     return explainPoint(this.detector, metricOf(this.key), timeMs, value, score);
+  }
+
+  protected override evidence(score: number): number {
+    return this.detector.lastEvidence === undefined ? score : this.detector.lastEvidence();
   }
 
   protected missing(value: number): boolean {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileDeviceStrategy, compileStrategy, restorePipeline } from './compile.js';
 import { parseStrategy } from './parse.js';
-import type { EventChange } from '../events/types.js';
+import type { AnomalyEvent, EventChange } from '../events/types.js';
 
 const STEP = 300_000;
 
@@ -85,5 +85,74 @@ describe('pipeline events', () => {
     const shares = event.explanation!.metrics;
     assert.equal(shares.length, 2);
     assert.ok(Math.abs(shares[0]!.share + shares[1]!.share - 1) < 1e-9);
+  });
+});
+
+describe('pipeline events span the fault', () => {
+  const SECOND = 1000;
+
+  /** A 1 Hz temperature with noise, hotter by 15 on the rows of `faults` ([from, to)). */
+  function temperature(n: number, faults: readonly (readonly [number, number])[]): number[] {
+    let seed = 11;
+    return Array.from({ length: n }, (_, i) => {
+      seed = (seed * 16807) % 2147483647;
+      const hot = faults.some(([from, to]) => i >= from && i < to);
+      return 60 + 2 * Math.sin(i / 300) + seed / 2147483647 - 0.5 + (hot ? 15 : 0);
+    });
+  }
+
+  function events(yaml: string, xs: readonly number[]): AnomalyEvent[] {
+    const pipeline = compileStrategy(parseStrategy(yaml))('press-2/temperature');
+    const byId = new Map<string, AnomalyEvent>();
+    xs.forEach((x, i) => {
+      pipeline.process(i * SECOND, x);
+      if (pipeline.lastEventChange)
+        byId.set(pipeline.lastEventChange.event.id, pipeline.lastEventChange.event);
+    });
+    const flushed = pipeline.flushEvents((xs.length - 1) * SECOND);
+    if (flushed) byId.set(flushed.event.id, flushed.event);
+    return [...byId.values()];
+  }
+
+  const strategyFile = (detector: string, extra = ''): string =>
+    `name: s\nversion: 1\ndescription: d\ndetector:\n  kind: ${detector}\nthreshold:\n  kind: dynamic\n${extra}`;
+  const duration = (e: AnomalyEvent | undefined): number =>
+    (e?.end ?? Number.NaN) - (e?.start ?? 0);
+
+  it('two 10 s spikes 12 minutes apart are two events of about 10 s, even with an old 1 h cool-down', () => {
+    const gap = 12 * 60;
+    const xs = temperature(6000, [
+      [4000, 4010],
+      [4000 + gap, 4010 + gap],
+    ]);
+    const found = events(
+      strategyFile('ewzscore\n  params:\n    alpha: 0.01', 'events:\n  cooldown_ms: 3600000\n'),
+      xs,
+    );
+    const faults = found.filter((e) => e.start >= 4000 * SECOND);
+    assert.deepEqual(
+      faults.map((e) => [e.start / SECOND, duration(e) / SECOND]),
+      [
+        [4000, 10],
+        [4000 + gap, 10],
+      ],
+    );
+  });
+
+  it('a 10 s overheat under `default` (one alert per incident) spans its fault, not 0 ms', () => {
+    const xs = temperature(6000, [[4000, 4010]]);
+    const found = events(strategyFile('extreme-value', 'events:\n  cooldown_ms: 60000\n'), xs);
+    const overheat = found.find((e) => e.start === 4000 * SECOND);
+    assert.ok(
+      overheat,
+      `an event at the overheat (${found.map((e) => e.start / SECOND).join(' ')})`,
+    );
+    assert.equal(overheat.points, 1, 'the detector alerts once; the span is its evidence');
+    // The detector learns the hot values it does not alert on, so the return to normal still
+    // looks unusual for a few seconds: the span ends 10–25 s after the start.
+    const seconds = duration(overheat) / SECOND;
+    assert.ok(seconds >= 10 && seconds <= 25, `${seconds} s`);
+    assert.equal(overheat.device, 'press-2');
+    assert.deepEqual(overheat.metrics, ['temperature']);
   });
 });

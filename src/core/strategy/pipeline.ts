@@ -1,6 +1,7 @@
 import type { Detector, DetectorSnapshot } from '../detectors/detector.js';
 import type { Level, Threshold, ThresholdSnapshot } from '../thresholds/threshold.js';
 import type { EventChange } from '../events/types.js';
+import type { OpenSpan } from '../events/event-tracker.js';
 
 /**
  * One series' compiled strategy: a detector (often an ensemble) and a threshold.
@@ -56,6 +57,8 @@ export interface EventReporting {
   readonly lastEventChange: EventChange | null;
   /** Close the event in progress at the end of a stream (replays, files); null if none. */
   flushEvents(timeMs: number): EventChange | null;
+  /** The event span being built after the last point (reported or not), or null. */
+  readonly eventSpan: OpenSpan | null;
 }
 
 export interface DevicePipeline extends EventReporting {

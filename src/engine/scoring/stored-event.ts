@@ -1,6 +1,8 @@
 /**
  * An event change as the store keeps it: the event, named by device, metric (null for a device
- * group) and strategy version, its explanation copied to plain JSON.
+ * group) and strategy version, its explanation copied to plain JSON. `start`/`end` are the
+ * tracker's span (first flagged point to the first point back to normal), the same as on the feed
+ * and in `vigil detect`; the metrics involved are those of the explanation.
  */
 import type { EventChange } from '../../core/events/types.js';
 import type { Strategy } from '../../core/strategy/schema.js';
