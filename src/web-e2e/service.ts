@@ -37,6 +37,8 @@ export interface ServiceOptions {
   readonly sendToken?: string;
   /** Storage to run on, left open by `stop` (a restart is a second service on it); default a new in-memory PGlite. */
   readonly store?: Store;
+  /** The port to listen on; default a free one. A restart on the same port looks, to a page, like the service coming back. */
+  readonly port?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function startService(
   });
   const { auth, sendToken } = options;
   await registerServeRoutes(app, { engine, store, registry, ...(auth ? { auth } : {}) }, {});
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
     url,

@@ -2,13 +2,21 @@
  * Events: a filter form (device, minimum level, strategy, time range, shadow events; kept in the
  * address) and
  * the list, newest first. Events opened or changed while the page is open appear at once, from
- * the live stream, and are announced.
+ * the live stream, and are announced. After the stream reconnects (or when the page opened while
+ * the server was away) the filters' choices and the list are fetched again.
  */
 import { api } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
-import { formatDuration, formatNumber, formatTime, toLocalInput } from '../format.js';
+import {
+  formatDuration,
+  formatNumber,
+  formatTime,
+  fromLocalInput,
+  toLocalInput,
+} from '../format.js';
 import { fromLive } from '../live-event.js';
-import { onLiveEvent } from '../live.js';
+import { onLiveEvent, onLiveResync } from '../live.js';
+import { zoneShort } from '../time-zone.js';
 import { eventHref, href, seriesHref, type Route } from '../router.js';
 import type { VigilEvent } from '../types.js';
 
@@ -191,8 +199,17 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
     return h('div', { class: 'field' }, h('label', { for: 'f-device' }, 'Device'), input, list);
   }
 
+  /** Whether the strategy choices came from the server (else they are fetched again on resync). */
+  let formFilled = false;
+
   async function buildForm(): Promise<void> {
-    const s = await api.strategies().catch(() => ({ strategies: [] }));
+    const s = await api.strategies().then(
+      (answer) => {
+        formFilled = true;
+        return answer;
+      },
+      () => ({ strategies: [] }),
+    );
     if (filters.device !== '') devices = [filters.device];
     replaceChildren(
       form,
@@ -210,8 +227,8 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
         ['include', 'Live and shadow events'],
         ['only', 'Shadow events only'],
       ]),
-      timeInput('f-from', 'From', filters.from),
-      timeInput('f-to', 'To', filters.to),
+      timeInput('f-from', `From (${zoneShort()})`, filters.from),
+      timeInput('f-to', `To (${zoneShort()})`, filters.to),
       h(
         'div',
         { class: 'field actions' },
@@ -224,10 +241,7 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
-    const time = (name: string) => {
-      const v = String(data.get(name) ?? '');
-      return v === '' ? undefined : new Date(v).getTime();
-    };
+    const time = (name: string) => fromLocalInput(String(data.get(name) ?? ''));
     location.hash = href(['events'], {
       device: String(data.get('f-device') ?? ''),
       level: String(data.get('f-level') ?? ''),
@@ -264,6 +278,11 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
   );
   void buildForm().then(load);
 
+  // Events opened, changed or closed while the stream was down never arrive live: fetch again.
+  const offResync = onLiveResync(() => {
+    void (formFilled ? load() : buildForm().then(load));
+  });
+
   let soon: number | undefined;
   const off = onLiveEvent((m) => {
     const e = fromLive(m.event, devices);
@@ -281,6 +300,7 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
   });
   return () => {
     off();
+    offResync();
     window.clearTimeout(soon);
   };
 }
