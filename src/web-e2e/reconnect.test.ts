@@ -37,7 +37,7 @@ const QUIET = 'rc-quiet';
 /** A device that spikes before the outage, and two that first send (and spike) after it. */
 const EARLY = 'rc-a';
 const LATE = ['rc-b', 'rc-c'];
-const WAIT = { timeout: 30_000 };
+const WAIT = { timeout: 60_000 };
 /** Long enough for a chart's right edge to fall well behind "now" (it used to stop following). */
 const OUTAGE_MS = 8_000;
 
@@ -74,7 +74,7 @@ async function storedEvents(url: string): Promise<number> {
   return answer.events.length;
 }
 
-describe('reconnect re-sync, in Chromium', { timeout: 240_000 }, () => {
+describe('reconnect re-sync, in Chromium', { timeout: 400_000 }, () => {
   before(async () => {
     [store, port, browser, shots] = await Promise.all([
       openStore(),

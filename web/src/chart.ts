@@ -215,6 +215,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     ctx.restore();
   }
 
+  const inValueLane = (_u: uPlot, splits: number[]) =>
+    splits.map((v) => (v >= valueFloor ? v : null));
   const valueFmt = (_u: uPlot, v: number | null) => (v === null ? '—' : formatNumber(v));
   const utc = zoneChoice() === 'utc';
   const plot = new uPlot(
@@ -284,10 +286,10 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
           label: metric,
           stroke: COLORS.axis,
           size: 60,
-          grid: { stroke: COLORS.grid },
-          ticks: { stroke: COLORS.grid },
-          // Value ticks only in the value lane.
-          filter: (_u, splits) => splits.map((v) => (v >= valueFloor ? v : null)),
+          // Value ticks, labels and grid lines only in the value lane.
+          grid: { stroke: COLORS.grid, filter: inValueLane },
+          ticks: { stroke: COLORS.grid, filter: inValueLane },
+          filter: inValueLane,
         },
         {
           scale: 'score',
