@@ -188,7 +188,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // Requests arriving while closing get a Vigil error from the onRequest hook below instead.
     return503OnClosing: false,
     // Event ids (`device/metric|strategy@version|start`) outgrow Fastify's default of 100.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     ...(options.tls && httpsOptions(options.tls)),
   };
   const app: FastifyInstance = isLogger(options.logger)

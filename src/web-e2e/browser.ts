@@ -35,6 +35,8 @@ export interface PageOptions {
   readonly viewport?: { width: number; height: number };
   /** What `prefers-color-scheme` answers; default light. */
   readonly colorScheme?: 'light' | 'dark';
+  /** The browser's time zone (IANA name); default the machine's. */
+  readonly timezoneId?: string;
 }
 
 /** A page in a fresh context (its own storage), 1366×768 unless told otherwise. */
@@ -42,6 +44,7 @@ export async function openPage(browser: Browser, options: PageOptions = {}): Pro
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 1366, height: 768 },
     colorScheme: options.colorScheme ?? 'light',
+    ...(options.timezoneId === undefined ? {} : { timezoneId: options.timezoneId }),
   });
   const page = await context.newPage();
   const errors: string[] = [];

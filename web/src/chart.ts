@@ -118,7 +118,6 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
   let from = Date.now() - 3_600_000;
   let to = Date.now();
   let bucketMs = 1000;
-  let programmatic = false;
   let loadSeq = 0;
   let zoomTimer: number | undefined;
   let redrawTimer: number | undefined;
@@ -162,6 +161,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     const laneBottom = u.valToPos(0, 'score', true);
     ctx.fillStyle = COLORS.lane;
     ctx.fillRect(left, laneTop, width, laneBottom - laneTop);
+    // Where the lanes are (CSS px from the plot's top), for the tests.
+    element.dataset.scoreLaneTop = String(Math.round(u.valToPos(1, 'score')));
+    element.dataset.valueLaneBottom = String(Math.round(u.valToPos(valueFloor, 'y')));
     const y = u.valToPos(0.5, 'score', true);
     ctx.strokeStyle = COLORS.score;
     ctx.lineWidth = dpr;
@@ -271,15 +273,24 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
           labelSize: 20,
           // Wide enough apart that "MM-DD HH:MM" labels never touch.
           space: 90,
-          values: (_u, splits, _axis, _space, incr) => {
+          values: (u, splits, _axis, _space, incr) => {
             let day = '';
-            return splits.map((sec, i) => {
+            const labels = splits.map((sec, i) => {
               const ms = sec * 1000;
               const date = formatTime(ms).slice(0, 10);
               const withDate = i === 0 || date !== day;
               day = date;
               return formatTick(ms, incr * 1000, withDate);
             });
+            // The labels drawn, for the tests and for screen readers' page text tools.
+            element.dataset.xTicks = labels.join('|');
+            const [a, b] = splits;
+            if (a !== undefined && b !== undefined) {
+              element.dataset.xTickGap = String(
+                Math.round(u.valToPos(b, 'x') - u.valToPos(a, 'x')),
+              );
+            }
+            return labels;
           },
         },
         {
@@ -313,10 +324,17 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
         draw: [drawOverlays],
         setScale: [
           (u, key) => {
-            if (key !== 'x' || programmatic) return;
+            if (key !== 'x') return;
             const min = u.scales.x?.min;
             const max = u.scales.x?.max;
             if (min === undefined || max === undefined) return;
+            // Our own range (show()): uPlot reports it a tick later, so it is recognised by value.
+            if (Math.abs(min * 1000 - from) < 1 && Math.abs(max * 1000 - to) < 1) return;
+            // A click (each half of a double-click) is a zero-width "drag": put the range back.
+            if (max - min < 1) {
+              queueMicrotask(show);
+              return;
+            }
             // The user zoomed (a drag): fetch that range at its own resolution.
             if (zoomTimer === undefined) zoomStack.push({ from, to });
             window.clearTimeout(zoomTimer);
@@ -348,13 +366,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
   }
 
   function show(): void {
-    programmatic = true;
-    try {
-      plot.setData(data(), false);
-      plot.setScale('x', { min: from / 1000, max: to / 1000 });
-    } finally {
-      programmatic = false;
-    }
+    plot.setData(data(), false);
+    plot.setScale('x', { min: from / 1000, max: to / 1000 });
   }
 
   async function load(nextFrom: number, nextTo: number): Promise<void> {

@@ -9,8 +9,7 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 export function formatTime(ms: number): string {
   const p = partsOf(ms);
   return (
-    `${p.year}-${pad(p.month)}-${pad(p.day)} ` +
-    `${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`
+    `${p.year}-${pad(p.month)}-${pad(p.day)} ` + `${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`
   );
 }
 
@@ -18,7 +17,10 @@ export function formatTime(ms: number): string {
 export function formatTick(ms: number, stepMs: number, withDate: boolean): string {
   const p = partsOf(ms);
   const date = `${pad(p.month)}-${pad(p.day)}`;
-  const clock = stepMs < 60_000 ? `${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}` : `${pad(p.hour)}:${pad(p.minute)}`;
+  const clock =
+    stepMs < 60_000
+      ? `${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`
+      : `${pad(p.hour)}:${pad(p.minute)}`;
   if (stepMs >= 86_400_000) return `${p.year}-${date}`;
   return withDate ? `${date} ${clock}` : clock;
 }
