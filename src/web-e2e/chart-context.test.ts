@@ -101,6 +101,25 @@ describe('chart context, in Chromium', { timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  test('the events filter reads its times as YYYY-MM-DD HH:MM in the zone shown', async () => {
+    const { page, errors } = await openPage(browser, { timezoneId: 'Europe/Berlin' });
+    await page.goto(`${service.url}/#/events`);
+    const field = page.getByLabel(/^From \(UTC\+0[12]:00\)$/);
+    await field.waitFor(WAIT);
+    assert.equal(await field.getAttribute('placeholder'), 'YYYY-MM-DD HH:MM');
+    await field.fill('2026-07-01 14:30');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/from=/, WAIT);
+    // 14:30 in Berlin's summer time is 12:30 UTC.
+    assert.equal(
+      new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('from'),
+      String(Date.UTC(2026, 6, 1, 12, 30)),
+    );
+    assert.equal(await page.getByLabel(/^From/).inputValue(), '2026-07-01 14:30');
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
   test('x-axis labels never touch, at a laptop and a phone width', async () => {
     for (const viewport of [
       { width: 1366, height: 768 },

@@ -25,15 +25,16 @@ export function formatTick(ms: number, stepMs: number, withDate: boolean): strin
   return withDate ? `${date} ${clock}` : clock;
 }
 
-/** A value for `<input type="datetime-local">` (the chosen zone, minutes). */
+/** A time field's value: `YYYY-MM-DD HH:MM` in the chosen zone. */
 export function toLocalInput(ms: number): string {
-  return formatTime(ms).slice(0, 16).replace(' ', 'T');
+  return formatTime(ms).slice(0, 16);
 }
 
-/** The time a datetime-local input holds, read in the chosen zone; undefined when empty. */
+/** A time field's `YYYY-MM-DD HH:MM[:SS]`, read in the chosen zone; undefined when empty or not a time. */
 export function fromLocalInput(text: string): number | undefined {
-  if (text === '') return undefined;
-  const ms = parseZoned(text);
+  const t = text.trim();
+  if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$/.test(t)) return undefined;
+  const ms = parseZoned(t.replace(' ', 'T'));
   return Number.isFinite(ms) ? ms : undefined;
 }
 

@@ -79,10 +79,18 @@ function timeInput(id: string, label: string, value: number | undefined) {
     'div',
     { class: 'field' },
     h('label', { for: id }, label),
+    // Text in the dashboard's one format, not datetime-local (shown in the browser's locale,
+    // often 12-hour, and always in the browser's zone).
     h('input', {
       id,
       name: id,
-      type: 'datetime-local',
+      type: 'text',
+      inputmode: 'numeric',
+      size: 17,
+      placeholder: 'YYYY-MM-DD HH:MM',
+      pattern: '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?',
+      title: 'A time as YYYY-MM-DD HH:MM (24-hour)',
+      autocomplete: 'off',
       value: value === undefined ? '' : toLocalInput(value),
     }),
   );
