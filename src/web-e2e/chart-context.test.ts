@@ -126,7 +126,7 @@ describe('chart context, in Chromium', { timeout: 300_000 }, () => {
       { width: 390, height: 844 },
     ]) {
       const { page } = await openPage(browser, { viewport });
-      for (const span of [15 * 60_000, 20 * 60_000]) {
+      for (const span of [15 * 60_000, 20 * 60_000, 60 * 60_000]) {
         await loaded(page, `#/series/${DEVICE}/temp?from=${end - span}&to=${end}`);
         const d = await chartData(page);
         const labels = (d.xTicks ?? '').split('|');
@@ -136,11 +136,14 @@ describe('chart context, in Chromium', { timeout: 300_000 }, () => {
             return Math.max(...${JSON.stringify(labels)}.map((l) => c.measureText(l).width)); })()`,
         )) as number;
         const gap = Number(d.xTickGap);
-        assert.ok(labels.length >= 2, `${viewport.width}px: ${d.xTicks}`);
-        assert.ok(
-          gap > widest + 8,
-          `${viewport.width}px: ticks ${gap} px apart, labels ${widest} px`,
-        );
+        // A phone's narrow plot may fit one label only; two or more never touch.
+        assert.ok(labels.length >= 1 && labels[0] !== '', `${viewport.width}px: no labels`);
+        if (labels.length >= 2) {
+          assert.ok(
+            gap > widest + 8,
+            `${viewport.width}px: ticks ${gap} px apart, labels ${widest} px`,
+          );
+        }
       }
       await page.context().close();
     }
