@@ -187,6 +187,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     requestTimeout: 120_000,
     // Requests arriving while closing get a Vigil error from the onRequest hook below instead.
     return503OnClosing: false,
+    // Event ids (`device/metric|strategy@version|start`) outgrow Fastify's default of 100.
+    routerOptions: { maxParamLength: 2048 },
     ...(options.tls && httpsOptions(options.tls)),
   };
   const app: FastifyInstance = isLogger(options.logger)

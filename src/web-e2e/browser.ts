@@ -30,9 +30,22 @@ export interface WatchedPage {
   readonly errors: string[];
 }
 
-/** A 1366×768 page (the laptop screen the dashboard is laid out for). */
-export async function openPage(browser: Browser): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+export interface PageOptions {
+  /** Default 1366×768, the laptop screen the dashboard is laid out for; a phone is 390×844. */
+  readonly viewport?: { width: number; height: number };
+  /** What `prefers-color-scheme` answers; default light. */
+  readonly colorScheme?: 'light' | 'dark';
+  /** The browser's time zone (IANA name); default the machine's. */
+  readonly timezoneId?: string;
+}
+
+/** A page in a fresh context (its own storage), 1366×768 unless told otherwise. */
+export async function openPage(browser: Browser, options: PageOptions = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1366, height: 768 },
+    colorScheme: options.colorScheme ?? 'light',
+    ...(options.timezoneId === undefined ? {} : { timezoneId: options.timezoneId }),
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

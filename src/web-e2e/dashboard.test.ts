@@ -148,6 +148,8 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     await errors.first().waitFor(WAIT);
     assert.match(await errors.first().innerText(), /detector\.params\.alpha/);
     assert.equal(await editor.getAttribute('aria-invalid'), 'true');
+    // The refused save sent version 2 but left the editor's `version:` as typed.
+    assert.match(await editor.inputValue(), /^version: 1$/m);
 
     await editor.fill(yaml.replace('alpha: 0.05', 'alpha: 0.02'));
     await page.getByRole('button', { name: 'Save and activate' }).click();
@@ -184,6 +186,26 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
       devices: { series: { strategy?: string }[] }[];
     };
     assert.equal(overview.devices[0]?.series[0]?.strategy, 'e2e@2');
+  });
+
+  test('a roll back asks first, saying which version becomes active and which stops', async () => {
+    await page.goto(`${service.url}/#/strategies/e2e`);
+    const rollBack = page.getByRole('button', { name: 'Roll back to v1' });
+    await rollBack.click();
+    const dialog = page.getByRole('dialog', { name: 'Roll e2e back to version 1?' });
+    await dialog.waitFor(WAIT);
+    assert.match(await dialog.innerText(), /Version 2, active now, stops scoring/);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ ...WAIT, state: 'detached' });
+    assert.equal(
+      await page.locator('table.history tr[data-version="2"] .badge.active').count(),
+      1,
+      'cancel changes nothing',
+    );
+    await rollBack.click();
+    await dialog.getByRole('button', { name: 'Roll back to v1' }).click();
+    await page.locator('[role=status]', { hasText: 'Version 1 is active again' }).waitFor(WAIT);
+    await page.locator('table.history tr[data-version="1"] .badge.active').waitFor(WAIT);
   });
 
   test('keyboard only: from the header to an event page, focus visible on the way', async () => {

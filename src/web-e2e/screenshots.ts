@@ -1,7 +1,8 @@
 /**
- * `npm run screenshots`: the README's pictures (docs/screenshots/*.png, 1366×768) taken from a
- * real `vigil serve` with its demo pumps, in a temp data dir, on free ports. The strategy picture
- * shows a second version of `default` uploaded through the API, with its diff.
+ * `npm run screenshots`: the README's pictures (docs/screenshots/*.png, 1366×768, plus a phone's
+ * 390×844 and one in dark mode) taken from a real `vigil serve` with its demo pumps, in a temp
+ * data dir, on free ports. The strategy picture shows a second version of `default` uploaded
+ * through the API, with its diff.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -97,7 +98,21 @@ async function main(): Promise<void> {
       );
       await page.screenshot({ path: path.join(outDir, 'strategies.png') });
       process.stdout.write('strategies.png\n');
-      if (errors.length > 0) throw new Error(`console errors: ${errors.join('\n')}`);
+      // A phone (the series, its score lane and staleness) and the dark palette (the event).
+      const phone = await openPage(browser, { viewport: { width: 390, height: 844 } });
+      await phone.page.goto(`${url}/${series}`);
+      await phone.page.locator('figcaption p:has-text("buckets of")').waitFor({ timeout: 30_000 });
+      await phone.page.waitForTimeout(1500);
+      await phone.page.screenshot({ path: path.join(outDir, 'phone.png') });
+      process.stdout.write('phone.png\n');
+      const dark = await openPage(browser, { colorScheme: 'dark' });
+      await dark.page.goto(`${url}/#/events/${encodeURIComponent(severe.id)}`);
+      await dark.page.locator('.chart canvas').first().waitFor({ timeout: 30_000 });
+      await dark.page.waitForTimeout(1500);
+      await dark.page.screenshot({ path: path.join(outDir, 'dark.png') });
+      process.stdout.write('dark.png\n');
+      const all = [...errors, ...phone.errors, ...dark.errors];
+      if (all.length > 0) throw new Error(`console errors: ${all.join('\n')}`);
     } finally {
       await browser.close();
     }

@@ -42,7 +42,10 @@ export interface ServiceOptions {
   readonly store?: Store;
   /** Alert sinks, as `vigil serve` resolves them from its config (default: none). */
   readonly alerts?: AlertSettings;
-  /** Listen on this port (links in alerts need it known in advance); default any free one. */
+  /**
+   * Listen on this port (links in alerts need it known in advance; a restart on the same port
+   * looks, to a page, like the service coming back); default any free one.
+   */
   readonly port?: number;
 }
 

@@ -120,7 +120,26 @@ describe('shadow runs in Chromium', { timeout: 120_000 }, () => {
     );
 
     await page.goto(`${service.url}/#/shadows/${id}`);
+    // Promote asks first, saying what changes and that 130 points are too few to judge by.
     await page.getByRole('button', { name: 'Promote' }).click();
+    const dialog = page.getByRole('dialog', { name: `Promote shadow-e2e version 2?` });
+    await dialog.waitFor(WAIT);
+    const said = await dialog.innerText();
+    assert.match(said, /becomes the active version of shadow-e2e/);
+    assert.match(said, /still warming up: 130 points per series/);
+    assert.match(said, /fewer than 1,000/);
+    assert.equal(
+      await page.evaluate('document.activeElement?.textContent'),
+      'Cancel',
+      'Cancel has the focus',
+    );
+    await shot('shadow-confirm');
+    // Escape keeps things as they are.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ ...WAIT, state: 'detached' });
+    assert.equal(await page.locator('.badge.shadow-running').count(), 1, 'still running');
+    await page.getByRole('button', { name: 'Promote' }).click();
+    await dialog.getByRole('button', { name: 'Promote' }).click();
     await page
       .locator('[role=status]', { hasText: 'Promoted: shadow-e2e@2 is active' })
       .waitFor(WAIT);

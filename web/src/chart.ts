@@ -1,15 +1,18 @@
 /**
  * The series chart: uPlot on a canvas. Values come down-sampled (min–max band and average per
  * bucket, one bucket per pixel or so) for the visible range and are fetched again on every zoom,
- * so a series of any length draws fast. The score (the series' recent live scores) is on a second
- * axis with the alert boundary (0.5), flagged buckets are marked, event spans are shaded, and an
- * event's expected band can be drawn. Live scores are appended while the chart follows "now".
+ * so a series of any length draws fast. Two lanes share the time axis: the values on top, the
+ * score (0–1, with the alert boundary 0.5 and flagged buckets marked) in its own lane below, so
+ * the boundary never reads as a value threshold. Event spans are shaded and an event's expected
+ * band can be drawn. Times are 24-hour in the chosen zone (time-zone.ts). Live scores are
+ * appended while the chart follows "now"; a drag zooms in, a double-click goes back out.
  */
 import uPlot from 'uplot';
 import { api } from './api.js';
 import { pickBucket } from './buckets.js';
 import { h } from './dom.js';
-import { formatNumber, formatTime } from './format.js';
+import { formatNumber, formatTick, formatTime } from './format.js';
+import { zoneChoice, zoneShort } from './time-zone.js';
 import type { EventLevel, Level, LiveScore } from './types.js';
 
 export interface Span {
@@ -45,21 +48,45 @@ export interface SeriesChart {
   setSpans(spans: readonly Span[]): void;
   /** A live score of this chart's device; ignored for other metrics or while zoomed into the past. */
   addLive(score: LiveScore): void;
+  /** After a reconnect: fetch the range again, moved to "now" when the chart follows it. */
+  resync(): Promise<void>;
+  /** Back to the range before the last drag-zoom (what a double-click does); false if none. */
+  zoomBack(): boolean;
   destroy(): void;
 }
 
-const COLORS = {
-  value: '#1f4e99',
-  valueEdge: 'rgba(31, 78, 153, 0.45)',
-  valueBand: 'rgba(31, 78, 153, 0.14)',
-  score: '#6a1b9a',
-  alert: 'rgba(230, 140, 0, 0.20)',
-  severe: 'rgba(200, 30, 30, 0.20)',
-  flagAlert: '#b35900',
-  flagSevere: '#b71c1c',
-  band: 'rgba(0, 121, 107, 0.16)',
-  bandEdge: '#00796b',
-};
+/** Chart colours: the page's `--chart-*` custom properties (app.css switches them in dark mode). */
+function chartColors() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  return {
+    axis: v('--chart-axis', '#333'),
+    grid: v('--chart-grid', 'rgba(0, 0, 0, 0.07)'),
+    value: v('--chart-value', '#1f4e99'),
+    valueEdge: v('--chart-value-edge', 'rgba(31, 78, 153, 0.45)'),
+    valueBand: v('--chart-value-band', 'rgba(31, 78, 153, 0.14)'),
+    score: v('--chart-score', '#6a1b9a'),
+    alert: v('--chart-alert', 'rgba(230, 140, 0, 0.20)'),
+    severe: v('--chart-severe', 'rgba(200, 30, 30, 0.20)'),
+    flagAlert: v('--chart-flag-alert', '#b35900'),
+    flagSevere: v('--chart-flag-severe', '#b71c1c'),
+    band: v('--chart-band', 'rgba(0, 121, 107, 0.16)'),
+    bandEdge: v('--chart-band-edge', '#00796b'),
+    lane: v('--chart-lane', 'rgba(0, 0, 0, 0.035)'),
+  };
+}
+
+/**
+ * The plot's height split in lanes, as fractions from the bottom: the score lane, a gap, then
+ * the values. Both scales span the whole height; their ranges are stretched so each lands in its lane.
+ */
+const SCORE_LANE = 0.24;
+const VALUE_FROM = 0.32;
+/** The score scale's range: 0–1 fills the lane's height (with a little room under 0). */
+const SCORE_MIN = -0.06;
+const SCORE_MAX = SCORE_MIN + (1 - SCORE_MIN) / SCORE_LANE;
+/** A chart within this of "now" (or two buckets) follows it with live points. */
+const FOLLOW_SLACK_MS = 5_000;
 
 const LEVEL_RANK: Readonly<Record<Level, number>> = { ok: 0, alert: 1, severe: 2 };
 
@@ -91,10 +118,16 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
   let from = Date.now() - 3_600_000;
   let to = Date.now();
   let bucketMs = 1000;
-  let programmatic = false;
   let loadSeq = 0;
   let zoomTimer: number | undefined;
   let redrawTimer: number | undefined;
+  /** The right edge is "now": live points extend it (set by each load, kept across an outage). */
+  let following = true;
+  /** Ranges before each drag-zoom, for double-click back out. */
+  const zoomStack: { from: number; to: number }[] = [];
+  /** The lowest value the value lane shows (ticks below it would sit in the score lane). */
+  let valueFloor = -Infinity;
+  const COLORS = chartColors();
 
   const data = (): uPlot.AlignedData => [cols.x, cols.min, cols.max, cols.avg, cols.score];
 
@@ -122,7 +155,15 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     ctx.beginPath();
     ctx.rect(left, top, width, height);
     ctx.clip();
-    // The alert boundary on the score axis: every strategy's scores share it (docs/detectors.md).
+    // The score lane's background and, inside it only, the alert boundary every strategy's
+    // scores share (docs/detectors.md).
+    const laneTop = u.valToPos(1, 'score', true);
+    const laneBottom = u.valToPos(0, 'score', true);
+    ctx.fillStyle = COLORS.lane;
+    ctx.fillRect(left, laneTop, width, laneBottom - laneTop);
+    // Where the lanes are (CSS px from the plot's top), for the tests.
+    element.dataset.scoreLaneTop = String(Math.round(u.valToPos(1, 'score')));
+    element.dataset.valueLaneBottom = String(Math.round(u.valToPos(valueFloor, 'y')));
     const y = u.valToPos(0.5, 'score', true);
     ctx.strokeStyle = COLORS.score;
     ctx.lineWidth = dpr;
@@ -176,15 +217,19 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     ctx.restore();
   }
 
+  const inValueLane = (_u: uPlot, splits: number[]) =>
+    splits.map((v) => (v >= valueFloor ? v : null));
   const valueFmt = (_u: uPlot, v: number | null) => (v === null ? '—' : formatNumber(v));
+  const utc = zoneChoice() === 'utc';
   const plot = new uPlot(
     {
       width: 800,
-      height: options.height ?? 320,
+      height: options.height ?? 360,
+      ...(utc ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') } : {}),
       scales: {
         x: { time: true },
         y: {
-          // Keep the event's band in view on the event page.
+          // Keep the event's band in view on the event page; leave the bottom to the score lane.
           range: (_u, min, max) => {
             let lo = min;
             let hi = max;
@@ -192,12 +237,18 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
               lo = Math.min(lo, options.band.lo);
               hi = Math.max(hi, options.band.hi);
             }
-            if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+            if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+              lo = 0;
+              hi = 1;
+            }
             const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1;
-            return [lo - pad, hi + pad];
+            const top = hi + pad;
+            valueFloor = lo - pad;
+            const whole = (top - valueFloor) / (1 - VALUE_FROM);
+            return [top - whole, top];
           },
         },
-        score: { auto: false, range: [0, 1] },
+        score: { auto: false, range: [SCORE_MIN, SCORE_MAX] },
       },
       series: [
         { label: 'time', value: (_u, v) => (v === null ? '—' : formatTime(v * 1000)) },
@@ -214,8 +265,43 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       ],
       bands: [{ series: [2, 1], fill: COLORS.valueBand }],
       axes: [
-        { stroke: '#333' },
-        { label: metric, stroke: '#333', size: 60 },
+        {
+          stroke: COLORS.axis,
+          grid: { stroke: COLORS.grid },
+          ticks: { stroke: COLORS.grid },
+          label: `time (${zoneShort(from)})`,
+          labelSize: 20,
+          // Wide enough apart that "MM-DD HH:MM" labels never touch.
+          space: 90,
+          values: (u, splits, _axis, _space, incr) => {
+            let day = '';
+            const labels = splits.map((sec, i) => {
+              const ms = sec * 1000;
+              const date = formatTime(ms).slice(0, 10);
+              const withDate = i === 0 || date !== day;
+              day = date;
+              return formatTick(ms, incr * 1000, withDate);
+            });
+            // The labels drawn, for the tests and for screen readers' page text tools.
+            element.dataset.xTicks = labels.join('|');
+            const [a, b] = splits;
+            if (a !== undefined && b !== undefined) {
+              element.dataset.xTickGap = String(
+                Math.round(u.valToPos(b, 'x') - u.valToPos(a, 'x')),
+              );
+            }
+            return labels;
+          },
+        },
+        {
+          label: metric,
+          stroke: COLORS.axis,
+          size: 60,
+          // Value ticks, labels and grid lines only in the value lane.
+          grid: { stroke: COLORS.grid, filter: inValueLane },
+          ticks: { stroke: COLORS.grid, filter: inValueLane },
+          filter: inValueLane,
+        },
         {
           scale: 'score',
           side: 1,
@@ -223,21 +309,37 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
           stroke: COLORS.score,
           grid: { show: false },
           size: 50,
+          splits: () => [0, 0.5, 1],
+          values: (_u, splits) => splits.map((v) => String(v)),
         },
       ],
-      cursor: { drag: { x: true, y: false } },
+      cursor: {
+        drag: { x: true, y: false },
+        // A double-click goes back to the range before the last drag-zoom (below), not to the
+        // loaded data's extent (uPlot's default, which is where the chart already is).
+        bind: { dblclick: () => null },
+      },
       hooks: {
         drawClear: [drawSpans],
         draw: [drawOverlays],
         setScale: [
           (u, key) => {
-            if (key !== 'x' || programmatic) return;
+            if (key !== 'x') return;
             const min = u.scales.x?.min;
             const max = u.scales.x?.max;
             if (min === undefined || max === undefined) return;
-            // The user zoomed (drag or double-click): fetch that range at its own resolution.
+            // Our own range (show()): uPlot reports it a tick later, so it is recognised by value.
+            if (Math.abs(min * 1000 - from) < 1 && Math.abs(max * 1000 - to) < 1) return;
+            // A click (each half of a double-click) is a zero-width "drag": put the range back.
+            if (max - min < 1) {
+              queueMicrotask(show);
+              return;
+            }
+            // The user zoomed (a drag): fetch that range at its own resolution.
+            if (zoomTimer === undefined) zoomStack.push({ from, to });
             window.clearTimeout(zoomTimer);
             zoomTimer = window.setTimeout(() => {
+              zoomTimer = undefined;
               void load(Math.round(min * 1000), Math.round(max * 1000));
             }, 150);
           },
@@ -247,15 +349,25 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     data(),
     element,
   );
+  plot.over.addEventListener('dblclick', () => {
+    if (!zoomBack()) {
+      const span = to - from;
+      void load(from - span / 2, to + span / 2);
+    }
+  });
+
+  function zoomBack(): boolean {
+    const previous = zoomStack.pop();
+    if (previous === undefined) return false;
+    window.clearTimeout(zoomTimer);
+    zoomTimer = undefined;
+    void load(previous.from, previous.to);
+    return true;
+  }
 
   function show(): void {
-    programmatic = true;
-    try {
-      plot.setData(data(), false);
-      plot.setScale('x', { min: from / 1000, max: to / 1000 });
-    } finally {
-      programmatic = false;
-    }
+    plot.setData(data(), false);
+    plot.setScale('x', { min: from / 1000, max: to / 1000 });
   }
 
   async function load(nextFrom: number, nextTo: number): Promise<void> {
@@ -288,6 +400,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       from = nextFrom;
       to = nextTo;
       bucketMs = points.bucket_ms;
+      following = to >= Date.now() - Math.max(FOLLOW_SLACK_MS, 2 * bucketMs);
+      element.dataset.from = String(from);
+      element.dataset.to = String(to);
       show();
       options.onLoad?.({ from, to, bucketMs, buckets: cols.x.length });
     } catch (err) {
@@ -305,8 +420,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
 
   function addLive(s: LiveScore): void {
     if (s.metric !== metric) return;
-    // Follow "now" only when the right edge is (nearly) now; a zoom into the past stays put.
-    if (to < Date.now() - Math.max(5_000, 2 * bucketMs)) return;
+    // Follow "now" only when the last load ended (nearly) at now; a zoom into the past stays
+    // put. Decided at load, not here: after an outage the edge lags but the chart still follows.
+    if (!following) return;
     const at = Math.floor(s.timestamp / bucketMs) * bucketMs;
     const xs = at / 1000;
     const last = cols.x.length - 1;
@@ -333,13 +449,22 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       const span = to - from;
       to = s.timestamp + bucketMs;
       from = to - span;
+      element.dataset.from = String(from);
+      element.dataset.to = String(to);
     }
     scheduleRedraw();
   }
 
+  function resync(): Promise<void> {
+    if (!following) return load(from, to);
+    const span = to - from;
+    const now = Date.now();
+    return load(now - span, now);
+  }
+
   const resize = new ResizeObserver(() => {
     const width = Math.floor(element.clientWidth);
-    if (width > 0) plot.setSize({ width, height: options.height ?? 320 });
+    if (width > 0) plot.setSize({ width, height: options.height ?? 360 });
   });
   resize.observe(element);
 
@@ -352,6 +477,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       plot.redraw(false);
     },
     addLive,
+    resync,
+    zoomBack,
     destroy() {
       window.clearTimeout(zoomTimer);
       window.clearTimeout(redrawTimer);

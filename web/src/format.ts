@@ -1,17 +1,41 @@
-/** Display formats: times in the browser's zone as `YYYY-MM-DD HH:MM:SS`, numbers to 4 digits. */
+/**
+ * Display formats: times as `YYYY-MM-DD HH:MM:SS` (24-hour) in the chosen zone (time-zone.ts),
+ * numbers to 4 digits.
+ */
+import { parseZoned, partsOf } from './time-zone.js';
+
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 export function formatTime(ms: number): string {
-  const d = new Date(ms);
+  const p = partsOf(ms);
   return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+    `${p.year}-${pad(p.month)}-${pad(p.day)} ` + `${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`
   );
 }
 
-/** A value for `<input type="datetime-local">` (local time, minutes). */
+/** A chart tick: as much of the time as the tick spacing needs, never 12-hour. */
+export function formatTick(ms: number, stepMs: number, withDate: boolean): string {
+  const p = partsOf(ms);
+  const date = `${pad(p.month)}-${pad(p.day)}`;
+  const clock =
+    stepMs < 60_000
+      ? `${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`
+      : `${pad(p.hour)}:${pad(p.minute)}`;
+  if (stepMs >= 86_400_000) return `${p.year}-${date}`;
+  return withDate ? `${date} ${clock}` : clock;
+}
+
+/** A time field's value: `YYYY-MM-DD HH:MM` in the chosen zone. */
 export function toLocalInput(ms: number): string {
-  return formatTime(ms).slice(0, 16).replace(' ', 'T');
+  return formatTime(ms).slice(0, 16);
+}
+
+/** A time field's `YYYY-MM-DD HH:MM[:SS]`, read in the chosen zone; undefined when empty or not a time. */
+export function fromLocalInput(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$/.test(t)) return undefined;
+  const ms = parseZoned(t.replace(' ', 'T'));
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 export function formatNumber(value: number | null | undefined): string {
@@ -33,4 +57,10 @@ export function formatDuration(ms: number): string {
   if (m < 120) return `${m} min`;
   const hours = Math.round(m / 60);
   return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} d`;
+}
+
+/** How long ago `ms` was, for staleness: `12 s ago`, `4 min ago`. */
+export function formatAgo(ms: number, now: number): string {
+  const age = Math.max(0, now - ms);
+  return age < 1000 ? 'just now' : `${formatDuration(age)} ago`;
 }

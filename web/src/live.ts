@@ -4,7 +4,8 @@
  * EventSource reconnects by itself after a network error (the server sends `retry: 3000`), but
  * gives up on an error answer such as 401: that refusal is reported (the dashboard then checks
  * its session and shows the login) and the stream is opened again later, not left dead.
- * While signed out the stream is paused.
+ * While signed out the stream is paused. Whatever was missed while the stream was down is not
+ * replayed: once it is open again after an error, every view is told to re-sync (onLiveResync).
  */
 import type { LiveEventMessage, LiveScore } from './types.js';
 
@@ -15,6 +16,7 @@ const RETRY_MS = 3_000;
 
 const eventListeners = new Set<(m: LiveEventMessage) => void>();
 const stateListeners = new Set<(s: LiveState) => void>();
+const resyncListeners = new Set<() => void>();
 let state: LiveState = 'connecting';
 let paused = false;
 let refused: () => void = () => undefined;
@@ -67,9 +69,20 @@ let sharedHandle: { close(): void } | undefined;
 function ensureShared(): void {
   if (sharedHandle !== undefined || paused) return;
   setState('connecting');
+  // Set by an error (or a refusal), cleared by the next open, which then asks views to re-sync.
+  let missed = false;
   sharedHandle = openSource('/v1/stream?type=event', (source) => {
-    source.addEventListener('open', () => setState('live'));
-    source.addEventListener('error', () => setState('reconnecting'));
+    source.addEventListener('open', () => {
+      setState('live');
+      if (missed) {
+        missed = false;
+        for (const l of resyncListeners) l();
+      }
+    });
+    source.addEventListener('error', () => {
+      missed = true;
+      setState('reconnecting');
+    });
     source.addEventListener('event', (e) => {
       const message = JSON.parse((e as MessageEvent<string>).data) as LiveEventMessage;
       for (const l of eventListeners) l(message);
@@ -96,6 +109,16 @@ export function onLiveEvent(listener: (m: LiveEventMessage) => void): () => void
   ensureShared();
   eventListeners.add(listener);
   return () => eventListeners.delete(listener);
+}
+
+/**
+ * Called each time the shared stream opens again after it was down (server restart, network):
+ * the view re-queries what it shows. Returns the unsubscribe function.
+ */
+export function onLiveResync(listener: () => void): () => void {
+  ensureShared();
+  resyncListeners.add(listener);
+  return () => resyncListeners.delete(listener);
 }
 
 export function onLiveState(listener: (s: LiveState) => void): () => void {

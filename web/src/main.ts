@@ -7,6 +7,7 @@ import { api, ApiError, onUnauthenticated } from './api.js';
 import { h } from './dom.js';
 import { onLiveRefused, onLiveState, pauseLive, resumeLive } from './live.js';
 import { parseHash, type Route } from './router.js';
+import { setZoneChoice, zoneChoice, zoneLabel } from './time-zone.js';
 import { renderEvent } from './views/event.js';
 import { renderEvents } from './views/events.js';
 import { renderFleet } from './views/fleet.js';
@@ -114,6 +115,21 @@ function show(): void {
 }
 
 window.addEventListener('hashchange', show);
+
+/** The header's zone switch: every time on the page is shown in this zone. */
+const zoneButton = document.getElementById('zone') as HTMLButtonElement;
+function showZone(): void {
+  const other = zoneChoice() === 'utc' ? 'local time' : 'UTC';
+  zoneButton.textContent = `Times: ${zoneLabel()}`;
+  zoneButton.setAttribute('aria-label', `Times are in ${zoneLabel()}; switch to ${other}`);
+}
+showZone();
+zoneButton.addEventListener('click', () => {
+  setZoneChoice(zoneChoice() === 'utc' ? 'local' : 'utc');
+  showZone();
+  show();
+  zoneButton.focus();
+});
 document.getElementById('skip')?.addEventListener('click', (ev) => {
   ev.preventDefault();
   (main.querySelector('h1') ?? main).focus();

@@ -8,7 +8,7 @@ import { createSeriesChart, type ExpectedBand } from '../chart.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatDuration, formatNumber, formatPercent, formatTime } from '../format.js';
 import { labelButtons } from '../label-buttons.js';
-import { onLiveScores } from '../live.js';
+import { onLiveResync, onLiveScores } from '../live.js';
 import { href, seriesHref, type Route } from '../router.js';
 import type { MetricContribution, VigilEvent } from '../types.js';
 
@@ -145,83 +145,95 @@ export function renderEvent(main: HTMLElement, route: Route): () => void {
   );
   let cleanup: (() => void) | undefined;
   let stopped = false;
+  /** The event as last shown (undefined until it loaded). */
+  let shown: VigilEvent | undefined;
 
-  void fetchEvent(id).then(
-    (e) => {
-      if (stopped) return;
-      const series = e.metric === null ? e.device : `${e.device} / ${e.metric}`;
-      heading.textContent = `${e.level === 'severe' ? 'Severe' : 'Alert'} event on ${series}`;
-      document.title = `${heading.textContent} · Vigil`;
-      const parts: (HTMLElement | null)[] = [facts(e), h('h2', {}, 'Why'), ...explanation(e)];
-      const metric = e.metric ?? e.explanation?.metrics[0]?.name ?? null;
-      if (metric !== null) {
-        const end = e.end ?? Date.now();
-        const margin = Math.max(5 * 60_000, 2 * (end - e.start));
-        const m = e.explanation?.metrics.find((x) => x.name === metric);
-        const band: ExpectedBand | undefined =
-          m?.band === undefined
-            ? undefined
-            : {
-                from: e.start - Math.max(30_000, (end - e.start) / 2),
-                to: end + Math.max(30_000, (end - e.start) / 2),
-                lo: m.band[0],
-                hi: m.band[1],
-                ...(m.expected === undefined ? {} : { expected: m.expected }),
-                observed: { time: e.peak.time, value: m.observed },
-              };
-        const chart = createSeriesChart({
-          device: e.device,
-          metric,
-          height: 260,
-          ...(band ? { band } : {}),
-        });
-        chart.setSpans([{ start: e.start, end: e.end, level: e.level }]);
-        void chart.load(e.start - margin, end + margin);
-        const off =
-          e.end === null ? onLiveScores(e.device, (s) => chart.addLive(s)) : () => undefined;
-        cleanup = () => {
-          off();
-          chart.destroy();
-        };
-        parts.push(
-          h('h2', {}, 'Around the event'),
+  const loadEvent = () =>
+    void fetchEvent(id).then(
+      (e) => {
+        if (stopped) return;
+        cleanup?.();
+        cleanup = undefined;
+        shown = e;
+        const series = e.metric === null ? e.device : `${e.device} / ${e.metric}`;
+        heading.textContent = `${e.level === 'severe' ? 'Severe' : 'Alert'} event on ${series}`;
+        document.title = `${heading.textContent} · Vigil`;
+        const parts: (HTMLElement | null)[] = [facts(e), h('h2', {}, 'Why'), ...explanation(e)];
+        const metric = e.metric ?? e.explanation?.metrics[0]?.name ?? null;
+        if (metric !== null) {
+          const end = e.end ?? Date.now();
+          const margin = Math.max(5 * 60_000, 2 * (end - e.start));
+          const m = e.explanation?.metrics.find((x) => x.name === metric);
+          const band: ExpectedBand | undefined =
+            m?.band === undefined
+              ? undefined
+              : {
+                  from: e.start - Math.max(30_000, (end - e.start) / 2),
+                  to: end + Math.max(30_000, (end - e.start) / 2),
+                  lo: m.band[0],
+                  hi: m.band[1],
+                  ...(m.expected === undefined ? {} : { expected: m.expected }),
+                  observed: { time: e.peak.time, value: m.observed },
+                };
+          const chart = createSeriesChart({
+            device: e.device,
+            metric,
+            height: 260,
+            ...(band ? { band } : {}),
+          });
+          chart.setSpans([{ start: e.start, end: e.end, level: e.level }]);
+          void chart.load(e.start - margin, end + margin);
+          const off =
+            e.end === null ? onLiveScores(e.device, (s) => chart.addLive(s)) : () => undefined;
+          cleanup = () => {
+            off();
+            chart.destroy();
+          };
+          parts.push(
+            h('h2', {}, 'Around the event'),
+            h(
+              'figure',
+              { class: 'chart-figure' },
+              h(
+                'div',
+                {
+                  role: 'img',
+                  'aria-label': `Chart of ${metric} around the event; the shaded span is the event, the green box the expected band`,
+                },
+                chart.element,
+              ),
+              h(
+                'figcaption',
+                { class: 'muted' },
+                'Shaded: the event. Green box: the values the detector would not have flagged; dotted: expected; red dot: the peak. ',
+                h('a', { href: seriesHref(e.device, metric) }, `Open ${metric} on ${e.device}`),
+              ),
+            ),
+          );
+        }
+        parts.push(labelButtons(e));
+        replaceChildren(body, parts);
+        body.setAttribute('aria-busy', 'false');
+      },
+      (err: unknown) => {
+        replaceChildren(
+          body,
           h(
-            'figure',
-            { class: 'chart-figure' },
-            h(
-              'div',
-              {
-                role: 'img',
-                'aria-label': `Chart of ${metric} around the event; the shaded span is the event, the green box the expected band`,
-              },
-              chart.element,
-            ),
-            h(
-              'figcaption',
-              { class: 'muted' },
-              'Shaded: the event. Green box: the values the detector would not have flagged; dotted: expected; red dot: the peak. ',
-              h('a', { href: seriesHref(e.device, metric) }, `Open ${metric} on ${e.device}`),
-            ),
+            'p',
+            { class: 'error', role: 'alert' },
+            `Cannot load the event: ${err instanceof Error ? err.message : String(err)}`,
           ),
         );
-      }
-      parts.push(labelButtons(e));
-      replaceChildren(body, parts);
-      body.setAttribute('aria-busy', 'false');
-    },
-    (err: unknown) => {
-      replaceChildren(
-        body,
-        h(
-          'p',
-          { class: 'error', role: 'alert' },
-          `Cannot load the event: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      );
-    },
-  );
+      },
+    );
+  loadEvent();
+  // After a reconnect an event that was open (or never loaded) may have changed: show it again.
+  const offResync = onLiveResync(() => {
+    if (shown === undefined || shown.end === null) loadEvent();
+  });
   return () => {
     stopped = true;
+    offResync();
     cleanup?.();
   };
 }

@@ -2,13 +2,21 @@
  * Events: a filter form (device, minimum level, strategy, time range, shadow events; kept in the
  * address) and
  * the list, newest first. Events opened or changed while the page is open appear at once, from
- * the live stream, and are announced.
+ * the live stream, and are announced. After the stream reconnects (or when the page opened while
+ * the server was away) the filters' choices and the list are fetched again.
  */
 import { api } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
-import { formatDuration, formatNumber, formatTime, toLocalInput } from '../format.js';
+import {
+  formatDuration,
+  formatNumber,
+  formatTime,
+  fromLocalInput,
+  toLocalInput,
+} from '../format.js';
 import { fromLive } from '../live-event.js';
-import { onLiveEvent } from '../live.js';
+import { onLiveEvent, onLiveResync } from '../live.js';
+import { zoneShort } from '../time-zone.js';
 import { eventHref, href, seriesHref, type Route } from '../router.js';
 import type { VigilEvent } from '../types.js';
 
@@ -71,10 +79,18 @@ function timeInput(id: string, label: string, value: number | undefined) {
     'div',
     { class: 'field' },
     h('label', { for: id }, label),
+    // Text in the dashboard's one format, not datetime-local (shown in the browser's locale,
+    // often 12-hour, and always in the browser's zone).
     h('input', {
       id,
       name: id,
-      type: 'datetime-local',
+      type: 'text',
+      inputmode: 'numeric',
+      size: 17,
+      placeholder: 'YYYY-MM-DD HH:MM',
+      pattern: '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?',
+      title: 'A time as YYYY-MM-DD HH:MM (24-hour)',
+      autocomplete: 'off',
       value: value === undefined ? '' : toLocalInput(value),
     }),
   );
@@ -191,8 +207,17 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
     return h('div', { class: 'field' }, h('label', { for: 'f-device' }, 'Device'), input, list);
   }
 
+  /** Whether the strategy choices came from the server (else they are fetched again on resync). */
+  let formFilled = false;
+
   async function buildForm(): Promise<void> {
-    const s = await api.strategies().catch(() => ({ strategies: [] }));
+    const s = await api.strategies().then(
+      (answer) => {
+        formFilled = true;
+        return answer;
+      },
+      () => ({ strategies: [] }),
+    );
     if (filters.device !== '') devices = [filters.device];
     replaceChildren(
       form,
@@ -210,8 +235,8 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
         ['include', 'Live and shadow events'],
         ['only', 'Shadow events only'],
       ]),
-      timeInput('f-from', 'From', filters.from),
-      timeInput('f-to', 'To', filters.to),
+      timeInput('f-from', `From (${zoneShort()})`, filters.from),
+      timeInput('f-to', `To (${zoneShort()})`, filters.to),
       h(
         'div',
         { class: 'field actions' },
@@ -224,10 +249,7 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
-    const time = (name: string) => {
-      const v = String(data.get(name) ?? '');
-      return v === '' ? undefined : new Date(v).getTime();
-    };
+    const time = (name: string) => fromLocalInput(String(data.get(name) ?? ''));
     location.hash = href(['events'], {
       device: String(data.get('f-device') ?? ''),
       level: String(data.get('f-level') ?? ''),
@@ -264,6 +286,11 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
   );
   void buildForm().then(load);
 
+  // Events opened, changed or closed while the stream was down never arrive live: fetch again.
+  const offResync = onLiveResync(() => {
+    void (formFilled ? load() : buildForm().then(load));
+  });
+
   let soon: number | undefined;
   const off = onLiveEvent((m) => {
     const e = fromLive(m.event, devices);
@@ -281,6 +308,7 @@ export function renderEvents(main: HTMLElement, route: Route): () => void {
   });
   return () => {
     off();
+    offResync();
     window.clearTimeout(soon);
   };
 }

@@ -1,15 +1,18 @@
 /**
  * Fleet overview: totals, and one page of devices at a time with their series (current level)
  * and event counts. Pages and search are the server's (GET /v1/overview with a cursor and `q`),
- * so a fleet of 100,000 devices costs the page one screenful, never the whole list.
+ * so a fleet of 100,000 devices costs the page one screenful, never the whole list. A series
+ * without a point for a minute says how long ago its last one came. After the live stream
+ * reconnects the page is fetched again at once.
  */
 import { api } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
-import { formatNumber, formatTime } from '../format.js';
+import { formatAgo, formatNumber, formatTime } from '../format.js';
 import { levelBadge } from '../level-badge.js';
-import { onLiveEvent } from '../live.js';
+import { onLiveEvent, onLiveResync } from '../live.js';
 import { href, replaceQuietly, seriesHref, type Route } from '../router.js';
-import type { Overview } from '../types.js';
+import type { Overview, OverviewSeries } from '../types.js';
+import { STALE_AFTER_MS } from './series.js';
 
 const REFRESH_MS = 5_000;
 const PAGE_SIZE = 50;
@@ -39,6 +42,17 @@ function renderStats(o: Overview): HTMLElement {
 }
 
 const formatCount = (n: number): string => n.toLocaleString('en-US');
+
+/** "last point 4 min ago" for a series silent for over a minute (by the server's clock). */
+function staleness(s: OverviewSeries, now: number): HTMLElement | null {
+  const last = Math.max(s.last, s.scored_at ?? -Infinity);
+  if (now - last <= STALE_AFTER_MS) return null;
+  return h(
+    'span',
+    { class: 'stale', title: `last point ${formatTime(last)}` },
+    ` last point ${formatAgo(last, now)}`,
+  );
+}
 
 function renderTable(o: Overview, caption: string): HTMLElement {
   return h(
@@ -82,6 +96,7 @@ function renderTable(o: Overview, caption: string): HTMLElement {
                   s.value === undefined
                     ? null
                     : h('span', { class: 'muted' }, ` ${formatNumber(s.value)}`),
+                  staleness(s, o.now),
                 ),
               ),
             ),
@@ -223,11 +238,13 @@ export function renderFleet(main: HTMLElement, route?: Route): () => void {
     window.clearTimeout(soon);
     soon = window.setTimeout(() => void refresh(), 1_000);
   });
+  const offResync = onLiveResync(() => void refresh());
   return () => {
     stopped = true;
     window.clearTimeout(timer);
     window.clearTimeout(soon);
     window.clearTimeout(typing);
     off();
+    offResync();
   };
 }

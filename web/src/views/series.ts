@@ -1,14 +1,20 @@
 /**
- * One series: the zoomable chart (drag to zoom, buttons for keyboard users), its events in the
- * visible range, live updates over SSE.
+ * One series: the zoomable chart (drag to zoom, double-click or *Undo zoom* to go back, buttons
+ * for keyboard users), how long ago its last point came, its events in the visible range, live
+ * updates over SSE. After the live stream reconnects the range and the events are fetched again.
  */
 import { api } from '../api.js';
 import { createSeriesChart, type Span } from '../chart.js';
 import { h, replaceChildren } from '../dom.js';
-import { formatDuration, formatNumber, formatTime } from '../format.js';
-import { onLiveEvent, onLiveScores } from '../live.js';
+import { formatAgo, formatDuration, formatNumber, formatTime } from '../format.js';
+import { onLiveEvent, onLiveResync, onLiveScores } from '../live.js';
+import { zoneLabel } from '../time-zone.js';
 import { eventHref, href, replaceQuietly, type Route } from '../router.js';
 import type { VigilEvent } from '../types.js';
+
+/** A series with no point for this long is marked stale. */
+export const STALE_AFTER_MS = 60_000;
+const AGE_TICK_MS = 5_000;
 
 const RANGES: readonly [string, number][] = [
   ['15 min', 15 * 60_000],
@@ -30,15 +36,42 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
   const info = h('p', { class: 'muted', 'aria-live': 'polite' });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const eventsBox = h('div');
+  const age = h('p', { class: 'age', 'data-last-point': '' }, 'Last point: …');
   let events: VigilEvent[] = [];
+  /** The newest point's time (from the catalogue, then from live scores). */
+  let lastPoint: number | undefined;
+
+  function showAge(): void {
+    if (lastPoint === undefined) {
+      age.textContent = 'No point stored yet.';
+      age.className = 'age stale';
+      return;
+    }
+    const now = Date.now();
+    const stale = now - lastPoint > STALE_AFTER_MS;
+    age.textContent = `Last point ${formatAgo(lastPoint, now)} (${formatTime(lastPoint)})${stale ? ' · stale' : ''}`;
+    age.className = stale ? 'age stale' : 'age';
+    age.dataset.lastPoint = String(lastPoint);
+  }
+
+  async function loadLastPoint(): Promise<void> {
+    try {
+      const { series } = await api.series(device);
+      const found = series.find((s) => s.metric === metric);
+      if (found !== undefined) lastPoint = Math.max(lastPoint ?? -Infinity, found.last);
+    } catch {
+      // The chart reports the server's errors; the age keeps what it knew.
+    }
+    showAge();
+  }
 
   const chart = createSeriesChart({
     device,
     metric,
     onLoad: ({ from, to, bucketMs, buckets }) => {
       info.textContent =
-        `${formatTime(from)} – ${formatTime(to)} · ${buckets} buckets of ${formatDuration(bucketMs)} ` +
-        '(min–max band, average line; score on the right axis, alert boundary dashed)';
+        `${formatTime(from)} – ${formatTime(to)} ${zoneLabel(to)} · ${buckets} buckets of ${formatDuration(bucketMs)} ` +
+        '(min–max band and average line; the score in the lane below, alert boundary 0.5 dashed)';
       error.hidden = true;
       replaceQuietly(
         href(['series', device, metric], { from: Math.round(from), to: Math.round(to) }),
@@ -95,11 +128,15 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
     button('Zoom out', () => zoom(2)),
     button('◀ Earlier', () => zoom(1, -0.5), 'Earlier'),
     button('Later ▶', () => zoom(1, 0.5), 'Later'),
+    button('Undo zoom', () => {
+      if (!chart.zoomBack()) zoom(2);
+    }),
   );
 
   main.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Fleet'), ' › ', device),
     h('h1', { tabindex: '-1' }, `${device} / ${metric}`),
+    age,
     controls,
     error,
     h(
@@ -107,7 +144,10 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
       { class: 'chart-figure' },
       h(
         'div',
-        { role: 'img', 'aria-label': `Chart of ${metric} on ${device}; drag across it to zoom` },
+        {
+          role: 'img',
+          'aria-label': `Chart of ${metric} on ${device} with its score below; drag across it to zoom, double-click to zoom back out`,
+        },
         chart.element,
       ),
       h('figcaption', {}, info),
@@ -116,8 +156,21 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
     eventsBox,
   );
   void chart.load(initialFrom, initialTo);
+  void loadLastPoint();
+  const ageTimer = window.setInterval(showAge, AGE_TICK_MS);
 
-  const offScores = onLiveScores(device, (s) => chart.addLive(s));
+  const offScores = onLiveScores(device, (s) => {
+    if (s.metric === metric && (lastPoint === undefined || s.timestamp > lastPoint)) {
+      lastPoint = s.timestamp;
+      showAge();
+    }
+    chart.addLive(s);
+  });
+  // Whatever was scored while the stream was down never arrives live: fetch it.
+  const offResync = onLiveResync(() => {
+    void chart.resync();
+    void loadLastPoint();
+  });
   const offEvents = onLiveEvent((m) => {
     if (m.event.series !== `${device}/${metric}`) return;
     const { from, to } = chart.range();
@@ -126,6 +179,8 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
   return () => {
     offScores();
     offEvents();
+    offResync();
+    window.clearInterval(ageTimer);
     chart.destroy();
   };
 }

@@ -1,9 +1,11 @@
 /**
  * Shadow runs (docs/shadow.md): the list, a form that starts a stored strategy version in shadow,
  * and for one run its comparison with the active strategies side by side (alarm rate, overlap,
- * detection delay, per-point latency, precision on labels) with Promote and Discard.
+ * detection delay, per-point latency, precision on labels) with Promote and Discard, each
+ * confirmed first with what it changes (and a warning while the candidate has seen too little).
  */
 import { api, ApiError } from '../api.js';
+import { confirmAction } from '../confirm.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatDuration, formatNumber, formatPercent, formatTime } from '../format.js';
 import { href, type Route } from '../router.js';
@@ -11,6 +13,35 @@ import type { ActiveStrategies, ShadowDetail, ShadowRun, ShadowSide } from '../t
 
 /** Running comparisons refresh this often (ms). */
 const REFRESH_MS = 3_000;
+/**
+ * Below these a candidate's numbers say little: detectors warm up over their first points per
+ * series (ewzscore 30, extreme-value 150 by default, docs/detectors.md), and a comparison on
+ * fewer than 1,000 points has seen too few events either way.
+ */
+export const WARMUP_POINTS_PER_SERIES = 150;
+export const MIN_POINTS = 1_000;
+
+/** Why promoting this candidate now may be too early; empty when it has seen enough. */
+export function earlyWarnings(d: ShadowDetail): string[] {
+  const c = d.comparison;
+  const out: string[] = [];
+  const perSeries = c.series === 0 ? 0 : c.candidate.points / c.series;
+  if (perSeries < WARMUP_POINTS_PER_SERIES) {
+    out.push(
+      `The candidate is still warming up: ${Math.floor(perSeries)} points per series so far ` +
+        `(detectors need up to ${WARMUP_POINTS_PER_SERIES} before they flag anything).`,
+    );
+  }
+  if (c.candidate.points < MIN_POINTS) {
+    out.push(
+      `It has scored ${c.candidate.points} points, fewer than ${MIN_POINTS.toLocaleString('en-US')}.`,
+    );
+  }
+  if (c.candidate.events === 0) {
+    out.push('It has raised no event yet, so how often it would alert is unknown.');
+  }
+  return out;
+}
 
 const message = (err: unknown): string =>
   err instanceof ApiError ? `${err.code}: ${err.message}` : String(err);
@@ -229,7 +260,31 @@ function renderDetail(main: HTMLElement, id: number): () => void {
   let stopped = false;
   let timer: number | undefined;
 
-  const act = (verb: 'Promote' | 'Discard', button: HTMLButtonElement) => {
+  const act = async (verb: 'Promote' | 'Discard', button: HTMLButtonElement, d: ShadowDetail) => {
+    const c = d.comparison;
+    const candidate = `${d.strategy} version ${d.version}`;
+    const sure = await confirmAction(
+      verb === 'Promote'
+        ? {
+            title: `Promote ${candidate}?`,
+            changes: [
+              `${candidate} becomes the active version of ${d.strategy}: it scores and alerts on every series the strategy matches (${c.series} series in this run).`,
+              'The version active now stops scoring; you can roll back to it on the Strategies page.',
+              `Shadow run ${d.id} ends as promoted.`,
+            ],
+            warnings: earlyWarnings(d),
+            confirm: 'Promote',
+          }
+        : {
+            title: `Discard shadow run ${d.id}?`,
+            changes: [
+              `${candidate} stops scoring in shadow; run ${d.id} ends as discarded.`,
+              `Its ${c.candidate.events} shadow events stay stored; the active strategy is unchanged.`,
+            ],
+            confirm: 'Discard',
+          },
+    );
+    if (!sure) return;
     button.disabled = true;
     status.className = '';
     status.textContent = `${verb === 'Promote' ? 'Promoting' : 'Discarding'}…`;
@@ -263,8 +318,8 @@ function renderDetail(main: HTMLElement, id: number): () => void {
       const c = d.comparison;
       const promote = h('button', { type: 'button', class: 'primary' }, 'Promote');
       const discard = h('button', { type: 'button' }, 'Discard');
-      promote.addEventListener('click', () => act('Promote', promote));
-      discard.addEventListener('click', () => act('Discard', discard));
+      promote.addEventListener('click', () => void act('Promote', promote, d));
+      discard.addEventListener('click', () => void act('Discard', discard, d));
       replaceChildren(
         body,
         h(

@@ -10,6 +10,7 @@ import { formatTime } from '../format.js';
 import { href, type Route } from '../router.js';
 import type { ActiveStrategies, StrategySummary, StrategyVersion } from '../types.js';
 import { readVersion, withVersion } from '../yaml-version.js';
+import { confirmAction } from '../confirm.js';
 
 function activeVersion(active: ActiveStrategies, name: string): number | undefined {
   if (active.default.name === name) return active.default.version;
@@ -166,10 +167,8 @@ function strategyDetail(
     let yaml = editor.value;
     const top = latest?.version ?? 0;
     const v = readVersion(yaml);
-    if (bump.checked && (v === undefined || v <= top)) {
-      yaml = withVersion(yaml, top + 1);
-      editor.value = yaml;
-    }
+    // The raised number is sent, not written into the editor: a refused save leaves the text as typed.
+    if (bump.checked && (v === undefined || v <= top)) yaml = withVersion(yaml, top + 1);
     status.textContent = 'Saving…';
     status.className = 'muted';
     api.saveStrategy(name, yaml).then(
@@ -242,7 +241,18 @@ function strategyDetail(
                   'button',
                   {
                     type: 'button',
-                    onclick: () => {
+                    onclick: async () => {
+                      const sure = await confirmAction({
+                        title: `Roll ${name} back to version ${v.version}?`,
+                        changes: [
+                          `Version ${v.version} (stored ${formatTime(v.created_at)}) becomes the active version of ${name} and scores every series the strategy matches.`,
+                          active === undefined
+                            ? `${name} has no active version now.`
+                            : `Version ${active}, active now, stops scoring; it stays stored, so you can roll back to it.`,
+                        ],
+                        confirm: `Roll back to v${v.version}`,
+                      });
+                      if (!sure) return;
                       status.textContent = `Rolling back to v${v.version}…`;
                       api.rollback(name, v.version).then(
                         (r) =>
