@@ -56,6 +56,7 @@ function views(): [name: string, hash: string, ready: string][] {
     ['event', `#/events/${encodeURIComponent(eventId)}`, 'h2:has-text("Why")'],
     ['strategies', '#/strategies/e2e-phone', 'table.history'],
     ['shadows', '#/shadows', 'text=No shadow runs yet.'],
+    ['incidents', '#/incidents', 'text=/Nothing is firing|open incidents?$/'],
   ];
 }
 
