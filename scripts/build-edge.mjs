@@ -45,14 +45,19 @@ function fail(message) {
   process.exit(1);
 }
 
-if (!existsSync(path.join(repo, 'dist', 'edge', 'main.js'))) fail('dist/ is missing: run npm run build');
+if (!existsSync(path.join(repo, 'dist', 'edge', 'main.js')))
+  fail('dist/ is missing: run npm run build');
 if (!existsSync(node)) fail(`no Node binary at ${node}: run npm ci (or set VIGIL_EDGE_NODE)`);
 
 /** A module's path in the tree: node_modules/… wherever node_modules really is, else repo-relative. */
 function treePath(file) {
   const marker = `${path.sep}node_modules${path.sep}`;
   const at = file.indexOf(marker);
-  if (at >= 0) return `node_modules/${file.slice(at + marker.length).split(path.sep).join('/')}`;
+  if (at >= 0)
+    return `node_modules/${file
+      .slice(at + marker.length)
+      .split(path.sep)
+      .join('/')}`;
   return path.relative(repo, file).split(path.sep).join('/');
 }
 
@@ -71,7 +76,9 @@ function withoutTopLevelAwait(source) {
 const edgePlugin = {
   name: 'vigil-edge',
   setup(build) {
-    build.onResolve({ filter: /^snappy$/ }, () => ({ path: path.join(repo, 'dist/edge/snappy.js') }));
+    build.onResolve({ filter: /^snappy$/ }, () => ({
+      path: path.join(repo, 'dist/edge/snappy.js'),
+    }));
     build.onResolve({ filter: /^onnxruntime-node$/ }, () => ({
       path: path.join(repo, 'dist/edge/onnxruntime.js'),
     }));
@@ -79,9 +86,14 @@ const edgePlugin = {
       let source = readFileSync(args.path, 'utf8');
       const rel = treePath(args.path);
       if (rel === 'dist/cli/main.js') source = withoutTopLevelAwait(source);
-      if (!source.includes('import.meta.url')) return rel === 'dist/cli/main.js' ? { contents: source, loader: 'js' } : undefined;
-      const url = `__vigilEdgeUrl(${JSON.stringify(rel)})`;
-      return { contents: source.replaceAll('import.meta.url', url), loader: 'js' };
+      source = source.replaceAll('import.meta.url', `__vigilEdgeUrl(${JSON.stringify(rel)})`);
+      // CommonJS packages reading files beside themselves (swagger-ui's static/, grpc-js' protos).
+      if (rel.startsWith('node_modules/')) {
+        source = source
+          .replace(/\b__dirname\b/g, `__vigilEdgePath(${JSON.stringify(path.posix.dirname(rel))})`)
+          .replace(/\b__filename\b/g, `__vigilEdgePath(${JSON.stringify(rel)})`);
+      }
+      return { contents: source, loader: 'js' };
     });
   },
 };
@@ -91,8 +103,8 @@ const edgePlugin = {
 const banner = (rootFallback) =>
   [
     rootFallback,
-    'var __vigilEdgeUrl = (rel) => require("node:url").pathToFileURL(' +
-      'require("node:path").join(globalThis.__vigilEdgeRoot, rel)).href;',
+    'var __vigilEdgePath = (rel) => require("node:path").join(globalThis.__vigilEdgeRoot, rel);',
+    'var __vigilEdgeUrl = (rel) => require("node:url").pathToFileURL(__vigilEdgePath(rel)).href;',
   ].join('\n');
 
 rmSync(out, { recursive: true, force: true });
@@ -120,7 +132,9 @@ await esbuild.build({
   entryPoints: [path.join(repo, 'dist/engine/scoring/scoring-worker.js')],
   outfile: path.join(stage, 'dist/engine/scoring/scoring-worker.js'),
   banner: {
-    js: banner('globalThis.__vigilEdgeRoot ??= require("node:path").resolve(__dirname, "../../..");'),
+    js: banner(
+      'globalThis.__vigilEdgeRoot ??= require("node:path").resolve(__dirname, "../../..");',
+    ),
   },
 });
 
@@ -136,6 +150,8 @@ const copies = [
   'node_modules/uplot/dist',
   'node_modules/diff/package.json',
   'node_modules/diff/libesm',
+  'node_modules/@fastify/swagger/package.json',
+  'node_modules/@fastify/swagger-ui/static',
   'node_modules/@electric-sql/pglite/package.json',
   'node_modules/@electric-sql/pglite/dist/index.cjs', // PGlite's version for the template cache
   'node_modules/@electric-sql/pglite/dist/pglite.wasm',
