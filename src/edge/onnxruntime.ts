@@ -1,8 +1,8 @@
 /**
  * `onnxruntime-node` in the edge build (the bundle maps the package here). Its native library
- * (~20 MB) is left out of the executable: it is loaded from `node_modules/onnxruntime-node` beside
+ * (~45 MB for linux-x64) is left out of the executable: it is loaded from `node_modules/onnxruntime-node` beside
  * the executable when there is one; without it everything else runs, and only ONNX models
- * (`vigil model`, the model-serving routes, model-backed detectors) fail with VIGIL_ERR_CONFIG.
+ * (`vigil model`, model serving) are refused, the message naming what to add.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
