@@ -194,6 +194,8 @@ const seaConfig = {
   output: path.join(out, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: false,
+  // As `npm start`, the Dockerfile and the shebang of dist/cli/main.js (see there).
+  execArgv: ['--max-semi-space-size=32'],
   assets,
 };
 writeFileSync(path.join(out, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
