@@ -29,13 +29,19 @@ import {
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const esbuild = require('esbuild');
 const { inject } = require('postject');
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(repo, 'build', 'edge');
+// --bundle-only: stop after steps 1–2 (`node <out>/vigil.cjs` runs it; the tests use it).
+// --out <dir>: instead of build/edge.
+const { values: options } = parseArgs({
+  options: { 'bundle-only': { type: 'boolean', default: false }, out: { type: 'string' } },
+});
+const out = path.resolve(options.out ?? path.join(repo, 'build', 'edge'));
 const stage = path.join(out, 'root');
 const node = process.env.VIGIL_EDGE_NODE || path.join(repo, 'node_modules', 'node', 'bin', 'node');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -47,7 +53,8 @@ function fail(message) {
 
 if (!existsSync(path.join(repo, 'dist', 'edge', 'main.js')))
   fail('dist/ is missing: run npm run build');
-if (!existsSync(node)) fail(`no Node binary at ${node}: run npm ci (or set VIGIL_EDGE_NODE)`);
+if (!options['bundle-only'] && !existsSync(node))
+  fail(`no Node binary at ${node}: run npm ci (or set VIGIL_EDGE_NODE)`);
 
 /** A module's path in the tree: node_modules/… wherever node_modules really is, else repo-relative. */
 function treePath(file) {
@@ -186,6 +193,11 @@ hash.update(readFileSync(path.join(out, 'vigil.cjs')));
 for (const f of files) hash.update(f).update(readFileSync(path.join(stage, f)));
 const manifest = { id: hash.digest('hex').slice(0, 16), files };
 writeFileSync(path.join(out, 'vigil-edge-manifest.json'), JSON.stringify(manifest));
+
+if (options['bundle-only']) {
+  console.log(`build:edge: ${path.join(out, 'vigil.cjs')} and its tree ${stage} (no executable)`);
+  process.exit(0);
+}
 
 const assets = { 'vigil-edge-manifest.json': path.join(out, 'vigil-edge-manifest.json') };
 for (const f of files) assets[f] = path.join(stage, f);

@@ -53,13 +53,22 @@ async function metric(base: string, name: string): Promise<number> {
   return Number(match[1]);
 }
 
-async function post(base: string, body: string): Promise<void> {
-  for (;;) {
-    const res = await fetch(`${base}/v1/points`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson' },
-      body,
-    });
+async function post(base: string, body: string, alive: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/v1/points`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body,
+      });
+    } catch (error) {
+      // A kept-alive connection the server closed as it was reused: send again (points are
+      // idempotent by device, metric and time); a server that is gone is an error.
+      if (!alive() || attempt >= 5) throw error;
+      await sleep(100);
+      continue;
+    }
     const text = await res.text();
     // Backpressure: the engine asks the client to come back later.
     if (res.status === 429 || res.status === 503) {
@@ -120,7 +129,7 @@ async function main(): Promise<void> {
             JSON.stringify({ timestamp: START + p * 15_000, device_id: `gw${d}`, metrics }),
           );
         }
-        await post(base, lines.join('\n'));
+        await post(base, lines.join('\n'), () => child.exitCode === null);
       }
     }
     // Held: every series known to the engine, nothing waiting to be scored.
