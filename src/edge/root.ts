@@ -60,7 +60,7 @@ export function extractAssets(source: AssetSource, base: string): string {
     rmSync(root, { recursive: true, force: true });
     renameSync(partial, root);
   } catch (error) {
-    rmSync(partial, { recursive: true, force: true });
+    removeQuietly(partial);
     if (existsSync(path.join(root, '.complete'))) return root; // another process won the race
     throw new VigilError(
       'VIGIL_ERR_CONFIG',
@@ -68,6 +68,15 @@ export function extractAssets(source: AssetSource, base: string): string {
     );
   }
   return root;
+}
+
+/** Best effort: under a path that is not a directory, Node 20 throws ENOTDIR even with force. */
+function removeQuietly(target: string): void {
+  try {
+    rmSync(target, { recursive: true, force: true });
+  } catch {
+    // nothing was written there
+  }
 }
 
 /** The global the bundle's rewritten `import.meta.url` reads (see the build script). */
