@@ -140,6 +140,25 @@ describe('the Grafana series dashboard (PostgreSQL / TimescaleDB data source)', 
     }
   });
 
+  before(async () => {
+    const m = 60_000;
+    // closed (acknowledged, then its events ended), open (firing), another device's, one long past
+    const rows = [
+      ['i-closed', "pump '7'", 'severe', 'resolved', T0 + m, T0 + 2 * m, 'ops', 'ana'],
+      ['i-open', "pump '7'", 'alert', 'firing', T0 + 3 * m, null, null, null],
+      ['i-other', 'pump-2', 'alert', 'firing', T0 + m, null, null, null],
+      ['i-old', "pump '7'", 'alert', 'resolved', T0 - 180 * m, T0 - 120 * m, null, null],
+    ] as const;
+    for (const [id, device, level, state, first, end, ackBy, assignee] of rows) {
+      await db.query(
+        `INSERT INTO incidents (id, device_id, metrics, level, state, first_time, last_time,
+           end_time, event_ids, acknowledged_by, assignee)
+         VALUES ($1, $2, '["temp"]', $3, $4, $5, $5, $6, '[]', $7, $8)`,
+        [id, device, level, state, iso(first), end === null ? null : iso(end), ackBy, assignee],
+      );
+    }
+  });
+
   after(async () => {
     await db?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
     await db?.end();
@@ -299,5 +318,29 @@ describe('the Grafana series dashboard (PostgreSQL / TimescaleDB data source)', 
     assert.equal(closed?.timeend.getTime(), T0 + 120_000);
     assert.equal(closed?.text, 'severe event on temp: peak score 0.875, 12 points, default@3');
     assert.match(open?.text ?? '', /^alert event on the device \(all metrics\): .* \(open\)$/);
+  });
+
+  test('incidents: those of the device overlapping the range, as annotations with who acknowledged them', async () => {
+    const incidents = dashboard.annotations.list.find((a) => a.name === 'Incidents');
+    assert.ok(incidents, 'an Incidents annotation');
+    const rows = (await run(incidents.target.rawSql)) as {
+      time: Date;
+      timeend: Date;
+      text: string;
+      tags: string;
+    }[];
+    assert.deepEqual(
+      rows.map((r) => [r.time.getTime(), r.tags]),
+      [
+        [T0 + 60_000, 'incident,severe,resolved'],
+        [T0 + 180_000, 'incident,alert,firing'],
+      ],
+    );
+    assert.equal(rows[0]?.timeend.getTime(), T0 + 120_000);
+    assert.equal(
+      rows[0]?.text,
+      'incident i-closed (severe, resolved), acknowledged by ops, assigned to ana',
+    );
+    assert.equal(rows[1]?.text, 'incident i-open (alert, firing)');
   });
 });
