@@ -152,14 +152,17 @@ async function throughCluster(
       if (i === half && midway !== undefined) await midway(cluster);
       await postBatch((ingest[i % 2] as NodeProcess).url, batch as IngestPoint[]);
     }
-    const alive = scorers.filter((s) => s !== undefined && live.includes(s));
-    await caughtUp(alive, PARTITIONS);
+    await caughtUp(
+      scorers.filter((s) => s.alive),
+      PARTITIONS,
+    );
     await caught?.(cluster);
-    const codes = await Promise.all(live.map((n) => n.stop()));
+    const running = live.filter((n) => n.alive);
+    const codes = await Promise.all(running.map((n) => n.stop()));
     assert.deepEqual(
       codes,
-      live.map(() => 0),
-      live.map((n) => n.log().slice(-2000)).join('\n---\n'),
+      running.map(() => 0),
+      running.map((n) => n.log().slice(-2000)).join('\n---\n'),
     );
   } finally {
     await Promise.all(live.map((n) => n.kill()));

@@ -72,6 +72,10 @@ export class NodeProcess {
     await this.ready();
   }
 
+  get alive(): boolean {
+    return !this.gone;
+  }
+
   log(): string {
     return this.output;
   }
