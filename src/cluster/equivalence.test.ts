@@ -21,6 +21,7 @@ import {
   type Stored,
 } from './testing/harness.js';
 import { NodeProcess } from './testing/node-process.js';
+import { PrivateNats } from './testing/private-nats.js';
 import { recordedBatches } from './testing/recorded-input.js';
 
 const NATS = 'nats://127.0.0.1:4222';
@@ -33,10 +34,10 @@ let dir = '';
 let strategies = '';
 let reference: Stored;
 
-async function configFile(name: string, cluster: boolean): Promise<string> {
+async function configFile(name: string, cluster: boolean, nats = NATS): Promise<string> {
   const file = path.join(dir, `${name}.yaml`);
   const stream = `VIGIL_${TAG}_${name}`;
-  if (cluster) streams.push(stream, `KV_${stream}_LEASES`);
+  if (cluster && nats === NATS) streams.push(stream, `KV_${stream}_LEASES`);
   await writeFile(
     file,
     [
@@ -119,14 +120,15 @@ async function throughCluster(
   name: string,
   midway?: (cluster: Cluster) => Promise<void>,
   caught?: (cluster: Cluster) => Promise<void>,
+  nats = NATS,
 ): Promise<Stored> {
   const url = await database(name);
-  const configFileName = await configFile(name, true);
+  const configFileName = await configFile(name, true, nats);
   const live: NodeProcess[] = [];
   const start = async (role: 'ingest' | 'scorer'): Promise<NodeProcess> => {
     const node = await NodeProcess.start({
       role,
-      nats: NATS,
+      nats,
       databaseUrl: url,
       dataDir: path.join(dir, name, String(live.length)),
       configFile: configFileName,
@@ -209,4 +211,31 @@ test('a scorer added mid-stream takes its share of the partitions', async () => 
   // Four scorers: four partitions each.
   assert.equal(share.length, PARTITIONS / 4);
   assertSame(result);
+});
+
+test('nats-server restarted mid-stream: ingest answers 503 meanwhile, nothing acknowledged is lost', async () => {
+  const nats = await PrivateNats.start();
+  let refused = 0;
+  try {
+    const result = await throughCluster(
+      'nats',
+      async (cluster) => {
+        await nats.down();
+        const res = await fetch(`${(cluster.ingest[0] as NodeProcess).url}/v1/points`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(batches[Math.floor(batches.length / 2)]),
+        });
+        await res.arrayBuffer();
+        if (res.status === 503) refused++;
+        await nats.up();
+      },
+      undefined,
+      nats.url,
+    );
+    assert.equal(refused, 1);
+    assertSame(result);
+  } finally {
+    await nats.remove();
+  }
 });

@@ -35,7 +35,7 @@ const leaseKey = (p: number): string => `lease.${p}`;
 const memberKey = (m: string): string => `members.${m}`;
 
 export class LeaseKeeper {
-  private readonly held = new Map<number, Held>();
+  private readonly leases = new Map<number, Held>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> = Promise.resolve();
   private closing = false;
@@ -53,10 +53,17 @@ export class LeaseKeeper {
 
   /** Partitions leased and scoring. */
   running(): number[] {
-    return [...this.held.entries()]
+    return [...this.leases.entries()]
       .filter(([, h]) => h.state === 'running')
       .map(([p]) => p)
       .sort((a, b) => a - b);
+  }
+
+  /** Every lease held, whatever its partition is doing. */
+  holding(): { readonly partition: number; readonly state: string }[] {
+    return [...this.leases.entries()]
+      .map(([partition, h]) => ({ partition, state: h.state }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   /** One heartbeat at a time. */
@@ -71,16 +78,16 @@ export class LeaseKeeper {
   private async beat(): Promise<void> {
     if (this.closing) return;
     const { kv, member, partitions, log } = this.options;
-    await this.renew();
     await kv.put(memberKey(member), String(this.clock()));
+    await this.renew();
     const members: string[] = [];
     for await (const key of await kv.keys('members.*')) members.push(key.slice('members.'.length));
     const mine = new Set(assignPartitions(members, partitions).get(member) ?? []);
-    for (const [p, h] of this.held) {
+    for (const [p, h] of this.leases) {
       if (!mine.has(p) && h.state === 'running') this.release(p, h, 'moved to another scorer');
     }
     for (const p of mine) {
-      if (this.closing || this.held.has(p)) continue;
+      if (this.closing || this.leases.has(p)) continue;
       let revision: number;
       try {
         revision = await kv.create(leaseKey(p), member);
@@ -88,7 +95,7 @@ export class LeaseKeeper {
         continue; // still held by its last owner: it gives it up, or its lease expires
       }
       const held: Held = { revision, renewed: this.clock(), state: 'starting' };
-      this.held.set(p, held);
+      this.leases.set(p, held);
       log(`partition ${p}: leased`);
       this.options.start(p).then(
         () => {
@@ -105,22 +112,24 @@ export class LeaseKeeper {
   /** Renew every lease held; one lost (taken by another, or not renewed within the TTL) stops. */
   private async renew(): Promise<void> {
     const { kv, member, ttlMs, log } = this.options;
-    for (const [p, h] of this.held) {
-      try {
-        h.revision = await kv.update(leaseKey(p), member, h.revision);
-        h.renewed = this.clock();
-      } catch (error) {
-        const taken = /wrong last sequence/i.test(String(error));
-        if (taken || this.clock() - h.renewed > ttlMs) {
+    // All at once: while the server is away each waits for its timeout.
+    await Promise.all(
+      [...this.leases.entries()].map(async ([p, h]) => {
+        try {
+          h.revision = await kv.update(leaseKey(p), member, h.revision);
+          h.renewed = this.clock();
+        } catch (error) {
+          const taken = /wrong last sequence/i.test(String(error));
+          if (this.leases.get(p) !== h || !(taken || this.clock() - h.renewed > ttlMs)) return;
           log(`partition ${p}: lease lost (${String(error)}); stopping it`);
-          this.held.delete(p);
+          this.leases.delete(p);
           if (h.state !== 'stopping') {
             h.state = 'stopping';
             void this.options.stop(p).catch((e: unknown) => log(`partition ${p}: ${String(e)}`));
           }
         }
-      }
-    }
+      }),
+    );
   }
 
   /** Stop the partition, then delete its lease (at the revision last written). */
@@ -132,8 +141,8 @@ export class LeaseKeeper {
       .stop(p)
       .catch((error: unknown) => log(`partition ${p}: stop failed: ${String(error)}`))
       .then(async () => {
-        if (this.held.get(p) !== h) return; // lost meanwhile
-        this.held.delete(p);
+        if (this.leases.get(p) !== h) return; // lost meanwhile
+        this.leases.delete(p);
         await kv.delete(leaseKey(p), { previousSeq: h.revision }).catch(() => undefined);
       });
   }
@@ -149,7 +158,7 @@ export class LeaseKeeper {
     // Keep the leases alive while the partitions drain.
     const keepAlive = setInterval(() => void this.renew(), Math.max(100, this.options.ttlMs / 3));
     try {
-      await Promise.all([...this.held.entries()].map(([p, h]) => this.release(p, h, 'closing')));
+      await Promise.all([...this.leases.entries()].map(([p, h]) => this.release(p, h, 'closing')));
     } finally {
       clearInterval(keepAlive);
     }

@@ -134,7 +134,13 @@ export class PartitionLog<T> implements DurableLog<T> {
   async stop(): Promise<void> {
     this.closed = true;
     this.messages?.stop();
-    await this.live.catch(() => undefined);
+    // Nothing more reaches the engine once closed; the consumer's last pull may take a while.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.live.catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+    ]);
+    clearTimeout(timer);
   }
 
   close(): Promise<void> {

@@ -149,7 +149,7 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         ttlMs: cluster.leaseTtlMs,
         start: (p) => scorer.start(p),
         stop: (p) => scorer.stop(p),
-        log: infoLater,
+        log: process.env.VIGIL_DEBUG_LEASES ? warnLater : infoLater,
       });
       const leases = keeper;
       started('scorer', () => leases.close(), 6);
@@ -176,7 +176,8 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       role,
       stream: cluster.stream,
       partitions: cluster.partitions,
-      ...(scorer && leases && { leased: leases.running(), scoring: scorer.status() }),
+      ...(scorer &&
+        leases && { leased: leases.running(), leases: leases.holding(), scoring: scorer.status() }),
     }));
     if (role === 'ingest') {
       await registerServeRoutes(app, { engine, store, registry, auth }, config);

@@ -72,6 +72,10 @@ export class NodeProcess {
     await this.ready();
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get alive(): boolean {
     return !this.gone;
   }
