@@ -22,6 +22,8 @@ export interface LeaseKeeperOptions {
   /** Stop scoring a partition (drain and checkpoint) before its lease goes. */
   readonly stop: (partition: number) => Promise<void>;
   readonly log: (message: string) => void;
+  /** Leases lost and partitions that failed to start or stop (default: `log`). */
+  readonly warn?: (message: string) => void;
   readonly clock?: () => number;
 }
 
@@ -111,7 +113,8 @@ export class LeaseKeeper {
 
   /** Renew every lease held; one lost (taken by another, or not renewed within the TTL) stops. */
   private async renew(): Promise<void> {
-    const { kv, member, ttlMs, log } = this.options;
+    const { kv, member, ttlMs } = this.options;
+    const log = this.options.warn ?? this.options.log;
     // All at once: while the server is away each waits for its timeout.
     await Promise.all(
       [...this.leases.entries()].map(async ([p, h]) => {

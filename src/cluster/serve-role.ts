@@ -149,7 +149,8 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         ttlMs: cluster.leaseTtlMs,
         start: (p) => scorer.start(p),
         stop: (p) => scorer.stop(p),
-        log: process.env.VIGIL_DEBUG_LEASES ? warnLater : infoLater,
+        log: infoLater,
+        warn: warnLater,
       });
       const leases = keeper;
       started('scorer', () => leases.close(), 6);
