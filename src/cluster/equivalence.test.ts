@@ -41,6 +41,7 @@ async function configFile(name: string, cluster: boolean, nats = NATS): Promise<
   await writeFile(
     file,
     [
+      'shutdown_timeout_s: 30',
       'engine:',
       '  checkpoint_every_ms: 500',
       ...(cluster
@@ -121,6 +122,8 @@ async function throughCluster(
   midway?: (cluster: Cluster) => Promise<void>,
   caught?: (cluster: Cluster) => Promise<void>,
   nats = NATS,
+  /** Ids of the events an ingest node's live stream carried. */
+  streamed?: Set<string>,
 ): Promise<Stored> {
   const url = await database(name);
   const configFileName = await configFile(name, true, nats);
@@ -149,6 +152,15 @@ async function throughCluster(
         return node;
       },
     };
+    const sse = new AbortController();
+    const reading =
+      streamed === undefined
+        ? Promise.resolve()
+        : readEvents(
+            `${(ingest[1] as NodeProcess).url}/v1/stream?type=event`,
+            sse.signal,
+            streamed,
+          );
     const half = Math.floor(batches.length / 2);
     for (const [i, batch] of batches.entries()) {
       if (i === half && midway !== undefined) await midway(cluster);
@@ -159,6 +171,8 @@ async function throughCluster(
       PARTITIONS,
     );
     await caught?.(cluster);
+    sse.abort();
+    await reading;
     const running = live.filter((n) => n.alive);
     const codes = await Promise.all(running.map((n) => n.stop()));
     assert.deepEqual(
@@ -172,6 +186,28 @@ async function throughCluster(
   return storedContents(url);
 }
 
+/** Event ids of `event:` messages on an SSE stream, until aborted. */
+async function readEvents(url: string, signal: AbortSignal, ids: Set<string>): Promise<void> {
+  try {
+    const res = await fetch(url, { signal });
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      const messages = text.split('\n\n');
+      text = messages.pop() ?? '';
+      for (const m of messages) {
+        const data = /^data: (.*)$/m.exec(m)?.[1];
+        if (m.startsWith('event: event') && data !== undefined) {
+          ids.add((JSON.parse(data) as { event: { id: string } }).event.id);
+        }
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
+
 function assertSame(cluster: Stored): void {
   assert.equal(reference.points.length, batches.length * 60 * 2);
   assert.ok(reference.events.length >= 50, `only ${reference.events.length} events`);
@@ -182,7 +218,11 @@ function assertSame(cluster: Stored): void {
 }
 
 test('2 ingest + 3 scorers store the same points and events as one process', async () => {
-  assertSame(await throughCluster('base'));
+  const streamed = new Set<string>();
+  const result = await throughCluster('base', undefined, undefined, NATS, streamed);
+  assertSame(result);
+  // Every event reached an ingest node's live stream over the event bus.
+  assert.deepEqual([...streamed].sort(), result.events.map((e) => (e as { id: string }).id).sort());
 });
 
 test('a scorer SIGKILLed mid-stream: its partitions resume elsewhere, nothing lost or doubled', async () => {

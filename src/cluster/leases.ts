@@ -34,6 +34,25 @@ interface Held {
 }
 
 const leaseKey = (p: number): string => `lease.${p}`;
+
+/**
+ * `work`, or a rejection after `ms`: a request caught in a reconnect must not hold the
+ * heartbeat up (a lease is judged lost by time since its last renewal instead).
+ */
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const memberKey = (m: string): string => `members.${m}`;
 
 export class LeaseKeeper {
@@ -80,10 +99,20 @@ export class LeaseKeeper {
   private async beat(): Promise<void> {
     if (this.closing) return;
     const { kv, member, partitions, log } = this.options;
-    await kv.put(memberKey(member), String(this.clock()));
+    const limit = this.options.ttlMs / 2;
+    await within(kv.put(memberKey(member), String(this.clock())), limit, 'membership heartbeat');
     await this.renew();
-    const members: string[] = [];
-    for await (const key of await kv.keys('members.*')) members.push(key.slice('members.'.length));
+    const members = await within(
+      (async () => {
+        const found: string[] = [];
+        for await (const key of await kv.keys('members.*')) {
+          found.push(key.slice('members.'.length));
+        }
+        return found;
+      })(),
+      limit,
+      'listing the members',
+    );
     const mine = new Set(assignPartitions(members, partitions).get(member) ?? []);
     for (const [p, h] of this.leases) {
       if (!mine.has(p) && h.state === 'running') this.release(p, h, 'moved to another scorer');
@@ -92,7 +121,7 @@ export class LeaseKeeper {
       if (this.closing || this.leases.has(p)) continue;
       let revision: number;
       try {
-        revision = await kv.create(leaseKey(p), member);
+        revision = await within(kv.create(leaseKey(p), member), limit, 'taking a lease');
       } catch {
         continue; // still held by its last owner: it gives it up, or its lease expires
       }
@@ -119,7 +148,11 @@ export class LeaseKeeper {
     await Promise.all(
       [...this.leases.entries()].map(async ([p, h]) => {
         try {
-          h.revision = await kv.update(leaseKey(p), member, h.revision);
+          h.revision = await within(
+            kv.update(leaseKey(p), member, h.revision),
+            ttlMs / 2,
+            'renewing a lease',
+          );
           h.renewed = this.clock();
         } catch (error) {
           const taken = /wrong last sequence/i.test(String(error));
