@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { alertsConfigSchema } from '../alerts/config.js';
 import { authSchema } from '../auth/config.js';
+import { clusterSchema } from '../cluster/config.js';
 import { rateLimitsSchema } from '../auth/rate-limit-config.js';
 import { engineSchema } from '../engine/config.js';
 import { VigilError } from '../errors.js';
@@ -46,6 +47,7 @@ export const configSchema = z
     alerts: alertsConfigSchema,
     tls: tlsSchema,
     auth: authSchema,
+    cluster: clusterSchema,
   })
   .partial()
   .strict();

@@ -4,6 +4,7 @@
  * as one VIGIL_ERR_CONFIG naming the flag, variable or key.
  */
 import { exposureProblem } from '../auth/config.js';
+import { clusterSettings, roles, type ClusterSettings, type Role } from '../cluster/config.js';
 import { configError, logLevels, readConfigFile, type ServeConfig } from './serve-config.js';
 import { resolveTlsFiles, type TlsFlags } from '../tls/config.js';
 import type { TlsFiles } from '../tls/material.js';
@@ -26,6 +27,8 @@ export interface ServeSettings {
   readonly file: ServeConfig;
   /** HTTPS and gRPC over TLS with these files; undefined: plaintext (docs/operations.md). */
   readonly tls: TlsFiles | undefined;
+  /** The process's cluster role and where NATS is (docs/cluster.md); `all` by default. */
+  readonly cluster: ClusterSettings;
 }
 
 export interface ServeFlags extends TlsFlags {
@@ -41,6 +44,8 @@ export interface ServeFlags extends TlsFlags {
   logLevel?: string;
   authTokens?: string;
   insecure?: boolean;
+  role?: string;
+  nats?: string;
 }
 
 /** The first of flag, environment variables, file value that is set, and where it came from. */
@@ -117,6 +122,25 @@ export async function resolveSettings(
     );
   }
 
+  const rolePick = pick(flags.role, '--role', ['VIGIL_ROLE'], env);
+  const role = rolePick?.value ?? file.cluster?.role ?? 'all';
+  const roleNames: readonly string[] = roles;
+  if (!roleNames.includes(role)) {
+    problems.push(
+      `${rolePick?.source ?? 'cluster.role'}: expected one of ${roles.join(', ')}, found ${JSON.stringify(role)}`,
+    );
+  }
+  const nats = pick(flags.nats, '--nats', ['VIGIL_NATS_URL'], env)?.value ?? file.cluster?.nats;
+  if (role === 'ingest' || role === 'scorer') {
+    if (nats === undefined)
+      problems.push(`--role ${role}: needs --nats (or VIGIL_NATS_URL, cluster.nats)`);
+    if ((urlPick?.value ?? file.database_url) === undefined) {
+      problems.push(
+        `--role ${role}: needs a shared PostgreSQL store: --database-url (or DATABASE_URL, database_url)`,
+      );
+    }
+  }
+
   const settings: ServeSettings = {
     port: portPick ? portFrom(portPick, problems) : (file.port ?? 8080),
     grpcPort: grpcPick ? portFrom(grpcPick, problems) : (file.grpc_port ?? 50051),
@@ -138,6 +162,7 @@ export async function resolveSettings(
     insecure,
     file,
     tls: resolveTlsFiles(flags, env, file.tls, problems),
+    cluster: clusterSettings(file.cluster ?? {}, role as Role, nats),
   };
   const exposure = exposureProblem(settings.host, settings.authTokens, insecure);
   if (exposure !== undefined) problems.push(exposure);

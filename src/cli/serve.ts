@@ -42,7 +42,7 @@ import { resolveSettings, type ServeFlags, type ServeSettings } from './serve-se
 import { byName, loadStartStrategies, storeStrategies } from './serve-strategies.js';
 
 /** A started component and its way down. */
-interface Running {
+export interface Running {
   readonly name: string;
   /** Stop by `deadline` (`performance.now()` time): past it, shutdown goes on without it. */
   stop(deadline: number): unknown;
@@ -100,6 +100,10 @@ async function settlesBy(work: Promise<unknown>, deadline: number): Promise<bool
 
 /** Start everything; resolves once serving. Shutdown is on SIGTERM/SIGINT. */
 export async function serve(settings: ServeSettings): Promise<void> {
+  if (settings.cluster.role !== 'all') {
+    const { serveClusterRole } = await import('../cluster/serve-role.js');
+    return serveClusterRole(settings);
+  }
   const { file: config, host } = settings;
   // JSON lines like the server's own (pino levels) until its logger exists, then that logger.
   const jsonLine =
@@ -273,7 +277,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
 }
 
 /** One registry for every component, with Node's process metrics (docs/operations.md). */
-function serviceRegistry(): Registry {
+export function serviceRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   removeTotalGauges(registry);
@@ -302,7 +306,7 @@ async function startModels(
  * of time); a second signal exits at once with 1. The exit is explicit: a connection to an
  * unreachable store must not keep the process alive past the budget.
  */
-function stopOnSignals(
+export function stopOnSignals(
   running: readonly Running[],
   log: FastifyBaseLogger,
   budgetMs: number,
@@ -363,6 +367,11 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--auth-tokens <file>', 'API tokens file (env VIGIL_AUTH_TOKENS; default: auth off)')
     .option('--insecure', 'serve a non-loopback --host without tokens (env VIGIL_INSECURE)')
+    .option('--role <role>', 'all, ingest or scorer (env VIGIL_ROLE; default all; docs/cluster.md)')
+    .option(
+      '--nats <url>',
+      'NATS JetStream server of the ingest and scorer roles (env VIGIL_NATS_URL)',
+    )
     .option('--no-demo', 'do not start the built-in demo source (env VIGIL_DEMO=false)')
     .action(async (flags: ServeFlags, command: Command) => {
       const settings = await resolveSettings(flags, command.getOptionValueSource('demo') === 'cli');

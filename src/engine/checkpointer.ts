@@ -36,6 +36,8 @@ export interface CheckpointerOptions {
   readonly clock: () => number;
   /** Drop from memory series idle this long in event time (0 or absent: never). */
   readonly evictIdleMs?: number;
+  /** Engine-state key the covered position is written under; default `LOG_CHECKPOINT_KEY`. */
+  readonly logCheckpointKey?: string;
 }
 
 export class Checkpointer {
@@ -114,7 +116,7 @@ export class Checkpointer {
     }
     this.written += written;
     const covered: LogCheckpoint = { position: boundary.position, wallTime };
-    await store.engineState.put(LOG_CHECKPOINT_KEY, covered);
+    await store.engineState.put(this.options.logCheckpointKey ?? LOG_CHECKPOINT_KEY, covered);
     trimmer.checkpointed(boundary.epoch);
     this.taken++;
     this.lastWall = clock();

@@ -106,6 +106,18 @@ export interface EngineOptions {
   readonly onFatal?: (error: Error) => void;
   /** Shadow runs to score from the start, replayed points included (docs/shadow.md). */
   readonly shadows?: readonly ShadowSpec[];
+  /**
+   * Restore only the checkpoints of devices this returns true for (a scorer of a cluster owns
+   * some partitions of the devices, docs/cluster.md); default: every checkpoint.
+   */
+  readonly ownsDevice?: (device: string) => boolean;
+  /**
+   * The log's `onDurable` brings batches other processes appended (a cluster's partition): they
+   * are admitted as replayed ones (counted as queued, within the cardinality caps).
+   */
+  readonly foreignAppends?: boolean;
+  /** Engine-state key of the log position checkpoints cover; default `log-checkpoint`. */
+  readonly logCheckpointKey?: string;
 }
 
 /**
@@ -133,7 +145,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       });
     });
 
-  const checkpoints = await store.checkpoints.getAll();
+  const ownsDevice = options.ownsDevice;
+  const checkpoints = (await store.checkpoints.getAll()).filter((cp) => {
+    const device = (cp.snapshot as { engine?: { device?: string } }).engine?.device;
+    return ownsDevice === undefined || device === undefined || ownsDevice(device);
+  });
   const active = await ActiveStrategies.open({
     store,
     strategies: options.strategies ?? [],
@@ -222,7 +238,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     );
   };
   const openLog = options.openLog ?? ((d) => SpoolLog.open(options.spoolDir, d, log));
-  const durableLog = await openLog(durable);
+  const durableLog = await openLog(
+    options.foreignAppends === true
+      ? (entries) => {
+          for (const e of entries) durable([e], admission.replayed(e.batch));
+        }
+      : durable,
+  );
   const trimmer = new LogTrimmer(durableLog, writer);
   const admission = new Admission({
     limits,
@@ -240,7 +262,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
 
   // Replay: the store dedups points already committed; scoring skips what checkpoints cover.
-  const covered = await store.engineState.get(LOG_CHECKPOINT_KEY);
+  const logCheckpointKey = options.logCheckpointKey ?? LOG_CHECKPOINT_KEY;
+  const covered = await store.engineState.get(logCheckpointKey);
   // Points today's validation refuses (spooled by an older version) are dropped, not fed back:
   // the store would refuse them again and hold up everything after them.
   let replayed = 0;
@@ -271,6 +294,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     trimmer,
     clock,
     evictIdleMs: options.idleEvictAfterMs ?? 0,
+    logCheckpointKey,
   });
   checkpointer.every(options.checkpointEveryMs ?? 30_000, log);
   await trimmer.sweep();
