@@ -59,7 +59,7 @@ describe('edge build bundle', () => {
       '--strategy',
       'fast',
     ]);
-    assert.match(scored.split('\n')[0]!, /score,level,is_anomaly$/);
+    assert.match(scored.split('\n')[0]!, /score,level,is_anomaly,in_event,event_id$/);
     assert.ok(scored.split('\n').length > 100);
   });
 });
