@@ -23,6 +23,7 @@ import { engineGauges, engineMetrics } from './metrics.js';
 import { ResultRouter } from './results.js';
 import { ScoringQueue } from './scoring/scoring-queue.js';
 import { ShardPool } from './scoring/shard-pool.js';
+import { encodedLoader } from './scoring/packed-checkpoints.js';
 import { isShadowKey, shadowRestoreItems } from './shadow/shadow-checkpoints.js';
 import { shadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
@@ -127,7 +128,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       });
     });
 
-  const checkpoints = await store.checkpoints.getAll();
+  // Series states with a head are restored lazily (on their next point); the rest whole, now.
+  const start = (await store.checkpoints.getForStart?.()) ?? {
+    heads: [],
+    whole: await store.checkpoints.getAll(),
+  };
+  const checkpoints = start.whole;
   const active = await ActiveStrategies.open({
     store,
     strategies: options.strategies ?? [],
@@ -162,7 +168,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   const queue = new ScoringQueue(pool.table, (shard, batch) => pool.score(shard, batch), metrics, {
     ids: pool.evicted,
-    revive: (shard, ids) => pool.revive(shard, ids, (keys) => store.checkpoints.get(keys), log),
+    revive: (shard, ids) => pool.revive(shard, ids, encodedLoader(store.checkpoints), log),
   });
   const results = new ResultRouter(pool.table, feed, events, metrics);
 
@@ -171,6 +177,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     (name, version) => active.loaded(name, version),
     log,
   );
+  pool.restoreLazily(start.heads, (name, version) => active.loaded(name, version), log);
   await pool.sendRestore(
     shadowRestoreItems(
       checkpoints.filter((cp) => isShadowKey(cp.key)),

@@ -18,10 +18,11 @@ import {
   ts,
 } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
-import { decodeState, encodeState } from './state-codec.js';
+import { decodeState, encodeState, HEAD_OFFSET, parseHead, STATE_FORMAT } from './state-codec.js';
 import { EVENT_LABELS } from './store.js';
 import type {
   Checkpoint,
+  CheckpointHead,
   CheckpointStore,
   EncodedCheckpoint,
   EventLabel,
@@ -34,6 +35,8 @@ import type {
   StrategyVersion,
 } from './store.js';
 
+/** Bytes of a state read for its head at start (a longer head: the state is read whole). */
+const HEAD_PREFIX = 1024;
 /** Rows per JSON document. */
 const JSON_BATCH = 500;
 const MAX_INT = 2 ** 31 - 1;
@@ -471,27 +474,74 @@ export class SqlCheckpointStore implements CheckpointStore {
     );
   }
 
-  private async select(
-    name: string,
-    where: string,
-    values: unknown[],
-  ): Promise<Required<Checkpoint>[]> {
+  async getEncoded(keys: readonly string[]): Promise<EncodedCheckpoint[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.rows(
+      'vigil_checkpoints_get_states',
+      'WHERE series_key IN (SELECT jsonb_array_elements_text($1::text::jsonb))',
+      [JSON.stringify(keys)],
+    );
+    return rows.map((r) => ({
+      key: r.series_key,
+      // A row written as JSON (before the binary form) is encoded here; binary ones as read.
+      state:
+        r.state !== null
+          ? Buffer.from(r.state, 'base64')
+          : encodeState(r.snapshot as PipelineSnapshot),
+      eventTime: r.event_ms,
+      wallTime: r.wall_ms,
+    }));
+  }
+
+  async getForStart(): Promise<{ heads: CheckpointHead[]; whole: Required<Checkpoint>[] }> {
     const rows = await read<{
       series_key: string;
+      head: string | null;
       snapshot: PipelineSnapshot | null;
       state: string | null;
       event_ms: number;
       wall_ms: number;
     }>(this.driver, 'reading checkpoints failed', {
-      name,
-      // base64 text, decoded natively: both drivers' bytea parsers are far slower on MBs.
-      text: `SELECT series_key, snapshot, encode(state, 'base64') AS state,
-               ${ms('event_time')} AS event_ms,
-               ${ms('wall_time')} AS wall_ms
-             FROM checkpoints ${where} ORDER BY series_key`,
-      values,
+      name: 'vigil_checkpoints_for_start',
+      // The head is read from a slice of the state (TOAST fetches a prefix alone); the whole
+      // state only for a row without a head (older formats, device groups, shadow candidates).
+      text: `SELECT series_key, head, CASE WHEN head IS NULL THEN snapshot END AS snapshot,
+               CASE WHEN head IS NULL THEN encode(state, 'base64') END AS state, event_ms, wall_ms
+             FROM (SELECT series_key, snapshot, state, event_ms, wall_ms,
+                     CASE WHEN n > 0 AND ${HEAD_OFFSET} + n <= octet_length(pre)
+                       THEN convert_from(substring(pre FROM ${HEAD_OFFSET + 1} FOR n), 'UTF8')
+                     END AS head
+                   FROM (SELECT series_key, snapshot, state, pre,
+                           CASE WHEN pre IS NULL OR octet_length(pre) < ${HEAD_OFFSET} THEN 0
+                             WHEN substring(pre FROM 1 FOR 5) = '\\x56475300${STATE_FORMAT.toString(16).padStart(2, '0')}'::bytea
+                             THEN get_byte(pre, 5) * 256 + get_byte(pre, 6)
+                             ELSE 0 END AS n,
+                           event_ms, wall_ms
+                         FROM (SELECT series_key, snapshot, state,
+                                 substring(state FROM 1 FOR ${HEAD_PREFIX}) AS pre,
+                                 ${ms('event_time')} AS event_ms, ${ms('wall_time')} AS wall_ms
+                               FROM checkpoints) a) b) c
+             ORDER BY series_key`,
+      values: [],
     });
-    return rows.map((r) => ({
+    const heads: CheckpointHead[] = [];
+    const whole: Required<Checkpoint>[] = [];
+    for (const r of rows) {
+      if (r.head !== null) {
+        heads.push({
+          key: r.series_key,
+          head: parseHead(r.head, r.series_key),
+          eventTime: r.event_ms,
+        });
+      } else {
+        whole.push(this.row(r));
+      }
+    }
+    return { heads, whole };
+  }
+
+  private row(r: CheckpointRow): Required<Checkpoint> {
+    return {
       key: r.series_key,
       // A row has its state in binary, or (written before that form) as JSON.
       snapshot:
@@ -500,6 +550,35 @@ export class SqlCheckpointStore implements CheckpointStore {
           : (r.snapshot as PipelineSnapshot),
       eventTime: r.event_ms,
       wallTime: r.wall_ms,
-    }));
+    };
   }
+
+  private async select(
+    name: string,
+    where: string,
+    values: unknown[],
+  ): Promise<Required<Checkpoint>[]> {
+    return (await this.rows(name, where, values)).map((r) => this.row(r));
+  }
+
+  private async rows(name: string, where: string, values: unknown[]): Promise<CheckpointRow[]> {
+    return read<CheckpointRow>(this.driver, 'reading checkpoints failed', {
+      name,
+      // base64 text, decoded natively: both drivers' bytea parsers are far slower on MBs.
+      text: `SELECT series_key, snapshot, encode(state, 'base64') AS state,
+               ${ms('event_time')} AS event_ms,
+               ${ms('wall_time')} AS wall_ms
+             FROM checkpoints ${where} ORDER BY series_key`,
+      values,
+    });
+  }
+}
+
+/** A checkpoint row as read: the state in base64, or (written before that form) JSON. */
+interface CheckpointRow {
+  series_key: string;
+  snapshot: PipelineSnapshot | null;
+  state: string | null;
+  event_ms: number;
+  wall_ms: number;
 }
