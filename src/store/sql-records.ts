@@ -476,10 +476,12 @@ export class SqlCheckpointStore implements CheckpointStore {
 
   async getEncoded(keys: readonly string[]): Promise<EncodedCheckpoint[]> {
     if (keys.length === 0) return [];
+    // = ANY of an array: one index probe per key (the IN over a JSON document was planned as
+    // a scan of the table, which a revive of every series after a restart repeated per batch).
     const rows = await this.rows(
-      'vigil_checkpoints_get_states',
-      'WHERE series_key IN (SELECT jsonb_array_elements_text($1::text::jsonb))',
-      [JSON.stringify(keys)],
+      'vigil_checkpoints_get_encoded',
+      'WHERE series_key = ANY($1::text[])',
+      [keys],
     );
     return rows.map((r) => ({
       key: r.series_key,

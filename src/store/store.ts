@@ -231,6 +231,8 @@ export interface PageQuery {
    * metric). Scanned, not indexed: see docs/api.md, "Pagination and search".
    */
   readonly q?: string;
+  /** Only series (devices with a series) whose tags hold this key with this value. */
+  readonly tag?: { readonly key: string; readonly value: string };
 }
 
 export interface DevicesPageQuery extends PageQuery {

@@ -31,7 +31,11 @@ export function parseSnapshot<P, S>(
 /** Params already validated, by their text as stored: a million series of one strategy parse once. */
 const parsedByText = new Map<string, object>();
 
-function paramsOf<P>(raw: unknown, kind: string, schema: z.ZodType<P>): P {
+/**
+ * Validated params of a snapshot, shared (see `sharedParams`); a params text seen before is not
+ * validated again. @throws VIGIL_ERR_STORE_INVALID
+ */
+export function paramsOf<P>(raw: unknown, kind: string, schema: z.ZodType<P>): P {
   const text = `${kind}\u0000${JSON.stringify(raw)}`;
   const known = parsedByText.get(text);
   if (known !== undefined) return known as P;

@@ -16,6 +16,7 @@ import { pointDeadLetters } from './007-point-dead-letters.js';
 import { aggregateUpkeep } from './008-aggregate-upkeep.js';
 import { scoreHistory } from './009-score-history.js';
 import { binaryCheckpoints } from './010-binary-checkpoints.js';
+import { seriesTags } from './014-series-tags.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -35,6 +36,7 @@ export const migrations: readonly Migration[] = [
   aggregateUpkeep,
   scoreHistory,
   binaryCheckpoints,
+  seriesTags,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

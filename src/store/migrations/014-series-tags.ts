@@ -1,0 +1,14 @@
+import type { Migration } from './migration.js';
+
+/**
+ * The tags of each series in the catalogue (merged key by key from its points, the newest value
+ * winning), so the device and series listings filter by tag without scanning points.
+ */
+export const seriesTags: Migration = {
+  version: 14,
+  name: 'series-tags',
+  statements: () => [
+    'ALTER TABLE series ADD COLUMN IF NOT EXISTS tags jsonb',
+    'CREATE INDEX IF NOT EXISTS series_tags_idx ON series USING gin (tags jsonb_path_ops)',
+  ],
+};
