@@ -128,7 +128,11 @@ function checkpointSuite(
         }
         // Restored from one full and three incremental checkpoints (on PostgreSQL, rewritten as
         // the JSON of earlier versions): scores as if never stopped.
-        const second = await createEngine({ ...options, scoreFeedPerSecond: Infinity });
+        const second = await createEngine({
+          ...options,
+          scoreFeedPerSecond: Infinity,
+          lazyRestoreAbove: 0,
+        });
         // Binary states are known by their heads at start and read on their next point; JSON
         // ones (no head) are restored whole before ready.
         const start = await b.store.checkpoints.getForStart?.();

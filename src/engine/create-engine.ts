@@ -101,6 +101,12 @@ export interface EngineOptions {
   readonly onFatal?: (error: Error) => void;
   /** Shadow runs to score from the start, replayed points included (docs/shadow.md). */
   readonly shadows?: readonly ShadowSpec[];
+  /**
+   * Restore series states lazily, each on its series' next point, when more than this many
+   * checkpoints have a head (docs/engine.md, "Lazy restore"); fewer are restored before ready.
+   * Default 10,000.
+   */
+  readonly lazyRestoreAbove?: number;
 }
 
 /**
@@ -133,7 +139,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     heads: [],
     whole: await store.checkpoints.getAll(),
   };
-  const checkpoints = start.whole;
+  let checkpoints = start.whole;
+  let heads = start.heads;
+  if (heads.length > 0 && heads.length <= (options.lazyRestoreAbove ?? 10_000)) {
+    checkpoints = [...checkpoints, ...(await store.checkpoints.get(heads.map((h) => h.key)))];
+    heads = [];
+  }
   const active = await ActiveStrategies.open({
     store,
     strategies: options.strategies ?? [],
@@ -177,7 +188,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     (name, version) => active.loaded(name, version),
     log,
   );
-  pool.restoreLazily(start.heads, (name, version) => active.loaded(name, version), log);
+  pool.restoreLazily(heads, (name, version) => active.loaded(name, version), log);
   await pool.sendRestore(
     shadowRestoreItems(
       checkpoints.filter((cp) => isShadowKey(cp.key)),
