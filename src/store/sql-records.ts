@@ -18,7 +18,7 @@ import {
   ts,
 } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
-import { decodeState, encodeState, HEAD_OFFSET, parseHead, STATE_FORMAT } from './state-codec.js';
+import { decodeState, encodeState, headText, parseHead } from './state-codec.js';
 import { EVENT_LABELS } from './store.js';
 import type {
   Checkpoint,
@@ -35,8 +35,6 @@ import type {
   StrategyVersion,
 } from './store.js';
 
-/** Bytes of a state read for its head at start (a longer head: the state is read whole). */
-const HEAD_PREFIX = 1024;
 /** Rows per JSON document. */
 const JSON_BATCH = 500;
 const MAX_INT = 2 ** 31 - 1;
@@ -417,6 +415,7 @@ export class SqlCheckpointStore implements CheckpointStore {
       const row = JSON.stringify({
         key: c.key,
         state: state.toString('base64'),
+        head: headText(c.state),
         event_ms: checkTime(`checkpoint ${c.key}: eventTime`, c.eventTime),
         wall_ms: checkTime(`checkpoint ${c.key}: wallTime`, c.wallTime),
       });
@@ -434,12 +433,13 @@ export class SqlCheckpointStore implements CheckpointStore {
       'checkpoints',
       {
         name: 'vigil_checkpoints_put_state',
-        text: `INSERT INTO checkpoints (series_key, snapshot, state, event_time, wall_time)
-               SELECT key, NULL, decode(state, 'base64'), ${ts('event_ms')}, ${ts('wall_ms')}
+        text: `INSERT INTO checkpoints (series_key, snapshot, state, head, event_time, wall_time)
+               SELECT key, NULL, decode(state, 'base64'), head, ${ts('event_ms')}, ${ts('wall_ms')}
                FROM jsonb_to_recordset($1::text::jsonb)
-                 AS x(key text, state text, event_ms float8, wall_ms float8)
+                 AS x(key text, state text, head text, event_ms float8, wall_ms float8)
                ON CONFLICT (series_key) DO UPDATE SET snapshot = NULL, state = excluded.state,
-                 event_time = excluded.event_time, wall_time = excluded.wall_time`,
+                 head = excluded.head, event_time = excluded.event_time,
+                 wall_time = excluded.wall_time`,
       },
       documents,
     );
@@ -505,24 +505,15 @@ export class SqlCheckpointStore implements CheckpointStore {
       wall_ms: number;
     }>(this.driver, 'reading checkpoints failed', {
       name: 'vigil_checkpoints_for_start',
-      // The head is read from a slice of the state (TOAST fetches a prefix alone); the whole
-      // state only for a row without a head (older formats, device groups, shadow candidates).
+      // Heads from their own column (migration 014); the state only for a row without one
+      // (older formats, rows written before 014, device groups, shadow candidates).
+      // A head counts only beside a binary state (a JSON snapshot written over it is whole).
       text: `SELECT series_key, head, CASE WHEN head IS NULL THEN snapshot END AS snapshot,
                CASE WHEN head IS NULL THEN encode(state, 'base64') END AS state, event_ms, wall_ms
-             FROM (SELECT series_key, snapshot, state, event_ms, wall_ms,
-                     CASE WHEN n > 0 AND ${HEAD_OFFSET} + n <= octet_length(pre)
-                       THEN convert_from(substring(pre FROM ${HEAD_OFFSET + 1} FOR n), 'UTF8')
-                     END AS head
-                   FROM (SELECT series_key, snapshot, state, pre,
-                           CASE WHEN pre IS NULL OR octet_length(pre) < ${HEAD_OFFSET} THEN 0
-                             WHEN substring(pre FROM 1 FOR 5) = '\\x56475300${STATE_FORMAT.toString(16).padStart(2, '0')}'::bytea
-                             THEN get_byte(pre, 5) * 256 + get_byte(pre, 6)
-                             ELSE 0 END AS n,
-                           event_ms, wall_ms
-                         FROM (SELECT series_key, snapshot, state,
-                                 substring(state FROM 1 FOR ${HEAD_PREFIX}) AS pre,
-                                 ${ms('event_time')} AS event_ms, ${ms('wall_time')} AS wall_ms
-                               FROM checkpoints) a) b) c
+             FROM (SELECT series_key, snapshot, state,
+                     CASE WHEN state IS NULL THEN NULL ELSE head END AS head,
+                     ${ms('event_time')} AS event_ms, ${ms('wall_time')} AS wall_ms
+                   FROM checkpoints) c
              ORDER BY series_key`,
       values: [],
     });

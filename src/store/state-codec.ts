@@ -129,3 +129,11 @@ export function parseHead(text: string, key: string): StateHead {
   }
   return { strategy: h.strategy, version: h.version, device: h.device, metric: h.metric };
 }
+
+/** The head of a format-2 state as its JSON text, or null (format 1, or an empty head). */
+export function headText(bytes: Uint8Array): string | null {
+  if (bytes.length < HEAD_OFFSET || bytes[MAGIC.length] !== STATE_FORMAT) return null;
+  const n = ((bytes[HEADER] ?? 0) << 8) | (bytes[HEADER + 1] ?? 0);
+  if (n === 0 || HEAD_OFFSET + n > bytes.length) return null;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + HEAD_OFFSET, n).toString('utf8');
+}
