@@ -128,7 +128,23 @@ function checkpointSuite(
         }
         // Restored from one full and three incremental checkpoints (on PostgreSQL, rewritten as
         // the JSON of earlier versions): scores as if never stopped.
-        const second = await createEngine({ ...options, scoreFeedPerSecond: Infinity });
+        const second = await createEngine({
+          ...options,
+          scoreFeedPerSecond: Infinity,
+          lazyRestoreAbove: 0,
+        });
+        // Binary states are known by their heads at start and read on their next point; JSON
+        // ones (no head) are restored whole before ready.
+        const start = await b.store.checkpoints.getForStart?.();
+        const lazy = b.schema === undefined ? DEVICES * METRICS.length : 0;
+        assert.equal(start?.heads.length, lazy);
+        assert.equal(start?.whole.length, DEVICES * METRICS.length - lazy);
+        assert.deepEqual(
+          start?.heads.find((h) => h.key === seriesKey('dev3', 'm1'))?.head.device ?? 'dev3',
+          'dev3',
+        );
+        assert.equal(second.stats().evictedSeries, lazy);
+        assert.equal(second.stats().series, DEVICES * METRICS.length);
         const resumed = feed(second);
         await second.ingest(points(ALL, 200, 300), 'test');
         await second.close();

@@ -23,6 +23,7 @@ import { engineGauges, engineMetrics } from './metrics.js';
 import { ResultRouter } from './results.js';
 import { ScoringQueue } from './scoring/scoring-queue.js';
 import { ShardPool } from './scoring/shard-pool.js';
+import { encodedLoader } from './scoring/packed-checkpoints.js';
 import { isShadowKey, shadowRestoreItems } from './shadow/shadow-checkpoints.js';
 import { shadowControl } from './shadow/shadow-control.js';
 import type { ShadowSpec } from './shadow/types.js';
@@ -118,6 +119,12 @@ export interface EngineOptions {
   readonly foreignAppends?: boolean;
   /** Engine-state key of the log position checkpoints cover; default `log-checkpoint`. */
   readonly logCheckpointKey?: string;
+  /**
+   * Restore series states lazily, each on its series' next point, when more than this many
+   * checkpoints have a head (docs/engine.md, "Lazy restore"); fewer are restored before ready.
+   * Default 10,000.
+   */
+  readonly lazyRestoreAbove?: number;
 }
 
 /**
@@ -145,11 +152,23 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       });
     });
 
+  // Series states with a head are restored lazily (on their next point); the rest whole, now.
+  // A cluster scorer restores only its devices' states.
   const ownsDevice = options.ownsDevice;
-  const checkpoints = (await store.checkpoints.getAll()).filter((cp) => {
-    const device = (cp.snapshot as { engine?: { device?: string } }).engine?.device;
-    return ownsDevice === undefined || device === undefined || ownsDevice(device);
-  });
+  const owned = (device: string | undefined) =>
+    ownsDevice === undefined || device === undefined || ownsDevice(device);
+  const start = (await store.checkpoints.getForStart?.()) ?? {
+    heads: [],
+    whole: await store.checkpoints.getAll(),
+  };
+  let checkpoints = start.whole.filter((cp) =>
+    owned((cp.snapshot as { engine?: { device?: string } }).engine?.device),
+  );
+  let heads = start.heads.filter((h) => owned(h.head.device));
+  if (heads.length > 0 && heads.length <= (options.lazyRestoreAbove ?? 10_000)) {
+    checkpoints = [...checkpoints, ...(await store.checkpoints.get(heads.map((h) => h.key)))];
+    heads = [];
+  }
   const active = await ActiveStrategies.open({
     store,
     strategies: options.strategies ?? [],
@@ -184,7 +203,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   const queue = new ScoringQueue(pool.table, (shard, batch) => pool.score(shard, batch), metrics, {
     ids: pool.evicted,
-    revive: (shard, ids) => pool.revive(shard, ids, (keys) => store.checkpoints.get(keys), log),
+    revive: (shard, ids) => pool.revive(shard, ids, encodedLoader(store.checkpoints), log),
   });
   const results = new ResultRouter(pool.table, feed, events, metrics);
 
@@ -193,6 +212,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     (name, version) => active.loaded(name, version),
     log,
   );
+  pool.restoreLazily(heads, (name, version) => active.loaded(name, version), log);
   await pool.sendRestore(
     shadowRestoreItems(
       checkpoints.filter((cp) => isShadowKey(cp.key)),

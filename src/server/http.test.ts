@@ -88,6 +88,30 @@ describe('HTTP server', () => {
     }
   });
 
+  test('devices and series filter by tag=key:value; a tag without a colon is 400', async () => {
+    const tagged = (device: string, site: string) =>
+      points(device, 1).map((p) => ({ ...p, tags: { site, rack: 'r:1' } }));
+    const batch = [...tagged('Tag-Dev-1', 'north'), ...tagged('Tag-Dev-2', 'south')];
+    assert.equal((await post(s.url, JSON.stringify(batch))).status, 200);
+    await s.engine.flush();
+    const north = await get(`${s.url}/v1/devices?tag=site:north`);
+    assert.equal(north.status, 200);
+    assert.deepEqual(north.json.devices, ['Tag-Dev-1']);
+    const south = await get(`${s.url}/v1/series?q=tag-dev&tag=site:south`);
+    assert.deepEqual(
+      (south.json.series as { device: string; metric: string }[]).map((x) => x.metric),
+      ['load', 'temp'],
+    );
+    // Split at the first colon: the value may hold colons.
+    const rack = await get(`${s.url}/v1/devices?q=tag-dev&tag=${encodeURIComponent('rack:r:1')}`);
+    assert.deepEqual(rack.json.devices, ['Tag-Dev-1', 'Tag-Dev-2']);
+    const none = await get(`${s.url}/v1/devices?tag=site:east`);
+    assert.deepEqual(none.json.devices, []);
+    const bad = await get(`${s.url}/v1/devices?tag=site`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.code, 'VIGIL_ERR_INPUT');
+  });
+
   test('an unknown route is 404 with VIGIL_ERR_NOT_FOUND', async () => {
     const missing = await get(`${s.url}/v1/nothing`);
     assert.equal(missing.status, 404);

@@ -26,6 +26,7 @@ import {
 } from '../auth/rate-limit.js';
 import { BackpressureError, type Engine } from '../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
+import { quoteInput } from '../data/quote.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { capConnections } from './connections.js';
 import { httpMetrics, type HttpMetrics } from './metrics.js';
@@ -173,7 +174,23 @@ type Query = Record<string, string | undefined>;
 
 /** A listing asked for a page (else the whole list, as before paging existed). */
 const isPaged = (q: Query): boolean =>
-  q.limit !== undefined || q.cursor !== undefined || (q.q !== undefined && q.q !== '');
+  q.limit !== undefined ||
+  q.cursor !== undefined ||
+  (q.q !== undefined && q.q !== '') ||
+  q.tag !== undefined;
+
+/** `tag=key:value` (split at the first colon). @throws VIGIL_ERR_INPUT */
+function parseTag(text: string | undefined): { tag?: { key: string; value: string } } {
+  if (text === undefined) return {};
+  const at = text.indexOf(':');
+  if (at <= 0) {
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `tag: expected key:value (e.g. site:plant-1), got ${quoteInput(text)}`,
+    );
+  }
+  return { tag: { key: text.slice(0, at), value: text.slice(at + 1) } };
+}
 
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { engine, store, registry } = options;
@@ -279,6 +296,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       limit: q.limit === undefined ? undefined : parseLimit('limit', q.limit, PAGE_LIMIT_MAX),
       ...(q.cursor === undefined ? {} : { after: decodeCursor('d', q.cursor, 1)[0] }),
       q: q.q,
+      ...parseTag(q.tag),
     });
     const last = page.items[page.items.length - 1];
     return {
@@ -296,6 +314,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       device: q.device,
       ...(after === undefined ? {} : { after: { device: after[0]!, metric: after[1]! } }),
       q: q.q,
+      ...parseTag(q.tag),
     });
     const last = page.items[page.items.length - 1];
     return {

@@ -23,13 +23,14 @@ const timeText = 'ms since the epoch or ISO 8601';
 
 const pageText =
   'With `limit`, `cursor` or `q`: one page (keyset, sorted by byte order) and `next_cursor` to ' +
-  'ask for the next one (null at the end). Without them: the whole list, as before paging, ' +
+  'ask for the next one (null at the end). `tag` pages too. Without them: the whole list, as before paging, ' +
   'with `next_cursor: null`.';
 
 const pageParams = {
   limit: str('rows per page, 1 to 10000 (default 100 when paging)'),
   cursor: str('`next_cursor` of the previous page (opaque)'),
   q: str('case-insensitive substring of the name'),
+  tag: str('`key:value`: only series whose points carried this tag (devices: with such a series)'),
 } as const;
 
 export const devicesRoute = {

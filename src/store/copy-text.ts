@@ -51,6 +51,10 @@ export interface SeriesExtent {
   readonly metric: string;
   first: number;
   last: number;
+  /** Tags of its rows merged (a later row's value wins), for the catalogue's tag filter. */
+  tags?: Record<string, string>;
+  /** The tags object merged last (rows of one point share one: merged once). */
+  lastTags?: Tags;
 }
 
 /** The series extents of a write, merged across its batches. */
@@ -61,18 +65,24 @@ export class SeriesExtents {
     for (const metrics of other.#byDevice.values()) {
       for (const e of metrics.values()) {
         this.add(e.device, e.metric, e.first);
-        this.add(e.device, e.metric, e.last);
+        this.add(e.device, e.metric, e.last, e.tags);
       }
     }
   }
 
-  add(device: string, metric: string, time: number): void {
+  add(device: string, metric: string, time: number, tags?: Tags): void {
     let metrics = this.#byDevice.get(device);
     if (metrics === undefined) this.#byDevice.set(device, (metrics = new Map()));
-    const extent = metrics.get(metric);
-    if (extent === undefined) metrics.set(metric, { device, metric, first: time, last: time });
-    else if (time < extent.first) extent.first = time;
+    let extent = metrics.get(metric);
+    if (extent === undefined) {
+      extent = { device, metric, first: time, last: time };
+      metrics.set(metric, extent);
+    } else if (time < extent.first) extent.first = time;
     else if (time > extent.last) extent.last = time;
+    if (tags !== undefined && tags !== null && tags !== extent.lastTags) {
+      extent.tags = { ...extent.tags, ...tags };
+      extent.lastTags = tags;
+    }
   }
 
   /** Sorted by device and metric, so concurrent writers lock catalogue rows in one order. */
@@ -173,7 +183,9 @@ export function encodePoints(batch: PointBatch, extents: SeriesExtents): string[
     }
   }
   if (chunk.length > 0) chunks.push(chunk);
-  for (let i = 0; i < n; i++) extents.add(devices[i] as string, metrics[i] as string, times[i]!);
+  for (let i = 0; i < n; i++) {
+    extents.add(devices[i] as string, metrics[i] as string, times[i]!, tags?.[i]);
+  }
   return chunks;
 }
 

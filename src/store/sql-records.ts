@@ -18,10 +18,11 @@ import {
   ts,
 } from './sql-common.js';
 import type { SqlDriver } from './sql-driver.js';
-import { decodeState, encodeState } from './state-codec.js';
+import { decodeState, encodeState, headText, parseHead } from './state-codec.js';
 import { EVENT_LABELS } from './store.js';
 import type {
   Checkpoint,
+  CheckpointHead,
   CheckpointStore,
   EncodedCheckpoint,
   EventLabel,
@@ -414,6 +415,7 @@ export class SqlCheckpointStore implements CheckpointStore {
       const row = JSON.stringify({
         key: c.key,
         state: state.toString('base64'),
+        head: headText(c.state),
         event_ms: checkTime(`checkpoint ${c.key}: eventTime`, c.eventTime),
         wall_ms: checkTime(`checkpoint ${c.key}: wallTime`, c.wallTime),
       });
@@ -431,12 +433,13 @@ export class SqlCheckpointStore implements CheckpointStore {
       'checkpoints',
       {
         name: 'vigil_checkpoints_put_state',
-        text: `INSERT INTO checkpoints (series_key, snapshot, state, event_time, wall_time)
-               SELECT key, NULL, decode(state, 'base64'), ${ts('event_ms')}, ${ts('wall_ms')}
+        text: `INSERT INTO checkpoints (series_key, snapshot, state, head, event_time, wall_time)
+               SELECT key, NULL, decode(state, 'base64'), head, ${ts('event_ms')}, ${ts('wall_ms')}
                FROM jsonb_to_recordset($1::text::jsonb)
-                 AS x(key text, state text, event_ms float8, wall_ms float8)
+                 AS x(key text, state text, head text, event_ms float8, wall_ms float8)
                ON CONFLICT (series_key) DO UPDATE SET snapshot = NULL, state = excluded.state,
-                 event_time = excluded.event_time, wall_time = excluded.wall_time`,
+                 head = excluded.head, event_time = excluded.event_time,
+                 wall_time = excluded.wall_time`,
       },
       documents,
     );
@@ -471,27 +474,67 @@ export class SqlCheckpointStore implements CheckpointStore {
     );
   }
 
-  private async select(
-    name: string,
-    where: string,
-    values: unknown[],
-  ): Promise<Required<Checkpoint>[]> {
+  async getEncoded(keys: readonly string[]): Promise<EncodedCheckpoint[]> {
+    if (keys.length === 0) return [];
+    // = ANY of an array: one index probe per key (the IN over a JSON document was planned as
+    // a scan of the table, which a revive of every series after a restart repeated per batch).
+    const rows = await this.rows(
+      'vigil_checkpoints_get_encoded',
+      'WHERE series_key = ANY($1::text[])',
+      [keys],
+    );
+    return rows.map((r) => ({
+      key: r.series_key,
+      // A row written as JSON (before the binary form) is encoded here; binary ones as read.
+      state:
+        r.state !== null
+          ? Buffer.from(r.state, 'base64')
+          : encodeState(r.snapshot as PipelineSnapshot),
+      eventTime: r.event_ms,
+      wallTime: r.wall_ms,
+    }));
+  }
+
+  async getForStart(): Promise<{ heads: CheckpointHead[]; whole: Required<Checkpoint>[] }> {
     const rows = await read<{
       series_key: string;
+      head: string | null;
       snapshot: PipelineSnapshot | null;
       state: string | null;
       event_ms: number;
       wall_ms: number;
     }>(this.driver, 'reading checkpoints failed', {
-      name,
-      // base64 text, decoded natively: both drivers' bytea parsers are far slower on MBs.
-      text: `SELECT series_key, snapshot, encode(state, 'base64') AS state,
-               ${ms('event_time')} AS event_ms,
-               ${ms('wall_time')} AS wall_ms
-             FROM checkpoints ${where} ORDER BY series_key`,
-      values,
+      name: 'vigil_checkpoints_for_start',
+      // Heads from their own column (migration 012); the state only for a row without one
+      // (older formats, rows written before 014, device groups, shadow candidates).
+      // A head counts only beside a binary state (a JSON snapshot written over it is whole).
+      text: `SELECT series_key, head, CASE WHEN head IS NULL THEN snapshot END AS snapshot,
+               CASE WHEN head IS NULL THEN encode(state, 'base64') END AS state, event_ms, wall_ms
+             FROM (SELECT series_key, snapshot, state,
+                     CASE WHEN state IS NULL THEN NULL ELSE head END AS head,
+                     ${ms('event_time')} AS event_ms, ${ms('wall_time')} AS wall_ms
+                   FROM checkpoints) c
+             ORDER BY series_key`,
+      values: [],
     });
-    return rows.map((r) => ({
+    const heads: CheckpointHead[] = [];
+    const whole: Required<Checkpoint>[] = [];
+    for (const r of rows) {
+      if (r.head !== null) {
+        heads.push({
+          key: r.series_key,
+          head: parseHead(r.head, r.series_key),
+          eventTime: r.event_ms,
+        });
+      } else {
+        whole.push(this.row(r));
+      }
+    }
+    return { heads, whole };
+  }
+
+  private row(r: CheckpointRow): Required<Checkpoint> {
+    return {
       key: r.series_key,
       // A row has its state in binary, or (written before that form) as JSON.
       snapshot:
@@ -500,6 +543,35 @@ export class SqlCheckpointStore implements CheckpointStore {
           : (r.snapshot as PipelineSnapshot),
       eventTime: r.event_ms,
       wallTime: r.wall_ms,
-    }));
+    };
   }
+
+  private async select(
+    name: string,
+    where: string,
+    values: unknown[],
+  ): Promise<Required<Checkpoint>[]> {
+    return (await this.rows(name, where, values)).map((r) => this.row(r));
+  }
+
+  private async rows(name: string, where: string, values: unknown[]): Promise<CheckpointRow[]> {
+    return read<CheckpointRow>(this.driver, 'reading checkpoints failed', {
+      name,
+      // base64 text, decoded natively: both drivers' bytea parsers are far slower on MBs.
+      text: `SELECT series_key, snapshot, encode(state, 'base64') AS state,
+               ${ms('event_time')} AS event_ms,
+               ${ms('wall_time')} AS wall_ms
+             FROM checkpoints ${where} ORDER BY series_key`,
+      values,
+    });
+  }
+}
+
+/** A checkpoint row as read: the state in base64, or (written before that form) JSON. */
+interface CheckpointRow {
+  series_key: string;
+  snapshot: PipelineSnapshot | null;
+  state: string | null;
+  event_ms: number;
+  wall_ms: number;
 }

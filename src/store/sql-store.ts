@@ -248,18 +248,24 @@ class WritePath {
 async function upsertSeries(session: SqlSession, extents: SeriesExtent[]): Promise<void> {
   await session.query({
     name: 'vigil_series_merge',
-    text: `INSERT INTO series AS s (device_id, metric, first_time, last_time)
-           SELECT d, m, ${ts('f')}, ${ts('l')}
-           FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) AS e(d, m, f, l)
+    // Tags merge key by key (the newest write wins), written only when they add something.
+    text: `INSERT INTO series AS s (device_id, metric, first_time, last_time, tags)
+           SELECT d, m, ${ts('f')}, ${ts('l')}, g::jsonb
+           FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::text[])
+             AS e(d, m, f, l, g)
            ON CONFLICT (device_id, metric) DO UPDATE
              SET first_time = least(s.first_time, excluded.first_time),
-                 last_time = greatest(s.last_time, excluded.last_time)
-             WHERE excluded.first_time < s.first_time OR excluded.last_time > s.last_time`,
+                 last_time = greatest(s.last_time, excluded.last_time),
+                 tags = CASE WHEN excluded.tags IS NULL THEN s.tags
+                        ELSE coalesce(s.tags, '{}'::jsonb) || excluded.tags END
+             WHERE excluded.first_time < s.first_time OR excluded.last_time > s.last_time
+               OR (excluded.tags IS NOT NULL AND NOT coalesce(s.tags @> excluded.tags, false))`,
     values: [
       extents.map((e) => e.device),
       extents.map((e) => e.metric),
       extents.map((e) => e.first),
       extents.map((e) => e.last),
+      extents.map((e) => (e.tags === undefined ? null : JSON.stringify(e.tags))),
     ],
   });
 }

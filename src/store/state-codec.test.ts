@@ -3,7 +3,15 @@ import { describe, it } from 'node:test';
 import { compileStrategy, restorePipeline } from '../core/strategy/compile.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 import { resolveStrategy } from '../strategy-files/load.js';
-import { decodeState, encodeState, STATE_FORMAT } from './state-codec.js';
+import { serialize } from 'node:v8';
+import {
+  decodeState,
+  encodeState,
+  HEAD_OFFSET,
+  parseHead,
+  STATE_FORMAT,
+  STATE_FORMAT_V1,
+} from './state-codec.js';
 
 const bits = (a: Float64Array | Float32Array): string =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
@@ -50,5 +58,45 @@ describe('state codec', () => {
     assert.throws(() => decodeState(other, 'k'), { code: 'VIGIL_ERR_STORE_INVALID' });
     assert.throws(() => decodeState(Buffer.from('{"a":1}'), 'k'), /not a Vigil state/);
     assert.throws(() => decodeState(bytes.subarray(0, 8), 'k'), /corrupt/);
+  });
+});
+
+describe('state codec, format 2 heads', () => {
+  it('a series state carries a head naming it; other states an empty one', () => {
+    const tagged = {
+      strategy: 'fast',
+      version: 3,
+      engine: { device: 'pump "4" ü', metric: 'temp' },
+    } as unknown as PipelineSnapshot;
+    const bytes = encodeState(tagged);
+    assert.equal(bytes[4], STATE_FORMAT);
+    const n = ((bytes[5] as number) << 8) | (bytes[6] as number);
+    const head = parseHead(
+      Buffer.from(bytes.subarray(HEAD_OFFSET, HEAD_OFFSET + n)).toString(),
+      'k',
+    );
+    assert.deepEqual(head, { strategy: 'fast', version: 3, device: 'pump "4" ü', metric: 'temp' });
+    assert.deepEqual(decodeState(bytes, 'k'), tagged);
+    const group = encodeState({
+      strategy: 'mv',
+      version: 1,
+      engine: { device: 'd', metric: null },
+    } as unknown as PipelineSnapshot);
+    assert.equal((group[5] as number) + (group[6] as number), 0);
+    assert.throws(() => parseHead('{"strategy":"x"}', 'k'), /head is incomplete/);
+    assert.throws(() => parseHead('{', 'k'), /head is corrupt/);
+  });
+
+  it('format 1 (no head) still decodes', () => {
+    const snapshot = { strategy: 's', version: 1, x: new Float64Array([1, NaN]) };
+    const body = serialize(snapshot);
+    const v1 = Buffer.concat([Buffer.from([0x56, 0x47, 0x53, 0, STATE_FORMAT_V1]), body]);
+    assert.deepEqual(decodeState(v1, 'k'), snapshot);
+  });
+
+  it('refuses a head length past the end', () => {
+    const bytes = Uint8Array.from(encodeState({ strategy: 's', version: 1 } as never));
+    bytes[5] = 0xff;
+    assert.throws(() => decodeState(bytes, 'k'), /truncated/);
   });
 });

@@ -442,6 +442,50 @@ export function storeSuite(
       await assert.rejects(h.store.querier.devicePage({ limit: 0 }), /limit/);
     });
 
+    it('filters devices and series by tag (merged per series, the newest value winning)', async () => {
+      const at = (site: string | undefined, line?: string) =>
+        site === undefined ? undefined : { site, ...(line === undefined ? {} : { line }) };
+      const batch = (rows: [string, string, number, ReturnType<typeof at>][]): PointBatch => ({
+        devices: rows.map((r) => r[0]),
+        metrics: rows.map((r) => r[1]),
+        times: rows.map((r) => r[2]),
+        values: rows.map(() => 1),
+        tags: rows.map((r) => r[3]),
+      });
+      await commit(
+        h.store,
+        batch([
+          ['z-tag-a', 'temp', BASE, at('north', '1')],
+          ['z-tag-a', 'flow', BASE, at('north')],
+          ['z-tag-b', 'temp', BASE, at('south')],
+          ['z-tag-c', 'temp', BASE, undefined],
+        ]),
+      );
+      // A later point moves z-tag-b to the north site; its other tag stays.
+      await commit(h.store, batch([['z-tag-b', 'temp', BASE + 1, at('north', '2')]]));
+      const north = { key: 'site', value: 'north' };
+      assert.deepEqual((await h.store.querier.devicePage({ q: 'z-tag-', tag: north })).items, [
+        'z-tag-a',
+        'z-tag-b',
+      ]);
+      const south = await h.store.querier.devicePage({
+        q: 'z-tag-',
+        tag: { key: 'site', value: 'south' },
+      });
+      assert.deepEqual(south.items, []);
+      const line2 = await h.store.querier.seriesPage({ tag: { key: 'line', value: '2' } });
+      assert.deepEqual(
+        line2.items.map((x) => `${x.device}/${x.metric}`),
+        ['z-tag-b/temp'],
+      );
+      const northSeries = await h.store.querier.seriesPage({ q: 'z-tag-', tag: north, limit: 2 });
+      assert.deepEqual(
+        northSeries.items.map((x) => `${x.device}/${x.metric}`),
+        ['z-tag-a/flow', 'z-tag-a/temp'],
+      );
+      assert.equal(northSeries.more, true);
+    });
+
     it('pages series by (device, metric), of one device or searched by metric', async () => {
       const c = column();
       for (const d of ['z-ps-a', 'z-ps-b']) {

@@ -15,6 +15,7 @@ import type { EncodedRows } from './copy-text.js';
 import type { EventLevel } from '../core/events/types.js';
 import type { PipelineSnapshot } from '../core/strategy/pipeline.js';
 import type { IncidentStore } from '../incidents/types.js';
+import type { StateHead } from './state-codec.js';
 
 export type JsonValue =
   string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -234,6 +235,8 @@ export interface PageQuery {
    * metric). Scanned, not indexed: see docs/api.md, "Pagination and search".
    */
   readonly q?: string;
+  /** Only series (devices with a series) whose tags hold this key with this value. */
+  readonly tag?: { readonly key: string; readonly value: string };
 }
 
 export interface DevicesPageQuery extends PageQuery {
@@ -396,6 +399,13 @@ export interface Checkpoint {
   readonly wallTime?: number;
 }
 
+/** A series' checkpoint known by its head only; its state is read when the series needs it. */
+export interface CheckpointHead {
+  readonly key: string;
+  readonly head: StateHead;
+  readonly eventTime: number;
+}
+
 /** A checkpoint whose snapshot is already encoded (state-codec.ts `encodeState`). */
 export interface EncodedCheckpoint {
   readonly key: string;
@@ -417,6 +427,13 @@ export interface CheckpointStore {
   getAll(): Promise<Required<Checkpoint>[]>;
   /** The checkpoints stored under these keys (those that exist, in key order). */
   get(keys: readonly string[]): Promise<Required<Checkpoint>[]>;
+  /** As `get`, the states still encoded (state-codec.ts); absent: `get`, then encoded. */
+  getEncoded?(keys: readonly string[]): Promise<EncodedCheckpoint[]>;
+  /**
+   * What a start needs (key order): the head of each series state that has one (state-codec.ts
+   * format 2), without its state, and every other checkpoint whole. Absent: `getAll`.
+   */
+  getForStart?(): Promise<{ heads: CheckpointHead[]; whole: Required<Checkpoint>[] }>;
   /** Delete every checkpoint whose key starts with `prefix` (not empty); how many were. */
   deletePrefix(prefix: string): Promise<number>;
 }

@@ -9,7 +9,7 @@ import {
   type DynamicParams,
 } from './dynamic.js';
 import { VigilError } from '../../errors.js';
-import { sharedParams } from '../detectors/snapshot-parts.js';
+import { paramsOf, sharedParams } from '../detectors/snapshot-parts.js';
 
 /**
  * How a threshold kind is built: from validated params (`paramsSchema.parse({})` gives the
@@ -74,7 +74,7 @@ const dynamicFactory: ThresholdFactory<DynamicParams> = {
   create: (params) => new DynamicThreshold(params),
   restore: (snapshot) => {
     checkKind(snapshot, DYNAMIC_KIND);
-    const params = parsePart(DYNAMIC_KIND, 'params', dynamicParamsSchema, snapshot.params);
+    const params = paramsOf(snapshot.params, DYNAMIC_KIND, dynamicParamsSchema);
     const state = parsePart(DYNAMIC_KIND, 'state', dynamicStateSchema, snapshot.state);
     return new DynamicThreshold(sharedParams(DYNAMIC_KIND, params), state);
   },

@@ -4,7 +4,7 @@
  * so the reply is a handful of transferred buffers and a key list, not a million small objects
  * for the main thread to clone.
  */
-import type { Checkpoint, EncodedCheckpoint } from '../../store/store.js';
+import type { Checkpoint, CheckpointStore, EncodedCheckpoint } from '../../store/store.js';
 import { encodeState } from '../../store/state-codec.js';
 
 /** Bytes per packed buffer: large enough for few messages, small enough to allocate anywhere. */
@@ -87,3 +87,18 @@ export function unpack(pack: CheckpointPack, from: number, to: number): EncodedC
 /** The buffers of packs, for `postMessage` transfer lists. */
 export const packBuffers = (packs: readonly CheckpointPack[]): ArrayBuffer[] =>
   packs.map((p) => p.bytes.buffer as ArrayBuffer);
+
+/** How revived series read their states: encoded as stored, where the store can. */
+export function encodedLoader(
+  store: CheckpointStore,
+): (keys: readonly string[]) => Promise<readonly EncodedCheckpoint[]> {
+  const getEncoded = store.getEncoded?.bind(store);
+  if (getEncoded !== undefined) return getEncoded;
+  return async (keys) =>
+    (await store.get(keys)).map((cp) => ({
+      key: cp.key,
+      state: encodeState(cp.snapshot),
+      eventTime: cp.eventTime,
+      wallTime: cp.wallTime,
+    }));
+}

@@ -77,10 +77,20 @@ export type RestoreItem =
       readonly checkpoint: Checkpoint;
     };
 
-/** An evicted series coming back: its definition, and its stored checkpoint if there is one. */
-export interface ReviveItem {
-  readonly def: SeriesDef;
-  readonly checkpoint: Checkpoint | undefined;
+/**
+ * Evicted (or lazily restored) series coming back: their definitions, and the stored states of
+ * those that have one, still encoded (state-codec.ts): the shard decodes them, so the main
+ * thread neither decodes nor clones a million objects. `states` holds them back to back.
+ */
+export interface ReviveRequest {
+  readonly defs: readonly SeriesDef[];
+  /** Per def: index of its state in `ends`, or −1 for none. */
+  readonly at: Int32Array;
+  /** Per state: its key, event time, and end offset in `states` (start: the previous end). */
+  readonly keys: readonly string[];
+  readonly eventTimes: Float64Array;
+  readonly ends: Uint32Array;
+  readonly states: Uint8Array;
 }
 
 /** A univariate series as routing sees it (hot reload; see strategy-slots.ts). */
@@ -105,7 +115,7 @@ export type ShardRequest =
       readonly evictIdleMs?: number;
     }
   /** Bring evicted series back (their checkpoint, or afresh without one), before their points. */
-  | { readonly op: 'revive'; readonly items: readonly ReviveItem[] }
+  | ({ readonly op: 'revive' } & ReviveRequest)
   | { readonly op: 'dirty'; readonly keys: readonly string[] }
   | {
       readonly op: 'plan';
@@ -128,7 +138,7 @@ export interface ReplyOf {
   restore: { readonly restored: number };
   /** Encoded checkpoints, packed (packed-checkpoints.ts). */
   snapshot: { readonly packs: CheckpointPack[]; readonly evicted: number[] };
-  revive: { readonly revived: number };
+  revive: { readonly revived: number; readonly afresh: readonly string[] };
   dirty: { readonly marked: number };
   plan: { readonly series: RoutedSeries[] };
   commit: { readonly moved: number; readonly events: ShardEvent[] };

@@ -20,7 +20,7 @@ import {
   NOT_SCORED,
   type ReplyOf,
   type RestoreItem,
-  type ReviveItem,
+  type ReviveRequest,
   type ShardBatch,
   type ShardEvent,
   type ShardReply,
@@ -33,6 +33,7 @@ import { LEVEL_CODE, ShardOutput } from './shard-output.js';
 import { newGroup, ShardState, type SeriesState } from './shard-state.js';
 import { scoreVector } from './score-vector.js';
 import { toStoredEvent } from './stored-event.js';
+import { decodeState } from '../../store/state-codec.js';
 
 /** create-engine.ts names a checkpoint's engine tag by this import. */
 export type { EngineTag } from './checkpoint-keys.js';
@@ -62,7 +63,7 @@ export class ScoringShard {
       case 'snapshot':
         return this.snapshot(request.wallTime, request.evictIdleMs ?? 0);
       case 'revive':
-        return this.revive(request.items);
+        return this.revive(request);
       case 'dirty':
         return this.markDirty(request.keys);
       case 'plan':
@@ -200,22 +201,36 @@ export class ScoringShard {
     return { packs, evicted: idle };
   }
 
-  /** Evicted series come back, each before its next point (the main thread sends this first). */
-  private revive(items: readonly ReviveItem[]): ReplyOf['revive'] {
-    for (const { def, checkpoint } of items) {
-      const snapshot = checkpoint?.snapshot;
-      const stored =
-        snapshot === undefined ? undefined : this.routes.find(snapshot.strategy, snapshot.version);
+  /**
+   * Evicted (or lazily restored) series come back, each before its next point (the main thread
+   * sends this first). A state that does not decode or restore starts afresh, reported by key.
+   */
+  private revive(request: ReviveRequest): ReplyOf['revive'] {
+    const afresh: string[] = [];
+    request.defs.forEach((def, i) => {
       const route = this.routes.of({ device: def.device, metric: def.metric, tags: def.tags });
       const series = this.state.define(def, route);
-      // Its stored state, unless the strategy changed meanwhile (then afresh, as a hot swap does).
-      if (checkpoint !== undefined && snapshot !== undefined && stored === route && !route.vector) {
-        series.pipeline = restorePipeline(route.strategy, snapshot);
-        series.dirty = false;
+      const k = request.at[i] as number;
+      if (k < 0) return;
+      const key = request.keys[k] as string;
+      const from = k === 0 ? 0 : (request.ends[k - 1] as number);
+      let snapshot: PipelineSnapshot;
+      try {
+        snapshot = decodeState(request.states.subarray(from, request.ends[k]), key);
+        // Its stored state, unless the strategy changed meanwhile (then afresh, as a hot swap
+        // does).
+        const stored = this.routes.find(snapshot.strategy, snapshot.version);
+        if (stored === route && !route.vector) {
+          series.pipeline = restorePipeline(route.strategy, snapshot);
+          series.dirty = false;
+        }
+      } catch (error) {
+        afresh.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+        return;
       }
-      if (checkpoint !== undefined) series.last = checkpoint.eventTime;
-    }
-    return { revived: items.length };
+      series.last = request.eventTimes[k] as number;
+    });
+    return { revived: request.defs.length, afresh };
   }
 
   private pack(wallTime: number): CheckpointPack[] {

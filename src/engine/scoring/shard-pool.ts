@@ -7,11 +7,19 @@
 import { isVectorStrategy } from '../../core/strategy/compile.js';
 import type { PipelineSnapshot, SeriesPipeline } from '../../core/strategy/pipeline.js';
 import type { Strategy } from '../../core/strategy/schema.js';
-import type { Checkpoint } from '../../store/store.js';
+import type { Checkpoint, CheckpointHead, EncodedCheckpoint } from '../../store/store.js';
 import type { ScoredPoint } from '../engine.js';
 import type { ShadowSpec } from '../shadow/types.js';
 import type { ValidPoint } from '../validate.js';
-import type { RestoreItem, RoutedSeries, ShardBatch, ShardEvent, ShardResult } from './protocol.js';
+import type {
+  RestoreItem,
+  ReviveRequest,
+  RoutedSeries,
+  SeriesDef,
+  ShardBatch,
+  ShardEvent,
+  ShardResult,
+} from './protocol.js';
 import { seriesKey, type EngineTag } from './checkpoint-keys.js';
 import type { CheckpointPack } from './packed-checkpoints.js';
 import { SeriesTable, shardOfDevice } from './series-table.js';
@@ -98,6 +106,30 @@ export class ShardPool {
     await this.sendRestore(items);
   }
 
+  /**
+   * Series known at start by their checkpoint's head alone (state-codec.ts format 2): interned
+   * now, so they exist and count toward the caps, and marked as evicted, so each state is read
+   * and restored just before the series' next point (`revive`), not all of them before ready.
+   */
+  restoreLazily(
+    heads: readonly CheckpointHead[],
+    loaded: (name: string, version: number) => Strategy | undefined,
+    log: (message: string) => void,
+  ): void {
+    for (const { key, head } of heads) {
+      const strategy = loaded(head.strategy, head.version);
+      if (strategy === undefined) {
+        log(
+          `checkpoint ${key}: strategy ${head.strategy}@${head.version} is not loaded; starting afresh`,
+        );
+        continue;
+      }
+      if (isVectorStrategy(strategy)) continue;
+      const interned = this.table.intern(head.device, head.metric);
+      if (interned !== undefined) this.evicted[interned.shard]?.add(interned.def.id);
+    }
+  }
+
   /** Restore items already split by shard (shadow candidates). */
   async sendRestore(items: readonly (readonly RestoreItem[])[]): Promise<void> {
     await Promise.all(
@@ -131,13 +163,14 @@ export class ShardPool {
   }
 
   /**
-   * Bring these evicted series of `shard` back from their stored checkpoints. The request goes
-   * to the shard before any later batch, so it lands before their next point.
+   * Bring these evicted (or lazily restored) series of `shard` back from their stored
+   * checkpoints, handed over encoded. The request goes to the shard before any later batch, so
+   * it lands before their next point.
    */
   async revive(
     shard: number,
     ids: readonly number[],
-    load: (keys: readonly string[]) => Promise<readonly Required<Checkpoint>[]>,
+    load: (keys: readonly string[]) => Promise<readonly EncodedCheckpoint[]>,
     log: (message: string) => void,
   ): Promise<void> {
     const names = this.table.names[shard];
@@ -149,17 +182,20 @@ export class ShardPool {
       tags: undefined,
     }));
     const keys = defs.map((d) => seriesKey(d.device, d.metric));
-    let stored: Map<string, Required<Checkpoint>>;
+    let stored: readonly EncodedCheckpoint[];
     try {
-      stored = new Map((await load(keys)).map((cp) => [cp.key, cp]));
+      stored = await load(keys);
     } catch (error) {
       // Scoring cannot wait for the store for ever: these series start afresh (logged).
       log(`bringing back ${ids.length} idle series failed, they start afresh: ${String(error)}`);
-      stored = new Map();
+      stored = [];
     }
-    const items = defs.map((def, i) => ({ def, checkpoint: stored.get(keys[i] as string) }));
     for (const id of ids) this.evicted[shard]?.delete(id);
-    await this.shards[shard]?.request({ op: 'revive', items });
+    const reply = await this.shards[shard]?.request({
+      op: 'revive',
+      ...reviveRequest(defs, keys, stored),
+    });
+    for (const why of reply?.afresh ?? []) log(`checkpoint ${why}; the series starts afresh`);
   }
 
   /** Mark pipelines changed again (their checkpoints were not written). */
@@ -225,4 +261,37 @@ export class ShardPool {
   async close(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.close()));
   }
+}
+
+/** The revive request of `defs` (keys in the same order), their stored states packed. */
+function reviveRequest(
+  defs: readonly SeriesDef[],
+  keys: readonly string[],
+  stored: readonly EncodedCheckpoint[],
+): ReviveRequest {
+  const byKey = new Map(stored.map((cp) => [cp.key, cp]));
+  const at = new Int32Array(defs.length).fill(-1);
+  const found: EncodedCheckpoint[] = [];
+  keys.forEach((key, i) => {
+    const cp = byKey.get(key);
+    if (cp === undefined) return;
+    at[i] = found.length;
+    found.push(cp);
+  });
+  const ends = new Uint32Array(found.length);
+  let size = 0;
+  found.forEach((cp, k) => {
+    size += cp.state.byteLength;
+    ends[k] = size;
+  });
+  const states = new Uint8Array(size);
+  found.forEach((cp, k) => states.set(cp.state, k === 0 ? 0 : (ends[k - 1] as number)));
+  return {
+    defs,
+    at,
+    keys: found.map((cp) => cp.key),
+    eventTimes: Float64Array.from(found, (cp) => cp.eventTime),
+    ends,
+    states,
+  };
 }

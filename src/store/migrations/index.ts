@@ -17,6 +17,7 @@ import { aggregateUpkeep } from './008-aggregate-upkeep.js';
 import { scoreHistory } from './009-score-history.js';
 import { binaryCheckpoints } from './010-binary-checkpoints.js';
 import { incidents } from './011-incidents.js';
+import { seriesTags } from './012-series-tags.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -37,6 +38,7 @@ export const migrations: readonly Migration[] = [
   scoreHistory,
   binaryCheckpoints,
   incidents,
+  seriesTags,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
