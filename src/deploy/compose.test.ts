@@ -1,7 +1,8 @@
 /**
  * deploy/compose: the compose file's structure (services, pinned images, healthchecks behind
- * every `service_healthy`, files that exist behind every bind mount), the variables it gives
- * Vigil are documented and accepted by Vigil with its configuration file, Prometheus's and
+ * every `service_healthy`, files that exist behind every bind mount), Vigil as two ingest and two
+ * scorer nodes whose commands, variables and configuration file Vigil accepts (role, NATS, the
+ * shared TimescaleDB), Prometheus scraping every node, Prometheus's and
  * Alertmanager's configurations pass `promtool`/`amtool`, and Grafana is provisioned with a
  * Prometheus datasource and the dashboard of deploy/grafana.
  */
@@ -14,7 +15,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { resolveSettings } from '../cli/serve-settings.js';
-import { DEPLOY_DIR, documentedVariables, isPinnedImage, yamlFiles } from './deploy-files.js';
+import { compileTopicPattern } from '../ingest/mqtt/topic-pattern.js';
+import {
+  DEPLOY_DIR,
+  documentedVariables,
+  isPinnedImage,
+  serveFlags,
+  yamlFiles,
+} from './deploy-files.js';
 
 const COMPOSE_DIR = path.join(DEPLOY_DIR, 'compose');
 
@@ -22,6 +30,7 @@ interface Service {
   image?: string;
   build?: { context: string; dockerfile: string };
   command?: string[];
+  deploy?: { replicas?: number };
   environment?: Record<string, string>;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
@@ -36,6 +45,9 @@ interface Compose {
 }
 
 let compose: Compose;
+
+/** The Vigil services, by the role their command gives them. */
+const VIGIL = { ingest: 'vigil-ingest', scorer: 'vigil-scorer' } as const;
 
 /** The host side of a bind mount, resolved against the compose file's directory. */
 function bindSource(volume: string): string | undefined {
@@ -75,7 +87,8 @@ describe('deploy/compose', () => {
       'nats',
       'prometheus',
       'timescaledb',
-      'vigil',
+      'vigil-ingest',
+      'vigil-scorer',
     ]);
     const nats = compose.services.nats;
     assert.ok(nats?.command?.includes('-js'), 'NATS with JetStream');
@@ -86,9 +99,11 @@ describe('deploy/compose', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       assert.ok(s.image !== undefined && isPinnedImage(s.image), `${name}: ${s.image}`);
     }
-    const build = compose.services.vigil?.build;
+    const build = compose.services[VIGIL.ingest]?.build;
     assert.ok(build);
     await stat(path.resolve(COMPOSE_DIR, build.context, build.dockerfile));
+    // The scorers run the image the ingest service builds.
+    assert.equal(compose.services[VIGIL.scorer]?.image, compose.services[VIGIL.ingest]?.image);
   });
 
   test('depends_on names services, and service_healthy only those with a healthcheck', () => {
@@ -100,7 +115,11 @@ describe('deploy/compose', () => {
         if (condition === 'service_healthy') assert.ok(target.healthcheck, `${dep}: healthcheck`);
       }
     }
-    assert.equal(compose.services.vigil?.depends_on?.timescaledb?.condition, 'service_healthy');
+    for (const name of Object.values(VIGIL)) {
+      const deps = compose.services[name]?.depends_on;
+      assert.equal(deps?.timescaledb?.condition, 'service_healthy', name);
+      assert.equal(deps?.nats?.condition, 'service_healthy', name);
+    }
   });
 
   test('every bind-mounted file exists and every named volume is declared', async () => {
@@ -113,31 +132,52 @@ describe('deploy/compose', () => {
     }
   });
 
-  test('Vigil runs read-only with /data and /tmp writable', () => {
-    const vigil = compose.services.vigil;
-    assert.equal(vigil?.read_only, true);
-    assert.deepEqual(vigil?.tmpfs, ['/tmp']);
-    assert.ok(vigil?.volumes?.some((v) => v.endsWith(':/data')));
+  test('Vigil runs as two ingest and two scorer nodes, read-only with /data and /tmp writable', () => {
+    for (const [role, name] of Object.entries(VIGIL)) {
+      const vigil = compose.services[name];
+      assert.equal(serveFlags(vigil?.command ?? []).role, role, name);
+      assert.equal(vigil?.deploy?.replicas, 2, name);
+      assert.equal(vigil?.read_only, true, name);
+      assert.deepEqual(vigil?.tmpfs, ['/tmp', '/data'], name);
+    }
+    // Only ingest nodes take points: they alone publish the API ports, a host port per replica.
+    assert.deepEqual(compose.services[VIGIL.ingest]?.ports, [
+      '8080-8081:8080',
+      '50051-50052:50051',
+    ]);
+    assert.equal(compose.services[VIGIL.scorer]?.ports, undefined);
   });
 
-  test("Vigil's variables are documented and accepted with its configuration file", async () => {
+  test("Vigil's commands and variables are documented and accepted with its configuration file", async () => {
     const documented = await documentedVariables();
-    const env = compose.services.vigil?.environment ?? {};
-    for (const name of Object.keys(env)) assert.ok(documented.has(name), name);
-    const [config] = mounts('vigil').filter(([, inside]) => inside === env.VIGIL_CONFIG);
-    assert.ok(config, 'VIGIL_CONFIG is a mounted file');
-    // The image's own environment (Dockerfile ENV) under the compose file's.
-    const settings = await resolveSettings({ demo: true }, false, {
-      VIGIL_HOST: '0.0.0.0',
-      VIGIL_DATA_DIR: '/data',
-      ...env,
-      VIGIL_CONFIG: config[0],
-    });
-    assert.equal(settings.host, '0.0.0.0');
-    assert.equal(settings.insecure, true);
-    assert.equal(settings.databaseUrl, 'postgres://vigil:vigil@timescaledb:5432/vigil');
-    assert.equal(settings.file.mqtt?.url, 'mqtt://mosquitto:1883');
-    assert.deepEqual(settings.file.alerts?.alertmanager?.urls, ['http://alertmanager:9093']);
+    for (const [role, name] of Object.entries(VIGIL)) {
+      const env = compose.services[name]?.environment ?? {};
+      for (const variable of Object.keys(env)) assert.ok(documented.has(variable), variable);
+      const [config] = mounts(name).filter(([, inside]) => inside === env.VIGIL_CONFIG);
+      assert.ok(config, `${name}: VIGIL_CONFIG is a mounted file`);
+      // The image's own environment (Dockerfile ENV) under the compose file's.
+      const flags = serveFlags(compose.services[name]?.command ?? []);
+      const settings = await resolveSettings(flags as never, false, {
+        VIGIL_HOST: '0.0.0.0',
+        VIGIL_DATA_DIR: '/data',
+        ...env,
+        VIGIL_CONFIG: config[0],
+      });
+      assert.equal(settings.host, '0.0.0.0', name);
+      assert.equal(settings.insecure, true, name);
+      assert.equal(settings.cluster.role, role, name);
+      assert.equal(settings.cluster.nats, 'nats://nats:4222', name);
+      assert.equal(settings.cluster.partitions, 64, name);
+      assert.equal(settings.databaseUrl, 'postgres://vigil:vigil@timescaledb:5432/vigil', name);
+      assert.equal(settings.file.mqtt?.url, 'mqtt://mosquitto:1883', name);
+      assert.deepEqual(settings.file.alerts?.alertmanager?.urls, ['http://alertmanager:9093']);
+      // A shared subscription and no fixed client id: replicas share the topic, not a session.
+      assert.equal(settings.file.mqtt?.client_id, undefined);
+      for (const s of settings.file.mqtt?.subscriptions ?? []) {
+        const pattern = compileTopicPattern(s.topic);
+        assert.match(pattern.filter, /^\$share\/vigil\//, s.topic);
+      }
+    }
   });
 
   test('promtool accepts the Prometheus configuration with the deploy/prometheus rules beside it', async () => {
@@ -151,10 +191,17 @@ describe('deploy/compose', () => {
       assert.equal(r.status, 0, r.output);
       assert.match(r.output, /SUCCESS: 1 rule files found/);
       const prom = parseYaml(await readFile(path.join(dir, 'prometheus.yml'), 'utf8')) as {
-        scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+        scrape_configs: {
+          job_name: string;
+          dns_sd_configs?: { names: string[]; type: string; port: number }[];
+        }[];
       };
+      // Every replica of every Vigil service: each service name resolves to all its replicas.
       const vigil = prom.scrape_configs.find((j) => j.job_name === 'vigil');
-      assert.deepEqual(vigil?.static_configs[0]?.targets, ['vigil:8080']);
+      assert.deepEqual(
+        (vigil?.dns_sd_configs ?? []).map((d) => [d.names, d.type, d.port]),
+        Object.values(VIGIL).map((name) => [[name], 'A', 8080]),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

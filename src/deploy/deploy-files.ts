@@ -61,3 +61,20 @@ export function isPinnedImage(image: string): boolean {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * The `vigil serve` flags of a container's args or a compose command (`serve --role=ingest
+ * --nats=…`), as the CLI hands them to resolveSettings; refuses anything else, so a flag the
+ * test does not understand fails it instead of being dropped.
+ */
+export function serveFlags(args: readonly string[]): { demo: boolean; [flag: string]: unknown } {
+  const [command, ...rest] = args;
+  if (command !== 'serve') throw new Error(`expected \`serve …\`, found ${JSON.stringify(args)}`);
+  const flags: { demo: boolean; [flag: string]: unknown } = { demo: true };
+  for (const arg of rest) {
+    const m = /^--([a-z][a-z-]*)=(.+)$/.exec(arg);
+    if (!m) throw new Error(`expected --flag=value, found ${JSON.stringify(arg)}`);
+    flags[m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = m[2];
+  }
+  return flags;
+}

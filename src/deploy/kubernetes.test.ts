@@ -3,8 +3,10 @@
  * (kubernetes-models) and the Prometheus Operator CRD schemas (@kubernetes-models/prometheus-
  * operator), offline; `kubectl kustomize` builds the kustomization; the PrometheusRule carries
  * exactly deploy/prometheus/vigil-rules.yml; every pod runs non-root on a read-only root
- * filesystem with probes on /healthz and /readyz; references between objects resolve; and the
- * mounted configuration, strategies and tokens file are accepted by Vigil's own loaders.
+ * filesystem with probes on /healthz and /readyz; references between objects resolve; ingest
+ * pods run `--role ingest` (a Deployment the HPA scales) and scorers `--role scorer` (a
+ * StatefulSet), both with NATS and the shared database; and the mounted configuration,
+ * strategies and tokens file are accepted by Vigil's own loaders.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +32,7 @@ import {
   documentedVariables,
   isPinnedImage,
   isRecord,
+  serveFlags,
   yamlDocuments,
   yamlFiles,
 } from './deploy-files.js';
@@ -74,6 +77,8 @@ interface Probe {
 interface Container {
   name: string;
   image: string;
+  args?: string[];
+  ports?: { name: string; containerPort: number }[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: SecretKeyRef } }[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
@@ -209,15 +214,27 @@ describe('deploy/kubernetes', () => {
     ) as { resources: string[] };
     const files = new Set(objects.map((o) => o.file));
     for (const r of kustomization.resources) assert.ok(files.has(r), `${r} is not a manifest`);
-    // What is left out waits for the ingest/scorer roles, and only that.
-    const waiting = [...files].filter((f) => !kustomization.resources.includes(f)).sort();
-    assert.deepEqual(waiting, ['ingest-deployment.yaml', 'ingest-hpa.yaml', 'ingest-pdb.yaml']);
+    // Every manifest is applied: none is left waiting.
+    const left = [...files].filter((f) => !kustomization.resources.includes(f)).sort();
+    assert.deepEqual(left, []);
+    for (const f of ['ingest-deployment.yaml', 'ingest-hpa.yaml', 'scorer-statefulset.yaml']) {
+      assert.ok(kustomization.resources.includes(f), `the kustomization applies ${f}`);
+    }
     const r = spawnSync('kubectl', ['kustomize', K8S_DIR], { encoding: 'utf8' });
     assert.equal(r.status, 0, `kubectl kustomize: ${r.stderr}`);
     const built = r.stdout.split(/^---$/m).map((d) => parseYaml(d) as K8sObject);
     assert.equal(
       built.length,
       objects.filter((o) => kustomization.resources.includes(o.file)).length,
+    );
+    const workloads = built
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .sort();
+    assert.deepEqual(workloads, ['Deployment/vigil-ingest', 'StatefulSet/vigil-scorer']);
+    assert.ok(
+      built.some((o) => o.kind === 'HorizontalPodAutoscaler'),
+      'the HPA is built',
     );
   });
 
@@ -316,10 +333,17 @@ describe('deploy/kubernetes', () => {
       (o) => o.kind === 'Service' && selects(wanted, o.metadata.labels ?? {}),
     );
     assert.deepEqual(
-      services.map((s) => s.metadata.name),
-      ['vigil'],
-      'the ServiceMonitor scrapes one Service',
+      services.map((s) => s.metadata.name).sort(),
+      ['vigil', 'vigil-scorer'],
+      "the ServiceMonitor scrapes the API Service and the scorers' Service",
     );
+    // Between them, every Vigil pod is scraped.
+    for (const t of templates) {
+      assert.ok(
+        services.some((s) => selects(s.spec?.selector as Record<string, string>, t.labels)),
+        `${t.owner} is not scraped`,
+      );
+    }
     const endpoint = (
       monitor.spec?.endpoints as { authorization: { credentials: SecretKeyRef } }[]
     )[0];
@@ -328,6 +352,45 @@ describe('deploy/kubernetes', () => {
       named('Secret', endpoint.authorization.credentials.name),
       endpoint.authorization.credentials.key,
     );
+  });
+
+  test('ingest pods run --role ingest in the HPA-scaled Deployment, scorers --role scorer in the StatefulSet', () => {
+    const roleOf = (t: PodTemplate) => serveFlags(t.spec.containers[0]?.args ?? []).role;
+    const templates = podTemplates();
+    assert.deepEqual(
+      templates.map((t) => [t.owner, roleOf(t), t.labels['app.kubernetes.io/component']]).sort(),
+      [
+        ['Deployment/vigil-ingest', 'ingest', 'ingest'],
+        ['StatefulSet/vigil-scorer', 'scorer', 'scorer'],
+      ],
+    );
+    // The HPA scales the ingest Deployment, which leaves its replica count to the HPA.
+    const hpa = named('HorizontalPodAutoscaler', 'vigil-ingest');
+    assert.deepEqual(hpa.spec?.scaleTargetRef, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'vigil-ingest',
+    });
+    assert.ok((hpa.spec?.minReplicas as number) >= 2, 'at least two ingest nodes');
+    assert.equal(named('Deployment', 'vigil-ingest').spec?.replicas, undefined);
+    assert.ok((named('StatefulSet', 'vigil-scorer').spec?.replicas as number) >= 2);
+    // The API Service sends clients to ingest nodes only: scorers take no points.
+    const api = named('Service', 'vigil').spec?.selector as Record<string, string>;
+    for (const t of templates) {
+      assert.equal(selects(api, t.labels), roleOf(t) === 'ingest', `Service/vigil: ${t.owner}`);
+      const ports = (t.spec.containers[0]?.ports ?? []).map((p) => p.name).sort();
+      assert.deepEqual(ports, roleOf(t) === 'ingest' ? ['grpc', 'http'] : ['http'], t.owner);
+    }
+    // Each PodDisruptionBudget covers the pods of one role.
+    for (const role of ['ingest', 'scorer']) {
+      const pdb = named('PodDisruptionBudget', `vigil-${role}`);
+      const selector = (pdb.spec?.selector as { matchLabels: Record<string, string> }).matchLabels;
+      assert.deepEqual(
+        templates.filter((t) => selects(selector, t.labels)).map(roleOf),
+        [role],
+        `PodDisruptionBudget/vigil-${role}`,
+      );
+    }
   });
 
   test('Vigil accepts the mounted configuration, strategies and tokens file', async () => {
@@ -354,21 +417,42 @@ describe('deploy/kubernetes', () => {
       const scraper = tokens.find((t) => t.sha256 === scrape);
       assert.ok(scraper?.scopes.includes('read'), 'the scrape token has the read scope');
       await writeFile(path.join(dir, 'tokens.yaml'), tokensText);
-      // The environment of the scorer's container, with its paths moved into the temp dir.
-      const container = podTemplates().find((t) => t.owner === 'StatefulSet/vigil-scorer')?.spec
-        .containers[0];
-      assert.ok(container);
-      const env: NodeJS.ProcessEnv = { VIGIL_HOST: '0.0.0.0', VIGIL_DATA_DIR: '/data' };
-      for (const e of container.env ?? []) env[e.name] = e.value ?? 'postgres://db/vigil';
-      env.VIGIL_CONFIG = config;
-      env.VIGIL_STRATEGIES = strategiesDir;
-      env.VIGIL_AUTH_TOKENS = path.join(dir, 'tokens.yaml');
-      const settings = await resolveSettings({ demo: true }, false, env);
-      assert.equal(settings.host, '0.0.0.0');
-      assert.equal(settings.port, 8080);
-      assert.equal(settings.dataDir, '/data');
-      assert.equal(settings.demo, false);
-      assert.equal(settings.insecure, false);
+      const database = dataOf(named('Secret', 'vigil-database'), 'url');
+      for (const t of podTemplates()) {
+        // The container's args and environment (secrets resolved), its paths moved into the
+        // temp dir, under the image's own environment (Dockerfile ENV).
+        const container = t.spec.containers[0];
+        assert.ok(container);
+        const env: NodeJS.ProcessEnv = { VIGIL_HOST: '0.0.0.0', VIGIL_DATA_DIR: '/data' };
+        for (const e of container.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          env[e.name] = ref ? dataOf(named('Secret', ref.name), ref.key) : e.value;
+        }
+        env.VIGIL_CONFIG = config;
+        env.VIGIL_STRATEGIES = strategiesDir;
+        env.VIGIL_AUTH_TOKENS = path.join(dir, 'tokens.yaml');
+        const flags = serveFlags(container.args ?? []);
+        const settings = await resolveSettings(flags as never, false, env);
+        assert.equal(settings.host, '0.0.0.0', t.owner);
+        assert.equal(settings.port, 8080, t.owner);
+        assert.equal(settings.dataDir, '/data', t.owner);
+        assert.equal(settings.demo, false, t.owner);
+        assert.equal(settings.insecure, false, t.owner);
+        // Both roles: the NATS server, the shared database and the one stream layout.
+        assert.equal(settings.cluster.role, t.labels['app.kubernetes.io/component'], t.owner);
+        assert.equal(settings.cluster.nats, 'nats://nats.nats:4222', t.owner);
+        assert.equal(settings.databaseUrl, database, t.owner);
+        assert.equal(settings.cluster.stream, 'VIGIL_POINTS', t.owner);
+        assert.equal(settings.cluster.partitions, 64, t.owner);
+      }
+      // Without the NATS URL a cluster role refuses to start: the check above is not vacuous.
+      await assert.rejects(
+        resolveSettings({ demo: true, role: 'scorer' }, false, {
+          VIGIL_CONFIG: config,
+          VIGIL_DATABASE_URL: database,
+        }),
+        /needs --nats/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
