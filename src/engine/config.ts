@@ -17,6 +17,9 @@ export const engineSchema = z
     checkpoint_every_ms: z.number().int().min(0),
     // Drop series idle this long (event time) from memory; 0 = never (docs/engine.md).
     idle_evict_after_ms: z.number().int().min(0),
+    // Above this many checkpointed series, restore each on its next point; 0 = always lazily
+    // (docs/engine.md, "Lazy restore").
+    lazy_restore_above: z.number().int().min(0),
     // Scoring worker threads; 0 = score on the main thread (docs/engine.md).
     workers: z.number().int().min(0).max(64),
   })
@@ -36,6 +39,7 @@ export function engineOptions(
   | 'maxSeries'
   | 'checkpointEveryMs'
   | 'idleEvictAfterMs'
+  | 'lazyRestoreAbove'
 > {
   return defined({
     workers: config.workers ?? defaultWorkers(),
@@ -45,5 +49,6 @@ export function engineOptions(
     maxSeries: config.max_series,
     checkpointEveryMs: config.checkpoint_every_ms,
     idleEvictAfterMs: config.idle_evict_after_ms,
+    lazyRestoreAbove: config.lazy_restore_above,
   });
 }

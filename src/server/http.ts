@@ -26,11 +26,10 @@ import {
 } from '../auth/rate-limit.js';
 import { BackpressureError, type Engine } from '../engine/engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
-import { quoteInput } from '../data/quote.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { capConnections } from './connections.js';
 import { httpMetrics, type HttpMetrics } from './metrics.js';
-import { parseDuration, parseLimit, parseTime } from './query-params.js';
+import { parseDuration, parseLimit, parseTag, parseTime } from './query-params.js';
 import * as schemas from './schemas.js';
 import { registerStream } from './stream.js';
 import { registerStrategyRoutes } from './strategy-routes.js';
@@ -178,19 +177,6 @@ const isPaged = (q: Query): boolean =>
   q.cursor !== undefined ||
   (q.q !== undefined && q.q !== '') ||
   q.tag !== undefined;
-
-/** `tag=key:value` (split at the first colon). @throws VIGIL_ERR_INPUT */
-function parseTag(text: string | undefined): { tag?: { key: string; value: string } } {
-  if (text === undefined) return {};
-  const at = text.indexOf(':');
-  if (at <= 0) {
-    throw new VigilError(
-      'VIGIL_ERR_INPUT',
-      `tag: expected key:value (e.g. site:plant-1), got ${quoteInput(text)}`,
-    );
-  }
-  return { tag: { key: text.slice(0, at), value: text.slice(at + 1) } };
-}
 
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { engine, store, registry } = options;

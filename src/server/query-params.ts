@@ -1,4 +1,5 @@
 /** Query-string values of the read API: times (ISO 8601 or ms) and durations (`5m`, `1h`, ms). */
+import { quoteInput } from '../data/quote.js';
 import { VigilError } from '../errors.js';
 
 /** ms since the epoch from `1732600000000` or an ISO 8601 date/time. */
@@ -44,4 +45,17 @@ export function parseLimit(name: string, text: string, max: number): number {
     );
   }
   return n;
+}
+
+/** `tag=key:value` (split at the first colon). @throws VIGIL_ERR_INPUT */
+export function parseTag(text: string | undefined): { tag?: { key: string; value: string } } {
+  if (text === undefined) return {};
+  const at = text.indexOf(':');
+  if (at <= 0) {
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `tag: expected key:value (e.g. site:plant-1), got ${quoteInput(text)}`,
+    );
+  }
+  return { tag: { key: text.slice(0, at), value: text.slice(at + 1) } };
 }

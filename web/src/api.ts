@@ -81,7 +81,7 @@ export const api = {
       true,
     ),
   signOut: () => request<void>('/v1/session', { method: 'DELETE' }, true),
-  overview: (q: { limit?: number; cursor?: string; q?: string } = {}) =>
+  overview: (q: { limit?: number; cursor?: string; q?: string; tag?: string } = {}) =>
     request<Overview>(withQuery('/v1/overview', q)),
   devices: () => request<{ devices: string[] }>('/v1/devices'),
   /** One page of devices, searched by a part of the id (server-side). */

@@ -12,7 +12,7 @@ import { AUTH_OFF, registerSessionRoutes } from '../../auth/session-routes.js';
 import type { Engine } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import { parseDuration, parseLimit, parseTime } from '../query-params.js';
+import { parseDuration, parseLimit, parseTag, parseTime } from '../query-params.js';
 import { errorResponses } from '../../http-api/error-schema.js';
 import { sampleIngestRate } from './ingest-rate.js';
 import { bucketRun, LEVELS, ScoreBuffer, type ScoreBufferOptions } from './score-buffer.js';
@@ -91,6 +91,7 @@ export async function registerDashboard(
         summary: 'The fleet at a glance: one page of devices with their series and current level',
         description:
           'One page of devices (sorted; `q` searches the device id, case-insensitively; ' +
+          '`tag=key:value` keeps devices with a series whose points carried that tag; ' +
           '`next_cursor` asks for the next page, null at the end), per device its series ' +
           '(first/last point time, and the last live score and level: from memory with the ' +
           'value, strategy and time scored, else the newest stored score bucket), events ' +
@@ -106,6 +107,10 @@ export async function registerDashboard(
             },
             cursor: { type: 'string', description: '`next_cursor` of the previous page' },
             q: { type: 'string', description: 'case-insensitive substring of the device id' },
+            tag: {
+              type: 'string',
+              description: '`key:value`: only devices with a series whose points carried it',
+            },
           },
           additionalProperties: false,
         },
@@ -124,7 +129,12 @@ export async function registerDashboard(
         q.limit === undefined ? OVERVIEW_PAGE : parseLimit('limit', q.limit, PAGE_LIMIT_MAX);
       const after = q.cursor === undefined ? undefined : decodeCursor('d', q.cursor, 1)[0];
       const [page, totals, events] = await Promise.all([
-        store.querier.devicePage({ limit, q: q.q, ...(after === undefined ? {} : { after }) }),
+        store.querier.devicePage({
+          limit,
+          q: q.q,
+          ...parseTag(q.tag),
+          ...(after === undefined ? {} : { after }),
+        }),
         fleetCounts(),
         store.querier.events({ from: now - DAY, to: now + 1, limit: EVENTS_COUNTED }),
       ]);

@@ -1,7 +1,7 @@
 /**
  * Fleet overview: totals, and one page of devices at a time with their series (current level)
- * and event counts. Pages and search are the server's (GET /v1/overview with a cursor and `q`),
- * so a fleet of 100,000 devices costs the page one screenful, never the whole list. A series
+ * and event counts. Pages and search are the server's (GET /v1/overview with a cursor, `q` for a
+ * part of the device id and `tag` for `key:value`; both kept in the address), so a fleet of 100,000 devices costs the page one screenful, never the whole list. A series
  * without a point for a minute says how long ago its last one came. After the live stream
  * reconnects the page is fetched again at once.
  */
@@ -17,6 +17,15 @@ import { STALE_AFTER_MS } from './series.js';
 const REFRESH_MS = 5_000;
 const PAGE_SIZE = 50;
 const SEARCH_DEBOUNCE_MS = 300;
+
+/** A tag search as the server takes it: `key:value`, the key not empty (split at the first colon). */
+const isTag = (text: string): boolean => text.indexOf(':') > 0;
+
+/** "matching “pump” with site:berlin" — what the page shows, for the caption and the empty text. */
+function describeSearch(query: string, tag: string): string {
+  const parts = [query === '' ? '' : `matching “${query}”`, tag === '' ? '' : `tagged ${tag}`];
+  return parts.filter((p) => p !== '').join(' and ');
+}
 
 function stat(label: string, value: string, id: string): HTMLElement {
   return h(
@@ -122,6 +131,9 @@ function renderTable(o: Overview, caption: string): HTMLElement {
 
 export function renderFleet(main: HTMLElement, route?: Route): () => void {
   let query = route?.query.get('q') ?? '';
+  /** The tag searched for (`key:value`); '' while the field is empty or not yet a tag. */
+  let tag = route?.query.get('tag') ?? '';
+  if (!isTag(tag)) tag = '';
   /** Cursors of the pages before this one (undefined: the first page). */
   const behind: (string | undefined)[] = [];
   let cursor: string | undefined;
@@ -138,6 +150,16 @@ export function renderFleet(main: HTMLElement, route?: Route): () => void {
     spellcheck: 'false',
     placeholder: 'part of a device id',
   });
+  const tagHint = h('p', { id: 'fleet-tag-hint', class: 'muted', hidden: true }, '');
+  const tagField = h('input', {
+    id: 'fleet-tag',
+    type: 'search',
+    value: tag,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'site:north',
+    'aria-describedby': 'fleet-tag-hint',
+  });
   const previous = h('button', { type: 'button', disabled: true }, '← Previous page');
   const following = h('button', { type: 'button', disabled: true }, 'Next page →');
   const pager = h(
@@ -153,6 +175,13 @@ export function renderFleet(main: HTMLElement, route?: Route): () => void {
       'form',
       { class: 'filters', role: 'search', onsubmit: (e: Event) => e.preventDefault() },
       h('div', { class: 'field' }, h('label', { for: 'fleet-q' }, 'Search devices'), search),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'fleet-tag' }, 'Tag (key:value)'),
+        tagField,
+        tagHint,
+      ),
     ),
     announce,
     body,
@@ -167,15 +196,21 @@ export function renderFleet(main: HTMLElement, route?: Route): () => void {
     window.clearTimeout(timer);
     const ticket = ++asked;
     try {
-      const o = await api.overview({ limit: PAGE_SIZE, cursor, q: query || undefined });
+      const o = await api.overview({
+        limit: PAGE_SIZE,
+        cursor,
+        q: query || undefined,
+        tag: tag || undefined,
+      });
       if (stopped || ticket !== asked) return;
       next = o.next_cursor;
       const first = behind.length * PAGE_SIZE + 1;
       const range = o.devices.length === 0 ? '' : `${first}–${first + o.devices.length - 1}`;
+      const searched = describeSearch(query, tag);
       const caption =
-        query === ''
+        searched === ''
           ? `Devices ${range} of ${formatCount(o.totals.devices)}, updated ${formatTime(o.now)}`
-          : `Devices matching “${query}”, ${range}, updated ${formatTime(o.now)}`;
+          : `Devices ${searched}, ${range}, updated ${formatTime(o.now)}`;
       replaceChildren(
         body,
         renderStats(o),
@@ -184,8 +219,8 @@ export function renderFleet(main: HTMLElement, route?: Route): () => void {
           : h(
               'p',
               {},
-              query !== ''
-                ? `No device id contains “${query}”.`
+              searched !== ''
+                ? `No device ${searched}.`
                 : 'No data yet: send points to POST /v1/points (docs/api.md).',
             ),
       );
@@ -219,17 +254,27 @@ export function renderFleet(main: HTMLElement, route?: Route): () => void {
   });
 
   let typing: number | undefined;
-  search.addEventListener('input', () => {
+  /** Both fields, 300 ms after the last key; a half-typed tag (no `key:` yet) waits, with a hint. */
+  function searchAgain(): void {
     window.clearTimeout(typing);
     typing = window.setTimeout(() => {
       const text = search.value.trim();
-      if (text === query) return;
+      const tagText = tagField.value.trim();
+      const wanted = isTag(tagText) ? tagText : '';
+      const unfinished = tagText !== '' && wanted === '';
+      tagHint.hidden = !unfinished;
+      tagHint.textContent = unfinished ? 'Write the tag as key:value, e.g. site:north.' : '';
+      tagField.setAttribute('aria-invalid', String(unfinished));
+      if (unfinished || (text === query && wanted === tag)) return;
       query = text;
+      tag = wanted;
       behind.length = 0;
-      replaceQuietly(href([], { q: query }));
+      replaceQuietly(href([], { q: query, tag }));
       turn(undefined);
     }, SEARCH_DEBOUNCE_MS);
-  });
+  }
+  search.addEventListener('input', searchAgain);
+  tagField.addEventListener('input', searchAgain);
 
   void refresh();
   // An event change refreshes the counts at once (debounced: events come in bursts).
