@@ -30,6 +30,7 @@ export class ClusterStrategies implements StrategyChanges {
     start: readonly Strategy[],
     private readonly fallbackName: string,
     private readonly log: (message: string) => void,
+    private readonly onFailure: (strategy: string) => void,
   ) {
     for (const s of start) this.current.set(s.name, s);
   }
@@ -40,9 +41,18 @@ export class ClusterStrategies implements StrategyChanges {
     readonly strategies: readonly Strategy[];
     readonly fallback: Strategy;
     readonly log: (message: string) => void;
+    /** Counted for every change refused here (the metric hook). */
+    readonly onFailure?: (strategy: string) => void;
   }): Promise<ClusterStrategies> {
     const { kv, store, strategies, fallback, log } = options;
-    const changes = new ClusterStrategies(kv, store, [...strategies, fallback], fallback.name, log);
+    const changes = new ClusterStrategies(
+      kv,
+      store,
+      [...strategies, fallback],
+      fallback.name,
+      log,
+      options.onFailure ?? (() => undefined),
+    );
     changes.stopWatch = await watchAnnouncements(
       kv,
       (name, version) => {
@@ -83,6 +93,7 @@ export class ClusterStrategies implements StrategyChanges {
       if (current !== undefined && strategy.version === current) return unchanged(strategy);
       if (current !== undefined && strategy.version < current) {
         throw this.fail(
+          strategy.name,
           `${source}: ${strategy.name}@${strategy.version} not made active: version ${current} ` +
             'is active; raise `version` (or roll back by API)',
         );
@@ -117,6 +128,7 @@ export class ClusterStrategies implements StrategyChanges {
       if (!isVectorStrategy(strategy)) compileStrategy(strategy);
     } catch (error) {
       throw this.fail(
+        strategy.name,
         `${source}: ${strategy.name}@${strategy.version} cannot be compiled: ${String(error)}`,
       );
     }
@@ -132,8 +144,9 @@ export class ClusterStrategies implements StrategyChanges {
     };
   }
 
-  private fail(reason: string): VigilError {
+  private fail(name: string, reason: string): VigilError {
     this.log(reason);
+    this.onFailure(name);
     return rejected(reason);
   }
 

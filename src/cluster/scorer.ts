@@ -33,6 +33,8 @@ export interface ScorerOptions {
   readonly log: (message: string) => void;
   /** Strategy changes that were not made active on a partition. */
   readonly warn?: (message: string) => void;
+  /** Counted for every strategy change a partition did not make active (the metric hook). */
+  readonly onStrategyFailure?: (strategy: string) => void;
 }
 
 interface Running {
@@ -106,7 +108,13 @@ export class ScorerRunner {
         hub.emit(item);
         if (crossesBus(item)) publishFeedItem(nc, cluster.eventsSubject, item);
       });
-      const slots = new StrategySlots({ engine, store: this.options.engine.store, log });
+      const { onStrategyFailure } = this.options;
+      const slots = new StrategySlots({
+        engine,
+        store: this.options.engine.store,
+        log,
+        ...(onStrategyFailure && { onFailure: (strategy: string) => onStrategyFailure(strategy) }),
+      });
       const part = { engine, slots, log: partitionLog as PartitionLog<SpooledBatch>, unsubscribe };
       this.running.set(partition, part);
       log(`partition ${partition}: scoring`);

@@ -28,6 +28,7 @@ import { startGrpcServer } from '../ingest/grpc/server.js';
 import { httpLimits } from '../server/config.js';
 import { buildHttpServer } from '../server/http.js';
 import { registerStrategyRoutes } from '../server/strategy-routes.js';
+import { strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { storeOptions } from '../store/config.js';
 import { openStore } from '../store/open-store.js';
 import { FeedHub, followBus } from './event-bus.js';
@@ -98,7 +99,10 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
     const kvm = new Kvm(nc);
     const announcements = await kvm.create(cluster.strategyBucket, { history: 1 });
     await storeStrategies(store, strategies, warnLater);
+    const reloadFailures = strategyReloadFailuresCounter(registry);
+    const onStrategyFailure = (strategy: string) => reloadFailures.inc({ strategy });
     const changes = await ClusterStrategies.open({
+      onFailure: onStrategyFailure,
       kv: announcements,
       store,
       strategies: byName(strategies.fromDir),
@@ -144,6 +148,7 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         hub: local,
         log: infoLater,
         warn: warnLater,
+        onStrategyFailure,
         engine: {
           store,
           ...engineOptions(config.engine ?? {}),

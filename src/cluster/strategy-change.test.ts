@@ -175,6 +175,15 @@ test('a strategy version PUT on an ingest node is scored by every partition of e
       assert.ok(own.length > 0, `scorer ${i} (partitions ${view.leased.join(',')}): no event`);
     }
 
+    // A rollback on a scorer node goes the same way.
+    const back = await fetch(`${(scorers[1] as NodeProcess).url}/v1/strategies/fleet/rollback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 1 }),
+    });
+    assert.equal(back.status, 200, await back.text());
+    await swapped(scorers, 'fleet@1');
+
     const codes = await Promise.all(nodes.map((n) => n.stop()));
     assert.deepEqual(
       codes,
