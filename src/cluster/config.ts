@@ -40,6 +40,8 @@ export interface ClusterSettings {
   readonly leaseBucket: string;
   readonly leaseTtlMs: number;
   readonly eventsSubject: string;
+  /** The KV bucket of announced strategy versions (no TTL). */
+  readonly strategyBucket: string;
 }
 
 export function clusterSettings(
@@ -56,5 +58,6 @@ export function clusterSettings(
     leaseBucket: config.lease_bucket ?? `${stream}_LEASES`,
     leaseTtlMs: config.lease_ttl_ms ?? 10_000,
     eventsSubject: config.events_subject ?? `vigil.events.${stream}`,
+    strategyBucket: `${stream}_STRATEGIES`,
   };
 }

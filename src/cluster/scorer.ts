@@ -13,6 +13,7 @@ import { createEngine, type EngineOptions } from '../engine/create-engine.js';
 import type { Engine } from '../engine/engine.js';
 import { partitionOf, spooledBatchCodec } from '../engine/log/jetstream-log-codec.js';
 import type { SpooledBatch } from '../engine/spool-record.js';
+import { StrategySlots } from '../engine/strategy-slots.js';
 import type { ClusterSettings } from './config.js';
 import { crossesBus, publishFeedItem, type FeedHub } from './event-bus.js';
 import { PartitionLog } from './partition-log.js';
@@ -30,10 +31,15 @@ export interface ScorerOptions {
   /** Where the owned partitions' feed goes (alerting). */
   readonly hub: FeedHub;
   readonly log: (message: string) => void;
+  /** Strategy changes that were not made active on a partition. */
+  readonly warn?: (message: string) => void;
+  /** Counted for every strategy change a partition did not make active (the metric hook). */
+  readonly onStrategyFailure?: (strategy: string) => void;
 }
 
 interface Running {
   readonly engine: Engine;
+  readonly slots: StrategySlots;
   readonly log: PartitionLog<SpooledBatch>;
   readonly unsubscribe: () => void;
 }
@@ -46,6 +52,8 @@ export interface PartitionStatus {
   readonly pending: number;
   /** Values handed over, not yet stored and scored. */
   readonly queued: number;
+  /** The active strategies, `name@version`, in routing order then the default. */
+  readonly strategies: string[];
 }
 
 /** Engine-state key of the stream sequence a partition's checkpoints cover. */
@@ -56,6 +64,8 @@ export class ScorerRunner {
   private readonly running = new Map<number, Running>();
   /** Starts and stops of one partition, one at a time. */
   private readonly chains = new Map<number, Promise<void>>();
+  /** Strategy versions announced cluster-wide (strategy-announcements.ts), by name. */
+  private readonly announced = new Map<string, number>();
 
   constructor(private readonly options: ScorerOptions) {}
 
@@ -98,13 +108,44 @@ export class ScorerRunner {
         hub.emit(item);
         if (crossesBus(item)) publishFeedItem(nc, cluster.eventsSubject, item);
       });
-      this.running.set(partition, {
+      const { onStrategyFailure } = this.options;
+      const slots = new StrategySlots({
         engine,
-        log: partitionLog as PartitionLog<SpooledBatch>,
-        unsubscribe,
+        store: this.options.engine.store,
+        log,
+        ...(onStrategyFailure && { onFailure: (strategy: string) => onStrategyFailure(strategy) }),
       });
+      const part = { engine, slots, log: partitionLog as PartitionLog<SpooledBatch>, unsubscribe };
+      this.running.set(partition, part);
       log(`partition ${partition}: scoring`);
+      for (const [name, version] of this.announced) await this.swap(partition, part, name, version);
     });
+  }
+
+  /** A version announced cluster-wide: each partition checks it and swaps it in. */
+  announce(name: string, version: number): Promise<void> {
+    this.announced.set(name, version);
+    return Promise.all(
+      [...this.running.keys()].map((p) =>
+        this.serial(p, async () => {
+          const part = this.running.get(p);
+          if (part !== undefined && this.announced.get(name) === version) {
+            await this.swap(p, part, name, version);
+          }
+        }),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** Through the slots' staging and health check; a failure leaves the active version. */
+  private async swap(partition: number, part: Running, name: string, version: number) {
+    try {
+      await part.slots.rollback(name, version);
+    } catch (error) {
+      (this.options.warn ?? this.options.log)(
+        `partition ${partition}: strategy ${name}@${version} not made active: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   /** Stop taking entries, drain into the store, checkpoint, close. */
@@ -126,10 +167,14 @@ export class ScorerRunner {
   status(): PartitionStatus[] {
     return [...this.running.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([partition, part]) => ({
-        partition,
-        ...part.log.progress(),
-        queued: part.engine.stats().queued,
-      }));
+      .map(([partition, part]) => {
+        const { strategies, fallback } = part.slots.active();
+        return {
+          partition,
+          ...part.log.progress(),
+          queued: part.engine.stats().queued,
+          strategies: [...strategies, fallback].map((s) => `${s.name}@${s.version}`),
+        };
+      });
   }
 }

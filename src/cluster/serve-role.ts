@@ -27,6 +27,8 @@ import { VigilError } from '../errors.js';
 import { startGrpcServer } from '../ingest/grpc/server.js';
 import { httpLimits } from '../server/config.js';
 import { buildHttpServer } from '../server/http.js';
+import { registerStrategyRoutes } from '../server/strategy-routes.js';
+import { strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { storeOptions } from '../store/config.js';
 import { openStore } from '../store/open-store.js';
 import { FeedHub, followBus } from './event-bus.js';
@@ -34,6 +36,8 @@ import { IngestPublisher } from './ingest.js';
 import { LeaseKeeper } from './leases.js';
 import { clusterNodeEngine } from './node-engine.js';
 import { ScorerRunner } from './scorer.js';
+import { ClusterStrategies } from './cluster-strategies.js';
+import { watchAnnouncements } from './strategy-announcements.js';
 
 async function connectNats(servers: string): Promise<NatsConnection> {
   try {
@@ -91,6 +95,22 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
     const unfollow = followBus(nc, cluster.eventsSubject, bus, warnLater);
     started('event bus', () => unfollow());
 
+    // Strategy changes: accepted on any node, announced in a KV bucket every scorer watches.
+    const kvm = new Kvm(nc);
+    const announcements = await kvm.create(cluster.strategyBucket, { history: 1 });
+    await storeStrategies(store, strategies, warnLater);
+    const reloadFailures = strategyReloadFailuresCounter(registry);
+    const onStrategyFailure = (strategy: string) => reloadFailures.inc({ strategy });
+    const changes = await ClusterStrategies.open({
+      onFailure: onStrategyFailure,
+      kv: announcements,
+      store,
+      strategies: byName(strategies.fromDir),
+      fallback: strategies.fallback.strategy,
+      log: warnLater,
+    });
+    started('strategy changes', () => changes.close());
+
     let publisher: IngestPublisher | undefined;
     let runner: ScorerRunner | undefined;
     let keeper: LeaseKeeper | undefined;
@@ -98,7 +118,6 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       publisher = await IngestPublisher.open(nc, cluster, { log: warnLater });
       started('publisher', () => publisher?.close());
     } else {
-      await storeStrategies(store, strategies, warnLater);
       // The stream is checked (or created) with its partition count before leasing any.
       const check = await JetStreamLog.open(
         {
@@ -128,6 +147,8 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         cluster,
         hub: local,
         log: infoLater,
+        warn: warnLater,
+        onStrategyFailure,
         engine: {
           store,
           ...engineOptions(config.engine ?? {}),
@@ -138,7 +159,13 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
           log: warnLater,
         },
       });
-      const kvm = new Kvm(nc);
+      const scoring = runner;
+      const unwatch = await watchAnnouncements(
+        announcements,
+        (name, version) => void scoring.announce(name, version),
+        warnLater,
+      );
+      started('strategy announcements', () => unwatch());
       const kv = await kvm.create(cluster.leaseBucket, { ttl: cluster.leaseTtlMs, history: 1 });
       const member = `${hostname().replace(/[^-_a-zA-Z0-9]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
       const scorer = runner;
@@ -180,6 +207,7 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       ...(scorer &&
         leases && { leased: leases.running(), leases: leases.holding(), scoring: scorer.status() }),
     }));
+    registerStrategyRoutes(app, changes);
     if (role === 'ingest') {
       await registerServeRoutes(app, { engine, store, registry, auth }, config);
     }

@@ -16,7 +16,7 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
 const resultSchema = {
   type: 'object',
   description:
-    '`{name, version, status: active|unchanged, moved, check: {series, points, flagged}}`',
+    '`{name, version, status: active|unchanged|announced, moved, check: {series, points, flagged}}`',
   additionalProperties: true,
 } as const;
 
@@ -26,11 +26,23 @@ const nameParam = {
   required: ['name'],
 } as const;
 
-function answer(r: ReloadResult) {
+/** A change's answer; `announced` on a cluster node (the scorers check and swap it in). */
+export type StrategyChange = Omit<ReloadResult, 'status'> & {
+  readonly status: ReloadResult['status'] | 'announced';
+};
+
+/** What the routes need: the engine's slots, or a cluster node's announcements. */
+export interface StrategyChanges {
+  active(): ReturnType<StrategySlots['active']>;
+  propose(strategy: Strategy, yaml: string, source: string): Promise<StrategyChange>;
+  rollback(name: string, version: number): Promise<StrategyChange>;
+}
+
+function answer(r: StrategyChange) {
   return { name: r.name, version: r.version, status: r.status, moved: r.moved, check: r.check };
 }
 
-export function registerStrategyRoutes(app: FastifyInstance, slots: StrategySlots): void {
+export function registerStrategyRoutes(app: FastifyInstance, slots: StrategyChanges): void {
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) =>
     done(null, body),
   );
