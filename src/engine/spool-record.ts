@@ -51,22 +51,20 @@ export function readSpooledBatch(text: string): SpooledBatch {
   const points: ValidPoint[] = [];
   const extents = new SeriesExtents();
   let metrics: Record<string, number> = {};
+  let tags: Record<string, string> | undefined;
   let previous: DecodedRow | undefined;
   for (const row of decoded) {
-    extents.add(row.device, row.metric, row.time);
     if (previous === undefined || !samePoint(previous, row)) {
       metrics = {};
+      // One object per point, as spooledBatch had: the catalogue's tags merge once per point.
+      tags = row.tags === undefined ? undefined : (JSON.parse(row.tags) as Record<string, string>);
       points.push(
-        row.tags === undefined
+        tags === undefined
           ? { timestamp: row.time, device_id: row.device, metrics }
-          : {
-              timestamp: row.time,
-              device_id: row.device,
-              metrics,
-              tags: JSON.parse(row.tags) as Record<string, string>,
-            },
+          : { timestamp: row.time, device_id: row.device, metrics, tags },
       );
     }
+    extents.add(row.device, row.metric, row.time, tags);
     setOwn(metrics, row.metric, row.value);
     previous = row;
   }
