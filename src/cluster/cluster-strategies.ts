@@ -132,7 +132,15 @@ export class ClusterStrategies implements StrategyChanges {
         `${source}: ${strategy.name}@${strategy.version} cannot be compiled: ${String(error)}`,
       );
     }
-    await announce(this.kv, strategy.name, strategy.version, revision);
+    try {
+      await announce(this.kv, strategy.name, strategy.version, revision);
+    } catch (error) {
+      // Every node watching one mounted directory proposes the same file at once: the
+      // version another node announced meanwhile is this one (a stored version's YAML is fixed).
+      const now = await announced(this.kv, strategy.name);
+      if (now?.version !== strategy.version) throw error;
+      return unchanged(strategy);
+    }
     this.current.set(strategy.name, strategy);
     this.log(`${source}: ${strategy.name}@${strategy.version} announced to the scorers`);
     return {

@@ -25,6 +25,8 @@ import { JetStreamLog } from '../engine/log/jetstream-log.js';
 import { spooledBatchCodec } from '../engine/log/jetstream-log-codec.js';
 import { VigilError } from '../errors.js';
 import { startGrpcServer } from '../ingest/grpc/server.js';
+import { mqttConfig } from '../ingest/mqtt/config.js';
+import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { httpLimits } from '../server/config.js';
 import { buildHttpServer } from '../server/http.js';
 import { registerStrategyRoutes } from '../server/strategy-routes.js';
@@ -110,6 +112,17 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       log: warnLater,
     });
     started('strategy changes', () => changes.close());
+    if (settings.strategies !== undefined) {
+      // A changed file is announced cluster-wide like a PUT (every node watching one mounted
+      // directory proposes it; all but one find it announced already).
+      const known = new Map(strategies.fromDir.map((s) => [s.file, s.yaml]));
+      const dir = settings.strategies;
+      const watcher = watchStrategyDir(
+        { dir, slots: changes, log: warnLater, onFailure: onStrategyFailure },
+        known,
+      );
+      started('strategy watcher', () => watcher.close());
+    }
 
     let publisher: IngestPublisher | undefined;
     let runner: ScorerRunner | undefined;
@@ -217,6 +230,13 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         ? await startGrpcServer({ engine, registry, port: settings.grpcPort, host, auth })
         : undefined;
     started('servers', () => Promise.all([app.close(), grpc?.close()]));
+    if (role === 'ingest' && config.mqtt !== undefined) {
+      // As in the single process; several ingest nodes share one `$share/…` subscription.
+      const { startMqttSubscriber } = await import('../ingest/mqtt/subscriber.js');
+      const mqtt = mqttConfig(config.mqtt);
+      const subscriber = await startMqttSubscriber({ engine, registry, log, config: mqtt });
+      started('mqtt', () => subscriber.stop());
+    }
     await leases?.begin();
     ready = true;
     const http = `http://${host}:${(app.server.address() as AddressInfo).port}`;

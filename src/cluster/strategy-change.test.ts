@@ -2,7 +2,8 @@
  * A strategy change on a cluster node applies cluster-wide (docs/cluster.md, "Strategy
  * changes"): with 1 ingest + 2 scorer processes over the real nats-server and PostgreSQL, a new
  * version PUT on the ingest node is stored, announced, health-checked and swapped in on every
- * partition of both scorers, and the events after the change carry the new version.
+ * partition of both scorers, and the events after the change carry the new version; a file
+ * changed in the strategies directory every node watches goes the same way.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -183,6 +184,22 @@ test('a strategy version PUT on an ingest node is scored by every partition of e
     });
     assert.equal(back.status, 200, await back.text());
     await swapped(scorers, 'fleet@1');
+
+    // A file changed in the mounted directory every node watches is announced once and scored
+    // everywhere; the nodes that lose the race to announce it find it announced, not refused.
+    const failures = async () =>
+      Promise.all(
+        nodes.map(async (n) =>
+          (await (await fetch(`${n.url}/metrics`)).text())
+            .split('\n')
+            .filter((l) => l.startsWith('vigil_strategy_reload_failures_total'))
+            .join('\n'),
+        ),
+      );
+    const failuresBefore = await failures();
+    await writeFile(path.join(strategies, 'fleet.yaml'), fleet(3, 3));
+    await swapped(scorers, 'fleet@3');
+    assert.deepEqual(await failures(), failuresBefore);
 
     const codes = await Promise.all(nodes.map((n) => n.stop()));
     assert.deepEqual(

@@ -8,11 +8,14 @@ import path from 'node:path';
 import { watchDir } from '../fs/watch-dir.js';
 import { VigilError } from '../errors.js';
 import { parseStrategy } from '../core/strategy/parse.js';
-import type { StrategySlots } from './strategy-slots.js';
+import type { Strategy } from '../core/strategy/schema.js';
 
 export interface StrategyWatchOptions {
   readonly dir: string;
-  readonly slots: StrategySlots;
+  /** Where a changed file goes: the engine's slots, or a cluster node's announcements. */
+  readonly slots: {
+    propose(strategy: Strategy, yaml: string, source: string): Promise<unknown>;
+  };
   /** Quiet period after the last file event before a scan (default 200 ms). */
   readonly debounceMs?: number;
   /** Periodic rescan (default 5000 ms; 0 disables). */
