@@ -5,6 +5,7 @@ import { finiteNumber, parseSnapshot } from '../snapshot-parts.js';
 import type { VectorDetectorFactory } from '../vector-detector.js';
 import { ADAPT_MODES, isUsable, KEPT_VECTORS, normalise } from './baseline.js';
 import { Forest } from './half-space-trees-forest.js';
+import { Whitening, whiteningStateSchema } from './half-space-trees-whitening.js';
 import type { TrainableVectorDetector } from './trainable.js';
 import { VigilError } from '../../../errors.js';
 
@@ -26,27 +27,32 @@ export const VECTOR_HST_MINIMUM = 16;
 /** Contiguous folds of the held-out calibration. */
 const FOLDS = 5;
 
+/** Fewest vectors the `ewma` masses come from: fewer leave most nodes nearly empty. */
+const EWMA_WINDOW_MIN = 256;
+
 export const vectorHstParamsSchema = z
   .strictObject({
     /** Vectors learned before scoring starts when no pipeline closes the training period. */
     training_points: z.number().int().min(VECTOR_HST_MINIMUM).max(100_000_000).default(1000),
     /** After training: `frozen` keeps the masses, `ewma` rebuilds them from recent vectors. */
     adapt: z.enum(ADAPT_MODES).default('frozen'),
-    /** Under `ewma`, the masses come from the last ⌈1/alpha⌉ vectors (at most 2048). */
+    /** Under `ewma`, the masses come from the last ⌈1/alpha⌉ vectors (256 to 2048). */
     alpha: z.number().gt(0).max(0.5).default(0.001),
     /** Under `ewma`, learned vectors between rebuilds of the masses. */
     refit_every: z.number().int().min(1).max(1_000_000).default(32),
+    /** Split on whitened principal axes (sees broken relations) instead of the raw metrics. */
+    whiten: z.boolean().default(true),
     /** Trees; more smooth the estimate at linear cost. */
-    trees: z.number().int().min(1).max(256).default(25),
+    trees: z.number().int().min(1).max(256).default(50),
     /** Depth of every tree; memory grows as trees × 2^(height+1). */
-    height: z.number().int().min(2).max(16).default(12),
+    height: z.number().int().min(2).max(16).default(10),
     /** A descent ends at the first node holding fewer build vectors than this. */
     size_limit: z.number().int().min(1).max(65_535).default(8),
     /** Rarity ratio that scores 0.5 at least (the calibration can only raise it). */
     min_ratio: z.number().gt(1).default(16),
     /** Quantile of the held-out training ratios put at the 0.5 boundary, times the margin. */
     calibration_quantile: z.number().gt(0.5).max(1).default(0.995),
-    calibration_margin: z.number().min(1).max(10).default(1),
+    calibration_margin: z.number().min(1).max(10).default(2),
   })
   .refine((p) => p.trees * 2 ** p.height <= 2 ** 20, {
     message: 'trees × 2^height must not exceed 2^20',
@@ -72,6 +78,7 @@ const stateSchema = z.object({
   recent: z.array(finiteNumber),
   refitted: z.boolean(),
   sinceRefit: count,
+  whitening: whiteningStateSchema.nullable(),
 });
 type VectorHstState = z.infer<typeof stateSchema>;
 
@@ -107,8 +114,14 @@ export class VectorHstDetector implements TrainableVectorDetector {
   private refitted = false;
   private sinceRefit = 0;
   private lastScore = 0;
+  private whitening: Whitening | null = null;
+  /** Tree coordinates of the vector being scored. */
+  private readonly w: Float64Array;
+  /** Per tree axis: excess isolation, and the whole log mass ratio (fallback). */
   private readonly blame: Float64Array;
   private readonly raw: Float64Array;
+  /** Each metric's share of the last score. */
+  private readonly shares: Float64Array;
 
   constructor(params: VectorHstParams, dimensions: number, seed: number, state?: VectorHstState) {
     if (dimensions > 65_535) throw new RangeError(`at most 65535 metrics, got ${dimensions}`);
@@ -118,10 +131,12 @@ export class VectorHstDetector implements TrainableVectorDetector {
     const { trees, height, size_limit } = params;
     this.forest = new Forest(dimensions, trees, height, size_limit, seed);
     this.trainingPoints = Math.max(params.training_points, VECTOR_HST_MINIMUM);
-    this.window = Math.min(KEPT_VECTORS, Math.ceil(1 / params.alpha));
+    this.window = Math.min(KEPT_VECTORS, Math.max(EWMA_WINDOW_MIN, Math.ceil(1 / params.alpha)));
     this.boundary = params.min_ratio;
     this.blame = new Float64Array(dimensions);
     this.raw = new Float64Array(dimensions);
+    this.w = new Float64Array(dimensions);
+    this.shares = new Float64Array(dimensions);
     if (state) this.restoreState(state);
   }
 
@@ -142,23 +157,40 @@ export class VectorHstDetector implements TrainableVectorDetector {
     if (!isUsable(values, this.dimensions) || !this.fitted) return 0;
     this.blame.fill(0);
     this.raw.fill(0);
-    const density = this.forest.density(values, this.blame, this.raw);
+    this.coordinates(values, this.w);
+    const density = this.forest.density(this.w, this.blame, this.raw);
     const ratio = this.expected / density;
     this.lastScore = ratioScore(ratio, this.boundary);
+    if (this.lastScore > 0) this.explain();
     return this.lastScore;
   }
 
   contributions(out: Float64Array): void {
-    if (this.lastScore === 0) {
-      out.fill(0);
-      return;
+    if (this.lastScore === 0) out.fill(0);
+    else out.set(this.shares);
+  }
+
+  /** The metrics' shares from the axes' blame, falling back to the raw ratios, then evenly. */
+  private explain(): void {
+    const out = this.shares;
+    for (const axes of [this.blame, this.raw]) {
+      if (this.whitening) this.whitening.toMetrics(axes, this.w, out);
+      else out.set(axes);
+      normalise(out);
+      if (out.some((v) => v > 0)) return;
     }
-    out.set(this.blame);
-    normalise(out);
-    if (out.some((v) => v > 0)) return;
-    out.set(this.raw);
-    normalise(out);
-    if (!out.some((v) => v > 0)) out.fill(1 / this.dimensions);
+    out.fill(1 / this.dimensions);
+  }
+
+  /** The vector in the trees' coordinates (whitened when fitted so), into `out`. */
+  private coordinates(values: Float64Array, out: Float64Array): Float64Array {
+    if (this.whitening) this.whitening.transform(values, out);
+    else out.set(values);
+    return out;
+  }
+
+  private allCoordinates(rows: readonly Float64Array[]): Float64Array[] {
+    return rows.map((row) => this.coordinates(row, new Float64Array(this.dimensions)));
   }
 
   learn(_timeMs: number, values: Float64Array): void {
@@ -176,7 +208,7 @@ export class VectorHstDetector implements TrainableVectorDetector {
     this.sinceRefit = 0;
     this.refitted = true;
     this.sample = [];
-    this.rebuild(rowsOf(this.recent, d));
+    this.rebuild(this.allCoordinates(rowsOf(this.recent, d)));
   }
 
   train(timeMs: number, values: Float64Array): void {
@@ -222,6 +254,7 @@ export class VectorHstDetector implements TrainableVectorDetector {
       recent: [...this.recent],
       refitted: this.refitted,
       sinceRefit: this.sinceRefit,
+      whitening: this.whitening?.state() ?? null,
     };
     return { kind: this.kind, params: { ...this.params }, state };
   }
@@ -247,7 +280,9 @@ export class VectorHstDetector implements TrainableVectorDetector {
    */
   private fit(): number[] {
     const d = this.dimensions;
-    const rows = rowsOf(this.sample, d);
+    const raw = rowsOf(this.sample, d);
+    this.whitening = this.params.whiten ? Whitening.of(raw) : null;
+    const rows = this.allCoordinates(raw);
     this.forest.drawWorkSpace(rows, this.seed);
     const held = this.heldOut(rows);
     this.boundary = this.params.min_ratio;
@@ -318,13 +353,14 @@ export class VectorHstDetector implements TrainableVectorDetector {
     this.recent = [...state.recent];
     this.refitted = state.refitted;
     this.sinceRefit = state.sinceRefit;
+    this.whitening = state.whitening && Whitening.fromState(state.whitening, d);
     if (state.space) {
       this.forest.setWorkSpace(state.space);
       this.fitted = true;
       const from = this.refitted
         ? this.recent.slice(0, this.recent.length - this.sinceRefit * d)
         : this.sample;
-      this.rebuild(rowsOf(from, d));
+      this.rebuild(this.allCoordinates(rowsOf(from, d)));
     }
   }
 }
