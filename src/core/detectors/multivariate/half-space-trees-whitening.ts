@@ -30,6 +30,8 @@ export const whiteningStateSchema: z.ZodType<WhiteningState> = z.object({
 
 export class Whitening {
   private readonly inverseRoot: Float64Array;
+  /** Diagonal of R⁻¹ (shrunk). */
+  private readonly precisionDiagonal: Float64Array;
   /** The standardised metrics of the last transformed vector. */
   readonly z: Float64Array;
 
@@ -39,6 +41,14 @@ export class Whitening {
       (v) => 1 / Math.sqrt(shrunkEigenvalue(v, FIT_PARAMS.shrinkage)),
     );
     this.z = new Float64Array(d);
+    this.precisionDiagonal = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      let p = 0;
+      for (let i = 0; i < d; i++) {
+        p += ((fit.vectors[j * d + i] as number) * (this.inverseRoot[i] as number)) ** 2;
+      }
+      this.precisionDiagonal[j] = p;
+    }
   }
 
   /** The whitening of `rows`, or null when they are too few for a correlation. */
@@ -89,31 +99,35 @@ export class Whitening {
   }
 
   /**
-   * Blame per axis (`axes`) back onto the metrics of the last transformed vector `w`: axis i's
-   * blame split by each metric's push along it, max(0, V_ji z_j w_i), into `out`.
+   * Blame per axis (`axes`) back onto the metrics of the last transformed vector `w`, into
+   * `out`: Hotelling's conditional contributions (R⁻¹z)_j² / (R⁻¹)_jj restricted to the axes that
+   * isolated it, each weighted by its share of the blame — metric j's squared residual from what
+   * the other metrics imply, along those axes. A stuck metric stays in range and is blamed for
+   * breaking the relation, not the metrics that moved on as usual.
    */
   toMetrics(axes: Float64Array, w: Float64Array, out: Float64Array): void {
     const { vectors } = this.fit;
     const d = w.length;
-    out.fill(0);
-    for (let i = 0; i < d; i++) {
-      const b = axes[i] as number;
-      if (!(b > 0)) continue;
-      let total = 0;
-      for (let j = 0; j < d; j++) {
-        total += Math.max(
-          0,
-          (vectors[j * d + i] as number) * (this.z[j] as number) * (w[i] as number),
-        );
+    let top = 0;
+    for (let i = 0; i < d; i++) top = Math.max(top, axes[i] as number);
+    if (!(top > 0 && Number.isFinite(top))) {
+      out.fill(0);
+      return;
+    }
+    let big = 0;
+    for (let i = 0; i < d; i++) big = Math.max(big, Math.abs(w[i] as number));
+    for (let j = 0; j < d; j++) {
+      let r = 0;
+      for (let i = 0; i < d; i++) {
+        const weight = (axes[i] as number) / top;
+        // w scaled by its largest entry so the squares cannot overflow.
+        r +=
+          weight *
+          (vectors[j * d + i] as number) *
+          ((w[i] as number) / big) *
+          (this.inverseRoot[i] as number);
       }
-      if (!(total > 0 && Number.isFinite(total))) continue;
-      for (let j = 0; j < d; j++) {
-        const push = Math.max(
-          0,
-          (vectors[j * d + i] as number) * (this.z[j] as number) * (w[i] as number),
-        );
-        out[j] = (out[j] as number) + (b * push) / total;
-      }
+      out[j] = big > 0 ? (r * r) / (this.precisionDiagonal[j] as number) : 0;
     }
   }
 }
