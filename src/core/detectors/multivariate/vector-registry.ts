@@ -3,6 +3,7 @@ import type { DetectorSnapshot } from '../detector.js';
 import type { VectorDetector, VectorDetectorFactory } from '../vector-detector.js';
 import { hotellingFactory } from './hotelling.js';
 import { pcaFactory } from './pca.js';
+import { vectorHstFactory } from './half-space-trees.js';
 import { VigilError } from '../../../errors.js';
 
 /**
@@ -13,6 +14,7 @@ import { VigilError } from '../../../errors.js';
 export const vectorDetectorFactories: Readonly<Record<string, VectorDetectorFactory>> = {
   hotelling: hotellingFactory,
   pca: pcaFactory,
+  'vector-hst': vectorHstFactory,
 };
 
 export class UnknownVectorDetectorError extends VigilError {
