@@ -36,7 +36,8 @@ describe('acknowledged incidents', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('webhooks get no updates of an acknowledged incident; its resolve and reopen go out', async () => {
+  /** Alerting to this file's webhook receiver only, and that webhook's sink. */
+  function webhookAlerting(): { alerting: Alerting; sink: WebhookSink } {
     const settings = alertSettings(
       { webhooks: [{ name: 'ops', url, secret: 'acknowledge-test-secret' }] },
       'http://vigil.test',
@@ -47,7 +48,11 @@ describe('acknowledged incidents', () => {
       registry: new Registry(),
       log: () => undefined,
     });
-    const sink = alerting.sinks[0] as WebhookSink;
+    return { alerting, sink: alerting.sinks[0] as WebhookSink };
+  }
+
+  it('webhooks get no updates of an acknowledged incident; its resolve and reopen go out', async () => {
+    const { alerting, sink } = webhookAlerting();
     const t0 = Date.UTC(2026, 0, 1);
     const temp = { device: 'pump-3', metric: 'temp', start: t0 };
     const flow = { device: 'pump-3', metric: 'flow', start: t0 + 1000 };
@@ -81,17 +86,7 @@ describe('acknowledged incidents', () => {
   });
   it('resolved by hand: its updates go nowhere; the events closing still resolve it', async () => {
     changes.length = 0;
-    const settings = alertSettings(
-      { webhooks: [{ name: 'ops', url, secret: 'acknowledge-test-secret' }] },
-      'http://vigil.test',
-    );
-    const alerting = new Alerting({
-      settings,
-      deadLetters: store.deadLetters,
-      registry: new Registry(),
-      log: () => undefined,
-    });
-    const sink = alerting.sinks[0] as WebhookSink;
+    const { alerting, sink } = webhookAlerting();
     const t0 = Date.UTC(2026, 1, 1);
     const temp = { device: 'pump-8', metric: 'temp', start: t0 };
     const open = alerting.handle(feedItem(temp, 'open', t0));

@@ -19,6 +19,12 @@ import { eventParamsSchema } from '../core/events/params.js';
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('./main.js', import.meta.url));
 
+/** `vigil detect --<flag> <value>…` (then `extra`) in a child process; rejects unless it exits 0. */
+function detect(flags: Readonly<Record<string, string>>, extra: readonly string[] = []) {
+  const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]);
+  return run(process.execPath, [cli, 'detect', ...args, ...extra]);
+}
+
 /** A noisy daily cycle at 5-minute steps with one spike on the given row. */
 function seriesCsv(rows: number, spikeAt: number): string {
   const lines = ['timestamp,temp,pressure'];
@@ -42,7 +48,7 @@ test('scores every row, keeps the input columns and flags the spike', async () =
   const input = path.join(dir, 'in.csv');
   const output = path.join(dir, 'out.csv');
   await writeFile(input, seriesCsv(2000, 1500));
-  await run(process.execPath, [cli, 'detect', '--input', input, '--output', output]);
+  await detect({ input, output });
   const lines = (await readFile(output, 'utf8')).trimEnd().split('\n');
   assert.equal(lines[0], 'timestamp,temp,pressure,score,level,is_anomaly,in_event,event_id');
   assert.equal(lines.length, 2001);
@@ -56,18 +62,7 @@ test('--train-rows learns the first rows without flagging them', async () => {
   const input = path.join(dir, 'in.csv');
   const output = path.join(dir, 'out.csv');
   await writeFile(input, seriesCsv(1200, 100));
-  await run(process.execPath, [
-    cli,
-    'detect',
-    '--input',
-    input,
-    '--output',
-    output,
-    '--strategy',
-    'fast',
-    '--train-rows',
-    '500',
-  ]);
+  await detect({ input, output, strategy: 'fast', 'train-rows': '500' });
   const rows = (await readFile(output, 'utf8')).trimEnd().split('\n').slice(1);
   assert.ok(rows.slice(0, 500).every((line) => line.endsWith(',ok,0,0,')));
 });
@@ -79,7 +74,7 @@ test('bad input: clear error with the line, non-zero exit, no output file left',
   const good = seriesCsv(3000, -1).split('\n');
   good[2500] = '2024-01-09T16:15:00.000Z,oops,4';
   await writeFile(input, good.join('\n'));
-  const failure = await run(process.execPath, [cli, 'detect', '--input', input, '--output', output])
+  const failure = await detect({ input, output })
     .then(() => undefined)
     .catch((err: { code: number; stderr: string }) => err);
   assert.ok(failure, 'the command fails');
@@ -95,14 +90,9 @@ test('an unknown strategy is reported by name', async () => {
   const dir = await workDir();
   const input = path.join(dir, 'in.csv');
   await writeFile(input, seriesCsv(10, -1));
-  const failure = await run(process.execPath, [
-    cli,
-    'detect',
-    '--input',
-    input,
-    '--strategy',
-    'no-such',
-  ]).catch((err: { code: number; stderr: string }) => err);
+  const failure = await detect({ input, strategy: 'no-such' }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
   assert.ok('stderr' in failure);
   assert.match(failure.stderr, /VIGIL_ERR_STRATEGY_NOT_FOUND/);
 });
@@ -137,17 +127,7 @@ async function detectPump(
   await writeFile(input, csv);
   const strategy = strategyYaml === undefined ? 'multivariate' : path.join(dir, 'vector.yaml');
   if (strategyYaml !== undefined) await writeFile(strategy, strategyYaml);
-  const { stderr } = await run(process.execPath, [
-    cli,
-    'detect',
-    '--input',
-    input,
-    '--output',
-    output,
-    '--strategy',
-    strategy,
-    ...args,
-  ]);
+  const { stderr } = await detect({ input, output, strategy }, args);
   const [header = '', ...lines] = (await readFile(output, 'utf8')).trimEnd().split('\n');
   const rows = lines.map((line) => {
     const cells = line.split(',');
@@ -212,16 +192,7 @@ test('--events writes one explained event per incident as JSON lines', async () 
   const input = path.join(dir, 'in.csv');
   const events = path.join(dir, 'events.jsonl');
   await writeFile(input, seriesCsv(2000, 1500));
-  const { stderr } = await run(process.execPath, [
-    cli,
-    'detect',
-    '--input',
-    input,
-    '--output',
-    path.join(dir, 'out.csv'),
-    '--events',
-    events,
-  ]);
+  const { stderr } = await detect({ input, output: path.join(dir, 'out.csv'), events });
   const lines = (await readFile(events, 'utf8')).trimEnd().split('\n');
   const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   const spike = parsed.find((e) => e.start === Date.UTC(2024, 0, 1) + 1500 * 300_000);
@@ -271,20 +242,13 @@ async function detectRig(dir: string, name: string): Promise<{ csv: string; even
   const input = path.join(dir, 'rig.csv');
   const output = path.join(dir, `${name}.csv`);
   const events = path.join(dir, `${name}.jsonl`);
-  const { stderr } = await run(process.execPath, [
-    cli,
-    'detect',
-    '--input',
+  const { stderr } = await detect({
     input,
-    '--output',
     output,
-    '--events',
     events,
-    '--strategy',
-    path.join(dir, 'rig.yaml'),
-    '--train-rows',
-    '400',
-  ]);
+    strategy: path.join(dir, 'rig.yaml'),
+    'train-rows': '400',
+  });
   assert.match(stderr, /warning: events\.cooldown_ms is deprecated/);
   return { csv: await readFile(output, 'utf8'), events: await readFile(events, 'utf8') };
 }

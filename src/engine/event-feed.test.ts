@@ -7,25 +7,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import pg from 'pg';
-import { openStore } from '../store/open-store.js';
 import type { IngestPoint } from './engine.js';
 import { createEngine } from './create-engine.js';
+import { storesInThrowawaySchemas } from './testing/pg-schemas.js';
 
 const BASE = Date.UTC(2025, 0, 1);
-const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const SCHEMA = `vigil_spans_feed_${process.pid}_${Date.now().toString(36)}`;
+const openTestStore = storesInThrowawaySchemas('vigil_spans_feed');
 const dirs: string[] = [];
 
 after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  } finally {
-    await c.end();
-  }
 });
 
 /** A 1 Hz temperature, 30 degrees hotter for ten seconds from point 400 (a spike at 700 too). */
@@ -42,7 +33,7 @@ function points(from: number, n: number): IngestPoint[] {
 }
 
 it('every event change on the feed is already stored when the listener gets it', async () => {
-  const store = await openStore({ databaseUrl: PG_URL, schema: SCHEMA, timescale: 'off' });
+  const store = await openTestStore();
   const spoolDir = await mkdtemp(join(tmpdir(), 'vigil-spans-feed-'));
   dirs.push(spoolDir);
   try {

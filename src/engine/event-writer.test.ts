@@ -1,29 +1,10 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { openStore } from '../store/open-store.js';
-import type { Store, StoredEvent } from '../store/store.js';
+import type { StoredEvent } from '../store/store.js';
 import { EventWriter } from './event-writer.js';
+import { storesInThrowawaySchemas } from './testing/pg-schemas.js';
 
-const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const RUN = `vigil_spans_writer_${process.pid}_${Date.now().toString(36)}`;
-const schemas: string[] = [];
-
-after(async () => {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    for (const schema of schemas) await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await c.end();
-  }
-});
-
-async function store(): Promise<Store> {
-  const schema = `${RUN}_${schemas.length}`;
-  schemas.push(schema);
-  return openStore({ databaseUrl: PG_URL, schema, timescale: 'off' });
-}
+const store = storesInThrowawaySchemas('vigil_spans_writer');
 
 function event(start: number, end: number | null): StoredEvent {
   return {

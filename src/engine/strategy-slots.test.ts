@@ -3,17 +3,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import { parseStrategy } from '../core/strategy/parse.js';
 import { VigilError } from '../errors.js';
 import { buildHttpServer } from '../server/http.js';
-import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import type { EngineFeedItem, IngestPoint, ScoredPoint, Engine } from './engine.js';
 import { createEngine } from './create-engine.js';
 import { StrategySlots } from './strategy-slots.js';
 import { watchStrategyDir } from './strategy-watch.js';
+import { storesInThrowawaySchemas } from './testing/pg-schemas.js';
 
 const BASE = Date.UTC(2025, 0, 1);
 const DEVICES = ['pump-1', 'pump-2'];
@@ -72,25 +71,8 @@ interface Rig {
   close(keepStore?: boolean): Promise<void>;
 }
 
-const PG_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const RUN = `vigil_slots_${process.pid}_${Date.now().toString(36)}`;
-const schemas: string[] = [];
-after(async () => {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    for (const schema of schemas) await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await c.end();
-  }
-});
-
 /** PostgreSQL in a schema of its own (dropped at the end): much quicker to open than PGlite. */
-async function openTestStore(): Promise<Store> {
-  const schema = `${RUN}_${schemas.length}`;
-  schemas.push(schema);
-  return openStore({ databaseUrl: PG_URL, schema, timescale: 'off' });
-}
+const openTestStore = storesInThrowawaySchemas('vigil_slots');
 
 async function rig(workers = 0, existing?: Store): Promise<Rig> {
   const store = existing ?? (await openTestStore());

@@ -11,6 +11,18 @@ import { openPGliteStore } from '../store/pglite-store.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { DurableFeed } from './durable-feed.js';
 
+/** The real store's events, every write held until `release()`: a slow (or hung) database. */
+function heldEventWrites(store: Store): { events: Store['events']; release: () => void } {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const events = Object.create(store.events) as Store['events'];
+  events.upsert = async (rows: readonly StoredEvent[]) => {
+    await held;
+    return store.events.upsert(rows);
+  };
+  return { events, release };
+}
+
 describe('durable feed', () => {
   let store: Store;
   before(async () => {
@@ -19,14 +31,8 @@ describe('durable feed', () => {
   after(async () => store.close());
 
   it('stores the event and its incident before any listener hears of them', async () => {
-    // The real store, its event writes held until released: a slow database.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const events = Object.create(store.events) as Store['events'];
-    events.upsert = async (rows: readonly StoredEvent[]) => {
-      await held;
-      return store.events.upsert(rows);
-    };
+    // A slow database.
+    const { events, release } = heldEventWrites(store);
     const heard: string[] = [];
     const seenStored: boolean[] = [];
     const feed = new DurableFeed({
@@ -76,13 +82,7 @@ describe('durable feed', () => {
     await feed.close();
   });
   it('a hung write holds the items at most holdMs, then they go on; the write still lands', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const events = Object.create(store.events) as Store['events'];
-    events.upsert = async (rows: readonly StoredEvent[]) => {
-      await held;
-      return store.events.upsert(rows);
-    };
+    const { events, release } = heldEventWrites(store);
     const logged: string[] = [];
     const heard: string[] = [];
     const feed = new DurableFeed({

@@ -14,6 +14,7 @@ import type { IncidentChange, IncidentGrouper } from '../alerts/incident.js';
 import { incidentMetrics } from '../alerts/incident.js';
 import { errorText } from '../alerts/sink.js';
 import type { Engine, EngineFeedItem } from '../engine/engine.js';
+import { toStoredEvent } from '../engine/scoring/stored-event.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import type { IncidentRecord } from './types.js';
 
@@ -36,25 +37,13 @@ export interface DurableFeedOptions {
 
 /** The stored form of a feed event (the strategy `name@version` split). */
 export function storedEventOf(item: EventItem): StoredEvent {
-  const e = item.event;
-  const at = e.strategy.lastIndexOf('@');
-  const version = Number(e.strategy.slice(at + 1));
-  return {
-    id: e.id,
-    device: item.device,
-    metric: item.metric,
-    strategy: at > 0 ? e.strategy.slice(0, at) : e.strategy,
-    strategyVersion: at > 0 && Number.isInteger(version) ? version : 1,
-    start: e.start,
-    end: e.end,
-    peak: { time: e.peak.time, score: e.peak.score, values: e.peak.values },
-    level: e.level,
-    points: e.points,
-    explanation:
-      e.explanation === null
-        ? null
-        : (JSON.parse(JSON.stringify(e.explanation)) as StoredEvent['explanation']),
-  };
+  const named = item.event.strategy;
+  const at = named.lastIndexOf('@');
+  const version = Number(named.slice(at + 1));
+  return toStoredEvent(item, item.device, item.metric, {
+    name: at > 0 ? named.slice(0, at) : named,
+    version: at > 0 && Number.isInteger(version) ? version : 1,
+  });
 }
 
 export function incidentRecord(change: IncidentChange): IncidentRecord {

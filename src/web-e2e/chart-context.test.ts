@@ -9,22 +9,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { IngestPoint } from '../engine/engine.js';
-import { artifactDir, launchBrowser, openPage } from './browser.js';
-import { startService, type TestService } from './service.js';
+import { openPage } from './browser.js';
+import type { TestService } from './service.js';
+import { calm, endBrowserSession, startBrowserSession, zscoreStrategy } from './session.js';
 
-const STRATEGY = `name: e2e-chart
-version: 1
-description: chart test devices, online z-score
-trigger_rules:
-  - device: "chart-*"
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-    threshold: 4
-threshold:
-  kind: static
-`;
+const STRATEGY = zscoreStrategy({
+  name: 'e2e-chart',
+  description: 'chart test devices, online z-score',
+  devices: 'chart-*',
+});
 
 const DEVICE = 'chart-1';
 const WAIT = { timeout: 60_000 };
@@ -36,7 +29,7 @@ function points(): IngestPoint[] {
   return Array.from({ length: 1200 }, (_, i) => ({
     timestamp: base + i * 1000,
     device_id: DEVICE,
-    metrics: { temp: i === 1000 ? 60 : 20 + Math.sin(i / 7) + (i % 3) * 0.1 },
+    metrics: { temp: i === 1000 ? 60 : calm(i) },
   }));
 }
 
@@ -57,19 +50,12 @@ async function loaded(page: Page, hash: string): Promise<void> {
 
 describe('chart context, in Chromium', { timeout: 300_000 }, () => {
   before(async () => {
-    [service, browser, shots] = await Promise.all([
-      startService([STRATEGY]),
-      launchBrowser(),
-      artifactDir(),
-    ]);
+    ({ service, browser, shots } = await startBrowserSession([STRATEGY]));
     await service.send(points());
     await service.engine.flush();
   });
 
-  after(async () => {
-    await browser?.close();
-    await service?.stop();
-  });
+  after(() => endBrowserSession({ browser, service }));
 
   test('times in the operator zone, shown; switched to UTC and remembered', async () => {
     const { page, errors } = await openPage(browser, { timezoneId: 'Europe/Berlin' });

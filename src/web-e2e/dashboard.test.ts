@@ -9,33 +9,22 @@ import { after, before, describe, test } from 'node:test';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { IngestPoint } from '../engine/engine.js';
-import { artifactDir, launchBrowser, openPage, type WatchedPage } from './browser.js';
-import { startService, type TestService } from './service.js';
+import { openPage, type WatchedPage } from './browser.js';
+import type { TestService } from './service.js';
+import { calm, endBrowserSession, startBrowserSession, zscoreStrategy } from './session.js';
 
-const STRATEGY = `# Browser-test strategy: online z-score, flagged at 4 sigma.
-name: e2e
-version: 1
-description: e2e devices, online z-score
-trigger_rules:
-  - device: "e2e-*"
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-    threshold: 4
-threshold:
-  kind: static
-`;
+/** Stored, and shown in the editor, as written: a comment line, then the shared strategy. */
+const STRATEGY = `# Browser-test strategy: online z-score, flagged at 4 sigma.\n${zscoreStrategy({
+  name: 'e2e',
+  description: 'e2e devices, online z-score',
+  devices: 'e2e-*',
+})}`;
 
 const DEVICE = 'e2e-1';
 const WAIT = { timeout: 20_000 };
 const base = Math.floor(Date.now() / 1000) * 1000 - 400_000;
 
-function normal(i: number): number {
-  return 20 + Math.sin(i / 7) + (i % 3) * 0.1;
-}
-
-function points(from: number, to: number, value: (i: number) => number = normal): IngestPoint[] {
+function points(from: number, to: number, value: (i: number) => number = calm): IngestPoint[] {
   const out: IngestPoint[] = [];
   for (let i = from; i < to; i++) {
     out.push({ timestamp: base + i * 1000, device_id: DEVICE, metrics: { temp: value(i) } });
@@ -57,21 +46,14 @@ async function shot(name: string): Promise<void> {
 
 describe('dashboard in Chromium', { timeout: 120_000 }, () => {
   before(async () => {
-    [service, browser, shots] = await Promise.all([
-      startService([STRATEGY]),
-      launchBrowser(),
-      artifactDir(),
-    ]);
+    ({ service, browser, shots } = await startBrowserSession([STRATEGY]));
     watched = await openPage(browser);
     page = watched.page;
     await service.send(points(0, 380));
     await service.engine.flush();
   });
 
-  after(async () => {
-    await browser?.close();
-    await service?.stop();
-  });
+  after(() => endBrowserSession({ browser, service }));
 
   test('the fleet overview shows the device, its series with their level, and the ingest', async () => {
     await page.goto(`${service.url}/`);

@@ -18,23 +18,16 @@ import { alertSettings } from '../alerts/config.js';
 import type { IngestPoint } from '../engine/engine.js';
 import { freePort } from '../net/free-port.js';
 import { sleep } from '../timing/sleep.js';
-import { artifactDir, launchBrowser, openPage, type WatchedPage } from './browser.js';
-import { startService, type TestService } from './service.js';
+import { openPage, type WatchedPage } from './browser.js';
+import type { TestService } from './service.js';
+import { calm, startBrowserSession, zscoreStrategy } from './session.js';
 
 const PROGRAM = process.env.VIGIL_ALERTMANAGER ?? 'prometheus-alertmanager';
-const STRATEGY = `name: e2e-incidents
-version: 1
-description: incident devices, online z-score
-trigger_rules:
-  - device: "inc-*"
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-    threshold: 4
-threshold:
-  kind: static
-`;
+const STRATEGY = zscoreStrategy({
+  name: 'e2e-incidents',
+  description: 'incident devices, online z-score',
+  devices: 'inc-*',
+});
 const DEVICE = 'inc-pump-1';
 const WAIT = { timeout: 20_000 };
 const base = Math.floor(Date.now() / 1000) * 1000 - 400_000;
@@ -42,7 +35,7 @@ const base = Math.floor(Date.now() / 1000) * 1000 - 400_000;
 function points(from: number, to: number, value?: number): IngestPoint[] {
   const out: IngestPoint[] = [];
   for (let i = from; i < to; i++) {
-    const v = value ?? 20 + Math.sin(i / 7) + (i % 3) * 0.1;
+    const v = value ?? calm(i);
     out.push({ timestamp: base + i * 1000, device_id: DEVICE, metrics: { temp: v } });
   }
   return out;
@@ -220,11 +213,7 @@ describe('incidents: alerts, links and the incident page', { timeout: 180_000 },
       },
       `http://127.0.0.1:${port}`,
     );
-    [service, browser, shots] = await Promise.all([
-      startService([STRATEGY], [], { alerts, port }),
-      launchBrowser(),
-      artifactDir(),
-    ]);
+    ({ service, browser, shots } = await startBrowserSession([STRATEGY], [], { alerts, port }));
     watched = await openPage(browser);
     page = watched.page;
     await service.send(points(0, 380));

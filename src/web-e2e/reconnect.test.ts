@@ -17,20 +17,13 @@ import type { Store } from '../store/store.js';
 import { sleep } from '../timing/sleep.js';
 import { artifactDir, launchBrowser, openPage, type WatchedPage } from './browser.js';
 import { startService, type TestService } from './service.js';
+import { calm, zscoreStrategy } from './session.js';
 
-const STRATEGY = `name: e2e-reconnect
-version: 1
-description: reconnect test devices, online z-score
-trigger_rules:
-  - device: "rc-*"
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-    threshold: 4
-threshold:
-  kind: static
-`;
+const STRATEGY = zscoreStrategy({
+  name: 'e2e-reconnect',
+  description: 'reconnect test devices, online z-score',
+  devices: 'rc-*',
+});
 
 const LIVE = 'rc-live';
 const QUIET = 'rc-quiet';
@@ -41,8 +34,6 @@ const WAIT = { timeout: 60_000 };
 /** Long enough for a chart's right edge to fall well behind "now" (it used to stop following). */
 const OUTAGE_MS = 8_000;
 
-const normal = (i: number) => 20 + Math.sin(i / 7) + (i % 3) * 0.1;
-
 /** 1 Hz points of one device, `count` of them ending at `end` (ms), a spike at the given indexes. */
 function run(device: string, end: number, count: number, spikes: readonly number[] = []) {
   const out: IngestPoint[] = [];
@@ -51,7 +42,7 @@ function run(device: string, end: number, count: number, spikes: readonly number
     out.push({
       timestamp: start + i * 1000,
       device_id: device,
-      metrics: { temp: spikes.includes(i) ? 60 : normal(i) },
+      metrics: { temp: spikes.includes(i) ? 60 : calm(i) },
     });
   }
   return out;

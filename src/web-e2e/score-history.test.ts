@@ -11,20 +11,13 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { launchBrowser, openPage } from './browser.js';
 import { startService } from './service.js';
+import { calm, zscoreStrategy } from './session.js';
 
-const STRATEGY = `name: e2e-restart
-version: 1
-description: restart test devices, online z-score
-trigger_rules:
-  - device: "restart-*"
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-    threshold: 4
-threshold:
-  kind: static
-`;
+const STRATEGY = zscoreStrategy({
+  name: 'e2e-restart',
+  description: 'restart test devices, online z-score',
+  devices: 'restart-*',
+});
 
 const DEVICE = 'restart-1';
 const WAIT = { timeout: 30_000 };
@@ -35,7 +28,7 @@ function points(): IngestPoint[] {
   return Array.from({ length: 300 }, (_, i) => ({
     timestamp: base + i * 1000,
     device_id: DEVICE,
-    metrics: { temp: i === 280 ? 90 : 20 + Math.sin(i / 7) + (i % 3) * 0.1 },
+    metrics: { temp: i === 280 ? 90 : calm(i) },
   }));
 }
 

@@ -9,22 +9,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { IngestPoint } from '../engine/engine.js';
-import { artifactDir, launchBrowser, openPage, type WatchedPage } from './browser.js';
-import { startService, type TestService } from './service.js';
+import { openPage, type WatchedPage } from './browser.js';
+import type { TestService } from './service.js';
+import { calm, endBrowserSession, startBrowserSession, zscoreStrategy } from './session.js';
 
-const STRATEGY = `name: e2e-phone
-version: 1
-description: phone test devices, online z-score
-trigger_rules:
-  - device: "a-rather-long-device-name-*"
-detector:
-  kind: ewzscore
-  params:
-    alpha: 0.05
-    threshold: 4
-threshold:
-  kind: static
-`;
+const STRATEGY = zscoreStrategy({
+  name: 'e2e-phone',
+  description: 'phone test devices, online z-score',
+  devices: 'a-rather-long-device-name-*',
+});
 
 const DEVICE = 'a-rather-long-device-name-on-the-third-floor-pump-07';
 const WAIT = { timeout: 60_000 };
@@ -36,7 +29,7 @@ function points(): IngestPoint[] {
     timestamp: base + i * 1000,
     device_id: DEVICE,
     metrics: {
-      temperature_outlet_celsius: i === 250 ? 70 : 20 + Math.sin(i / 7) + (i % 3) * 0.1,
+      temperature_outlet_celsius: i === 250 ? 70 : calm(i),
       flow: 5 + Math.cos(i / 9),
     },
   }));
@@ -96,11 +89,7 @@ async function luminance(page: Page, selector: string, property: string): Promis
 
 describe('390 px and dark mode, in Chromium', { timeout: 400_000 }, () => {
   before(async () => {
-    [service, browser, shots] = await Promise.all([
-      startService([STRATEGY]),
-      launchBrowser(),
-      artifactDir(),
-    ]);
+    ({ service, browser, shots } = await startBrowserSession([STRATEGY]));
     await service.send(points());
     await service.engine.flush();
     const answer = (await (await fetch(`${service.url}/v1/events`)).json()) as {
@@ -111,10 +100,7 @@ describe('390 px and dark mode, in Chromium', { timeout: 400_000 }, () => {
     eventId = first.id;
   });
 
-  after(async () => {
-    await browser?.close();
-    await service?.stop();
-  });
+  after(() => endBrowserSession({ browser, service }));
 
   for (const scheme of ['light', 'dark'] as const) {
     test(`every view fits 390 px without sideways scrolling (${scheme})`, async () => {

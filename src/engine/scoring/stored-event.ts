@@ -9,10 +9,10 @@ import type { Strategy } from '../../core/strategy/schema.js';
 import type { JsonValue, StoredEvent } from '../../store/store.js';
 
 export function toStoredEvent(
-  change: EventChange,
+  change: Pick<EventChange, 'event'>,
   device: string,
   metric: string | null,
-  strategy: Strategy,
+  strategy: Pick<Strategy, 'name' | 'version'>,
 ): StoredEvent {
   const e = change.event;
   return {
