@@ -108,3 +108,14 @@ export class WatchedTokens implements Authenticator {
     this.#watch?.close();
   }
 }
+
+/**
+ * The authenticator `vigil serve` runs with (every role): the tokens file watched when one is
+ * configured, else none (loopback only, docs/security.md).
+ */
+export async function openAuthenticator(
+  file: string | undefined,
+  options: Omit<WatchedTokensOptions, 'file'>,
+): Promise<Authenticator> {
+  return file === undefined ? new TokenSet([]) : WatchedTokens.open({ ...options, file });
+}

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../timing/sleep.js';
+import { waitUntilReady } from '../net/wait-ready.js';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -62,19 +63,13 @@ export class VigilProcess {
   }
 
   async ready(timeoutMs = 180_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.gone) throw new Error(`vigil serve exited while starting:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`vigil serve not ready:\n${this.output}`);
-      try {
-        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(25);
-    }
+    await waitUntilReady({
+      url: this.url,
+      gone: () => this.gone,
+      output: () => this.output,
+      timeoutMs,
+      pollMs: 25,
+    });
   }
 
   async kill(): Promise<void> {

@@ -15,9 +15,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Alerting } from '../alerts/alerting.js';
 import { alertSettings } from '../alerts/config.js';
 import { isLoopback } from '../auth/config.js';
-import type { Authenticator } from '../auth/scope.js';
-import { TokenSet } from '../auth/token-set.js';
-import { WatchedTokens } from '../auth/tokens-watch.js';
+import { openAuthenticator, WatchedTokens } from '../auth/tokens-watch.js';
 import { rateLimitOptions } from '../auth/rate-limit-config.js';
 import { engineOptions } from '../engine/config.js';
 import { createEngine } from '../engine/create-engine.js';
@@ -131,14 +129,10 @@ export async function serve(settings: ServeSettings): Promise<void> {
   try {
     const registry = serviceRegistry();
     // Every HTTP route (and the gRPC server) checks callers against this; off without a file.
-    const auth: Authenticator =
-      settings.authTokens === undefined
-        ? new TokenSet([])
-        : await WatchedTokens.open({
-            file: settings.authTokens,
-            registry,
-            log: { info: (msg) => info(msg), warn: warnLater },
-          });
+    const auth = await openAuthenticator(settings.authTokens, {
+      registry,
+      log: { info: (msg) => info(msg), warn: warnLater },
+    });
     if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
     await mkdir(settings.dataDir, { recursive: true });
     const store = await openStore({

@@ -13,9 +13,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Alerting } from '../alerts/alerting.js';
 import { alertSettings } from '../alerts/config.js';
 import { rateLimitOptions } from '../auth/rate-limit-config.js';
-import type { Authenticator } from '../auth/scope.js';
-import { TokenSet } from '../auth/token-set.js';
-import { WatchedTokens } from '../auth/tokens-watch.js';
+import { openAuthenticator, WatchedTokens } from '../auth/tokens-watch.js';
 import { serviceRegistry, stopOnSignals, type Running } from '../cli/serve.js';
 import { registerServeRoutes } from '../cli/serve-routes.js';
 import type { ServeSettings } from '../cli/serve-settings.js';
@@ -74,14 +72,10 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
     running.push({ name, stop, ...(weight === undefined ? {} : { weight }) });
   try {
     const registry = serviceRegistry();
-    const auth: Authenticator =
-      settings.authTokens === undefined
-        ? new TokenSet([])
-        : await WatchedTokens.open({
-            file: settings.authTokens,
-            registry,
-            log: { info: infoLater, warn: warnLater },
-          });
+    const auth = await openAuthenticator(settings.authTokens, {
+      registry,
+      log: { info: infoLater, warn: warnLater },
+    });
     if (auth instanceof WatchedTokens) started('tokens', () => auth.close());
     const store = await openStore({
       ...storeOptions(config.store ?? {}, settings),

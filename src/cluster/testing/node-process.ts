@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../net/free-port.js';
-import { sleep } from '../../timing/sleep.js';
+import { waitUntilReady } from '../../net/wait-ready.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -85,19 +85,13 @@ export class NodeProcess {
   }
 
   private async ready(timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.gone) throw new Error(`vigil serve exited while starting:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`vigil serve not ready:\n${this.output}`);
-      try {
-        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
-    }
+    await waitUntilReady({
+      url: this.url,
+      gone: () => this.gone,
+      output: () => this.output,
+      timeoutMs,
+      pollMs: 50,
+    });
   }
 
   /** GET a JSON document of this node. */
