@@ -3,24 +3,14 @@
  * with two metrics, seeded noise around per-device levels, and spikes (anomalies) at seeded
  * places. Batches are one timestamp of every device, in time order.
  */
+import { Rng } from '../../core/stats/rng.js';
 import type { IngestPoint } from '../../engine/engine.js';
-
-/** mulberry32: small, seeded, deterministic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const T0 = Date.UTC(2026, 5, 1);
 
 export function recordedBatches(devices: number, steps: number, seed = 15): IngestPoint[][] {
-  const rnd = random(seed);
+  const rng = Rng.fromSeed(seed);
+  const rnd = () => rng.next();
   const base = Array.from({ length: devices }, () => 20 + rnd() * 10);
   const spikes = Array.from({ length: devices }, () => {
     const at = new Set<number>();
