@@ -8,7 +8,7 @@ import type { KV } from '@nats-io/kv';
 import { compileStrategy, isVectorStrategy } from '../core/strategy/compile.js';
 import { parseStrategy } from '../core/strategy/parse.js';
 import type { Strategy } from '../core/strategy/schema.js';
-import { rejected } from '../engine/strategy-slots.js';
+import { rejected, storedStrategy } from '../engine/strategy-slots.js';
 import { VigilError } from '../errors.js';
 import type { StrategyChange, StrategyChanges } from '../server/strategy-routes.js';
 import type { Store } from '../store/store.js';
@@ -104,14 +104,7 @@ export class ClusterStrategies implements StrategyChanges {
 
   rollback(name: string, version: number): Promise<StrategyChange> {
     return this.serial(async () => {
-      const stored = await this.store.strategies.get(name, version);
-      if (stored === undefined) {
-        throw new VigilError(
-          'VIGIL_ERR_STRATEGY_NOT_FOUND',
-          `no stored strategy ${name}@${version}`,
-        );
-      }
-      const strategy = parseStrategy(stored.yaml, `${name}@${version} (stored)`);
+      const strategy = await storedStrategy(this.store, name, version);
       const now = await announced(this.kv, name);
       if ((now?.version ?? this.current.get(name)?.version) === version) return unchanged(strategy);
       return this.announce(strategy, now?.revision, `rollback to ${name}@${version}`);

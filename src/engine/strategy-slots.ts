@@ -52,6 +52,19 @@ export function rejected(message: string): VigilError {
   return new VigilError('VIGIL_ERR_STRATEGY_REJECTED', message);
 }
 
+/** A stored version of a strategy, to roll back to; `VIGIL_ERR_STRATEGY_NOT_FOUND` without it. */
+export async function storedStrategy(
+  store: Store,
+  name: string,
+  version: number,
+): Promise<Strategy> {
+  const stored = await store.strategies.get(name, version);
+  if (stored === undefined) {
+    throw new VigilError('VIGIL_ERR_STRATEGY_NOT_FOUND', `no stored strategy ${name}@${version}`);
+  }
+  return parseStrategy(stored.yaml, `${name}@${version} (stored)`);
+}
+
 export class StrategySlots {
   private readonly engine: Engine;
   private readonly store: Store;
@@ -107,14 +120,7 @@ export class StrategySlots {
   /** Make a stored version active again (through the same check). */
   rollback(name: string, version: number): Promise<ReloadResult> {
     return this.serial(async () => {
-      const stored = await this.store.strategies.get(name, version);
-      if (stored === undefined) {
-        throw new VigilError(
-          'VIGIL_ERR_STRATEGY_NOT_FOUND',
-          `no stored strategy ${name}@${version}`,
-        );
-      }
-      const strategy = parseStrategy(stored.yaml, `${name}@${version} (stored)`);
+      const strategy = await storedStrategy(this.store, name, version);
       if (this.activeVersion(name) === version) return this.unchanged(strategy);
       return this.activate(strategy, `rollback to ${name}@${version}`);
     });
