@@ -7,6 +7,8 @@
  * stops it with SIGTERM. Node flags: those of `npm start` (`--max-semi-space-size=32`), or
  * BENCH_START_NODE_FLAGS (space-separated). Prints medians, then one line to parse:
  *   `start_new_ms=<n> start_existing_ms=<n> rss_ready_mb=<n> rss_idle_mb=<n>` (existing dir).
+ * With BENCH_START_DATABASE_URL (a PostgreSQL server URL) it also starts with `--database-url`
+ * on a new database and then on that existing one, to show what the embedded store costs.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,10 +16,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const IDLE_S = Number(process.env.BENCH_START_IDLE_S ?? 10);
+const DATABASE_URL = process.env.BENCH_START_DATABASE_URL;
 const FLAGS = (process.env.BENCH_START_NODE_FLAGS ?? '--max-semi-space-size=32')
   .split(' ')
   .filter((f) => f !== '');
@@ -34,23 +38,15 @@ async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-function startOnce(dataDir: string): Promise<Run> {
+/** `--data-dir <dir>` for the embedded store, or `--database-url <url>` for PostgreSQL. */
+type StoreArgs = readonly string[];
+
+function startOnce(store: StoreArgs): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [
-        ...FLAGS,
-        MAIN,
-        'serve',
-        '--no-demo',
-        '--data-dir',
-        dataDir,
-        '--port',
-        '0',
-        '--grpc-port',
-        '0',
-      ],
+      [...FLAGS, MAIN, 'serve', '--no-demo', ...store, '--port', '0', '--grpc-port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -81,6 +77,36 @@ function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+function databaseUrl(name: string): string {
+  const url = new URL(DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** The same runs on PostgreSQL: a new database per "new" run, the first one kept. */
+async function postgresRuns(): Promise<{ fresh: Run[]; existing: Run[] }> {
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  const names = Array.from({ length: RUNS }, (_, i) => `vigil_bench_start_${process.pid}_${i}`);
+  const fresh: Run[] = [];
+  const existing: Run[] = [];
+  try {
+    for (const name of names) {
+      await admin.query(`CREATE DATABASE ${name}`);
+      fresh.push(await startOnce(['--database-url', databaseUrl(name)]));
+      process.stderr.write(`postgres, new database: ${fresh.at(-1)!.readyMs.toFixed(0)} ms\n`);
+    }
+    for (let i = 0; i < RUNS; i++) {
+      existing.push(await startOnce(['--database-url', databaseUrl(names[0]!)]));
+      process.stderr.write(`postgres, existing: ${existing.at(-1)!.readyMs.toFixed(0)} ms\n`);
+    }
+  } finally {
+    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+  return { fresh, existing };
+}
+
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'vigil-bench-start-'));
   const fresh: Run[] = [];
@@ -89,14 +115,14 @@ async function main(): Promise<void> {
     const kept = path.join(root, 'kept');
     for (let i = 0; i < RUNS; i++) {
       const dir = i === 0 ? kept : path.join(root, `new-${i}`);
-      fresh.push(await startOnce(dir));
+      fresh.push(await startOnce(['--data-dir', dir]));
       process.stderr.write(
         `new data dir ${i + 1}/${RUNS}: ${fresh.at(-1)!.readyMs.toFixed(0)} ms\n`,
       );
       if (i > 0) await rm(dir, { recursive: true, force: true });
     }
     for (let i = 0; i < RUNS; i++) {
-      existing.push(await startOnce(kept));
+      existing.push(await startOnce(['--data-dir', kept]));
       process.stderr.write(
         `existing data dir ${i + 1}/${RUNS}: ${existing.at(-1)!.readyMs.toFixed(0)} ms\n`,
       );
@@ -115,11 +141,21 @@ async function main(): Promise<void> {
   console.log(['data dir', 'ready ms', 'RSS at ready MB', `RSS ${IDLE_S} s later MB`].join('\t'));
   console.log(row('new', fresh));
   console.log(row('existing', existing));
+  const onPostgres = DATABASE_URL === undefined ? undefined : await postgresRuns();
+  if (onPostgres !== undefined) {
+    console.log(row('postgres, new database', onPostgres.fresh));
+    console.log(row('postgres, existing', onPostgres.existing));
+  }
   console.log(
     `start_new_ms=${median(fresh.map((r) => r.readyMs)).toFixed(0)}` +
       ` start_existing_ms=${median(existing.map((r) => r.readyMs)).toFixed(0)}` +
       ` rss_ready_mb=${median(existing.map((r) => r.rssReadyMb)).toFixed(0)}` +
-      ` rss_idle_mb=${median(existing.map((r) => r.rssIdleMb)).toFixed(0)}`,
+      ` rss_idle_mb=${median(existing.map((r) => r.rssIdleMb)).toFixed(0)}` +
+      (onPostgres === undefined
+        ? ''
+        : ` pg_start_new_ms=${median(onPostgres.fresh.map((r) => r.readyMs)).toFixed(0)}` +
+          ` pg_start_existing_ms=${median(onPostgres.existing.map((r) => r.readyMs)).toFixed(0)}` +
+          ` pg_rss_idle_mb=${median(onPostgres.existing.map((r) => r.rssIdleMb)).toFixed(0)}`),
   );
 }
 

@@ -2,8 +2,9 @@
  * The crash test's victim: runs an engine on a PGlite data directory and ingests numbered
  * batches for ever, printing `ack <id>` once each batch is acknowledged. Points of batch `id`
  * are `crashBatch(id)`, so the test knows exactly what every printed ack promised.
- * Usage: node crash-child.js <dataDir> <spoolDir> <firstId> [workers] [shadow]  (scoring workers,
- * default 0; `shadow`: shadow run 1 scores `CRASH_CANDIDATE_YAML` beside the active strategy)
+ * Usage: node crash-child.js <dataDir> <spoolDir> <firstId> [workers] [shadow] [lazy]  (scoring
+ * workers, default 0; `shadow`: shadow run 1 scores `CRASH_CANDIDATE_YAML` beside the active
+ * strategy; `lazy`: every checkpointed series is restored lazily, on its next point)
  */
 import { parseStrategy } from '../../core/strategy/parse.js';
 import { openStore } from '../../store/open-store.js';
@@ -34,9 +35,9 @@ export function crashBatch(id: number): IngestPoint[] {
 }
 
 async function main(): Promise<void> {
-  const [dataDir, spoolDir, first, workers = '0', shadow] = process.argv.slice(2);
+  const [dataDir, spoolDir, first, workers = '0', ...options] = process.argv.slice(2);
   if (dataDir === undefined || spoolDir === undefined || first === undefined) {
-    throw new Error('usage: crash-child <dataDir> <spoolDir> <firstId> [workers] [shadow]');
+    throw new Error('usage: crash-child <dataDir> <spoolDir> <firstId> [workers] [shadow] [lazy]');
   }
   const store = await openStore({ dataDir });
   const engine = await createEngine({
@@ -44,7 +45,8 @@ async function main(): Promise<void> {
     spoolDir,
     checkpointEveryMs: 200,
     workers: Number(workers),
-    ...(shadow === 'shadow'
+    ...(options.includes('lazy') ? { lazyRestoreAbove: 0 } : {}),
+    ...(options.includes('shadow')
       ? { shadows: [{ run: 1, strategy: parseStrategy(CRASH_CANDIDATE_YAML) }] }
       : {}),
   });
