@@ -7,7 +7,8 @@
  * commits of BENCH_BATCH (default 10,000) points, each a time slice across all series, as live
  * ingest produces them. PostgreSQL: DATABASE_URL or postgresql://postgres@127.0.0.1:5432/test,
  * in schemas of its own that are dropped afterwards. Each figure is the median of BENCH_RUNS
- * (default 3) passes.
+ * (default 3) passes. BENCH_PGLITE_BUFFERS_MB (e.g. `128,32`) measures the PGlite data directory
+ * once per buffer pool size (MB), side by side, instead of once at the default.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,9 @@ const DEVICES = 4;
 const METRICS = 5;
 const SERIES = DEVICES * METRICS;
 const START = Date.UTC(2025, 0, 1);
+const PGLITE_BUFFERS: readonly (number | undefined)[] = process.env.BENCH_PGLITE_BUFFERS_MB?.split(
+  ',',
+).map(Number) ?? [undefined];
 
 function batches(): PointBatch[] {
   const out: PointBatch[] = [];
@@ -159,13 +163,17 @@ async function viaAppender(store: Store): Promise<Measurement> {
 }
 
 const targets: Target[] = [
-  {
-    label: 'PGlite, data directory',
+  ...PGLITE_BUFFERS.map((mb): Target => ({
+    label: `PGlite, data directory${mb === undefined ? '' : `, ${mb} MB buffers`}`,
     measure: async (pass) =>
       viaAppender(
-        await openPGliteStore({ dataDir: join(dir, `pglite-${pass}`), retentionDays: 0 }),
+        await openPGliteStore({
+          dataDir: join(dir, `pglite-${mb ?? 'default'}-${pass}`),
+          retentionDays: 0,
+          ...(mb === undefined ? {} : { sharedBuffersMb: mb }),
+        }),
       ),
-  },
+  })),
   {
     label: 'PGlite, in memory',
     measure: async () => viaAppender(await openPGliteStore({ retentionDays: 0 })),

@@ -11,6 +11,7 @@ describe('store config', () => {
       timescale: 'require',
       compress_after_hours: 48,
       chunk_hours: 6,
+      embedded_buffers_mb: 16,
     });
     assert.deepEqual(storeOptions(config, where), {
       databaseUrl: 'postgres://db/vigil',
@@ -19,6 +20,7 @@ describe('store config', () => {
       timescale: 'require',
       compressAfterHours: 48,
       chunkHours: 6,
+      sharedBuffersMb: 16,
     });
     assert.deepEqual(storeOptions({}, { ...where, databaseUrl: undefined }), {
       dataDir: '/var/lib/vigil/pglite',
@@ -31,6 +33,8 @@ describe('store config', () => {
       ['compress_after_hours', -1, /greater than or equal to 0|>=0/],
       ['chunk_hours', 0, /greater than or equal to 1|>=1/],
       ['retention_days', 0.5, /whole days/],
+      ['embedded_buffers_mb', 0, /greater than or equal to 1|>=1/],
+      ['embedded_buffers_mb', 1.5, /whole MB/],
       ['timescale', 'required', /auto|require|off/],
       ['compress_after', 24, /unrecognized|Unrecognized/],
     ] as const) {

@@ -18,6 +18,8 @@ export const storeSchema = z
     compress_after_hours: hours(876_000),
     /** TimescaleDB: the time span of one chunk of points (new chunks only). */
     chunk_hours: hours(8_760).min(1),
+    /** The embedded database's buffer pool (PostgreSQL `shared_buffers`), MB: resident memory. */
+    embedded_buffers_mb: z.number().int('expected whole MB').min(1).max(65_536),
   })
   .partial()
   .strict();
@@ -36,5 +38,6 @@ export function storeOptions(
     timescale: config.timescale,
     compressAfterHours: config.compress_after_hours,
     chunkHours: config.chunk_hours,
+    sharedBuffersMb: config.embedded_buffers_mb,
   });
 }

@@ -12,10 +12,12 @@ export interface OpenStoreOptions extends StoreOptions {
   readonly databaseUrl?: string;
   /** PGlite data directory; neither this nor a URL means an in-memory store. */
   readonly dataDir?: string;
+  /** The embedded database's buffer pool in MB (`openPGliteStore`); ignored for a server. */
+  readonly sharedBuffersMb?: number;
 }
 
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
-  const { databaseUrl, dataDir, ...common } = options;
+  const { databaseUrl, dataDir, sharedBuffersMb, ...common } = options;
   if (databaseUrl !== undefined && databaseUrl !== '') {
     if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
       throw new VigilError(
@@ -25,5 +27,9 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     }
     return openPostgresStore({ ...common, databaseUrl });
   }
-  return openPGliteStore(dataDir === undefined ? common : { ...common, dataDir });
+  return openPGliteStore({
+    ...common,
+    ...(dataDir === undefined ? {} : { dataDir }),
+    ...(sharedBuffersMb === undefined ? {} : { sharedBuffersMb }),
+  });
 }
