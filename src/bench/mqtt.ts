@@ -165,8 +165,11 @@ async function runPhase(
   });
   subscriber.client.on('packetreceive', (packet) => {
     if (packet.cmd !== 'publish') return;
-    const text = packet.payload.toString();
-    const seq = Number(text.slice(2, text.indexOf('@')));
+    // `v=<seq>@…`: the digits read from the bytes, so measuring costs the subscriber little.
+    const payload = packet.payload as Uint8Array;
+    let seq = 0;
+    for (let i = 2; i < payload.length && payload[i] !== 0x40; i++)
+      seq = seq * 10 + payload[i]! - 48;
     if (Number.isNaN(first)) first = performance.now();
     received[seq] = performance.now();
   });

@@ -140,7 +140,8 @@ function parseJson(text: string, timestampField: string): Reading[] | string {
 }
 
 function parseCompact(text: string): Reading[] | string {
-  const lines = text.split('\n').map((l) => l.trim());
+  // One line (the common case, already trimmed by the caller): no split.
+  const lines = text.includes('\n') ? text.split('\n').map((l) => l.trim()) : [text];
   const readings: Reading[] = [];
   let count = 0;
   for (let n = 0; n < lines.length; n++) {

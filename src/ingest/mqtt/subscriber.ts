@@ -13,13 +13,10 @@ import type { Engine, IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import { counter, gauge } from '../../metrics/registry.js';
 import { parsePayload } from './payload.js';
-import {
-  compileSubscriptions,
-  type CompiledSubscription,
-  type MqttSubscriptionConfig,
-} from './subscriptions.js';
+import { compileSubscriptions, type MqttSubscriptionConfig } from './subscriptions.js';
 import { exponentialDelay } from '../../timing/backoff.js';
 import { GroupCommit } from './group-commit.js';
+import { TopicRoutes } from './topic-routes.js';
 
 /**
  * Passed to MQTT.js's handleMessage callback: it then sends no PUBACK and reads the next
@@ -172,6 +169,9 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     connectTimeout: 10_000,
     keepalive: config.keepaliveS ?? 30,
     resubscribe: true,
+    // MQTT.js logs every packet through `debug`; without DEBUG=mqttjs* that is wasted per-message
+    // work, so it gets a no-op logger then.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(config.password === undefined ? {} : { password: config.password }),
     ...(ca === undefined ? {} : { ca }),
@@ -252,17 +252,11 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     reject({ topic, reason, why }, 'mqtt: message rejected');
   }
 
+  const routes = new TopicRoutes(subscriptions);
+
   function pointsOf(topic: string, payload: Buffer): IngestPoint[] | undefined {
-    let sub: CompiledSubscription | undefined;
-    let captures: Record<string, string> | undefined;
-    for (const s of subscriptions) {
-      captures = s.pattern.match(topic);
-      if (captures !== undefined) {
-        sub = s;
-        break;
-      }
-    }
-    if (sub === undefined || captures === undefined) {
+    const route = routes.route(topic);
+    if (route === undefined) {
       rejected('topic', topic, 'matches no configured subscription');
       return undefined;
     }
@@ -270,16 +264,17 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       rejected('too_large', topic, `${payload.length} bytes, the limit is ${maxPayload}`);
       return undefined;
     }
+    const sub = route.subscription;
     const readings = parsePayload(payload, sub.format, sub.timestampField);
     if (typeof readings === 'string') {
       rejected('payload', topic, readings);
       return undefined;
     }
-    const { device: topicDevice, ...topicTags } = captures;
-    const receivedMs = clock();
+    const topicTags = route.tags;
+    let receivedMs: number | undefined;
     const points: IngestPoint[] = [];
     for (const r of readings) {
-      const device = topicDevice ?? r.device_id;
+      const device = route.device ?? r.device_id;
       if (device === undefined) {
         rejected(
           'no_device',
@@ -288,12 +283,18 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
         );
         return undefined;
       }
-      const tags = { ...r.tags, ...topicTags };
+      // Topic captures win over payload tags of the same name.
+      const tags =
+        r.tags === undefined
+          ? topicTags
+          : topicTags === undefined
+            ? r.tags
+            : { ...r.tags, ...topicTags };
       points.push({
-        timestamp: r.timestamp ?? receivedMs,
+        timestamp: r.timestamp ?? (receivedMs ??= clock()),
         device_id: device,
         metrics: r.metrics,
-        ...(Object.keys(tags).length > 0 ? { tags } : {}),
+        ...(tags !== undefined && Object.keys(tags).length > 0 ? { tags } : {}),
       });
     }
     return points;
@@ -314,11 +315,44 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     group.drop();
   });
 
-  /** PUBACK, written directly: 4 bytes, the same in MQTT 3.1.1 and 5 (success, no properties). */
+  /**
+   * PUBACKs due, in order, and the connection they belong to. A durable group acknowledges all
+   * its messages synchronously: they are gathered here and leave in one socket write (a
+   * microtask later) instead of one write per message.
+   */
+  let dueAcks: number[] = [];
+  let dueOn = 0;
+  let flushQueued = false;
+
+  /** PUBACK, 4 bytes, the same in MQTT 3.1.1 and 5 (success, no properties): queued in order. */
   function puback(messageId: number, on: number): void {
-    if (on !== connection || !client.connected || stopAcks) return;
-    const packet = Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]);
-    client.stream.write(packet);
+    if (on !== dueOn) {
+      flushAcks();
+      dueOn = on;
+    }
+    dueAcks.push(messageId);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flushAcks);
+    }
+  }
+
+  /** Write the queued PUBACKs as one buffer (dropped if their connection is gone). */
+  function flushAcks(): void {
+    flushQueued = false;
+    const ids = dueAcks;
+    if (ids.length === 0) return;
+    dueAcks = [];
+    if (dueOn !== connection || !client.connected || stopAcks) return;
+    const packets = Buffer.allocUnsafe(ids.length * 4);
+    for (let i = 0, at = 0; i < ids.length; i++, at += 4) {
+      const id = ids[i]!;
+      packets[at] = 0x40;
+      packets[at + 1] = 0x02;
+      packets[at + 2] = id >> 8;
+      packets[at + 3] = id & 0xff;
+    }
+    client.stream.write(packets);
   }
 
   function failed(topic: string, err: unknown): void {
@@ -375,6 +409,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       stopped.abort();
       group.drop();
       await group.settled();
+      flushAcks();
       stopAcks = true;
       // Graceful first (the last PUBACK goes out, then DISCONNECT); forced if the broker is gone.
       let timer: NodeJS.Timeout | undefined;
