@@ -24,6 +24,9 @@ import { TopicRoutes } from './topic-routes.js';
  */
 const DEFERRED = new Error('acknowledged by the group commit');
 
+/** The points of a rejected message (acknowledged in its turn, nothing stored). */
+const NO_POINTS: readonly IngestPoint[] = Object.freeze([]);
+
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
   readonly url: string;
@@ -290,18 +293,35 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
           : topicTags === undefined
             ? r.tags
             : { ...r.tags, ...topicTags };
-      points.push({
-        timestamp: r.timestamp ?? (receivedMs ??= clock()),
-        device_id: device,
-        metrics: r.metrics,
-        ...(tags !== undefined && Object.keys(tags).length > 0 ? { tags } : {}),
-      });
+      const timestamp = r.timestamp ?? (receivedMs ??= clock());
+      points.push(
+        tags !== undefined && Object.keys(tags).length > 0
+          ? { timestamp, device_id: device, metrics: r.metrics, tags }
+          : { timestamp, device_id: device, metrics: r.metrics },
+      );
     }
     return points;
   }
 
-  const group = new GroupCommit({
+  /** One message in a group: what its acknowledgement needs (a plain record, no closures). */
+  interface Pending {
+    readonly points: readonly IngestPoint[];
+    readonly topic: string;
+    /** Undefined: nothing to acknowledge (QoS 0). */
+    readonly messageId: number | undefined;
+    /** The connection it came by. */
+    readonly on: number;
+  }
+
+  const group = new GroupCommit<Pending>({
     ingest: (points, onQueued) => engine.ingest(points, 'mqtt', onQueued),
+    durable(m, errors) {
+      if (errors.length > 0 && m.points.length > 0) {
+        rejected('points', m.topic, errors.map((e) => `[${e.index}] ${e.message}`).join('; '));
+      }
+      if (m.messageId !== undefined) puback(m.messageId, m.on);
+    },
+    failed: (m, err) => failed(m.topic, err),
     maxMessages: config.maxGroupMessages ?? 2_000,
     maxWaiting: config.maxWaitingMessages ?? 10_000,
     onBackpressure: () => metrics.backpressure.inc(),
@@ -374,27 +394,17 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const points = pointsOf(topic, payload);
-    const messageId = packet.messageId;
-    const on = connection;
-    const ack = packet.qos === 1 && messageId !== undefined;
+    const ack = packet.qos === 1 && packet.messageId !== undefined;
+    const messageId = ack ? packet.messageId : undefined;
     if (points === undefined || stopping) {
       // Rejected: acknowledged in order behind the messages before it. Stopping: left unacked.
       if (points === undefined && ack && !stopping) {
-        group.add({ points: [], durable: () => puback(messageId, on), failed: () => {} });
+        group.add({ points: NO_POINTS, topic, messageId, on: connection });
       }
       callback(ack || stopping ? DEFERRED : undefined);
       return;
     }
-    group.add({
-      points,
-      durable(errors) {
-        if (errors.length > 0) {
-          rejected('points', topic, errors.map((e) => `[${e.index}] ${e.message}`).join('; '));
-        }
-        if (ack) puback(messageId, on);
-      },
-      failed: (err) => failed(topic, err),
-    });
+    group.add({ points, topic, messageId, on: connection });
     if (!group.full()) callback(ack ? DEFERRED : undefined);
     else void group.room().then(() => callback(ack ? DEFERRED : undefined));
   };
