@@ -21,7 +21,10 @@
  *
  * Scoring runs in worker threads as in `vigil serve` (`defaultWorkers()`).
  * Prints a table, then one line for other benches to parse:
- *   `mqtt_msgs_per_s=<n> p99_ack_ms=<n> burst_stored=<n>/<n>` (the `fleet` phase's figures).
+ *   `mqtt_msgs_per_s=<n> p99_ack_ms=<n> burst_stored=<n>/<n> cpu_us_per_msg=<n>` (the `fleet`
+ *   phase's figures). `cpu µs/msg` is this process's CPU time (every thread: MQTT, log, store,
+ *   scoring) from the first PUBLISH to the last acknowledgement, per message: unlike msg/s it
+ *   barely moves with the load other processes put on the machine.
  * BENCH_MQTT_PHASES (stock,fleet,burst) picks phases.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -104,6 +107,8 @@ interface PhaseResult {
   readonly p99Ms: number;
   readonly groups: number;
   readonly stored: number;
+  /** CPU time of this process (all threads: MQTT, log, store, scoring) per message, µs. */
+  readonly cpuUsPerMessage: number;
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -132,6 +137,8 @@ async function runPhase(
   let groups = 0;
   let first = NaN;
   let last = NaN;
+  let cpuFirst: NodeJS.CpuUsage | undefined;
+  let cpuLast: NodeJS.CpuUsage | undefined;
   const pub: { child?: ChildProcess } = {};
   let lastSent = 0;
   const tell = () => {
@@ -151,6 +158,7 @@ async function runPhase(
           latencies[acked++] = now - received[seq]!;
         }
         last = now;
+        cpuLast = process.cpuUsage();
         void r;
         tell();
       });
@@ -165,9 +173,15 @@ async function runPhase(
   });
   subscriber.client.on('packetreceive', (packet) => {
     if (packet.cmd !== 'publish') return;
-    const text = packet.payload.toString();
-    const seq = Number(text.slice(2, text.indexOf('@')));
-    if (Number.isNaN(first)) first = performance.now();
+    // `v=<seq>@…`: the digits read from the bytes, so measuring costs the subscriber little.
+    const payload = packet.payload as Uint8Array;
+    let seq = 0;
+    for (let i = 2; i < payload.length && payload[i] !== 0x40; i++)
+      seq = seq * 10 + payload[i]! - 48;
+    if (Number.isNaN(first)) {
+      first = performance.now();
+      cpuFirst = process.cpuUsage();
+    }
     received[seq] = performance.now();
   });
   await subscriber.ready();
@@ -207,6 +221,10 @@ async function runPhase(
     p99Ms: quantile(sorted, 0.99),
     groups,
     stored,
+    cpuUsPerMessage:
+      cpuFirst && cpuLast
+        ? (cpuLast.user + cpuLast.system - cpuFirst.user - cpuFirst.system) / acked
+        : NaN,
   };
 }
 
@@ -250,7 +268,17 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const rows = [
-    ['phase', 'messages', 'seconds', 'msg/s', 'p50 ack ms', 'p99 ack ms', 'msgs/commit', 'stored'],
+    [
+      'phase',
+      'messages',
+      'seconds',
+      'msg/s',
+      'p50 ack ms',
+      'p99 ack ms',
+      'msgs/commit',
+      'cpu µs/msg',
+      'stored',
+    ],
     ...results.map((r) => [
       r.phase,
       String(r.messages),
@@ -259,6 +287,7 @@ async function main(): Promise<void> {
       r.p50Ms.toFixed(1),
       r.p99Ms.toFixed(1),
       (r.messages / r.groups).toFixed(1),
+      r.cpuUsPerMessage.toFixed(1),
       String(r.stored),
     ]),
   ];
@@ -269,7 +298,8 @@ async function main(): Promise<void> {
   if (fleet) {
     console.log(
       `mqtt_msgs_per_s=${fleet.perSecond.toFixed(0)} p99_ack_ms=${fleet.p99Ms.toFixed(1)}` +
-        (burst ? ` burst_stored=${burst.stored}/${BURST}` : ''),
+        (burst ? ` burst_stored=${burst.stored}/${BURST}` : '') +
+        ` cpu_us_per_msg=${fleet.cpuUsPerMessage.toFixed(1)}`,
     );
   }
 }

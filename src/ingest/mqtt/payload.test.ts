@@ -1,7 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../core/stats/rng.js';
-import { MAX_METRICS, parsePayload, type Reading } from './payload.js';
+import {
+  MAX_METRICS,
+  parseCompact,
+  parseCompactLine,
+  parsePayload,
+  type Reading,
+} from './payload.js';
 import { compileTopicPattern } from './topic-pattern.js';
 
 const b = (text: string) => Buffer.from(text);
@@ -267,4 +273,55 @@ describe('payloads that are not UTF-8', () => {
     assert.equal(r[0]?.device_id, '泵-🚰');
     assert.deepEqual(r[0]?.metrics, { 温度: 1 });
   });
+});
+
+test('the one-pass compact reader gives what the general one gives, or leaves the text to it', () => {
+  const rng = Rng.fromSeed(14);
+  // Pieces that make valid lines and every kind of near miss (spaces, U+00A0, empty names,
+  // trailing commas, bad numbers and timestamps, several lines, `@` inside names).
+  const pieces = [
+    'v',
+    'temp',
+    '=',
+    ',',
+    '@',
+    '-',
+    '+',
+    '1',
+    '42',
+    '.5',
+    'e3',
+    ' ',
+    '\u00a0',
+    '\n',
+    '_',
+    'x@y',
+    '17672256',
+    '',
+  ];
+  let fast = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let text = '';
+    const n = 1 + rng.int(8);
+    for (let k = 0; k < n; k++) text += pieces[rng.int(pieces.length)];
+    if (rng.int(2) === 0) text = `v=${rng.int(1000)}${text}`;
+    text = text.trim();
+    if (text === '') continue;
+    const quick = parseCompactLine(text);
+    if (quick === undefined) continue;
+    fast++;
+    assert.deepEqual(quick, parseCompact(text), JSON.stringify(text));
+  }
+  assert.ok(fast > 1000, `the one-pass reader took ${fast} of the texts`);
+  assert.deepEqual(parseCompactLine('a=1,b=-2.5e3@1767225600000'), [
+    {
+      timestamp: 1767225600000,
+      device_id: undefined,
+      metrics: { a: 1, b: -2500 },
+      tags: undefined,
+    },
+  ]);
+  for (const t of ['a=1,', 'a=1 ,b=2', '=1', 'a=1@', 'a=1@x', 'a=x', 'a\u00a0=1', 'a=1\nb=2']) {
+    assert.equal(parseCompactLine(t), undefined, JSON.stringify(t));
+  }
 });

@@ -139,7 +139,55 @@ function parseJson(text: string, timestampField: string): Reading[] | string {
   return readings;
 }
 
-function parseCompact(text: string): Reading[] | string {
+const EQUALS = 0x3d;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+
+/**
+ * The common payload, one line of `name=number,…[@ms]` without whitespace, read in one pass
+ * without splitting. Anything else (several lines, spaces, anything the general reader would
+ * refuse) is undefined, and `parseCompact` reads it and words the error: for every text this
+ * gives either undefined or exactly what `parseCompact` gives (payload.test.ts checks).
+ */
+export function parseCompactLine(text: string): Reading[] | undefined {
+  const at = text.lastIndexOf('@');
+  const end = at === -1 ? text.length : at;
+  let timestamp: number | undefined;
+  if (at !== -1) {
+    let k = at + 1;
+    if (text.charCodeAt(k) === MINUS) k++;
+    if (k >= text.length) return undefined;
+    for (; k < text.length; k++) {
+      const c = text.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) return undefined;
+    }
+    timestamp = Number(text.slice(at + 1));
+  }
+  const metrics: Record<string, number> = {};
+  let count = 0;
+  for (let start = 0; ;) {
+    let eq = -1;
+    let stop = start;
+    for (; stop < end; stop++) {
+      const c = text.charCodeAt(stop);
+      if (c === COMMA) break;
+      // Whitespace, controls, anything not ASCII (trim() strips U+00A0 and the like): the
+      // general reader decides.
+      if (c <= 0x20 || c >= 0x7f) return undefined;
+      if (c === EQUALS && eq === -1) eq = stop;
+    }
+    if (eq <= start || eq - start > MAX_NAME_LENGTH) return undefined;
+    const raw = text.slice(eq + 1, stop);
+    if (!NUMBER.test(raw) || ++count > MAX_METRICS) return undefined;
+    setOwn(metrics, text.slice(start, eq), Number(raw));
+    if (stop >= end) break;
+    start = stop + 1;
+  }
+  return [{ timestamp, device_id: undefined, metrics, tags: undefined }];
+}
+
+/** Compact payloads in general: lines, spaces, and the error messages. */
+export function parseCompact(text: string): Reading[] | string {
   const lines = text.split('\n').map((l) => l.trim());
   const readings: Reading[] = [];
   let count = 0;
@@ -190,5 +238,5 @@ export function parsePayload(
   const text = payload.toString('utf8').trim();
   if (text === '') return 'empty payload';
   const json = format === 'json' || (format === 'auto' && (text[0] === '{' || text[0] === '['));
-  return json ? parseJson(text, timestampField) : parseCompact(text);
+  return json ? parseJson(text, timestampField) : (parseCompactLine(text) ?? parseCompact(text));
 }

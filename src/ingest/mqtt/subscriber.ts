@@ -13,19 +13,19 @@ import type { Engine, IngestPoint } from '../../engine/engine.js';
 import { VigilError } from '../../errors.js';
 import { counter, gauge } from '../../metrics/registry.js';
 import { parsePayload } from './payload.js';
-import {
-  compileSubscriptions,
-  type CompiledSubscription,
-  type MqttSubscriptionConfig,
-} from './subscriptions.js';
+import { compileSubscriptions, type MqttSubscriptionConfig } from './subscriptions.js';
 import { exponentialDelay } from '../../timing/backoff.js';
 import { GroupCommit } from './group-commit.js';
+import { TopicRoutes } from './topic-routes.js';
 
 /**
  * Passed to MQTT.js's handleMessage callback: it then sends no PUBACK and reads the next
  * message (the subscriber acknowledges the message itself once durable).
  */
 const DEFERRED = new Error('acknowledged by the group commit');
+
+/** The points of a rejected message (acknowledged in its turn, nothing stored). */
+const NO_POINTS: readonly IngestPoint[] = Object.freeze([]);
 
 export interface MqttConfig {
   /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://…`. */
@@ -172,6 +172,9 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     connectTimeout: 10_000,
     keepalive: config.keepaliveS ?? 30,
     resubscribe: true,
+    // MQTT.js logs every packet through `debug`; without DEBUG=mqttjs* that is wasted per-message
+    // work, so it gets a no-op logger then.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(config.password === undefined ? {} : { password: config.password }),
     ...(ca === undefined ? {} : { ca }),
@@ -252,17 +255,11 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     reject({ topic, reason, why }, 'mqtt: message rejected');
   }
 
+  const routes = new TopicRoutes(subscriptions);
+
   function pointsOf(topic: string, payload: Buffer): IngestPoint[] | undefined {
-    let sub: CompiledSubscription | undefined;
-    let captures: Record<string, string> | undefined;
-    for (const s of subscriptions) {
-      captures = s.pattern.match(topic);
-      if (captures !== undefined) {
-        sub = s;
-        break;
-      }
-    }
-    if (sub === undefined || captures === undefined) {
+    const route = routes.route(topic);
+    if (route === undefined) {
       rejected('topic', topic, 'matches no configured subscription');
       return undefined;
     }
@@ -270,16 +267,17 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       rejected('too_large', topic, `${payload.length} bytes, the limit is ${maxPayload}`);
       return undefined;
     }
+    const sub = route.subscription;
     const readings = parsePayload(payload, sub.format, sub.timestampField);
     if (typeof readings === 'string') {
       rejected('payload', topic, readings);
       return undefined;
     }
-    const { device: topicDevice, ...topicTags } = captures;
-    const receivedMs = clock();
+    const topicTags = route.tags;
+    let receivedMs: number | undefined;
     const points: IngestPoint[] = [];
     for (const r of readings) {
-      const device = topicDevice ?? r.device_id;
+      const device = route.device ?? r.device_id;
       if (device === undefined) {
         rejected(
           'no_device',
@@ -288,19 +286,42 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
         );
         return undefined;
       }
-      const tags = { ...r.tags, ...topicTags };
-      points.push({
-        timestamp: r.timestamp ?? receivedMs,
-        device_id: device,
-        metrics: r.metrics,
-        ...(Object.keys(tags).length > 0 ? { tags } : {}),
-      });
+      // Topic captures win over payload tags of the same name.
+      const tags =
+        r.tags === undefined
+          ? topicTags
+          : topicTags === undefined
+            ? r.tags
+            : { ...r.tags, ...topicTags };
+      const timestamp = r.timestamp ?? (receivedMs ??= clock());
+      points.push(
+        tags !== undefined && Object.keys(tags).length > 0
+          ? { timestamp, device_id: device, metrics: r.metrics, tags }
+          : { timestamp, device_id: device, metrics: r.metrics },
+      );
     }
     return points;
   }
 
-  const group = new GroupCommit({
+  /** One message in a group: what its acknowledgement needs (a plain record, no closures). */
+  interface Pending {
+    readonly points: readonly IngestPoint[];
+    readonly topic: string;
+    /** Undefined: nothing to acknowledge (QoS 0). */
+    readonly messageId: number | undefined;
+    /** The connection it came by. */
+    readonly on: number;
+  }
+
+  const group = new GroupCommit<Pending>({
     ingest: (points, onQueued) => engine.ingest(points, 'mqtt', onQueued),
+    durable(m, errors) {
+      if (errors.length > 0 && m.points.length > 0) {
+        rejected('points', m.topic, errors.map((e) => `[${e.index}] ${e.message}`).join('; '));
+      }
+      if (m.messageId !== undefined) puback(m.messageId, m.on);
+    },
+    failed: (m, err) => failed(m.topic, err),
     maxMessages: config.maxGroupMessages ?? 2_000,
     maxWaiting: config.maxWaitingMessages ?? 10_000,
     onBackpressure: () => metrics.backpressure.inc(),
@@ -314,11 +335,44 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     group.drop();
   });
 
-  /** PUBACK, written directly: 4 bytes, the same in MQTT 3.1.1 and 5 (success, no properties). */
+  /**
+   * PUBACKs due, in order, and the connection they belong to. A durable group acknowledges all
+   * its messages synchronously: they are gathered here and leave in one socket write (a
+   * microtask later) instead of one write per message.
+   */
+  let dueAcks: number[] = [];
+  let dueOn = 0;
+  let flushQueued = false;
+
+  /** PUBACK, 4 bytes, the same in MQTT 3.1.1 and 5 (success, no properties): queued in order. */
   function puback(messageId: number, on: number): void {
-    if (on !== connection || !client.connected || stopAcks) return;
-    const packet = Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]);
-    client.stream.write(packet);
+    if (on !== dueOn) {
+      flushAcks();
+      dueOn = on;
+    }
+    dueAcks.push(messageId);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flushAcks);
+    }
+  }
+
+  /** Write the queued PUBACKs as one buffer (dropped if their connection is gone). */
+  function flushAcks(): void {
+    flushQueued = false;
+    const ids = dueAcks;
+    if (ids.length === 0) return;
+    dueAcks = [];
+    if (dueOn !== connection || !client.connected || stopAcks) return;
+    const packets = Buffer.allocUnsafe(ids.length * 4);
+    for (let i = 0, at = 0; i < ids.length; i++, at += 4) {
+      const id = ids[i]!;
+      packets[at] = 0x40;
+      packets[at + 1] = 0x02;
+      packets[at + 2] = id >> 8;
+      packets[at + 3] = id & 0xff;
+    }
+    client.stream.write(packets);
   }
 
   function failed(topic: string, err: unknown): void {
@@ -340,27 +394,17 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const points = pointsOf(topic, payload);
-    const messageId = packet.messageId;
-    const on = connection;
-    const ack = packet.qos === 1 && messageId !== undefined;
+    const ack = packet.qos === 1 && packet.messageId !== undefined;
+    const messageId = ack ? packet.messageId : undefined;
     if (points === undefined || stopping) {
       // Rejected: acknowledged in order behind the messages before it. Stopping: left unacked.
       if (points === undefined && ack && !stopping) {
-        group.add({ points: [], durable: () => puback(messageId, on), failed: () => {} });
+        group.add({ points: NO_POINTS, topic, messageId, on: connection });
       }
       callback(ack || stopping ? DEFERRED : undefined);
       return;
     }
-    group.add({
-      points,
-      durable(errors) {
-        if (errors.length > 0) {
-          rejected('points', topic, errors.map((e) => `[${e.index}] ${e.message}`).join('; '));
-        }
-        if (ack) puback(messageId, on);
-      },
-      failed: (err) => failed(topic, err),
-    });
+    group.add({ points, topic, messageId, on: connection });
     if (!group.full()) callback(ack ? DEFERRED : undefined);
     else void group.room().then(() => callback(ack ? DEFERRED : undefined));
   };
@@ -375,6 +419,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       stopped.abort();
       group.drop();
       await group.settled();
+      flushAcks();
       stopAcks = true;
       // Graceful first (the last PUBACK goes out, then DISCONNECT); forced if the broker is gone.
       let timer: NodeJS.Timeout | undefined;
