@@ -13,6 +13,7 @@ import { createEngine, type EngineOptions } from '../engine/create-engine.js';
 import type { Engine } from '../engine/engine.js';
 import { partitionOf, spooledBatchCodec } from '../engine/log/jetstream-log-codec.js';
 import type { SpooledBatch } from '../engine/spool-record.js';
+import type { ShadowCounters, ShadowSpec } from '../engine/shadow/types.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import type { ClusterSettings } from './config.js';
 import { crossesBus, publishFeedItem, type FeedHub } from './event-bus.js';
@@ -26,7 +27,7 @@ export interface ScorerOptions {
   /** Every engine's options but its log, device filter and checkpoint key. */
   readonly engine: Omit<
     EngineOptions,
-    'openLog' | 'ownsDevice' | 'logCheckpointKey' | 'spoolDir' | 'foreignAppends'
+    'openLog' | 'ownsDevice' | 'logCheckpointKey' | 'spoolDir' | 'foreignAppends' | 'shadows'
   >;
   /** Where the owned partitions' feed goes (alerting). */
   readonly hub: FeedHub;
@@ -35,6 +36,8 @@ export interface ScorerOptions {
   readonly warn?: (message: string) => void;
   /** Counted for every strategy change a partition did not make active (the metric hook). */
   readonly onStrategyFailure?: (strategy: string) => void;
+  /** A partition's shadow counters as it stops (its last scores before a new owner's). */
+  readonly onShadowCounters?: (partition: number, counters: ShadowCounters[]) => Promise<void>;
 }
 
 interface Running {
@@ -54,6 +57,8 @@ export interface PartitionStatus {
   readonly queued: number;
   /** The active strategies, `name@version`, in routing order then the default. */
   readonly strategies: string[];
+  /** The shadow runs scoring on the partition (docs/cluster.md, "Shadow runs"). */
+  readonly shadows: number[];
 }
 
 /** Engine-state key of the stream sequence a partition's checkpoints cover. */
@@ -66,6 +71,8 @@ export class ScorerRunner {
   private readonly chains = new Map<number, Promise<void>>();
   /** Strategy versions announced cluster-wide (strategy-announcements.ts), by name. */
   private readonly announced = new Map<string, number>();
+  /** The cluster's running shadow runs (scorer-shadows.ts); a partition starts with them. */
+  private shadows: readonly ShadowSpec[] = [];
 
   constructor(private readonly options: ScorerOptions) {}
 
@@ -103,6 +110,8 @@ export class ScorerRunner {
         foreignAppends: true,
         ownsDevice: (device) => partitionOf(device, cluster.partitions) === partition,
         logCheckpointKey: partitionCheckpointKey(cluster.stream, partition),
+        // Their candidate states and counters come back from the checkpoints, whoever wrote them.
+        shadows: this.shadows,
       });
       const unsubscribe = engine.subscribe((item) => {
         hub.emit(item);
@@ -137,6 +146,31 @@ export class ScorerRunner {
     ).then(() => undefined);
   }
 
+  /**
+   * The cluster's running shadow runs: every partition scores these (runs kept keep their state;
+   * the open events of runs removed are closed and stored).
+   */
+  setShadows(runs: readonly ShadowSpec[]): Promise<void> {
+    this.shadows = runs;
+    return Promise.all(
+      [...this.running.keys()].map((p) =>
+        this.serial(p, async () => {
+          const part = this.running.get(p);
+          if (part !== undefined && this.shadows === runs) await part.engine.shadows.set(runs);
+        }),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** Each scoring partition's shadow counters (restored from checkpoints included). */
+  async shadowCounters(): Promise<Map<number, ShadowCounters[]>> {
+    const out = new Map<number, ShadowCounters[]>();
+    for (const [partition, part] of [...this.running.entries()]) {
+      out.set(partition, await part.engine.shadows.counters());
+    }
+    return out;
+  }
+
   /** Through the slots' staging and health check; a failure leaves the active version. */
   private async swap(partition: number, part: Running, name: string, version: number) {
     try {
@@ -156,6 +190,14 @@ export class ScorerRunner {
       this.running.delete(partition);
       await part.log.stop();
       try {
+        const { onShadowCounters } = this.options;
+        if (onShadowCounters !== undefined && part.engine.shadows.runs().length > 0) {
+          await part.engine.flush();
+          await onShadowCounters(partition, await part.engine.shadows.counters()).catch(
+            (error: unknown) =>
+              this.options.log(`partition ${partition}: shadow counters: ${String(error)}`),
+          );
+        }
         await part.engine.close();
       } finally {
         part.unsubscribe();
@@ -174,6 +216,7 @@ export class ScorerRunner {
           ...part.log.progress(),
           queued: part.engine.stats().queued,
           strategies: [...strategies, fallback].map((s) => `${s.name}@${s.version}`),
+          shadows: part.engine.shadows.runs().map((s) => s.run),
         };
       });
   }
