@@ -20,6 +20,8 @@ export function clusterNodeEngine(
   role: Role,
   feed: FeedHub,
   publisher: IngestPublisher | undefined,
+  /** Unary Detect through the partitions' owners (detect-relay.ts). */
+  detect: Engine['detect'],
 ): Engine {
   const stats = (): EngineStats => ({
     accepted: publisher?.stats().accepted ?? 0,
@@ -45,7 +47,7 @@ export function clusterNodeEngine(
       }
       return publisher.ingest(points);
     },
-    detect: () => Promise.reject(elsewhere('Detect', role)),
+    detect,
     subscribe: (listener) => feed.subscribe(listener),
     close: () => Promise.resolve(),
     stats,

@@ -16,6 +16,7 @@ import type { SpooledBatch } from '../engine/spool-record.js';
 import type { ShadowCounters, ShadowSpec } from '../engine/shadow/types.js';
 import { StrategySlots } from '../engine/strategy-slots.js';
 import type { ClusterSettings } from './config.js';
+import { detectSubject, serveDetect } from './detect-relay.js';
 import { crossesBus, publishFeedItem, type FeedHub } from './event-bus.js';
 import { PartitionLog } from './partition-log.js';
 
@@ -45,6 +46,7 @@ interface Running {
   readonly slots: StrategySlots;
   readonly log: PartitionLog<SpooledBatch>;
   readonly unsubscribe: () => void;
+  readonly undetect: () => void;
 }
 
 export interface PartitionStatus {
@@ -117,6 +119,8 @@ export class ScorerRunner {
         hub.emit(item);
         if (crossesBus(item)) publishFeedItem(nc, cluster.eventsSubject, item);
       });
+      // Unary Detect of any node, for this partition's devices (detect-relay.ts).
+      const undetect = serveDetect(nc, detectSubject(cluster.stream, partition), engine);
       const { onStrategyFailure } = this.options;
       const slots = new StrategySlots({
         engine,
@@ -124,7 +128,13 @@ export class ScorerRunner {
         log,
         ...(onStrategyFailure && { onFailure: (strategy: string) => onStrategyFailure(strategy) }),
       });
-      const part = { engine, slots, log: partitionLog as PartitionLog<SpooledBatch>, unsubscribe };
+      const part = {
+        engine,
+        slots,
+        log: partitionLog as PartitionLog<SpooledBatch>,
+        unsubscribe,
+        undetect,
+      };
       this.running.set(partition, part);
       log(`partition ${partition}: scoring`);
       for (const [name, version] of this.announced) await this.swap(partition, part, name, version);
@@ -188,6 +198,7 @@ export class ScorerRunner {
       const part = this.running.get(partition);
       if (part === undefined) return;
       this.running.delete(partition);
+      part.undetect();
       await part.log.stop();
       try {
         const { onShadowCounters } = this.options;

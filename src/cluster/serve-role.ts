@@ -40,6 +40,8 @@ import { ClusterStrategies } from './cluster-strategies.js';
 import { ClusterShadows } from './cluster-shadows.js';
 import { registerShadowRoutes } from '../server/shadow-routes.js';
 import { ScorerShadows } from './scorer-shadows.js';
+import { relayDetect } from './detect-relay.js';
+import { DEFAULT_LIMITS } from '../engine/validate.js';
 import { watchAnnouncements } from './strategy-announcements.js';
 
 async function connectNats(servers: string): Promise<NatsConnection> {
@@ -209,7 +211,10 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
     }
 
     let ready = false;
-    const engine = clusterNodeEngine(role, bus, publisher);
+    // The limits the ingest publisher and the scorers' engines validate with (the defaults).
+    const engine = clusterNodeEngine(role, bus, publisher, (points) =>
+      relayDetect(nc, cluster.stream, cluster.partitions, DEFAULT_LIMITS, points),
+    );
     const app = await buildHttpServer({
       auth,
       engine,
