@@ -92,6 +92,7 @@ export class ScorerRunner {
       if (this.running.has(partition)) return;
       const { nc, js, jsm, cluster, hub, log } = this.options;
       let partitionLog: PartitionLog<SpooledBatch> | undefined;
+      const shadows = this.shadows;
       const engine = await createEngine({
         ...this.options.engine,
         spoolDir: '', // unused: the partition is the log
@@ -113,7 +114,7 @@ export class ScorerRunner {
         ownsDevice: (device) => partitionOf(device, cluster.partitions) === partition,
         logCheckpointKey: partitionCheckpointKey(cluster.stream, partition),
         // Their candidate states and counters come back from the checkpoints, whoever wrote them.
-        shadows: this.shadows,
+        shadows,
       });
       const unsubscribe = engine.subscribe((item) => {
         hub.emit(item);
@@ -136,6 +137,8 @@ export class ScorerRunner {
         undetect,
       };
       this.running.set(partition, part);
+      // Runs that started or ended while the engine was being created.
+      if (this.shadows !== shadows) await engine.shadows.set(this.shadows);
       log(`partition ${partition}: scoring`);
       for (const [name, version] of this.announced) await this.swap(partition, part, name, version);
     });
