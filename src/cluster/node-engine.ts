@@ -1,8 +1,9 @@
 /**
  * The Engine that the HTTP and gRPC servers of an ingest or scorer node talk to
  * (docs/cluster.md): ingest goes to the stream (ingest nodes; scorers take none), the live feed
- * comes from the event bus, the rest of the engine lives in the scorers and is refused here
- * with a clear error.
+ * comes from the event bus, unary Detect is relayed to the partitions' owners
+ * (detect-relay.ts), the rest of the engine lives in the scorers and is refused here with a
+ * clear error.
  */
 import { VigilError } from '../errors.js';
 import type { Engine, EngineStats, IngestPoint, IngestResult } from '../engine/engine.js';

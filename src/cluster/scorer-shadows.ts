@@ -4,6 +4,8 @@
  * key of the KV bucket changes), and it publishes each partition's counters of each run there
  * for any node to sum: every `everyMs` when they changed (and every tenth period regardless, so
  * a value left by a partition's previous owner is soon replaced), and when a partition stops.
+ * Every tenth period it also reads the running runs again, so a watch lost with the NATS
+ * connection delays a change by that much at most.
  */
 import type { KV } from '@nats-io/kv';
 import { runningShadows } from '../engine/shadow/shadow-manager.js';
@@ -79,6 +81,7 @@ export class ScorerShadows {
   private publishAll(): Promise<void> {
     this.publishing = this.publishing.then(async () => {
       const force = this.periods++ % 10 === 0;
+      if (force && this.periods > 1) void this.changed();
       try {
         for (const [partition, counters] of await this.options.runner.shadowCounters()) {
           await this.publish(partition, counters, force);
