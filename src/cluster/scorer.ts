@@ -178,6 +178,7 @@ export class ScorerRunner {
   /** Each scoring partition's shadow counters (restored from checkpoints included). */
   async shadowCounters(): Promise<Map<number, ShadowCounters[]>> {
     const out = new Map<number, ShadowCounters[]>();
+    if (this.shadows.length === 0) return out; // nothing to ask the partitions
     for (const [partition, part] of [...this.running.entries()]) {
       out.set(partition, await part.engine.shadows.counters());
     }
