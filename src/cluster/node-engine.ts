@@ -1,8 +1,9 @@
 /**
  * The Engine that the HTTP and gRPC servers of an ingest or scorer node talk to
  * (docs/cluster.md): ingest goes to the stream (ingest nodes; scorers take none), the live feed
- * comes from the event bus, the rest of the engine lives in the scorers and is refused here
- * with a clear error.
+ * comes from the event bus, unary Detect is relayed to the partitions' owners
+ * (detect-relay.ts), the rest of the engine lives in the scorers and is refused here with a
+ * clear error.
  */
 import { VigilError } from '../errors.js';
 import type { Engine, EngineStats, IngestPoint, IngestResult } from '../engine/engine.js';
@@ -20,6 +21,8 @@ export function clusterNodeEngine(
   role: Role,
   feed: FeedHub,
   publisher: IngestPublisher | undefined,
+  /** Unary Detect through the partitions' owners (detect-relay.ts). */
+  detect: Engine['detect'],
 ): Engine {
   const stats = (): EngineStats => ({
     accepted: publisher?.stats().accepted ?? 0,
@@ -45,7 +48,7 @@ export function clusterNodeEngine(
       }
       return publisher.ingest(points);
     },
-    detect: () => Promise.reject(elsewhere('Detect', role)),
+    detect,
     subscribe: (listener) => feed.subscribe(listener),
     close: () => Promise.resolve(),
     stats,

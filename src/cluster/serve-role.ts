@@ -37,6 +37,11 @@ import { LeaseKeeper } from './leases.js';
 import { clusterNodeEngine } from './node-engine.js';
 import { ScorerRunner } from './scorer.js';
 import { ClusterStrategies } from './cluster-strategies.js';
+import { ClusterShadows } from './cluster-shadows.js';
+import { registerShadowRoutes } from '../server/shadow-routes.js';
+import { ScorerShadows } from './scorer-shadows.js';
+import { relayDetect } from './detect-relay.js';
+import { DEFAULT_LIMITS } from '../engine/validate.js';
 import { watchAnnouncements } from './strategy-announcements.js';
 
 async function connectNats(servers: string): Promise<NatsConnection> {
@@ -106,6 +111,8 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       log: warnLater,
     });
     started('strategy changes', () => changes.close());
+    // Shadow runs: started on any node, stored, announced in the same bucket (docs/cluster.md).
+    const shadows = new ClusterShadows(announcements, store, changes, warnLater);
     if (settings.strategies !== undefined) {
       // A changed file is announced cluster-wide like a PUT (every node watching one mounted
       // directory proposes it; all but one find it announced already).
@@ -147,6 +154,8 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       started('alerting', () => alerting.close());
       const local = new FeedHub(warnLater);
       alerting.attach(local);
+      // Set before any partition starts (below); a partition's last counters go through it.
+      const shadowSync: { current?: ScorerShadows } = {};
       runner = new ScorerRunner({
         nc,
         js,
@@ -156,6 +165,8 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         log: infoLater,
         warn: warnLater,
         onStrategyFailure,
+        onShadowCounters: (partition, counters) =>
+          shadowSync.current?.publish(partition, counters, true) ?? Promise.resolve(),
         engine: {
           store,
           ...engineOptions(config.engine ?? {}),
@@ -173,6 +184,15 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         warnLater,
       );
       started('strategy announcements', () => unwatch());
+      // Before leasing, so every partition starts with the running shadow runs.
+      const syncing = await ScorerShadows.open({
+        kv: announcements,
+        store,
+        runner: scoring,
+        warn: warnLater,
+      });
+      shadowSync.current = syncing;
+      started('shadow runs', () => syncing.close());
       const kv = await kvm.create(cluster.leaseBucket, { ttl: cluster.leaseTtlMs, history: 1 });
       const member = `${hostname().replace(/[^-_a-zA-Z0-9]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
       const scorer = runner;
@@ -191,7 +211,10 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
     }
 
     let ready = false;
-    const engine = clusterNodeEngine(role, bus, publisher);
+    // The limits the ingest publisher and the scorers' engines validate with (the defaults).
+    const engine = clusterNodeEngine(role, bus, publisher, (points) =>
+      relayDetect(nc, cluster.stream, cluster.partitions, DEFAULT_LIMITS, points),
+    );
     const app = await buildHttpServer({
       auth,
       engine,
@@ -215,6 +238,7 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
         leases && { leased: leases.running(), leases: leases.holding(), scoring: scorer.status() }),
     }));
     registerStrategyRoutes(app, changes);
+    registerShadowRoutes(app, shadows);
     if (role === 'ingest') {
       await registerServeRoutes(app, { engine, store, registry, auth }, config);
     }

@@ -161,9 +161,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     heads: [],
     whole: await store.checkpoints.getAll(),
   };
-  let checkpoints = start.whole.filter((cp) =>
-    owned((cp.snapshot as { engine?: { device?: string } }).engine?.device),
-  );
+  // (A shadow candidate's checkpoint names its device in its shadow tag.)
+  let checkpoints = start.whole.filter((cp) => {
+    const snapshot = cp.snapshot as { engine?: { device?: string }; shadow?: { device?: string } };
+    return owned(snapshot.engine?.device ?? snapshot.shadow?.device);
+  });
   let heads = start.heads.filter((h) => owned(h.head.device));
   if (heads.length > 0 && heads.length <= (options.lazyRestoreAbove ?? 10_000)) {
     checkpoints = [...checkpoints, ...(await store.checkpoints.get(heads.map((h) => h.key)))];

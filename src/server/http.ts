@@ -34,7 +34,7 @@ import * as schemas from './schemas.js';
 import { registerStream } from './stream.js';
 import { registerStrategyRoutes } from './strategy-routes.js';
 import { parseShadowFilter, registerShadowRoutes } from './shadow-routes.js';
-import type { ShadowManager } from '../engine/shadow/shadow-manager.js';
+import type { ShadowService } from '../engine/shadow/shadow-manager.js';
 import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
 import { addWriteGuard } from './write-guard.js';
@@ -78,7 +78,7 @@ export interface HttpServerOptions {
   /** Hot reload: enables `PUT /v1/strategies/:name`, rollback and `/v1/strategies/active`. */
   readonly strategies?: StrategySlots;
   /** Shadow runs (docs/shadow.md): enables `/v1/shadows`. */
-  readonly shadows?: ShadowManager;
+  readonly shadows?: ShadowService;
   /** API tokens every route is checked against (src/auth/http-auth.ts); none: auth off. */
   readonly auth?: Authenticator;
   /** Rate limits per caller (src/auth/rate-limit.ts); default none. */

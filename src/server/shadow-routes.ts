@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ShadowComparison, SideComparison } from '../engine/shadow/compare.js';
-import type { ShadowManager, ShadowRunView } from '../engine/shadow/shadow-manager.js';
+import type { ShadowService, ShadowRunView } from '../engine/shadow/shadow-manager.js';
 import { VigilError } from '../errors.js';
 import type { EventsQuery, ShadowRun } from '../store/store.js';
 import { errorResponses } from '../http-api/error-schema.js';
@@ -113,7 +113,7 @@ function comparisonJson(c: ShadowComparison) {
   };
 }
 
-export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowManager): void {
+export function registerShadowRoutes(app: FastifyInstance, shadows: ShadowService): void {
   app.get(
     '/v1/shadows',
     {

@@ -26,6 +26,8 @@ export class NodeProcess {
   private gone = true;
   private output = '';
   url = '';
+  /** The gRPC port (`--grpc-port`). */
+  grpcPort = 0;
 
   constructor(private readonly options: NodeOptions) {}
 
@@ -39,6 +41,7 @@ export class NodeProcess {
     const port = await freePort();
     const { role, nats, databaseUrl, dataDir, configFile } = this.options;
     this.url = `http://127.0.0.1:${port}`;
+    this.grpcPort = await freePort();
     const args = [
       MAIN,
       'serve',
@@ -48,7 +51,7 @@ export class NodeProcess {
       '--port',
       String(port),
       '--grpc-port',
-      String(await freePort()),
+      String(this.grpcPort),
       '--data-dir',
       dataDir,
       '--config',

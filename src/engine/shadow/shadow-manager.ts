@@ -40,14 +40,28 @@ export interface ShadowRunView {
 
 export interface PromoteResult {
   readonly run: ShadowRun;
-  readonly reload: ReloadResult;
+  /** The strategy change (a cluster node announces it: `status: announced`). */
+  readonly reload: Omit<ReloadResult, 'status'> & { readonly status: string };
 }
 
-const notFound = (id: number): VigilError =>
+/**
+ * What `/v1/shadows` serves (server/shadow-routes.ts): this process's runs (ShadowManager) or a
+ * cluster's (cluster/cluster-shadows.ts).
+ */
+export interface ShadowService {
+  start(name: string, version?: number): Promise<ShadowRunView>;
+  startYaml(yaml: string, source: string): Promise<ShadowRunView>;
+  list(): Promise<ShadowRunView[]>;
+  compare(id: number): Promise<ShadowRunView & { readonly comparison: ShadowComparison }>;
+  promote(id: number): Promise<PromoteResult>;
+  discard(id: number): Promise<ShadowRun>;
+}
+
+export const notFound = (id: number): VigilError =>
   new VigilError('VIGIL_ERR_NOT_FOUND', `no shadow run with id ${id}`);
 
 /** Counters saved as JSON back into their type; anything malformed counts as none. */
-function countersFromJson(run: number, value: unknown): ShadowCounters {
+export function countersFromJson(run: number, value: unknown): ShadowCounters {
   const s = value as Partial<Record<keyof ShadowCounters, unknown>> | null;
   if (s === null || typeof s !== 'object') return emptyCounters(run);
   const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -67,7 +81,8 @@ function countersFromJson(run: number, value: unknown): ShadowCounters {
 }
 
 /** A run's saved counters (the run's total when it was saved). */
-const savedCounters = (run: ShadowRun): ShadowCounters => countersFromJson(run.id, run.stats);
+export const savedCounters = (run: ShadowRun): ShadowCounters =>
+  countersFromJson(run.id, run.stats);
 
 /**
  * The part of a running run's counters that a restart does not get back from the candidate's
@@ -82,7 +97,10 @@ function carriedCounters(run: ShadowRun): ShadowCounters {
   return savedCounters(run);
 }
 
-function toJson(c: ShadowCounters, carried: ShadowCounters = emptyCounters(c.run)): JsonValue {
+export function countersToJson(
+  c: ShadowCounters,
+  carried: ShadowCounters = emptyCounters(c.run),
+): JsonValue {
   const plain = (x: ShadowCounters, shadowed: number) => ({
     points: x.points,
     activeNs: x.activeNs,
@@ -98,7 +116,11 @@ function toJson(c: ShadowCounters, carried: ShadowCounters = emptyCounters(c.run
 }
 
 /** A stored strategy version as a shadow candidate, or an error naming what is wrong. */
-async function loadCandidate(store: Store, name: string, version?: number): Promise<Strategy> {
+export async function loadCandidate(
+  store: Store,
+  name: string,
+  version?: number,
+): Promise<Strategy> {
   const stored =
     version === undefined
       ? await store.strategies.latest(name)
@@ -131,7 +153,7 @@ export async function runningShadows(
   return specs.sort((a, b) => a.run - b.run);
 }
 
-export class ShadowManager {
+export class ShadowManager implements ShadowService {
   private readonly engine: Engine;
   private readonly store: Store;
   private readonly slots: StrategySlots;
@@ -338,7 +360,7 @@ export class ShadowManager {
   private async end(run: ShadowRun, status: 'promoted' | 'discarded'): Promise<ShadowRun> {
     const counters = (await this.countersOf([run.id])).get(run.id) as ShadowCounters;
     await this.engine.shadows.set(this.engine.shadows.runs().filter((s) => s.run !== run.id));
-    const ended = (await this.store.shadows.end(run.id, status, toJson(counters))) ?? run;
+    const ended = (await this.store.shadows.end(run.id, status, countersToJson(counters))) ?? run;
     this.baseline.delete(run.id);
     await this.deleteCheckpoints(run.id);
     // The run's open events were closed when it stopped: store them now.
@@ -386,7 +408,7 @@ export class ShadowManager {
       const running = await this.store.shadows.list('running');
       const counters = await this.countersOf(running.map((r) => r.id));
       for (const [id, c] of counters) {
-        await this.store.shadows.saveStats(id, toJson(c, this.baseline.get(id)));
+        await this.store.shadows.saveStats(id, countersToJson(c, this.baseline.get(id)));
       }
     });
   }
