@@ -19,6 +19,7 @@ import { bucketRun, LEVELS, ScoreBuffer, type ScoreBufferOptions } from './score
 import { mergeBuckets, ScoreHistoryWriter, type ScoreHistoryOptions } from './score-history.js';
 import { decodeCursor, encodeCursor, PAGE_LIMIT_MAX } from '../page-cursor.js';
 import { registerWebAssets } from './web-assets.js';
+import { registerBandRoute } from './band-route.js';
 import { registerPublic } from '../../auth/public-routes.js';
 
 export interface DashboardOptions {
@@ -272,6 +273,8 @@ export async function registerDashboard(
       return { device, metric, stored_before: storedBefore, ...bucketRun(run, bucketMs) };
     },
   );
+
+  registerBandRoute(app, store, clock);
 
   registerSessionRoutes(app, options.auth ?? AUTH_OFF, {
     secureCookie: options.secureCookie ?? false,
