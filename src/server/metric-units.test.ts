@@ -36,6 +36,7 @@ async function call(url: string, method: string, body?: unknown) {
       ? {}
       : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loosely typed answers
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 }
 
