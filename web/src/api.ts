@@ -2,6 +2,7 @@
 import type {
   ActiveStrategies,
   BucketedPoints,
+  ExpectedBandColumns,
   Label,
   Overview,
   ReloadAnswer,
@@ -93,6 +94,8 @@ export const api = {
     request<BucketedPoints>(withQuery('/v1/points', q)),
   scores: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>
     request<Scores>(withQuery('/v1/scores', q)),
+  band: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>
+    request<ExpectedBandColumns>(withQuery('/v1/band', q)),
   events: (q: Query) => request<{ events: VigilEvent[] }>(withQuery('/v1/events', q)),
   event: (id: string) => request<VigilEvent>(`/v1/events/${encodeURIComponent(id)}`),
   strategies: () => request<{ strategies: StrategySummary[] }>('/v1/strategies'),

@@ -38,6 +38,18 @@ export interface SeriesInfo {
   readonly metric: string;
   readonly first: number;
   readonly last: number;
+  /** The metric's unit: declared (`PUT /v1/units/:metric`) or implied by its name; null: none. */
+  readonly unit?: string | null;
+  readonly unit_source?: 'declared' | 'inferred';
+}
+
+/** `GET /v1/band`: the expected band per bucket, recomputed from the stored values. */
+export interface ExpectedBandColumns {
+  readonly bucket_ms: number;
+  readonly times: number[];
+  readonly expected: (number | null)[];
+  readonly lower: (number | null)[];
+  readonly upper: (number | null)[];
 }
 
 export interface BucketedPoints {
