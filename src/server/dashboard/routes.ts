@@ -2,6 +2,7 @@
  * What the dashboard needs beyond the query API: `GET /v1/overview` (the fleet at a glance, one
  * page of devices at a time), `GET /v1/scores` (the live score history of one series, for the
  * chart's score axis: recent scores from memory, older ones and every series from storage),
+ * `GET /v1/band` (the expected band over time, band-route.ts),
  * `GET /v1/events/:id` (one event, for the event page), the sign-in routes `/v1/session`
  * (src/auth/session-routes.ts) — and the dashboard's files at `/`.
  * Register after buildHttpServer and before listen.

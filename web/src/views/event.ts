@@ -208,14 +208,14 @@ export function renderEvent(main: HTMLElement, route: Route): () => void {
                   'div',
                   {
                     role: 'img',
-                    'aria-label': `Chart of ${metric} around the event; the shaded span is the event, the green box the expected band`,
+                    'aria-label': `Chart of ${metric} around the event; the shaded span is the event, the green box the detector's band at the peak, the green shade the expected band over time`,
                   },
                   chart.element,
                 ),
                 h(
                   'figcaption',
                   { class: 'muted' },
-                  'Shaded: the event. Green box: the values the detector would not have flagged; dotted: expected; red dot: the peak. ',
+                  'Shaded: the event. Green box: the values the detector would not have flagged at the peak; dotted: expected; red dot: the peak; green shade: the band expected from the values before each bucket. ',
                   h('a', { href: seriesHref(e.device, metric) }, `Open ${metric} on ${e.device}`),
                 ),
               ),
