@@ -86,6 +86,17 @@ describe('metric units and the expected band, over a restart', { timeout: 120_00
     assert.equal(byMetric.temp.unit_source, 'declared');
     assert.equal(byMetric.cpu_seconds_total.unit, 's');
     assert.equal(byMetric.cpu_seconds_total.unit_source, 'inferred');
+    const overview = await call(`${service.url}/v1/overview`, 'GET');
+    assert.deepEqual(
+      overview.json.devices[0].series.map((s: { metric: string; unit?: string }) => [
+        s.metric,
+        s.unit,
+      ]),
+      [
+        ['cpu_seconds_total', 's'],
+        ['temp', '°C'],
+      ],
+    );
     const paged = await call(`${service.url}/v1/series?device=pump-1&limit=10`, 'GET');
     assert.equal(paged.json.series[1].unit, '°C');
     const gone = await call(`${service.url}/v1/units/${encodeURIComponent('a/b')}`, 'DELETE');

@@ -12,6 +12,8 @@ export interface OverviewSeries {
   readonly strategy?: string;
   readonly value?: number;
   readonly scored_at?: number;
+  /** The metric's unit (declared or implied by its name), when known. */
+  readonly unit?: string;
 }
 
 export interface OverviewDevice {

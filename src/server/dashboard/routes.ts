@@ -21,6 +21,7 @@ import { mergeBuckets, ScoreHistoryWriter, type ScoreHistoryOptions } from './sc
 import { decodeCursor, encodeCursor, PAGE_LIMIT_MAX } from '../page-cursor.js';
 import { registerWebAssets } from './web-assets.js';
 import { registerBandRoute } from './band-route.js';
+import { resolveUnit } from '../metric-units.js';
 import { registerPublic } from '../../auth/public-routes.js';
 
 export interface DashboardOptions {
@@ -118,7 +119,7 @@ export async function registerDashboard(
         },
         response: {
           200: anyObject(
-            '`{now, devices: [{device, series: [{metric, first, last, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], next_cursor, totals: {devices, series}, events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
+            '`{now, devices: [{device, series: [{metric, first, last, unit?, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], next_cursor, totals: {devices, series}, events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
           ),
           ...errorResponses(400, 500),
         },
@@ -130,7 +131,7 @@ export async function registerDashboard(
       const limit =
         q.limit === undefined ? OVERVIEW_PAGE : parseLimit('limit', q.limit, PAGE_LIMIT_MAX);
       const after = q.cursor === undefined ? undefined : decodeCursor('d', q.cursor, 1)[0];
-      const [page, totals, events] = await Promise.all([
+      const [page, totals, events, units] = await Promise.all([
         store.querier.devicePage({
           limit,
           q: q.q,
@@ -139,6 +140,7 @@ export async function registerDashboard(
         }),
         fleetCounts(),
         store.querier.events({ from: now - DAY, to: now + 1, limit: EVENTS_COUNTED }),
+        store.metricUnits.list().then((list) => new Map(list.map((u) => [u.metric, u]))),
       ]);
       const series =
         page.items.length === 0
@@ -166,10 +168,12 @@ export async function registerDashboard(
       function seriesJson(s: (typeof series)[number]) {
         const live = scores.latestOf(s.device, s.metric);
         const saved = stored.get(`${s.device}\u0000${s.metric}`);
+        const unit = resolveUnit(s.metric, units);
         return {
           metric: s.metric,
           first: s.first,
           last: s.last,
+          ...(unit === null ? {} : { unit: unit.unit }),
           ...(live !== undefined
             ? {
                 score: live.score,
