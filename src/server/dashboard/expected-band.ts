@@ -27,12 +27,20 @@ export interface BandColumns {
   readonly upper: (number | null)[];
 }
 
-function median(sorted: readonly number[]): number {
+/** The median of a sorted array. */
+function median(sorted: Float64Array): number {
   const n = sorted.length;
   const mid = n >> 1;
   return n % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** `values` copied into `into` (sized to fit) and sorted: typed arrays sort numerically, fast. */
+function sortedCopy(values: readonly number[], into: Float64Array): Float64Array {
+  const out = into.subarray(0, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] as number;
+  return out.sort();
 }
 
 /** The band of each bucket at or after `from` (earlier buckets only warm the window up). */
@@ -45,16 +53,18 @@ export function expectedBand(
   const out: BandColumns = { times: [], expected: [], lower: [], upper: [] };
   const avgs: number[] = [];
   const halves: number[] = [];
+  const scratch = new Float64Array(window + 1);
+  const deviations: number[] = new Array<number>(window + 1).fill(0);
   for (let i = 0; i < input.times.length; i++) {
     const t = input.times[i] as number;
     const avg = input.avg[i] as number;
     if (t >= from) {
       out.times.push(t);
       if (avgs.length >= BAND_MIN_HISTORY) {
-        const sorted = [...avgs].sort((a, b) => a - b);
-        const m = median(sorted);
-        const mad = median(avgs.map((v) => Math.abs(v - m)).sort((a, b) => a - b));
-        const half = median([...halves].sort((a, b) => a - b));
+        const m = median(sortedCopy(avgs, scratch));
+        for (let j = 0; j < avgs.length; j++) deviations[j] = Math.abs((avgs[j] as number) - m);
+        const mad = median(sortedCopy(deviations.slice(0, avgs.length), scratch));
+        const half = median(sortedCopy(halves, scratch));
         const scale = Math.max(1.4826 * mad, half, 1e-9 * Math.max(1, Math.abs(m)));
         out.expected.push(m);
         out.lower.push(m - k * scale);
