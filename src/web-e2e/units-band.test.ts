@@ -111,4 +111,45 @@ describe('units and the expected band, in Chromium', { timeout: 300_000 }, () =>
     assert.deepEqual(errors, []);
     await page.context().close();
   });
+
+  test('the unit is set from the series page: the axis relabels, the API has it', async () => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${service.url}/#/series/${DEVICE}/temp?from=${base}&to=${end}`);
+    const input = page.getByLabel('Unit of temp (every device)');
+    await page.waitForFunction(
+      `document.getElementById('series-unit')?.value === '°C'`,
+      undefined,
+      WAIT,
+    );
+    await input.fill('K');
+    await page.getByRole('button', { name: 'Save unit' }).click();
+    await page.locator('#series-unit-status', { hasText: 'Saved: temp is in K' }).waitFor(WAIT);
+    await page.waitForFunction(
+      `document.querySelector('.chart')?.dataset.valueAxis === 'temp (K)'`,
+      undefined,
+      WAIT,
+    );
+    const units = (await (await fetch(`${service.url}/v1/units`)).json()) as {
+      units: { metric: string; unit: string }[];
+    };
+    assert.deepEqual(
+      units.units.map((u) => [u.metric, u.unit]),
+      [['temp', 'K']],
+    );
+    // A refused unit says why and changes nothing.
+    await page.evaluate(
+      `document.getElementById('series-unit').value = 'deg' + String.fromCharCode(7)`,
+    );
+    await page.getByRole('button', { name: 'Save unit' }).click();
+    await page
+      .locator('#series-unit-status', { hasText: 'Not saved: unit contains a control character' })
+      .waitFor(WAIT);
+    assert.equal((await chartData(page)).valueAxis, 'temp (K)');
+    // The refused PUT's 400 is logged by the browser; nothing else.
+    assert.ok(
+      errors.every((e) => /400/.test(e)),
+      errors.join('\n'),
+    );
+    await page.context().close();
+  });
 });

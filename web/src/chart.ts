@@ -55,6 +55,8 @@ export interface SeriesChart {
   resync(): Promise<void>;
   /** Back to the range before the last drag-zoom (what a double-click does); false if none. */
   zoomBack(): boolean;
+  /** Label the values with this unit (none: undefined), e.g. after it was declared. */
+  setUnit(unit: string | undefined): void;
   destroy(): void;
 }
 
@@ -590,6 +592,7 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     addLive,
     resync,
     zoomBack,
+    setUnit,
     destroy() {
       window.clearTimeout(zoomTimer);
       window.clearTimeout(redrawTimer);

@@ -28,6 +28,11 @@ export function unitsOf(device: string): Promise<Map<string, string>> {
   return units;
 }
 
+/** Drop what is cached (a unit was just declared: it holds for every device). */
+export function forgetUnits(): void {
+  cache.clear();
+}
+
 /** A value with its unit: `21.5 °C`, `0.93 ratio`; just the number without a unit. */
 export function withUnit(value: number | null | undefined, unit: string | undefined): string {
   const text = formatNumber(value);
