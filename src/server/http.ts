@@ -36,6 +36,8 @@ import { registerStrategyRoutes } from './strategy-routes.js';
 import { parseShadowFilter, registerShadowRoutes } from './shadow-routes.js';
 import type { ShadowService } from '../engine/shadow/shadow-manager.js';
 import { parseLabelFilter, registerLabelRoutes } from './label-routes.js';
+import { registerMetricUnitRoutes } from './metric-unit-routes.js';
+import { withUnits } from './metric-units.js';
 import type { StrategySlots } from '../engine/strategy-slots.js';
 import { addWriteGuard } from './write-guard.js';
 import { httpsOptions, followTls } from '../tls/https.js';
@@ -293,7 +295,13 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
 
   app.get('/v1/series', { schema: schemas.seriesRoute }, async (request) => {
     const q = request.query as Query;
-    if (!isPaged(q)) return { series: await store.querier.series(q.device), next_cursor: null };
+    // Each series with its metric's unit: declared (a small table, read whole) or inferred.
+    const units = store.metricUnits.list().then((list) => new Map(list.map((u) => [u.metric, u])));
+    units.catch(() => undefined);
+    if (!isPaged(q)) {
+      const series = await store.querier.series(q.device);
+      return { series: withUnits(series, await units), next_cursor: null };
+    }
     const after = q.cursor === undefined ? undefined : decodeCursor('s', q.cursor, 2);
     const page = await store.querier.seriesPage({
       limit: q.limit === undefined ? undefined : parseLimit('limit', q.limit, PAGE_LIMIT_MAX),
@@ -304,7 +312,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     });
     const last = page.items[page.items.length - 1];
     return {
-      series: page.items,
+      series: withUnits(page.items, await units),
       next_cursor:
         page.more && last !== undefined ? encodeCursor('s', [last.device, last.metric]) : null,
     };
@@ -423,6 +431,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   if (options.strategies !== undefined) registerStrategyRoutes(app, options.strategies);
   if (options.shadows !== undefined) registerShadowRoutes(app, options.shadows);
   registerLabelRoutes(app, store, eventJson);
+  registerMetricUnitRoutes(app, store);
 
   // --- live stream --------------------------------------------------------------------------
   registerStream(app, {

@@ -46,8 +46,12 @@ export const devicesRoute = {
 } as const;
 
 export const seriesRoute = {
-  summary: 'Series (device, metric) with their first and last point time, optionally paged',
-  description: `${pageText} \`q\` matches the device id or the metric.`,
+  summary:
+    'Series (device, metric) with their first and last point time and unit, optionally paged',
+  description:
+    `${pageText} \`q\` matches the device id or the metric. \`unit\` is the metric's declared ` +
+    'unit (`PUT /v1/units/:metric`, `unit_source: declared`), else the one its name implies ' +
+    '(`_seconds`, `_bytes`, `_celsius`, …: `unit_source: inferred`), else null.',
   tags: ['query'],
   querystring: {
     type: 'object',
@@ -55,7 +59,7 @@ export const seriesRoute = {
     additionalProperties: false,
   },
   response: responses(
-    '`{series: [{device, metric, first, last}], next_cursor: string | null}`',
+    '`{series: [{device, metric, first, last, unit, unit_source?}], next_cursor: string | null}`',
     400,
     500,
   ),

@@ -3,6 +3,7 @@
  * TimescaleDB share. Backends (pglite-store.ts, postgres-store.ts) only supply a `SqlDriver`.
  */
 import { SqlIncidentStore } from '../incidents/sql-incidents.js';
+import { SqlMetricUnitStore } from './sql-metric-units.js';
 import { VigilError } from '../errors.js';
 import {
   encodePoints,
@@ -304,6 +305,7 @@ class SqlStore implements Store {
   readonly shadows: SqlShadowRunStore;
   readonly scoreHistory: SqlScoreHistoryStore;
   readonly incidents: SqlIncidentStore;
+  readonly metricUnits: SqlMetricUnitStore;
   readonly #late: LateDataRefresher | null;
   #closed = false;
 
@@ -336,6 +338,7 @@ class SqlStore implements Store {
     this.shadows = new SqlShadowRunStore(driver);
     this.scoreHistory = new SqlScoreHistoryStore(driver, retentionDays);
     this.incidents = new SqlIncidentStore(driver);
+    this.metricUnits = new SqlMetricUnitStore(driver);
     // Ranges recorded before a crash or a close are refreshed soon after opening.
     late?.notify();
   }

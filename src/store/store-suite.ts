@@ -561,6 +561,29 @@ export function storeSuite(
       );
     });
 
+    it('keeps metric units: declared, replaced, listed in order, removed', async () => {
+      const units = h.store.metricUnits;
+      const first = await units.set('zu-temp', '°F', null);
+      assert.equal(first.unit, '°F');
+      const replaced = await units.set('zu-temp', '°C', 'bearing temperature');
+      assert.ok(replaced.updatedAt >= first.updatedAt);
+      await units.set('zu-a/b', 'kPa', null);
+      const listed = (await units.list()).filter((u) => u.metric.startsWith('zu-'));
+      assert.deepEqual(
+        listed.map((u) => [u.metric, u.unit, u.description]),
+        [
+          ['zu-a/b', 'kPa', null],
+          ['zu-temp', '°C', 'bearing temperature'],
+        ],
+      );
+      assert.equal(await units.remove('zu-a/b'), true);
+      assert.equal(await units.remove('zu-a/b'), false);
+      assert.deepEqual(
+        (await units.list()).filter((u) => u.metric.startsWith('zu-')).map((u) => u.metric),
+        ['zu-temp'],
+      );
+    });
+
     it('raw reads honour the range and the limit', async () => {
       const c = irregularSeries('lim-1', 'm', BASE, 3 * HOUR, 5);
       await commit(h.store, c);

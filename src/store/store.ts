@@ -284,6 +284,26 @@ export interface ScoreHistoryStore {
   latest(series: readonly { device: string; metric: string }[]): Promise<ScoreBucket[]>;
 }
 
+/** A unit declared for a metric name, for every device reporting it (migration 013). */
+export interface MetricUnit {
+  readonly metric: string;
+  /** As shown on axes and next to values, e.g. `°C`, `kPa`, `%`. */
+  readonly unit: string;
+  readonly description: string | null;
+  /** When it was last declared (ms). */
+  readonly updatedAt: number;
+}
+
+/** Units declared for metrics: a small table, read whole. */
+export interface MetricUnitStore {
+  /** Every declared unit, sorted by metric. */
+  list(): Promise<MetricUnit[]>;
+  /** Declare (or replace) the unit of a metric. */
+  set(metric: string, unit: string, description: string | null): Promise<MetricUnit>;
+  /** Forget the metric's unit; false when it had none. */
+  remove(metric: string): Promise<boolean>;
+}
+
 /** Reads. Answers reflect every commit that resolved before the call. */
 export interface Querier {
   /** Devices with at least one committed point, sorted. */
@@ -542,6 +562,7 @@ export interface Store {
   readonly shadows: ShadowRunStore;
   readonly scoreHistory: ScoreHistoryStore;
   readonly incidents: IncidentStore;
+  readonly metricUnits: MetricUnitStore;
   /**
    * Recompute the continuous aggregates over [from, to) (default: everything still within
    * retention), widened outward to whole buckets of each aggregate. Late writes are refreshed by

@@ -1,8 +1,9 @@
 /**
  * `npm run screenshots`: the README's pictures (docs/screenshots/*.png, 1366×768, plus a phone's
  * 390×844 and one in dark mode) taken from a real `vigil serve` with its demo pumps, in a temp
- * data dir, on free ports. The strategy picture shows a second version of `default` uploaded
- * through the API, with its diff.
+ * data dir, on free ports. The demo metrics get their units through the API (the charts label
+ * their value axes with them); the incident pictures show the open incidents and one incident.
+ * The strategy picture shows a second version of `default` uploaded through the API, with its diff.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -70,6 +71,29 @@ async function main(): Promise<void> {
       body: `${defaultYaml.replace(/^version: 1$/m, 'version: 2')}events:\n  cooldown_ms: 600000\n`,
     });
 
+    // What an operator declares once: the demo pumps' units.
+    const units = { current: 'A', pressure: 'bar', flow: 'm³/h', temperature: '°C' };
+    for (const [metric, unit] of Object.entries(units)) {
+      await json(`${url}/v1/units/${metric}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ unit }),
+      });
+    }
+    const incidents = (
+      await json<{ incidents: { id: string; state: string }[] }>(`${url}/v1/incidents?limit=50`)
+    ).incidents;
+    const incident = incidents.find((i) => i.state === 'firing') ?? incidents[0];
+    if (incident === undefined) throw new Error('the demo raised no incidents');
+    // One acknowledged and assigned, so the list shows who took it.
+    const incidentUrl = `${url}/v1/incidents/${encodeURIComponent(incident.id)}`;
+    await json(`${incidentUrl}/acknowledge`, { method: 'POST' });
+    await json(`${incidentUrl}/assign`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ assignee: 'ops-oncall' }),
+    });
+
     await mkdir(outDir, { recursive: true });
     const browser = await launchBrowser();
     try {
@@ -89,6 +113,8 @@ async function main(): Promise<void> {
       const series = `#/series/${encodeURIComponent(severe.device)}/${encodeURIComponent(severe.metric ?? '')}?from=${from}&to=${Date.now()}`;
       await take('series', series, 'figcaption p:has-text("buckets of")');
       await take('event', `#/events/${encodeURIComponent(severe.id)}`, '.chart canvas');
+      await take('incidents', '#/incidents', 'tr[data-incident-id]');
+      await take('incident', `#/incidents/${encodeURIComponent(incident.id)}`, '#incident-state');
       await page.goto(`${url}/#/strategies/default`);
       await page.getByRole('button', { name: 'Diff with v1' }).click();
       await page.locator('.diff').waitFor();

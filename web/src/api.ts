@@ -2,6 +2,7 @@
 import type {
   ActiveStrategies,
   BucketedPoints,
+  ExpectedBandColumns,
   Label,
   Overview,
   ReloadAnswer,
@@ -93,6 +94,15 @@ export const api = {
     request<BucketedPoints>(withQuery('/v1/points', q)),
   scores: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>
     request<Scores>(withQuery('/v1/scores', q)),
+  /** Declare the unit of a metric, for every device (`PUT /v1/units/:metric`; admin scope). */
+  setUnit: (metric: string, unit: string) =>
+    request<{ metric: string; unit: string }>(`/v1/units/${encodeURIComponent(metric)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ unit }),
+    }),
+  band: (q: { device: string; metric: string; from: number; to: number; bucket: number }) =>
+    request<ExpectedBandColumns>(withQuery('/v1/band', q)),
   events: (q: Query) => request<{ events: VigilEvent[] }>(withQuery('/v1/events', q)),
   event: (id: string) => request<VigilEvent>(`/v1/events/${encodeURIComponent(id)}`),
   strategies: () => request<{ strategies: StrategySummary[] }>('/v1/strategies'),

@@ -3,8 +3,10 @@
  * bucket, one bucket per pixel or so) for the visible range and are fetched again on every zoom,
  * so a series of any length draws fast. Two lanes share the time axis: the values on top, the
  * score (0–1, with the alert boundary 0.5 and flagged buckets marked) in its own lane below, so
- * the boundary never reads as a value threshold. Event spans are shaded and an event's expected
- * band can be drawn. Times are 24-hour in the chosen zone (time-zone.ts). Live scores are
+ * the boundary never reads as a value threshold. Event spans are shaded; the expected band over
+ * time (`GET /v1/band`, recomputed from the stored values) is shaded behind the values, and an
+ * event's own band (from its explanation) can be drawn as a box. The value axis, the legend and
+ * the tooltips carry the metric's unit (units.ts). Times are 24-hour in the chosen zone (time-zone.ts). Live scores are
  * appended while the chart follows "now"; a drag zooms in, a double-click goes back out.
  */
 import uPlot from 'uplot';
@@ -13,7 +15,8 @@ import { pickBucket } from './buckets.js';
 import { h } from './dom.js';
 import { formatNumber, formatTick, formatTime } from './format.js';
 import { zoneChoice, zoneShort } from './time-zone.js';
-import type { EventLevel, Level, LiveScore } from './types.js';
+import type { EventLevel, ExpectedBandColumns, Level, LiveScore } from './types.js';
+import { unitsOf } from './units.js';
 
 export interface Span {
   readonly start: number;
@@ -52,6 +55,8 @@ export interface SeriesChart {
   resync(): Promise<void>;
   /** Back to the range before the last drag-zoom (what a double-click does); false if none. */
   zoomBack(): boolean;
+  /** Label the values with this unit (none: undefined), e.g. after it was declared. */
+  setUnit(unit: string | undefined): void;
   destroy(): void;
 }
 
@@ -98,6 +103,9 @@ interface Columns {
   count: number[];
   score: (number | null)[];
   level: Level[];
+  /** The expected band per bucket (null: none yet, or the band could not be fetched). */
+  lower: (number | null)[];
+  upper: (number | null)[];
 }
 
 const empty = (): Columns => ({
@@ -108,6 +116,8 @@ const empty = (): Columns => ({
   count: [],
   score: [],
   level: [],
+  lower: [],
+  upper: [],
 });
 
 export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
@@ -128,6 +138,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
   /** The lowest value the value lane shows (ticks below it would sit in the score lane). */
   let valueFloor = -Infinity;
   const COLORS = chartColors();
+  /** The metric's unit, once known (units.ts). */
+  let unit: string | undefined;
 
   const data = (): uPlot.AlignedData => [cols.x, cols.min, cols.max, cols.avg, cols.score];
 
@@ -145,6 +157,67 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       ctx.fillRect(x0, top, x1 - x0, height);
     }
     ctx.restore();
+    drawExpectedBand(u);
+  }
+
+  /** The expected band over time: runs of buckets with a band, each as one shaded polygon. */
+  function drawExpectedBand(u: uPlot): void {
+    const ctx = u.ctx;
+    const { top, height, left, width } = u.bbox;
+    const half = (bucketMs / 1000) * 0.5;
+    let drawn = 0;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    ctx.fillStyle = COLORS.band;
+    ctx.strokeStyle = COLORS.bandEdge;
+    ctx.lineWidth = devicePixelRatio || 1;
+    let i = 0;
+    while (i < cols.x.length) {
+      if (cols.lower[i] == null || cols.upper[i] == null) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < cols.x.length && cols.lower[j + 1] != null && cols.upper[j + 1] != null) j++;
+      const xs: number[] = [];
+      for (let k = i; k <= j; k++) xs.push(cols.x[k] as number);
+      const px = (sec: number) => u.valToPos(sec, 'x', true);
+      const upper = xs.map((sec, k) => [
+        px(sec),
+        u.valToPos(cols.upper[i + k] as number, 'y', true),
+      ]);
+      const lower = xs.map((sec, k) => [
+        px(sec),
+        u.valToPos(cols.lower[i + k] as number, 'y', true),
+      ]);
+      // A lone bucket still gets a visible width.
+      if (upper.length === 1) {
+        const [x, yu] = upper[0] as number[];
+        const yl = (lower[0] as number[])[1] as number;
+        const w = Math.max(3, Math.abs(px((xs[0] as number) + half) - (x as number)));
+        upper.splice(0, 1, [(x as number) - w, yu as number], [(x as number) + w, yu as number]);
+        lower.splice(0, 1, [(x as number) - w, yl], [(x as number) + w, yl]);
+      }
+      ctx.beginPath();
+      upper.forEach(([x, y], k) => (k === 0 ? ctx.moveTo(x!, y!) : ctx.lineTo(x!, y!)));
+      for (let k = lower.length - 1; k >= 0; k--) ctx.lineTo(lower[k]![0]!, lower[k]![1]!);
+      ctx.closePath();
+      ctx.fill();
+      ctx.globalAlpha = 0.5;
+      for (const edge of [upper, lower]) {
+        ctx.beginPath();
+        edge.forEach(([x, y], k) => (k === 0 ? ctx.moveTo(x!, y!) : ctx.lineTo(x!, y!)));
+        ctx.stroke();
+      }
+      ctx.globalAlpha = 1;
+      drawn += j - i + 1;
+      i = j + 1;
+    }
+    ctx.restore();
+    // How many buckets have a band drawn, for the tests.
+    element.dataset.bandBuckets = String(drawn);
   }
 
   function drawOverlays(u: uPlot): void {
@@ -219,7 +292,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
 
   const inValueLane = (_u: uPlot, splits: number[]) =>
     splits.map((v) => (v >= valueFloor ? v : null));
-  const valueFmt = (_u: uPlot, v: number | null) => (v === null ? '—' : formatNumber(v));
+  const valueFmt = (_u: uPlot, v: number | null) =>
+    v === null ? '—' : unit === undefined ? formatNumber(v) : `${formatNumber(v)} ${unit}`;
   const utc = zoneChoice() === 'utc';
   const plot = new uPlot(
     {
@@ -236,6 +310,15 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
             if (options.band !== undefined) {
               lo = Math.min(lo, options.band.lo);
               hi = Math.max(hi, options.band.hi);
+            }
+            // The expected band stays in view too.
+            for (let i = 0; i < cols.x.length; i++) {
+              const l = cols.lower[i];
+              const h = cols.upper[i];
+              if (l != null && h != null) {
+                lo = Math.min(lo, l);
+                hi = Math.max(hi, h);
+              }
             }
             if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
               lo = 0;
@@ -297,6 +380,7 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
           label: metric,
           stroke: COLORS.axis,
           size: 60,
+          labelSize: 20,
           // Value ticks, labels and grid lines only in the value lane.
           grid: { stroke: COLORS.grid, filter: inValueLane },
           ticks: { stroke: COLORS.grid, filter: inValueLane },
@@ -349,6 +433,23 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     data(),
     element,
   );
+  function setUnit(next: string | undefined): void {
+    unit = next;
+    const label = unit === undefined ? metric : `${metric} (${unit})`;
+    const axis = plot.axes[1];
+    if (axis !== undefined) axis.label = label;
+    const avgLabel = unit === undefined ? `${metric} (avg)` : `${metric} (avg, ${unit})`;
+    const avg = plot.series[3];
+    if (avg !== undefined) avg.label = avgLabel;
+    const legend = element.querySelectorAll('.u-legend .u-series .u-label')[3];
+    if (legend !== undefined) legend.textContent = avgLabel;
+    element.dataset.unit = unit ?? '';
+    element.dataset.valueAxis = label;
+    plot.redraw(false);
+  }
+  element.dataset.valueAxis = metric;
+  void unitsOf(device).then((units) => setUnit(units.get(metric)));
+
   plot.over.addEventListener('dblclick', () => {
     if (!zoomBack()) {
       const span = to - from;
@@ -376,10 +477,17 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     const bucket = pickBucket(nextTo - nextFrom, width);
     try {
       const q = { device, metric, from: Math.floor(nextFrom), to: Math.ceil(nextTo), bucket };
-      const [points, scores] = await Promise.all([api.buckets(q), api.scores(q)]);
+      // The band is context: without it (an older server, an error) the chart still draws.
+      const [points, scores, band] = await Promise.all([
+        api.buckets(q),
+        api.scores(q),
+        api.band(q).catch((): ExpectedBandColumns | null => null),
+      ]);
       if (seq !== loadSeq) return; // a newer zoom won
       const byTime = new Map<number, number>();
       scores.times.forEach((t, i) => byTime.set(t, i));
+      const bandAt = new Map<number, number>();
+      band?.times.forEach((t, i) => bandAt.set(t, i));
       const next = empty();
       points.times.forEach((t, i) => {
         next.x.push(t / 1000);
@@ -395,6 +503,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
             : undefined);
         next.score.push(k === undefined ? null : (scores.score[k] ?? null));
         next.level.push(k === undefined ? 'ok' : (scores.level[k] ?? 'ok'));
+        const b = bandAt.get(t);
+        next.lower.push(b === undefined ? null : (band?.lower[b] ?? null));
+        next.upper.push(b === undefined ? null : (band?.upper[b] ?? null));
       });
       cols = next;
       from = nextFrom;
@@ -442,6 +553,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       cols.count.push(1);
       cols.score.push(s.score);
       cols.level.push(s.level);
+      cols.lower.push(null);
+      cols.upper.push(null);
     } else {
       return;
     }
@@ -479,6 +592,7 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     addLive,
     resync,
     zoomBack,
+    setUnit,
     destroy() {
       window.clearTimeout(zoomTimer);
       window.clearTimeout(redrawTimer);

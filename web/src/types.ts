@@ -12,6 +12,8 @@ export interface OverviewSeries {
   readonly strategy?: string;
   readonly value?: number;
   readonly scored_at?: number;
+  /** The metric's unit (declared or implied by its name), when known. */
+  readonly unit?: string;
 }
 
 export interface OverviewDevice {
@@ -38,6 +40,18 @@ export interface SeriesInfo {
   readonly metric: string;
   readonly first: number;
   readonly last: number;
+  /** The metric's unit: declared (`PUT /v1/units/:metric`) or implied by its name; null: none. */
+  readonly unit?: string | null;
+  readonly unit_source?: 'declared' | 'inferred';
+}
+
+/** `GET /v1/band`: the expected band per bucket, recomputed from the stored values. */
+export interface ExpectedBandColumns {
+  readonly bucket_ms: number;
+  readonly times: number[];
+  readonly expected: (number | null)[];
+  readonly lower: (number | null)[];
+  readonly upper: (number | null)[];
 }
 
 export interface BucketedPoints {

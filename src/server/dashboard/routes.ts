@@ -2,6 +2,7 @@
  * What the dashboard needs beyond the query API: `GET /v1/overview` (the fleet at a glance, one
  * page of devices at a time), `GET /v1/scores` (the live score history of one series, for the
  * chart's score axis: recent scores from memory, older ones and every series from storage),
+ * `GET /v1/band` (the expected band over time, band-route.ts),
  * `GET /v1/events/:id` (one event, for the event page), the sign-in routes `/v1/session`
  * (src/auth/session-routes.ts) — and the dashboard's files at `/`.
  * Register after buildHttpServer and before listen.
@@ -19,6 +20,8 @@ import { bucketRun, LEVELS, ScoreBuffer, type ScoreBufferOptions } from './score
 import { mergeBuckets, ScoreHistoryWriter, type ScoreHistoryOptions } from './score-history.js';
 import { decodeCursor, encodeCursor, PAGE_LIMIT_MAX } from '../page-cursor.js';
 import { registerWebAssets } from './web-assets.js';
+import { registerBandRoute } from './band-route.js';
+import { resolveUnit } from '../metric-units.js';
 import { registerPublic } from '../../auth/public-routes.js';
 
 export interface DashboardOptions {
@@ -116,7 +119,7 @@ export async function registerDashboard(
         },
         response: {
           200: anyObject(
-            '`{now, devices: [{device, series: [{metric, first, last, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], next_cursor, totals: {devices, series}, events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
+            '`{now, devices: [{device, series: [{metric, first, last, unit?, score?, level?, strategy?, value?, scored_at?}], events_hour, events_day, open_events}], next_cursor, totals: {devices, series}, events: {hour, day, open, capped}, ingest: {points_total, points_per_second}}`',
           ),
           ...errorResponses(400, 500),
         },
@@ -128,7 +131,7 @@ export async function registerDashboard(
       const limit =
         q.limit === undefined ? OVERVIEW_PAGE : parseLimit('limit', q.limit, PAGE_LIMIT_MAX);
       const after = q.cursor === undefined ? undefined : decodeCursor('d', q.cursor, 1)[0];
-      const [page, totals, events] = await Promise.all([
+      const [page, totals, events, units] = await Promise.all([
         store.querier.devicePage({
           limit,
           q: q.q,
@@ -137,6 +140,7 @@ export async function registerDashboard(
         }),
         fleetCounts(),
         store.querier.events({ from: now - DAY, to: now + 1, limit: EVENTS_COUNTED }),
+        store.metricUnits.list().then((list) => new Map(list.map((u) => [u.metric, u]))),
       ]);
       const series =
         page.items.length === 0
@@ -164,10 +168,12 @@ export async function registerDashboard(
       function seriesJson(s: (typeof series)[number]) {
         const live = scores.latestOf(s.device, s.metric);
         const saved = stored.get(`${s.device}\u0000${s.metric}`);
+        const unit = resolveUnit(s.metric, units);
         return {
           metric: s.metric,
           first: s.first,
           last: s.last,
+          ...(unit === null ? {} : { unit: unit.unit }),
           ...(live !== undefined
             ? {
                 score: live.score,
@@ -272,6 +278,8 @@ export async function registerDashboard(
       return { device, metric, stored_before: storedBefore, ...bucketRun(run, bucketMs) };
     },
   );
+
+  registerBandRoute(app, store, clock);
 
   registerSessionRoutes(app, options.auth ?? AUTH_OFF, {
     secureCookie: options.secureCookie ?? false,

@@ -18,6 +18,7 @@ import { scoreHistory } from './009-score-history.js';
 import { binaryCheckpoints } from './010-binary-checkpoints.js';
 import { incidents } from './011-incidents.js';
 import { seriesTags } from './012-series-tags.js';
+import { metricUnits } from './013-metric-units.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -39,6 +40,7 @@ export const migrations: readonly Migration[] = [
   binaryCheckpoints,
   incidents,
   seriesTags,
+  metricUnits,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

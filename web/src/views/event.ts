@@ -5,6 +5,7 @@
  */
 import { api, ApiError } from '../api.js';
 import { createSeriesChart, type ExpectedBand } from '../chart.js';
+import { unitsOf, withUnit } from '../units.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatDuration, formatNumber, formatPercent, formatTime } from '../format.js';
 import { labelButtons } from '../label-buttons.js';
@@ -39,15 +40,15 @@ function bar(share: number, label: string): HTMLElement {
   );
 }
 
-function verdict(m: MetricContribution): string {
+function verdict(m: MetricContribution, unit: string | undefined): string {
   if (m.band === undefined) return '';
   const [lo, hi] = m.band;
-  if (m.observed > hi) return `above the band by ${formatNumber(m.observed - hi)}`;
-  if (m.observed < lo) return `below the band by ${formatNumber(lo - m.observed)}`;
+  if (m.observed > hi) return `above the band by ${withUnit(m.observed - hi, unit)}`;
+  if (m.observed < lo) return `below the band by ${withUnit(lo - m.observed, unit)}`;
   return 'inside the band';
 }
 
-function explanation(e: VigilEvent): HTMLElement[] {
+function explanation(e: VigilEvent, units: ReadonlyMap<string, string>): HTMLElement[] {
   const x = e.explanation;
   if (x === null) return [h('p', {}, 'This event carries no explanation.')];
   const metrics = h(
@@ -68,22 +69,25 @@ function explanation(e: VigilEvent): HTMLElement[] {
     h(
       'tbody',
       {},
-      x.metrics.map((m) =>
-        h(
+      x.metrics.map((m) => {
+        const unit = units.get(m.name);
+        return h(
           'tr',
           {},
-          h('th', { scope: 'row' }, m.name),
+          h('th', { scope: 'row' }, m.name, unit === undefined ? '' : ` (${unit})`),
           h('td', {}, bar(m.share, `${m.name} share`), ' ', formatPercent(m.share)),
-          h('td', { class: 'num' }, formatNumber(m.observed)),
-          h('td', { class: 'num' }, m.expected === undefined ? '—' : formatNumber(m.expected)),
+          h('td', { class: 'num', 'data-observed': '' }, withUnit(m.observed, unit)),
+          h('td', { class: 'num' }, m.expected === undefined ? '—' : withUnit(m.expected, unit)),
           h(
             'td',
             { class: 'num' },
-            m.band === undefined ? '—' : `${formatNumber(m.band[0])} … ${formatNumber(m.band[1])}`,
+            m.band === undefined
+              ? '—'
+              : `${formatNumber(m.band[0])} … ${withUnit(m.band[1], unit)}`,
           ),
-          h('td', {}, verdict(m)),
-        ),
-      ),
+          h('td', {}, verdict(m, unit)),
+        );
+      }),
     ),
   );
   const evidence = h(
@@ -149,83 +153,89 @@ export function renderEvent(main: HTMLElement, route: Route): () => void {
   let shown: VigilEvent | undefined;
 
   const loadEvent = () =>
-    void fetchEvent(id).then(
-      (e) => {
-        if (stopped) return;
-        cleanup?.();
-        cleanup = undefined;
-        shown = e;
-        const series = e.metric === null ? e.device : `${e.device} / ${e.metric}`;
-        heading.textContent = `${e.level === 'severe' ? 'Severe' : 'Alert'} event on ${series}`;
-        document.title = `${heading.textContent} · Vigil`;
-        const parts: (HTMLElement | null)[] = [facts(e), h('h2', {}, 'Why'), ...explanation(e)];
-        const metric = e.metric ?? e.explanation?.metrics[0]?.name ?? null;
-        if (metric !== null) {
-          const end = e.end ?? Date.now();
-          const margin = Math.max(5 * 60_000, 2 * (end - e.start));
-          const m = e.explanation?.metrics.find((x) => x.name === metric);
-          const band: ExpectedBand | undefined =
-            m?.band === undefined
-              ? undefined
-              : {
-                  from: e.start - Math.max(30_000, (end - e.start) / 2),
-                  to: end + Math.max(30_000, (end - e.start) / 2),
-                  lo: m.band[0],
-                  hi: m.band[1],
-                  ...(m.expected === undefined ? {} : { expected: m.expected }),
-                  observed: { time: e.peak.time, value: m.observed },
-                };
-          const chart = createSeriesChart({
-            device: e.device,
-            metric,
-            height: 260,
-            ...(band ? { band } : {}),
-          });
-          chart.setSpans([{ start: e.start, end: e.end, level: e.level }]);
-          void chart.load(e.start - margin, end + margin);
-          const off =
-            e.end === null ? onLiveScores(e.device, (s) => chart.addLive(s)) : () => undefined;
-          cleanup = () => {
-            off();
-            chart.destroy();
-          };
-          parts.push(
-            h('h2', {}, 'Around the event'),
+    void fetchEvent(id)
+      .then(async (e) => ({ e, units: await unitsOf(e.device) }))
+      .then(
+        ({ e, units }) => {
+          if (stopped) return;
+          cleanup?.();
+          cleanup = undefined;
+          shown = e;
+          const series = e.metric === null ? e.device : `${e.device} / ${e.metric}`;
+          heading.textContent = `${e.level === 'severe' ? 'Severe' : 'Alert'} event on ${series}`;
+          document.title = `${heading.textContent} · Vigil`;
+          const parts: (HTMLElement | null)[] = [
+            facts(e),
+            h('h2', {}, 'Why'),
+            ...explanation(e, units),
+          ];
+          const metric = e.metric ?? e.explanation?.metrics[0]?.name ?? null;
+          if (metric !== null) {
+            const end = e.end ?? Date.now();
+            const margin = Math.max(5 * 60_000, 2 * (end - e.start));
+            const m = e.explanation?.metrics.find((x) => x.name === metric);
+            const band: ExpectedBand | undefined =
+              m?.band === undefined
+                ? undefined
+                : {
+                    from: e.start - Math.max(30_000, (end - e.start) / 2),
+                    to: end + Math.max(30_000, (end - e.start) / 2),
+                    lo: m.band[0],
+                    hi: m.band[1],
+                    ...(m.expected === undefined ? {} : { expected: m.expected }),
+                    observed: { time: e.peak.time, value: m.observed },
+                  };
+            const chart = createSeriesChart({
+              device: e.device,
+              metric,
+              height: 260,
+              ...(band ? { band } : {}),
+            });
+            chart.setSpans([{ start: e.start, end: e.end, level: e.level }]);
+            void chart.load(e.start - margin, end + margin);
+            const off =
+              e.end === null ? onLiveScores(e.device, (s) => chart.addLive(s)) : () => undefined;
+            cleanup = () => {
+              off();
+              chart.destroy();
+            };
+            parts.push(
+              h('h2', {}, 'Around the event'),
+              h(
+                'figure',
+                { class: 'chart-figure' },
+                h(
+                  'div',
+                  {
+                    role: 'img',
+                    'aria-label': `Chart of ${metric} around the event; the shaded span is the event, the green box the detector's band at the peak, the green shade the expected band over time`,
+                  },
+                  chart.element,
+                ),
+                h(
+                  'figcaption',
+                  { class: 'muted' },
+                  'Shaded: the event. Green box: the values the detector would not have flagged at the peak; dotted: expected; red dot: the peak; green shade: the band expected from the values before each bucket. ',
+                  h('a', { href: seriesHref(e.device, metric) }, `Open ${metric} on ${e.device}`),
+                ),
+              ),
+            );
+          }
+          parts.push(labelButtons(e));
+          replaceChildren(body, parts);
+          body.setAttribute('aria-busy', 'false');
+        },
+        (err: unknown) => {
+          replaceChildren(
+            body,
             h(
-              'figure',
-              { class: 'chart-figure' },
-              h(
-                'div',
-                {
-                  role: 'img',
-                  'aria-label': `Chart of ${metric} around the event; the shaded span is the event, the green box the expected band`,
-                },
-                chart.element,
-              ),
-              h(
-                'figcaption',
-                { class: 'muted' },
-                'Shaded: the event. Green box: the values the detector would not have flagged; dotted: expected; red dot: the peak. ',
-                h('a', { href: seriesHref(e.device, metric) }, `Open ${metric} on ${e.device}`),
-              ),
+              'p',
+              { class: 'error', role: 'alert' },
+              `Cannot load the event: ${err instanceof Error ? err.message : String(err)}`,
             ),
           );
-        }
-        parts.push(labelButtons(e));
-        replaceChildren(body, parts);
-        body.setAttribute('aria-busy', 'false');
-      },
-      (err: unknown) => {
-        replaceChildren(
-          body,
-          h(
-            'p',
-            { class: 'error', role: 'alert' },
-            `Cannot load the event: ${err instanceof Error ? err.message : String(err)}`,
-          ),
-        );
-      },
-    );
+        },
+      );
   loadEvent();
   // After a reconnect an event that was open (or never loaded) may have changed: show it again.
   const offResync = onLiveResync(() => {

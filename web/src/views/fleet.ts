@@ -104,7 +104,11 @@ function renderTable(o: Overview, caption: string): HTMLElement {
                   levelBadge(s.level),
                   s.value === undefined
                     ? null
-                    : h('span', { class: 'muted' }, ` ${formatNumber(s.value)}`),
+                    : h(
+                        'span',
+                        { class: 'muted' },
+                        ` ${formatNumber(s.value)}${s.unit === undefined ? '' : ` ${s.unit}`}`,
+                      ),
                   staleness(s, o.now),
                 ),
               ),

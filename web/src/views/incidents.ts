@@ -10,6 +10,7 @@ import { ApiError } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { formatDuration, formatTime, toLocalInput } from '../format.js';
 import { onLiveEvent } from '../live.js';
+import { unitSuffix } from '../units.js';
 import { eventHref, href, seriesHref, type Route } from '../router.js';
 
 export interface Incident {
@@ -76,6 +77,7 @@ function metricsOf(i: Incident): (HTMLElement | string)[] {
   return i.metrics.flatMap((m, k) => [
     k === 0 ? '' : ', ',
     h('a', { href: seriesHref(i.device, m, { from: i.firing_since - 600_000 }) }, m),
+    unitSuffix(i.device, m),
   ]);
 }
 

@@ -9,6 +9,7 @@ import { h, replaceChildren } from '../dom.js';
 import { formatAgo, formatDuration, formatNumber, formatTime } from '../format.js';
 import { onLiveEvent, onLiveResync, onLiveScores } from '../live.js';
 import { zoneLabel } from '../time-zone.js';
+import { forgetUnits, unitsOf } from '../units.js';
 import { eventHref, href, replaceQuietly, type Route } from '../router.js';
 import type { VigilEvent } from '../types.js';
 
@@ -71,7 +72,7 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
     onLoad: ({ from, to, bucketMs, buckets }) => {
       info.textContent =
         `${formatTime(from)} – ${formatTime(to)} ${zoneLabel(to)} · ${buckets} buckets of ${formatDuration(bucketMs)} ` +
-        '(min–max band and average line; the score in the lane below, alert boundary 0.5 dashed)';
+        '(min–max band and average line; green: the expected band from the values before each bucket; the score in the lane below, alert boundary 0.5 dashed)';
       error.hidden = true;
       replaceQuietly(
         href(['series', device, metric], { from: Math.round(from), to: Math.round(to) }),
@@ -133,6 +134,50 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
     }),
   );
 
+  // The metric's unit, declared here for every device (the API refuses it without admin).
+  const unitInput = h('input', {
+    id: 'series-unit',
+    name: 'unit',
+    type: 'text',
+    maxlength: '32',
+    autocomplete: 'off',
+    placeholder: 'e.g. °C',
+  });
+  const unitStatus = h('span', { class: 'muted', 'aria-live': 'polite', id: 'series-unit-status' });
+  void unitsOf(device).then((units) => {
+    if (unitInput.value === '') unitInput.value = units.get(metric) ?? '';
+  });
+  const unitForm = h(
+    'form',
+    {
+      class: 'filters unit-form',
+      'aria-label': 'Unit',
+      onsubmit: (ev: Event) => {
+        ev.preventDefault();
+        unitStatus.textContent = 'Saving…';
+        api.setUnit(metric, unitInput.value).then(
+          (saved) => {
+            forgetUnits();
+            unitInput.value = saved.unit;
+            chart.setUnit(saved.unit);
+            unitStatus.textContent = `Saved: ${metric} is in ${saved.unit} on every device.`;
+          },
+          (err: unknown) => {
+            unitStatus.textContent = `Not saved: ${err instanceof Error ? err.message : String(err)}`;
+          },
+        );
+      },
+    },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'series-unit' }, `Unit of ${metric} (every device)`),
+      unitInput,
+    ),
+    h('div', { class: 'field actions' }, h('button', { type: 'submit' }, 'Save unit')),
+    unitStatus,
+  );
+
   main.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Fleet'), ' › ', device),
     h('h1', { tabindex: '-1' }, `${device} / ${metric}`),
@@ -152,6 +197,7 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
       ),
       h('figcaption', {}, info),
     ),
+    unitForm,
     h('h2', {}, 'Events in this range'),
     eventsBox,
   );
