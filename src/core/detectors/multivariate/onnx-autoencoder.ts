@@ -3,6 +3,11 @@ import type { DetectorSnapshot } from '../detector.js';
 import { parseSnapshot } from '../snapshot-parts.js';
 import { ratioScore } from '../score-map.js';
 import type { VectorDetector, VectorDetectorFactory } from '../vector-detector.js';
+import {
+  ThinnedSample,
+  thinnedSampleStateSchema,
+  type ThinnedSampleState,
+} from './thinned-sample.js';
 import type { TrainableVectorDetector } from './trainable.js';
 import { VigilError } from '../../../errors.js';
 // The one I/O of a core detector: the model file, read when a detector is built or restored
@@ -44,6 +49,8 @@ export type OnnxParams = z.infer<typeof onnxParamsSchema>;
 
 /** Complete windows a calibration needs at the least. */
 const MIN_CALIBRATION_WINDOWS = 20;
+/** Training windows kept for the calibration (evenly thinned beyond): bounds snapshots. */
+const CALIBRATION_WINDOWS = 4096;
 /** Normalised errors are capped here so that ratios of extreme errors stay finite. */
 const MAX_NORMALISED = 1e300;
 
@@ -54,8 +61,8 @@ interface OnnxState {
   /** The last window − 1 usable vectors, oldest first, flattened. */
   readonly recent: number[];
   readonly trained: number;
-  /** Per-metric errors of each training window, flattened (dropped once calibrated). */
-  readonly errors: number[];
+  /** Per-metric errors of the training windows (dropped once calibrated). */
+  readonly errors: ThinnedSampleState;
   /** Per-metric mean training error, once calibrated. */
   readonly scales?: number[];
   readonly boundary?: number;
@@ -68,7 +75,7 @@ const stateSchema: z.ZodType<OnnxState> = z.object({
   model_sha256: z.string(),
   recent: z.array(z.number()),
   trained: z.number().int().min(0),
-  errors: z.array(z.number()),
+  errors: thinnedSampleStateSchema,
   scales: z.array(z.number()).optional(),
   boundary: z.number().optional(),
   closed: z.boolean(),
@@ -85,7 +92,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
   private readonly metricErrors: Float64Array;
   private recentCount = 0;
   private trained = 0;
-  private errors: number[] = [];
+  private errors: ThinnedSample;
   private scales: Float64Array | null = null;
   private boundary = 1;
   private closed = false;
@@ -104,6 +111,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     this.reconstruction = new Float64Array(this.row.length);
     this.metricErrors = new Float64Array(dimensions);
     this.lastShares = new Float64Array(dimensions);
+    this.errors = new ThinnedSample(dimensions, CALIBRATION_WINDOWS);
     if (state) this.restoreState(state);
   }
 
@@ -123,7 +131,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     }
     if (state.model_sha256 !== this.model.sha256) return;
     this.trained = state.trained;
-    this.errors = [...state.errors];
+    this.errors = new ThinnedSample(this.dimensions, CALIBRATION_WINDOWS, state.errors);
     this.closed = state.closed;
     if (state.scales && state.boundary !== undefined) {
       this.scales = Float64Array.from(state.scales);
@@ -240,7 +248,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     }
     // Already calibrated by its own training period and given nothing since: keep that one.
     const statistics =
-      this.scales !== null && this.errors.length === 0 ? new Float64Array(0) : this.calibrate();
+      this.scales !== null && this.errors.size === 0 ? new Float64Array(0) : this.calibrate();
     this.closed = true;
     this.lastScore = 0;
     return Float64Array.from(statistics, (s) => ratioScore(s, this.boundary));
@@ -250,17 +258,16 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
   private collect(values: Float64Array): void {
     this.trained++;
     if (!this.reconstruct(values)) return;
-    for (let m = 0; m < this.dimensions; m++) this.errors.push(this.metricErrors[m] as number);
+    this.errors.offer(this.metricErrors);
   }
 
   /** Calibrates on the collected windows; returns their statistics. */
   private calibrate(): Float64Array {
     const d = this.dimensions;
-    const n = this.errors.length / d;
+    const n = this.errors.size;
     const means = new Float64Array(d);
-    for (let i = 0; i < this.errors.length; i++) {
-      const m = i % d;
-      means[m] = (means[m] as number) + (this.errors[i] as number) / Math.max(1, n);
+    for (let w = 0; w < n; w++) {
+      for (let m = 0; m < d; m++) means[m] = (means[m] as number) + this.errors.at(w, m) / n;
     }
     let overall = 0;
     for (let m = 0; m < d; m++) overall = Math.max(overall, means[m] as number);
@@ -271,7 +278,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     for (let w = 0; w < n; w++) {
       let sum = 0;
       for (let m = 0; m < d; m++) {
-        const r = (this.errors[w * d + m] as number) / (scales[m] as number);
+        const r = this.errors.at(w, m) / (scales[m] as number);
         sum += Math.min(MAX_NORMALISED, r);
       }
       statistics[w] = Math.min(MAX_NORMALISED, sum / d);
@@ -282,7 +289,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     const quantile = sorted.length > 0 ? (sorted[at] as number) : 1;
     this.boundary = Math.max(1, quantile * this.params.calibration_margin);
     this.scales = scales;
-    this.errors = [];
+    this.errors.clear();
     return statistics;
   }
 
@@ -304,7 +311,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
       model_sha256: this.model.sha256,
       recent: Array.from(this.row.subarray(keep - this.recentCount * d, keep)),
       trained: this.trained,
-      errors: [...this.errors],
+      errors: this.errors.state(),
       ...(this.scales ? { scales: Array.from(this.scales), boundary: this.boundary } : {}),
       closed: this.closed,
     };

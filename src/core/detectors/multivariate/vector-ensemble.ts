@@ -3,10 +3,18 @@ import type { DetectorFactory, Detector, DetectorSnapshot } from '../detector.js
 import { memberSeed } from '../ensemble.js';
 import { parseSnapshot } from '../snapshot-parts.js';
 import type { ScorePart, VectorDetector, VectorDetectorFactory } from '../vector-detector.js';
+import {
+  ThinnedSample,
+  thinnedSampleStateSchema,
+  type ThinnedSampleState,
+} from './thinned-sample.js';
 import { isTrainable, type TrainableVectorDetector } from './trainable.js';
 import { VigilError } from '../../../errors.js';
 
 export const VECTOR_ENSEMBLE_KIND = 'vector-ensemble';
+
+/** Univariate training scores kept for `closeTraining` (evenly thinned beyond). */
+const TRAINING_SCORES = 4096;
 
 /** How the registries are reached from here without importing them (they import us). */
 export interface EnsembleLookups {
@@ -92,8 +100,10 @@ export function vectorEnsembleParamsSchema(
  *
  * Training follows the vector part: its training period (the pipeline's, or the vector kind's
  * own `training_points`) scores 0 while the univariate detectors learn the same vectors. The
- * scores returned by `closeTraining` are the vector part's, combined with the univariate parts'
- * scores of the same training vectors counted from the end.
+ * scores returned by `closeTraining` (for a threshold's quantiles) are the vector part's held-out
+ * scores, sorted, each combined with the univariate training score at the same quantile: the two
+ * parts' samples are not of the same vectors (the vector part thins its own), so they are paired
+ * by rank, an estimate of the combined scores' distribution.
  */
 class VectorEnsembleDetector implements TrainableVectorDetector {
   readonly kind = VECTOR_ENSEMBLE_KIND;
@@ -106,8 +116,8 @@ class VectorEnsembleDetector implements TrainableVectorDetector {
   private lastScore = 0;
   /** Vectors learned while the vector part trains (its own `training_points`). */
   private learned: number;
-  /** Highest univariate score of each vector of a pipeline training period. */
-  private trainingUni: number[];
+  /** Highest univariate score of the vectors of a pipeline training period (a thinned sample). */
+  private readonly trainingUni: ThinnedSample;
   private closed: boolean;
   private readonly warmup: number;
 
@@ -115,7 +125,7 @@ class VectorEnsembleDetector implements TrainableVectorDetector {
     readonly params: Readonly<VectorEnsembleParams>,
     private readonly univariate: readonly Detector[],
     private readonly vector: VectorDetector,
-    state?: { learned: number; trainingUni: number[]; closed: boolean },
+    state?: { learned: number; trainingUni: ThinnedSampleState; closed: boolean },
   ) {
     this.dimensions = vector.dimensions;
     if (univariate.length !== this.dimensions) {
@@ -124,7 +134,7 @@ class VectorEnsembleDetector implements TrainableVectorDetector {
     this.uniScores = new Float64Array(this.dimensions);
     this.vectorShares = new Float64Array(this.dimensions);
     this.learned = state?.learned ?? 0;
-    this.trainingUni = [...(state?.trainingUni ?? [])];
+    this.trainingUni = new ThinnedSample(1, TRAINING_SCORES, state?.trainingUni);
     this.closed = state?.closed ?? false;
     const own = (params.vector.params as { training_points?: unknown }).training_points;
     this.warmup = typeof own === 'number' ? own : 0;
@@ -220,7 +230,7 @@ class VectorEnsembleDetector implements TrainableVectorDetector {
     for (let m = 0; m < this.dimensions; m++) {
       u = Math.max(u, (this.univariate[m] as Detector).update(timeMs, values[m] as number));
     }
-    if (!this.closed) this.trainingUni.push(u);
+    if (!this.closed) this.trainingUni.offer([u]);
     if (isTrainable(this.vector)) this.vector.train(timeMs, values);
     else this.vector.learn(timeMs, values);
     if (this.learned < this.warmup) this.learned++;
@@ -252,14 +262,17 @@ class VectorEnsembleDetector implements TrainableVectorDetector {
 
   closeTraining(): Float64Array {
     const v = isTrainable(this.vector) ? this.vector.closeTraining() : new Float64Array(0);
-    const u = this.trainingUni;
-    const offset = u.length - v.length;
-    const out = Float64Array.from(v, (score, i) => {
-      const uni = u[offset + i] ?? 0;
+    const n = this.trainingUni.size;
+    const u = Float64Array.from({ length: n }, (_, i) => this.trainingUni.at(i)).sort();
+    const sorted = Float64Array.from(v).sort();
+    const out = Float64Array.from(sorted, (score, i) => {
+      // Rank by rank: the univariate score at the same quantile of its own training scores.
+      const at = sorted.length > 1 ? Math.round((i * (n - 1)) / (sorted.length - 1)) : n - 1;
+      const uni = n > 0 ? (u[at] as number) : 0;
       return this.params.combine === 'max' ? Math.max(uni, score) : 1 - (1 - uni) * (1 - score);
     });
     this.closed = true;
-    this.trainingUni = [];
+    this.trainingUni.clear();
     this.lastScore = 0;
     return out;
   }
@@ -273,7 +286,7 @@ class VectorEnsembleDetector implements TrainableVectorDetector {
         univariate: this.univariate.map((d) => d.snapshot()),
         vector: this.vector.snapshot(),
         learned: this.learned,
-        trainingUni: [...this.trainingUni],
+        trainingUni: this.trainingUni.state(),
         closed: this.closed,
       },
     };
@@ -286,7 +299,7 @@ const stateSchema = z.object({
   univariate: z.array(snapshotSchema),
   vector: snapshotSchema,
   learned: z.number().int().min(0),
-  trainingUni: z.array(z.number()),
+  trainingUni: thinnedSampleStateSchema,
   closed: z.boolean(),
 });
 
