@@ -99,3 +99,27 @@ test('shapes that do not fit are refused when compiled', () => {
     /MatMul of shapes \[1, 3\] and \[4, 5\]/,
   );
 });
+
+test('Gemm with a broadcast bias, Relu and Sigmoid match onnxruntime', async () => {
+  const rng = Rng.fromSeed(4);
+  const weights = (n: number): Float32Array =>
+    Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+  const bytes = encodeOnnxModel({
+    graphName: 'gemm',
+    nodes: [
+      { opType: 'Gemm', inputs: ['window', 'w1', 'b1'], outputs: ['h'], name: 'g1' },
+      { opType: 'Relu', inputs: ['h'], outputs: ['r'], name: 'relu' },
+      { opType: 'Gemm', inputs: ['r', 'w2'], outputs: ['z'], name: 'g2' },
+      { opType: 'Sigmoid', inputs: ['z'], outputs: ['reconstruction'], name: 'sig' },
+    ],
+    initializers: [
+      { name: 'w1', dims: [6, 3], data: weights(18) },
+      { name: 'b1', dims: [3], data: weights(3) },
+      { name: 'w2', dims: [3, 6], data: weights(18) },
+    ],
+    inputs: [{ name: 'window', elemType: ONNX_FLOAT, dims: ['N', 6] }],
+    outputs: [{ name: 'reconstruction', elemType: ONNX_FLOAT, dims: ['N', 6] }],
+    metadata: [],
+  });
+  await compareWithRuntime(bytes, 6, 30);
+});
