@@ -75,7 +75,16 @@ export function loadVectorModel(name: string, dir: string = modelDirectory()): V
   }
   const before = cache.get(file);
   if (before && before.size === size && before.mtimeMs === mtimeMs) return before.model;
-  const bytes = readFileSync(file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new VigilError(
+      'VIGIL_ERR_MODEL_NOT_FOUND',
+      `model "${name}": cannot read ${file} (${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
+  }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const model = before?.model.sha256 === sha256 ? before.model : compile(name, file, bytes, sha256);
   cache.set(file, { size, mtimeMs, model });
