@@ -114,7 +114,12 @@ export async function serve(settings: ServeSettings): Promise<void> {
   let info = jsonLine(30);
   // Checked before anything starts: strategies, the model directory, MQTT topics, alert secrets.
   const strategies = await loadStartStrategies(settings.strategies);
-  if (settings.models !== undefined) await checkModelDir(settings.models);
+  if (settings.models !== undefined) {
+    await checkModelDir(settings.models);
+    // The `onnx` detector finds its models here, in this thread and in the scoring workers
+    // (which copy the environment when they start, after this).
+    process.env['VIGIL_MODELS'] = settings.models;
+  }
   const mqtt = config.mqtt === undefined ? undefined : mqttConfig(config.mqtt);
   const tlsFiles = settings.tls;
   const tlsAtStart = tlsFiles && (await loadTlsMaterial(tlsFiles));

@@ -87,6 +87,50 @@ export function trainAutoencoder(
     for (let i = 0; i < W; i++) x[s * W + i] = (values[sample[s]! + i]! - mean) / std;
   }
 
+  const { w1, b1, w2, b2, finalLoss } = fitDenseAutoencoder(x, m, W, H, params);
+
+  const weights = {
+    window: W,
+    hidden: H,
+    mean: Math.fround(mean),
+    std: Math.fround(std),
+    w1: Float32Array.from(w1),
+    b1: Float32Array.from(b1),
+    w2: Float32Array.from(w2),
+    b2: Float32Array.from(b2),
+  };
+  // Calibrate with the float32 weights over every window: the numbers a runtime will reproduce.
+  const errors = new Float64Array(starts.length);
+  const out = new Float64Array(W);
+  for (let s = 0; s < starts.length; s++) {
+    errors[s] = reconstructionError(weights, values, starts[s]!, out);
+  }
+  errors.sort();
+  // Floor: a reconstruction within 0.01% of the series' scale is never an anomaly (float noise).
+  const boundary = Math.max(quantileSorted(errors, 0.999), (1e-4 * weights.std) ** 2);
+  return {
+    ...weights,
+    training: {
+      epochs: params.epochs,
+      seed: params.seed,
+      windows: m,
+      finalLoss,
+      calibration: calibrationOf(quantileSorted(errors, 0.5), boundary),
+    },
+  };
+}
+
+/**
+ * The gradient descent behind every Vigil autoencoder: a dense W → H (tanh) → W (linear) network
+ * fitted by Adam on `m` standardised rows of `x` (row-major, m × W). Deterministic for a seed.
+ */
+export function fitDenseAutoencoder(
+  x: Float64Array,
+  m: number,
+  W: number,
+  H: number,
+  params: Pick<AutoencoderParams, 'epochs' | 'batch_size' | 'learning_rate' | 'seed'>,
+): { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: Float64Array; finalLoss: number } {
   // All parameters in one vector so Adam is a single loop; views name the parts.
   const sizes: Four<number> = [W * H, H, H * W, W];
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -167,35 +211,7 @@ export function trainAutoencoder(
     finalLoss = epochLoss / (m * W);
   }
 
-  const weights = {
-    window: W,
-    hidden: H,
-    mean: Math.fround(mean),
-    std: Math.fround(std),
-    w1: Float32Array.from(w1),
-    b1: Float32Array.from(b1),
-    w2: Float32Array.from(w2),
-    b2: Float32Array.from(b2),
-  };
-  // Calibrate with the float32 weights over every window: the numbers a runtime will reproduce.
-  const errors = new Float64Array(starts.length);
-  const out = new Float64Array(W);
-  for (let s = 0; s < starts.length; s++) {
-    errors[s] = reconstructionError(weights, values, starts[s]!, out);
-  }
-  errors.sort();
-  // Floor: a reconstruction within 0.01% of the series' scale is never an anomaly (float noise).
-  const boundary = Math.max(quantileSorted(errors, 0.999), (1e-4 * weights.std) ** 2);
-  return {
-    ...weights,
-    training: {
-      epochs: params.epochs,
-      seed: params.seed,
-      windows: m,
-      finalLoss,
-      calibration: calibrationOf(quantileSorted(errors, 0.5), boundary),
-    },
-  };
+  return { w1, b1, w2, b2, finalLoss };
 }
 
 type Weights = Omit<TrainedAutoencoder, 'training'>;

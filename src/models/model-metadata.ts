@@ -5,6 +5,8 @@
 export const META_MODEL = 'vigil.model';
 /** Window length the model was trained on; must agree with the input shape when both exist. */
 export const META_WINDOW = 'vigil.window';
+/** Metrics per vector of a vector autoencoder (`onnx` detector); checked against the device's. */
+export const META_DIMENSIONS = 'vigil.dimensions';
 /**
  * Reconstruction error (mean squared error over the window, in the series' units squared) that
  * maps to score 0.5: the q99.9 of the errors on the training series.
@@ -23,3 +25,5 @@ export const META_COLUMN = 'vigil.column';
 
 /** Value of `vigil.model` in the files Vigil trains. */
 export const WINDOW_AUTOENCODER = 'window-autoencoder/1';
+/** Value of `vigil.model` in the vector autoencoders Vigil trains. */
+export const VECTOR_AUTOENCODER = 'vector-autoencoder/1';

@@ -24,7 +24,21 @@ export interface VectorDetector {
    * multivariate event.
    */
   contributions(out: Float64Array): void;
+  /**
+   * Optional, for a detector made of parts (`vector-ensemble`): each part's score for the last
+   * scored vector, strongest first, listed in the explanation beside the detector's own score.
+   */
+  scoreParts?(): readonly ScorePart[];
   snapshot(): DetectorSnapshot;
+}
+
+/** One part of a composite vector detector's score. */
+export interface ScorePart {
+  /** The part's detector kind. */
+  readonly name: string;
+  readonly score: number;
+  /** Index of the metric the part scored alone (a univariate part), if any. */
+  readonly metric?: number;
 }
 
 export interface VectorDetectorFactory<P = unknown> {

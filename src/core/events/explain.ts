@@ -1,5 +1,6 @@
 import type { Detector } from '../detectors/detector.js';
 import { canExplain } from '../detectors/explanation.js';
+import type { ScorePart } from '../detectors/vector-detector.js';
 import type { DetectorContribution, EventExplanation, MetricContribution } from './types.js';
 
 /**
@@ -44,6 +45,7 @@ export function explainVector(
   values: ArrayLike<number>,
   shares: ArrayLike<number>,
   score: number,
+  parts: readonly ScorePart[] = [],
 ): EventExplanation {
   if (values.length !== metrics.length || shares.length !== metrics.length) {
     throw new Error('explainVector: metrics, values and shares must have the same length');
@@ -55,5 +57,12 @@ export function explainVector(
   }));
   // Stable sort: equal shares keep the metric order, so the output is deterministic.
   out.sort((a, b) => b.share - a.share);
-  return { metrics: out, detectors: [{ name: detectorKind, score }] };
+  // A composite's parts follow its own score: `<kind>/<part>`, `@<metric>` for a metric's own.
+  const detectors: DetectorContribution[] = [{ name: detectorKind, score }];
+  for (const part of parts) {
+    const metric = part.metric === undefined ? undefined : metrics[part.metric];
+    const name = `${detectorKind}/${part.name}${metric === undefined ? '' : `@${metric}`}`;
+    detectors.push({ name, score: part.score });
+  }
+  return { metrics: out, detectors };
 }

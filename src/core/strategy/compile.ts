@@ -342,7 +342,8 @@ class DeviceStrategyPipeline extends GatedPipeline<Float64Array> implements Devi
     // Called right after scoring, so the detector's contributions are this vector's.
     const shares = new Float64Array(this.metrics.length);
     this.detector.contributions(shares);
-    return explainVector(this.detector.kind, this.metrics, values, shares, score);
+    const parts = this.detector.scoreParts?.() ?? [];
+    return explainVector(this.detector.kind, this.metrics, values, shares, score, parts);
   }
 
   protected missing(values: Float64Array): boolean {

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VectorDetector, VectorDetectorFactory } from '../vector-detector.js';
 import { makeIotSeries } from './synthetic-iot.js';
+import { writeTestVectorModel } from '../../../models/vector-model-fixture.js';
 import { isTrainable } from './trainable.js';
 import {
   createVectorDetector,
@@ -27,6 +28,48 @@ const CONFIGS: Readonly<Record<string, Record<string, unknown>>> = {
   defaults: {},
   adapting: { training_points: 300, adapt: 'ewma', alpha: 0.01, refit_every: 7 },
 };
+
+// The `onnx` detector's model: trained on the stream's clean first 1,000 vectors, in a
+// temporary model directory that becomes the process's.
+writeTestVectorModel('conformance', STREAM.clean.slice(0, 1000), 4);
+
+/** Kinds whose params differ from the covariance detectors': their two configurations. */
+const KIND_CONFIGS: Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>> = {
+  onnx: {
+    defaults: { model: 'conformance' },
+    // The model is fixed, so "adapting" is a shorter own training period only.
+    adapting: { model: 'conformance', training_points: 300, window: 4 },
+  },
+  'vector-ensemble': {
+    defaults: {},
+    adapting: {
+      univariate: { kind: 'rolling-zscore' },
+      vector: {
+        kind: 'pca',
+        params: { training_points: 300, adapt: 'ewma', alpha: 0.01, refit_every: 7 },
+      },
+      combine: 'noisy-or',
+    },
+  },
+};
+
+/** Params for the `training` tests: an own training period of `points` vectors. */
+function withTrainingPoints(kind: string, points: number): Record<string, unknown> {
+  if (kind === 'onnx') return { model: 'conformance', training_points: points };
+  if (kind === 'vector-ensemble') {
+    return { vector: { kind: 'hotelling', params: { training_points: points } } };
+  }
+  return { training_points: points };
+}
+
+/** The detector's own training period, from its parsed params (a composite's vector part's). */
+function trainingPointsOf(params: unknown): number {
+  const p = params as {
+    training_points?: number;
+    vector?: { params: { training_points: number } };
+  };
+  return p.training_points ?? p.vector?.params.training_points ?? 0;
+}
 
 /** Kinds that need more than the adapting config's 300 training vectors to see the fault. */
 const SHORT_TRAINING_BLIND = new Set(['vector-hst']);
@@ -93,7 +136,7 @@ describe('vector registry', () => {
 });
 
 for (const factory of Object.values(vectorDetectorFactories)) {
-  for (const [config, raw] of Object.entries(CONFIGS)) {
+  for (const [config, raw] of Object.entries(KIND_CONFIGS[factory.kind] ?? CONFIGS)) {
     describe(`vector conformance: ${factory.kind} (${config})`, () => {
       const params = (): unknown => factory.paramsSchema.parse(raw);
       const fresh = (seed = 42): VectorDetector => factory.create(params(), D, seed);
@@ -106,7 +149,7 @@ for (const factory of Object.values(vectorDetectorFactories)) {
         baseline.scores.forEach((s, i) => {
           if (!(s >= 0 && s <= 1)) assert.fail(`score ${i} is ${s}`);
         });
-        const training = (params() as { training_points: number }).training_points;
+        const training = trainingPointsOf(params());
         assert.ok(
           baseline.scores.slice(0, training).every((s) => s === 0),
           'zeros in training',
@@ -243,7 +286,7 @@ for (const factory of Object.values(vectorDetectorFactories)) {
 describe('training', () => {
   for (const factory of Object.values(vectorDetectorFactories) as VectorDetectorFactory[]) {
     test(`${factory.kind}: train() extends the baseline past training_points; learn() then follows adapt`, () => {
-      const params = factory.paramsSchema.parse({ training_points: 100 });
+      const params = factory.paramsSchema.parse(withTrainingPoints(factory.kind, 100));
       const trained = factory.create(params, D, 1);
       const learned = factory.create(params, D, 1);
       assert.ok(isTrainable(trained));

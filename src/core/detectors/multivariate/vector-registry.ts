@@ -4,6 +4,9 @@ import type { VectorDetector, VectorDetectorFactory } from '../vector-detector.j
 import { hotellingFactory } from './hotelling.js';
 import { pcaFactory } from './pca.js';
 import { vectorHstFactory } from './half-space-trees.js';
+import { onnxFactory } from './onnx-autoencoder.js';
+import { makeVectorEnsembleFactory } from './vector-ensemble.js';
+import { getDetectorFactory } from '../registry.js';
 import { VigilError } from '../../../errors.js';
 
 /**
@@ -15,6 +18,11 @@ export const vectorDetectorFactories: Readonly<Record<string, VectorDetectorFact
   hotelling: hotellingFactory,
   pca: pcaFactory,
   'vector-hst': vectorHstFactory,
+  onnx: onnxFactory,
+  'vector-ensemble': makeVectorEnsembleFactory({
+    univariate: (kind) => getDetectorFactory(kind),
+    vector: (kind) => getVectorDetectorFactory(kind),
+  }),
 };
 
 export class UnknownVectorDetectorError extends VigilError {

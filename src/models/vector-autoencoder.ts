@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import { VigilError } from '../errors.js';
+import { autoencoderParamsSchema, fitDenseAutoencoder } from './autoencoder-train.js';
+import {
+  META_DIMENSIONS,
+  META_EPOCHS,
+  META_HIDDEN,
+  META_MODEL,
+  META_SEED,
+  META_TRAIN_LOSS,
+  META_TRAIN_WINDOWS,
+  META_WINDOW,
+  VECTOR_AUTOENCODER,
+} from './model-metadata.js';
+import {
+  encodeOnnxModel,
+  INPUT_NAME,
+  ONNX_FLOAT,
+  OUTPUT_NAME,
+  type OnnxNode,
+} from './onnx-writer.js';
+
+/**
+ * A dense autoencoder over windows of a device's vectors: the model the `onnx` detector runs.
+ * Input and output are rows of window × metrics raw values (vectors oldest first, the device's
+ * metric order within each); each metric is standardised inside the graph with its own mean and
+ * standard deviation, so metrics of different units weigh alike.
+ */
+export const vectorAutoencoderParamsSchema = autoencoderParamsSchema.extend({
+  /** Vectors per window. */
+  window: z.number().int().min(1).max(512),
+});
+
+export type VectorAutoencoderParams = z.input<typeof vectorAutoencoderParamsSchema>;
+
+export interface TrainedVectorAutoencoder {
+  readonly window: number;
+  readonly dimensions: number;
+  readonly hidden: number;
+  /** Per metric. */
+  readonly mean: Float32Array;
+  readonly std: Float32Array;
+  readonly w1: Float32Array;
+  readonly b1: Float32Array;
+  readonly w2: Float32Array;
+  readonly b2: Float32Array;
+  readonly epochs: number;
+  readonly seed: number;
+  readonly windows: number;
+  readonly finalLoss: number;
+}
+
+/** Trains on rows assumed normal; rows with a missing value break windows. Deterministic. */
+export function trainVectorAutoencoder(
+  rows: readonly ArrayLike<number>[],
+  input: VectorAutoencoderParams,
+): TrainedVectorAutoencoder {
+  const parsed = vectorAutoencoderParamsSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new VigilError('VIGIL_ERR_USAGE', `training parameters: ${problems.join('; ')}`);
+  }
+  const params = parsed.data;
+  const d = rows[0]?.length ?? 0;
+  if (d < 1) throw new VigilError('VIGIL_ERR_INPUT', 'training needs rows of at least one metric');
+  const W = params.window;
+  const F = W * d;
+  const H = params.hidden ?? Math.max(2, Math.round(F / 4));
+  if (H >= F) {
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      `hidden (${H}) must be smaller than window × metrics (${F})`,
+    );
+  }
+  const complete = (row: ArrayLike<number>): boolean => {
+    for (let j = 0; j < d; j++) if (!Number.isFinite(row[j])) return false;
+    return row.length === d;
+  };
+  const ends: number[] = [];
+  let run = 0;
+  rows.forEach((row, t) => {
+    run = complete(row) ? run + 1 : 0;
+    if (run >= W) ends.push(t);
+  });
+  if (ends.length < 10) {
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `training needs at least 10 complete windows of ${W} vectors, found ${ends.length}`,
+    );
+  }
+  const { mean, std } = standardisation(rows, d, complete);
+  const picked = evenly(ends, params.max_windows);
+  const x = new Float64Array(picked.length * F);
+  picked.forEach((end, s) => {
+    for (let p = 0; p < W; p++) {
+      const row = rows[end - W + 1 + p]!;
+      for (let j = 0; j < d; j++) x[s * F + p * d + j] = (row[j]! - mean[j]!) / std[j]!;
+    }
+  });
+  const fit = fitDenseAutoencoder(x, picked.length, F, H, params);
+  return {
+    window: W,
+    dimensions: d,
+    hidden: H,
+    mean: Float32Array.from(mean),
+    std: Float32Array.from(std),
+    w1: Float32Array.from(fit.w1),
+    b1: Float32Array.from(fit.b1),
+    w2: Float32Array.from(fit.w2),
+    b2: Float32Array.from(fit.b2),
+    epochs: params.epochs,
+    seed: params.seed,
+    windows: picked.length,
+    finalLoss: fit.finalLoss,
+  };
+}
+
+/**
+ * The ONNX graph: row → Sub mean → Div std → MatMul w1 → Add b1 → Tanh → MatMul w2 → Add b2 →
+ * Mul std → Add mean, with the per-metric mean and std repeated over the window's positions.
+ * Input `window` [N, window × metrics], output `reconstruction` of the same shape.
+ */
+export function vectorAutoencoderToOnnx(model: TrainedVectorAutoencoder): Uint8Array {
+  const { window: W, dimensions: d, hidden: H } = model;
+  const F = W * d;
+  const repeat = (v: Float32Array): Float32Array =>
+    Float32Array.from({ length: F }, (_, i) => v[i % d]!);
+  const node = (opType: string, inputs: string[], output: string): OnnxNode => ({
+    opType,
+    inputs,
+    outputs: [output],
+    name: `${output}_${opType.toLowerCase()}`,
+  });
+  return encodeOnnxModel({
+    graphName: 'vigil_vector_autoencoder',
+    docString: `Dense autoencoder ${F}-${H}-${F} (tanh) over windows of ${W} vectors of ${d} metrics, trained by Vigil`,
+    nodes: [
+      node('Sub', [INPUT_NAME, 'mean'], 'centred'),
+      node('Div', ['centred', 'std'], 'scaled'),
+      node('MatMul', ['scaled', 'w1'], 'encoded_linear'),
+      node('Add', ['encoded_linear', 'b1'], 'encoded_biased'),
+      node('Tanh', ['encoded_biased'], 'code'),
+      node('MatMul', ['code', 'w2'], 'decoded_linear'),
+      node('Add', ['decoded_linear', 'b2'], 'decoded'),
+      node('Mul', ['decoded', 'std'], 'rescaled'),
+      node('Add', ['rescaled', 'mean'], OUTPUT_NAME),
+    ],
+    initializers: [
+      { name: 'mean', dims: [F], data: repeat(model.mean) },
+      { name: 'std', dims: [F], data: repeat(model.std) },
+      { name: 'w1', dims: [F, H], data: model.w1 },
+      { name: 'b1', dims: [H], data: model.b1 },
+      { name: 'w2', dims: [H, F], data: model.w2 },
+      { name: 'b2', dims: [F], data: model.b2 },
+    ],
+    inputs: [{ name: INPUT_NAME, elemType: ONNX_FLOAT, dims: ['N', F] }],
+    outputs: [{ name: OUTPUT_NAME, elemType: ONNX_FLOAT, dims: ['N', F] }],
+    metadata: [
+      [META_MODEL, VECTOR_AUTOENCODER],
+      [META_WINDOW, String(W)],
+      [META_DIMENSIONS, String(d)],
+      [META_HIDDEN, String(H)],
+      [META_EPOCHS, String(model.epochs)],
+      [META_SEED, String(model.seed)],
+      [META_TRAIN_WINDOWS, String(model.windows)],
+      [META_TRAIN_LOSS, String(model.finalLoss)],
+    ],
+  });
+}
+
+function standardisation(
+  rows: readonly ArrayLike<number>[],
+  d: number,
+  complete: (row: ArrayLike<number>) => boolean,
+): { mean: Float64Array; std: Float64Array } {
+  const mean = new Float64Array(d);
+  const m2 = new Float64Array(d);
+  let n = 0;
+  for (const row of rows) {
+    if (!complete(row)) continue;
+    n++;
+    for (let j = 0; j < d; j++) {
+      const v = row[j]!;
+      const delta = v - mean[j]!;
+      mean[j] = mean[j]! + delta / n;
+      m2[j] = m2[j]! + delta * (v - mean[j]!);
+    }
+  }
+  const std = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    const s = Math.sqrt(m2[j]! / Math.max(1, n));
+    // A flat metric has no scale of its own: unit scale keeps the graph finite.
+    std[j] = s > 1e-9 * Math.max(1, Math.abs(mean[j]!)) ? s : 1;
+  }
+  return { mean, std };
+}
+
+function evenly(ends: readonly number[], max: number): number[] {
+  if (ends.length <= max) return [...ends];
+  return Array.from({ length: max }, (_, i) => ends[Math.floor((i * ends.length) / max)]!);
+}
