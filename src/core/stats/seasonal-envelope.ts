@@ -12,36 +12,47 @@ export class SeasonalEnvelope {
   high = Number.NEGATIVE_INFINITY;
   low = Number.POSITIVE_INFINITY;
   private readonly rows: number;
-  /** Day number held by each row; NaN for a row never written. */
-  private readonly rowDay: Float64Array;
   /**
-   * The highs from `hi`, the lows from `lo`, in float32 rounded outwards (a high up, a low down),
-   * so each still bounds the values it was taken over; in one buffer with `rowDay`.
+   * One float32 array from `rd`: the day number held by each row (NaN for a row never written;
+   * day numbers are whole and below 2^24 until the year 47,000, so float32 holds them exactly),
+   * then the highs from `hi`, the lows from `lo`, rounded outwards (a high up, a low down), so
+   * each still bounds the values it was taken over. The array may be a detector's whole store.
    */
   private readonly data: Float32Array;
+  private readonly rd: number;
   private readonly hi: number;
   private readonly lo: number;
 
+  /** Float32 slots an envelope takes in a shared store. */
+  static slots(days: number, buckets: number): number {
+    return (days + 1) * (1 + 2 * buckets);
+  }
+
+  /**
+   * @param store, offset: keep the envelope in `store` from `offset` (`slots(days, buckets)`
+   *   entries) instead of an array of its own.
+   */
   constructor(
     private readonly periodMs: number,
     private readonly days: number,
     private readonly buckets: number,
     private readonly width: number,
     state?: SeasonalEnvelopeState,
+    store?: Float32Array,
+    offset = 0,
   ) {
     this.rows = days + 1;
     const n = this.rows * buckets;
-    this.hi = 0;
-    this.lo = n;
-    const buffer = new ArrayBuffer(this.rows * 8 + 2 * n * 4);
-    const rowDay = (this.rowDay = new Float64Array(buffer, 0, this.rows));
-    const data = (this.data = new Float32Array(buffer, this.rows * 8, 2 * n));
-    rowDay.fill(Number.NaN);
+    const data = (this.data = store ?? new Float32Array(SeasonalEnvelope.slots(days, buckets)));
+    const rd = (this.rd = store ? offset : 0);
+    this.hi = rd + this.rows;
+    this.lo = this.hi + n;
+    data.fill(Number.NaN, rd, this.hi);
     data.fill(Number.NEGATIVE_INFINITY, this.hi, this.lo);
-    data.fill(Number.POSITIVE_INFINITY, this.lo);
+    data.fill(Number.POSITIVE_INFINITY, this.lo, this.lo + n);
     if (state) {
       for (let r = 0; r < this.rows && r < state.days.length; r++) {
-        rowDay[r] = state.days[r] ?? Number.NaN;
+        data[rd + r] = state.days[r] ?? Number.NaN;
       }
       // Rounded outwards: a snapshot written with float64 bounds restores as their float32 cover.
       for (let j = 0; j < n && j < state.highs.length; j++) {
@@ -68,9 +79,9 @@ export class SeasonalEnvelope {
     const data = this.data;
     let high = Number.NEGATIVE_INFINITY;
     let low = Number.POSITIVE_INFINITY;
-    const rowDay = this.rowDay;
+    const rd = this.rd;
     for (let r = 0; r < this.rows; r++) {
-      const d = rowDay[r]!;
+      const d = data[rd + r]!;
       if (!(d < day && d >= day - this.days)) continue;
       for (let k = -this.width; k <= this.width; k++) {
         const j = r * b + ((((h + k) % b) + b) % b);
@@ -87,8 +98,8 @@ export class SeasonalEnvelope {
     const r = ((day % this.rows) + this.rows) % this.rows;
     const b = this.buckets;
     const data = this.data;
-    if (this.rowDay[r] !== day) {
-      this.rowDay[r] = day;
+    if (data[this.rd + r] !== day) {
+      data[this.rd + r] = day;
       data.fill(Number.NEGATIVE_INFINITY, this.hi + r * b, this.hi + r * b + b);
       data.fill(Number.POSITIVE_INFINITY, this.lo + r * b, this.lo + r * b + b);
     }
@@ -102,9 +113,9 @@ export class SeasonalEnvelope {
     const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
     const data = this.data;
     return {
-      days: Array.from(this.rowDay, finiteOrNull),
+      days: Array.from(data.subarray(this.rd, this.hi), finiteOrNull),
       highs: Array.from(data.subarray(this.hi, this.lo), finiteOrNull),
-      lows: Array.from(data.subarray(this.lo), finiteOrNull),
+      lows: Array.from(data.subarray(this.lo, this.lo + (this.lo - this.hi)), finiteOrNull),
     };
   }
 }
