@@ -2,8 +2,27 @@ import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
 import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-threshold.js';
-import { LevelSeasonModel } from '../stats/level-season.js';
-import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
+import {
+  SEASON_SCALARS,
+  seasonExpected,
+  seasonInit,
+  seasonLaidOut,
+  seasonLearn,
+  seasonLoadOffsets,
+  seasonSameLayout,
+  seasonSlots,
+  seasonSlotsNeeded,
+  seasonState,
+} from '../stats/level-season.js';
+import {
+  envelopeAdd,
+  envelopeBounds,
+  envelopeInit,
+  envelopeRead,
+  envelopeSlots,
+  envelopeState,
+  type EnvelopeShape,
+} from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
@@ -162,7 +181,10 @@ const PENDING_EVIDENCE = 6;
 const PENDING_SHAPE = 7;
 /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
 const SHAPE_SCALE = 8;
-const SCALAR_SLOTS = 9;
+/** The scalars of the two level + season models (fast level, slow level). */
+const SEASON = 9;
+const SLOW_SEASON = SEASON + SEASON_SCALARS;
+const SCALAR_SLOTS = SLOW_SEASON + SEASON_SCALARS;
 /** The float32-heap tails, in this order (their scalars from TAILS32, heaps from 0 in store32). */
 const RESIDUAL_TAIL = 0;
 /** Lengths of runs of identical values (scale floor: one point). */
@@ -176,7 +198,8 @@ const TAILS32 = SCALAR_SLOTS;
  * one ArrayBuffer per series: a float64 region (scalars, the scalars of the four float32 tails,
  * the two float64 tails, the cool-down ring, the shape ring, the calibration counts, the pending
  * raw pieces), then a float32 region (the four float32 heaps, the shape memory, its delay line,
- * the seasonal envelope).
+ * the seasonal envelope, then — once the sampling interval is known — the slot offsets of the
+ * two seasonal models: the store is allocated again then, with room for them).
  */
 interface StoreLayout {
   readonly tail: number;
@@ -191,7 +214,12 @@ interface StoreLayout {
   readonly shapeDelayRows: number;
   readonly shapeDelay: number;
   readonly envelope: number;
+  /** The float32 slots before the seasonal offsets. */
   readonly size32: number;
+  /** The seasonal models in use (the fast one; the slow one too), and the envelope's shape. */
+  readonly season: boolean;
+  readonly slowSeason: boolean;
+  readonly envelopeShape: EnvelopeShape | null;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   readonly nominal: number;
 }
@@ -231,8 +259,18 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       shapeDelay,
       envelope,
       size32: hasEnvelope(params)
-        ? envelope + SeasonalEnvelope.slots(params.envelope_days, params.envelope_buckets)
+        ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
         : envelope,
+      season: params.season_ms > 0,
+      slowSeason: params.season_ms > 0 && params.slow_level_alpha > 0,
+      envelopeShape: hasEnvelope(params)
+        ? {
+            periodMs: params.season_ms,
+            days: params.envelope_days,
+            buckets: params.envelope_buckets,
+            width: params.envelope_width,
+          }
+        : null,
       nominal: Math.pow(10, -params.calibration_log10_p),
     };
     layoutByParams.set(params, layout);
@@ -296,13 +334,10 @@ const PIECE_NAMES = [
 export class ExtremeValueDetector implements Detector, ExplainingDetector {
   readonly params: Readonly<ExtremeValueParams>;
   private readonly layout: StoreLayout;
-  /** The float64 region of the series' store (scalars at LOW..SHAPE_SCALE; see StoreLayout). */
-  private readonly store: Float64Array;
+  /** The float64 region of the series' store (scalars from 0; see StoreLayout). */
+  private store: Float64Array;
   /** The float32 region of the same buffer. */
-  private readonly store32: Float32Array;
-  private readonly season: LevelSeasonModel | undefined;
-  private readonly slowSeason: LevelSeasonModel | undefined;
-  private readonly envelope: SeasonalEnvelope | undefined;
+  private store32: Float32Array;
   private count = 0;
   /** Scored points (the calibration counts, in the store, are per calibrated piece). */
   private scored = 0;
@@ -328,9 +363,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
     this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
     const layout = (this.layout = layoutOf(this.params));
-    const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4);
+    const seasonSlotsOf = (on: boolean, part?: ExtremeValueState['season']): number =>
+      on && part?.offsets ? part.offsets.length : 0;
+    const fastSlots = seasonSlotsOf(layout.season, state?.season);
+    const slowSlots = seasonSlotsOf(layout.slowSeason, state?.slowSeason);
+    const size32 = layout.size32 + fastSlots + slowSlots;
+    const buffer = new ArrayBuffer(layout.size * 8 + size32 * 4);
     const store = (this.store = new Float64Array(buffer, 0, layout.size));
-    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, layout.size32));
+    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, size32));
     store[LOW] = Number.POSITIVE_INFINITY;
     store[HIGH] = Number.NEGATIVE_INFINITY;
     store[LAST] = Number.NaN;
@@ -339,37 +379,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store[PENDING_VALUE] = Number.NaN;
     store[PENDING_SHAPE] = Number.NaN;
     const k = params.tail_size;
-    this.season =
-      params.season_ms > 0
-        ? new LevelSeasonModel(
-            params.season_ms,
-            params.season_alpha,
-            params.level_alpha,
-            params.season_max_slots,
-            state?.season,
-          )
-        : undefined;
-    this.slowSeason =
-      params.season_ms > 0 && params.slow_level_alpha > 0
-        ? new LevelSeasonModel(
-            params.season_ms,
-            params.season_alpha,
-            params.slow_level_alpha,
-            params.season_max_slots,
-            state?.slowSeason,
-          )
-        : undefined;
-    this.envelope = hasEnvelope(params)
-      ? new SeasonalEnvelope(
-          params.season_ms,
-          params.envelope_days,
-          params.envelope_buckets,
-          params.envelope_width,
-          state?.envelope ?? undefined,
-          store32,
-          layout.envelope,
-        )
-      : undefined;
+    seasonInit(store, SEASON, layout.season ? state?.season : undefined);
+    seasonInit(store, SLOW_SEASON, layout.slowSeason ? state?.slowSeason : undefined);
+    if (fastSlots > 0) seasonLoadOffsets(state!.season, store32, layout.size32);
+    if (slowSlots > 0) seasonLoadOffsets(state!.slowSeason, store32, layout.size32 + fastSlots);
+    if (layout.envelopeShape) {
+      const envelope = state?.envelope ?? undefined;
+      envelopeInit(store32, layout.envelope, layout.envelopeShape, envelope);
+    }
     if (state) {
       // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
       // values (upper, lower) in float64, since a value's own digits matter there.
@@ -537,24 +554,29 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (residual === residual) this.add32(RESIDUAL_TAIL, residual);
     const disagreement = this.disagreement(timeMs);
     if (disagreement === disagreement) this.add32(DISAGREEMENT_TAIL, disagreement);
-    this.slowSeason?.learn(timeMs, value);
+    if (layout.slowSeason)
+      this.learnSeason(SLOW_SEASON, this.params.slow_level_alpha, timeMs, value);
     this.add64(layout.upper, value);
     this.add64(layout.lower, -value);
-    this.season?.learn(timeMs, value);
-    this.envelope?.add(timeMs, value);
+    if (layout.season) this.learnSeason(SEASON, this.params.level_alpha, timeMs, value);
+    if (layout.envelopeShape) {
+      envelopeAdd(this.store32, layout.envelope, layout.envelopeShape, timeMs, value);
+    }
     this.learnShape(value, shape);
-    if (value < store[LOW]!) store[LOW] = value;
-    if (value > store[HIGH]!) store[HIGH] = value;
-    const change = Math.abs(value - store[LAST]!);
-    if (change > 0 && change < store[STEP]!) store[STEP] = change;
-    if (value === store[LAST]) {
+    // Read again: laying out the seasonal slots (at the second point) allocates a new store.
+    const scalars = this.store;
+    if (value < scalars[LOW]!) scalars[LOW] = value;
+    if (value > scalars[HIGH]!) scalars[HIGH] = value;
+    const change = Math.abs(value - scalars[LAST]!);
+    if (change > 0 && change < scalars[STEP]!) scalars[STEP] = change;
+    if (value === scalars[LAST]) {
       this.run++;
     } else {
       if (this.run > this.longestRun) this.longestRun = this.run;
       this.run = 0;
     }
     this.add32(RUN_TAIL, this.run);
-    store[LAST] = value;
+    scalars[LAST] = value;
     this.count++;
   }
 
@@ -702,12 +724,13 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       const c = this.correction(i);
       if (c > 0) out[i] = r > c ? r - c : 0;
     }
-    const env = this.envelope;
-    if (env) {
-      env.read(timeMs);
-      if (value <= env.high) out[UPPER] = 0;
-      if (value >= env.low) out[LOWER] = 0;
-      if (value <= env.high && value >= env.low) out[RESIDUAL] = 0;
+    const envelope = this.layout.envelopeShape;
+    if (envelope) {
+      envelopeRead(this.store32, this.layout.envelope, envelope, timeMs);
+      const { high, low } = envelopeBounds;
+      if (value <= high) out[UPPER] = 0;
+      if (value >= low) out[LOWER] = 0;
+      if (value <= high && value >= low) out[RESIDUAL] = 0;
     }
     out[SHAPE] = shape === shape ? this.surprise32(SHAPE_TAIL, shape, 0, minCount) : 0;
     const high = store[HIGH]!;
@@ -728,14 +751,78 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
 
   /** |fast forecast - slow forecast| at this time; NaN until both know the slot. */
   private disagreement(timeMs: number): number {
-    return this.season && this.slowSeason
-      ? Math.abs(this.season.expected(timeMs) - this.slowSeason.expected(timeMs))
+    return this.layout.slowSeason
+      ? Math.abs(this.expected(SEASON, timeMs) - this.expected(SLOW_SEASON, timeMs))
       : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
   private residual(timeMs: number, value: number): number {
-    return this.season ? Math.abs(value - this.season.expected(timeMs)) : Number.NaN;
+    return this.layout.season ? Math.abs(value - this.expected(SEASON, timeMs)) : Number.NaN;
+  }
+
+  /** The prediction of the seasonal model at `s` (SEASON, SLOW_SEASON); NaN while unknown. */
+  private expected(s: number, timeMs: number): number {
+    const at = this.seasonOffsets(s);
+    return seasonExpected(this.store, s, this.store32, at, this.params.season_ms, timeMs);
+  }
+
+  /** Where the slot offsets of the seasonal model at `s` start in `store32`. */
+  private seasonOffsets(s: number): number {
+    const fast = this.layout.size32;
+    return s === SEASON ? fast : fast + seasonSlots(this.store, SEASON);
+  }
+
+  /** Learns a point into the seasonal model at `s`, laying out its slots when their count is known. */
+  private learnSeason(s: number, levelAlpha: number, timeMs: number, value: number): void {
+    const p = this.params;
+    if (seasonSlots(this.store, s) === 0) {
+      const store = this.store;
+      const slots = seasonSlotsNeeded(store, s, p.season_ms, p.season_max_slots, timeMs, value);
+      if (slots === 0) return;
+      // The other model learns this same point next (or learnt it just before): when it needs
+      // the same layout now, both get their slots in one allocation.
+      const other = s === SEASON ? SLOW_SEASON : SEASON;
+      const both = this.layout.slowSeason && seasonSameLayout(store, other, s);
+      const fast = s === SEASON || both ? slots : seasonSlots(store, SEASON);
+      const slow = s === SLOW_SEASON || both ? slots : seasonSlots(store, SLOW_SEASON);
+      this.layOutSeasons(fast, slow);
+      seasonLaidOut(this.store, s, slots);
+      if (both) seasonLaidOut(this.store, other, slots);
+    }
+    seasonLearn(
+      this.store,
+      s,
+      this.store32,
+      this.seasonOffsets(s),
+      p.season_ms,
+      p.season_alpha,
+      levelAlpha,
+      timeMs,
+      value,
+    );
+  }
+
+  /**
+   * Allocates the store again with `fast` and `slow` seasonal offset slots (NaN where new), the
+   * rest copied: once per series, at its second point, when the sampling interval gives the count.
+   */
+  private layOutSeasons(fast: number, slow: number): void {
+    const { size, size32 } = this.layout;
+    const old = this.store;
+    const old32 = this.store32;
+    const oldFast = seasonSlots(old, SEASON);
+    const oldSlow = seasonSlots(old, SLOW_SEASON);
+    const buffer = new ArrayBuffer(size * 8 + (size32 + fast + slow) * 4);
+    const store = new Float64Array(buffer, 0, size);
+    const store32 = new Float32Array(buffer, size * 8, size32 + fast + slow);
+    store.set(old);
+    store32.set(old32.subarray(0, size32));
+    store32.fill(Number.NaN, size32);
+    store32.set(old32.subarray(size32, size32 + oldFast), size32);
+    store32.set(old32.subarray(size32 + oldFast, size32 + oldFast + oldSlow), size32 + fast);
+    this.store = store;
+    this.store32 = store32;
   }
 
   /**
@@ -747,7 +834,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
    */
   explain(timeMs: number, value: number): Explanation {
     if (value - value !== 0) return { expected: null, band: null, evidence: [] };
-    const seasonal = this.season ? this.season.expected(timeMs) : Number.NaN;
+    const seasonal = this.layout.season ? this.expected(SEASON, timeMs) : Number.NaN;
     const expected = seasonal === seasonal ? seasonal : null;
     if (this.count < this.params.warmup) return { expected, band: null, evidence: [] };
     const pieces = this.pieces(timeMs, value, this.shapeDistance(value));
@@ -765,8 +852,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const high = store[HIGH]!;
     const low = store[LOW]!;
     // The envelope (as `pieces` read it for this time): values inside it drop the value pieces.
-    const envHigh = this.envelope ? this.envelope.high : Number.NEGATIVE_INFINITY;
-    const envLow = this.envelope ? this.envelope.low : Number.POSITIVE_INFINITY;
+    const hasEnvelope = this.layout.envelopeShape !== null;
+    const envHigh = hasEnvelope ? envelopeBounds.high : Number.NEGATIVE_INFINITY;
+    const envLow = hasEnvelope ? envelopeBounds.low : Number.POSITIVE_INFINITY;
     let lower = Number.NEGATIVE_INFINITY;
     let upper = Number.POSITIVE_INFINITY;
     const upperEdge = this.edge64(this.layout.upper, boundary + this.correction(UPPER), floor);
@@ -821,8 +909,12 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       upperTail: this.state64(layout.upper),
       lowerTail: this.state64(layout.lower),
       runTail: this.state32(RUN_TAIL),
-      season: this.season?.state() ?? EMPTY_SEASON,
-      slowSeason: this.slowSeason?.state() ?? EMPTY_SEASON,
+      season: layout.season
+        ? seasonState(store, SEASON, store32, this.seasonOffsets(SEASON))
+        : EMPTY_SEASON,
+      slowSeason: layout.slowSeason
+        ? seasonState(store, SLOW_SEASON, store32, this.seasonOffsets(SLOW_SEASON))
+        : EMPTY_SEASON,
       disagreementTail: this.state32(DISAGREEMENT_TAIL),
       recent: part(store, layout.recent, this.params.cooldown_points),
       recentHead: this.recentHead,
@@ -830,7 +922,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       run: this.run,
       longestRun: this.longestRun,
       step: finiteOrNull(store[STEP]!),
-      envelope: this.envelope?.state() ?? null,
+      envelope: layout.envelopeShape
+        ? envelopeState(store32, layout.envelope, layout.envelopeShape)
+        : null,
       exceedances: part(store, layout.exceedances, CALIBRATED),
       scored: this.scored,
       shapeTail: this.state32(SHAPE_TAIL),
