@@ -192,6 +192,11 @@ const RUN_TAIL = 1;
 const DISAGREEMENT_TAIL = 2;
 const SHAPE_TAIL = 3;
 const TAILS32 = SCALAR_SLOTS;
+/** Where the scalars of each float32-heap tail start in the store. */
+const TAIL_RESIDUAL = TAILS32 + RESIDUAL_TAIL * SCALARS;
+const TAIL_RUN = TAILS32 + RUN_TAIL * SCALARS;
+const TAIL_DISAGREEMENT = TAILS32 + DISAGREEMENT_TAIL * SCALARS;
+const TAIL_SHAPE = TAILS32 + SHAPE_TAIL * SCALARS;
 
 /**
  * Offsets of the parts of a detector's store; one layout per params object, shared. The store is
@@ -222,6 +227,8 @@ interface StoreLayout {
   readonly envelopeShape: EnvelopeShape | null;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   readonly nominal: number;
+  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
+  readonly shingle: Float64Array;
 }
 
 const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
@@ -272,6 +279,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
           }
         : null,
       nominal: Math.pow(10, -params.calibration_log10_p),
+      shingle: scratchShingle(w),
     };
     layoutByParams.set(params, layout);
   }
@@ -436,22 +444,6 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return EXTREME_VALUE_KIND;
   }
 
-  /** -log10 p of float32-heap tail `i` (see `PeaksOverThreshold.surprise`). */
-  private surprise32(i: number, f: number, scaleFloor: number, minCount: number): number {
-    const k = this.params.tail_size;
-    return POT32.surpriseOf(
-      this.store,
-      TAILS32 + i * SCALARS,
-      this.store32,
-      i * k,
-      k,
-      i === RUN_TAIL ? 1 : 0,
-      f,
-      scaleFloor,
-      minCount,
-    );
-  }
-
   private add32(i: number, f: number): void {
     const k = this.params.tail_size;
     POT32.addTo(this.store, TAILS32 + i * SCALARS, this.store32, i * k, k, f);
@@ -474,12 +466,6 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private state32(i: number): PotState {
     const k = this.params.tail_size;
     return POT32.stateOf(this.store, TAILS32 + i * SCALARS, this.store32, i * k);
-  }
-
-  /** -log10 p of the float64 tail at `at` (layout.upper or layout.lower). */
-  private surprise64(at: number, f: number, scaleFloor: number, minCount: number): number {
-    const k = this.params.tail_size;
-    return POT64.surpriseOf(this.store, at, this.store, at + 3, k, 0, f, scaleFloor, minCount);
   }
 
   private add64(at: number, f: number): void {
@@ -604,7 +590,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     let mean = 0;
     for (let k = 0; k < w; k++) mean += k === head ? value : ring[r0 + k]!;
     mean /= w;
-    const cur = scratchShingle(w);
+    const cur = this.layout.shingle;
     const scale = ring[SHAPE_SCALE]!;
     for (let k = 0; k < w - 1; k++) cur[k] = (ring[r0 + ((head + 1 + k) % w)]! - mean) / scale;
     cur[w - 1] = (value - mean) / scale;
@@ -617,7 +603,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const n = this.shapeMemoryCount;
     if (n === 0) return Number.NaN;
     const w = this.params.shape_length;
-    const cur = scratchShingle(w);
+    const cur = this.layout.shingle;
     const mem = this.store32;
     const m0 = this.layout.shapeMemory;
     let best = Number.POSITIVE_INFINITY;
@@ -667,7 +653,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         const to = layout.shapeMemory + r * w;
         for (let k = 0; k < w; k++) store32[to + k] = store32[slot + k]!;
       }
-      store32.set(scratchShingle(w), slot); // rounded to float32
+      store32.set(layout.shingle, slot); // rounded to float32
       this.shapeDelayInserts++;
     }
   }
@@ -703,19 +689,24 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const step = store[STEP]!;
     const floor = step < Number.POSITIVE_INFINITY ? step : 0;
     const residual = this.residual(timeMs, value);
+    const s32 = this.store32;
+    const k = this.params.tail_size;
+    const { upper, lower } = this.layout;
     out[RESIDUAL] =
-      residual === residual ? this.surprise32(RESIDUAL_TAIL, residual, floor, minCount) : 0;
-    out[UPPER] = this.surprise64(this.layout.upper, value, floor, minCount);
-    out[LOWER] = this.surprise64(this.layout.lower, -value, floor, minCount);
+      residual === residual
+        ? POT32.surpriseOf(store, TAIL_RESIDUAL, s32, 0, k, 0, residual, floor, minCount)
+        : 0;
+    out[UPPER] = POT64.surpriseOf(store, upper, store, upper + 3, k, 0, value, floor, minCount);
+    out[LOWER] = POT64.surpriseOf(store, lower, store, lower + 3, k, 0, -value, floor, minCount);
     out[STUCK] =
       value === store[LAST] && this.run + 1 > this.params.stuck_factor * this.longestRun
-        ? this.surprise32(RUN_TAIL, this.run + 1, 0, 0)
+        ? POT32.surpriseOf(store, TAIL_RUN, s32, k, k, 1, this.run + 1, 0, 0)
         : 0;
     // No resolution floor here: the disagreement of two smoothed forecasts is finer than a step.
     const disagreement = this.disagreement(timeMs);
     out[DISAGREEMENT] =
       disagreement === disagreement
-        ? this.surprise32(DISAGREEMENT_TAIL, disagreement, 0, minCount)
+        ? POT32.surpriseOf(store, TAIL_DISAGREEMENT, s32, 2 * k, k, 0, disagreement, 0, minCount)
         : 0;
     const raw = SCRATCH.raw;
     for (let i = 0; i < CALIBRATED; i++) {
@@ -732,7 +723,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       if (value >= low) out[LOWER] = 0;
       if (value <= high && value >= low) out[RESIDUAL] = 0;
     }
-    out[SHAPE] = shape === shape ? this.surprise32(SHAPE_TAIL, shape, 0, minCount) : 0;
+    out[SHAPE] =
+      shape === shape
+        ? POT32.surpriseOf(store, TAIL_SHAPE, s32, 3 * k, k, 0, shape, 0, minCount)
+        : 0;
     const high = store[HIGH]!;
     const low = store[LOW]!;
     const range = high - low || Math.abs(high) || 1;
