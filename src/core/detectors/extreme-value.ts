@@ -2,8 +2,27 @@ import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
 import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-threshold.js';
-import { LevelSeasonModel } from '../stats/level-season.js';
-import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
+import {
+  SEASON_SCALARS,
+  seasonExpected,
+  seasonInit,
+  seasonLaidOut,
+  seasonLearn,
+  seasonLoadOffsets,
+  seasonSameLayout,
+  seasonSlots,
+  seasonSlotsNeeded,
+  seasonState,
+} from '../stats/level-season.js';
+import {
+  envelopeAdd,
+  envelopeBounds,
+  envelopeInit,
+  envelopeRead,
+  envelopeSlots,
+  envelopeState,
+  type EnvelopeShape,
+} from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
 import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
@@ -145,54 +164,122 @@ type PotState = z.infer<typeof potState>;
 
 /** Float64 scalars of a tail whose heap is in the float32 region. */
 const SCALARS = PeaksOverThreshold.SCALARS;
+const POT64 = PeaksOverThreshold;
+const POT32 = PeaksOverThreshold32;
 
-/** Offsets of the parts of a detector's store; one layout per params object, shared. */
+/** Float64 scalars of a detector, at the start of its store. */
+const LOW = 0;
+const HIGH = 1;
+/** The last value learnt. */
+const LAST = 2;
+/** Smallest positive change between consecutive values: the data's resolution. */
+const STEP = 3;
+/** Evidence computed by `score`, reused by `learn` for the same point. */
+const PENDING_TIME = 4;
+const PENDING_VALUE = 5;
+const PENDING_EVIDENCE = 6;
+const PENDING_SHAPE = 7;
+/** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
+const SHAPE_SCALE = 8;
+/** The scalars of the two level + season models (fast level, slow level). */
+const SEASON = 9;
+const SLOW_SEASON = SEASON + SEASON_SCALARS;
+const SCALAR_SLOTS = SLOW_SEASON + SEASON_SCALARS;
+/** The float32-heap tails, in this order (their scalars from TAILS32, heaps from 0 in store32). */
+const RESIDUAL_TAIL = 0;
+/** Lengths of runs of identical values (scale floor: one point). */
+const RUN_TAIL = 1;
+const DISAGREEMENT_TAIL = 2;
+const SHAPE_TAIL = 3;
+const TAILS32 = SCALAR_SLOTS;
+/** Where the scalars of each float32-heap tail start in the store. */
+const TAIL_RESIDUAL = TAILS32 + RESIDUAL_TAIL * SCALARS;
+const TAIL_RUN = TAILS32 + RUN_TAIL * SCALARS;
+const TAIL_DISAGREEMENT = TAILS32 + DISAGREEMENT_TAIL * SCALARS;
+const TAIL_SHAPE = TAILS32 + SHAPE_TAIL * SCALARS;
+
+/**
+ * Offsets of the parts of a detector's store; one layout per params object, shared. The store is
+ * one ArrayBuffer per series: a float64 region (scalars, the scalars of the four float32 tails,
+ * the two float64 tails, the cool-down ring, the shape ring, the calibration counts, the pending
+ * raw pieces), then a float32 region (the four float32 heaps, the shape memory, its delay line,
+ * the seasonal envelope, then — once the sampling interval is known — the slot offsets of the
+ * two seasonal models: the store is allocated again then, with room for them).
+ */
 interface StoreLayout {
   readonly tail: number;
-  /** The two float64 tails (after the scalars of the four float32 ones). */
-  readonly tails: number;
-  /** Float32 region: the four float32 heaps, the shape memory, the delay line. */
-  readonly heaps32: number;
-  readonly shapeMemory: number;
+  readonly upper: number;
+  readonly lower: number;
   readonly recent: number;
   readonly shapeRecent: number;
-  readonly shapeDelayRows: number;
-  readonly shapeDelay: number;
   readonly exceedances: number;
   readonly pendingRaw: number;
-  /** Float64 slots, then float32 slots (the shape memory, then the delay line from `shapeDelay`). */
   readonly size: number;
+  readonly shapeMemory: number;
+  readonly shapeDelayRows: number;
+  readonly shapeDelay: number;
+  readonly envelope: number;
+  /** The float32 slots before the seasonal offsets. */
   readonly size32: number;
+  /** The seasonal models in use (the fast one; the slow one too), and the envelope's shape. */
+  readonly season: boolean;
+  readonly slowSeason: boolean;
+  readonly envelopeShape: EnvelopeShape | null;
+  /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
+  readonly nominal: number;
+  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
+  readonly shingle: Float64Array;
 }
 
 const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
+
+function hasEnvelope(params: Readonly<ExtremeValueParams>): boolean {
+  return params.season_ms > 0 && params.envelope_days > 0;
+}
 
 function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
   let layout = layoutByParams.get(params);
   if (layout === undefined) {
     const w = params.shape_length;
-    const tail = PeaksOverThreshold.slots(params.tail_size);
+    const k = params.tail_size;
+    const tail = PeaksOverThreshold.slots(k);
     const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
-    const tails = 4 * SCALARS;
-    const recent = tails + 2 * tail;
+    const upper = TAILS32 + 4 * SCALARS;
+    const recent = upper + 2 * tail;
     const shapeRecent = recent + params.cooldown_points;
     const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
-    const shapeMemory = 4 * params.tail_size;
+    const shapeMemory = 4 * k;
     const shapeDelay = shapeMemory + params.shape_memory * w;
+    const envelope = shapeDelay + shapeDelayRows * w;
     layout = {
       tail,
-      tails,
-      heaps32: 0,
-      shapeMemory,
+      upper,
+      lower: upper + tail,
       recent,
       shapeRecent,
-      shapeDelayRows,
-      shapeDelay,
       exceedances,
       pendingRaw,
       size: pendingRaw + CALIBRATED,
-      size32: shapeDelay + shapeDelayRows * w,
+      shapeMemory,
+      shapeDelayRows,
+      shapeDelay,
+      envelope,
+      size32: hasEnvelope(params)
+        ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
+        : envelope,
+      season: params.season_ms > 0,
+      slowSeason: params.season_ms > 0 && params.slow_level_alpha > 0,
+      envelopeShape: hasEnvelope(params)
+        ? {
+            periodMs: params.season_ms,
+            days: params.envelope_days,
+            buckets: params.envelope_buckets,
+            width: params.envelope_width,
+          }
+        : null,
+      nominal: Math.pow(10, -params.calibration_log10_p),
+      shingle: scratchShingle(w),
     };
     layoutByParams.set(params, layout);
   }
@@ -247,36 +334,27 @@ const PIECE_NAMES = [
  * max; a point scores only if it beats every point of the last `cooldown_points`. The pieces, the
  * envelope and calibration, the params: docs/detectors.md, "extreme-value"; what was tuned on
  * which data: docs/nab.md.
+ *
+ * Memory: every fixed-size part lives in one ArrayBuffer per series (`store`, `store32`), read by
+ * offset (`StoreLayout`); the tails are functions on it, not objects; only whole-number counters
+ * stay fields (small integers cost no allocation). docs/detectors.md, "Memory per series".
  */
 export class ExtremeValueDetector implements Detector, ExplainingDetector {
-  readonly kind = EXTREME_VALUE_KIND;
   readonly params: Readonly<ExtremeValueParams>;
+  private readonly layout: StoreLayout;
+  /** The float64 region of the series' store (scalars from 0; see StoreLayout). */
+  private store: Float64Array;
+  /** The float32 region of the same buffer. */
+  private store32: Float32Array;
   private count = 0;
-  private low = Number.POSITIVE_INFINITY;
-  private high = Number.NEGATIVE_INFINITY;
-  private readonly residualTail: PeaksOverThreshold;
-  private readonly upperTail: PeaksOverThreshold;
-  private readonly lowerTail: PeaksOverThreshold;
-  /** Lengths of runs of identical values, in the same tail model (scale floor: one point). */
-  private readonly runTail: PeaksOverThreshold;
-  private readonly season: LevelSeasonModel | undefined;
-  private readonly slowSeason: LevelSeasonModel | undefined;
-  private readonly disagreementTail: PeaksOverThreshold;
-  private readonly envelope: SeasonalEnvelope | undefined;
-  /**
-   * The series' fixed-size numeric state in one array (one allocation instead of sixteen): the
-   * six tails, the cool-down ring, the shape rings and memory, the calibration counts and the
-   * pending raw pieces. The parts below are views by offset, or subarrays of it.
-   */
-  private readonly store: Float64Array;
-  /** Scored points at which each calibrated piece reached calibration_log10_p, and their count. */
-  private readonly exceedances: Float64Array;
+  /** Scored points (the calibration counts, in the store, are per calibrated piece). */
   private scored = 0;
-  /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
-  private readonly nominal: number;
-  private readonly shapeTail: PeaksOverThreshold;
-  /** The last `shape_length` values learnt (a ring; `shapeHead` is the next slot written). */
-  private readonly shapeRecent: Float64Array;
+  /** Next slot of the cool-down ring of the evidence of the last `cooldown_points` points. */
+  private recentHead = 0;
+  /** Repeats of the last value so far, and the longest run of repeats that has ended. */
+  private run = 0;
+  private longestRun = 0;
+  /** Next slot of the ring of the last `shape_length` values learnt. */
   private shapeHead = 0;
   private shapeCount = 0;
   /**
@@ -284,148 +362,144 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
    * nearest-neighbour distances between shingles in units of the usual step need no more (NAB
    * scores unchanged to 10^-6; docs/detectors.md, "Memory per series").
    */
-  private readonly shapeMemory: Float32Array;
   private shapeMemoryCount = 0;
   private shapeMemoryInserts = 0;
-  private readonly shapeDelay: Float32Array;
-  private readonly shapeDelayRows: number;
   private shapeDelayInserts = 0;
-  /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
-  private shapeScale = 0;
   private shapeScaleCount = 0;
-  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
-  private readonly shingle: Float64Array;
-  /** Evidence of the last `cooldown_points` points (a ring). */
-  private readonly recent: Float64Array;
-  private recentHead = 0;
-  private last = Number.NaN;
-  /** Repeats of `last` so far, and the longest run of repeats that has ended. */
-  private run = 0;
-  private longestRun = 0;
-  /** Smallest positive change between consecutive values: the data's resolution. */
-  private step = Number.POSITIVE_INFINITY;
-  /** Scratch for `pieces`: -log10 p of the tail pieces, the record's score. */
-  private readonly scratch = SCRATCH.pieces;
-  /** Scratch for `pieces`: the calibrated pieces before calibration. */
-  private readonly raw = SCRATCH.raw;
-  /** Evidence computed by `score`, reused by `learn` for the same point. */
-  private pendingTime = Number.NaN;
-  private pendingValue = Number.NaN;
-  private pendingEvidence = 0;
-  private pendingShape = Number.NaN;
-  private readonly pendingRaw: Float64Array;
 
   /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
     this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
-    const layout = layoutOf(this.params);
-    const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4);
+    const layout = (this.layout = layoutOf(this.params));
+    const seasonSlotsOf = (on: boolean, part?: ExtremeValueState['season']): number =>
+      on && part?.offsets ? part.offsets.length : 0;
+    const fastSlots = seasonSlotsOf(layout.season, state?.season);
+    const slowSlots = seasonSlotsOf(layout.slowSeason, state?.slowSeason);
+    const size32 = layout.size32 + fastSlots + slowSlots;
+    const buffer = new ArrayBuffer(layout.size * 8 + size32 * 4);
     const store = (this.store = new Float64Array(buffer, 0, layout.size));
-    const store32 = new Float32Array(buffer, layout.size * 8, layout.size32);
+    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, size32));
+    store[LOW] = Number.POSITIVE_INFINITY;
+    store[HIGH] = Number.NEGATIVE_INFINITY;
+    store[LAST] = Number.NaN;
+    store[STEP] = Number.POSITIVE_INFINITY;
+    store[PENDING_TIME] = Number.NaN;
+    store[PENDING_VALUE] = Number.NaN;
+    store[PENDING_SHAPE] = Number.NaN;
     const k = params.tail_size;
-    const tail = (at: number, part?: PotState): PeaksOverThreshold =>
-      new PeaksOverThreshold(k, part, 0, store, at);
-    // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
-    // values (upper, lower) in float64, since a value's own digits matter there.
-    const tail32 = (i: number, part?: PotState, minScale = 0): PeaksOverThreshold =>
-      new PeaksOverThreshold32(
-        k,
-        part,
-        minScale,
-        store,
-        i * SCALARS,
-        store32,
-        layout.heaps32 + i * k,
-      );
-    this.residualTail = tail32(0, state?.residualTail);
-    this.upperTail = tail(layout.tails, state?.upperTail);
-    this.lowerTail = tail(layout.tails + layout.tail, state?.lowerTail);
-    this.runTail = tail32(1, state?.runTail, 1);
-    this.season =
-      params.season_ms > 0
-        ? new LevelSeasonModel(
-            params.season_ms,
-            params.season_alpha,
-            params.level_alpha,
-            params.season_max_slots,
-            state?.season,
-          )
-        : undefined;
-    this.slowSeason =
-      params.season_ms > 0 && params.slow_level_alpha > 0
-        ? new LevelSeasonModel(
-            params.season_ms,
-            params.season_alpha,
-            params.slow_level_alpha,
-            params.season_max_slots,
-            state?.slowSeason,
-          )
-        : undefined;
-    this.disagreementTail = tail32(2, state?.disagreementTail);
-    this.envelope =
-      params.season_ms > 0 && params.envelope_days > 0
-        ? new SeasonalEnvelope(
-            params.season_ms,
-            params.envelope_days,
-            params.envelope_buckets,
-            params.envelope_width,
-            state?.envelope ?? undefined,
-          )
-        : undefined;
-    this.nominal = Math.pow(10, -params.calibration_log10_p);
-    this.shapeTail = tail32(3, state?.shapeTail);
-    const w = params.shape_length;
-    const part = (at: number, length: number): Float64Array => store.subarray(at, at + length);
-    this.shapeRecent = part(layout.shapeRecent, w);
-    this.shingle = scratchShingle(w);
-    this.shapeMemory = store32.subarray(layout.shapeMemory, layout.shapeDelay);
-    this.shapeDelayRows = layout.shapeDelayRows;
-    this.shapeDelay = store32.subarray(layout.shapeDelay, layout.size32);
-    this.recent = part(layout.recent, params.cooldown_points);
-    this.exceedances = part(layout.exceedances, CALIBRATED);
-    this.pendingRaw = part(layout.pendingRaw, CALIBRATED);
+    seasonInit(store, SEASON, layout.season ? state?.season : undefined);
+    seasonInit(store, SLOW_SEASON, layout.slowSeason ? state?.slowSeason : undefined);
+    if (fastSlots > 0) seasonLoadOffsets(state!.season, store32, layout.size32);
+    if (slowSlots > 0) seasonLoadOffsets(state!.slowSeason, store32, layout.size32 + fastSlots);
+    if (layout.envelopeShape) {
+      const envelope = state?.envelope ?? undefined;
+      envelopeInit(store32, layout.envelope, layout.envelopeShape, envelope);
+    }
     if (state) {
+      // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
+      // values (upper, lower) in float64, since a value's own digits matter there.
+      const load32 = (i: number, part: PotState): void =>
+        POT32.load(store, TAILS32 + i * SCALARS, store32, i * k, k, part);
+      load32(RESIDUAL_TAIL, state.residualTail);
+      load32(RUN_TAIL, state.runTail);
+      load32(DISAGREEMENT_TAIL, state.disagreementTail);
+      load32(SHAPE_TAIL, state.shapeTail);
+      POT64.load(store, layout.upper, store, layout.upper + 3, k, state.upperTail);
+      POT64.load(store, layout.lower, store, layout.lower + 3, k, state.lowerTail);
+      const w = params.shape_length;
+      const copy = (
+        to: Float64Array | Float32Array,
+        at: number,
+        from: number[],
+        n: number,
+      ): void => {
+        for (let i = 0; i < n && i < from.length; i++) to[at + i] = from[i]!;
+      };
       this.count = state.count;
-      this.low = state.low ?? Number.POSITIVE_INFINITY;
-      this.high = state.high ?? Number.NEGATIVE_INFINITY;
-      this.recent.set(state.recent.slice(0, params.cooldown_points));
+      store[LOW] = state.low ?? Number.POSITIVE_INFINITY;
+      store[HIGH] = state.high ?? Number.NEGATIVE_INFINITY;
+      copy(store, layout.recent, state.recent, params.cooldown_points);
       this.recentHead = state.recentHead % Math.max(1, params.cooldown_points);
-      this.last = state.last ?? Number.NaN;
+      store[LAST] = state.last ?? Number.NaN;
       this.run = state.run;
       this.longestRun = state.longestRun;
-      this.step = state.step ?? Number.POSITIVE_INFINITY;
-      this.exceedances.set(state.exceedances.slice(0, CALIBRATED));
+      store[STEP] = state.step ?? Number.POSITIVE_INFINITY;
+      copy(store, layout.exceedances, state.exceedances, CALIBRATED);
       this.scored = state.scored;
-      this.shapeRecent.set(state.shapeRecent.slice(0, w));
+      copy(store, layout.shapeRecent, state.shapeRecent, w);
       this.shapeHead = state.shapeHead % w;
       this.shapeCount = state.shapeCount;
-      this.shapeMemory.set(state.shapeMemory.slice(0, this.shapeMemory.length));
+      copy(store32, layout.shapeMemory, state.shapeMemory, params.shape_memory * w);
       this.shapeMemoryCount = Math.min(state.shapeMemoryCount, params.shape_memory);
       this.shapeMemoryInserts = state.shapeMemoryInserts;
-      this.shapeDelay.set(state.shapeDelay.slice(0, this.shapeDelay.length));
+      copy(store32, layout.shapeDelay, state.shapeDelay, layout.shapeDelayRows * w);
       this.shapeDelayInserts = state.shapeDelayInserts;
-      this.shapeScale = state.shapeScale;
+      store[SHAPE_SCALE] = state.shapeScale;
       this.shapeScaleCount = state.shapeScaleCount;
     }
+  }
+
+  /** The kind, from the prototype (one field less per series). */
+  get kind(): string {
+    return EXTREME_VALUE_KIND;
+  }
+
+  private add32(i: number, f: number): void {
+    const k = this.params.tail_size;
+    POT32.addTo(this.store, TAILS32 + i * SCALARS, this.store32, i * k, k, f);
+  }
+
+  private edge32(i: number, log10p: number, scaleFloor: number): number | null {
+    const k = this.params.tail_size;
+    return POT32.edgeOf(
+      this.store,
+      TAILS32 + i * SCALARS,
+      this.store32,
+      i * k,
+      k,
+      0,
+      log10p,
+      scaleFloor,
+    );
+  }
+
+  private state32(i: number): PotState {
+    const k = this.params.tail_size;
+    return POT32.stateOf(this.store, TAILS32 + i * SCALARS, this.store32, i * k);
+  }
+
+  private add64(at: number, f: number): void {
+    POT64.addTo(this.store, at, this.store, at + 3, this.params.tail_size, f);
+  }
+
+  private edge64(at: number, log10p: number, scaleFloor: number): number | null {
+    const k = this.params.tail_size;
+    return POT64.edgeOf(this.store, at, this.store, at + 3, k, 0, log10p, scaleFloor);
+  }
+
+  private state64(at: number): PotState {
+    return POT64.stateOf(this.store, at, this.store, at + 3);
   }
 
   score(timeMs: number, value: number): number {
     if (value - value !== 0) return 0;
     const shape = this.shapeDistance(value);
     const evidence = this.evidence(timeMs, value, shape);
-    this.pendingTime = timeMs;
-    this.pendingValue = value;
-    this.pendingEvidence = evidence;
-    this.pendingShape = shape;
-    this.pendingRaw.set(this.raw);
-    const recent = this.recent;
-    for (let i = 0; i < recent.length; i++) if (!(evidence > recent[i]!)) return 0;
+    const store = this.store;
+    store[PENDING_TIME] = timeMs;
+    store[PENDING_VALUE] = value;
+    store[PENDING_EVIDENCE] = evidence;
+    store[PENDING_SHAPE] = shape;
+    store.set(SCRATCH.raw, this.layout.pendingRaw);
+    const from = this.layout.recent;
+    const to = from + this.params.cooldown_points;
+    for (let i = from; i < to; i++) if (!(evidence > store[i]!)) return 0;
     return evidence;
   }
 
   /** The last scored point's evidence before the cool-down (see `Detector.lastEvidence`). */
   lastEvidence(): number {
-    return this.pendingEvidence;
+    return this.store[PENDING_EVIDENCE]!;
   }
 
   learn(timeMs: number, value: number): void {
@@ -433,50 +507,62 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     let evidence: number;
     let shape: number;
     let raw: Float64Array;
-    if (timeMs === this.pendingTime && value === this.pendingValue) {
-      evidence = this.pendingEvidence;
-      shape = this.pendingShape;
-      raw = this.pendingRaw;
+    let raw0: number;
+    const store = this.store;
+    const layout = this.layout;
+    if (timeMs === store[PENDING_TIME] && value === store[PENDING_VALUE]) {
+      evidence = store[PENDING_EVIDENCE]!;
+      shape = store[PENDING_SHAPE]!;
+      raw = store;
+      raw0 = layout.pendingRaw;
       // `explain` may have used the shingle scratch since `score`: refill it for the memory.
       this.fillShingle(value);
     } else {
       shape = this.shapeDistance(value);
       evidence = this.evidence(timeMs, value, shape);
-      raw = this.raw;
+      raw = SCRATCH.raw;
+      raw0 = 0;
     }
-    this.pendingTime = Number.NaN;
-    if (this.recent.length > 0) {
-      this.recent[this.recentHead] = evidence;
-      this.recentHead = (this.recentHead + 1) % this.recent.length;
+    store[PENDING_TIME] = Number.NaN;
+    const cooldown = this.params.cooldown_points;
+    if (cooldown > 0) {
+      store[layout.recent + this.recentHead] = evidence;
+      this.recentHead = (this.recentHead + 1) % cooldown;
     }
     if (this.params.calibration && this.count >= this.params.warmup) {
       this.scored++;
       const s0 = this.params.calibration_log10_p;
-      for (let i = 0; i < CALIBRATED; i++) if (raw[i]! >= s0) this.exceedances[i]!++;
+      const e = layout.exceedances;
+      for (let i = 0; i < CALIBRATED; i++) if (raw[raw0 + i]! >= s0) store[e + i]!++;
     }
     // Only real residuals enter the tail: a slot not seen yet says nothing about the season.
     const residual = this.residual(timeMs, value);
-    if (residual === residual) this.residualTail.add(residual);
+    if (residual === residual) this.add32(RESIDUAL_TAIL, residual);
     const disagreement = this.disagreement(timeMs);
-    if (disagreement === disagreement) this.disagreementTail.add(disagreement);
-    this.slowSeason?.learn(timeMs, value);
-    this.upperTail.add(value);
-    this.lowerTail.add(-value);
-    this.season?.learn(timeMs, value);
-    this.envelope?.add(timeMs, value);
+    if (disagreement === disagreement) this.add32(DISAGREEMENT_TAIL, disagreement);
+    if (layout.slowSeason)
+      this.learnSeason(SLOW_SEASON, this.params.slow_level_alpha, timeMs, value);
+    this.add64(layout.upper, value);
+    this.add64(layout.lower, -value);
+    if (layout.season) this.learnSeason(SEASON, this.params.level_alpha, timeMs, value);
+    if (layout.envelopeShape) {
+      envelopeAdd(this.store32, layout.envelope, layout.envelopeShape, timeMs, value);
+    }
     this.learnShape(value, shape);
-    if (value < this.low) this.low = value;
-    if (value > this.high) this.high = value;
-    const change = Math.abs(value - this.last);
-    if (change > 0 && change < this.step) this.step = change;
-    if (value === this.last) {
+    // Read again: laying out the seasonal slots (at the second point) allocates a new store.
+    const scalars = this.store;
+    if (value < scalars[LOW]!) scalars[LOW] = value;
+    if (value > scalars[HIGH]!) scalars[HIGH] = value;
+    const change = Math.abs(value - scalars[LAST]!);
+    if (change > 0 && change < scalars[STEP]!) scalars[STEP] = change;
+    if (value === scalars[LAST]) {
       this.run++;
     } else {
       if (this.run > this.longestRun) this.longestRun = this.run;
       this.run = 0;
     }
-    this.runTail.add(this.run);
-    this.last = value;
+    this.add32(RUN_TAIL, this.run);
+    scalars[LAST] = value;
     this.count++;
   }
 
@@ -491,21 +577,23 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return (
       this.params.shape_memory > 0 &&
       this.shapeCount + 1 >= this.params.shape_length &&
-      this.shapeScale > 0
+      this.store[SHAPE_SCALE]! > 0
     );
   }
 
   /** The shingle ending at `value` into the scratch: mean removed, in units of the usual step. */
   private fillShingle(value: number): void {
     const w = this.params.shape_length;
-    const ring = this.shapeRecent;
+    const ring = this.store;
+    const r0 = this.layout.shapeRecent;
     const head = this.shapeHead;
     let mean = 0;
-    for (let k = 0; k < w; k++) mean += k === head ? value : ring[k]!;
+    for (let k = 0; k < w; k++) mean += k === head ? value : ring[r0 + k]!;
     mean /= w;
-    const cur = this.shingle;
-    for (let k = 0; k < w - 1; k++) cur[k] = (ring[(head + 1 + k) % w]! - mean) / this.shapeScale;
-    cur[w - 1] = (value - mean) / this.shapeScale;
+    const cur = this.layout.shingle;
+    const scale = ring[SHAPE_SCALE]!;
+    for (let k = 0; k < w - 1; k++) cur[k] = (ring[r0 + ((head + 1 + k) % w)]! - mean) / scale;
+    cur[w - 1] = (value - mean) / scale;
   }
 
   /** Distance of the shingle ending at `value` to its nearest remembered one; NaN if none. */
@@ -515,11 +603,12 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const n = this.shapeMemoryCount;
     if (n === 0) return Number.NaN;
     const w = this.params.shape_length;
-    const cur = this.shingle;
-    const mem = this.shapeMemory;
+    const cur = this.layout.shingle;
+    const mem = this.store32;
+    const m0 = this.layout.shapeMemory;
     let best = Number.POSITIVE_INFINITY;
     for (let r = 0; r < n; r++) {
-      const o = r * w;
+      const o = m0 + r * w;
       let d = 0;
       for (let k = 0; k < w; k++) {
         const e = cur[k]! - mem[o + k]!;
@@ -535,30 +624,36 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private learnShape(value: number, shape: number): void {
     const p = this.params;
     const ready = this.shapeReady();
-    if (shape === shape) this.shapeTail.add(shape);
-    if (this.last === this.last) {
+    const store = this.store;
+    const layout = this.layout;
+    if (shape === shape) this.add32(SHAPE_TAIL, shape);
+    const last = store[LAST]!;
+    if (last === last) {
       this.shapeScaleCount++;
-      this.shapeScale +=
-        (Math.abs(value - this.last) - this.shapeScale) /
-        Math.min(this.shapeScaleCount, 1 / p.shape_scale_alpha);
+      const scale = store[SHAPE_SCALE]!;
+      store[SHAPE_SCALE] =
+        scale +
+        (Math.abs(value - last) - scale) / Math.min(this.shapeScaleCount, 1 / p.shape_scale_alpha);
     }
     const w = p.shape_length;
-    this.shapeRecent[this.shapeHead] = value;
+    store[layout.shapeRecent + this.shapeHead] = value;
     this.shapeHead = (this.shapeHead + 1) % w;
     this.shapeCount++;
     if (ready && this.shapeCount % p.shape_stride === 0) {
       // Through a delay line of shape_lag points into the FIFO memory.
-      const rows = this.shapeDelayRows;
-      const slot = (this.shapeDelayInserts % rows) * w;
+      const rows = layout.shapeDelayRows;
+      const store32 = this.store32;
+      const slot = layout.shapeDelay + (this.shapeDelayInserts % rows) * w;
       if (this.shapeDelayInserts >= rows) {
         const r =
           this.shapeMemoryCount < p.shape_memory
             ? this.shapeMemoryCount++
             : this.shapeMemoryInserts % p.shape_memory;
         this.shapeMemoryInserts++;
-        for (let k = 0; k < w; k++) this.shapeMemory[r * w + k] = this.shapeDelay[slot + k]!;
+        const to = layout.shapeMemory + r * w;
+        for (let k = 0; k < w; k++) store32[to + k] = store32[slot + k]!;
       }
-      this.shapeDelay.set(this.shingle, slot); // rounded to float32
+      store32.set(layout.shingle, slot); // rounded to float32
       this.shapeDelayInserts++;
     }
   }
@@ -577,8 +672,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private correction(i: number): number {
     if (!this.params.calibration) return 0;
     const prior = this.params.calibration_prior;
-    const expected = (this.scored + 1) * this.nominal;
-    const c = Math.log10((this.exceedances[i]! + prior) / (expected + prior));
+    const expected = (this.scored + 1) * this.layout.nominal;
+    const c = Math.log10((this.store[this.layout.exceedances + i]! + prior) / (expected + prior));
     return c > 0 ? c : 0;
   }
 
@@ -588,39 +683,54 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
    * shared by `evidence` and `explain` so they agree.
    */
   private pieces(timeMs: number, value: number, shape: number): Float64Array {
-    const out = this.scratch;
+    const out = SCRATCH.pieces;
+    const store = this.store;
     const { tail_min_count: minCount } = this.params;
-    const floor = this.step < Number.POSITIVE_INFINITY ? this.step : 0;
+    const step = store[STEP]!;
+    const floor = step < Number.POSITIVE_INFINITY ? step : 0;
     const residual = this.residual(timeMs, value);
+    const s32 = this.store32;
+    const k = this.params.tail_size;
+    const { upper, lower } = this.layout;
     out[RESIDUAL] =
-      residual === residual ? this.residualTail.surprise(residual, floor, minCount) : 0;
-    out[UPPER] = this.upperTail.surprise(value, floor, minCount);
-    out[LOWER] = this.lowerTail.surprise(-value, floor, minCount);
+      residual === residual
+        ? POT32.surpriseOf(store, TAIL_RESIDUAL, s32, 0, k, 0, residual, floor, minCount)
+        : 0;
+    out[UPPER] = POT64.surpriseOf(store, upper, store, upper + 3, k, 0, value, floor, minCount);
+    out[LOWER] = POT64.surpriseOf(store, lower, store, lower + 3, k, 0, -value, floor, minCount);
     out[STUCK] =
-      value === this.last && this.run + 1 > this.params.stuck_factor * this.longestRun
-        ? this.runTail.surprise(this.run + 1)
+      value === store[LAST] && this.run + 1 > this.params.stuck_factor * this.longestRun
+        ? POT32.surpriseOf(store, TAIL_RUN, s32, k, k, 1, this.run + 1, 0, 0)
         : 0;
     // No resolution floor here: the disagreement of two smoothed forecasts is finer than a step.
     const disagreement = this.disagreement(timeMs);
     out[DISAGREEMENT] =
-      disagreement === disagreement ? this.disagreementTail.surprise(disagreement, 0, minCount) : 0;
-    const raw = this.raw;
+      disagreement === disagreement
+        ? POT32.surpriseOf(store, TAIL_DISAGREEMENT, s32, 2 * k, k, 0, disagreement, 0, minCount)
+        : 0;
+    const raw = SCRATCH.raw;
     for (let i = 0; i < CALIBRATED; i++) {
       const r = out[i]!;
       raw[i] = r;
       const c = this.correction(i);
       if (c > 0) out[i] = r > c ? r - c : 0;
     }
-    const env = this.envelope;
-    if (env) {
-      env.read(timeMs);
-      if (value <= env.high) out[UPPER] = 0;
-      if (value >= env.low) out[LOWER] = 0;
-      if (value <= env.high && value >= env.low) out[RESIDUAL] = 0;
+    const envelope = this.layout.envelopeShape;
+    if (envelope) {
+      envelopeRead(this.store32, this.layout.envelope, envelope, timeMs);
+      const { high, low } = envelopeBounds;
+      if (value <= high) out[UPPER] = 0;
+      if (value >= low) out[LOWER] = 0;
+      if (value <= high && value >= low) out[RESIDUAL] = 0;
     }
-    out[SHAPE] = shape === shape ? this.shapeTail.surprise(shape, 0, minCount) : 0;
-    const range = this.high - this.low || Math.abs(this.high) || 1;
-    const beyond = Math.max(value - this.high, this.low - value, 0) / range;
+    out[SHAPE] =
+      shape === shape
+        ? POT32.surpriseOf(store, TAIL_SHAPE, s32, 3 * k, k, 0, shape, 0, minCount)
+        : 0;
+    const high = store[HIGH]!;
+    const low = store[LOW]!;
+    const range = high - low || Math.abs(high) || 1;
+    const beyond = Math.max(value - high, low - value, 0) / range;
     out[RECORD] =
       beyond > 0 && this.count >= this.params.record_warmup
         ? ratioScore(beyond, this.params.record_boundary)
@@ -635,14 +745,78 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
 
   /** |fast forecast - slow forecast| at this time; NaN until both know the slot. */
   private disagreement(timeMs: number): number {
-    return this.season && this.slowSeason
-      ? Math.abs(this.season.expected(timeMs) - this.slowSeason.expected(timeMs))
+    return this.layout.slowSeason
+      ? Math.abs(this.expected(SEASON, timeMs) - this.expected(SLOW_SEASON, timeMs))
       : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
   private residual(timeMs: number, value: number): number {
-    return this.season ? Math.abs(value - this.season.expected(timeMs)) : Number.NaN;
+    return this.layout.season ? Math.abs(value - this.expected(SEASON, timeMs)) : Number.NaN;
+  }
+
+  /** The prediction of the seasonal model at `s` (SEASON, SLOW_SEASON); NaN while unknown. */
+  private expected(s: number, timeMs: number): number {
+    const at = this.seasonOffsets(s);
+    return seasonExpected(this.store, s, this.store32, at, this.params.season_ms, timeMs);
+  }
+
+  /** Where the slot offsets of the seasonal model at `s` start in `store32`. */
+  private seasonOffsets(s: number): number {
+    const fast = this.layout.size32;
+    return s === SEASON ? fast : fast + seasonSlots(this.store, SEASON);
+  }
+
+  /** Learns a point into the seasonal model at `s`, laying out its slots when their count is known. */
+  private learnSeason(s: number, levelAlpha: number, timeMs: number, value: number): void {
+    const p = this.params;
+    if (seasonSlots(this.store, s) === 0) {
+      const store = this.store;
+      const slots = seasonSlotsNeeded(store, s, p.season_ms, p.season_max_slots, timeMs, value);
+      if (slots === 0) return;
+      // The other model learns this same point next (or learnt it just before): when it needs
+      // the same layout now, both get their slots in one allocation.
+      const other = s === SEASON ? SLOW_SEASON : SEASON;
+      const both = this.layout.slowSeason && seasonSameLayout(store, other, s);
+      const fast = s === SEASON || both ? slots : seasonSlots(store, SEASON);
+      const slow = s === SLOW_SEASON || both ? slots : seasonSlots(store, SLOW_SEASON);
+      this.layOutSeasons(fast, slow);
+      seasonLaidOut(this.store, s, slots);
+      if (both) seasonLaidOut(this.store, other, slots);
+    }
+    seasonLearn(
+      this.store,
+      s,
+      this.store32,
+      this.seasonOffsets(s),
+      p.season_ms,
+      p.season_alpha,
+      levelAlpha,
+      timeMs,
+      value,
+    );
+  }
+
+  /**
+   * Allocates the store again with `fast` and `slow` seasonal offset slots (NaN where new), the
+   * rest copied: once per series, at its second point, when the sampling interval gives the count.
+   */
+  private layOutSeasons(fast: number, slow: number): void {
+    const { size, size32 } = this.layout;
+    const old = this.store;
+    const old32 = this.store32;
+    const oldFast = seasonSlots(old, SEASON);
+    const oldSlow = seasonSlots(old, SLOW_SEASON);
+    const buffer = new ArrayBuffer(size * 8 + (size32 + fast + slow) * 4);
+    const store = new Float64Array(buffer, 0, size);
+    const store32 = new Float32Array(buffer, size * 8, size32 + fast + slow);
+    store.set(old);
+    store32.set(old32.subarray(0, size32));
+    store32.fill(Number.NaN, size32);
+    store32.set(old32.subarray(size32, size32 + oldFast), size32);
+    store32.set(old32.subarray(size32 + oldFast, size32 + oldFast + oldSlow), size32 + fast);
+    this.store = store;
+    this.store32 = store32;
   }
 
   /**
@@ -654,7 +828,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
    */
   explain(timeMs: number, value: number): Explanation {
     if (value - value !== 0) return { expected: null, band: null, evidence: [] };
-    const seasonal = this.season ? this.season.expected(timeMs) : Number.NaN;
+    const seasonal = this.layout.season ? this.expected(SEASON, timeMs) : Number.NaN;
     const expected = seasonal === seasonal ? seasonal : null;
     if (this.count < this.params.warmup) return { expected, band: null, evidence: [] };
     const pieces = this.pieces(timeMs, value, this.shapeDistance(value));
@@ -666,17 +840,22 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       .sort((a, b) => b.score - a.score);
 
     const boundary = this.params.alert_log10_p;
-    const floor = this.step < Number.POSITIVE_INFINITY ? this.step : 0;
+    const store = this.store;
+    const step = store[STEP]!;
+    const floor = step < Number.POSITIVE_INFINITY ? step : 0;
+    const high = store[HIGH]!;
+    const low = store[LOW]!;
     // The envelope (as `pieces` read it for this time): values inside it drop the value pieces.
-    const envHigh = this.envelope ? this.envelope.high : Number.NEGATIVE_INFINITY;
-    const envLow = this.envelope ? this.envelope.low : Number.POSITIVE_INFINITY;
+    const hasEnvelope = this.layout.envelopeShape !== null;
+    const envHigh = hasEnvelope ? envelopeBounds.high : Number.NEGATIVE_INFINITY;
+    const envLow = hasEnvelope ? envelopeBounds.low : Number.POSITIVE_INFINITY;
     let lower = Number.NEGATIVE_INFINITY;
     let upper = Number.POSITIVE_INFINITY;
-    const upperEdge = this.upperTail.edge(boundary + this.correction(UPPER), floor);
+    const upperEdge = this.edge64(this.layout.upper, boundary + this.correction(UPPER), floor);
     if (upperEdge !== null) upper = Math.min(upper, Math.max(upperEdge, envHigh));
-    const lowerEdge = this.lowerTail.edge(boundary + this.correction(LOWER), floor);
+    const lowerEdge = this.edge64(this.layout.lower, boundary + this.correction(LOWER), floor);
     if (lowerEdge !== null) lower = Math.max(lower, Math.min(-lowerEdge, envLow));
-    const residualEdge = this.residualTail.edge(boundary + this.correction(RESIDUAL), floor);
+    const residualEdge = this.edge32(RESIDUAL_TAIL, boundary + this.correction(RESIDUAL), floor);
     if (expected !== null && residualEdge !== null) {
       let from = expected - residualEdge;
       let to = expected + residualEdge;
@@ -690,9 +869,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       upper = Math.min(upper, to);
     }
     if (this.count >= this.params.record_warmup) {
-      const range = this.high - this.low || Math.abs(this.high) || 1;
-      lower = Math.max(lower, this.low - this.params.record_boundary * range);
-      upper = Math.min(upper, this.high + this.params.record_boundary * range);
+      const range = high - low || Math.abs(high) || 1;
+      lower = Math.max(lower, low - this.params.record_boundary * range);
+      upper = Math.min(upper, high + this.params.record_boundary * range);
     }
     // No tail fitted and no records yet: the range seen so far is the best band there is.
     if (
@@ -700,8 +879,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       upper === Number.POSITIVE_INFINITY &&
       this.count > 0
     ) {
-      lower = this.low;
-      upper = this.high;
+      lower = low;
+      upper = high;
     }
     const band: [number, number] | null =
       lower <= upper && Number.isFinite(lower) && Number.isFinite(upper) ? [lower, upper] : null;
@@ -709,36 +888,49 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   }
 
   snapshot(): DetectorSnapshot {
+    const store = this.store;
+    const store32 = this.store32;
+    const layout = this.layout;
+    const w = this.params.shape_length;
+    const part = (from: Float64Array | Float32Array, at: number, n: number): number[] =>
+      Array.from(from.subarray(at, at + n));
+    const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
     const state: ExtremeValueState = {
       count: this.count,
-      low: Number.isFinite(this.low) ? this.low : null,
-      high: Number.isFinite(this.high) ? this.high : null,
-      residualTail: this.residualTail.state(),
-      upperTail: this.upperTail.state(),
-      lowerTail: this.lowerTail.state(),
-      runTail: this.runTail.state(),
-      season: this.season?.state() ?? EMPTY_SEASON,
-      slowSeason: this.slowSeason?.state() ?? EMPTY_SEASON,
-      disagreementTail: this.disagreementTail.state(),
-      recent: Array.from(this.recent),
+      low: finiteOrNull(store[LOW]!),
+      high: finiteOrNull(store[HIGH]!),
+      residualTail: this.state32(RESIDUAL_TAIL),
+      upperTail: this.state64(layout.upper),
+      lowerTail: this.state64(layout.lower),
+      runTail: this.state32(RUN_TAIL),
+      season: layout.season
+        ? seasonState(store, SEASON, store32, this.seasonOffsets(SEASON))
+        : EMPTY_SEASON,
+      slowSeason: layout.slowSeason
+        ? seasonState(store, SLOW_SEASON, store32, this.seasonOffsets(SLOW_SEASON))
+        : EMPTY_SEASON,
+      disagreementTail: this.state32(DISAGREEMENT_TAIL),
+      recent: part(store, layout.recent, this.params.cooldown_points),
       recentHead: this.recentHead,
-      last: Number.isNaN(this.last) ? null : this.last,
+      last: Number.isNaN(store[LAST]!) ? null : store[LAST]!,
       run: this.run,
       longestRun: this.longestRun,
-      step: Number.isFinite(this.step) ? this.step : null,
-      envelope: this.envelope?.state() ?? null,
-      exceedances: Array.from(this.exceedances),
+      step: finiteOrNull(store[STEP]!),
+      envelope: layout.envelopeShape
+        ? envelopeState(store32, layout.envelope, layout.envelopeShape)
+        : null,
+      exceedances: part(store, layout.exceedances, CALIBRATED),
       scored: this.scored,
-      shapeTail: this.shapeTail.state(),
-      shapeRecent: Array.from(this.shapeRecent),
+      shapeTail: this.state32(SHAPE_TAIL),
+      shapeRecent: part(store, layout.shapeRecent, w),
       shapeHead: this.shapeHead,
       shapeCount: this.shapeCount,
-      shapeMemory: Array.from(this.shapeMemory),
+      shapeMemory: part(store32, layout.shapeMemory, this.params.shape_memory * w),
       shapeMemoryCount: this.shapeMemoryCount,
       shapeMemoryInserts: this.shapeMemoryInserts,
-      shapeDelay: Array.from(this.shapeDelay),
+      shapeDelay: part(store32, layout.shapeDelay, layout.shapeDelayRows * w),
       shapeDelayInserts: this.shapeDelayInserts,
-      shapeScale: this.shapeScale,
+      shapeScale: store[SHAPE_SCALE]!,
       shapeScaleCount: this.shapeScaleCount,
     };
     return { kind: this.kind, params: { ...this.params }, state };

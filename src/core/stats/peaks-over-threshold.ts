@@ -16,6 +16,9 @@ function definePeaksOverThreshold() {
      * array or in a float32 one (for tails of deviations, not of raw values: the sum then adds the
      * values as stored). The arrays may be shared with other parts of one detector (one buffer per
      * series instead of one per part: see docs/detectors.md, "Memory per series").
+     *
+     * The work is done by the static functions below on (data, base, heap, heap0): a detector
+     * with many tails calls them on its own store by offset and keeps no tail objects at all.
      */
     private readonly data: Float64Array;
     private readonly base: number;
@@ -52,19 +55,7 @@ function definePeaksOverThreshold() {
       this.heap = heap ?? this.data;
       this.heap0 = heap ? heapOffset : this.base + 3;
       if (state) {
-        const n = Math.min(state.heap.length, tailSize);
-        for (let i = 0; i < n; i++) this.heap[this.heap0 + i] = state.heap[i]!;
-        this.data[this.base] = n;
-        // A float64 snapshot restored into a float32 heap: the sum is recomputed from the values
-        // as stored, so the fit stays consistent with its heap.
-        let sum = state.sum;
-        if (heap && n > 0) {
-          sum = 0;
-          for (let i = 0; i < n; i++) sum += this.heap[this.heap0 + i]!;
-          if (sumMatches(state, this.heap, this.heap0)) sum = state.sum;
-        }
-        this.data[this.base + 1] = sum;
-        this.data[this.base + 2] = state.seen;
+        PeaksOverThreshold.load(this.data, this.base, this.heap, this.heap0, tailSize, state);
       }
     }
 
@@ -82,12 +73,81 @@ function definePeaksOverThreshold() {
      *   0 turns the cap off.
      */
     surprise(f: number, scaleFloor = 0, minCount = 0): number {
-      const k = this.tailSize;
-      const data = this.data;
-      const base = this.base;
+      return PeaksOverThreshold.surpriseOf(
+        this.data,
+        this.base,
+        this.heap,
+        this.heap0,
+        this.tailSize,
+        this.minScale,
+        f,
+        scaleFloor,
+        minCount,
+      );
+    }
+
+    /**
+     * The value at which `surprise(f, scaleFloor)` (without the frequency cap) reaches `log10p`,
+     * or null before the tail is fitted: the edge of the normal band for explanations.
+     */
+    edge(log10p: number, scaleFloor = 0): number | null {
+      return PeaksOverThreshold.edgeOf(
+        this.data,
+        this.base,
+        this.heap,
+        this.heap0,
+        this.tailSize,
+        this.minScale,
+        log10p,
+        scaleFloor,
+      );
+    }
+
+    add(f: number): void {
+      PeaksOverThreshold.addTo(this.data, this.base, this.heap, this.heap0, this.tailSize, f);
+    }
+
+    state(): PeaksOverThresholdState {
+      return PeaksOverThreshold.stateOf(this.data, this.base, this.heap, this.heap0);
+    }
+
+    /** Restores `state` into a zero-filled tail (see the constructor). */
+    static load(
+      data: Float64Array,
+      base: number,
+      heap: Float64Array | Float32Array,
+      heap0: number,
+      tailSize: number,
+      state: PeaksOverThresholdState,
+    ): void {
+      const n = Math.min(state.heap.length, tailSize);
+      for (let i = 0; i < n; i++) heap[heap0 + i] = state.heap[i]!;
+      data[base] = n;
+      // A float64 snapshot restored into a float32 heap: the sum is recomputed from the values
+      // as stored, so the fit stays consistent with its heap.
+      let sum = state.sum;
+      if (heap !== data && n > 0) {
+        sum = 0;
+        for (let i = 0; i < n; i++) sum += heap[heap0 + i]!;
+        if (sumMatches(state, heap, heap0)) sum = state.sum;
+      }
+      data[base + 1] = sum;
+      data[base + 2] = state.seen;
+    }
+
+    /** `surprise` of the tail at (data, base, heap, heap0). */
+    static surpriseOf(
+      data: Float64Array,
+      base: number,
+      heap: Float64Array | Float32Array,
+      h0: number,
+      k: number,
+      minScale: number,
+      f: number,
+      scaleFloor: number,
+      minCount: number,
+    ): number {
       if (data[base]! < k) return 0;
-      const heap = this.heap;
-      const h0 = this.heap0;
       const u = heap[h0]!;
       if (!(f > u)) return 0;
       const seen = data[base + 2]!;
@@ -95,7 +155,7 @@ function definePeaksOverThreshold() {
       // still treating anything above it as extremely surprising.
       const beta = Math.max(
         data[base + 1]! / k - u,
-        this.minScale,
+        minScale,
         scaleFloor,
         1e-12 + 1e-9 * Math.abs(u),
       );
@@ -108,33 +168,40 @@ function definePeaksOverThreshold() {
       return surprise;
     }
 
-    /**
-     * The value at which `surprise(f, scaleFloor)` (without the frequency cap) reaches `log10p`,
-     * or null before the tail is fitted: the edge of the normal band for explanations.
-     */
-    edge(log10p: number, scaleFloor = 0): number | null {
-      const k = this.tailSize;
-      const data = this.data;
-      const base = this.base;
+    /** `edge` of the tail at (data, base, heap, heap0). */
+    static edgeOf(
+      data: Float64Array,
+      base: number,
+      heap: Float64Array | Float32Array,
+      h0: number,
+      k: number,
+      minScale: number,
+      log10p: number,
+      scaleFloor: number,
+    ): number | null {
       if (data[base]! < k) return null;
-      const u = this.heap[this.heap0]!;
+      const u = heap[h0]!;
       const beta = Math.max(
         data[base + 1]! / k - u,
-        this.minScale,
+        minScale,
         scaleFloor,
         1e-12 + 1e-9 * Math.abs(u),
       );
       return Math.max(u, u + beta * Math.LN10 * (log10p - Math.log10(data[base + 2]! / k)));
     }
 
-    add(f: number): void {
-      const data = this.data;
-      const heap = this.heap;
-      const base = this.base;
-      const h0 = this.heap0;
+    /** `add` to the tail at (data, base, heap, heap0). */
+    static addTo(
+      data: Float64Array,
+      base: number,
+      heap: Float64Array | Float32Array,
+      h0: number,
+      tailSize: number,
+      f: number,
+    ): void {
       data[base + 2] = data[base + 2]! + 1;
       const size = data[base]!;
-      if (size < this.tailSize) {
+      if (size < tailSize) {
         let i = size;
         data[base] = size + 1;
         heap[h0 + i] = f;
@@ -154,36 +221,36 @@ function definePeaksOverThreshold() {
       if (!(f > u)) return;
       heap[h0] = f;
       data[base + 1] = data[base + 1]! + (heap[h0]! - u);
-      this.siftDown();
-    }
-
-    state(): PeaksOverThresholdState {
-      const data = this.data;
-      const size = data[this.base]!;
-      return {
-        heap: Array.from(this.heap.subarray(this.heap0, this.heap0 + size)),
-        sum: data[this.base + 1]!,
-        seen: data[this.base + 2]!,
-      };
-    }
-
-    private siftDown(): void {
-      const data = this.heap;
-      const h0 = this.heap0;
-      const n = this.data[this.base]!;
+      // Sift down.
+      const n = size;
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
         const right = left + 1;
         let smallest = i;
-        if (left < n && data[h0 + left]! < data[h0 + smallest]!) smallest = left;
-        if (right < n && data[h0 + right]! < data[h0 + smallest]!) smallest = right;
+        if (left < n && heap[h0 + left]! < heap[h0 + smallest]!) smallest = left;
+        if (right < n && heap[h0 + right]! < heap[h0 + smallest]!) smallest = right;
         if (smallest === i) return;
-        const t = data[h0 + smallest]!;
-        data[h0 + smallest] = data[h0 + i]!;
-        data[h0 + i] = t;
+        const t = heap[h0 + smallest]!;
+        heap[h0 + smallest] = heap[h0 + i]!;
+        heap[h0 + i] = t;
         i = smallest;
       }
+    }
+
+    /** `state` of the tail at (data, base, heap, heap0). */
+    static stateOf(
+      data: Float64Array,
+      base: number,
+      heap: Float64Array | Float32Array,
+      heap0: number,
+    ): PeaksOverThresholdState {
+      const size = data[base]!;
+      return {
+        heap: Array.from(heap.subarray(heap0, heap0 + size)),
+        sum: data[base + 1]!,
+        seen: data[base + 2]!,
+      };
     }
   };
 }
