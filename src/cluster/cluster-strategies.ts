@@ -6,6 +6,7 @@
  */
 import type { KV } from '@nats-io/kv';
 import { compileStrategy, isVectorStrategy } from '../core/strategy/compile.js';
+import { checkOnnxModels } from '../core/detectors/multivariate/onnx-autoencoder.js';
 import { parseStrategy } from '../core/strategy/parse.js';
 import type { Strategy } from '../core/strategy/schema.js';
 import { rejected, storedStrategy } from '../engine/strategy-slots.js';
@@ -118,7 +119,9 @@ export class ClusterStrategies implements StrategyChanges {
   ): Promise<StrategyChange> {
     // Staging: a strategy that cannot be built is never announced.
     try {
-      if (!isVectorStrategy(strategy)) compileStrategy(strategy);
+      if (isVectorStrategy(strategy)) {
+        checkOnnxModels(strategy.detector.kind, strategy.detector.params);
+      } else compileStrategy(strategy);
     } catch (error) {
       throw this.fail(
         strategy.name,

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import type { EventExplanation } from '../core/events/types.js';
 import { parseStrategy } from '../core/strategy/parse.js';
+import { checkOnnxModels } from '../core/detectors/multivariate/onnx-autoencoder.js';
+import { VigilError } from '../errors.js';
 import { writeTestVectorModel } from '../models/vector-model-fixture.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -43,7 +45,7 @@ function points(from: number, n: number): IngestPoint[] {
 }
 
 // Trained on normal rows of both rigs, before the engine (and its workers) start.
-writeTestVectorModel(
+const MODEL_DIR = writeTestVectorModel(
   'rig-ae',
   Array.from({ length: 600 }, (_, j) => row(j % 300, j < 300 ? 0 : 1)),
   3,
@@ -117,6 +119,83 @@ describe('the onnx detector in the live engine', () => {
           const explanation = e.explanation as unknown as EventExplanation | null;
           assert.equal(explanation?.metrics[0]?.name, 'c', `top metric of ${e.device}'s event`);
           assert.equal(explanation?.detectors[0]?.name, 'onnx');
+        }
+      } finally {
+        await s.close();
+      }
+    });
+  }
+});
+
+describe('an onnx model that is missing', () => {
+  it('is refused when a strategy naming it is staged, directly or inside an ensemble', () => {
+    const missing = (error: unknown): boolean =>
+      error instanceof VigilError && /unknown model "absent-ae"/.test(error.message);
+    assert.throws(() => checkOnnxModels('onnx', { model: 'absent-ae' }), missing);
+    assert.throws(
+      () =>
+        checkOnnxModels('vector-ensemble', {
+          vector: { kind: 'onnx', params: { model: 'absent-ae' } },
+        }),
+      missing,
+    );
+    assert.doesNotThrow(() => checkOnnxModels('onnx', { model: 'rig-ae' }));
+    assert.doesNotThrow(() => checkOnnxModels('hotelling', {}));
+  });
+
+  for (const workers of [0, 2]) {
+    it(`met at a device's first point costs that device its scores, not the process, and is picked up once in place (${workers} scoring workers)`, async () => {
+      const spoolDir = await mkdtemp(join(tmpdir(), 'vigil-onnx-late-'));
+      tempDirs.push(spoolDir);
+      const model = `late-ae-${workers}`;
+      const late = parseStrategy(
+        [
+          'name: rigs-late',
+          'version: 1',
+          'description: a model put in place after the first points',
+          'trigger_rules:',
+          '  - device: "rig-*"',
+          'detector:',
+          '  kind: onnx',
+          `  params: { model: ${model}, training_points: 150, calibration_margin: 2 }`,
+          'threshold:',
+          '  kind: static',
+          '',
+        ].join('\n'),
+      );
+      const s = await store();
+      // Loaded at start (as from a strategies directory), so staging's check never saw it.
+      const engine = await createEngine({
+        store: s,
+        spoolDir,
+        checkpointEveryMs: 0,
+        strategies: [late],
+        scoreFeedPerSecond: 1e9,
+        workers,
+      });
+      let scored = 0;
+      engine.subscribe((item) => {
+        if (item.type === 'score') scored++;
+      });
+      await engine.ingest(points(0, 100), 'test');
+      await engine.flush();
+      assert.equal(scored, 0, 'nothing scored without the model');
+      await copyFile(join(MODEL_DIR, 'rig-ae.onnx'), join(MODEL_DIR, `${model}.onnx`));
+      for (let i = 100; i < 1_300; i += 100) await engine.ingest(points(i, 100), 'test');
+      await engine.close();
+      try {
+        // Each rig's build failed at its point 0, its next 1,000 points were skipped, and the
+        // try at point 1,001 found the model: points 1,001..1,299 scored (every metric).
+        assert.equal(scored, 299 * DEVICES.length * 3);
+        for (const device of DEVICES) {
+          const raw = await s.querier.points({
+            device,
+            metric: 'a',
+            from: BASE,
+            to: BASE + 1_300_000,
+            limit: 10_000,
+          });
+          assert.equal(raw.kind === 'raw' ? raw.times.length : -1, 1_300, `${device}: all stored`);
         }
       } finally {
         await s.close();

@@ -6,6 +6,7 @@
  */
 import { VigilError } from '../errors.js';
 import { compileStrategy, isVectorStrategy } from '../core/strategy/compile.js';
+import { checkOnnxModels } from '../core/detectors/multivariate/onnx-autoencoder.js';
 import { parseStrategy } from '../core/strategy/parse.js';
 import type { SeriesPipeline } from '../core/strategy/pipeline.js';
 import type { Strategy } from '../core/strategy/schema.js';
@@ -168,7 +169,9 @@ export class StrategySlots {
     // Staging: compile now, so a strategy that cannot be built never reaches the engine.
     let make: ((key: string) => SeriesPipeline) | undefined;
     try {
-      make = isVectorStrategy(candidate) ? undefined : compileStrategy(candidate);
+      if (isVectorStrategy(candidate)) {
+        checkOnnxModels(candidate.detector.kind, candidate.detector.params);
+      } else make = compileStrategy(candidate);
     } catch (error) {
       throw this.fail(
         candidate.name,

@@ -4,7 +4,6 @@
  * first point, which fixes its metric set; later a missing metric is a missing reading (NaN) and
  * a new one is not scored.
  */
-import { compileDeviceStrategy } from '../../core/strategy/compile.js';
 import { NOT_SCORED, type ShardBatch } from './protocol.js';
 import type { Route } from './routes.js';
 import { LEVEL_CODE, type ShardOutput } from './shard-output.js';
@@ -24,7 +23,14 @@ export function scoreVector(
   let group = state.devices.get(key);
   if (group === undefined) {
     const metrics = rows.map((r) => seriesOf(r).metric);
-    const pipeline = compileDeviceStrategy(route.strategy, metrics)(device);
+    const pipeline = state.failedBuilds.build(key, route, device, metrics);
+    if (pipeline === undefined) {
+      for (const r of rows) {
+        out.strategyOf[r] = route.labelIndex;
+        out.levels[r] = NOT_SCORED;
+      }
+      return;
+    }
     group = newGroup(key, device, route, pipeline);
     state.devices.set(key, group);
   }

@@ -3,6 +3,7 @@
  * assigned, and by device then metric), and one per device group of a vector strategy (by its
  * checkpoint key). Each entry is checkpointed on its own (checkpointed.ts).
  */
+import { FailedGroupBuilds } from './group-build.js';
 import type {
   DevicePipeline,
   PipelineSnapshot,
@@ -56,6 +57,8 @@ export class ShardState {
   readonly series: (SeriesState | undefined)[] = [];
   /** Device groups by checkpoint key. */
   readonly devices = new Map<string, DeviceState>();
+  /** Device groups whose pipeline could not be built (group-build.ts). */
+  readonly failedBuilds = new FailedGroupBuilds();
   /** The series by device, then metric (detect looks series up by name). */
   private readonly byDevice = new Map<string, Map<string, SeriesState>>();
   /** Checkpoint keys of device groups, by route label then device (hashed once per key). */

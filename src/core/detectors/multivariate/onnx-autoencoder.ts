@@ -341,6 +341,19 @@ function windowOf(model: VectorModel, params: OnnxParams, dimensions: number): n
   return window;
 }
 
+/**
+ * A strategy's detector (`kind`, `params`) names an `onnx` model, directly or as a
+ * `vector-ensemble`'s vector part: load it now, so that a missing or unreadable model is refused
+ * when the strategy is staged, not met at a device's first point. Throws the loader's error.
+ */
+export function checkOnnxModels(kind: string, params: unknown): void {
+  const p = (params ?? {}) as { model?: unknown; vector?: { kind?: unknown; params?: unknown } };
+  if (kind === ONNX_KIND && typeof p.model === 'string') loadVectorModel(p.model);
+  if (kind !== ONNX_KIND && typeof p.vector?.kind === 'string') {
+    checkOnnxModels(p.vector.kind, p.vector.params);
+  }
+}
+
 export const onnxFactory: VectorDetectorFactory<OnnxParams> = {
   kind: ONNX_KIND,
   description:
