@@ -3,6 +3,7 @@
  * .proto with proto-loader (not the server's own loader), against the real engine on an in-memory
  * PGlite store.
  */
+import { VigilError } from '../../errors.js';
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -333,6 +334,30 @@ describe('gRPC ingest server', () => {
     assert.ok(refused > 0, 'the engine pushed back at least once');
     await s.close();
     await small.close();
+  });
+
+  it('answers Detect with UNAVAILABLE (retry) when nothing can score now, INTERNAL for a fault', async () => {
+    const failing = (error: Error): Pick<Engine, 'ingest' | 'detect'> => ({
+      ingest: () => Promise.reject(new Error('not used')),
+      detect: () => Promise.reject(error),
+    });
+    const cases = [
+      [
+        new VigilError('VIGIL_ERR_NOT_READY', 'partition 3 has no scorer answering now; retry'),
+        grpc.status.UNAVAILABLE,
+      ],
+      [new VigilError('VIGIL_ERR_STORE_UNAVAILABLE', 'store away'), grpc.status.UNAVAILABLE],
+      [new Error('a bug'), grpc.status.INTERNAL],
+    ] as const;
+    for (const [error, expected] of cases) {
+      const s = await server({ engine: failing(error) });
+      const status = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client(s.port).Detect({ points: [point('detect-x', 1)] }, (e) => resolve(e)),
+      );
+      assert.equal(status?.code, expected, error.message);
+      assert.match(status?.details ?? '', new RegExp(error.message.slice(0, 12)));
+      await s.close();
+    }
   });
 
   it('counts every point in vigil_ingest_points_total{protocol="grpc"}: accepted, rejected', async () => {

@@ -345,6 +345,11 @@ function detectError(err: unknown): Partial<grpc.StatusObject> {
   const code = (err as { code?: unknown } | null)?.code;
   const details = err instanceof Error ? err.message : String(err);
   if (code === INPUT_CODE) return { code: grpc.status.INVALID_ARGUMENT, details };
+  // Nobody can score it right now (a cluster partition between owners, a store away): the
+  // client's retry policy should retry, which UNAVAILABLE tells it and INTERNAL does not.
+  if (code === 'VIGIL_ERR_NOT_READY' || code === 'VIGIL_ERR_STORE_UNAVAILABLE') {
+    return { code: grpc.status.UNAVAILABLE, details };
+  }
   return { code: grpc.status.INTERNAL, details };
 }
 
