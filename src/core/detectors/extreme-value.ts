@@ -5,6 +5,8 @@ import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-th
 import { LevelSeasonModel } from '../stats/level-season.js';
 import { SeasonalEnvelope } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
+import { ResidualCusum, cusumStateSchema } from '../stats/cusum.js';
+import type { CusumParams } from '../stats/cusum.js';
 import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
 export const EXTREME_VALUE_KIND = 'extreme-value';
@@ -85,6 +87,17 @@ export const extremeValueParamsSchema = z.strictObject({
   shape_lag: z.int().min(0).max(100_000).default(32),
   /** Weight floor of the running mean |step| that scales shingles (slow: units, not incidents). */
   shape_scale_alpha: z.number().gt(0).max(1).default(0.001),
+  /**
+   * Level-shift evidence: a two-sided CUSUM of the slow forecaster's residual with allowance k
+   * standard deviations (0 turns it off), its tail fitted on its own sums (src/core/stats/cusum.ts).
+   */
+  cusum_k: z.number().min(0).max(10).default(0.5),
+  /** Cap on one standardised residual's step in the CUSUM, in standard deviations. */
+  cusum_clip: z.number().positive().default(3),
+  /** Weight floor of the CUSUM's residual scale (1 / its memory in points). */
+  cusum_scale_alpha: z.number().gt(0).max(1).default(0.01),
+  /** K of the tail fitted on the CUSUM's sums. */
+  cusum_tail_size: z.int().min(5).max(10_000).default(30),
 });
 
 export type ExtremeValueParams = z.infer<typeof extremeValueParamsSchema>;
@@ -138,6 +151,8 @@ const stateSchema = z.object({
   shapeDelayInserts: z.int().nonnegative(),
   shapeScale: finiteNumber,
   shapeScaleCount: z.int().nonnegative(),
+  /** Absent in snapshots from before the CUSUM: it then starts afresh. */
+  cusum: cusumStateSchema.optional(),
 });
 
 type ExtremeValueState = z.infer<typeof stateSchema>;
@@ -160,9 +175,33 @@ interface StoreLayout {
   readonly shapeDelay: number;
   readonly exceedances: number;
   readonly pendingRaw: number;
+  /** The CUSUM's scalars (float64) and its tail's heap (float32), appended to each region. */
+  readonly cusum: number;
+  readonly cusumHeap: number;
   /** Float64 slots, then float32 slots (the shape memory, then the delay line from `shapeDelay`). */
   readonly size: number;
   readonly size32: number;
+}
+
+const cusumByParams = new WeakMap<Readonly<ExtremeValueParams>, CusumParams>();
+
+/** The CUSUM's params, one object per params object (shared by its series, like the layout). */
+function cusumParamsOf(params: Readonly<ExtremeValueParams>): CusumParams {
+  let cusum = cusumByParams.get(params);
+  if (cusum === undefined) {
+    cusum = Object.freeze({
+      k: params.cusum_k,
+      clip: params.cusum_clip,
+      scaleAlpha: params.cusum_scale_alpha,
+      resetLog10p: params.alert_log10_p,
+      calibrationLog10p: params.calibration ? params.calibration_log10_p : 0,
+      calibrationPrior: params.calibration_prior,
+      tailSize: params.cusum_tail_size,
+      tailMinCount: params.tail_min_count,
+    });
+    cusumByParams.set(params, cusum);
+  }
+  return cusum;
 }
 
 const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
@@ -180,6 +219,8 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const pendingRaw = exceedances + CALIBRATED;
     const shapeMemory = 4 * params.tail_size;
     const shapeDelay = shapeMemory + params.shape_memory * w;
+    const cusumSlots = params.cusum_k > 0 ? ResidualCusum.SCALARS : 0;
+    const cusumHeapSlots = params.cusum_k > 0 ? params.cusum_tail_size : 0;
     layout = {
       tail,
       tails,
@@ -191,8 +232,10 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       shapeDelay,
       exceedances,
       pendingRaw,
-      size: pendingRaw + CALIBRATED,
-      size32: shapeDelay + shapeDelayRows * w,
+      cusum: pendingRaw + CALIBRATED,
+      cusumHeap: shapeDelay + shapeDelayRows * w,
+      size: pendingRaw + CALIBRATED + cusumSlots,
+      size32: shapeDelay + shapeDelayRows * w + cusumHeapSlots,
     };
     layoutByParams.set(params, layout);
   }
@@ -204,7 +247,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
  * (`score`, `learn`, `explain`), never across calls, so per-series copies would only cost memory.
  */
 const SCRATCH = {
-  pieces: new Float64Array(7), // PIECE_NAMES.length (declared below)
+  pieces: new Float64Array(8), // PIECE_NAMES.length (declared below)
   raw: new Float64Array(5), // CALIBRATED
   shingles: new Map<number, Float64Array>(),
 };
@@ -227,7 +270,8 @@ const LOWER = 2;
 const STUCK = 3;
 const DISAGREEMENT = 4;
 const SHAPE = 5;
-const RECORD = 6;
+const LEVEL_SHIFT = 6;
+const RECORD = 7;
 /** The calibrated pieces are the first CALIBRATED ones. */
 const CALIBRATED = 5;
 const PIECE_NAMES = [
@@ -237,6 +281,7 @@ const PIECE_NAMES = [
   'stuck',
   'forecast-disagreement',
   'shape',
+  'level-shift',
   'record',
 ];
 
@@ -314,6 +359,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private pendingEvidence = 0;
   private pendingShape = Number.NaN;
   private readonly pendingRaw: Float64Array;
+  /** Level-shift evidence (absent when cusum_k is 0 or there is no season). */
+  private readonly cusum: ResidualCusum | undefined;
 
   /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: ExtremeValueParams, state?: ExtremeValueState) {
@@ -380,10 +427,21 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     this.shingle = scratchShingle(w);
     this.shapeMemory = store32.subarray(layout.shapeMemory, layout.shapeDelay);
     this.shapeDelayRows = layout.shapeDelayRows;
-    this.shapeDelay = store32.subarray(layout.shapeDelay, layout.size32);
+    this.shapeDelay = store32.subarray(layout.shapeDelay, layout.cusumHeap);
     this.recent = part(layout.recent, params.cooldown_points);
     this.exceedances = part(layout.exceedances, CALIBRATED);
     this.pendingRaw = part(layout.pendingRaw, CALIBRATED);
+    this.cusum =
+      this.slowSeason && params.cusum_k > 0
+        ? new ResidualCusum(
+            cusumParamsOf(this.params),
+            store,
+            layout.cusum,
+            store32,
+            layout.cusumHeap,
+            state?.cusum,
+          )
+        : undefined;
     if (state) {
       this.count = state.count;
       this.low = state.low ?? Number.POSITIVE_INFINITY;
@@ -459,6 +517,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (residual === residual) this.residualTail.add(residual);
     const disagreement = this.disagreement(timeMs);
     if (disagreement === disagreement) this.disagreementTail.add(disagreement);
+    this.cusum?.learn(this.slowResidual(timeMs, value), this.count >= this.params.warmup);
     this.slowSeason?.learn(timeMs, value);
     this.upperTail.add(value);
     this.lowerTail.add(-value);
@@ -619,6 +678,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       if (value <= env.high && value >= env.low) out[RESIDUAL] = 0;
     }
     out[SHAPE] = shape === shape ? this.shapeTail.surprise(shape, 0, minCount) : 0;
+    // Gated by the envelope like the residual: a value seen at this hour lately is no shift.
+    const inEnvelope = env !== undefined && value <= env.high && value >= env.low;
+    out[LEVEL_SHIFT] =
+      this.cusum && !inEnvelope ? this.cusum.surprise(this.slowResidual(timeMs, value)) : 0;
     const range = this.high - this.low || Math.abs(this.high) || 1;
     const beyond = Math.max(value - this.high, this.low - value, 0) / range;
     out[RECORD] =
@@ -638,6 +701,11 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return this.season && this.slowSeason
       ? Math.abs(this.season.expected(timeMs) - this.slowSeason.expected(timeMs))
       : Number.NaN;
+  }
+
+  /** Signed residual of the slow forecaster (the CUSUM's input); NaN while unknown. */
+  private slowResidual(timeMs: number, value: number): number {
+    return this.slowSeason ? value - this.slowSeason.expected(timeMs) : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
@@ -740,6 +808,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       shapeDelayInserts: this.shapeDelayInserts,
       shapeScale: this.shapeScale,
       shapeScaleCount: this.shapeScaleCount,
+      ...(this.cusum ? { cusum: this.cusum.state() } : {}),
     };
     return { kind: this.kind, params: { ...this.params }, state };
   }
@@ -753,7 +822,7 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
   create: (params) => new ExtremeValueDetector(params),
   restore: (snapshot) => {
     const { params, state } = parseSnapshot(
-      snapshot,
+      withoutNewParts(snapshot),
       EXTREME_VALUE_KIND,
       extremeValueParamsSchema,
       stateSchema,
@@ -761,3 +830,13 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
     return new ExtremeValueDetector(sharedParams(EXTREME_VALUE_KIND, params), state);
   },
 };
+
+/**
+ * A snapshot made before the level-shift CUSUM existed has no `cusum_k` in its params: it keeps
+ * the behaviour it was made with (CUSUM off) rather than the new default.
+ */
+function withoutNewParts(snapshot: DetectorSnapshot): DetectorSnapshot {
+  const params = snapshot.params;
+  if (params === null || typeof params !== 'object' || 'cusum_k' in params) return snapshot;
+  return { ...snapshot, params: { ...params, cusum_k: 0 } };
+}
