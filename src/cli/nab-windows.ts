@@ -1,18 +1,18 @@
-import { resolveStrategy } from '../../strategy-files/load.js';
-import { runStrategyOnCorpus } from '../runner/run-corpus.js';
-import { defaultNabDataDir } from '../../cli/nab.js';
-import { loadCorpus } from './corpus.js';
-import { scoreCorpus } from './scorer.js';
-import { summarizeOutcomes, windowOutcomes } from './window-report.js';
+import { resolveStrategy } from '../strategy-files/load.js';
+import { runStrategyOnCorpus } from '../eval/runner/run-corpus.js';
+import { defaultNabDataDir } from './nab.js';
+import { loadCorpus } from '../eval/nab/corpus.js';
+import { scoreCorpus } from '../eval/nab/scorer.js';
+import { summarizeOutcomes, windowOutcomes } from '../eval/nab/window-report.js';
 
 /**
- * `node dist/eval/nab/window-report-main.js STRATEGY [DATA_DIR]`: runs a strategy on NAB and
+ * `node dist/cli/nab-windows.js STRATEGY [DATA_DIR]`: runs a strategy on NAB and
  * prints, at its standard-profile threshold, one line per window (missed, or how deep into the
  * window the first detection came) and a summary. Guides work on earlier detection.
  */
 const [strategyArg, dataArg] = process.argv.slice(2);
 if (strategyArg === undefined) {
-  process.stderr.write('usage: window-report-main.js <strategy name|file> [nab data dir]\n');
+  process.stderr.write('usage: nab-windows.js <strategy name|file> [nab data dir]\n');
   process.exit(2);
 }
 const strategy = await resolveStrategy(strategyArg);
