@@ -24,6 +24,8 @@ import {
   type EnvelopeShape,
 } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
+import { ResidualCusum, cusumStateSchema } from '../stats/cusum.js';
+import type { CusumParams } from '../stats/cusum.js';
 import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
 
 export const EXTREME_VALUE_KIND = 'extreme-value';
@@ -104,6 +106,17 @@ export const extremeValueParamsSchema = z.strictObject({
   shape_lag: z.int().min(0).max(100_000).default(32),
   /** Weight floor of the running mean |step| that scales shingles (slow: units, not incidents). */
   shape_scale_alpha: z.number().gt(0).max(1).default(0.001),
+  /**
+   * Level-shift evidence: a two-sided CUSUM of the slow forecaster's residual with allowance k
+   * standard deviations (0 turns it off), its tail fitted on its own sums (src/core/stats/cusum.ts).
+   */
+  cusum_k: z.number().min(0).max(10).default(0.5),
+  /** Cap on one standardised residual's step in the CUSUM, in standard deviations. */
+  cusum_clip: z.number().positive().default(3),
+  /** Weight floor of the CUSUM's residual scale (1 / its memory in points). */
+  cusum_scale_alpha: z.number().gt(0).max(1).default(0.01),
+  /** K of the tail fitted on the CUSUM's sums. */
+  cusum_tail_size: z.int().min(5).max(10_000).default(30),
 });
 
 export type ExtremeValueParams = z.infer<typeof extremeValueParamsSchema>;
@@ -157,6 +170,8 @@ const stateSchema = z.object({
   shapeDelayInserts: z.int().nonnegative(),
   shapeScale: finiteNumber,
   shapeScaleCount: z.int().nonnegative(),
+  /** Absent in snapshots from before the CUSUM: it then starts afresh. */
+  cusum: cusumStateSchema.optional(),
 });
 
 type ExtremeValueState = z.infer<typeof stateSchema>;
@@ -202,9 +217,10 @@ const TAIL_SHAPE = TAILS32 + SHAPE_TAIL * SCALARS;
  * Offsets of the parts of a detector's store; one layout per params object, shared. The store is
  * one ArrayBuffer per series: a float64 region (scalars, the scalars of the four float32 tails,
  * the two float64 tails, the cool-down ring, the shape ring, the calibration counts, the pending
- * raw pieces), then a float32 region (the four float32 heaps, the shape memory, its delay line,
- * the seasonal envelope, then — once the sampling interval is known — the slot offsets of the
- * two seasonal models: the store is allocated again then, with room for them).
+ * raw pieces, the level-shift CUSUM's scalars), then a float32 region (the four float32 heaps,
+ * the shape memory, its delay line, the seasonal envelope, the CUSUM's tail heap, then — once the
+ * sampling interval is known — the slot offsets of the two seasonal models: the store is
+ * allocated again then, with room for them).
  */
 interface StoreLayout {
   readonly tail: number;
@@ -214,17 +230,22 @@ interface StoreLayout {
   readonly shapeRecent: number;
   readonly exceedances: number;
   readonly pendingRaw: number;
+  /** The CUSUM's float64 scalars, and its tail's heap in the float32 region. */
+  readonly cusumAt: number;
   readonly size: number;
   readonly shapeMemory: number;
   readonly shapeDelayRows: number;
   readonly shapeDelay: number;
   readonly envelope: number;
+  readonly cusumHeap: number;
   /** The float32 slots before the seasonal offsets. */
   readonly size32: number;
   /** The seasonal models in use (the fast one; the slow one too), and the envelope's shape. */
   readonly season: boolean;
   readonly slowSeason: boolean;
   readonly envelopeShape: EnvelopeShape | null;
+  /** The level-shift CUSUM's params; null when it is off (cusum_k 0 or no slow forecaster). */
+  readonly cusum: CusumParams | null;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   readonly nominal: number;
   /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
@@ -252,6 +273,11 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const shapeMemory = 4 * k;
     const shapeDelay = shapeMemory + params.shape_memory * w;
     const envelope = shapeDelay + shapeDelayRows * w;
+    const cusumAt = pendingRaw + CALIBRATED;
+    const cusumHeap = hasEnvelope(params)
+      ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
+      : envelope;
+    const cusum = cusumParamsOf(params);
     layout = {
       tail,
       upper,
@@ -260,14 +286,14 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       shapeRecent,
       exceedances,
       pendingRaw,
-      size: pendingRaw + CALIBRATED,
+      cusumAt,
+      size: cusumAt + (cusum ? ResidualCusum.SCALARS : 0),
       shapeMemory,
       shapeDelayRows,
       shapeDelay,
       envelope,
-      size32: hasEnvelope(params)
-        ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
-        : envelope,
+      cusumHeap,
+      size32: cusumHeap + (cusum ? cusum.tailSize : 0),
       season: params.season_ms > 0,
       slowSeason: params.season_ms > 0 && params.slow_level_alpha > 0,
       envelopeShape: hasEnvelope(params)
@@ -278,6 +304,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
             width: params.envelope_width,
           }
         : null,
+      cusum,
       nominal: Math.pow(10, -params.calibration_log10_p),
       shingle: scratchShingle(w),
     };
@@ -286,12 +313,27 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
   return layout;
 }
 
+/** The CUSUM's params (null when it is off); one object per params object, in its layout. */
+function cusumParamsOf(params: Readonly<ExtremeValueParams>): CusumParams | null {
+  if (!(params.cusum_k > 0 && params.season_ms > 0 && params.slow_level_alpha > 0)) return null;
+  return Object.freeze({
+    k: params.cusum_k,
+    clip: params.cusum_clip,
+    scaleAlpha: params.cusum_scale_alpha,
+    resetLog10p: params.alert_log10_p,
+    calibrationLog10p: params.calibration ? params.calibration_log10_p : 0,
+    calibrationPrior: params.calibration_prior,
+    tailSize: params.cusum_tail_size,
+    tailMinCount: params.tail_min_count,
+  });
+}
+
 /**
  * Scratch arrays shared by every detector: each is filled and read within one synchronous call
  * (`score`, `learn`, `explain`), never across calls, so per-series copies would only cost memory.
  */
 const SCRATCH = {
-  pieces: new Float64Array(7), // PIECE_NAMES.length (declared below)
+  pieces: new Float64Array(8), // PIECE_NAMES.length (declared below)
   raw: new Float64Array(5), // CALIBRATED
   shingles: new Map<number, Float64Array>(),
 };
@@ -314,7 +356,8 @@ const LOWER = 2;
 const STUCK = 3;
 const DISAGREEMENT = 4;
 const SHAPE = 5;
-const RECORD = 6;
+const LEVEL_SHIFT = 6;
+const RECORD = 7;
 /** The calibrated pieces are the first CALIBRATED ones. */
 const CALIBRATED = 5;
 const PIECE_NAMES = [
@@ -324,6 +367,7 @@ const PIECE_NAMES = [
   'stuck',
   'forecast-disagreement',
   'shape',
+  'level-shift',
   'record',
 ];
 
@@ -406,6 +450,16 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       load32(SHAPE_TAIL, state.shapeTail);
       POT64.load(store, layout.upper, store, layout.upper + 3, k, state.upperTail);
       POT64.load(store, layout.lower, store, layout.lower + 3, k, state.lowerTail);
+      if (layout.cusum && state.cusum) {
+        ResidualCusum.load(
+          store,
+          layout.cusumAt,
+          store32,
+          layout.cusumHeap,
+          layout.cusum,
+          state.cusum,
+        );
+      }
       const w = params.shape_length;
       const copy = (
         to: Float64Array | Float32Array,
@@ -540,6 +594,12 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (residual === residual) this.add32(RESIDUAL_TAIL, residual);
     const disagreement = this.disagreement(timeMs);
     if (disagreement === disagreement) this.add32(DISAGREEMENT_TAIL, disagreement);
+    if (layout.cusum) {
+      const scoring = this.count >= this.params.warmup;
+      const { cusumAt, cusumHeap } = layout;
+      const r = this.slowResidual(timeMs, value);
+      ResidualCusum.learnAt(store, cusumAt, this.store32, cusumHeap, layout.cusum, r, scoring);
+    }
     if (layout.slowSeason)
       this.learnSeason(SLOW_SEASON, this.params.slow_level_alpha, timeMs, value);
     this.add64(layout.upper, value);
@@ -716,16 +776,31 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       if (c > 0) out[i] = r > c ? r - c : 0;
     }
     const envelope = this.layout.envelopeShape;
+    let inEnvelope = false;
     if (envelope) {
       envelopeRead(this.store32, this.layout.envelope, envelope, timeMs);
       const { high, low } = envelopeBounds;
       if (value <= high) out[UPPER] = 0;
       if (value >= low) out[LOWER] = 0;
-      if (value <= high && value >= low) out[RESIDUAL] = 0;
+      inEnvelope = value <= high && value >= low;
+      if (inEnvelope) out[RESIDUAL] = 0;
     }
     out[SHAPE] =
       shape === shape
         ? POT32.surpriseOf(store, TAIL_SHAPE, s32, 3 * k, k, 0, shape, 0, minCount)
+        : 0;
+    // Gated by the envelope like the residual: a value seen at this hour lately is no shift.
+    const cusum = this.layout.cusum;
+    out[LEVEL_SHIFT] =
+      cusum && !inEnvelope
+        ? ResidualCusum.surpriseOf(
+            store,
+            this.layout.cusumAt,
+            s32,
+            this.layout.cusumHeap,
+            cusum,
+            this.slowResidual(timeMs, value),
+          )
         : 0;
     const high = store[HIGH]!;
     const low = store[LOW]!;
@@ -748,6 +823,11 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return this.layout.slowSeason
       ? Math.abs(this.expected(SEASON, timeMs) - this.expected(SLOW_SEASON, timeMs))
       : Number.NaN;
+  }
+
+  /** Signed residual of the slow forecaster (the CUSUM's input); NaN while unknown. */
+  private slowResidual(timeMs: number, value: number): number {
+    return this.layout.slowSeason ? value - this.expected(SLOW_SEASON, timeMs) : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
@@ -932,6 +1012,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       shapeDelayInserts: this.shapeDelayInserts,
       shapeScale: store[SHAPE_SCALE]!,
       shapeScaleCount: this.shapeScaleCount,
+      ...(layout.cusum
+        ? { cusum: ResidualCusum.stateOf(store, layout.cusumAt, store32, layout.cusumHeap) }
+        : {}),
     };
     return { kind: this.kind, params: { ...this.params }, state };
   }
@@ -945,7 +1028,7 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
   create: (params) => new ExtremeValueDetector(params),
   restore: (snapshot) => {
     const { params, state } = parseSnapshot(
-      snapshot,
+      withoutNewParts(snapshot),
       EXTREME_VALUE_KIND,
       extremeValueParamsSchema,
       stateSchema,
@@ -953,3 +1036,13 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
     return new ExtremeValueDetector(sharedParams(EXTREME_VALUE_KIND, params), state);
   },
 };
+
+/**
+ * A snapshot made before the level-shift CUSUM existed has no `cusum_k` in its params: it keeps
+ * the behaviour it was made with (CUSUM off) rather than the new default.
+ */
+function withoutNewParts(snapshot: DetectorSnapshot): DetectorSnapshot {
+  const params = snapshot.params;
+  if (params === null || typeof params !== 'object' || 'cusum_k' in params) return snapshot;
+  return { ...snapshot, params: { ...params, cusum_k: 0 } };
+}
