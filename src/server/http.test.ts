@@ -66,7 +66,7 @@ describe('HTTP server', () => {
       `${s.url}/v1/series?q=page-dev-1&limit=1&cursor=${String(first.json.next_cursor)}`,
     );
     assert.deepEqual(next.json.series, [
-      { device: 'Page-Dev-1', metric: 'temp', first: T0, last: T0 },
+      { device: 'Page-Dev-1', metric: 'temp', first: T0, last: T0, unit: null },
     ]);
     assert.equal(next.json.next_cursor, null);
     const ofDevice = await get(`${s.url}/v1/series?device=Page-Dev-2&q=TEMP`);
@@ -128,8 +128,8 @@ describe('HTTP server', () => {
 
     const series = await get(`${s.url}/v1/series?device=pump-q`);
     assert.deepEqual(series.json.series, [
-      { device: 'pump-q', metric: 'load', first: T0, last: T0 + 119_000 },
-      { device: 'pump-q', metric: 'temp', first: T0, last: T0 + 119_000 },
+      { device: 'pump-q', metric: 'load', first: T0, last: T0 + 119_000, unit: null },
+      { device: 'pump-q', metric: 'temp', first: T0, last: T0 + 119_000, unit: null },
     ]);
 
     const from = new Date(T0).toISOString();
