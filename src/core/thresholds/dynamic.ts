@@ -106,21 +106,17 @@ const STABLE = 1;
 const FROZEN = 2;
 
 /**
- * BITS: layout of the packed small fields (21 bits, so always a small integer): the mode (2
- * bits), three flags, the pending ring's head (0–7) and length (0–8), the retune countdown
- * (1–16) and the bucket slot (0–9).
+ * BITS: layout of the packed small fields (12 bits, so always a small integer): three flags, the
+ * pending ring's head (0–7) and length (0–8) and the bucket slot (0–9).
  */
-const MODE_MASK = 0b11;
-const CALIBRATED_BIT = 1 << 2;
-const FORCED_BIT = 1 << 3;
-const HAS_TIME_BIT = 1 << 4;
-const HEAD_SHIFT = 5;
+const CALIBRATED_BIT = 1;
+const FORCED_BIT = 1 << 1;
+const HAS_TIME_BIT = 1 << 2;
+const HEAD_SHIFT = 3;
 const HEAD_MASK = 0b111;
-const COUNT_SHIFT = 8;
+const COUNT_SHIFT = 6;
 const COUNT_MASK = 0b1111;
-const RETUNE_SHIFT = 12;
-const RETUNE_MASK = 0b11111;
-const SLOT_SHIFT = 17;
+const SLOT_SHIFT = 10;
 const SLOT_MASK = 0b1111;
 
 /** Constants derived from one params object, computed once and shared like the params. */
@@ -231,10 +227,14 @@ export class DynamicThreshold implements Threshold {
   /** Histogram, buckets and pending scores (HIST …). */
   private readonly f32 = new Float32Array(SIZE);
   /**
-   * The small fields packed in one small integer (see BITS): one object slot instead of eight,
-   * read and written through the private accessors below.
+   * The cold small fields packed in one small integer (see BITS): one object slot instead of
+   * six, read and written through the private accessors below.
    */
-  private bits = RETUNE_EVERY << RETUNE_SHIFT;
+  private bits = 0;
+  /** Hot on every point, so plain fields rather than bits. */
+  private mode = CALIBRATING;
+  /** Stable points left before the thresholds are re-read. */
+  private untilRetune = RETUNE_EVERY;
   /** Points seen in the current calibration or freeze. */
   private count = 0;
   /** Points in the current bucket, and in the window's closed buckets. */
@@ -262,14 +262,6 @@ export class DynamicThreshold implements Threshold {
 
   get kind(): string {
     return DYNAMIC_KIND;
-  }
-
-  private get mode(): number {
-    return this.bits & MODE_MASK;
-  }
-
-  private set mode(mode: number) {
-    this.bits = (this.bits & ~MODE_MASK) | mode;
   }
 
   private get calibrated(): boolean {
@@ -312,15 +304,6 @@ export class DynamicThreshold implements Threshold {
 
   private set pendingCount(count: number) {
     this.bits = (this.bits & ~(COUNT_MASK << COUNT_SHIFT)) | (count << COUNT_SHIFT);
-  }
-
-  /** Stable points left before the thresholds are re-read. */
-  private get untilRetune(): number {
-    return (this.bits >>> RETUNE_SHIFT) & RETUNE_MASK;
-  }
-
-  private set untilRetune(points: number) {
-    this.bits = (this.bits & ~(RETUNE_MASK << RETUNE_SHIFT)) | (points << RETUNE_SHIFT);
   }
 
   /**
