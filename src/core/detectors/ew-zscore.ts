@@ -35,12 +35,8 @@ const stateSchema: z.ZodType<EwMeanVarState> = z.object({
  * right after warm-up.
  */
 export class EwZScoreDetector implements Detector, ExplainingDetector {
-  readonly kind = EW_ZSCORE_KIND;
+  /** Shared by every series; the constants are read from it rather than copied per series. */
   readonly params: Readonly<EwZScoreParams>;
-  private readonly alpha: number;
-  private readonly threshold: number;
-  private readonly minStd: number;
-  private readonly warmup: number;
   private n = 0;
   // -0, not 0: V8 stores a field that starts as a small integer in integer form and changes its
   // representation on the first fractional value, which deoptimises the hot path mid-stream.
@@ -50,10 +46,6 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
   /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: EwZScoreParams, state?: EwMeanVarState) {
     this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
-    this.alpha = params.alpha;
-    this.threshold = params.threshold;
-    this.minStd = params.min_std;
-    this.warmup = params.warmup;
     if (state) {
       this.n = state.count;
       this.mean = state.mean;
@@ -61,12 +53,16 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
     }
   }
 
+  get kind(): string {
+    return EW_ZSCORE_KIND;
+  }
+
   score(_timeMs: number, value: number): number {
     // `value - value` is NaN exactly for NaN and ±Infinity: one subtraction instead of a call.
-    if (value - value !== 0 || this.n < this.warmup) return 0;
+    if (value - value !== 0 || this.n < this.params.warmup) return 0;
     const std = Math.sqrt(this.variance);
-    const z = Math.abs(value - this.mean) / (std > this.minStd ? std : this.minStd);
-    return ratioScore(z, this.threshold);
+    const z = Math.abs(value - this.mean) / (std > this.params.min_std ? std : this.params.min_std);
+    return ratioScore(z, this.params.threshold);
   }
 
   learn(_timeMs: number, value: number): void {
@@ -74,7 +70,7 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
     const n = ++this.n;
     // Equal weights (a = 1/n) until 1/alpha points: the first point gets a = 1 and becomes the
     // mean with zero variance, so it needs no branch of its own.
-    const a = n * this.alpha < 1 ? 1 / n : this.alpha;
+    const a = n * this.params.alpha < 1 ? 1 / n : this.params.alpha;
     const d = value - this.mean;
     const inc = a * d;
     this.mean += inc;
@@ -84,19 +80,20 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
   /** `score` then `learn`, fused: one load and one store of each field per point. */
   update(_timeMs: number, value: number): number {
     if (value - value !== 0) return 0;
+    const params = this.params;
     const n = this.n + 1;
     const mean = this.mean;
     const variance = this.variance;
     let s = 0;
-    if (n > this.warmup) {
+    if (n > params.warmup) {
       const std = Math.sqrt(variance);
       s = ratioScore(
-        Math.abs(value - mean) / (std > this.minStd ? std : this.minStd),
-        this.threshold,
+        Math.abs(value - mean) / (std > params.min_std ? std : params.min_std),
+        params.threshold,
       );
     }
     this.n = n;
-    const a = n * this.alpha < 1 ? 1 / n : this.alpha;
+    const a = n * params.alpha < 1 ? 1 / n : params.alpha;
     const d = value - mean;
     const inc = a * d;
     this.mean = mean + inc;
@@ -106,11 +103,11 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
 
   /** Expected: the mean; band: mean ± threshold·σ, where the score reaches 0.5. */
   explain(timeMs: number, value: number): Explanation {
-    if (value - value !== 0 || this.n < this.warmup) {
+    if (value - value !== 0 || this.n < this.params.warmup) {
       return { expected: null, band: null, evidence: [] };
     }
     const std = Math.sqrt(this.variance);
-    const reach = this.threshold * (std > this.minStd ? std : this.minStd);
+    const reach = this.params.threshold * (std > this.params.min_std ? std : this.params.min_std);
     return {
       expected: this.mean,
       band: [this.mean - reach, this.mean + reach],

@@ -37,23 +37,28 @@ export function isVectorStrategy(strategy: Strategy): boolean {
   return isVectorDetectorKind(strategy.detector.kind);
 }
 
-/** The strategy's training period (`training.rows`, `training.until`), made once per strategy. */
-interface TrainingPeriod {
+/**
+ * The strategy and its training period (`training.rows`, `training.until`), made once per
+ * strategy: one pointer in each pipeline for both.
+ */
+interface StrategySetup {
+  readonly strategy: Strategy;
   readonly rows: number;
   readonly untilMs: number;
 }
 
-const trainingByStrategy = new WeakMap<Strategy, TrainingPeriod>();
+const setupByStrategy = new WeakMap<Strategy, StrategySetup>();
 
-function trainingPeriod(strategy: Strategy): TrainingPeriod {
-  let period = trainingByStrategy.get(strategy);
+function strategySetup(strategy: Strategy): StrategySetup {
+  let period = setupByStrategy.get(strategy);
   if (period === undefined) {
     const until = strategy.training?.until;
     period = {
+      strategy,
       rows: strategy.training?.rows ?? 0,
       untilMs: until === undefined ? Number.NEGATIVE_INFINITY : parseIsoTime(until),
     };
-    trainingByStrategy.set(strategy, period);
+    setupByStrategy.set(strategy, period);
   }
   return period;
 }
@@ -85,7 +90,8 @@ abstract class GatedPipeline<S> {
   protected level: Level;
   /** Flagged points in a row that the detector did not learn. */
   private unlearned = 0;
-  private readonly training: TrainingPeriod;
+  /** The strategy and its training period, shared by its pipelines. */
+  private readonly training: StrategySetup;
   /** Points counted towards `training.rows` (counting stops there). */
   private trainingSeen: number;
   /** Made at the first flagged point (or restored): a series that never flags carries none. */
@@ -93,7 +99,7 @@ abstract class GatedPipeline<S> {
   private eventChange: EventChange | null = null;
 
   constructor(
-    protected readonly strategy: Strategy,
+    strategy: Strategy,
     protected readonly threshold: Threshold,
     /** The series key (`device/metric`) or device key this pipeline belongs to. */
     protected readonly key: string,
@@ -102,9 +108,13 @@ abstract class GatedPipeline<S> {
     events?: unknown,
   ) {
     this.level = level;
-    this.training = trainingPeriod(strategy);
+    this.training = strategySetup(strategy);
     this.trainingSeen = trainingSeen;
     this.events = events === undefined ? null : EventTracker.restore(events);
+  }
+
+  protected get strategy(): Strategy {
+    return this.training.strategy;
   }
 
   private tracker(): EventTracker {

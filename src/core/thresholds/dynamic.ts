@@ -84,13 +84,44 @@ const BUCKET_F = BUCKET_N + BUCKETS;
 const PENDING = BUCKET_F + BUCKETS;
 const SIZE = PENDING + PENDING_SLOTS;
 
+/**
+ * Slots of the float64 scalars, kept in one array of doubles: V8 stores such an array's elements
+ * unboxed, where each double field of an object would be a separate 16-byte heap number (and a
+ * second typed-array view on the float32 buffer would cost more than both).
+ */
+const ALERT = 0;
+const SEVERE = 1;
+/** Weight of the last admitted score; growing it is decaying every older weight. */
+const INCREMENT = 2;
+/** Sum of the bins (kept exactly as stored, float32 rounding included). */
+const TOTAL = 3;
+const FREEZE_START = 4;
+const BUCKET_ID = 5;
+/** Times below this are in the current bucket: the common path skips the bucket arithmetic. */
+const NEXT_BUCKET_AT = 6;
+
 const MODES = ['calibrating', 'stable', 'frozen'] as const;
 const CALIBRATING = 0;
 const STABLE = 1;
 const FROZEN = 2;
 
+/**
+ * BITS: layout of the packed small fields (12 bits, so always a small integer): three flags, the
+ * pending ring's head (0–7) and length (0–8) and the bucket slot (0–9).
+ */
+const CALIBRATED_BIT = 1;
+const FORCED_BIT = 1 << 1;
+const HAS_TIME_BIT = 1 << 2;
+const HEAD_SHIFT = 3;
+const HEAD_MASK = 0b111;
+const COUNT_SHIFT = 6;
+const COUNT_MASK = 0b1111;
+const SLOT_SHIFT = 10;
+const SLOT_MASK = 0b1111;
+
 /** Constants derived from one params object, computed once and shared like the params. */
 interface Derived {
+  readonly params: Readonly<DynamicParams>;
   /** 1 / (1 − α): the lazy-decay increment's growth per admitted score. */
   readonly growth: number;
   readonly alertTail: number;
@@ -108,6 +139,7 @@ function derive(params: Readonly<DynamicParams>): Derived {
   let derived = derivedByParams.get(params);
   if (derived === undefined) {
     derived = {
+      params,
       growth: (params.window + 1) / (params.window - 1),
       alertTail: 1 - params.alert_quantile,
       severeTail: 1 - params.severe_quantile,
@@ -188,37 +220,23 @@ export const dynamicStateSchema = z.object({
 export type DynamicSnapshotState = z.infer<typeof dynamicStateSchema>;
 
 export class DynamicThreshold implements Threshold {
-  readonly kind = DYNAMIC_KIND;
-  readonly params: Readonly<DynamicParams>;
+  /** The params and what follows from them, shared by every series (no per-series copies). */
   private readonly derived: Derived;
+  /** The float64 scalars, at ALERT … NEXT_BUCKET_AT. */
+  private readonly scalars: number[];
+  /** Histogram, buckets and pending scores (HIST …). */
   private readonly f32 = new Float32Array(SIZE);
-  private alert: number;
-  private severe: number;
-  /** Weight of the last admitted score; growing it is decaying every older weight. */
-  private increment = 1;
-  // -0, not 0, for fields that will hold fractions: V8 would store a small integer in integer
-  // form and deoptimise the hot path when the first fraction arrives.
-  /** Sum of the bins (kept exactly as stored, float32 rounding included). */
-  private total = -0;
-  private freezeStart = -0;
-  private bucketId = -0;
-  /** Times below this are in the current bucket: the common path skips the bucket arithmetic. */
-  private nextBucketAt = -Infinity;
+  /**
+   * The cold small fields packed in one small integer (see BITS): one object slot instead of
+   * six, read and written through the private accessors below.
+   */
+  private bits = 0;
+  /** Hot on every point, so plain fields rather than bits. */
   private mode = CALIBRATING;
-  private calibrated = false;
-  /** The running recalibration follows a timed-out freeze (every score enters unclipped). */
-  private forced = false;
-  private hasTime = false;
-  /** Points seen in the current calibration or freeze. */
-  private count = 0;
   /** Stable points left before the thresholds are re-read. */
   private untilRetune = RETUNE_EVERY;
-  /**
-   * Ring position of the current bucket. It moves with the bucket id, but is kept rather than
-   * derived (`id mod 10` costs two integer divisions), and stays put when the whole window is
-   * emptied at once.
-   */
-  private slot = 0;
+  /** Points seen in the current calibration or freeze. */
+  private count = 0;
   /** Points in the current bucket, and in the window's closed buckets. */
   private currentPoints = 0;
   private windowPoints = 0;
@@ -232,16 +250,77 @@ export class DynamicThreshold implements Threshold {
    * subset of `recentMask`, so `recentMask === 0` means there is nothing to shift or release.
    */
   private pendingMask = 0;
-  private pendingHead = 0;
-  private pendingCount = 0;
 
   /** `params` is kept by reference when frozen, so that series can share one object. */
   constructor(params: DynamicParams, state?: DynamicSnapshotState) {
-    this.params = Object.isFrozen(params) ? params : Object.freeze({ ...params });
-    this.derived = derive(this.params);
-    this.alert = params.alert_floor;
-    this.severe = params.severe_floor;
+    this.derived = derive(Object.isFrozen(params) ? params : Object.freeze({ ...params }));
+    // A literal of doubles (-0 and -Infinity make it one), so the elements stay unboxed. The
+    // -0 are the fields' old starting values: a fresh threshold's snapshot is unchanged.
+    this.scalars = [params.alert_floor, params.severe_floor, 1, -0, -0, -0, -Infinity];
     if (state) this.load(state);
+  }
+
+  get kind(): string {
+    return DYNAMIC_KIND;
+  }
+
+  private get calibrated(): boolean {
+    return (this.bits & CALIBRATED_BIT) !== 0;
+  }
+
+  private set calibrated(on: boolean) {
+    this.bits = on ? this.bits | CALIBRATED_BIT : this.bits & ~CALIBRATED_BIT;
+  }
+
+  /** The running recalibration follows a timed-out freeze (every score enters unclipped). */
+  private get forced(): boolean {
+    return (this.bits & FORCED_BIT) !== 0;
+  }
+
+  private set forced(on: boolean) {
+    this.bits = on ? this.bits | FORCED_BIT : this.bits & ~FORCED_BIT;
+  }
+
+  private get hasTime(): boolean {
+    return (this.bits & HAS_TIME_BIT) !== 0;
+  }
+
+  private set hasTime(on: boolean) {
+    this.bits = on ? this.bits | HAS_TIME_BIT : this.bits & ~HAS_TIME_BIT;
+  }
+
+  /** Ring position of the oldest pending score, and the number of pending scores. */
+  private get pendingHead(): number {
+    return (this.bits >>> HEAD_SHIFT) & HEAD_MASK;
+  }
+
+  private set pendingHead(head: number) {
+    this.bits = (this.bits & ~(HEAD_MASK << HEAD_SHIFT)) | (head << HEAD_SHIFT);
+  }
+
+  private get pendingCount(): number {
+    return (this.bits >>> COUNT_SHIFT) & COUNT_MASK;
+  }
+
+  private set pendingCount(count: number) {
+    this.bits = (this.bits & ~(COUNT_MASK << COUNT_SHIFT)) | (count << COUNT_SHIFT);
+  }
+
+  /**
+   * Ring position of the current bucket. It moves with the bucket id, but is kept rather than
+   * derived (`id mod 10` costs two integer divisions), and stays put when the whole window is
+   * emptied at once.
+   */
+  private get slot(): number {
+    return (this.bits >>> SLOT_SHIFT) & SLOT_MASK;
+  }
+
+  private set slot(slot: number) {
+    this.bits = (this.bits & ~(SLOT_MASK << SLOT_SHIFT)) | (slot << SLOT_SHIFT);
+  }
+
+  get params(): Readonly<DynamicParams> {
+    return this.derived.params;
   }
 
   /** `warmup` until first calibrated, then `stable`, `frozen` or `recalibrating`. */
@@ -256,17 +335,17 @@ export class DynamicThreshold implements Threshold {
   }
 
   get alertThreshold(): number {
-    return this.alert;
+    return this.scalars[ALERT] as number;
   }
 
   get severeThreshold(): number {
-    return this.severe;
+    return this.scalars[SEVERE] as number;
   }
 
   /** The histogram's current estimate of quantile `q` (for tests and diagnostics; O(bins)). */
   quantile(q: number): number {
     const f32 = this.f32;
-    const target = (1 - q) * this.total;
+    const target = (1 - q) * (this.scalars[TOTAL] as number);
     let above = 0;
     for (let bin = TOP_BIN; bin >= 0; bin--) {
       const w = f32[HIST + bin] as number;
@@ -278,12 +357,12 @@ export class DynamicThreshold implements Threshold {
 
   classify(timeMs: number, score: number): Level {
     if (score - score !== 0) return 'ok'; // NaN, ±Infinity
-    if (timeMs >= this.nextBucketAt) this.advance(timeMs);
+    if (timeMs >= (this.scalars[NEXT_BUCKET_AT] as number)) this.advance(timeMs);
     this.currentPoints++;
     // Not frozen, unflagged, no flag in the burst span and fewer than min_flags in the window: no
     // rule can fire (volatility needs a new flag or min_flags old ones), so the score just enters.
     if (
-      score < this.alert &&
+      score < (this.scalars[ALERT] as number) &&
       this.recentMask === 0 &&
       this.windowFlags < this.derived.minFlags &&
       this.mode !== FROZEN
@@ -307,8 +386,8 @@ export class DynamicThreshold implements Threshold {
     for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i])) finiteScores++;
     if (finiteScores < MIN_CALIBRATION) return;
     this.f32.fill(0, HIST, HIST + BINS);
-    this.total = 0;
-    this.increment = 1;
+    this.scalars[TOTAL] = 0;
+    this.scalars[INCREMENT] = 1;
     for (let i = 0; i < scores.length; i++) {
       const score = scores[i] as number;
       if (Number.isFinite(score)) this.add(binOf(score));
@@ -338,12 +417,12 @@ export class DynamicThreshold implements Threshold {
       currentPoints: this.currentPoints,
       windowPoints: this.windowPoints,
       windowFlags: this.windowFlags,
-      increment: this.increment,
-      total: this.total,
-      alert: this.alert,
-      severe: this.severe,
-      freezeStart: this.freezeStart,
-      bucketId: this.bucketId,
+      increment: this.scalars[INCREMENT] as number,
+      total: this.scalars[TOTAL] as number,
+      alert: this.scalars[ALERT] as number,
+      severe: this.scalars[SEVERE] as number,
+      freezeStart: this.scalars[FREEZE_START] as number,
+      bucketId: this.scalars[BUCKET_ID] as number,
       slot: this.slot,
     };
     return { kind: this.kind, params: { ...this.params }, state };
@@ -351,7 +430,7 @@ export class DynamicThreshold implements Threshold {
 
   /** Every rule, for the points the common path cannot take (already counted in the window). */
   private classifyRest(timeMs: number, score: number): Level {
-    const level = levelOf(score, this.alert, this.severe);
+    const level = levelOf(score, this.scalars[ALERT] as number, this.scalars[SEVERE] as number);
     const flagged = level !== 'ok';
     if (flagged) {
       const f32 = this.f32;
@@ -376,7 +455,8 @@ export class DynamicThreshold implements Threshold {
     if (this.mode === FROZEN) {
       this.count++;
       const timedOut =
-        timeMs - this.freezeStart >= this.params.max_freeze_ms && this.count >= minNormal;
+        timeMs - (this.scalars[FREEZE_START] as number) >= this.params.max_freeze_ms &&
+        this.count >= minNormal;
       const calm = windowFlags <= trigger / 2 && this.recentCount === 0;
       if (!timedOut && !calm) return level;
       this.startCalibration(timedOut);
@@ -446,9 +526,9 @@ export class DynamicThreshold implements Threshold {
     if (id - id !== 0) return;
     if (this.hasTime) {
       // Within the margin below the boundary: still the current bucket.
-      if (id <= this.bucketId) return;
+      if (id <= (this.scalars[BUCKET_ID] as number)) return;
       const f32 = this.f32;
-      if (id - this.bucketId >= BUCKETS) {
+      if (id - (this.scalars[BUCKET_ID] as number) >= BUCKETS) {
         // The whole window slid out (at every point when points are sparser than the window).
         // Zero sums mean zero closed buckets: nothing to clear.
         if (this.windowPoints !== 0 || this.windowFlags !== 0) {
@@ -462,7 +542,7 @@ export class DynamicThreshold implements Threshold {
         let slot = this.slot;
         f32[BUCKET_N + slot] = this.currentPoints;
         this.windowPoints += this.currentPoints;
-        for (let k = id - this.bucketId; k > 0; k--) {
+        for (let k = id - (this.scalars[BUCKET_ID] as number); k > 0; k--) {
           slot = slot === BUCKETS - 1 ? 0 : slot + 1;
           // `| 0`: whole counts, and the fields stay small integers (unboxed).
           this.windowPoints -= (f32[BUCKET_N + slot] as number) | 0;
@@ -475,8 +555,8 @@ export class DynamicThreshold implements Threshold {
       this.currentPoints = 0;
     }
     this.hasTime = true;
-    this.bucketId = id;
-    this.nextBucketAt = nextBoundary(id, this.derived.bucketMs);
+    this.scalars[BUCKET_ID] = id;
+    this.scalars[NEXT_BUCKET_AT] = nextBoundary(id, this.derived.bucketMs);
   }
 
   /**
@@ -496,7 +576,7 @@ export class DynamicThreshold implements Threshold {
 
   private freeze(timeMs: number): void {
     this.mode = FROZEN;
-    this.freezeStart = timeMs;
+    this.scalars[FREEZE_START] = timeMs;
     this.count = 0;
     this.pendingMask = 0;
     this.pendingHead = 0;
@@ -516,19 +596,20 @@ export class DynamicThreshold implements Threshold {
 
   /** Add one score to the histogram, clipped to just above severe when `clip`. */
   private admit(score: number, clip: boolean): void {
-    const ceiling = this.severe + FINE;
+    const ceiling = (this.scalars[SEVERE] as number) + FINE;
     this.add(binOf(clip && score > ceiling ? ceiling : score));
   }
 
   /** One more score in `bin`, weighted by the grown increment (which decays all the others). */
   private add(bin: number): void {
-    const increment = this.increment * this.derived.growth;
-    this.increment = increment;
+    const scalars = this.scalars;
+    const increment = (scalars[INCREMENT] as number) * this.derived.growth;
+    scalars[INCREMENT] = increment;
     const f32 = this.f32;
     const before = f32[HIST + bin] as number;
     f32[HIST + bin] = before + increment;
     // The weight actually stored (float32-rounded), so the total matches the bins.
-    this.total += (f32[HIST + bin] as number) - before;
+    scalars[TOTAL] = (scalars[TOTAL] as number) + ((f32[HIST + bin] as number) - before);
     if (increment > RESCALE_AT) this.rescale();
   }
 
@@ -540,7 +621,7 @@ export class DynamicThreshold implements Threshold {
     this.untilRetune = RETUNE_EVERY;
     const f32 = this.f32;
     const { alertTail, severeTail } = this.derived;
-    const total = this.total;
+    const total = this.scalars[TOTAL] as number;
     const severeTarget = severeTail * total;
     const alertTarget = alertTail * total;
     let bin = TOP_BIN;
@@ -560,16 +641,16 @@ export class DynamicThreshold implements Threshold {
     const { alert_floor: alertFloor, severe_floor: severeFloor } = this.params;
     const alert = qa > alertFloor ? qa : alertFloor;
     const severe = qs > severeFloor ? qs : severeFloor;
-    this.alert = alert;
-    this.severe = severe > alert ? severe : alert;
+    this.scalars[ALERT] = alert;
+    this.scalars[SEVERE] = severe > alert ? severe : alert;
   }
 
   /** Divide every weight by the increment (which becomes 1): same histogram, smaller numbers. */
   private rescale(): void {
     const f32 = this.f32;
-    const factor = 1 / this.increment;
+    const factor = 1 / (this.scalars[INCREMENT] as number);
     for (let bin = 0; bin < BINS; bin++) f32[HIST + bin] = (f32[HIST + bin] as number) * factor;
-    this.increment = 1;
+    this.scalars[INCREMENT] = 1;
     this.resum();
   }
 
@@ -578,7 +659,7 @@ export class DynamicThreshold implements Threshold {
     const f32 = this.f32;
     let total = 0;
     for (let bin = 0; bin < BINS; bin++) total += f32[HIST + bin] as number;
-    this.total = total;
+    this.scalars[TOTAL] = total;
   }
 
   private load(state: DynamicSnapshotState): void {
@@ -601,14 +682,14 @@ export class DynamicThreshold implements Threshold {
     this.currentPoints = state.currentPoints;
     this.windowPoints = state.windowPoints;
     this.windowFlags = state.windowFlags;
-    this.increment = state.increment;
-    this.total = state.total;
-    this.alert = state.alert;
-    this.severe = state.severe;
-    this.freezeStart = state.freezeStart;
-    this.bucketId = state.bucketId;
+    this.scalars[INCREMENT] = state.increment;
+    this.scalars[TOTAL] = state.total;
+    this.scalars[ALERT] = state.alert;
+    this.scalars[SEVERE] = state.severe;
+    this.scalars[FREEZE_START] = state.freezeStart;
+    this.scalars[BUCKET_ID] = state.bucketId;
     this.slot = state.slot;
-    this.nextBucketAt = state.hasTime
+    this.scalars[NEXT_BUCKET_AT] = state.hasTime
       ? nextBoundary(state.bucketId, this.derived.bucketMs)
       : -Infinity;
   }
