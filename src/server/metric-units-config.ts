@@ -49,14 +49,17 @@ const entry = z.unknown().transform((value, ctx): ConfigUnit => {
   }
 });
 
-export const unitsSchema = z.record(
-  z
-    .string()
-    .min(1)
-    .max(MAX_NAME_LENGTH, `metric names are at most ${MAX_NAME_LENGTH} characters`)
-    .refine((name) => !name.includes('\0'), 'a metric name must not contain NUL'),
-  entry,
-);
+export const unitsSchema = z.record(z.string(), entry).superRefine((units, ctx) => {
+  for (const metric of Object.keys(units)) {
+    if (metric.length === 0 || metric.length > MAX_NAME_LENGTH || metric.includes('\0')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [metric],
+        message: `a metric name is 1 to ${MAX_NAME_LENGTH} characters without NUL, this one has ${metric.length}`,
+      });
+    }
+  }
+});
 
 export type UnitsConfig = z.infer<typeof unitsSchema>;
 
