@@ -28,6 +28,12 @@ const SUFFIX_UNITS: readonly (readonly [string, string])[] = [
   ['_pascals', 'Pa'],
 ];
 
+/** The symbol of an OpenMetrics base-unit word (`seconds` → s, `celsius` → °C), else the word. */
+export function unitSymbol(word: string): string {
+  const suffix = `_${word.toLowerCase()}`;
+  return SUFFIX_UNITS.find(([s]) => s === suffix)?.[1] ?? word;
+}
+
 /** The unit a metric's name implies, or null. Counters (`_total`) count their base unit. */
 export function inferUnit(metric: string): string | null {
   const name = metric.toLowerCase();

@@ -1,13 +1,15 @@
 /**
  * Units from remote-write metadata (docs/integrations-prometheus.md, "Units"): a family's
- * non-empty `unit` (OpenMetrics `# UNIT`) is stored as an inferred unit of the metric names its
- * series take in Vigil, never over a unit declared through the API or the config file. Only
+ * non-empty `unit` (OpenMetrics `# UNIT`; base-unit words as symbols, `celsius` → °C) is
+ * stored as an inferred unit of the metric names its series take in Vigil, never over a unit
+ * declared through the API or the config file. Only
  * with the default metric label (`__name__`): otherwise family names are not Vigil's metric
  * names. Each unit is written when it changes, not at every metadata send (once a minute).
  */
 import {
   MAX_UNIT_DESCRIPTION_LENGTH,
   MAX_UNIT_LENGTH,
+  unitSymbol,
   unitText,
 } from '../../server/metric-units.js';
 import type { MetricUnitStore } from '../../store/store.js';
@@ -45,7 +47,7 @@ export function metadataUnits(metadata: readonly MetricMetadata[]): MetadataUnit
     if (m.unit === '' || m.metricFamilyName === '') continue;
     let unit: string;
     try {
-      unit = unitText('unit', m.unit, MAX_UNIT_LENGTH);
+      unit = unitSymbol(unitText('unit', m.unit, MAX_UNIT_LENGTH));
     } catch {
       continue; // a unit the API would refuse is not shown either
     }
@@ -68,7 +70,9 @@ export class MetadataUnitRecorder {
     for (const u of metadataUnits(metadata)) {
       const key = `${u.unit}\0${u.description ?? ''}`;
       if (this.written.get(u.metric) === key) continue;
-      await this.store.setInferred(u.metric, u.unit, u.description);
+      // Not remembered when a declared unit kept its place: once it is removed, the next
+      // metadata send stores this one.
+      if (!(await this.store.setInferred(u.metric, u.unit, u.description))) continue;
       if (this.written.size >= REMEMBERED) this.written.clear();
       this.written.set(u.metric, key);
     }
