@@ -15,6 +15,7 @@ import { influxSchema } from '../ingest/influx/config.js';
 import { mqttSchema } from '../ingest/mqtt/config.js';
 import { remoteWriteSchema } from '../ingest/remote-write/config.js';
 import { limitsSchema } from '../server/config.js';
+import { unitsSchema } from '../server/metric-units-config.js';
 import { modelsSchema } from '../serving/config.js';
 import { storeSchema } from '../store/config.js';
 import { tlsSchema } from '../tls/config.js';
@@ -48,6 +49,8 @@ export const configSchema = z
     tls: tlsSchema,
     auth: authSchema,
     cluster: clusterSchema,
+    /** Metric name → unit (or {unit, description}), applied at every start (docs/api.md, Units). */
+    units: unitsSchema,
   })
   .partial()
   .strict();

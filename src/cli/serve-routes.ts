@@ -46,6 +46,7 @@ export async function registerServeRoutes(
   await registerRemoteWriteRoutes(app, {
     engine,
     registry,
+    units: store.metricUnits,
     ...remoteWriteOptions(config.remote_write ?? {}),
   });
   registerInfluxRoutes(app, { engine, registry, ...influxOptions(config.influx ?? {}, limits) });

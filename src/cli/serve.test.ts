@@ -14,9 +14,23 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 test('vigil serve end to end: ready, ingest, query, SIGTERM exits 0', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'vigil-serve-'));
+  const config = path.join(dir, 'vigil.yaml');
+  await writeFile(config, 'units:\n  v: { unit: kPa, description: line pressure }\n');
   const child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--port', '0', '--grpc-port', '0', '--data-dir', dir, '--no-demo'],
+    [
+      MAIN,
+      'serve',
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--data-dir',
+      dir,
+      '--no-demo',
+      '--config',
+      config,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -61,6 +75,21 @@ test('vigil serve end to end: ready, ingest, query, SIGTERM exits 0', async () =
       strategies: { name: string }[];
     };
     assert.ok(strategies.strategies.some((s) => s.name === 'default'));
+    // The config file's units, applied at start.
+    const series = (await (await fetch(`${url}/v1/series?device=e2e-1`)).json()) as {
+      series: { metric: string; unit: string; unit_source: string }[];
+    };
+    assert.deepEqual(
+      series.series.map((s) => [s.metric, s.unit, s.unit_source]),
+      [['v', 'kPa', 'declared']],
+    );
+    const units = (await (await fetch(`${url}/v1/units`)).json()) as {
+      units: { metric: string; source: string; description: string }[];
+    };
+    assert.deepEqual(
+      units.units.map((u) => [u.metric, u.source, u.description]),
+      [['v', 'config', 'line pressure']],
+    );
 
     child.kill('SIGTERM');
     const [code] = await exited;

@@ -28,6 +28,7 @@ import { mqttConfig } from '../ingest/mqtt/config.js';
 import { removeTotalGauges, strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { httpLimits } from '../server/config.js';
 import { buildHttpServer } from '../server/http.js';
+import { applyConfigUnits } from '../server/metric-units-config.js';
 import { DurableFeed } from '../incidents/durable-feed.js';
 import { checkModelDir, modelServingConfig } from '../serving/config.js';
 import type { ModelServing, ModelServingConfig } from '../serving/serve-models.js';
@@ -146,6 +147,9 @@ export async function serve(settings: ServeSettings): Promise<void> {
     });
     started('store', () => store.close());
     await storeStrategies(store, strategies, warnLater);
+    // Config-as-code: the file's units replace what the API set for those metrics, every start.
+    if (config.units !== undefined)
+      await applyConfigUnits(store.metricUnits, config.units, warnLater);
     const tlsLog = { info: (msg: string) => info(msg), warn: warnLater };
     const tls =
       tlsFiles &&

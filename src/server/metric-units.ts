@@ -1,7 +1,8 @@
 /**
- * Units of metrics: what an operator declared (`PUT /v1/units/:metric`, stored by
- * sql-metric-units.ts), else what the name says by the Prometheus naming convention
- * (`*_seconds` → s, `*_celsius` → °C, …). Checked here so a bad unit gets a clear 400.
+ * Units of metrics: what an operator declared (`PUT /v1/units/:metric` or the config file's
+ * `units:`, stored by sql-metric-units.ts), else what the data said (Prometheus remote-write
+ * metadata) or the name implies by the Prometheus naming convention (`*_seconds` → s,
+ * `*_celsius` → °C, …). Checked here so a bad unit gets a clear 400 or VIGIL_ERR_CONFIG.
  */
 import { VigilError } from '../errors.js';
 import type { MetricUnit, SeriesInfo } from '../store/store.js';
@@ -27,6 +28,12 @@ const SUFFIX_UNITS: readonly (readonly [string, string])[] = [
   ['_pascals', 'Pa'],
 ];
 
+/** The symbol of an OpenMetrics base-unit word (`seconds` → s, `celsius` → °C), else the word. */
+export function unitSymbol(word: string): string {
+  const suffix = `_${word.toLowerCase()}`;
+  return SUFFIX_UNITS.find(([s]) => s === suffix)?.[1] ?? word;
+}
+
 /** The unit a metric's name implies, or null. Counters (`_total`) count their base unit. */
 export function inferUnit(metric: string): string | null {
   const name = metric.toLowerCase();
@@ -40,14 +47,29 @@ export interface ResolvedUnit {
   readonly source: 'declared' | 'inferred';
 }
 
-/** The declared unit of a metric, else the inferred one, else null. */
+/**
+ * The metric's name without the labels remote-write keeps in it (`temp{sensor="a"}` → `temp`),
+ * so a unit declared for a Prometheus metric covers all of its series.
+ */
+export function baseMetric(metric: string): string {
+  const brace = metric.indexOf('{');
+  return brace > 0 && metric.endsWith('}') ? metric.slice(0, brace) : metric;
+}
+
+/**
+ * The declared unit of a metric (API or config file), else the one stored from its metadata,
+ * else the one its name implies, else null; the exact name first, then its base name.
+ */
 export function resolveUnit(
   metric: string,
   declared: ReadonlyMap<string, MetricUnit>,
 ): ResolvedUnit | null {
-  const own = declared.get(metric);
-  if (own !== undefined) return { unit: own.unit, source: 'declared' };
-  const inferred = inferUnit(metric);
+  const base = baseMetric(metric);
+  const own = declared.get(metric) ?? (base === metric ? undefined : declared.get(base));
+  if (own !== undefined) {
+    return { unit: own.unit, source: own.source === 'metadata' ? 'inferred' : 'declared' };
+  }
+  const inferred = inferUnit(base);
   return inferred === null ? null : { unit: inferred, source: 'inferred' };
 }
 
@@ -64,7 +86,8 @@ export function withUnits(
 
 const CONTROL = /\p{Cc}/u;
 
-function text(field: string, value: unknown, max: number): string {
+/** A unit or description as text: trimmed, not empty, at most `max` characters, no controls. */
+export function unitText(field: string, value: unknown, max: number): string {
   if (typeof value !== 'string') {
     throw new VigilError('VIGIL_ERR_INPUT', `${field} must be a string, found ${typeof value}`);
   }
@@ -102,11 +125,11 @@ export function parseUnitBody(body: unknown): { unit: string; description: strin
   }
   if (b.unit === undefined) throw new VigilError('VIGIL_ERR_INPUT', 'unit is required');
   return {
-    unit: text('unit', b.unit, MAX_UNIT_LENGTH),
+    unit: unitText('unit', b.unit, MAX_UNIT_LENGTH),
     description:
       b.description === undefined || b.description === null
         ? null
-        : text('description', b.description, MAX_UNIT_DESCRIPTION_LENGTH),
+        : unitText('description', b.description, MAX_UNIT_DESCRIPTION_LENGTH),
   };
 }
 
@@ -115,6 +138,7 @@ export function unitJson(u: MetricUnit) {
     metric: u.metric,
     unit: u.unit,
     description: u.description,
+    source: u.source,
     updated_at: u.updatedAt,
   };
 }

@@ -584,6 +584,35 @@ export function storeSuite(
       );
     });
 
+    it('metric units: the config file over the API, metadata never over either', async () => {
+      const units = h.store.metricUnits;
+      const mine = async () =>
+        (await units.list())
+          .filter((u) => u.metric.startsWith('zs-'))
+          .map((u) => [u.metric, u.unit, u.source]);
+      await units.set('zs-a', '°F', null);
+      assert.equal(await units.setInferred('zs-a', 'K', null), false);
+      assert.equal(await units.setInferred('zs-m', 's', 'help'), true);
+      assert.equal(await units.setInferred('zs-m', 'ms', null), true);
+      const replaced = await units.applyConfig(
+        new Map([
+          ['zs-a', { unit: '°C', description: null }],
+          ['zs-c', { unit: 'bar', description: 'inlet' }],
+        ]),
+      );
+      assert.deepEqual(replaced, [{ metric: 'zs-a', unit: '°F', source: 'api' }]);
+      assert.equal(await units.setInferred('zs-c', 'Pa', null), false);
+      assert.deepEqual(await mine(), [
+        ['zs-a', '°C', 'config'],
+        ['zs-c', 'bar', 'config'],
+        ['zs-m', 'ms', 'metadata'],
+      ]);
+      // Listed no more: the config's own rows go, the metadata one stays.
+      assert.deepEqual(await units.applyConfig(new Map()), []);
+      assert.deepEqual(await mine(), [['zs-m', 'ms', 'metadata']]);
+      await units.remove('zs-m');
+    });
+
     it('raw reads honour the range and the limit', async () => {
       const c = irregularSeries('lim-1', 'm', BASE, 3 * HOUR, 5);
       await commit(h.store, c);

@@ -284,24 +284,52 @@ export interface ScoreHistoryStore {
   latest(series: readonly { device: string; metric: string }[]): Promise<ScoreBucket[]>;
 }
 
-/** A unit declared for a metric name, for every device reporting it (migration 013). */
+/**
+ * Where a metric's unit came from: the API (`PUT /v1/units`), the config file's `units:` section
+ * (re-applied at every start, so it wins over the API for the metrics it names), or Prometheus
+ * remote-write metadata (inferred: never replaces the other two).
+ */
+export type MetricUnitSource = 'api' | 'config' | 'metadata';
+
+/** A unit declared for a metric name, for every device reporting it (migrations 013, 014). */
 export interface MetricUnit {
   readonly metric: string;
   /** As shown on axes and next to values, e.g. `°C`, `kPa`, `%`. */
   readonly unit: string;
   readonly description: string | null;
+  readonly source: MetricUnitSource;
   /** When it was last declared (ms). */
   readonly updatedAt: number;
+}
+
+/** What a metric's unit was before `applyConfig` replaced it. */
+export interface ReplacedUnit {
+  readonly metric: string;
+  readonly unit: string;
+  readonly source: MetricUnitSource;
 }
 
 /** Units declared for metrics: a small table, read whole. */
 export interface MetricUnitStore {
   /** Every declared unit, sorted by metric. */
   list(): Promise<MetricUnit[]>;
-  /** Declare (or replace) the unit of a metric. */
+  /** Declare (or replace) the unit of a metric through the API. */
   set(metric: string, unit: string, description: string | null): Promise<MetricUnit>;
   /** Forget the metric's unit; false when it had none. */
   remove(metric: string): Promise<boolean>;
+  /**
+   * The config file's units, in one transaction: each replaces the metric's row whatever its
+   * source; `config` rows of metrics no longer listed are removed. Returns the API and metadata
+   * units it replaced with a different unit (for a warning).
+   */
+  applyConfig(
+    units: ReadonlyMap<string, { unit: string; description: string | null }>,
+  ): Promise<ReplacedUnit[]>;
+  /**
+   * A unit from the data's own metadata: stored only where the metric has no unit or only an
+   * earlier metadata one. False when a declared (`api`, `config`) unit kept its place.
+   */
+  setInferred(metric: string, unit: string, description: string | null): Promise<boolean>;
 }
 
 /** Reads. Answers reflect every commit that resolved before the call. */

@@ -61,8 +61,34 @@ export interface TimeSeries {
   readonly samples: readonly Sample[];
 }
 
+/** Prometheus' metric types, by their number in MetricMetadata.type. */
+export const METRIC_TYPES = [
+  'UNKNOWN',
+  'COUNTER',
+  'GAUGE',
+  'HISTOGRAM',
+  'GAUGEHISTOGRAM',
+  'SUMMARY',
+  'INFO',
+  'STATESET',
+] as const;
+
+export type MetricType = (typeof METRIC_TYPES)[number];
+
+/** One metric family's metadata (`# TYPE`, `# HELP`, `# UNIT` of the scrape). */
+export interface MetricMetadata {
+  readonly type: MetricType;
+  readonly metricFamilyName: string;
+  /** Empty when not sent, or when longer than max_label_bytes (skipped, not an error). */
+  readonly help: string;
+  /** Empty unless the target declared one (OpenMetrics `# UNIT`). */
+  readonly unit: string;
+}
+
 export interface WriteRequest {
   readonly timeseries: readonly TimeSeries[];
+  /** Absent or empty unless Prometheus sends metadata (`metadata_config.send`). */
+  readonly metadata?: readonly MetricMetadata[];
 }
 
 /** `proto/` at the repository root; the same three levels up from src/ and dist/. */
@@ -236,16 +262,51 @@ function readSeries(
   return { labels, samples };
 }
 
+/** Skip a string field without decoding it. */
+function skipString(reader: protobuf.Reader): void {
+  reader.pos = fieldEnd(reader);
+}
+
+function readMetadata(
+  reader: protobuf.Reader,
+  end: number,
+  limits: FullDecodeLimits,
+): MetricMetadata {
+  let type: MetricType = 'UNKNOWN';
+  let metricFamilyName = '';
+  let help = '';
+  let unit = '';
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === ((1 << 3) | WIRE_VARINT)) type = METRIC_TYPES[reader.uint32()] ?? 'UNKNOWN';
+    else if (tag === ((2 << 3) | WIRE_BYTES)) {
+      metricFamilyName = readString(reader, limits, 'value (metadata metric_family_name)');
+    } else if (tag === ((4 << 3) | WIRE_BYTES)) {
+      // Help text is only a description: a long one is left out rather than refused.
+      const at = reader.pos;
+      const length = reader.uint32();
+      reader.pos = at;
+      if (length > limits.maxLabelBytes) skipString(reader);
+      else help = readString(reader, limits, 'value (metadata help)');
+    } else if (tag === ((5 << 3) | WIRE_BYTES)) {
+      unit = readString(reader, limits, 'value (metadata unit)');
+    } else reader.skipType(tag & 7);
+  }
+  return { type, metricFamilyName, help, unit };
+}
+
 /**
  * Walk the protobuf, counting series, labels, label bytes and samples as they are read and
  * stopping at the first limit crossed: the work is bounded by the limits, not by the body.
- * Unknown fields (metadata, exemplars, histograms) are skipped without being decoded.
+ * Metadata entries are read (their help text only when short); unknown fields (exemplars,
+ * histograms) are skipped without being decoded.
  */
 export function decodeWriteRequest(bytes: Uint8Array, limits: DecodeLimits): WriteRequest {
   const full: FullDecodeLimits = { ...defaultDecodeLimits, ...limits };
   const reader = protobuf.Reader.create(bytes);
   const counts: Counts = { samples: 0, labels: 0 };
   const timeseries: TimeSeries[] = [];
+  const metadata: MetricMetadata[] = [];
   try {
     while (reader.pos < reader.len) {
       const tag = reader.uint32();
@@ -254,6 +315,16 @@ export function decodeWriteRequest(bytes: Uint8Array, limits: DecodeLimits): Wri
           throw overLimit('more series in one request', 'max_series_per_request', full.maxSeries);
         }
         timeseries.push(readSeries(reader, fieldEnd(reader), full, counts));
+      } else if (tag === ((3 << 3) | WIRE_BYTES)) {
+        // One entry per metric family: bounded like series.
+        if (metadata.length >= full.maxSeries) {
+          throw overLimit(
+            'more metadata entries in one request',
+            'max_series_per_request',
+            full.maxSeries,
+          );
+        }
+        metadata.push(readMetadata(reader, fieldEnd(reader), full));
       } else reader.skipType(tag & 7);
     }
   } catch (err) {
@@ -263,7 +334,7 @@ export function decodeWriteRequest(bytes: Uint8Array, limits: DecodeLimits): Wri
       `body is not a protobuf prometheus.WriteRequest: ${why(err)}`,
     );
   }
-  return { timeseries };
+  return metadata.length > 0 ? { timeseries, metadata } : { timeseries };
 }
 
 /** Encode (for tests and tools): the inverse of decodeWriteRequest, without compression. */

@@ -47,7 +47,7 @@ describe('remote-write decoding', () => {
     assert.deepEqual(decoded, request);
   });
 
-  test('metadata, exemplars and histograms are skipped without being decoded', () => {
+  test('exemplars and histograms are skipped without being decoded; metadata is read', () => {
     const request: WriteRequest = {
       timeseries: [
         {
@@ -66,7 +66,10 @@ describe('remote-write decoding', () => {
       series,
       Buffer.from([0x1a, 0x02, 0x08, 0x01]),
     ]);
-    assert.deepEqual(decodeWriteRequest(withExtras, limits), request);
+    assert.deepEqual(decodeWriteRequest(withExtras, limits), {
+      ...request,
+      metadata: [{ type: 'COUNTER', metricFamilyName: '', help: '', unit: '' }],
+    });
   });
 
   test('sizes are checked before the work: declared length, then samples', async () => {

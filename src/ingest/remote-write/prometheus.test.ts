@@ -2,11 +2,13 @@
  * End to end against the real Debian `prometheus`: it scrapes a real `prometheus-node-exporter`
  * and Vigil's own /metrics every second and remote-writes everything to Vigil. The node
  * exporter's series must arrive under device = its `instance` label, be stored and be scored.
+ * A small OpenMetrics target declares a unit (`# UNIT`), which must arrive as metadata.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,11 +81,30 @@ describe('remote-write from a real Prometheus', () => {
   let dir: string;
   let promPort: number;
   let nodeInstance: string;
+  let openMetrics: Server | undefined;
   const scores: ScoredPoint[] = [];
   let unsubscribe: () => void = () => undefined;
 
   before(async () => {
-    vigil = await startVigil();
+    vigil = await startVigil({ units: true });
+    // An OpenMetrics target: the only exposition with units (`# UNIT`).
+    const omPort = await freePort();
+    openMetrics = createHttpServer((_request, response) => {
+      response.writeHead(200, {
+        'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+      });
+      response.end(
+        [
+          '# TYPE bearing_temp_celsius gauge',
+          '# UNIT bearing_temp_celsius celsius',
+          '# HELP bearing_temp_celsius Bearing temperature.',
+          'bearing_temp_celsius 61.5',
+          '# EOF',
+          '',
+        ].join('\n'),
+      );
+    });
+    await new Promise<void>((resolve) => openMetrics!.listen(omPort, '127.0.0.1', resolve));
     unsubscribe = vigil.engine.subscribe((item) => {
       if (item.type === 'score' && scores.length < 10_000) scores.push(item.point);
     });
@@ -105,6 +126,8 @@ describe('remote-write from a real Prometheus', () => {
       'scrape_configs:',
       '  - job_name: node',
       `    static_configs: [{ targets: ["${nodeInstance}"] }]`,
+      '  - job_name: bearings',
+      `    static_configs: [{ targets: ["127.0.0.1:${omPort}"] }]`,
       '  - job_name: vigil',
       `    static_configs: [{ targets: ["127.0.0.1:${vigil.port}"] }]`,
       'remote_write:',
@@ -114,6 +137,9 @@ describe('remote-write from a real Prometheus', () => {
       '      max_samples_per_send: 2000',
       '      min_backoff: 100ms',
       '      max_backoff: 1s',
+      '    metadata_config:',
+      '      send: true',
+      '      send_interval: 1s',
       '',
     ].join('\n');
     await writeFile(path.join(dir, 'prometheus.yml'), config);
@@ -129,6 +155,7 @@ describe('remote-write from a real Prometheus', () => {
     unsubscribe();
     await stop(prometheus);
     await stop(exporter);
+    await new Promise((resolve) => (openMetrics ? openMetrics.close(resolve) : resolve(undefined)));
     await vigil?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -187,5 +214,19 @@ describe('remote-write from a real Prometheus', () => {
     assert.ok(total('prometheus_remote_storage_samples_total') > 0, 'samples sent');
     assert.equal(total('prometheus_remote_storage_samples_failed_total'), 0, 'samples failed');
     assert.equal(total('prometheus_remote_storage_samples_dropped_total'), 0, 'samples dropped');
+  });
+
+  test("an OpenMetrics target's unit arrives as metadata and is stored as inferred", async () => {
+    const unit = await waitFor(
+      'the unit of bearing_temp_celsius from remote-write metadata',
+      30_000,
+      async () =>
+        (await vigil.store.metricUnits.list()).find((u) => u.metric === 'bearing_temp_celsius'),
+      logs,
+    );
+    assert.deepEqual(
+      [unit.unit, unit.source, unit.description],
+      ['°C', 'metadata', 'Bearing temperature.'],
+    );
   });
 });

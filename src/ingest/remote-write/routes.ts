@@ -24,6 +24,8 @@ import {
   mapWriteRequest,
   type LabelMapping,
 } from './mapping.js';
+import { MetadataUnitRecorder } from './metadata-units.js';
+import type { MetricUnitStore } from '../../store/store.js';
 
 /** The decoding limits (decode.ts), and the body as sent. */
 export interface RemoteWriteLimits extends FullDecodeLimits {
@@ -41,6 +43,8 @@ export interface RemoteWriteOptions {
   readonly registry: Registry;
   readonly mapping?: Partial<LabelMapping>;
   readonly limits?: Partial<RemoteWriteLimits>;
+  /** Where metadata units go (metadata-units.ts); none: metadata is ignored. */
+  readonly units?: Pick<MetricUnitStore, 'setInferred'>;
 }
 
 export const REMOTE_WRITE_PATH = '/api/v1/write';
@@ -83,6 +87,11 @@ export async function registerRemoteWriteRoutes(
   const { engine } = options;
   const mapping: LabelMapping = { ...defaultLabelMapping, ...options.mapping };
   const limits: RemoteWriteLimits = { ...defaultRemoteWriteLimits, ...options.limits };
+  // Family names are metric names only when the metric comes from __name__.
+  const units =
+    options.units !== undefined && mapping.metricLabel === '__name__'
+      ? new MetadataUnitRecorder(options.units)
+      : undefined;
   const samples = counter(
     options.registry,
     'vigil_remote_write_samples_total',
@@ -165,6 +174,10 @@ export async function registerRemoteWriteRoutes(
           );
         }
         const decoded = decodeWriteRequest(await decompress(body, limits), limits);
+        // Before the samples: a store failure here is a 503 that resends nothing ingested.
+        if (units !== undefined && decoded.metadata !== undefined) {
+          await units.record(decoded.metadata);
+        }
         const mapped = mapWriteRequest(decoded, mapping);
         for (const reason of ['stale', 'non_finite', 'duplicate'] as const) {
           if (mapped.skipped[reason] > 0) samples.inc({ result: reason }, mapped.skipped[reason]);

@@ -11,15 +11,18 @@ export function startVigil(
   options: {
     queueLimit?: number;
     mapping?: RemoteWriteOptions['mapping'];
+    /** Record metadata units into the service's store. */
+    units?: boolean;
     limits?: RemoteWriteOptions['limits'];
   } = {},
 ): Promise<RunningVigil> {
   return startTestService({
     ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
-    routes: ({ app, engine, registry }) =>
+    routes: ({ app, engine, registry, store }) =>
       registerRemoteWriteRoutes(app, {
         engine,
         registry,
+        ...(options.units === true ? { units: store.metricUnits } : {}),
         ...(options.mapping ? { mapping: options.mapping } : {}),
         ...(options.limits ? { limits: options.limits } : {}),
       }),

@@ -19,6 +19,7 @@ import { binaryCheckpoints } from './010-binary-checkpoints.js';
 import { incidents } from './011-incidents.js';
 import { seriesTags } from './012-series-tags.js';
 import { metricUnits } from './013-metric-units.js';
+import { metricUnitSources } from './014-metric-unit-sources.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -41,6 +42,7 @@ export const migrations: readonly Migration[] = [
   incidents,
   seriesTags,
   metricUnits,
+  metricUnitSources,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
