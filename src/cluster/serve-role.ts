@@ -31,6 +31,7 @@ import { registerStrategyRoutes } from '../server/strategy-routes.js';
 import { strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { storeOptions } from '../store/config.js';
 import { openStore } from '../store/open-store.js';
+import { applyConfigUnits } from '../server/metric-units-config.js';
 import { FeedHub, followBus } from './event-bus.js';
 import { IngestPublisher } from './ingest.js';
 import { LeaseKeeper } from './leases.js';
@@ -100,6 +101,9 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
     const kvm = new Kvm(nc);
     const announcements = await kvm.create(cluster.strategyBucket, { history: 1 });
     await storeStrategies(store, strategies, warnLater);
+    // Config-as-code units, as on a single process (every node's file should agree: last wins).
+    if (config.units !== undefined)
+      await applyConfigUnits(store.metricUnits, config.units, warnLater);
     const reloadFailures = strategyReloadFailuresCounter(registry);
     const onStrategyFailure = (strategy: string) => reloadFailures.inc({ strategy });
     const changes = await ClusterStrategies.open({
