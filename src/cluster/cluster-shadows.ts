@@ -6,11 +6,11 @@
  * Promotion goes through the cluster's strategy change path (cluster-strategies.ts).
  */
 import type { KV } from '@nats-io/kv';
-import { compileStrategy, isVectorStrategy } from '../core/strategy/compile.js';
 import { parseStrategy } from '../core/strategy/parse.js';
 import { compareShadow, type ShadowComparison } from '../engine/shadow/compare.js';
 import { shadowKeyPrefix } from '../engine/shadow/shadow-checkpoints.js';
 import {
+  checkShadowCandidate,
   countersToJson,
   loadCandidate,
   notFound,
@@ -52,40 +52,10 @@ export class ClusterShadows implements ShadowService {
   start(name: string, version?: number): Promise<ShadowRunView> {
     return this.serial(async () => {
       const candidate = await loadCandidate(this.store, name, version);
-      const label = `${candidate.name}@${candidate.version}`;
-      if (isVectorStrategy(candidate)) {
-        throw new VigilError(
-          'VIGIL_ERR_INPUT',
-          `${label} uses the vector detector '${candidate.detector.kind}': shadow runs take univariate strategies only`,
-        );
-      }
-      try {
-        compileStrategy(candidate);
-      } catch (error) {
-        throw new VigilError('VIGIL_ERR_INPUT', `${label} cannot be compiled: ${String(error)}`, {
-          cause: error,
-        });
-      }
-      const { strategies, fallback } = this.strategies.active();
-      if (
-        [...strategies, fallback].some(
-          (s) => s.name === candidate.name && s.version === candidate.version,
-        )
-      ) {
-        throw new VigilError(
-          'VIGIL_ERR_SHADOW_CONFLICT',
-          `${label} is the active version: shadow another version of ${candidate.name}`,
-        );
-      }
       const twin = (await this.store.shadows.list('running')).find(
         (r) => r.strategy === candidate.name && r.version === candidate.version,
       );
-      if (twin !== undefined) {
-        throw new VigilError(
-          'VIGIL_ERR_SHADOW_CONFLICT',
-          `${label} is already in shadow (run ${twin.id}): discard that run first`,
-        );
-      }
+      const label = checkShadowCandidate(candidate, this.strategies.active(), twin?.id);
       const run = await this.store.shadows.create({
         strategy: candidate.name,
         version: candidate.version,

@@ -115,6 +115,51 @@ export function countersToJson(
   return { ...plain(c, MAX_SAVED_SERIES), carried: plain(carried, MAX_SAVED_SERIES) };
 }
 
+/**
+ * What a shadow start checks before it stores a run, on a single process and on a cluster node:
+ * a univariate strategy that compiles, not the active version, not already in shadow (`twinRun`,
+ * the run shadowing it now). Returns the candidate's label.
+ * @throws VIGIL_ERR_INPUT, VIGIL_ERR_SHADOW_CONFLICT
+ */
+export function checkShadowCandidate(
+  candidate: Strategy,
+  active: { readonly strategies: readonly Strategy[]; readonly fallback: Strategy },
+  twinRun: number | undefined,
+): string {
+  const label = `${candidate.name}@${candidate.version}`;
+  if (isVectorStrategy(candidate)) {
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `${label} uses the vector detector '${candidate.detector.kind}': shadow runs take univariate strategies only`,
+    );
+  }
+  try {
+    compileStrategy(candidate);
+  } catch (error) {
+    throw new VigilError('VIGIL_ERR_INPUT', `${label} cannot be compiled: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  const { strategies, fallback } = active;
+  if (
+    [...strategies, fallback].some(
+      (s) => s.name === candidate.name && s.version === candidate.version,
+    )
+  ) {
+    throw new VigilError(
+      'VIGIL_ERR_SHADOW_CONFLICT',
+      `${label} is the active version: shadow another version of ${candidate.name}`,
+    );
+  }
+  if (twinRun !== undefined) {
+    throw new VigilError(
+      'VIGIL_ERR_SHADOW_CONFLICT',
+      `${label} is already in shadow (run ${twinRun}): discard that run first`,
+    );
+  }
+  return label;
+}
+
 /** A stored strategy version as a shadow candidate, or an error naming what is wrong. */
 export async function loadCandidate(
   store: Store,
@@ -237,41 +282,11 @@ export class ShadowManager implements ShadowService {
   start(name: string, version?: number): Promise<ShadowRunView> {
     return this.serial(async () => {
       const candidate = await loadCandidate(this.store, name, version);
-      const label = `${candidate.name}@${candidate.version}`;
-      if (isVectorStrategy(candidate)) {
-        throw new VigilError(
-          'VIGIL_ERR_INPUT',
-          `${label} uses the vector detector '${candidate.detector.kind}': shadow runs take univariate strategies only`,
-        );
-      }
-      try {
-        compileStrategy(candidate);
-      } catch (error) {
-        throw new VigilError('VIGIL_ERR_INPUT', `${label} cannot be compiled: ${String(error)}`, {
-          cause: error,
-        });
-      }
-      const { strategies, fallback } = this.engine.routing.active();
-      if (
-        [...strategies, fallback].some(
-          (s) => s.name === candidate.name && s.version === candidate.version,
-        )
-      ) {
-        throw new VigilError(
-          'VIGIL_ERR_SHADOW_CONFLICT',
-          `${label} is the active version: shadow another version of ${candidate.name}`,
-        );
-      }
       const current = this.engine.shadows.runs();
       const twin = current.find(
         (s) => s.strategy.name === candidate.name && s.strategy.version === candidate.version,
       );
-      if (twin !== undefined) {
-        throw new VigilError(
-          'VIGIL_ERR_SHADOW_CONFLICT',
-          `${label} is already in shadow (run ${twin.run}): discard that run first`,
-        );
-      }
+      const label = checkShadowCandidate(candidate, this.engine.routing.active(), twin?.run);
       const run = await this.store.shadows.create({
         strategy: candidate.name,
         version: candidate.version,
