@@ -33,6 +33,22 @@ const pageParams = {
   tag: str('`key:value`: only series whose points carried this tag (devices: with such a series)'),
 } as const;
 
+/** The query of one series over a time range, in buckets (`/v1/scores`, `/v1/band`). */
+export function seriesRangeQuery(bucketDescription: string) {
+  return {
+    type: 'object',
+    properties: {
+      device: { type: 'string' },
+      metric: { type: 'string' },
+      from: { type: 'string', description: 'ms or ISO 8601; default to − 1 h' },
+      to: { type: 'string', description: 'ms or ISO 8601; default now' },
+      bucket: { type: 'string', description: bucketDescription },
+    },
+    required: ['device', 'metric'],
+    additionalProperties: false,
+  } as const;
+}
+
 export const devicesRoute = {
   summary: 'Devices with at least one stored point, optionally one page of them, searched',
   description: `${pageText} \`q\` matches the device id.`,

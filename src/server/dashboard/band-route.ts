@@ -3,6 +3,7 @@
  * (expected-band.ts), for the series chart's shaded band. Recomputed from the stored points on
  * each request, so it covers any range and is there after a restart.
  */
+import { seriesRangeQuery } from '../schemas.js';
 import type { FastifyInstance } from 'fastify';
 import { VigilError } from '../../errors.js';
 import { errorResponses } from '../../http-api/error-schema.js';
@@ -31,18 +32,7 @@ export function registerBandRoute(
           'stored points (the window reaches back before `from`), so any range and any past ' +
           'has one. Buckets without points are omitted, as in `GET /v1/points`.',
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          properties: {
-            device: { type: 'string' },
-            metric: { type: 'string' },
-            from: { type: 'string', description: 'ms or ISO 8601; default to − 1 h' },
-            to: { type: 'string', description: 'ms or ISO 8601; default now' },
-            bucket: { type: 'string', description: 'ms, or 30s, 5m, 1h, 1d (default 1m)' },
-          },
-          required: ['device', 'metric'],
-          additionalProperties: false,
-        },
+        querystring: seriesRangeQuery('ms, or 30s, 5m, 1h, 1d (default 1m)'),
         response: {
           200: {
             type: 'object',

@@ -7,6 +7,7 @@
  * (src/auth/session-routes.ts) — and the dashboard's files at `/`.
  * Register after buildHttpServer and before listen.
  */
+import { seriesRangeQuery } from '../schemas.js';
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../auth/scope.js';
 import { AUTH_OFF, registerSessionRoutes } from '../../auth/session-routes.js';
@@ -228,18 +229,7 @@ export async function registerDashboard(
           'restart, from storage as the highest score and level per minute. With `bucket`, the ' +
           'highest score and level per bucket (aligned to the epoch).',
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          properties: {
-            device: { type: 'string' },
-            metric: { type: 'string' },
-            from: { type: 'string', description: 'ms or ISO 8601; default to − 1 h' },
-            to: { type: 'string', description: 'ms or ISO 8601; default now' },
-            bucket: { type: 'string', description: 'ms, or 30s, 5m, 1h, 1d' },
-          },
-          required: ['device', 'metric'],
-          additionalProperties: false,
-        },
+        querystring: seriesRangeQuery('ms, or 30s, 5m, 1h, 1d'),
         response: {
           200: anyObject(
             '`{device, metric, stored_before, times, score, level}`: scores before `stored_before` come from storage, one per minute',
