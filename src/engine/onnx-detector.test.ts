@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -197,6 +197,56 @@ describe('an onnx model that is missing', () => {
           });
           assert.equal(raw.kind === 'raw' ? raw.times.length : -1, 1_300, `${device}: all stored`);
         }
+      } finally {
+        await s.close();
+      }
+    });
+  }
+
+  for (const workers of [0, 2]) {
+    it(`removed while the service is down: the restart still starts, the device goes unscored (${workers} scoring workers)`, async () => {
+      const spoolDir = await mkdtemp(join(tmpdir(), 'vigil-onnx-gone-'));
+      tempDirs.push(spoolDir);
+      const model = `gone-ae-${workers}`;
+      await copyFile(join(MODEL_DIR, 'rig-ae.onnx'), join(MODEL_DIR, `${model}.onnx`));
+      const gone = parseStrategy(
+        [
+          'name: rigs-gone',
+          'version: 1',
+          'description: a model removed between two runs',
+          'trigger_rules:',
+          '  - device: "rig-*"',
+          'detector:',
+          '  kind: onnx',
+          `  params: { model: ${model}, training_points: 150, calibration_margin: 2 }`,
+          'threshold:',
+          '  kind: static',
+          '',
+        ].join('\n'),
+      );
+      const s = await store();
+      const options = { store: s, checkpointEveryMs: 0, strategies: [gone], workers };
+      try {
+        const first = await createEngine({ ...options, spoolDir });
+        await first.ingest(points(0, 200), 'test');
+        await first.close(); // checkpoints both rigs' groups
+        await unlink(join(MODEL_DIR, `${model}.onnx`));
+        const second = await createEngine({ ...options, spoolDir, scoreFeedPerSecond: 1e9 });
+        let scored = 0;
+        second.subscribe((item) => {
+          if (item.type === 'score') scored++;
+        });
+        await second.ingest(points(200, 100), 'test');
+        await second.close();
+        assert.equal(scored, 0, 'nothing scored without the model');
+        const raw = await s.querier.points({
+          device: 'rig-1',
+          metric: 'c',
+          from: BASE,
+          to: BASE + 300_000,
+          limit: 10_000,
+        });
+        assert.equal(raw.kind === 'raw' ? raw.times.length : -1, 300, 'every point stored');
       } finally {
         await s.close();
       }

@@ -173,7 +173,18 @@ export class ScoringShard {
       if (route === undefined) continue; // the main thread checked; defensive only
       if (item.kind === 'group') {
         if (!route.vector) continue;
-        const pipeline = restoreDevicePipeline(route.strategy, snapshot as DevicePipelineSnapshot);
+        let pipeline;
+        try {
+          pipeline = restoreDevicePipeline(route.strategy, snapshot as DevicePipelineSnapshot);
+        } catch (error) {
+          // E.g. its onnx model was removed while the service was down: the group starts afresh
+          // at its next point (group-build.ts), rather than the whole start failing.
+          process.emitWarning(
+            `device ${item.device}: its ${route.label} state cannot be restored and starts afresh: ${error instanceof Error ? error.message : String(error)}`,
+            { code: 'VIGIL_PIPELINE_BUILD_FAILED' },
+          );
+          continue;
+        }
         const group = newGroup(cp.key, item.device, route, pipeline);
         group.last = cp.eventTime;
         group.dirty = false;
