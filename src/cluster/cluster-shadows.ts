@@ -7,7 +7,7 @@
  */
 import type { KV } from '@nats-io/kv';
 import { parseStrategy } from '../core/strategy/parse.js';
-import { compareShadow, type ShadowComparison } from '../engine/shadow/compare.js';
+import type { ShadowComparison } from '../engine/shadow/compare.js';
 import { shadowKeyPrefix } from '../engine/shadow/shadow-checkpoints.js';
 import {
   checkShadowCandidate,
@@ -15,22 +15,20 @@ import {
   loadCandidate,
   notFound,
   savedCounters,
+  storedComparison,
   type PromoteResult,
   type ShadowRunView,
   type ShadowService,
 } from '../engine/shadow/shadow-manager.js';
 import { emptyCounters, type ShadowCounters } from '../engine/shadow/types.js';
 import { VigilError } from '../errors.js';
-import type { ShadowRun, Store, StoredEvent } from '../store/store.js';
+import type { ShadowRun, Store } from '../store/store.js';
 import type { ClusterStrategies } from './cluster-strategies.js';
 import {
   announceShadowRun,
   clusterShadowCounters,
   retireShadowRun,
 } from './shadow-announcements.js';
-
-/** Most events per side read for a comparison (as the single process). */
-const MAX_EVENTS = 10_000;
 
 export class ClusterShadows implements ShadowService {
   private chain: Promise<unknown> = Promise.resolve();
@@ -90,27 +88,7 @@ export class ClusterShadows implements ShadowService {
   async compare(id: number): Promise<ShadowRunView & { readonly comparison: ShadowComparison }> {
     const run = await this.getRun(id);
     const counters = await this.counters(run);
-    const candidate =
-      counters.firstTime === null
-        ? []
-        : await this.store.querier.events({ shadowRun: id, limit: MAX_EVENTS });
-    const active = counters.firstTime === null ? [] : await this.activeEvents(counters);
-    return { run, counters, comparison: compareShadow(counters, active, candidate) };
-  }
-
-  /** Live events on the shadowed series that started while the run scored them. */
-  private async activeEvents(c: ShadowCounters): Promise<StoredEvent[]> {
-    const from = c.firstTime as number;
-    const to = (c.lastTime as number) + 1;
-    const series = new Set(c.shadowed.map(([d, m]) => `${d}\u0000${m}`));
-    const events = await this.store.querier.events({ from, to, limit: MAX_EVENTS });
-    return events.filter(
-      (e) =>
-        e.metric !== null &&
-        e.start >= from &&
-        e.start < to &&
-        series.has(`${e.device}\u0000${e.metric}`),
-    );
+    return { run, counters, comparison: await storedComparison(this.store, id, counters) };
   }
 
   private running(run: ShadowRun): void {

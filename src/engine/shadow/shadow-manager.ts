@@ -9,7 +9,7 @@ import { isVectorStrategy, compileStrategy } from '../../core/strategy/compile.j
 import { parseStrategy } from '../../core/strategy/parse.js';
 import type { Strategy } from '../../core/strategy/schema.js';
 import { VigilError } from '../../errors.js';
-import type { JsonValue, ShadowRun, Store, StoredEvent } from '../../store/store.js';
+import type { JsonValue, ShadowRun, Store } from '../../store/store.js';
 import type { Engine } from '../engine.js';
 import type { ReloadResult, StrategySlots } from '../strategy-slots.js';
 import { compareShadow, type ShadowComparison } from './compare.js';
@@ -158,6 +158,30 @@ export function checkShadowCandidate(
     );
   }
   return label;
+}
+
+/**
+ * A run's comparison from what is stored: its candidate events against the live events on the
+ * series it shadowed that started while it scored them (single process and cluster nodes alike).
+ */
+export async function storedComparison(
+  store: Store,
+  id: number,
+  c: ShadowCounters,
+): Promise<ShadowComparison> {
+  if (c.firstTime === null) return compareShadow(c, [], []);
+  const candidate = await store.querier.events({ shadowRun: id, limit: MAX_EVENTS });
+  const from = c.firstTime;
+  const to = (c.lastTime as number) + 1;
+  const series = new Set(c.shadowed.map(([d, m]) => `${d}\u0000${m}`));
+  const active = (await store.querier.events({ from, to, limit: MAX_EVENTS })).filter(
+    (e) =>
+      e.metric !== null &&
+      e.start >= from &&
+      e.start < to &&
+      series.has(`${e.device}\u0000${e.metric}`),
+  );
+  return compareShadow(c, active, candidate);
 }
 
 /** A stored strategy version as a shadow candidate, or an error naming what is wrong. */
@@ -349,27 +373,7 @@ export class ShadowManager implements ShadowService {
       run.status === 'running'
         ? ((await this.countersOf([id])).get(id) as ShadowCounters)
         : savedCounters(run);
-    const candidate =
-      counters.firstTime === null
-        ? []
-        : await this.store.querier.events({ shadowRun: id, limit: MAX_EVENTS });
-    const active = counters.firstTime === null ? [] : await this.activeEvents(counters);
-    return { run, counters, comparison: compareShadow(counters, active, candidate) };
-  }
-
-  /** Live events on the shadowed series that started while the run scored them. */
-  private async activeEvents(c: ShadowCounters): Promise<StoredEvent[]> {
-    const from = c.firstTime as number;
-    const to = (c.lastTime as number) + 1;
-    const series = new Set(c.shadowed.map(([d, m]) => `${d}\u0000${m}`));
-    const events = await this.store.querier.events({ from, to, limit: MAX_EVENTS });
-    return events.filter(
-      (e) =>
-        e.metric !== null &&
-        e.start >= from &&
-        e.start < to &&
-        series.has(`${e.device}\u0000${e.metric}`),
-    );
+    return { run, counters, comparison: await storedComparison(this.store, id, counters) };
   }
 
   private async end(run: ShadowRun, status: 'promoted' | 'discarded'): Promise<ShadowRun> {
