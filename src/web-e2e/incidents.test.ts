@@ -223,9 +223,16 @@ describe('incidents: alerts, links and the incident page', { timeout: 180_000 },
   after(async () => {
     await browser?.close();
     await service?.stop();
-    am?.kill('SIGTERM');
+    // Alertmanager writes its data directory until it has exited: wait, then remove it.
+    if (am !== undefined && am.exitCode === null && am.signalCode === null) {
+      const exited = new Promise((resolve) => am?.once('exit', resolve));
+      am.kill('SIGTERM');
+      await exited;
+    }
     await new Promise<void>((resolve) => receiver?.close(() => resolve()));
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    if (dir !== undefined) {
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    }
   });
 
   test('when an alert arrives, the event and incident it names are readable', async () => {
