@@ -260,7 +260,13 @@ export async function serve(settings: ServeSettings): Promise<void> {
       // Imported only when configured (MQTT.js takes ~0.5 s); connects in the background, a
       // broker that is down is retried with backoff.
       const { startMqttSubscriber } = await import('../ingest/mqtt/subscriber.js');
-      const subscriber = await startMqttSubscriber({ engine, registry, log, config: mqtt });
+      const subscriber = await startMqttSubscriber({
+        engine,
+        registry,
+        log,
+        config: mqtt,
+        units: store.metricUnits,
+      });
       started('mqtt', () => subscriber.stop());
     }
     if (settings.demo) {

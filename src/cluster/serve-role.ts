@@ -256,7 +256,13 @@ export async function serveClusterRole(settings: ServeSettings): Promise<void> {
       // As in the single process; several ingest nodes share one `$share/…` subscription.
       const { startMqttSubscriber } = await import('../ingest/mqtt/subscriber.js');
       const mqtt = mqttConfig(config.mqtt);
-      const subscriber = await startMqttSubscriber({ engine, registry, log, config: mqtt });
+      const subscriber = await startMqttSubscriber({
+        engine,
+        registry,
+        log,
+        config: mqtt,
+        units: store.metricUnits,
+      });
       started('mqtt', () => subscriber.stop());
     }
     await leases?.begin();

@@ -101,6 +101,24 @@ describe('payloads', () => {
     );
   });
 
+  test('json units: per metric in either shape, base-unit words as symbols', () => {
+    assert.deepEqual(one('{"metrics":{"t":1,"p":2},"units":{"t":"celsius","p":" bar "}}').units, {
+      t: '°C',
+      p: 'bar',
+    });
+    // Flat: an object under `units` names units; a number under `units` is a metric.
+    const flat = one('{"t":1,"units":{"t":"°C"}}');
+    assert.deepEqual([flat.metrics, flat.units], [{ t: 1 }, { t: '°C' }]);
+    assert.deepEqual(one('{"units":3}').metrics, { units: 3 });
+    assert.equal(one('{"metrics":{"t":1},"units":null}').units, undefined);
+    const r = parsePayload(b('[{"v":1,"units":{"v":"m/s"}},{"v":2}]'), 'json');
+    assert.ok(Array.isArray(r));
+    assert.deepEqual(
+      r.map((x) => x.units),
+      [{ v: 'm/s' }, undefined],
+    );
+  });
+
   test('compact: metric=value,…[@ms], one reading per line', () => {
     assert.deepEqual(one('temp=21.5,hum=40@1767268800000'), {
       timestamp: 1767268800000,
@@ -125,6 +143,12 @@ describe('payloads', () => {
     ['{"v":1,"timestamp":"yesterday"}', 'json', /timestamp: "yesterday" is not ISO 8601/],
     ['{"v":1,"timestamp":{}}', 'json', /timestamp: expected ms since the epoch/],
     ['[]', 'json', /empty array/],
+    ['{"metrics":{"t":1},"units":["°C"]}', 'json', /^units: expected an object, found an array/],
+    ['{"metrics":{"t":1},"units":{"t":7}}', 'json', /^units\.t must be a string, found number/],
+    ['{"metrics":{"t":1},"units":{"t":" "}}', 'json', /^units\.t must not be empty/],
+    ['{"t":1,"units":{"t":"x\\u0007"}}', 'json', /^units\.t contains a control character at/],
+    [`{"t":1,"units":{"t":"${'k'.repeat(33)}"}}`, 'json', /^units\.t is 33 characters long/],
+    ['[{"t":1,"units":{"tmp":"°C"}}]', 'json', /^\[0\]\.units\.tmp: no metric tmp in this/],
     ['temp=hot', 'compact', /temp: "hot" is not a number/],
     ['temp', 'compact', /"temp": expected metric=value/],
     ['=1', 'compact', /missing metric name/],

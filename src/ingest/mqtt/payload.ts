@@ -6,6 +6,8 @@
 import { quoteInput } from '../../data/quote.js';
 import { invalidUtf8At } from '../utf8.js';
 import { setOwn } from '../../data/set-own.js';
+import { VigilError } from '../../errors.js';
+import { MAX_UNIT_LENGTH, unitSymbol, unitText } from '../../server/metric-units.js';
 
 export type PayloadFormat = 'json' | 'compact' | 'auto';
 
@@ -14,6 +16,8 @@ export interface Reading {
   readonly device_id: string | undefined;
   readonly metrics: Record<string, number>;
   readonly tags: Record<string, string> | undefined;
+  /** Units the payload declares for its metrics (`"units": {"temp": "°C"}`), if any. */
+  readonly units?: Record<string, string>;
 }
 
 /** Most readings in one payload (an array, or compact lines). */
@@ -62,6 +66,38 @@ function timestampOf(value: unknown, where: string): number | undefined | string
   return `${where}: expected ms since the epoch or ISO 8601, found ${kind(value)}`;
 }
 
+/**
+ * A JSON reading's `units` object: metric name → unit (as `PUT /v1/units` checks it, base-unit
+ * words as symbols). A unit for a metric the reading does not carry is an error too: it is
+ * most likely a misspelt name.
+ */
+function unitsOf(
+  value: unknown,
+  metrics: Record<string, number>,
+  where: string,
+): Record<string, string> | string {
+  if (!isRecord(value)) return `${where}units: expected an object, found ${kind(value)}`;
+  const units: Record<string, string> = {};
+  for (const [name, unit] of Object.entries(value)) {
+    const field = `${where}units.${key(name)}`;
+    if (!Object.hasOwn(metrics, name)) return `${field}: no metric ${key(name)} in this reading`;
+    try {
+      setOwn(units, name, unitSymbol(unitText(field, unit, MAX_UNIT_LENGTH)));
+    } catch (error) {
+      if (error instanceof VigilError) return error.message;
+      throw error;
+    }
+  }
+  return units;
+}
+
+/** The reading with its units, or why they cannot be read. */
+function withUnits(reading: Reading, units: unknown, where: string): Reading | string {
+  if (units === undefined || units === null) return reading;
+  const read = unitsOf(units, reading.metrics, where);
+  return typeof read === 'string' ? read : { ...reading, units: read };
+}
+
 function jsonReading(value: unknown, where: string, timestampField: string): Reading | string {
   // `where` prefixes field paths (`[3].`); whole-item problems name the item.
   const item = where === '' ? 'payload' : where.slice(0, -1);
@@ -94,14 +130,17 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
         setOwn(tags, k, v);
       }
     }
-    return { timestamp: ts, device_id: device, metrics, tags };
+    return withUnits({ timestamp: ts, device_id: device, metrics, tags }, value.units, where);
   }
-  // Flat: numbers are metrics.
+  // Flat: numbers are metrics; an object under `units` names their units.
   const metrics: Record<string, number> = {};
   let timestamp: number | undefined;
   let device: string | undefined;
+  let units: unknown;
   for (const [key, v] of Object.entries(value)) {
-    if (key === timestampField) {
+    if (key === 'units' && isRecord(v)) {
+      units = v;
+    } else if (key === timestampField) {
       const ts = timestampOf(v, `${where}${key}`);
       if (typeof ts === 'string') return ts;
       timestamp = ts;
@@ -114,7 +153,7 @@ function jsonReading(value: unknown, where: string, timestampField: string): Rea
     }
   }
   if (Object.keys(metrics).length === 0) return `${item}: no numeric value to score`;
-  return { timestamp, device_id: device, metrics, tags: undefined };
+  return withUnits({ timestamp, device_id: device, metrics, tags: undefined }, units, where);
 }
 
 function parseJson(text: string, timestampField: string): Reading[] | string {

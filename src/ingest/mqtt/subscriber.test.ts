@@ -86,6 +86,7 @@ async function subscribe(
     config: { url: BROKER, reconnectMinMs: 100, reconnectMaxMs: 1000, ...config, clientId },
     ...(options.log ? { log: logger(options.log) } : {}),
     clock: () => T0 + 999_000,
+    units: store.metricUnits,
   });
   subscribers.push(s);
   if (options.wait !== false) await s.ready();
@@ -190,6 +191,43 @@ describe('MQTT subscriber on the local Mosquitto', () => {
     assert.deepEqual((await waitStored('pump-3', 'temp', 1)).values, [1]);
     assert.deepEqual((await waitStored('pump-4', 'temp', 1)).times, [T0 + 999_000]);
     assert.ok(engine.stats().scored >= scoredBefore + 7, 'points were scored');
+  });
+
+  test('units a payload declares are stored once durable, never over a declared unit', async () => {
+    const metric = `flow-${RUN}`;
+    const declared = `head-${RUN}`;
+    await store.metricUnits.set(declared, 'm', 'set through the API');
+    await pub(
+      `${PREFIX}/plants/north/devices/pump-7/telemetry`,
+      JSON.stringify({
+        [metric]: 3.5,
+        [declared]: 7,
+        units: { [metric]: 'm³/h', [declared]: 'ft' },
+      }),
+    );
+    // A rejected message declares nothing.
+    await pub(
+      `${PREFIX}/points/x`,
+      JSON.stringify({ metrics: { [`ghost-${RUN}`]: 1 }, units: { [`ghost-${RUN}`]: 'V' } }),
+    );
+    await waitStored('pump-7', metric, 1);
+    const deadline = Date.now() + 10_000;
+    let units = await store.metricUnits.list();
+    while (!units.some((u) => u.metric === metric) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      units = await store.metricUnits.list();
+    }
+    const byMetric = new Map(units.map((u) => [u.metric, u]));
+    assert.deepEqual(
+      [byMetric.get(metric)?.unit, byMetric.get(metric)?.source],
+      ['m³/h', 'metadata'],
+    );
+    assert.deepEqual(
+      [byMetric.get(declared)?.unit, byMetric.get(declared)?.source],
+      ['m', 'api'],
+      'a declared unit keeps its place',
+    );
+    assert.equal(byMetric.get(`ghost-${RUN}`), undefined, 'the message had no device');
   });
 
   test('mosquitto_pub -l: a stream of 30 messages arrives in full and raises no errors', async () => {

@@ -17,6 +17,8 @@ import { compileSubscriptions, type MqttSubscriptionConfig } from './subscriptio
 import { exponentialDelay } from '../../timing/backoff.js';
 import { GroupCommit } from './group-commit.js';
 import { TopicRoutes } from './topic-routes.js';
+import type { MetricUnitStore } from '../../store/store.js';
+import { InferredUnitRecorder, type InferredUnit } from '../../server/unit-recorder.js';
 
 /**
  * Passed to MQTT.js's handleMessage callback: it then sends no PUBACK and reads the next
@@ -64,6 +66,8 @@ export interface MqttSubscriberOptions {
   readonly log?: MqttLogger;
   /** Receive time for readings without a timestamp (ms). */
   readonly clock?: () => number;
+  /** Where the units payloads declare go (as inferred units); none: they are not stored. */
+  readonly units?: Pick<MetricUnitStore, 'setInferred'>;
 }
 
 export interface MqttSubscriber {
@@ -256,8 +260,26 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   }
 
   const routes = new TopicRoutes(subscriptions);
+  const unitRecorder =
+    options.units === undefined ? undefined : new InferredUnitRecorder(options.units);
+  /** One write of units at a time, after their message is durable; failures are logged. */
+  let unitWrites = Promise.resolve();
+  function recordUnits(units: readonly InferredUnit[]): void {
+    if (unitRecorder === undefined) return;
+    unitWrites = unitWrites
+      .then(() => unitRecorder.record(units))
+      .catch((err: unknown) => {
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'mqtt: storing the units a payload declared failed',
+        );
+      });
+  }
+  /** The units the message `pointsOf` read last declared (undefined: none). */
+  let declaredUnits: InferredUnit[] | undefined;
 
   function pointsOf(topic: string, payload: Buffer): IngestPoint[] | undefined {
+    declaredUnits = undefined;
     const route = routes.route(topic);
     if (route === undefined) {
       rejected('topic', topic, 'matches no configured subscription');
@@ -277,6 +299,12 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     let receivedMs: number | undefined;
     const points: IngestPoint[] = [];
     for (const r of readings) {
+      if (r.units !== undefined) {
+        declaredUnits ??= [];
+        for (const [metric, unit] of Object.entries(r.units)) {
+          declaredUnits.push({ metric, unit, description: null });
+        }
+      }
       const device = route.device ?? r.device_id;
       if (device === undefined) {
         rejected(
@@ -311,6 +339,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     readonly messageId: number | undefined;
     /** The connection it came by. */
     readonly on: number;
+    /** Units its payload declared, stored once the message is durable. */
+    readonly units: readonly InferredUnit[] | undefined;
   }
 
   const group = new GroupCommit<Pending>({
@@ -320,6 +350,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
         rejected('points', m.topic, errors.map((e) => `[${e.index}] ${e.message}`).join('; '));
       }
       if (m.messageId !== undefined) puback(m.messageId, m.on);
+      if (m.units !== undefined && m.points.length > 0) recordUnits(m.units);
     },
     failed: (m, err) => failed(m.topic, err),
     maxMessages: config.maxGroupMessages ?? 2_000,
@@ -399,12 +430,12 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     if (points === undefined || stopping) {
       // Rejected: acknowledged in order behind the messages before it. Stopping: left unacked.
       if (points === undefined && ack && !stopping) {
-        group.add({ points: NO_POINTS, topic, messageId, on: connection });
+        group.add({ points: NO_POINTS, topic, messageId, on: connection, units: undefined });
       }
       callback(ack || stopping ? DEFERRED : undefined);
       return;
     }
-    group.add({ points, topic, messageId, on: connection });
+    group.add({ points, topic, messageId, on: connection, units: declaredUnits });
     if (!group.full()) callback(ack ? DEFERRED : undefined);
     else void group.room().then(() => callback(ack ? DEFERRED : undefined));
   };
@@ -419,6 +450,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       stopped.abort();
       group.drop();
       await group.settled();
+      await unitWrites;
       flushAcks();
       stopAcks = true;
       // Graceful first (the last PUBACK goes out, then DISCONNECT); forced if the broker is gone.

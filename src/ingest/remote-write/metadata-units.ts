@@ -4,7 +4,7 @@
  * stored as an inferred unit of the metric names its series take in Vigil, never over a unit
  * declared through the API or the config file. Only
  * with the default metric label (`__name__`): otherwise family names are not Vigil's metric
- * names. Each unit is written when it changes, not at every metadata send (once a minute).
+ * names. Written by the shared InferredUnitRecorder (when a unit changes, not at every send).
  */
 import {
   MAX_UNIT_DESCRIPTION_LENGTH,
@@ -12,14 +12,8 @@ import {
   unitSymbol,
   unitText,
 } from '../../server/metric-units.js';
-import type { MetricUnitStore } from '../../store/store.js';
+import type { InferredUnit } from '../../server/unit-recorder.js';
 import type { MetricMetadata } from './decode.js';
-
-export interface MetadataUnit {
-  readonly metric: string;
-  readonly unit: string;
-  readonly description: string | null;
-}
 
 const CONTROLS = /\p{Cc}+/gu;
 
@@ -41,8 +35,8 @@ function metricNames(m: MetricMetadata): string[] {
 }
 
 /** The units metadata declares, by metric name; entries without a valid unit are left out. */
-export function metadataUnits(metadata: readonly MetricMetadata[]): MetadataUnit[] {
-  const out: MetadataUnit[] = [];
+export function metadataUnits(metadata: readonly MetricMetadata[]): InferredUnit[] {
+  const out: InferredUnit[] = [];
   for (const m of metadata) {
     if (m.unit === '' || m.metricFamilyName === '') continue;
     let unit: string;
@@ -55,26 +49,4 @@ export function metadataUnits(metadata: readonly MetricMetadata[]): MetadataUnit
     for (const metric of metricNames(m)) out.push({ metric, unit, description: text });
   }
   return out;
-}
-
-/** Most metrics remembered as written; past it the memory starts again (a few more writes). */
-const REMEMBERED = 10_000;
-
-/** Writes metadata units to the store, skipping those already written unchanged. */
-export class MetadataUnitRecorder {
-  private readonly written = new Map<string, string>();
-
-  constructor(private readonly store: Pick<MetricUnitStore, 'setInferred'>) {}
-
-  async record(metadata: readonly MetricMetadata[]): Promise<void> {
-    for (const u of metadataUnits(metadata)) {
-      const key = `${u.unit}\0${u.description ?? ''}`;
-      if (this.written.get(u.metric) === key) continue;
-      // Not remembered when a declared unit kept its place: once it is removed, the next
-      // metadata send stores this one.
-      if (!(await this.store.setInferred(u.metric, u.unit, u.description))) continue;
-      if (this.written.size >= REMEMBERED) this.written.clear();
-      this.written.set(u.metric, key);
-    }
-  }
 }

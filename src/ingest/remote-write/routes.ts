@@ -24,7 +24,8 @@ import {
   mapWriteRequest,
   type LabelMapping,
 } from './mapping.js';
-import { MetadataUnitRecorder } from './metadata-units.js';
+import { metadataUnits } from './metadata-units.js';
+import { InferredUnitRecorder } from '../../server/unit-recorder.js';
 import type { MetricUnitStore } from '../../store/store.js';
 
 /** The decoding limits (decode.ts), and the body as sent. */
@@ -90,7 +91,7 @@ export async function registerRemoteWriteRoutes(
   // Family names are metric names only when the metric comes from __name__.
   const units =
     options.units !== undefined && mapping.metricLabel === '__name__'
-      ? new MetadataUnitRecorder(options.units)
+      ? new InferredUnitRecorder(options.units)
       : undefined;
   const samples = counter(
     options.registry,
@@ -176,7 +177,7 @@ export async function registerRemoteWriteRoutes(
         const decoded = decodeWriteRequest(await decompress(body, limits), limits);
         // Before the samples: a store failure here is a 503 that resends nothing ingested.
         if (units !== undefined && decoded.metadata !== undefined) {
-          await units.record(decoded.metadata);
+          await units.record(metadataUnits(decoded.metadata));
         }
         const mapped = mapWriteRequest(decoded, mapping);
         for (const reason of ['stale', 'non_finite', 'duplicate'] as const) {
