@@ -266,7 +266,14 @@ describe('incidents: alerts, links and the incident page', { timeout: 180_000 },
     await page.goto(hook.incidentLink);
     await page.locator('h1', { hasText: `Incident on ${DEVICE}` }).waitFor(WAIT);
     assert.equal(await page.locator('#incident-state').innerText(), 'firing');
-    await page.locator('.incident-events a', { hasText: hook.eventId }).waitFor(WAIT);
+    // Each event by when, metric, level and peak, linking to its page.
+    const row = page.locator(`.incident-events tr[data-event-id="${hook.eventId}"]`);
+    await row.locator('a', { hasText: 'temp' }).waitFor(WAIT);
+    assert.match(await row.innerText(), /^\d{4}-\d\d-\d\d[^\t]*\ttemp\t(alert|severe)\t/);
+    assert.equal(
+      await row.locator('a').first().getAttribute('href'),
+      `#/events/${encodeURIComponent(hook.eventId)}`,
+    );
     await page.screenshot({ path: path.join(shots, 'incident.png') });
   });
 

@@ -6,11 +6,12 @@
  * re-read on every live event: an incident is stored before the event that changed it is
  * streamed (docs/dashboard.md, "Incidents").
  */
-import { ApiError } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
-import { formatDuration, formatTime, toLocalInput } from '../format.js';
+import { formatDuration, formatNumber, formatTime, toLocalInput } from '../format.js';
 import { onLiveEvent } from '../live.js';
-import { unitSuffix } from '../units.js';
+import type { VigilEvent } from '../types.js';
+import { unitSuffix, unitsOf, withUnit } from '../units.js';
 import { eventHref, href, seriesHref, type Route } from '../router.js';
 
 export interface Incident {
@@ -329,6 +330,99 @@ export function renderIncidents(main: HTMLElement, route: Route): () => void {
   };
 }
 
+/** Most events an incident page reads and lists (the newest); the rest are counted. */
+const EVENTS_SHOWN = 50;
+
+/**
+ * The incident's events as a table — when, which metric, level, how long, peak score and value
+ * with its unit — read by id (`GET /v1/events/:id`). Closed events are read once per page; open
+ * ones again at every redraw (their end and peak still move).
+ */
+function eventsTable(
+  i: Incident,
+  known: Map<string, VigilEvent | 'missing'>,
+): { table: HTMLElement; more: HTMLElement | string } {
+  const ids = i.event_ids.slice(-EVENTS_SHOWN).reverse();
+  const body = h('tbody');
+  const rows = ids.map((id) => {
+    const tr = h(
+      'tr',
+      { 'data-event-id': id },
+      h('td', { colspan: 6 }, h('a', { href: eventHref(id) }, id)),
+    );
+    body.append(tr);
+    return tr;
+  });
+  const fill = (tr: HTMLElement, e: VigilEvent, units: Map<string, string>) => {
+    const values =
+      e.metric === null
+        ? Object.entries(e.peak.values)
+        : [[e.metric, e.peak.values[e.metric]] as const];
+    replaceChildren(
+      tr,
+      h('td', {}, h('a', { href: eventHref(e.id) }, formatTime(e.start))),
+      h(
+        'td',
+        {},
+        e.metric === null
+          ? 'all metrics'
+          : h('a', { href: seriesHref(e.device, e.metric, { from: e.start - 600_000 }) }, e.metric),
+      ),
+      h('td', {}, h('span', { class: `badge level-${e.level}` }, e.level)),
+      h('td', {}, e.end === null ? h('strong', {}, 'open') : formatDuration(e.end - e.start)),
+      h('td', { class: 'num' }, formatNumber(e.peak.score)),
+      h(
+        'td',
+        { class: 'num' },
+        values
+          .slice(0, 3)
+          .map(([m, v]) => (e.metric === null ? `${m} ` : '') + withUnit(v, units.get(m)))
+          .join(', ') || '—',
+      ),
+    );
+  };
+  void unitsOf(i.device).then(
+    (units) =>
+      Promise.all(
+        ids.map(async (id, k) => {
+          let e = known.get(id);
+          if (e === undefined || (e !== 'missing' && e.end === null)) {
+            e = await api.event(id).catch((err: unknown) => {
+              if (err instanceof ApiError && err.status === 404) return 'missing' as const;
+              throw err;
+            });
+            known.set(id, e);
+          }
+          if (e === 'missing') rows[k]!.append(h('td', { class: 'muted' }, 'no longer stored'));
+          else fill(rows[k]!, e, units);
+        }),
+      ).catch(() => undefined), // a failed read leaves that row as its id (a link)
+  );
+  return {
+    table: h(
+      'table',
+      { class: 'incident-events' },
+      h('caption', { class: 'sr-only' }, 'Events of this incident'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Start', 'Metric', 'Level', 'Duration', 'Peak score', 'Peak value'].map((c) =>
+            h('th', { scope: 'col' }, c),
+          ),
+        ),
+      ),
+      body,
+    ),
+    more:
+      i.event_ids.length > ids.length
+        ? h('p', { class: 'muted' }, `The newest ${ids.length} of ${i.event_ids.length} events.`)
+        : '',
+  };
+}
+
 /** `#/incidents/<id>`: the incident, its events and comments, and what to do about it. */
 export function renderIncident(main: HTMLElement, route: Route): () => void {
   const id = route.path[1] ?? '';
@@ -343,6 +437,7 @@ export function renderIncident(main: HTMLElement, route: Route): () => void {
     error.textContent = err instanceof Error ? err.message : String(err);
   };
 
+  const events = new Map<string, VigilEvent | 'missing'>();
   const act = (what: string, run: () => Promise<Incident>) =>
     run().then((i) => {
       error.hidden = true;
@@ -362,6 +457,7 @@ export function renderIncident(main: HTMLElement, route: Route): () => void {
     });
     const comment = h('textarea', { id: 'incident-comment', name: 'comment', rows: 3 });
     const resolved = i.state === 'resolved';
+    const listed = eventsTable(i, events);
     replaceChildren(
       body,
       h(
@@ -449,11 +545,8 @@ export function renderIncident(main: HTMLElement, route: Route): () => void {
         h('div', { class: 'field actions' }, h('button', { type: 'submit' }, 'Assign')),
       ),
       h('h2', {}, `Events (${i.event_ids.length})`),
-      h(
-        'ul',
-        { class: 'incident-events' },
-        i.event_ids.map((e) => h('li', {}, h('a', { href: eventHref(e) }, e))),
-      ),
+      listed.table,
+      listed.more,
       h('h2', {}, 'Comments'),
       i.comments.length === 0
         ? h('p', { class: 'muted' }, 'No comments yet.')
