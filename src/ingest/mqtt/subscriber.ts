@@ -26,6 +26,9 @@ import { InferredUnitRecorder, type InferredUnit } from '../../server/unit-recor
  */
 const DEFERRED = new Error('acknowledged by the group commit');
 
+/** Most declared units waiting to be stored (they are metadata: past it, dropped). */
+const MAX_QUEUED_UNITS = 50_000;
+
 /** The points of a rejected message (acknowledged in its turn, nothing stored). */
 const NO_POINTS: readonly IngestPoint[] = Object.freeze([]);
 
@@ -262,10 +265,27 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   const routes = new TopicRoutes(subscriptions);
   const unitRecorder =
     options.units === undefined ? undefined : new InferredUnitRecorder(options.units);
-  /** One write of units at a time, after their message is durable; failures are logged. */
+  /**
+   * One write of units at a time, after their message is durable; failures are logged. Units
+   * are metadata: past MAX_QUEUED_UNITS waiting (a publisher declaring new units faster than the
+   * store takes them), more are dropped rather than held in memory.
+   */
   let unitWrites = Promise.resolve();
+  let queuedUnits = 0;
+  let droppedUnits = false;
   function recordUnits(units: readonly InferredUnit[]): void {
     if (unitRecorder === undefined) return;
+    if (queuedUnits + units.length > MAX_QUEUED_UNITS) {
+      if (!droppedUnits)
+        log.warn(
+          { units: queuedUnits },
+          'mqtt: too many units waiting to be stored; dropping the newest',
+        );
+      droppedUnits = true;
+      return;
+    }
+    droppedUnits = false;
+    queuedUnits += units.length;
     unitWrites = unitWrites
       .then(() => unitRecorder.record(units))
       .catch((err: unknown) => {
@@ -273,7 +293,8 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
           { err: err instanceof Error ? err.message : String(err) },
           'mqtt: storing the units a payload declared failed',
         );
-      });
+      })
+      .finally(() => (queuedUnits -= units.length));
   }
   /** The units the message `pointsOf` read last declared (undefined: none). */
   let declaredUnits: InferredUnit[] | undefined;
