@@ -67,18 +67,44 @@ function byFault(rows: readonly [string, readonly RunResult[]][]): void {
   }
 }
 
+/** The value after `--name` on the command line, if any. */
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+/** `--only a,b`: keep the strategies named (detector kinds, or `multivariate (built-in)`). */
+function selected(strategies: [string, StrategyFor][]): [string, StrategyFor][] {
+  const only = option('--only')?.split(',');
+  return only ? strategies.filter(([name]) => only.some((o) => name.startsWith(o))) : strategies;
+}
+
+/** `--runs`: one line per run (F1, false alarms, delay, blame), to see where a table comes from. */
+function byRun(rows: readonly [string, readonly RunResult[]][]): void {
+  console.log('\nper run: F1 / false alarms (rows) / delay / blame');
+  for (const [name, results] of rows) {
+    for (const r of results) {
+      const s = summarise([r]);
+      console.log(
+        `${name} ${r.scenario}: F1 ${s.f1.toFixed(3)}, false ${r.counts.falsePositives}/${r.counts.normalRows}, delay ${Number.isNaN(r.delay) ? '—' : r.delay}, blame ${pct(s.blame)}`,
+      );
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const short = process.argv.includes('--short');
+  const longOnly = process.argv.includes('--long');
   const strategies = detectorStrategies();
   const builtIn = await resolveStrategy('multivariate');
   strategies.push(['multivariate (built-in)', () => builtIn]);
-  const suites: [string, Scenario[]][] = [
-    ['short runs (1,200 rows, 400 trained)', shortScenarios()],
-  ];
+  const suites: [string, Scenario[]][] = [];
+  if (!longOnly) suites.push(['short runs (1,200 rows, 400 trained)', shortScenarios()]);
   if (!short) suites.push(['long runs (3 days, 1 trained)', longScenarios()]);
-  const all: [string, RunResult[]][] = strategies.map(([name]) => [name, []]);
+  const chosen = selected(strategies);
+  const all: [string, RunResult[]][] = chosen.map(([name]) => [name, []]);
   for (const [title, scenarios] of suites) {
-    const rows: [string, RunResult[]][] = strategies.map(([name, strategy]) => [
+    const rows: [string, RunResult[]][] = chosen.map(([name, strategy]) => [
       name,
       scenarios.map((scenario) => evaluate(strategy(scenario), scenario)),
     ]);
@@ -86,6 +112,7 @@ async function main(): Promise<void> {
     rows.forEach(([, results], k) => all[k]![1].push(...results));
   }
   byFault(all);
+  if (process.argv.includes('--runs')) byRun(all);
   for (const [name, results] of all) {
     const missed = results.filter((r) => !r.caught).map((r) => r.scenario);
     if (missed.length > 0) console.log(`${name} missed: ${missed.join(', ')}`);
