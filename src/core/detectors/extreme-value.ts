@@ -24,6 +24,7 @@ import {
   type EnvelopeShape,
 } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
+import { FLOAT16_VALUES, toFloat16 } from '../stats/float16.js';
 import { ResidualCusum, cusumStateSchema } from '../stats/cusum.js';
 import type { CusumParams } from '../stats/cusum.js';
 import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
@@ -233,9 +234,12 @@ interface StoreLayout {
   /** The CUSUM's float64 scalars, and its tail's heap in the float32 region. */
   readonly cusumAt: number;
   readonly size: number;
+  /** The shape memory and its delay line, in the float16 region. */
   readonly shapeMemory: number;
   readonly shapeDelayRows: number;
   readonly shapeDelay: number;
+  /** The float16 slots. */
+  readonly size16: number;
   readonly envelope: number;
   readonly cusumHeap: number;
   /** The float32 slots before the seasonal offsets. */
@@ -270,9 +274,9 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const shapeRecent = recent + params.cooldown_points;
     const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
-    const shapeMemory = 4 * k;
+    const shapeMemory = 0;
     const shapeDelay = shapeMemory + params.shape_memory * w;
-    const envelope = shapeDelay + shapeDelayRows * w;
+    const envelope = 4 * k;
     const cusumAt = pendingRaw + CALIBRATED;
     const cusumHeap = hasEnvelope(params)
       ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
@@ -291,6 +295,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       shapeMemory,
       shapeDelayRows,
       shapeDelay,
+      size16: shapeDelay + shapeDelayRows * w,
       envelope,
       cusumHeap,
       size32: cusumHeap + (cusum ? cusum.tailSize : 0),
@@ -390,6 +395,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private store: Float64Array;
   /** The float32 region of the same buffer. */
   private store32: Float32Array;
+  /** The float16 region of the same buffer (bit patterns: `FLOAT16_VALUES` decodes). */
+  private store16: Uint16Array;
   private count = 0;
   /** Scored points (the calibration counts, in the store, are per calibrated piece). */
   private scored = 0;
@@ -420,9 +427,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const fastSlots = seasonSlotsOf(layout.season, state?.season);
     const slowSlots = seasonSlotsOf(layout.slowSeason, state?.slowSeason);
     const size32 = layout.size32 + fastSlots + slowSlots;
-    const buffer = new ArrayBuffer(layout.size * 8 + size32 * 4);
+    const buffer = new ArrayBuffer(layout.size * 8 + size32 * 4 + layout.size16 * 2);
     const store = (this.store = new Float64Array(buffer, 0, layout.size));
     const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, size32));
+    const store16 = (this.store16 = new Uint16Array(
+      buffer,
+      layout.size * 8 + size32 * 4,
+      layout.size16,
+    ));
     store[LOW] = Number.POSITIVE_INFINITY;
     store[HIGH] = Number.NEGATIVE_INFINITY;
     store[LAST] = Number.NaN;
@@ -469,6 +481,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       ): void => {
         for (let i = 0; i < n && i < from.length; i++) to[at + i] = from[i]!;
       };
+      const copy16 = (at: number, from: number[], n: number): void => {
+        for (let i = 0; i < n && i < from.length; i++) store16[at + i] = toFloat16(from[i]!);
+      };
       this.count = state.count;
       store[LOW] = state.low ?? Number.POSITIVE_INFINITY;
       store[HIGH] = state.high ?? Number.NEGATIVE_INFINITY;
@@ -483,10 +498,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       copy(store, layout.shapeRecent, state.shapeRecent, w);
       this.shapeHead = state.shapeHead % w;
       this.shapeCount = state.shapeCount;
-      copy(store32, layout.shapeMemory, state.shapeMemory, params.shape_memory * w);
+      copy16(layout.shapeMemory, state.shapeMemory, params.shape_memory * w);
       this.shapeMemoryCount = Math.min(state.shapeMemoryCount, params.shape_memory);
       this.shapeMemoryInserts = state.shapeMemoryInserts;
-      copy(store32, layout.shapeDelay, state.shapeDelay, layout.shapeDelayRows * w);
+      copy16(layout.shapeDelay, state.shapeDelay, layout.shapeDelayRows * w);
       this.shapeDelayInserts = state.shapeDelayInserts;
       store[SHAPE_SCALE] = state.shapeScale;
       this.shapeScaleCount = state.shapeScaleCount;
@@ -664,14 +679,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (n === 0) return Number.NaN;
     const w = this.params.shape_length;
     const cur = this.layout.shingle;
-    const mem = this.store32;
+    const mem = this.store16;
     const m0 = this.layout.shapeMemory;
     let best = Number.POSITIVE_INFINITY;
     for (let r = 0; r < n; r++) {
       const o = m0 + r * w;
       let d = 0;
       for (let k = 0; k < w; k++) {
-        const e = cur[k]! - mem[o + k]!;
+        const e = cur[k]! - FLOAT16_VALUES[mem[o + k]!]!;
         d += e * e;
         if (d >= best) break;
       }
@@ -702,7 +717,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (ready && this.shapeCount % p.shape_stride === 0) {
       // Through a delay line of shape_lag points into the FIFO memory.
       const rows = layout.shapeDelayRows;
-      const store32 = this.store32;
+      const store16 = this.store16;
       const slot = layout.shapeDelay + (this.shapeDelayInserts % rows) * w;
       if (this.shapeDelayInserts >= rows) {
         const r =
@@ -711,9 +726,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             : this.shapeMemoryInserts % p.shape_memory;
         this.shapeMemoryInserts++;
         const to = layout.shapeMemory + r * w;
-        for (let k = 0; k < w; k++) store32[to + k] = store32[slot + k]!;
+        for (let k = 0; k < w; k++) store16[to + k] = store16[slot + k]!;
       }
-      store32.set(layout.shingle, slot); // rounded to float32
+      const shingle = layout.shingle;
+      for (let k = 0; k < w; k++) store16[slot + k] = toFloat16(shingle[k]!);
       this.shapeDelayInserts++;
     }
   }
@@ -887,9 +903,13 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const old32 = this.store32;
     const oldFast = seasonSlots(old, SEASON);
     const oldSlow = seasonSlots(old, SLOW_SEASON);
-    const buffer = new ArrayBuffer(size * 8 + (size32 + fast + slow) * 4);
+    const size16 = this.layout.size16;
+    const buffer = new ArrayBuffer(size * 8 + (size32 + fast + slow) * 4 + size16 * 2);
     const store = new Float64Array(buffer, 0, size);
     const store32 = new Float32Array(buffer, size * 8, size32 + fast + slow);
+    const store16 = new Uint16Array(buffer, size * 8 + (size32 + fast + slow) * 4, size16);
+    store16.set(this.store16);
+    this.store16 = store16;
     store.set(old);
     store32.set(old32.subarray(0, size32));
     store32.fill(Number.NaN, size32);
@@ -974,6 +994,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const w = this.params.shape_length;
     const part = (from: Float64Array | Float32Array, at: number, n: number): number[] =>
       Array.from(from.subarray(at, at + n));
+    const part16 = (at: number, n: number): number[] =>
+      Array.from(this.store16.subarray(at, at + n), (h) => FLOAT16_VALUES[h]!);
     const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
     const state: ExtremeValueState = {
       count: this.count,
@@ -1005,10 +1027,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       shapeRecent: part(store, layout.shapeRecent, w),
       shapeHead: this.shapeHead,
       shapeCount: this.shapeCount,
-      shapeMemory: part(store32, layout.shapeMemory, this.params.shape_memory * w),
+      shapeMemory: part16(layout.shapeMemory, this.params.shape_memory * w),
       shapeMemoryCount: this.shapeMemoryCount,
       shapeMemoryInserts: this.shapeMemoryInserts,
-      shapeDelay: part(store32, layout.shapeDelay, layout.shapeDelayRows * w),
+      shapeDelay: part16(layout.shapeDelay, layout.shapeDelayRows * w),
       shapeDelayInserts: this.shapeDelayInserts,
       shapeScale: store[SHAPE_SCALE]!,
       shapeScaleCount: this.shapeScaleCount,
