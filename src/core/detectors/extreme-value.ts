@@ -132,6 +132,8 @@ const levelSeasonState = z.object({
   firstTime: finiteNumber.nullable(),
   level: finiteNumber.nullable(),
   offsets: z.array(finiteNumber.nullable()).nullable(),
+  /** Absent in snapshots from when offsets were float32 (see `seasonLoadOffsets`). */
+  step: finiteNumber.optional(),
 });
 
 const stateSchema = z.object({
@@ -426,14 +428,14 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       on && part?.offsets ? part.offsets.length : 0;
     const fastSlots = seasonSlotsOf(layout.season, state?.season);
     const slowSlots = seasonSlotsOf(layout.slowSeason, state?.slowSeason);
-    const size32 = layout.size32 + fastSlots + slowSlots;
-    const buffer = new ArrayBuffer(layout.size * 8 + size32 * 4 + layout.size16 * 2);
+    const size16 = layout.size16 + fastSlots + slowSlots;
+    const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4 + size16 * 2);
     const store = (this.store = new Float64Array(buffer, 0, layout.size));
-    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, size32));
+    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, layout.size32));
     const store16 = (this.store16 = new Uint16Array(
       buffer,
-      layout.size * 8 + size32 * 4,
-      layout.size16,
+      layout.size * 8 + layout.size32 * 4,
+      size16,
     ));
     store[LOW] = Number.POSITIVE_INFINITY;
     store[HIGH] = Number.NEGATIVE_INFINITY;
@@ -445,8 +447,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const k = params.tail_size;
     seasonInit(store, SEASON, layout.season ? state?.season : undefined);
     seasonInit(store, SLOW_SEASON, layout.slowSeason ? state?.slowSeason : undefined);
-    if (fastSlots > 0) seasonLoadOffsets(state!.season, store32, layout.size32);
-    if (slowSlots > 0) seasonLoadOffsets(state!.slowSeason, store32, layout.size32 + fastSlots);
+    if (fastSlots > 0) seasonLoadOffsets(state!.season, store, SEASON, store16, layout.size16);
+    if (slowSlots > 0) {
+      seasonLoadOffsets(state!.slowSeason, store, SLOW_SEASON, store16, layout.size16 + fastSlots);
+    }
     if (layout.envelopeShape) {
       const envelope = state?.envelope ?? undefined;
       envelopeInit(store32, layout.envelope, layout.envelopeShape, envelope);
@@ -854,12 +858,12 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   /** The prediction of the seasonal model at `s` (SEASON, SLOW_SEASON); NaN while unknown. */
   private expected(s: number, timeMs: number): number {
     const at = this.seasonOffsets(s);
-    return seasonExpected(this.store, s, this.store32, at, this.params.season_ms, timeMs);
+    return seasonExpected(this.store, s, this.store16, at, this.params.season_ms, timeMs);
   }
 
-  /** Where the slot offsets of the seasonal model at `s` start in `store32`. */
+  /** Where the slot offsets of the seasonal model at `s` start in `store16`. */
   private seasonOffsets(s: number): number {
-    const fast = this.layout.size32;
+    const fast = this.layout.size16;
     return s === SEASON ? fast : fast + seasonSlots(this.store, SEASON);
   }
 
@@ -883,7 +887,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     seasonLearn(
       this.store,
       s,
-      this.store32,
+      this.store16,
       this.seasonOffsets(s),
       p.season_ms,
       p.season_alpha,
@@ -898,25 +902,24 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
    * rest copied: once per series, at its second point, when the sampling interval gives the count.
    */
   private layOutSeasons(fast: number, slow: number): void {
-    const { size, size32 } = this.layout;
+    const { size, size32, size16 } = this.layout;
     const old = this.store;
-    const old32 = this.store32;
+    const old16 = this.store16;
     const oldFast = seasonSlots(old, SEASON);
     const oldSlow = seasonSlots(old, SLOW_SEASON);
-    const size16 = this.layout.size16;
-    const buffer = new ArrayBuffer(size * 8 + (size32 + fast + slow) * 4 + size16 * 2);
+    const buffer = new ArrayBuffer(size * 8 + size32 * 4 + (size16 + fast + slow) * 2);
     const store = new Float64Array(buffer, 0, size);
-    const store32 = new Float32Array(buffer, size * 8, size32 + fast + slow);
-    const store16 = new Uint16Array(buffer, size * 8 + (size32 + fast + slow) * 4, size16);
-    store16.set(this.store16);
-    this.store16 = store16;
+    const store32 = new Float32Array(buffer, size * 8, size32);
+    const store16 = new Uint16Array(buffer, size * 8 + size32 * 4, size16 + fast + slow);
     store.set(old);
-    store32.set(old32.subarray(0, size32));
-    store32.fill(Number.NaN, size32);
-    store32.set(old32.subarray(size32, size32 + oldFast), size32);
-    store32.set(old32.subarray(size32 + oldFast, size32 + oldFast + oldSlow), size32 + fast);
+    store32.set(this.store32);
+    // New offset slots are zero: unseen.
+    store16.set(old16.subarray(0, size16));
+    store16.set(old16.subarray(size16, size16 + oldFast), size16);
+    store16.set(old16.subarray(size16 + oldFast, size16 + oldFast + oldSlow), size16 + fast);
     this.store = store;
     this.store32 = store32;
+    this.store16 = store16;
   }
 
   /**
@@ -1006,10 +1009,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       lowerTail: this.state64(layout.lower),
       runTail: this.state32(RUN_TAIL),
       season: layout.season
-        ? seasonState(store, SEASON, store32, this.seasonOffsets(SEASON))
+        ? seasonState(store, SEASON, this.store16, this.seasonOffsets(SEASON))
         : EMPTY_SEASON,
       slowSeason: layout.slowSeason
-        ? seasonState(store, SLOW_SEASON, store32, this.seasonOffsets(SLOW_SEASON))
+        ? seasonState(store, SLOW_SEASON, this.store16, this.seasonOffsets(SLOW_SEASON))
         : EMPTY_SEASON,
       disagreementTail: this.state32(DISAGREEMENT_TAIL),
       recent: part(store, layout.recent, this.params.cooldown_points),
