@@ -272,8 +272,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const tail = PeaksOverThreshold.slots(k);
     const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
     const upper = TAILS32 + 4 * SCALARS;
-    const recent = upper + 2 * tail;
-    const shapeRecent = recent + params.cooldown_points;
+    const shapeRecent = upper + 2 * tail;
     const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
     const shapeMemory = 0;
@@ -288,7 +287,6 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       tail,
       upper,
       lower: upper + tail,
-      recent,
       shapeRecent,
       exceedances,
       pendingRaw,
@@ -300,7 +298,8 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       size16: shapeDelay + shapeDelayRows * w,
       envelope,
       cusumHeap,
-      size32: cusumHeap + (cusum ? cusum.tailSize : 0),
+      recent: cusumHeap + (cusum ? cusum.tailSize : 0),
+      size32: cusumHeap + (cusum ? cusum.tailSize : 0) + params.cooldown_points,
       season: params.season_ms > 0,
       slowSeason: params.season_ms > 0 && params.slow_level_alpha > 0,
       envelopeShape: hasEnvelope(params)
@@ -491,7 +490,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       this.count = state.count;
       store[LOW] = state.low ?? Number.POSITIVE_INFINITY;
       store[HIGH] = state.high ?? Number.NEGATIVE_INFINITY;
-      copy(store, layout.recent, state.recent, params.cooldown_points);
+      copy(store32, layout.recent, state.recent, params.cooldown_points);
       this.recentHead = state.recentHead % Math.max(1, params.cooldown_points);
       store[LAST] = state.last ?? Number.NaN;
       this.run = state.run;
@@ -566,7 +565,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store.set(SCRATCH.raw, this.layout.pendingRaw);
     const from = this.layout.recent;
     const to = from + this.params.cooldown_points;
-    for (let i = from; i < to; i++) if (!(evidence > store[i]!)) return 0;
+    const recent = this.store32;
+    for (let i = from; i < to; i++) if (!(evidence > recent[i]!)) return 0;
     return evidence;
   }
 
@@ -599,7 +599,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store[PENDING_TIME] = Number.NaN;
     const cooldown = this.params.cooldown_points;
     if (cooldown > 0) {
-      store[layout.recent + this.recentHead] = evidence;
+      this.store32[layout.recent + this.recentHead] = evidence;
       this.recentHead = (this.recentHead + 1) % cooldown;
     }
     if (this.params.calibration && this.count >= this.params.warmup) {
@@ -1015,7 +1015,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         ? seasonState(store, SLOW_SEASON, this.store16, this.seasonOffsets(SLOW_SEASON))
         : EMPTY_SEASON,
       disagreementTail: this.state32(DISAGREEMENT_TAIL),
-      recent: part(store, layout.recent, this.params.cooldown_points),
+      recent: part(store32, layout.recent, this.params.cooldown_points),
       recentHead: this.recentHead,
       last: Number.isNaN(store[LAST]!) ? null : store[LAST]!,
       run: this.run,
