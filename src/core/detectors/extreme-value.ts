@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
 import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-threshold.js';
+import { float32Up } from '../stats/float32.js';
 import {
   SEASON_SCALARS,
   seasonExpected,
@@ -173,6 +174,11 @@ const stateSchema = z.object({
   shapeDelayInserts: z.int().nonnegative(),
   shapeScale: finiteNumber,
   shapeScaleCount: z.int().nonnegative(),
+  /**
+   * The value tails' reference (see VALUE_REFERENCE); absent in snapshots from when they held the
+   * values themselves, and before the first point.
+   */
+  valueReference: finiteNumber.optional(),
   /** Absent in snapshots from before the CUSUM: it then starts afresh. */
   cusum: cusumStateSchema.optional(),
 });
@@ -182,7 +188,6 @@ type PotState = z.infer<typeof potState>;
 
 /** Float64 scalars of a tail whose heap is in the float32 region. */
 const SCALARS = PeaksOverThreshold.SCALARS;
-const POT64 = PeaksOverThreshold;
 const POT32 = PeaksOverThreshold32;
 
 /** Float64 scalars of a detector, at the start of its store. */
@@ -199,8 +204,14 @@ const PENDING_EVIDENCE = 6;
 const PENDING_SHAPE = 7;
 /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
 const SHAPE_SCALE = 8;
+/**
+ * The value tails hold value - VALUE_REFERENCE (upper) and VALUE_REFERENCE - value (lower), in
+ * float32 rounded up: their precision is relative to how far values stray from the first one, not
+ * to the series' magnitude, and a value equal to one in the tail is still not above it.
+ */
+const VALUE_REFERENCE = 9;
 /** The scalars of the two level + season models (fast level, slow level). */
-const SEASON = 9;
+const SEASON = 10;
 const SLOW_SEASON = SEASON + SEASON_SCALARS;
 const SCALAR_SLOTS = SLOW_SEASON + SEASON_SCALARS;
 /** The float32-heap tails, in this order (their scalars from TAILS32, heaps from 0 in store32). */
@@ -209,12 +220,18 @@ const RESIDUAL_TAIL = 0;
 const RUN_TAIL = 1;
 const DISAGREEMENT_TAIL = 2;
 const SHAPE_TAIL = 3;
+/** Tails of values (upper) and of negated values (lower), relative to VALUE_REFERENCE. */
+const UPPER_TAIL = 4;
+const LOWER_TAIL = 5;
+const TAILS = 6;
 const TAILS32 = SCALAR_SLOTS;
 /** Where the scalars of each float32-heap tail start in the store. */
 const TAIL_RESIDUAL = TAILS32 + RESIDUAL_TAIL * SCALARS;
 const TAIL_RUN = TAILS32 + RUN_TAIL * SCALARS;
 const TAIL_DISAGREEMENT = TAILS32 + DISAGREEMENT_TAIL * SCALARS;
 const TAIL_SHAPE = TAILS32 + SHAPE_TAIL * SCALARS;
+const TAIL_UPPER = TAILS32 + UPPER_TAIL * SCALARS;
+const TAIL_LOWER = TAILS32 + LOWER_TAIL * SCALARS;
 
 /**
  * Offsets of the parts of a detector's store; one layout per params object, shared. The store is
@@ -226,9 +243,6 @@ const TAIL_SHAPE = TAILS32 + SHAPE_TAIL * SCALARS;
  * allocated again then, with room for them).
  */
 interface StoreLayout {
-  readonly tail: number;
-  readonly upper: number;
-  readonly lower: number;
   readonly recent: number;
   readonly shapeRecent: number;
   readonly exceedances: number;
@@ -269,24 +283,19 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
   if (layout === undefined) {
     const w = params.shape_length;
     const k = params.tail_size;
-    const tail = PeaksOverThreshold.slots(k);
     const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
-    const upper = TAILS32 + 4 * SCALARS;
-    const shapeRecent = upper + 2 * tail;
+    const shapeRecent = TAILS32 + TAILS * SCALARS;
     const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
     const shapeMemory = 0;
     const shapeDelay = shapeMemory + params.shape_memory * w;
-    const envelope = 4 * k;
+    const envelope = TAILS * k;
     const cusumAt = pendingRaw + CALIBRATED;
     const cusumHeap = hasEnvelope(params)
       ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
       : envelope;
     const cusum = cusumParamsOf(params);
     layout = {
-      tail,
-      upper,
-      lower: upper + tail,
       shapeRecent,
       exceedances,
       pendingRaw,
@@ -443,6 +452,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store[PENDING_TIME] = Number.NaN;
     store[PENDING_VALUE] = Number.NaN;
     store[PENDING_SHAPE] = Number.NaN;
+    store[VALUE_REFERENCE] = Number.NaN;
     const k = params.tail_size;
     seasonInit(store, SEASON, layout.season ? state?.season : undefined);
     seasonInit(store, SLOW_SEASON, layout.slowSeason ? state?.slowSeason : undefined);
@@ -463,8 +473,15 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       load32(RUN_TAIL, state.runTail);
       load32(DISAGREEMENT_TAIL, state.disagreementTail);
       load32(SHAPE_TAIL, state.shapeTail);
-      POT64.load(store, layout.upper, store, layout.upper + 3, k, state.upperTail);
-      POT64.load(store, layout.lower, store, layout.lower + 3, k, state.lowerTail);
+      // Before the value reference, value tails held the values themselves (the lower: negated).
+      const ref = state.valueReference ?? state.last ?? Number.NaN;
+      store[VALUE_REFERENCE] = ref;
+      const relative = (part: PotState, sign: 1 | -1): PotState =>
+        state.valueReference === undefined
+          ? { ...part, heap: part.heap.map((v) => float32Up(v - sign * ref)) }
+          : part;
+      load32(UPPER_TAIL, relative(state.upperTail, 1));
+      load32(LOWER_TAIL, relative(state.lowerTail, -1));
       if (layout.cusum && state.cusum) {
         ResidualCusum.load(
           store,
@@ -540,19 +557,6 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return POT32.stateOf(this.store, TAILS32 + i * SCALARS, this.store32, i * k);
   }
 
-  private add64(at: number, f: number): void {
-    POT64.addTo(this.store, at, this.store, at + 3, this.params.tail_size, f);
-  }
-
-  private edge64(at: number, log10p: number, scaleFloor: number): number | null {
-    const k = this.params.tail_size;
-    return POT64.edgeOf(this.store, at, this.store, at + 3, k, 0, log10p, scaleFloor);
-  }
-
-  private state64(at: number): PotState {
-    return POT64.stateOf(this.store, at, this.store, at + 3);
-  }
-
   score(timeMs: number, value: number): number {
     if (value - value !== 0) return 0;
     const shape = this.shapeDistance(value);
@@ -621,8 +625,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     }
     if (layout.slowSeason)
       this.learnSeason(SLOW_SEASON, this.params.slow_level_alpha, timeMs, value);
-    this.add64(layout.upper, value);
-    this.add64(layout.lower, -value);
+    const ref = this.store[VALUE_REFERENCE]!;
+    const reference = ref === ref ? ref : (this.store[VALUE_REFERENCE] = value);
+    this.add32(UPPER_TAIL, float32Up(value - reference));
+    this.add32(LOWER_TAIL, float32Up(reference - value));
     if (layout.season) this.learnSeason(SEASON, this.params.level_alpha, timeMs, value);
     if (layout.envelopeShape) {
       envelopeAdd(this.store32, layout.envelope, layout.envelopeShape, timeMs, value);
@@ -771,13 +777,33 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const residual = this.residual(timeMs, value);
     const s32 = this.store32;
     const k = this.params.tail_size;
-    const { upper, lower } = this.layout;
     out[RESIDUAL] =
       residual === residual
         ? POT32.surpriseOf(store, TAIL_RESIDUAL, s32, 0, k, 0, residual, floor, minCount)
         : 0;
-    out[UPPER] = POT64.surpriseOf(store, upper, store, upper + 3, k, 0, value, floor, minCount);
-    out[LOWER] = POT64.surpriseOf(store, lower, store, lower + 3, k, 0, -value, floor, minCount);
+    const ref = store[VALUE_REFERENCE]!;
+    out[UPPER] = POT32.surpriseOf(
+      store,
+      TAIL_UPPER,
+      s32,
+      4 * k,
+      k,
+      0,
+      value - ref,
+      floor,
+      minCount,
+    );
+    out[LOWER] = POT32.surpriseOf(
+      store,
+      TAIL_LOWER,
+      s32,
+      5 * k,
+      k,
+      0,
+      ref - value,
+      floor,
+      minCount,
+    );
     out[STUCK] =
       value === store[LAST] && this.run + 1 > this.params.stuck_factor * this.longestRun
         ? POT32.surpriseOf(store, TAIL_RUN, s32, k, k, 1, this.run + 1, 0, 0)
@@ -954,10 +980,11 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const envLow = hasEnvelope ? envelopeBounds.low : Number.POSITIVE_INFINITY;
     let lower = Number.NEGATIVE_INFINITY;
     let upper = Number.POSITIVE_INFINITY;
-    const upperEdge = this.edge64(this.layout.upper, boundary + this.correction(UPPER), floor);
-    if (upperEdge !== null) upper = Math.min(upper, Math.max(upperEdge, envHigh));
-    const lowerEdge = this.edge64(this.layout.lower, boundary + this.correction(LOWER), floor);
-    if (lowerEdge !== null) lower = Math.max(lower, Math.min(-lowerEdge, envLow));
+    const ref = store[VALUE_REFERENCE]!;
+    const upperEdge = this.edge32(UPPER_TAIL, boundary + this.correction(UPPER), floor);
+    if (upperEdge !== null) upper = Math.min(upper, Math.max(ref + upperEdge, envHigh));
+    const lowerEdge = this.edge32(LOWER_TAIL, boundary + this.correction(LOWER), floor);
+    if (lowerEdge !== null) lower = Math.max(lower, Math.min(ref - lowerEdge, envLow));
     const residualEdge = this.edge32(RESIDUAL_TAIL, boundary + this.correction(RESIDUAL), floor);
     if (expected !== null && residualEdge !== null) {
       let from = expected - residualEdge;
@@ -1005,8 +1032,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       low: finiteOrNull(store[LOW]!),
       high: finiteOrNull(store[HIGH]!),
       residualTail: this.state32(RESIDUAL_TAIL),
-      upperTail: this.state64(layout.upper),
-      lowerTail: this.state64(layout.lower),
+      upperTail: this.state32(UPPER_TAIL),
+      lowerTail: this.state32(LOWER_TAIL),
+      ...(Number.isNaN(store[VALUE_REFERENCE]!) ? {} : { valueReference: store[VALUE_REFERENCE]! }),
       runTail: this.state32(RUN_TAIL),
       season: layout.season
         ? seasonState(store, SEASON, this.store16, this.seasonOffsets(SEASON))
