@@ -477,9 +477,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       const ref = state.valueReference ?? state.last ?? Number.NaN;
       store[VALUE_REFERENCE] = ref;
       const relative = (part: PotState, sign: 1 | -1): PotState =>
-        state.valueReference === undefined
-          ? { ...part, heap: part.heap.map((v) => float32Up(v - sign * ref)) }
-          : part;
+        state.valueReference === undefined ? moved(part, (v) => float32Up(v - sign * ref)) : part;
       load32(UPPER_TAIL, relative(state.upperTail, 1));
       load32(LOWER_TAIL, relative(state.lowerTail, -1));
       if (layout.cusum && state.cusum) {
@@ -1089,6 +1087,12 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
     return new ExtremeValueDetector(sharedParams(EXTREME_VALUE_KIND, params), state);
   },
 };
+
+/** A tail state with each heap value mapped by the monotone `to` (the sum follows the heap). */
+function moved(part: PotState, to: (v: number) => number): PotState {
+  const heap = part.heap.map(to);
+  return { heap, sum: heap.reduce((a, b) => a + b, 0), seen: part.seen };
+}
 
 /**
  * A snapshot made before the level-shift CUSUM existed has no `cusum_k` in its params: it keeps
