@@ -20,8 +20,11 @@ import {
   envelopeBounds,
   envelopeInit,
   envelopeRead,
-  envelopeSlots,
+  envelopeCodeSlots,
+  envelopeDaySlots,
   envelopeState,
+  ENVELOPE_SCALARS,
+  type EnvelopeAt,
   type EnvelopeShape,
 } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
@@ -157,8 +160,11 @@ const stateSchema = z.object({
   envelope: z
     .object({
       days: z.array(z.int().nullable()),
+      /** Whole steps from `reference` when `step` is given; else (older snapshots) the bounds. */
       highs: z.array(finiteNumber.nullable()),
       lows: z.array(finiteNumber.nullable()),
+      reference: finiteNumber.optional(),
+      step: finiteNumber.optional(),
     })
     .nullable(),
   exceedances: z.array(z.int().nonnegative()),
@@ -213,7 +219,9 @@ const VALUE_REFERENCE = 9;
 /** The scalars of the two level + season models (fast level, slow level). */
 const SEASON = 10;
 const SLOW_SEASON = SEASON + SEASON_SCALARS;
-const SCALAR_SLOTS = SLOW_SEASON + SEASON_SCALARS;
+/** The seasonal envelope's reference and step. */
+const ENVELOPE = SLOW_SEASON + SEASON_SCALARS;
+const SCALAR_SLOTS = ENVELOPE + ENVELOPE_SCALARS;
 /** The float32-heap tails, in this order (their scalars from TAILS32, heaps from 0 in store32). */
 const RESIDUAL_TAIL = 0;
 /** Lengths of runs of identical values (scale floor: one point). */
@@ -256,7 +264,9 @@ interface StoreLayout {
   readonly shapeDelay: number;
   /** The float16 slots. */
   readonly size16: number;
+  /** The envelope's day rows (float32 region) and bounds (16-bit region). */
   readonly envelope: number;
+  readonly envelopeCodes: number;
   readonly cusumHeap: number;
   /** The float32 slots before the seasonal offsets. */
   readonly size32: number;
@@ -290,9 +300,10 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
     const shapeMemory = 0;
     const shapeDelay = shapeMemory + params.shape_memory * w;
     const envelope = TAILS * k;
+    const envelopeCodes = shapeDelay + shapeDelayRows * w;
     const cusumAt = pendingRaw + CALIBRATED;
     const cusumHeap = hasEnvelope(params)
-      ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
+      ? envelope + envelopeDaySlots(params.envelope_days)
       : envelope;
     const cusum = cusumParamsOf(params);
     layout = {
@@ -304,7 +315,10 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       shapeMemory,
       shapeDelayRows,
       shapeDelay,
-      size16: shapeDelay + shapeDelayRows * w,
+      envelopeCodes,
+      size16: hasEnvelope(params)
+        ? envelopeCodes + envelopeCodeSlots(params.envelope_days, params.envelope_buckets)
+        : envelopeCodes,
       envelope,
       cusumHeap,
       recent: cusumHeap + (cusum ? cusum.tailSize : 0),
@@ -351,6 +365,14 @@ const SCRATCH = {
   pieces: new Float64Array(8), // PIECE_NAMES.length (declared below)
   raw: new Float64Array(5), // CALIBRATED
   shingles: new Map<number, Float64Array>(),
+  envelope: {
+    scalars: new Float64Array(0),
+    s: 0,
+    days: new Float32Array(0),
+    d: 0,
+    codes: new Uint16Array(0),
+    c: 0,
+  } as EnvelopeAt,
 };
 
 function scratchShingle(length: number): Float64Array {
@@ -462,7 +484,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     }
     if (layout.envelopeShape) {
       const envelope = state?.envelope ?? undefined;
-      envelopeInit(store32, layout.envelope, layout.envelopeShape, envelope);
+      envelopeInit(this.envelopeAt(), layout.envelopeShape, envelope);
     }
     if (state) {
       // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
@@ -524,6 +546,18 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       store[SHAPE_SCALE] = state.shapeScale;
       this.shapeScaleCount = state.shapeScaleCount;
     }
+  }
+
+  /** Where the envelope's parts are now (the shared SCRATCH.envelope, filled for one call). */
+  private envelopeAt(): EnvelopeAt {
+    const at = SCRATCH.envelope;
+    at.scalars = this.store;
+    at.s = ENVELOPE;
+    at.days = this.store32;
+    at.d = this.layout.envelope;
+    at.codes = this.store16;
+    at.c = this.layout.envelopeCodes;
+    return at;
   }
 
   /** The kind, from the prototype (one field less per series). */
@@ -629,7 +663,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     this.add32(LOWER_TAIL, float32Up(reference - value));
     if (layout.season) this.learnSeason(SEASON, this.params.level_alpha, timeMs, value);
     if (layout.envelopeShape) {
-      envelopeAdd(this.store32, layout.envelope, layout.envelopeShape, timeMs, value);
+      envelopeAdd(this.envelopeAt(), layout.envelopeShape, timeMs, value);
     }
     this.learnShape(value, shape);
     // Read again: laying out the seasonal slots (at the second point) allocates a new store.
@@ -822,7 +856,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const envelope = this.layout.envelopeShape;
     let inEnvelope = false;
     if (envelope) {
-      envelopeRead(this.store32, this.layout.envelope, envelope, timeMs);
+      envelopeRead(this.envelopeAt(), envelope, timeMs);
       const { high, low } = envelopeBounds;
       if (value <= high) out[UPPER] = 0;
       if (value >= low) out[LOWER] = 0;
@@ -1048,7 +1082,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       longestRun: this.longestRun,
       step: finiteOrNull(store[STEP]!),
       envelope: layout.envelopeShape
-        ? envelopeState(store32, layout.envelope, layout.envelopeShape)
+        ? envelopeState(this.envelopeAt(), layout.envelopeShape)
         : null,
       exceedances: part(store, layout.exceedances, CALIBRATED),
       scored: this.scored,
