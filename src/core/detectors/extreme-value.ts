@@ -1105,6 +1105,45 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   }
 }
 
+/**
+ * Bytes of a series' buffer by part, for `params` (parsed) and the seasonal models' slot count
+ * (the period over the sampling interval, capped): what `bench:detectors --breakdown` prints.
+ */
+export function extremeValueStoreBytes(
+  params: ExtremeValueParams,
+  seasonSlots: number,
+): { part: string; bytes: number }[] {
+  const layout = layoutOf(params);
+  const w = params.shape_length;
+  const k = params.tail_size;
+  const envelope = layout.envelopeShape;
+  const models = (layout.season ? 1 : 0) + (layout.slowSeason ? 1 : 0);
+  const parts = [
+    {
+      part: 'float64: scalars (range, pending evidence, seasonal models, envelope)',
+      bytes: SCALAR_SLOTS * 8,
+    },
+    { part: 'float64: scalars of the six tails', bytes: TAILS * SCALARS * 8 },
+    {
+      part: 'float64: shape ring, calibration counts, pending raw pieces',
+      bytes: (w + 2 * CALIBRATED) * 8,
+    },
+    { part: 'float64: level-shift CUSUM', bytes: layout.cusum ? ResidualCusum.SCALARS * 8 : 0 },
+    { part: `float32: six tail heaps (K ${k})`, bytes: TAILS * k * 4 },
+    { part: 'float32: envelope row days', bytes: envelope ? (envelope.days + 1) * 4 : 0 },
+    { part: 'float32: CUSUM tail heap', bytes: layout.cusum ? layout.cusum.tailSize * 4 : 0 },
+    { part: 'float32: cool-down ring', bytes: params.cooldown_points * 4 },
+    { part: 'float16: shape memory', bytes: params.shape_memory * w * 2 },
+    { part: 'float16: shape delay line', bytes: layout.shapeDelayRows * w * 2 },
+    { part: '16-bit: envelope bounds', bytes: (layout.size16 - layout.envelopeCodes) * 2 },
+    {
+      part: `16-bit: seasonal offsets (${models} × ${seasonSlots} slots)`,
+      bytes: models * seasonSlots * 2,
+    },
+  ];
+  return parts.filter((p) => p.bytes > 0);
+}
+
 export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
   kind: EXTREME_VALUE_KIND,
   description:
