@@ -28,7 +28,6 @@ import {
   type EnvelopeShape,
 } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
-import { FLOAT16_VALUES, toFloat16 } from '../stats/float16.js';
 import { ResidualCusum, cusumStateSchema } from '../stats/cusum.js';
 import type { CusumParams } from '../stats/cusum.js';
 import { finiteNumber, parseSnapshot, sharedParams } from './snapshot-parts.js';
@@ -258,11 +257,11 @@ interface StoreLayout {
   /** The CUSUM's float64 scalars, and its tail's heap in the float32 region. */
   readonly cusumAt: number;
   readonly size: number;
-  /** The shape memory and its delay line, in the float16 region. */
+  /** The shape memory and its delay line, in the 16-bit region (see SHAPE_STEP). */
   readonly shapeMemory: number;
   readonly shapeDelayRows: number;
   readonly shapeDelay: number;
-  /** The float16 slots. */
+  /** The 16-bit slots before the seasonal offsets. */
   readonly size16: number;
   /** The envelope's day rows (float32 region) and bounds (16-bit region). */
   readonly envelope: number;
@@ -278,8 +277,9 @@ interface StoreLayout {
   readonly cusum: CusumParams | null;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   readonly nominal: number;
-  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
+  /** Scratch: the current shingle, and it in shape codes (shared by every detector: see SCRATCH). */
   readonly shingle: Float64Array;
+  readonly shingleCodes: Float64Array;
 }
 
 const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
@@ -336,6 +336,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       cusum,
       nominal: Math.pow(10, -params.calibration_log10_p),
       shingle: scratchShingle(w),
+      shingleCodes: new Float64Array(w),
     };
     layoutByParams.set(params, layout);
   }
@@ -364,6 +365,7 @@ function cusumParamsOf(params: Readonly<ExtremeValueParams>): CusumParams | null
 const SCRATCH = {
   pieces: new Float64Array(8), // PIECE_NAMES.length (declared below)
   raw: new Float64Array(5), // CALIBRATED
+  forecasts: new Float64Array(2), // fast, slow
   shingles: new Map<number, Float64Array>(),
   envelope: {
     scalars: new Float64Array(0),
@@ -385,6 +387,21 @@ function scratchShingle(length: number): Float64Array {
 }
 
 const EMPTY_SEASON = { firstTime: null, level: null, offsets: null };
+
+/**
+ * The shape memory and its delay line hold shingle values (in units of the usual step) as 16-bit
+ * fixed point: code n + SHAPE_ZERO for n × SHAPE_STEP, so ±128 steps at a resolution of 1/256,
+ * clamped beyond. Nearest-neighbour distances then need no decoding (a float16 memory, decoded
+ * through a table, made `default` 20 % slower); a shingle beyond ±128 typical steps is far from
+ * every usual one either way.
+ */
+const SHAPE_STEP = 2 ** -8;
+const SHAPE_ZERO = 32768;
+
+function shapeCode(x: number): number {
+  const n = Math.round(x / SHAPE_STEP);
+  return (n > 32767 ? 32767 : n < -32767 ? -32767 : n) + SHAPE_ZERO;
+}
 
 /** Indexes of the pieces of evidence in `ExtremeValueDetector.pieces`. */
 const RESIDUAL = 0;
@@ -427,7 +444,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private store: Float64Array;
   /** The float32 region of the same buffer. */
   private store32: Float32Array;
-  /** The float16 region of the same buffer (bit patterns: `FLOAT16_VALUES` decodes). */
+  /** The 16-bit region of the same buffer. */
   private store16: Uint16Array;
   private count = 0;
   /** Scored points (the calibration counts, in the store, are per calibrated piece). */
@@ -522,7 +539,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         for (let i = 0; i < n && i < from.length; i++) to[at + i] = from[i]!;
       };
       const copy16 = (at: number, from: number[], n: number): void => {
-        for (let i = 0; i < n && i < from.length; i++) store16[at + i] = toFloat16(from[i]!);
+        for (let i = 0; i < n && i < from.length; i++) store16[at + i] = shapeCode(from[i]!);
       };
       this.count = state.count;
       store[LOW] = state.low ?? Number.POSITIVE_INFINITY;
@@ -645,14 +662,15 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       for (let i = 0; i < CALIBRATED; i++) if (raw[raw0 + i]! >= s0) store[e + i]!++;
     }
     // Only real residuals enter the tail: a slot not seen yet says nothing about the season.
-    const residual = this.residual(timeMs, value);
+    this.forecast(timeMs);
+    const residual = this.residual(value);
     if (residual === residual) this.add32(RESIDUAL_TAIL, residual);
-    const disagreement = this.disagreement(timeMs);
+    const disagreement = this.disagreement();
     if (disagreement === disagreement) this.add32(DISAGREEMENT_TAIL, disagreement);
     if (layout.cusum) {
       const scoring = this.count >= this.params.warmup;
       const { cusumAt, cusumHeap } = layout;
-      const r = this.slowResidual(timeMs, value);
+      const r = this.slowResidual(value);
       ResidualCusum.learnAt(store, cusumAt, this.store32, cusumHeap, layout.cusum, r, scoring);
     }
     if (layout.slowSeason)
@@ -723,18 +741,21 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const cur = this.layout.shingle;
     const mem = this.store16;
     const m0 = this.layout.shapeMemory;
+    // The current shingle on the memory's scale (codes): one subtraction per value, no decoding.
+    const at = this.layout.shingleCodes;
+    for (let k = 0; k < w; k++) at[k] = cur[k]! / SHAPE_STEP + SHAPE_ZERO;
     let best = Number.POSITIVE_INFINITY;
     for (let r = 0; r < n; r++) {
       const o = m0 + r * w;
       let d = 0;
       for (let k = 0; k < w; k++) {
-        const e = cur[k]! - FLOAT16_VALUES[mem[o + k]!]!;
+        const e = at[k]! - mem[o + k]!;
         d += e * e;
         if (d >= best) break;
       }
       if (d < best) best = d;
     }
-    return Math.sqrt(best);
+    return Math.sqrt(best) * SHAPE_STEP;
   }
 
   /** Learns the shape state for `value`, whose distance was `shape` (the shingle is in scratch). */
@@ -771,7 +792,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         for (let k = 0; k < w; k++) store16[to + k] = store16[slot + k]!;
       }
       const shingle = layout.shingle;
-      for (let k = 0; k < w; k++) store16[slot + k] = toFloat16(shingle[k]!);
+      for (let k = 0; k < w; k++) store16[slot + k] = shapeCode(shingle[k]!);
       this.shapeDelayInserts++;
     }
   }
@@ -806,7 +827,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const { tail_min_count: minCount } = this.params;
     const step = store[STEP]!;
     const floor = step < Number.POSITIVE_INFINITY ? step : 0;
-    const residual = this.residual(timeMs, value);
+    this.forecast(timeMs);
+    const residual = this.residual(value);
     const s32 = this.store32;
     const k = this.params.tail_size;
     out[RESIDUAL] =
@@ -841,7 +863,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
         ? POT32.surpriseOf(store, TAIL_RUN, s32, k, k, 1, this.run + 1, 0, 0)
         : 0;
     // No resolution floor here: the disagreement of two smoothed forecasts is finer than a step.
-    const disagreement = this.disagreement(timeMs);
+    const disagreement = this.disagreement();
     out[DISAGREEMENT] =
       disagreement === disagreement
         ? POT32.surpriseOf(store, TAIL_DISAGREEMENT, s32, 2 * k, k, 0, disagreement, 0, minCount)
@@ -877,7 +899,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             s32,
             this.layout.cusumHeap,
             cusum,
-            this.slowResidual(timeMs, value),
+            this.slowResidual(value),
           )
         : 0;
     const high = store[HIGH]!;
@@ -896,21 +918,30 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return 1 - Math.pow(2, -log10p / this.params.alert_log10_p);
   }
 
-  /** |fast forecast - slow forecast| at this time; NaN until both know the slot. */
-  private disagreement(timeMs: number): number {
-    return this.layout.slowSeason
-      ? Math.abs(this.expected(SEASON, timeMs) - this.expected(SLOW_SEASON, timeMs))
-      : Number.NaN;
+  /**
+   * The two seasonal models' forecasts at this time into SCRATCH.forecasts (NaN while unknown or
+   * off), read by `residual`, `disagreement` and `slowResidual` in the same call.
+   */
+  private forecast(timeMs: number): void {
+    const f = SCRATCH.forecasts;
+    f[0] = this.layout.season ? this.expected(SEASON, timeMs) : Number.NaN;
+    f[1] = this.layout.slowSeason ? this.expected(SLOW_SEASON, timeMs) : Number.NaN;
+  }
+
+  /** |fast forecast - slow forecast|; NaN until both know the slot. */
+  private disagreement(): number {
+    const f = SCRATCH.forecasts;
+    return this.layout.slowSeason ? Math.abs(f[0]! - f[1]!) : Number.NaN;
   }
 
   /** Signed residual of the slow forecaster (the CUSUM's input); NaN while unknown. */
-  private slowResidual(timeMs: number, value: number): number {
-    return this.layout.slowSeason ? value - this.expected(SLOW_SEASON, timeMs) : Number.NaN;
+  private slowResidual(value: number): number {
+    return this.layout.slowSeason ? value - SCRATCH.forecasts[1]! : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
-  private residual(timeMs: number, value: number): number {
-    return this.layout.season ? Math.abs(value - this.expected(SEASON, timeMs)) : Number.NaN;
+  private residual(value: number): number {
+    return this.layout.season ? Math.abs(value - SCRATCH.forecasts[0]!) : Number.NaN;
   }
 
   /** The prediction of the seasonal model at `s` (SEASON, SLOW_SEASON); NaN while unknown. */
@@ -1057,7 +1088,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const part = (from: Float64Array | Float32Array, at: number, n: number): number[] =>
       Array.from(from.subarray(at, at + n));
     const part16 = (at: number, n: number): number[] =>
-      Array.from(this.store16.subarray(at, at + n), (h) => FLOAT16_VALUES[h]!);
+      Array.from(this.store16.subarray(at, at + n), (c) => (c - SHAPE_ZERO) * SHAPE_STEP);
     const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
     const state: ExtremeValueState = {
       count: this.count,
@@ -1133,8 +1164,8 @@ export function extremeValueStoreBytes(
     { part: 'float32: envelope row days', bytes: envelope ? (envelope.days + 1) * 4 : 0 },
     { part: 'float32: CUSUM tail heap', bytes: layout.cusum ? layout.cusum.tailSize * 4 : 0 },
     { part: 'float32: cool-down ring', bytes: params.cooldown_points * 4 },
-    { part: 'float16: shape memory', bytes: params.shape_memory * w * 2 },
-    { part: 'float16: shape delay line', bytes: layout.shapeDelayRows * w * 2 },
+    { part: '16-bit: shape memory', bytes: params.shape_memory * w * 2 },
+    { part: '16-bit: shape delay line', bytes: layout.shapeDelayRows * w * 2 },
     { part: '16-bit: envelope bounds', bytes: (layout.size16 - layout.envelopeCodes) * 2 },
     {
       part: `16-bit: seasonal offsets (${models} × ${seasonSlots} slots)`,
