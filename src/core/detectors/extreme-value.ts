@@ -398,6 +398,34 @@ const EMPTY_SEASON = { firstTime: null, level: null, offsets: null };
 const SHAPE_STEP = 2 ** -8;
 const SHAPE_ZERO = 32768;
 
+/**
+ * The smallest squared distance from the 4-value shingle `at` (in codes) to the `n` rows of
+ * `mem` from `m0`: the general loop of `shapeDistance` unrolled for the default shape_length,
+ * with the same sums and the same early exits (the same result, bit for bit).
+ */
+function nearest4(at: Float64Array, mem: Uint16Array, m0: number, n: number): number {
+  const a0 = at[0]!;
+  const a1 = at[1]!;
+  const a2 = at[2]!;
+  const a3 = at[3]!;
+  let best = Number.POSITIVE_INFINITY;
+  for (let o = m0; o < m0 + 4 * n; o += 4) {
+    let e = a0 - mem[o]!;
+    let d = e * e;
+    if (d >= best) continue;
+    e = a1 - mem[o + 1]!;
+    d += e * e;
+    if (d >= best) continue;
+    e = a2 - mem[o + 2]!;
+    d += e * e;
+    if (d >= best) continue;
+    e = a3 - mem[o + 3]!;
+    d += e * e;
+    if (d < best) best = d;
+  }
+  return best;
+}
+
 function shapeCode(x: number): number {
   const n = Math.round(x / SHAPE_STEP);
   return (n > 32767 ? 32767 : n < -32767 ? -32767 : n) + SHAPE_ZERO;
@@ -744,6 +772,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     // The current shingle on the memory's scale (codes): one subtraction per value, no decoding.
     const at = this.layout.shingleCodes;
     for (let k = 0; k < w; k++) at[k] = cur[k]! / SHAPE_STEP + SHAPE_ZERO;
+    if (w === 4) return Math.sqrt(nearest4(at, mem, m0, n)) * SHAPE_STEP;
     let best = Number.POSITIVE_INFINITY;
     for (let r = 0; r < n; r++) {
       const o = m0 + r * w;

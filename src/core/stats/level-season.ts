@@ -99,7 +99,7 @@ function stepFor(x: number): number {
 
 /**
  * Stores `x` (finite) at `i` on the model's step: chooses the step at the first non-zero offset,
- * doubles it (requantising the `slots` offsets from `o`) while x is out of range.
+ * or grows it (`regrid`) when x is out of range.
  */
 function store(
   scalars: Float64Array,
@@ -109,14 +109,24 @@ function store(
   i: number,
   x: number,
 ): void {
+  const step = scalars[s + STEP]!;
+  const n = step > 0 ? Math.round(x / step) : 0;
+  if (step > 0 && n <= MAX_STEPS && n >= -MAX_STEPS) offsets[i] = n + ZERO;
+  else if (step === 0 && x === 0) offsets[i] = ZERO;
+  else regrid(scalars, s, offsets, o, i, x);
+}
+
+/** The cold part of `store` (kept apart so the hot one stays small enough to inline). */
+function regrid(
+  scalars: Float64Array,
+  s: number,
+  offsets: Uint16Array,
+  o: number,
+  i: number,
+  x: number,
+): void {
   let step = scalars[s + STEP]!;
-  if (step === 0) {
-    if (x === 0) {
-      offsets[i] = ZERO;
-      return;
-    }
-    step = scalars[s + STEP] = stepFor(Math.abs(x));
-  }
+  if (step === 0) step = scalars[s + STEP] = stepFor(Math.abs(x));
   let n = Math.round(x / step);
   if (n > MAX_STEPS || n < -MAX_STEPS) {
     let shift = 0;
