@@ -242,12 +242,12 @@ const TAIL_LOWER = TAILS32 + LOWER_TAIL * SCALARS;
 
 /**
  * Offsets of the parts of a detector's store; one layout per params object, shared. The store is
- * one ArrayBuffer per series: a float64 region (scalars, the scalars of the four float32 tails,
- * the two float64 tails, the cool-down ring, the shape ring, the calibration counts, the pending
- * raw pieces, the level-shift CUSUM's scalars), then a float32 region (the four float32 heaps,
- * the shape memory, its delay line, the seasonal envelope, the CUSUM's tail heap, then — once the
- * sampling interval is known — the slot offsets of the two seasonal models: the store is
- * allocated again then, with room for them).
+ * one ArrayBuffer per series: a float64 region (scalars, the scalars of the six tails, the shape
+ * ring, the calibration counts, the pending raw pieces, the level-shift CUSUM's scalars), a
+ * float32 region (the six tail heaps, the envelope's row days, the CUSUM's tail heap, the
+ * cool-down ring), then a 16-bit region (the shape memory and its delay line, the envelope's
+ * bounds, then — once the sampling interval is known — the slot offsets of the two seasonal
+ * models: the store is allocated again then, with room for them).
  */
 interface StoreLayout {
   readonly recent: number;
@@ -486,9 +486,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private shapeHead = 0;
   private shapeCount = 0;
   /**
-   * Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it, in float32:
-   * nearest-neighbour distances between shingles in units of the usual step need no more (NAB
-   * scores unchanged to 10^-6; docs/detectors.md, "Memory per series").
+   * Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it, in 16-bit
+   * fixed point (SHAPE_STEP): nearest-neighbour distances between shingles in units of the usual
+   * step need no more (NAB scores unchanged; docs/detectors.md, "Memory per series").
    */
   private shapeMemoryCount = 0;
   private shapeMemoryInserts = 0;
@@ -1197,7 +1197,7 @@ export function extremeValueStoreBytes(
     { part: '16-bit: shape delay line', bytes: layout.shapeDelayRows * w * 2 },
     { part: '16-bit: envelope bounds', bytes: (layout.size16 - layout.envelopeCodes) * 2 },
     {
-      part: `16-bit: seasonal offsets (${models} × ${seasonSlots} slots)`,
+      part: `16-bit: seasonal offsets (${models} models)`,
       bytes: models * seasonSlots * 2,
     },
   ];
