@@ -9,6 +9,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { detectorFactories } from '../core/detectors/registry.js';
+import {
+  extremeValueParamsSchema,
+  extremeValueStoreBytes,
+} from '../core/detectors/extreme-value.js';
 import type { BenchJob, BenchResult } from './bench-worker.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -16,7 +20,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /**
  * `--series N`: live series in each of the two batches built for the heap figure of each
  * strategy (default 50,000 for `fast`, 5,000 for `default`; see `heapPerSeries`).
- * `--only strategies` skips the single detectors.
+ * `--only strategies` skips the single detectors; `--breakdown` adds `default`'s bytes by part.
  */
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(name);
@@ -69,3 +73,24 @@ const lines = [
   ),
 ];
 process.stdout.write(lines.join('\n') + '\n');
+
+/**
+ * `--breakdown`: the bytes of a `default` series' buffer by part, at 5-minute data (most of NAB)
+ * and at one sample every 15 s (a Prometheus scrape; the seasonal models at their slot cap).
+ */
+if (process.argv.includes('--breakdown')) {
+  const params = extremeValueParamsSchema.parse({});
+  const slotsAt = (intervalMs: number): number =>
+    Math.min(params.season_max_slots, Math.round(params.season_ms / intervalMs));
+  const five = extremeValueStoreBytes(params, slotsAt(300_000));
+  const fifteen = extremeValueStoreBytes(params, slotsAt(15_000));
+  const total = (parts: { bytes: number }[]): number => parts.reduce((n, p) => n + p.bytes, 0);
+  const rows = [
+    '',
+    '| `default` series buffer, by part | bytes at 5-min data | at 15 s data |',
+    '|---|---:|---:|',
+    ...five.map((p, i) => `| ${p.part} | ${format(p.bytes)} | ${format(fifteen[i]!.bytes)} |`),
+    `| total | ${format(total(five))} | ${format(total(fifteen))} |`,
+  ];
+  process.stdout.write(rows.join('\n') + '\n');
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Detector, DetectorFactory, DetectorSnapshot } from './detector.js';
 import type { EvidenceItem, ExplainingDetector, Explanation } from './explanation.js';
 import { PeaksOverThreshold, PeaksOverThreshold32 } from '../stats/peaks-over-threshold.js';
+import { float32Up } from '../stats/float32.js';
 import {
   SEASON_SCALARS,
   seasonExpected,
@@ -19,8 +20,11 @@ import {
   envelopeBounds,
   envelopeInit,
   envelopeRead,
-  envelopeSlots,
+  envelopeCodeSlots,
+  envelopeDaySlots,
   envelopeState,
+  ENVELOPE_SCALARS,
+  type EnvelopeAt,
   type EnvelopeShape,
 } from '../stats/seasonal-envelope.js';
 import { ratioScore } from './score-map.js';
@@ -131,6 +135,8 @@ const levelSeasonState = z.object({
   firstTime: finiteNumber.nullable(),
   level: finiteNumber.nullable(),
   offsets: z.array(finiteNumber.nullable()).nullable(),
+  /** Absent in snapshots from when offsets were float32 (see `seasonLoadOffsets`). */
+  step: finiteNumber.optional(),
 });
 
 const stateSchema = z.object({
@@ -153,8 +159,11 @@ const stateSchema = z.object({
   envelope: z
     .object({
       days: z.array(z.int().nullable()),
+      /** Whole steps from `reference` when `step` is given; else (older snapshots) the bounds. */
       highs: z.array(finiteNumber.nullable()),
       lows: z.array(finiteNumber.nullable()),
+      reference: finiteNumber.optional(),
+      step: finiteNumber.optional(),
     })
     .nullable(),
   exceedances: z.array(z.int().nonnegative()),
@@ -170,6 +179,11 @@ const stateSchema = z.object({
   shapeDelayInserts: z.int().nonnegative(),
   shapeScale: finiteNumber,
   shapeScaleCount: z.int().nonnegative(),
+  /**
+   * The value tails' reference (see VALUE_REFERENCE); absent in snapshots from when they held the
+   * values themselves, and before the first point.
+   */
+  valueReference: finiteNumber.optional(),
   /** Absent in snapshots from before the CUSUM: it then starts afresh. */
   cusum: cusumStateSchema.optional(),
 });
@@ -179,7 +193,6 @@ type PotState = z.infer<typeof potState>;
 
 /** Float64 scalars of a tail whose heap is in the float32 region. */
 const SCALARS = PeaksOverThreshold.SCALARS;
-const POT64 = PeaksOverThreshold;
 const POT32 = PeaksOverThreshold32;
 
 /** Float64 scalars of a detector, at the start of its store. */
@@ -196,36 +209,47 @@ const PENDING_EVIDENCE = 6;
 const PENDING_SHAPE = 7;
 /** Running mean |x_t - x_{t-1}|: the unit of a shingle. */
 const SHAPE_SCALE = 8;
+/**
+ * The value tails hold value - VALUE_REFERENCE (upper) and VALUE_REFERENCE - value (lower), in
+ * float32 rounded up: their precision is relative to how far values stray from the first one, not
+ * to the series' magnitude, and a value equal to one in the tail is still not above it.
+ */
+const VALUE_REFERENCE = 9;
 /** The scalars of the two level + season models (fast level, slow level). */
-const SEASON = 9;
+const SEASON = 10;
 const SLOW_SEASON = SEASON + SEASON_SCALARS;
-const SCALAR_SLOTS = SLOW_SEASON + SEASON_SCALARS;
+/** The seasonal envelope's reference and step. */
+const ENVELOPE = SLOW_SEASON + SEASON_SCALARS;
+const SCALAR_SLOTS = ENVELOPE + ENVELOPE_SCALARS;
 /** The float32-heap tails, in this order (their scalars from TAILS32, heaps from 0 in store32). */
 const RESIDUAL_TAIL = 0;
 /** Lengths of runs of identical values (scale floor: one point). */
 const RUN_TAIL = 1;
 const DISAGREEMENT_TAIL = 2;
 const SHAPE_TAIL = 3;
+/** Tails of values (upper) and of negated values (lower), relative to VALUE_REFERENCE. */
+const UPPER_TAIL = 4;
+const LOWER_TAIL = 5;
+const TAILS = 6;
 const TAILS32 = SCALAR_SLOTS;
 /** Where the scalars of each float32-heap tail start in the store. */
 const TAIL_RESIDUAL = TAILS32 + RESIDUAL_TAIL * SCALARS;
 const TAIL_RUN = TAILS32 + RUN_TAIL * SCALARS;
 const TAIL_DISAGREEMENT = TAILS32 + DISAGREEMENT_TAIL * SCALARS;
 const TAIL_SHAPE = TAILS32 + SHAPE_TAIL * SCALARS;
+const TAIL_UPPER = TAILS32 + UPPER_TAIL * SCALARS;
+const TAIL_LOWER = TAILS32 + LOWER_TAIL * SCALARS;
 
 /**
  * Offsets of the parts of a detector's store; one layout per params object, shared. The store is
- * one ArrayBuffer per series: a float64 region (scalars, the scalars of the four float32 tails,
- * the two float64 tails, the cool-down ring, the shape ring, the calibration counts, the pending
- * raw pieces, the level-shift CUSUM's scalars), then a float32 region (the four float32 heaps,
- * the shape memory, its delay line, the seasonal envelope, the CUSUM's tail heap, then — once the
- * sampling interval is known — the slot offsets of the two seasonal models: the store is
- * allocated again then, with room for them).
+ * one ArrayBuffer per series: a float64 region (scalars, the scalars of the six tails, the shape
+ * ring, the calibration counts, the pending raw pieces, the level-shift CUSUM's scalars), a
+ * float32 region (the six tail heaps, the envelope's row days, the CUSUM's tail heap, the
+ * cool-down ring), then a 16-bit region (the shape memory and its delay line, the envelope's
+ * bounds, then — once the sampling interval is known — the slot offsets of the two seasonal
+ * models: the store is allocated again then, with room for them).
  */
 interface StoreLayout {
-  readonly tail: number;
-  readonly upper: number;
-  readonly lower: number;
   readonly recent: number;
   readonly shapeRecent: number;
   readonly exceedances: number;
@@ -233,10 +257,15 @@ interface StoreLayout {
   /** The CUSUM's float64 scalars, and its tail's heap in the float32 region. */
   readonly cusumAt: number;
   readonly size: number;
+  /** The shape memory and its delay line, in the 16-bit region (see SHAPE_STEP). */
   readonly shapeMemory: number;
   readonly shapeDelayRows: number;
   readonly shapeDelay: number;
+  /** The 16-bit slots before the seasonal offsets. */
+  readonly size16: number;
+  /** The envelope's day rows (float32 region) and bounds (16-bit region). */
   readonly envelope: number;
+  readonly envelopeCodes: number;
   readonly cusumHeap: number;
   /** The float32 slots before the seasonal offsets. */
   readonly size32: number;
@@ -248,8 +277,9 @@ interface StoreLayout {
   readonly cusum: CusumParams | null;
   /** 10^-calibration_log10_p: how often a calibrated piece should reach it. */
   readonly nominal: number;
-  /** Scratch: the current shingle (shared by every detector: see SCRATCH). */
+  /** Scratch: the current shingle, and it in shape codes (shared by every detector: see SCRATCH). */
   readonly shingle: Float64Array;
+  readonly shingleCodes: Float64Array;
 }
 
 const layoutByParams = new WeakMap<Readonly<ExtremeValueParams>, StoreLayout>();
@@ -263,26 +293,20 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
   if (layout === undefined) {
     const w = params.shape_length;
     const k = params.tail_size;
-    const tail = PeaksOverThreshold.slots(k);
     const shapeDelayRows = Math.max(1, Math.floor(params.shape_lag / params.shape_stride));
-    const upper = TAILS32 + 4 * SCALARS;
-    const recent = upper + 2 * tail;
-    const shapeRecent = recent + params.cooldown_points;
+    const shapeRecent = TAILS32 + TAILS * SCALARS;
     const exceedances = shapeRecent + w;
     const pendingRaw = exceedances + CALIBRATED;
-    const shapeMemory = 4 * k;
+    const shapeMemory = 0;
     const shapeDelay = shapeMemory + params.shape_memory * w;
-    const envelope = shapeDelay + shapeDelayRows * w;
+    const envelope = TAILS * k;
+    const envelopeCodes = shapeDelay + shapeDelayRows * w;
     const cusumAt = pendingRaw + CALIBRATED;
     const cusumHeap = hasEnvelope(params)
-      ? envelope + envelopeSlots(params.envelope_days, params.envelope_buckets)
+      ? envelope + envelopeDaySlots(params.envelope_days)
       : envelope;
     const cusum = cusumParamsOf(params);
     layout = {
-      tail,
-      upper,
-      lower: upper + tail,
-      recent,
       shapeRecent,
       exceedances,
       pendingRaw,
@@ -291,9 +315,14 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       shapeMemory,
       shapeDelayRows,
       shapeDelay,
+      envelopeCodes,
+      size16: hasEnvelope(params)
+        ? envelopeCodes + envelopeCodeSlots(params.envelope_days, params.envelope_buckets)
+        : envelopeCodes,
       envelope,
       cusumHeap,
-      size32: cusumHeap + (cusum ? cusum.tailSize : 0),
+      recent: cusumHeap + (cusum ? cusum.tailSize : 0),
+      size32: cusumHeap + (cusum ? cusum.tailSize : 0) + params.cooldown_points,
       season: params.season_ms > 0,
       slowSeason: params.season_ms > 0 && params.slow_level_alpha > 0,
       envelopeShape: hasEnvelope(params)
@@ -307,6 +336,7 @@ function layoutOf(params: Readonly<ExtremeValueParams>): StoreLayout {
       cusum,
       nominal: Math.pow(10, -params.calibration_log10_p),
       shingle: scratchShingle(w),
+      shingleCodes: new Float64Array(w),
     };
     layoutByParams.set(params, layout);
   }
@@ -335,7 +365,16 @@ function cusumParamsOf(params: Readonly<ExtremeValueParams>): CusumParams | null
 const SCRATCH = {
   pieces: new Float64Array(8), // PIECE_NAMES.length (declared below)
   raw: new Float64Array(5), // CALIBRATED
+  forecasts: new Float64Array(2), // fast, slow
   shingles: new Map<number, Float64Array>(),
+  envelope: {
+    scalars: new Float64Array(0),
+    s: 0,
+    days: new Float32Array(0),
+    d: 0,
+    codes: new Uint16Array(0),
+    c: 0,
+  } as EnvelopeAt,
 };
 
 function scratchShingle(length: number): Float64Array {
@@ -348,6 +387,49 @@ function scratchShingle(length: number): Float64Array {
 }
 
 const EMPTY_SEASON = { firstTime: null, level: null, offsets: null };
+
+/**
+ * The shape memory and its delay line hold shingle values (in units of the usual step) as 16-bit
+ * fixed point: code n + SHAPE_ZERO for n × SHAPE_STEP, so ±128 steps at a resolution of 1/256,
+ * clamped beyond. Nearest-neighbour distances then need no decoding (a float16 memory, decoded
+ * through a table, made `default` 20 % slower); a shingle beyond ±128 typical steps is far from
+ * every usual one either way.
+ */
+const SHAPE_STEP = 2 ** -8;
+const SHAPE_ZERO = 32768;
+
+/**
+ * The smallest squared distance from the 4-value shingle `at` (in codes) to the `n` rows of
+ * `mem` from `m0`: the general loop of `shapeDistance` unrolled for the default shape_length,
+ * with the same sums and the same early exits (the same result, bit for bit).
+ */
+function nearest4(at: Float64Array, mem: Uint16Array, m0: number, n: number): number {
+  const a0 = at[0]!;
+  const a1 = at[1]!;
+  const a2 = at[2]!;
+  const a3 = at[3]!;
+  let best = Number.POSITIVE_INFINITY;
+  for (let o = m0; o < m0 + 4 * n; o += 4) {
+    let e = a0 - mem[o]!;
+    let d = e * e;
+    if (d >= best) continue;
+    e = a1 - mem[o + 1]!;
+    d += e * e;
+    if (d >= best) continue;
+    e = a2 - mem[o + 2]!;
+    d += e * e;
+    if (d >= best) continue;
+    e = a3 - mem[o + 3]!;
+    d += e * e;
+    if (d < best) best = d;
+  }
+  return best;
+}
+
+function shapeCode(x: number): number {
+  const n = Math.round(x / SHAPE_STEP);
+  return (n > 32767 ? 32767 : n < -32767 ? -32767 : n) + SHAPE_ZERO;
+}
 
 /** Indexes of the pieces of evidence in `ExtremeValueDetector.pieces`. */
 const RESIDUAL = 0;
@@ -390,6 +472,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private store: Float64Array;
   /** The float32 region of the same buffer. */
   private store32: Float32Array;
+  /** The 16-bit region of the same buffer. */
+  private store16: Uint16Array;
   private count = 0;
   /** Scored points (the calibration counts, in the store, are per calibrated piece). */
   private scored = 0;
@@ -402,9 +486,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
   private shapeHead = 0;
   private shapeCount = 0;
   /**
-   * Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it, in float32:
-   * nearest-neighbour distances between shingles in units of the usual step need no more (NAB
-   * scores unchanged to 10^-6; docs/detectors.md, "Memory per series").
+   * Remembered shingles (a FIFO of `shape_memory` rows) and the delay line feeding it, in 16-bit
+   * fixed point (SHAPE_STEP): nearest-neighbour distances between shingles in units of the usual
+   * step need no more (NAB scores unchanged; docs/detectors.md, "Memory per series").
    */
   private shapeMemoryCount = 0;
   private shapeMemoryInserts = 0;
@@ -419,10 +503,15 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       on && part?.offsets ? part.offsets.length : 0;
     const fastSlots = seasonSlotsOf(layout.season, state?.season);
     const slowSlots = seasonSlotsOf(layout.slowSeason, state?.slowSeason);
-    const size32 = layout.size32 + fastSlots + slowSlots;
-    const buffer = new ArrayBuffer(layout.size * 8 + size32 * 4);
+    const size16 = layout.size16 + fastSlots + slowSlots;
+    const buffer = new ArrayBuffer(layout.size * 8 + layout.size32 * 4 + size16 * 2);
     const store = (this.store = new Float64Array(buffer, 0, layout.size));
-    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, size32));
+    const store32 = (this.store32 = new Float32Array(buffer, layout.size * 8, layout.size32));
+    const store16 = (this.store16 = new Uint16Array(
+      buffer,
+      layout.size * 8 + layout.size32 * 4,
+      size16,
+    ));
     store[LOW] = Number.POSITIVE_INFINITY;
     store[HIGH] = Number.NEGATIVE_INFINITY;
     store[LAST] = Number.NaN;
@@ -430,14 +519,17 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store[PENDING_TIME] = Number.NaN;
     store[PENDING_VALUE] = Number.NaN;
     store[PENDING_SHAPE] = Number.NaN;
+    store[VALUE_REFERENCE] = Number.NaN;
     const k = params.tail_size;
     seasonInit(store, SEASON, layout.season ? state?.season : undefined);
     seasonInit(store, SLOW_SEASON, layout.slowSeason ? state?.slowSeason : undefined);
-    if (fastSlots > 0) seasonLoadOffsets(state!.season, store32, layout.size32);
-    if (slowSlots > 0) seasonLoadOffsets(state!.slowSeason, store32, layout.size32 + fastSlots);
+    if (fastSlots > 0) seasonLoadOffsets(state!.season, store, SEASON, store16, layout.size16);
+    if (slowSlots > 0) {
+      seasonLoadOffsets(state!.slowSeason, store, SLOW_SEASON, store16, layout.size16 + fastSlots);
+    }
     if (layout.envelopeShape) {
       const envelope = state?.envelope ?? undefined;
-      envelopeInit(store32, layout.envelope, layout.envelopeShape, envelope);
+      envelopeInit(this.envelopeAt(), layout.envelopeShape, envelope);
     }
     if (state) {
       // Tails of deviations, distances and run lengths keep their heaps in float32; tails of raw
@@ -448,8 +540,13 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       load32(RUN_TAIL, state.runTail);
       load32(DISAGREEMENT_TAIL, state.disagreementTail);
       load32(SHAPE_TAIL, state.shapeTail);
-      POT64.load(store, layout.upper, store, layout.upper + 3, k, state.upperTail);
-      POT64.load(store, layout.lower, store, layout.lower + 3, k, state.lowerTail);
+      // Before the value reference, value tails held the values themselves (the lower: negated).
+      const ref = state.valueReference ?? state.last ?? Number.NaN;
+      store[VALUE_REFERENCE] = ref;
+      const relative = (part: PotState, sign: 1 | -1): PotState =>
+        state.valueReference === undefined ? moved(part, (v) => float32Up(v - sign * ref)) : part;
+      load32(UPPER_TAIL, relative(state.upperTail, 1));
+      load32(LOWER_TAIL, relative(state.lowerTail, -1));
       if (layout.cusum && state.cusum) {
         ResidualCusum.load(
           store,
@@ -469,10 +566,13 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       ): void => {
         for (let i = 0; i < n && i < from.length; i++) to[at + i] = from[i]!;
       };
+      const copy16 = (at: number, from: number[], n: number): void => {
+        for (let i = 0; i < n && i < from.length; i++) store16[at + i] = shapeCode(from[i]!);
+      };
       this.count = state.count;
       store[LOW] = state.low ?? Number.POSITIVE_INFINITY;
       store[HIGH] = state.high ?? Number.NEGATIVE_INFINITY;
-      copy(store, layout.recent, state.recent, params.cooldown_points);
+      copy(store32, layout.recent, state.recent, params.cooldown_points);
       this.recentHead = state.recentHead % Math.max(1, params.cooldown_points);
       store[LAST] = state.last ?? Number.NaN;
       this.run = state.run;
@@ -483,14 +583,26 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       copy(store, layout.shapeRecent, state.shapeRecent, w);
       this.shapeHead = state.shapeHead % w;
       this.shapeCount = state.shapeCount;
-      copy(store32, layout.shapeMemory, state.shapeMemory, params.shape_memory * w);
+      copy16(layout.shapeMemory, state.shapeMemory, params.shape_memory * w);
       this.shapeMemoryCount = Math.min(state.shapeMemoryCount, params.shape_memory);
       this.shapeMemoryInserts = state.shapeMemoryInserts;
-      copy(store32, layout.shapeDelay, state.shapeDelay, layout.shapeDelayRows * w);
+      copy16(layout.shapeDelay, state.shapeDelay, layout.shapeDelayRows * w);
       this.shapeDelayInserts = state.shapeDelayInserts;
       store[SHAPE_SCALE] = state.shapeScale;
       this.shapeScaleCount = state.shapeScaleCount;
     }
+  }
+
+  /** Where the envelope's parts are now (the shared SCRATCH.envelope, filled for one call). */
+  private envelopeAt(): EnvelopeAt {
+    const at = SCRATCH.envelope;
+    at.scalars = this.store;
+    at.s = ENVELOPE;
+    at.days = this.store32;
+    at.d = this.layout.envelope;
+    at.codes = this.store16;
+    at.c = this.layout.envelopeCodes;
+    return at;
   }
 
   /** The kind, from the prototype (one field less per series). */
@@ -522,19 +634,6 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return POT32.stateOf(this.store, TAILS32 + i * SCALARS, this.store32, i * k);
   }
 
-  private add64(at: number, f: number): void {
-    POT64.addTo(this.store, at, this.store, at + 3, this.params.tail_size, f);
-  }
-
-  private edge64(at: number, log10p: number, scaleFloor: number): number | null {
-    const k = this.params.tail_size;
-    return POT64.edgeOf(this.store, at, this.store, at + 3, k, 0, log10p, scaleFloor);
-  }
-
-  private state64(at: number): PotState {
-    return POT64.stateOf(this.store, at, this.store, at + 3);
-  }
-
   score(timeMs: number, value: number): number {
     if (value - value !== 0) return 0;
     const shape = this.shapeDistance(value);
@@ -547,7 +646,8 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store.set(SCRATCH.raw, this.layout.pendingRaw);
     const from = this.layout.recent;
     const to = from + this.params.cooldown_points;
-    for (let i = from; i < to; i++) if (!(evidence > store[i]!)) return 0;
+    const recent = this.store32;
+    for (let i = from; i < to; i++) if (!(evidence > recent[i]!)) return 0;
     return evidence;
   }
 
@@ -580,7 +680,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     store[PENDING_TIME] = Number.NaN;
     const cooldown = this.params.cooldown_points;
     if (cooldown > 0) {
-      store[layout.recent + this.recentHead] = evidence;
+      this.store32[layout.recent + this.recentHead] = evidence;
       this.recentHead = (this.recentHead + 1) % cooldown;
     }
     if (this.params.calibration && this.count >= this.params.warmup) {
@@ -590,23 +690,26 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       for (let i = 0; i < CALIBRATED; i++) if (raw[raw0 + i]! >= s0) store[e + i]!++;
     }
     // Only real residuals enter the tail: a slot not seen yet says nothing about the season.
-    const residual = this.residual(timeMs, value);
+    this.forecast(timeMs);
+    const residual = this.residual(value);
     if (residual === residual) this.add32(RESIDUAL_TAIL, residual);
-    const disagreement = this.disagreement(timeMs);
+    const disagreement = this.disagreement();
     if (disagreement === disagreement) this.add32(DISAGREEMENT_TAIL, disagreement);
     if (layout.cusum) {
       const scoring = this.count >= this.params.warmup;
       const { cusumAt, cusumHeap } = layout;
-      const r = this.slowResidual(timeMs, value);
+      const r = this.slowResidual(value);
       ResidualCusum.learnAt(store, cusumAt, this.store32, cusumHeap, layout.cusum, r, scoring);
     }
     if (layout.slowSeason)
       this.learnSeason(SLOW_SEASON, this.params.slow_level_alpha, timeMs, value);
-    this.add64(layout.upper, value);
-    this.add64(layout.lower, -value);
+    const ref = this.store[VALUE_REFERENCE]!;
+    const reference = ref === ref ? ref : (this.store[VALUE_REFERENCE] = value);
+    this.add32(UPPER_TAIL, float32Up(value - reference));
+    this.add32(LOWER_TAIL, float32Up(reference - value));
     if (layout.season) this.learnSeason(SEASON, this.params.level_alpha, timeMs, value);
     if (layout.envelopeShape) {
-      envelopeAdd(this.store32, layout.envelope, layout.envelopeShape, timeMs, value);
+      envelopeAdd(this.envelopeAt(), layout.envelopeShape, timeMs, value);
     }
     this.learnShape(value, shape);
     // Read again: laying out the seasonal slots (at the second point) allocates a new store.
@@ -664,20 +767,24 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (n === 0) return Number.NaN;
     const w = this.params.shape_length;
     const cur = this.layout.shingle;
-    const mem = this.store32;
+    const mem = this.store16;
     const m0 = this.layout.shapeMemory;
+    // The current shingle on the memory's scale (codes): one subtraction per value, no decoding.
+    const at = this.layout.shingleCodes;
+    for (let k = 0; k < w; k++) at[k] = cur[k]! / SHAPE_STEP + SHAPE_ZERO;
+    if (w === 4) return Math.sqrt(nearest4(at, mem, m0, n)) * SHAPE_STEP;
     let best = Number.POSITIVE_INFINITY;
     for (let r = 0; r < n; r++) {
       const o = m0 + r * w;
       let d = 0;
       for (let k = 0; k < w; k++) {
-        const e = cur[k]! - mem[o + k]!;
+        const e = at[k]! - mem[o + k]!;
         d += e * e;
         if (d >= best) break;
       }
       if (d < best) best = d;
     }
-    return Math.sqrt(best);
+    return Math.sqrt(best) * SHAPE_STEP;
   }
 
   /** Learns the shape state for `value`, whose distance was `shape` (the shingle is in scratch). */
@@ -702,7 +809,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     if (ready && this.shapeCount % p.shape_stride === 0) {
       // Through a delay line of shape_lag points into the FIFO memory.
       const rows = layout.shapeDelayRows;
-      const store32 = this.store32;
+      const store16 = this.store16;
       const slot = layout.shapeDelay + (this.shapeDelayInserts % rows) * w;
       if (this.shapeDelayInserts >= rows) {
         const r =
@@ -711,9 +818,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             : this.shapeMemoryInserts % p.shape_memory;
         this.shapeMemoryInserts++;
         const to = layout.shapeMemory + r * w;
-        for (let k = 0; k < w; k++) store32[to + k] = store32[slot + k]!;
+        for (let k = 0; k < w; k++) store16[to + k] = store16[slot + k]!;
       }
-      store32.set(layout.shingle, slot); // rounded to float32
+      const shingle = layout.shingle;
+      for (let k = 0; k < w; k++) store16[slot + k] = shapeCode(shingle[k]!);
       this.shapeDelayInserts++;
     }
   }
@@ -748,22 +856,43 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const { tail_min_count: minCount } = this.params;
     const step = store[STEP]!;
     const floor = step < Number.POSITIVE_INFINITY ? step : 0;
-    const residual = this.residual(timeMs, value);
+    this.forecast(timeMs);
+    const residual = this.residual(value);
     const s32 = this.store32;
     const k = this.params.tail_size;
-    const { upper, lower } = this.layout;
     out[RESIDUAL] =
       residual === residual
         ? POT32.surpriseOf(store, TAIL_RESIDUAL, s32, 0, k, 0, residual, floor, minCount)
         : 0;
-    out[UPPER] = POT64.surpriseOf(store, upper, store, upper + 3, k, 0, value, floor, minCount);
-    out[LOWER] = POT64.surpriseOf(store, lower, store, lower + 3, k, 0, -value, floor, minCount);
+    const ref = store[VALUE_REFERENCE]!;
+    out[UPPER] = POT32.surpriseOf(
+      store,
+      TAIL_UPPER,
+      s32,
+      4 * k,
+      k,
+      0,
+      value - ref,
+      floor,
+      minCount,
+    );
+    out[LOWER] = POT32.surpriseOf(
+      store,
+      TAIL_LOWER,
+      s32,
+      5 * k,
+      k,
+      0,
+      ref - value,
+      floor,
+      minCount,
+    );
     out[STUCK] =
       value === store[LAST] && this.run + 1 > this.params.stuck_factor * this.longestRun
         ? POT32.surpriseOf(store, TAIL_RUN, s32, k, k, 1, this.run + 1, 0, 0)
         : 0;
     // No resolution floor here: the disagreement of two smoothed forecasts is finer than a step.
-    const disagreement = this.disagreement(timeMs);
+    const disagreement = this.disagreement();
     out[DISAGREEMENT] =
       disagreement === disagreement
         ? POT32.surpriseOf(store, TAIL_DISAGREEMENT, s32, 2 * k, k, 0, disagreement, 0, minCount)
@@ -778,7 +907,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const envelope = this.layout.envelopeShape;
     let inEnvelope = false;
     if (envelope) {
-      envelopeRead(this.store32, this.layout.envelope, envelope, timeMs);
+      envelopeRead(this.envelopeAt(), envelope, timeMs);
       const { high, low } = envelopeBounds;
       if (value <= high) out[UPPER] = 0;
       if (value >= low) out[LOWER] = 0;
@@ -799,7 +928,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
             s32,
             this.layout.cusumHeap,
             cusum,
-            this.slowResidual(timeMs, value),
+            this.slowResidual(value),
           )
         : 0;
     const high = store[HIGH]!;
@@ -818,32 +947,41 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     return 1 - Math.pow(2, -log10p / this.params.alert_log10_p);
   }
 
-  /** |fast forecast - slow forecast| at this time; NaN until both know the slot. */
-  private disagreement(timeMs: number): number {
-    return this.layout.slowSeason
-      ? Math.abs(this.expected(SEASON, timeMs) - this.expected(SLOW_SEASON, timeMs))
-      : Number.NaN;
+  /**
+   * The two seasonal models' forecasts at this time into SCRATCH.forecasts (NaN while unknown or
+   * off), read by `residual`, `disagreement` and `slowResidual` in the same call.
+   */
+  private forecast(timeMs: number): void {
+    const f = SCRATCH.forecasts;
+    f[0] = this.layout.season ? this.expected(SEASON, timeMs) : Number.NaN;
+    f[1] = this.layout.slowSeason ? this.expected(SLOW_SEASON, timeMs) : Number.NaN;
+  }
+
+  /** |fast forecast - slow forecast|; NaN until both know the slot. */
+  private disagreement(): number {
+    const f = SCRATCH.forecasts;
+    return this.layout.slowSeason ? Math.abs(f[0]! - f[1]!) : Number.NaN;
   }
 
   /** Signed residual of the slow forecaster (the CUSUM's input); NaN while unknown. */
-  private slowResidual(timeMs: number, value: number): number {
-    return this.layout.slowSeason ? value - this.expected(SLOW_SEASON, timeMs) : Number.NaN;
+  private slowResidual(value: number): number {
+    return this.layout.slowSeason ? value - SCRATCH.forecasts[1]! : Number.NaN;
   }
 
   /** |x - expected| under the level + season model; NaN while the slot is unknown. */
-  private residual(timeMs: number, value: number): number {
-    return this.layout.season ? Math.abs(value - this.expected(SEASON, timeMs)) : Number.NaN;
+  private residual(value: number): number {
+    return this.layout.season ? Math.abs(value - SCRATCH.forecasts[0]!) : Number.NaN;
   }
 
   /** The prediction of the seasonal model at `s` (SEASON, SLOW_SEASON); NaN while unknown. */
   private expected(s: number, timeMs: number): number {
     const at = this.seasonOffsets(s);
-    return seasonExpected(this.store, s, this.store32, at, this.params.season_ms, timeMs);
+    return seasonExpected(this.store, s, this.store16, at, this.params.season_ms, timeMs);
   }
 
-  /** Where the slot offsets of the seasonal model at `s` start in `store32`. */
+  /** Where the slot offsets of the seasonal model at `s` start in `store16`. */
   private seasonOffsets(s: number): number {
-    const fast = this.layout.size32;
+    const fast = this.layout.size16;
     return s === SEASON ? fast : fast + seasonSlots(this.store, SEASON);
   }
 
@@ -867,7 +1005,7 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     seasonLearn(
       this.store,
       s,
-      this.store32,
+      this.store16,
       this.seasonOffsets(s),
       p.season_ms,
       p.season_alpha,
@@ -882,21 +1020,24 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
    * rest copied: once per series, at its second point, when the sampling interval gives the count.
    */
   private layOutSeasons(fast: number, slow: number): void {
-    const { size, size32 } = this.layout;
+    const { size, size32, size16 } = this.layout;
     const old = this.store;
-    const old32 = this.store32;
+    const old16 = this.store16;
     const oldFast = seasonSlots(old, SEASON);
     const oldSlow = seasonSlots(old, SLOW_SEASON);
-    const buffer = new ArrayBuffer(size * 8 + (size32 + fast + slow) * 4);
+    const buffer = new ArrayBuffer(size * 8 + size32 * 4 + (size16 + fast + slow) * 2);
     const store = new Float64Array(buffer, 0, size);
-    const store32 = new Float32Array(buffer, size * 8, size32 + fast + slow);
+    const store32 = new Float32Array(buffer, size * 8, size32);
+    const store16 = new Uint16Array(buffer, size * 8 + size32 * 4, size16 + fast + slow);
     store.set(old);
-    store32.set(old32.subarray(0, size32));
-    store32.fill(Number.NaN, size32);
-    store32.set(old32.subarray(size32, size32 + oldFast), size32);
-    store32.set(old32.subarray(size32 + oldFast, size32 + oldFast + oldSlow), size32 + fast);
+    store32.set(this.store32);
+    // New offset slots are zero: unseen.
+    store16.set(old16.subarray(0, size16));
+    store16.set(old16.subarray(size16, size16 + oldFast), size16);
+    store16.set(old16.subarray(size16 + oldFast, size16 + oldFast + oldSlow), size16 + fast);
     this.store = store;
     this.store32 = store32;
+    this.store16 = store16;
   }
 
   /**
@@ -931,10 +1072,11 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const envLow = hasEnvelope ? envelopeBounds.low : Number.POSITIVE_INFINITY;
     let lower = Number.NEGATIVE_INFINITY;
     let upper = Number.POSITIVE_INFINITY;
-    const upperEdge = this.edge64(this.layout.upper, boundary + this.correction(UPPER), floor);
-    if (upperEdge !== null) upper = Math.min(upper, Math.max(upperEdge, envHigh));
-    const lowerEdge = this.edge64(this.layout.lower, boundary + this.correction(LOWER), floor);
-    if (lowerEdge !== null) lower = Math.max(lower, Math.min(-lowerEdge, envLow));
+    const ref = store[VALUE_REFERENCE]!;
+    const upperEdge = this.edge32(UPPER_TAIL, boundary + this.correction(UPPER), floor);
+    if (upperEdge !== null) upper = Math.min(upper, Math.max(ref + upperEdge, envHigh));
+    const lowerEdge = this.edge32(LOWER_TAIL, boundary + this.correction(LOWER), floor);
+    if (lowerEdge !== null) lower = Math.max(lower, Math.min(ref - lowerEdge, envLow));
     const residualEdge = this.edge32(RESIDUAL_TAIL, boundary + this.correction(RESIDUAL), floor);
     if (expected !== null && residualEdge !== null) {
       let from = expected - residualEdge;
@@ -974,30 +1116,33 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     const w = this.params.shape_length;
     const part = (from: Float64Array | Float32Array, at: number, n: number): number[] =>
       Array.from(from.subarray(at, at + n));
+    const part16 = (at: number, n: number): number[] =>
+      Array.from(this.store16.subarray(at, at + n), (c) => (c - SHAPE_ZERO) * SHAPE_STEP);
     const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
     const state: ExtremeValueState = {
       count: this.count,
       low: finiteOrNull(store[LOW]!),
       high: finiteOrNull(store[HIGH]!),
       residualTail: this.state32(RESIDUAL_TAIL),
-      upperTail: this.state64(layout.upper),
-      lowerTail: this.state64(layout.lower),
+      upperTail: this.state32(UPPER_TAIL),
+      lowerTail: this.state32(LOWER_TAIL),
+      ...(Number.isNaN(store[VALUE_REFERENCE]!) ? {} : { valueReference: store[VALUE_REFERENCE]! }),
       runTail: this.state32(RUN_TAIL),
       season: layout.season
-        ? seasonState(store, SEASON, store32, this.seasonOffsets(SEASON))
+        ? seasonState(store, SEASON, this.store16, this.seasonOffsets(SEASON))
         : EMPTY_SEASON,
       slowSeason: layout.slowSeason
-        ? seasonState(store, SLOW_SEASON, store32, this.seasonOffsets(SLOW_SEASON))
+        ? seasonState(store, SLOW_SEASON, this.store16, this.seasonOffsets(SLOW_SEASON))
         : EMPTY_SEASON,
       disagreementTail: this.state32(DISAGREEMENT_TAIL),
-      recent: part(store, layout.recent, this.params.cooldown_points),
+      recent: part(store32, layout.recent, this.params.cooldown_points),
       recentHead: this.recentHead,
       last: Number.isNaN(store[LAST]!) ? null : store[LAST]!,
       run: this.run,
       longestRun: this.longestRun,
       step: finiteOrNull(store[STEP]!),
       envelope: layout.envelopeShape
-        ? envelopeState(store32, layout.envelope, layout.envelopeShape)
+        ? envelopeState(this.envelopeAt(), layout.envelopeShape)
         : null,
       exceedances: part(store, layout.exceedances, CALIBRATED),
       scored: this.scored,
@@ -1005,10 +1150,10 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       shapeRecent: part(store, layout.shapeRecent, w),
       shapeHead: this.shapeHead,
       shapeCount: this.shapeCount,
-      shapeMemory: part(store32, layout.shapeMemory, this.params.shape_memory * w),
+      shapeMemory: part16(layout.shapeMemory, this.params.shape_memory * w),
       shapeMemoryCount: this.shapeMemoryCount,
       shapeMemoryInserts: this.shapeMemoryInserts,
-      shapeDelay: part(store32, layout.shapeDelay, layout.shapeDelayRows * w),
+      shapeDelay: part16(layout.shapeDelay, layout.shapeDelayRows * w),
       shapeDelayInserts: this.shapeDelayInserts,
       shapeScale: store[SHAPE_SCALE]!,
       shapeScaleCount: this.shapeScaleCount,
@@ -1018,6 +1163,45 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     };
     return { kind: this.kind, params: { ...this.params }, state };
   }
+}
+
+/**
+ * Bytes of a series' buffer by part, for `params` (parsed) and the seasonal models' slot count
+ * (the period over the sampling interval, capped): what `bench:detectors --breakdown` prints.
+ */
+export function extremeValueStoreBytes(
+  params: ExtremeValueParams,
+  seasonSlots: number,
+): { part: string; bytes: number }[] {
+  const layout = layoutOf(params);
+  const w = params.shape_length;
+  const k = params.tail_size;
+  const envelope = layout.envelopeShape;
+  const models = (layout.season ? 1 : 0) + (layout.slowSeason ? 1 : 0);
+  const parts = [
+    {
+      part: 'float64: scalars (range, pending evidence, seasonal models, envelope)',
+      bytes: SCALAR_SLOTS * 8,
+    },
+    { part: 'float64: scalars of the six tails', bytes: TAILS * SCALARS * 8 },
+    {
+      part: 'float64: shape ring, calibration counts, pending raw pieces',
+      bytes: (w + 2 * CALIBRATED) * 8,
+    },
+    { part: 'float64: level-shift CUSUM', bytes: layout.cusum ? ResidualCusum.SCALARS * 8 : 0 },
+    { part: `float32: six tail heaps (K ${k})`, bytes: TAILS * k * 4 },
+    { part: 'float32: envelope row days', bytes: envelope ? (envelope.days + 1) * 4 : 0 },
+    { part: 'float32: CUSUM tail heap', bytes: layout.cusum ? layout.cusum.tailSize * 4 : 0 },
+    { part: 'float32: cool-down ring', bytes: params.cooldown_points * 4 },
+    { part: '16-bit: shape memory', bytes: params.shape_memory * w * 2 },
+    { part: '16-bit: shape delay line', bytes: layout.shapeDelayRows * w * 2 },
+    { part: '16-bit: envelope bounds', bytes: (layout.size16 - layout.envelopeCodes) * 2 },
+    {
+      part: `16-bit: seasonal offsets (${models} models)`,
+      bytes: models * seasonSlots * 2,
+    },
+  ];
+  return parts.filter((p) => p.bytes > 0);
 }
 
 export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
@@ -1036,6 +1220,12 @@ export const extremeValueFactory: DetectorFactory<ExtremeValueParams> = {
     return new ExtremeValueDetector(sharedParams(EXTREME_VALUE_KIND, params), state);
   },
 };
+
+/** A tail state with each heap value mapped by the monotone `to` (the sum follows the heap). */
+function moved(part: PotState, to: (v: number) => number): PotState {
+  const heap = part.heap.map(to);
+  return { heap, sum: heap.reduce((a, b) => a + b, 0), seen: part.seen };
+}
 
 /**
  * A snapshot made before the level-shift CUSUM existed has no `cusum_k` in its params: it keeps

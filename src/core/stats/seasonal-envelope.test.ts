@@ -2,12 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeasonalEnvelope } from './seasonal-envelope.js';
 import { randomSeries } from './test-data.js';
-import { float32Down, float32Up } from './float32.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-test('high and low are the batch max/min of previous days within ±width hour buckets, rounded outwards to float32', () => {
+test('high and low are the batch max/min of previous days within ±width hour buckets, rounded outwards to a 16-bit grid', () => {
   const step = 20 * 60_000;
   const noise = randomSeries(7, 72 * 12, 3);
   const days = 3;
@@ -32,9 +31,13 @@ test('high and low are the batch max/min of previous days within ±width hour bu
         low = Math.min(low, p.x);
       }
     }
-    assert.equal(env.high, float32Up(high), `high at ${i}`);
-    assert.equal(env.low, float32Down(low), `low at ${i}`);
-    assert.ok(env.high >= high && env.low <= low, `the float32 bounds still bound, at ${i}`);
+    // Values lie within ±13 of the first: the grid's step is at most 2^-10.
+    if (high > Number.NEGATIVE_INFINITY) {
+      assert.ok(env.high >= high && env.high - high <= 2 ** -10, `high at ${i}`);
+      assert.ok(env.low <= low && low - env.low <= 2 ** -10, `low at ${i}`);
+    } else {
+      assert.deepEqual([env.high, env.low], [high, low], `nothing seen at ${i}`);
+    }
     env.add(t, x);
     seen.push({ t, x });
   }
@@ -50,4 +53,29 @@ test('state round-trips through JSON and a gap longer than the horizon forgets e
   assert.deepEqual([env.low, env.high], [29, 53]);
   env.read(10 * DAY);
   assert.deepEqual([env.low, env.high], [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+});
+
+test('bounds stay bounds when the grid coarsens, and an older float32 state restores onto a grid', () => {
+  const env = new SeasonalEnvelope(DAY, 1, 24, 0);
+  env.add(0, 100);
+  env.add(HOUR, 100.001); // a fine grid: step 2^-23
+  env.add(2 * HOUR, -5e6); // far outside: the step grows, bounds rounded outwards again
+  env.read(DAY + HOUR);
+  assert.ok(env.high >= 100.001 && env.low <= 100.001, `[${env.low}, ${env.high}]`);
+  assert.ok(env.high - env.low <= (2 * 5e6) / 16384, 'within a step or two of the grid');
+  env.read(DAY + 2 * HOUR);
+  assert.ok(env.low <= -5e6 && env.high >= -5e6);
+  const old = new SeasonalEnvelope(DAY, 1, 2, 0, {
+    days: [0, null],
+    highs: [10.5, 3.25, null, null],
+    lows: [-2.125, 3.25, null, null],
+  });
+  old.read(DAY + 1);
+  assert.ok(old.high >= 10.5 && old.high - 10.5 <= 2 ** -9, `${old.high}`);
+  assert.ok(old.low <= -2.125 && -2.125 - old.low <= 2 ** -9, `${old.low}`);
+  const state = old.state();
+  assert.deepEqual(
+    new SeasonalEnvelope(DAY, 1, 2, 0, JSON.parse(JSON.stringify(state))).state(),
+    state,
+  );
 });
