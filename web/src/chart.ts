@@ -95,8 +95,6 @@ const SCORE_MIN = -0.06;
 const SCORE_MAX = SCORE_MIN + (1 - SCORE_MIN) / SCORE_LANE;
 /** The engine reads a series' alert threshold once per minute (its first point's). */
 const THRESHOLD_EVERY_MS = 60_000;
-/** Series index of the alert threshold's legend entry (drawn by drawThreshold, not by uPlot). */
-const THRESHOLD_SERIES = 5;
 
 /** A chart within this of "now" (or two buckets) follows it with live points. */
 const FOLLOW_SLACK_MS = 5_000;
