@@ -54,7 +54,8 @@ export interface ScoredPoint {
   /**
    * The alert threshold in value space at this point, [lower, upper]: the values that would not
    * have alerted. On the live feed only, at a series' first scored point of each minute, when the
-   * strategy has one (`SeriesPipeline.alertBand`); absent otherwise.
+   * strategy has one (`SeriesPipeline.alertBand`); absent otherwise. Such a point is sampled to
+   * the feed's `ok` budget like any other.
    */
   readonly threshold?: readonly [number, number];
 }

@@ -51,9 +51,10 @@ export class ResultRouter {
           const name = LEVELS[level] as ScoredPoint['level'];
           while (b < bands.length && (bands[b] as ShardBand).row < r) b++;
           const band = b < bands.length && (bands[b] as ShardBand).row === r ? bands[b] : undefined;
-          // A point with a threshold goes out past the budget: one per series and minute, and
-          // the score history's only source of it.
-          if (band !== undefined || this.feed.admits(name)) {
+          // A point with a threshold takes from the `ok` budget like any other: letting them all
+          // through would be one feed item (and one stored minute) per series and minute, which
+          // a large fleet cannot afford (docs/dashboard.md, "Score history").
+          if (this.feed.admits(name)) {
             const id = batch.ids[r] as number;
             const point: ScoredPoint = {
               device_id: names.device[id] as string,

@@ -82,14 +82,18 @@ describe(
     before(async () => {
       [store, browser, shots] = await Promise.all([openStore(), launchBrowser(), artifactDir()]);
       const first = await startService([ZSCORE, TREES], [], { store });
-      // The live feed passes 1,000 `ok` scores a second (a point with a threshold always goes):
-      // one second each, so every series has its scores in the history.
+      // The live feed passes 1,000 `ok` scores a second, thresholds included: under that each
+      // second, so every series has all its minutes in the history.
       const second = () => new Promise((resolve) => setTimeout(resolve, 1_100));
       await first.send(points('nob-1', 600));
       await second();
       await first.send(points('thr-warm', 20)); // fewer than the z-score's 30 warm-up points
       await second();
-      await first.send(points('thr-1', 1200));
+      const thr = points('thr-1', 1200);
+      await first.send(thr.slice(0, 600));
+      await first.engine.flush();
+      await second();
+      await first.send(thr.slice(600));
       await first.engine.flush();
       const unit = await fetch(`${first.url}/v1/units/temp`, {
         method: 'PUT',
