@@ -147,3 +147,28 @@ describe('reading the alert threshold', () => {
     assert.equal(reading.alertBand(BASE, Number.NaN), null, 'none for a missing value');
   });
 });
+
+describe('the alert threshold of an ensemble', () => {
+  it('is its strongest member band under `max`, none under a mean', () => {
+    const ensemble = (combine: string) =>
+      compileStrategy(
+        strategy(
+          `ens-${combine}`,
+          '*',
+          `{ kind: ensemble, params: { combine: ${combine}, members: [{ kind: ewzscore }, { kind: ewzscore, params: { alpha: 0.1 } }] } }`,
+          'kind: static',
+        ),
+      )('d/m');
+    const max = ensemble('max');
+    const mean = ensemble('mean');
+    let bands = 0;
+    for (let i = 0; i < 200; i++) {
+      const t = BASE + i * 60_000;
+      if (max.alertBand(t, value(i)) !== null) bands++;
+      assert.equal(mean.alertBand(t, value(i)), null);
+      max.process(t, value(i));
+      mean.process(t, value(i));
+    }
+    assert.ok(bands > 150, `${bands}`);
+  });
+});

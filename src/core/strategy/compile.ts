@@ -22,6 +22,7 @@ import { parseIsoTime, type Strategy } from './schema.js';
 import { EventTracker, type EventTrackerOptions, type OpenSpan } from '../events/event-tracker.js';
 import { explainPoint, explainVector } from '../events/explain.js';
 import { canExplain } from '../detectors/explanation.js';
+import { EnsembleDetector } from '../detectors/ensemble.js';
 import type { EventChange, EventExplanation } from '../events/types.js';
 
 /**
@@ -277,6 +278,8 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
     // The band is where the detector's score reaches its own boundary: the alert threshold
     // only while the strategy alerts at that score.
     if (!canExplain(detector) || this.threshold.alertScore?.() !== DETECTOR_BOUNDARY) return null;
+    // An ensemble that averages its members has no member's band as its own boundary.
+    if (detector instanceof EnsembleDetector && detector.params.combine !== 'max') return null;
     if (this.isTraining(timeMs) || this.missing(value)) return null;
     const band = detector.explain(timeMs, value).band;
     if (band === null) return null;
