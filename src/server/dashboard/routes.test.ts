@@ -242,6 +242,8 @@ describe('score history beyond the in-memory rings and across a restart', () => 
   }
 
   test('the alert threshold per minute: from memory, then from storage after a restart', async () => {
+    // Whole two minutes, so the 2-minute buckets below start where the minutes do.
+    const T2 = Math.floor(T / 120_000) * 120_000;
     const feed = handFeed();
     const first = await start(feed);
     let running: TestService | undefined = first;
@@ -250,7 +252,7 @@ describe('score history beyond the in-memory rings and across a restart', () => 
       feed.score({
         device_id: 'th-dev',
         metric: 'temp',
-        timestamp: T + minute * 60_000 + second * 1_000,
+        timestamp: T2 + minute * 60_000 + second * 1_000,
         value: 20,
         score: 0.1,
         level: 'ok',
@@ -265,12 +267,12 @@ describe('score history beyond the in-memory rings and across a restart', () => 
     point(3, 5, [19, 22]);
     const thresholds = async (service: TestService, bucket: string) => {
       const res = await service.app.inject(
-        `/v1/scores?device=th-dev&metric=temp&from=${T}&to=${T + 10 * 60_000}&bucket=${bucket}`,
+        `/v1/scores?device=th-dev&metric=temp&from=${T2}&to=${T2 + 10 * 60_000}&bucket=${bucket}`,
       );
       assert.equal(res.statusCode, 200);
       const body = res.json() as Record<string, unknown[]>;
       return body.times!.map((t, i) => [
-        ((t as number) - T) / 1000,
+        ((t as number) - T2) / 1000,
         body.threshold_lower![i],
         body.threshold_upper![i],
       ]);
