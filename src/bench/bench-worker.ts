@@ -5,6 +5,7 @@ import { resolveStrategy } from '../strategy-files/load.js';
 import { loadCorpus } from '../eval/nab/index.js';
 import { defaultNabDataDir } from '../cli/nab.js';
 import { bareEwZscoreLoop, heapPerSeries, median } from './measure.js';
+import { BAND_EVERY_MS } from '../engine/scoring/protocol.js';
 
 export interface BenchJob {
   readonly target: 'bare' | 'detector' | 'strategy';
@@ -12,6 +13,11 @@ export interface BenchJob {
   readonly runs: number;
   /** Live series to build for the heap figure (strategies only). */
   readonly heapSeries?: number;
+  /**
+   * Strategies only: also read the alert threshold at each series' first point of every minute,
+   * as the scoring shards do (scoring-shard.ts).
+   */
+  readonly thresholds?: boolean;
 }
 
 export interface BenchResult {
@@ -20,7 +26,12 @@ export interface BenchResult {
   readonly pointsPerSecond: number;
   readonly snapshotBytes?: number;
   readonly heapBytesPerSeries?: number;
+  /** Thresholds read over all passes (`thresholds` jobs). */
+  readonly thresholds?: number;
 }
+
+/** Thresholds read (`thresholds` jobs), so the JIT cannot drop the work. */
+let bands = 0;
 
 type Scorer = { update(t: number, x: number): number; snapshot(): unknown };
 
@@ -37,13 +48,31 @@ if (job.target === 'detector') {
   make = () => createDetector(job.name, {}, 42);
 } else {
   label = job.target === 'strategy' ? `strategy ${job.name}` : job.name;
+  if (job.thresholds === true) label += ' + threshold per minute';
   const pipelineFor = compileStrategy(
     await resolveStrategy(job.target === 'strategy' ? job.name : 'fast'),
   );
-  make = () => {
-    const pipeline = pipelineFor('bench');
-    return { update: (t, x) => pipeline.process(t, x), snapshot: () => pipeline.snapshot() };
-  };
+  make =
+    job.thresholds === true
+      ? () => {
+          const pipeline = pipelineFor('bench');
+          let last = Number.NEGATIVE_INFINITY;
+          return {
+            update: (t, x) => {
+              if (Math.floor(t / BAND_EVERY_MS) !== Math.floor(last / BAND_EVERY_MS)) {
+                const band = pipeline.alertBand(t, x);
+                if (band !== null) bands++;
+              }
+              last = t;
+              return pipeline.process(t, x);
+            },
+            snapshot: () => pipeline.snapshot(),
+          };
+        }
+      : () => {
+          const pipeline = pipelineFor('bench');
+          return { update: (t, x) => pipeline.process(t, x), snapshot: () => pipeline.snapshot() };
+        };
 }
 
 /** One pass over the corpus with a fresh scorer per series; returns points per second. */
@@ -65,7 +94,12 @@ function pass(): number {
 
 pass(); // warm the JIT
 const rates = Array.from({ length: job.runs }, pass);
-const result: BenchResult = { label, points, pointsPerSecond: median(rates) };
+const result: BenchResult = {
+  label,
+  points,
+  pointsPerSecond: median(rates),
+  ...(job.thresholds === true ? { thresholds: bands } : {}),
+};
 if (job.target !== 'bare') {
   const scorer = make();
   for (let i = 0; i < longest.values.length; i++)

@@ -51,6 +51,13 @@ export interface ScoredPoint {
   readonly level: Level;
   /** `name@version` of the strategy that scored it. */
   readonly strategy: string;
+  /**
+   * The alert threshold in value space at this point, [lower, upper]: the values that would not
+   * have alerted. On the live feed only, at a series' first scored point of each minute, when the
+   * strategy has one (`SeriesPipeline.alertBand`); absent otherwise. Such a point is sampled to
+   * the feed's `ok` budget like any other.
+   */
+  readonly threshold?: readonly [number, number];
 }
 
 export type EngineFeedItem =

@@ -7,8 +7,16 @@ import type { EngineFeedItem, ScoredPoint } from './engine.js';
 import type { EventWriter } from './event-writer.js';
 import type { Feed } from './feed.js';
 import type { EngineMetrics } from './metrics.js';
-import { LEVELS, NOT_SCORED, type ShardEvent, type ShardResult } from './scoring/protocol.js';
+import {
+  LEVELS,
+  NOT_SCORED,
+  type ShardBand,
+  type ShardEvent,
+  type ShardResult,
+} from './scoring/protocol.js';
 import type { SeriesTable } from './scoring/series-table.js';
+
+const NO_BANDS: readonly ShardBand[] = [];
 
 export class ResultRouter {
   private scored = 0;
@@ -27,6 +35,7 @@ export class ResultRouter {
 
   route(shard: number, result: ShardResult): void {
     const { batch, scores, levels, strategy, labels, events } = result;
+    const bands = result.bands ?? NO_BANDS;
     const n = levels.length;
     let notScored = 0;
     for (let r = 0; r < n; r++) if (levels[r] === NOT_SCORED) notScored++;
@@ -35,23 +44,30 @@ export class ResultRouter {
     if (this.feed.listening || events.length > 0) {
       const names = this.table.names[shard];
       let e = 0;
+      let b = 0;
       for (let r = 0; r < n; r++) {
         const level = levels[r] as number;
         if (level !== NOT_SCORED && this.feed.listening && names !== undefined) {
           const name = LEVELS[level] as ScoredPoint['level'];
+          while (b < bands.length && (bands[b] as ShardBand).row < r) b++;
+          const band = b < bands.length && (bands[b] as ShardBand).row === r ? bands[b] : undefined;
+          // A point with a threshold takes from the `ok` budget like any other: letting them all
+          // through would be one feed item (and one stored minute) per series and minute, which
+          // a large fleet cannot afford (docs/dashboard.md, "Score history").
           if (this.feed.admits(name)) {
             const id = batch.ids[r] as number;
+            const point: ScoredPoint = {
+              device_id: names.device[id] as string,
+              metric: names.metric[id] as string,
+              timestamp: batch.times[r] as number,
+              value: batch.values[r] as number,
+              score: scores[r] as number,
+              level: name,
+              strategy: labels[strategy[r] as number] as string,
+            };
             this.feed.emit({
               type: 'score',
-              point: {
-                device_id: names.device[id] as string,
-                metric: names.metric[id] as string,
-                timestamp: batch.times[r] as number,
-                value: batch.values[r] as number,
-                score: scores[r] as number,
-                level: name,
-                strategy: labels[strategy[r] as number] as string,
-              },
+              point: band === undefined ? point : { ...point, threshold: [band.lower, band.upper] },
             });
           }
         }

@@ -176,7 +176,9 @@ export const streamRoute = {
   summary: 'Live stream of scores and events (Server-Sent Events)',
   description:
     '`text/event-stream`. Messages `event: score` (data: `{device_id, metric, timestamp, value, ' +
-    'score, level, strategy}`) and `event: event` (data: `{change, event}`, change one of open, ' +
+    'score, level, strategy, threshold?}`; `threshold`: `[lower, upper]`, the alert threshold ' +
+    "in value space, at a series' first scored point of each minute when its strategy has one) " +
+    'and `event: event` (data: `{change, event}`, change one of open, ' +
     'update, close, reopen). A comment line `: heartbeat` every 15 s keeps proxies from closing ' +
     'the connection. Under a slow connection, score messages are skipped (counted in ' +
     '`vigil_sse_dropped_total`); event messages never are.',

@@ -1,6 +1,6 @@
 /**
- * The dashboard's score history (migration 009): buckets merged in with the higher score and
- * level winning, read back per series. Rows older than the points' retention are pruned by the
+ * The dashboard's score history (migrations 009, 015): buckets merged in with the higher score
+ * and level winning and the first threshold staying, read back per series. Rows older than the points' retention are pruned by the
  * writes themselves (at most once an hour), so the table never outlives the points it scores.
  */
 import { checkName, checkTime, HOUR, ms, read, storeError, ts } from './sql-common.js';
@@ -17,15 +17,43 @@ interface BucketRow {
   t: number;
   score: number;
   level: number;
+  lower: number | null;
+  upper: number | null;
 }
 
-const fromRow = (r: BucketRow): ScoreBucket => ({
-  device: r.device_id,
-  metric: r.metric,
-  time: r.t,
-  score: r.score,
-  level: r.level,
-});
+const fromRow = (r: BucketRow): ScoreBucket => {
+  const bucket = {
+    device: r.device_id,
+    metric: r.metric,
+    time: r.t,
+    score: r.score,
+    level: r.level,
+  };
+  return r.lower === null || r.upper === null
+    ? bucket
+    : { ...bucket, threshold: [r.lower, r.upper] };
+};
+
+/** The largest finite `real`: beyond it a bound would not store. */
+const REAL_MAX = 3.4028234663852886e38;
+/** The smallest normal `real`: PostgreSQL refuses smaller magnitudes (underflow), so they are 0. */
+const REAL_MIN = 1.1754943508222875e-38;
+
+/** A threshold as its two columns: both null unless both bounds are finite, in order and fit a `real`. */
+function thresholdColumns(b: ScoreBucket): [number | null, number | null] {
+  const t = b.threshold;
+  if (t === undefined) return [null, null];
+  const [lower, upper] = t;
+  const fits = (v: number): boolean => Number.isFinite(v) && Math.abs(v) <= REAL_MAX;
+  if (!(fits(lower) && fits(upper) && lower <= upper)) return [null, null];
+  const normal = (v: number): number => (Math.abs(v) < REAL_MIN ? 0 : v);
+  return [normal(lower), normal(upper)];
+}
+
+/** Columns read back: the bucket and its threshold. */
+const COLUMNS = (h: string) =>
+  `${h}device_id, ${h}metric, ${ms(`${h}time`)} AS t, ${h}score::float8 AS score, ` +
+  `${h}level::int AS level, ${h}lower::float8 AS lower, ${h}upper::float8 AS upper`;
 
 export class SqlScoreHistoryStore implements ScoreHistoryStore {
   #prunedAt = -Infinity;
@@ -43,31 +71,44 @@ export class SqlScoreHistoryStore implements ScoreHistoryStore {
       checkName('score metric', b.metric);
       checkTime('score time', b.time);
       const seen = merged.get(keyOf(b));
-      merged.set(
-        keyOf(b),
-        seen === undefined
-          ? b
-          : { ...b, score: Math.max(seen.score, b.score), level: Math.max(seen.level, b.level) },
-      );
+      if (seen === undefined) {
+        merged.set(keyOf(b), b);
+        continue;
+      }
+      const threshold = seen.threshold ?? b.threshold;
+      merged.set(keyOf(b), {
+        ...b,
+        score: Math.max(seen.score, b.score),
+        level: Math.max(seen.level, b.level),
+        ...(threshold === undefined ? {} : { threshold }),
+      });
     }
     if (merged.size === 0) return;
     const rows = [...merged.values()];
+    const thresholds = rows.map(thresholdColumns);
     try {
+      // The threshold pair is written whole or not at all, so coalescing each column keeps the
+      // stored pair (or fills an empty one).
       await this.driver.query({
         name: 'vigil_score_history_save',
-        text: `INSERT INTO score_history AS h (device_id, metric, time, score, level)
-               SELECT d, m, ${ts('t')}, s, l
-               FROM unnest($1::text[], $2::text[], $3::float8[], $4::float4[], $5::int2[])
-                 AS u(d, m, t, s, l)
+        text: `INSERT INTO score_history AS h (device_id, metric, time, score, level, lower, upper)
+               SELECT d, m, ${ts('t')}, s, l, lo, hi
+               FROM unnest($1::text[], $2::text[], $3::float8[], $4::float4[], $5::int2[],
+                           $6::float4[], $7::float4[])
+                 AS u(d, m, t, s, l, lo, hi)
                ON CONFLICT (device_id, metric, time) DO UPDATE
                  SET score = greatest(h.score, excluded.score),
-                     level = greatest(h.level, excluded.level)`,
+                     level = greatest(h.level, excluded.level),
+                     lower = coalesce(h.lower, excluded.lower),
+                     upper = coalesce(h.upper, excluded.upper)`,
         values: [
           rows.map((r) => r.device),
           rows.map((r) => r.metric),
           rows.map((r) => r.time),
           rows.map((r) => (Number.isFinite(r.score) ? r.score : 0)),
           rows.map((r) => Math.min(2, Math.max(0, Math.trunc(r.level)))),
+          thresholds.map((t) => t[0]),
+          thresholds.map((t) => t[1]),
         ],
       });
       await this.#prune();
@@ -90,8 +131,7 @@ export class SqlScoreHistoryStore implements ScoreHistoryStore {
   async range(device: string, metric: string, from: number, to: number): Promise<ScoreBucket[]> {
     const rows = await read<BucketRow>(this.driver, 'reading score history failed', {
       name: 'vigil_score_history_range',
-      text: `SELECT device_id, metric, ${ms('time')} AS t, score::float8 AS score,
-                    level::int AS level
+      text: `SELECT ${COLUMNS('')}
              FROM score_history
              WHERE device_id = $1 AND metric = $2 AND time >= $3 AND time < $4
              ORDER BY time`,
@@ -110,11 +150,10 @@ export class SqlScoreHistoryStore implements ScoreHistoryStore {
     // One index probe per series (the key's last entry), not a scan of their history.
     const rows = await read<BucketRow>(this.driver, 'reading score history failed', {
       name: 'vigil_score_history_latest',
-      text: `SELECT h.device_id, h.metric, ${ms('h.time')} AS t, h.score::float8 AS score,
-                    h.level::int AS level
+      text: `SELECT ${COLUMNS('h.')}
              FROM unnest($1::text[], $2::text[]) AS u(d, m)
              CROSS JOIN LATERAL (
-               SELECT device_id, metric, time, score, level FROM score_history
+               SELECT device_id, metric, time, score, level, lower, upper FROM score_history
                WHERE device_id = u.d AND metric = u.m ORDER BY time DESC LIMIT 1) h`,
       values: [series.map((s) => s.device), series.map((s) => s.metric)],
     });

@@ -561,6 +561,46 @@ export function storeSuite(
       );
     });
 
+    it('keeps the alert threshold of a bucket: the first stays, bad bounds as none', async () => {
+      const history = h.store.scoreHistory;
+      const b = (time: number, threshold?: readonly [number, number]) => ({
+        device: 'z-th',
+        metric: 'm',
+        time: BASE + time * MINUTE,
+        score: 0.25,
+        level: 0,
+        ...(threshold === undefined ? {} : { threshold }),
+      });
+      await history.save([
+        b(0, [1.5, 4.25]),
+        b(1), // no band (warming up, or a detector without one)
+        b(2, [Number.NaN, 3]),
+        b(3, [-Infinity, Infinity]),
+        b(4, [5, 2]), // out of order
+        b(5, [-1e39, 1e39]), // beyond a real
+        b(6, [-1e-45, 1e-50]), // below a real's normal range: 0
+        b(7, [-2, 8]),
+      ]);
+      // A later save of the same minutes: the first threshold stays, an empty one is filled.
+      await history.save([b(0, [100, 200]), b(1, [0.5, 0.75]), { ...b(7), score: 0.9, level: 1 }]);
+      const got = await history.range('z-th', 'm', BASE, BASE + HOUR);
+      assert.deepEqual(
+        got.map((x) => [(x.time - BASE) / MINUTE, x.threshold ?? null, x.score]),
+        [
+          [0, [1.5, 4.25], 0.25],
+          [1, [0.5, 0.75], 0.25],
+          [2, null, 0.25],
+          [3, null, 0.25],
+          [4, null, 0.25],
+          [5, null, 0.25],
+          [6, [0, 0], 0.25],
+          [7, [-2, 8], 0.8999999761581421],
+        ],
+      );
+      const [latest] = await history.latest([{ device: 'z-th', metric: 'm' }]);
+      assert.deepEqual(latest?.threshold, [-2, 8]);
+    });
+
     it('keeps metric units: declared, replaced, listed in order, removed', async () => {
       const units = h.store.metricUnits;
       const first = await units.set('zu-temp', '°F', null);

@@ -272,11 +272,20 @@ export interface ScoreBucket {
   readonly score: number;
   /** 0 ok, 1 alert, 2 severe. */
   readonly level: number;
+  /**
+   * The alert threshold in value space, [lower, upper], read at the series' first scored point of
+   * the bucket (`ScoredPoint.threshold`). Absent when there was none; non-finite bounds, or
+   * bounds beyond a `real`, are stored as none.
+   */
+  readonly threshold?: readonly [number, number];
 }
 
 /** Live scores kept beside the points, coarsened to buckets (dashboard score history). */
 export interface ScoreHistoryStore {
-  /** Merge buckets in: per (series, time) the higher score and level win. */
+  /**
+   * Merge buckets in: per (series, time) the higher score and level win; the threshold first
+   * saved stays (the one read at the bucket's first point).
+   */
   save(buckets: readonly ScoreBucket[]): Promise<void>;
   /** Buckets of one series in [from, to), oldest first. */
   range(device: string, metric: string, from: number, to: number): Promise<ScoreBucket[]>;

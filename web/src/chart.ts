@@ -4,8 +4,10 @@
  * so a series of any length draws fast. Two lanes share the time axis: the values on top, the
  * score (0–1, with the alert boundary 0.5 and flagged buckets marked) in its own lane below, so
  * the boundary never reads as a value threshold. Event spans are shaded; the expected band over
- * time (`GET /v1/band`, recomputed from the stored values) is shaded behind the values, and an
- * event's own band (from its explanation) can be drawn as a box. The value axis, the legend and
+ * time (`GET /v1/band`, recomputed from the stored values) is shaded behind the values, the
+ * strategy's alert threshold in value space over time (`GET /v1/scores`, read by the engine once
+ * per series and minute) is drawn as two thin dashed lines, and an event's own band (from its
+ * explanation) can be drawn as a box. The value axis, the legend and
  * the tooltips carry the metric's unit (units.ts). Times are 24-hour in the chosen zone (time-zone.ts). Live scores are
  * appended while the chart follows "now"; a drag zooms in, a double-click goes back out.
  */
@@ -15,7 +17,7 @@ import { pickBucket } from './buckets.js';
 import { h } from './dom.js';
 import { formatNumber, formatTick, formatTime } from './format.js';
 import { zoneChoice, zoneShort } from './time-zone.js';
-import type { EventLevel, ExpectedBandColumns, Level, LiveScore } from './types.js';
+import type { EventLevel, ExpectedBandColumns, Level, LiveScore, Scores } from './types.js';
 import { unitsOf } from './units.js';
 
 export interface Span {
@@ -78,6 +80,7 @@ function chartColors() {
     band: v('--chart-band', 'rgba(0, 121, 107, 0.16)'),
     bandEdge: v('--chart-band-edge', '#00796b'),
     lane: v('--chart-lane', 'rgba(0, 0, 0, 0.035)'),
+    threshold: v('--chart-threshold', '#c62828'),
   };
 }
 
@@ -90,6 +93,9 @@ const VALUE_FROM = 0.32;
 /** The score scale's range: 0–1 fills the lane's height (with a little room under 0). */
 const SCORE_MIN = -0.06;
 const SCORE_MAX = SCORE_MIN + (1 - SCORE_MIN) / SCORE_LANE;
+/** The engine reads a series' alert threshold once per minute (its first point's). */
+const THRESHOLD_EVERY_MS = 60_000;
+
 /** A chart within this of "now" (or two buckets) follows it with live points. */
 const FOLLOW_SLACK_MS = 5_000;
 
@@ -106,6 +112,9 @@ interface Columns {
   /** The expected band per bucket (null: none yet, or the band could not be fetched). */
   lower: (number | null)[];
   upper: (number | null)[];
+  /** The alert threshold per bucket (null: none read for its minute, or none given). */
+  thrLo: (number | null)[];
+  thrHi: (number | null)[];
 }
 
 const empty = (): Columns => ({
@@ -118,6 +127,8 @@ const empty = (): Columns => ({
   level: [],
   lower: [],
   upper: [],
+  thrLo: [],
+  thrHi: [],
 });
 
 export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
@@ -141,7 +152,14 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
   /** The metric's unit, once known (units.ts). */
   let unit: string | undefined;
 
-  const data = (): uPlot.AlignedData => [cols.x, cols.min, cols.max, cols.avg, cols.score];
+  const data = (): uPlot.AlignedData => [
+    cols.x,
+    cols.min,
+    cols.max,
+    cols.avg,
+    cols.score,
+    cols.thrHi,
+  ];
 
   function drawSpans(u: uPlot): void {
     const ctx = u.ctx;
@@ -220,7 +238,56 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     element.dataset.bandBuckets = String(drawn);
   }
 
+  /**
+   * The alert threshold over time: an upper and a lower dashed line, each a step that holds a
+   * bucket's threshold until the next bucket (a gap where a bucket has none).
+   */
+  function drawThreshold(u: uPlot): void {
+    const ctx = u.ctx;
+    const { top, height, left, width } = u.bbox;
+    const dpr = devicePixelRatio || 1;
+    let drawn = 0;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    ctx.strokeStyle = COLORS.threshold;
+    ctx.lineWidth = dpr;
+    ctx.setLineDash([6 * dpr, 4 * dpr]);
+    for (const edge of [cols.thrHi, cols.thrLo]) {
+      ctx.beginPath();
+      let open = false;
+      for (let i = 0; i < cols.x.length; i++) {
+        const v = edge[i];
+        if (v == null) {
+          open = false;
+          continue;
+        }
+        const x0 = u.valToPos(cols.x[i] as number, 'x', true);
+        const next = cols.x[i + 1];
+        const x1 = u.valToPos(
+          next !== undefined && edge[i + 1] != null
+            ? next
+            : (cols.x[i] as number) + bucketMs / 1000,
+          'x',
+          true,
+        );
+        const y = u.valToPos(v, 'y', true);
+        if (open) ctx.lineTo(x0, y);
+        else ctx.moveTo(x0, y);
+        ctx.lineTo(Math.max(x1, x0 + 2 * dpr), y);
+        open = true;
+        if (edge === cols.thrHi) drawn++;
+      }
+      ctx.stroke();
+    }
+    ctx.restore();
+    // How many buckets have a threshold drawn, for the tests.
+    element.dataset.thresholdBuckets = String(drawn);
+  }
+
   function drawOverlays(u: uPlot): void {
+    drawThreshold(u);
     const ctx = u.ctx;
     const { top, height, left, width } = u.bbox;
     const dpr = devicePixelRatio || 1;
@@ -320,6 +387,28 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
                 hi = Math.max(hi, h);
               }
             }
+            // The alert threshold too, but at most one span of the rest beyond it on each side:
+            // a far threshold must not flatten the values (its lines leave the lane instead).
+            let tlo = Infinity;
+            let thi = -Infinity;
+            for (let i = 0; i < cols.x.length; i++) {
+              const l = cols.thrLo[i];
+              const h = cols.thrHi[i];
+              if (l != null && h != null) {
+                tlo = Math.min(tlo, l);
+                thi = Math.max(thi, h);
+              }
+            }
+            if (tlo <= thi) {
+              if (Number.isFinite(lo) && Number.isFinite(hi)) {
+                const span = hi - lo || Math.abs(hi) || 1;
+                lo = Math.min(lo, Math.max(tlo, lo - span));
+                hi = Math.max(hi, Math.min(thi, hi + span));
+              } else {
+                lo = tlo;
+                hi = thi;
+              }
+            }
             if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
               lo = 0;
               hi = 1;
@@ -332,6 +421,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
           },
         },
         score: { auto: false, range: [SCORE_MIN, SCORE_MAX] },
+        // The threshold's legend entry only: its lines are drawn on `y` by drawThreshold.
+        threshold: { auto: false, range: [0, 1] },
       },
       series: [
         { label: 'time', value: (_u, v) => (v === null ? '—' : formatTime(v * 1000)) },
@@ -344,6 +435,22 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
           stroke: COLORS.score,
           width: 1,
           value: (_u, v) => (v === null ? '—' : v.toFixed(3)),
+        },
+        {
+          label: 'alert threshold',
+          scale: 'threshold',
+          stroke: COLORS.threshold,
+          width: 1,
+          dash: [6, 4],
+          paths: () => null,
+          points: { show: false },
+          value: (_u, _v, _si, idx) => {
+            const lo = idx == null ? null : cols.thrLo[idx];
+            const hi = idx == null ? null : cols.thrHi[idx];
+            if (lo == null || hi == null) return '—';
+            const range = `${formatNumber(lo)} – ${formatNumber(hi)}`;
+            return unit === undefined ? range : `${range} ${unit}`;
+          },
         },
       ],
       bands: [{ series: [2, 1], fill: COLORS.valueBand }],
@@ -488,6 +595,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       scores.times.forEach((t, i) => byTime.set(t, i));
       const bandAt = new Map<number, number>();
       band?.times.forEach((t, i) => bandAt.set(t, i));
+      // Thresholds by minute, for buckets finer than a minute (one is read per minute).
+      const thresholdOf = thresholdLookup(scores, byTime);
       const next = empty();
       points.times.forEach((t, i) => {
         next.x.push(t / 1000);
@@ -506,6 +615,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
         const b = bandAt.get(t);
         next.lower.push(b === undefined ? null : (band?.lower[b] ?? null));
         next.upper.push(b === undefined ? null : (band?.upper[b] ?? null));
+        const th = thresholdOf(t);
+        next.thrLo.push(th === undefined ? null : th[0]);
+        next.thrHi.push(th === undefined ? null : th[1]);
       });
       cols = next;
       from = nextFrom;
@@ -545,7 +657,20 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       cols.count[last] = n + 1;
       cols.score[last] = Math.max(cols.score[last] ?? 0, s.score);
       if (LEVEL_RANK[s.level] > LEVEL_RANK[cols.level[last] ?? 'ok']) cols.level[last] = s.level;
+      if (s.threshold !== undefined && cols.thrLo[last] == null) {
+        [cols.thrLo[last], cols.thrHi[last]] = s.threshold;
+      }
     } else if (last < 0 || xs > (cols.x[last] as number)) {
+      // A bucket in the minute of the one before keeps its threshold until the next is read.
+      const sameMinute =
+        last >= 0 &&
+        Math.floor(at / THRESHOLD_EVERY_MS) ===
+          Math.floor(((cols.x[last] as number) * 1000) / THRESHOLD_EVERY_MS);
+      const th =
+        s.threshold ??
+        (sameMinute && cols.thrLo[last] != null
+          ? ([cols.thrLo[last], cols.thrHi[last]] as [number, number])
+          : undefined);
       cols.x.push(xs);
       cols.min.push(s.value);
       cols.max.push(s.value);
@@ -555,6 +680,8 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       cols.level.push(s.level);
       cols.lower.push(null);
       cols.upper.push(null);
+      cols.thrLo.push(th === undefined ? null : th[0]);
+      cols.thrHi.push(th === undefined ? null : th[1]);
     } else {
       return;
     }
@@ -600,4 +727,31 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
       plot.destroy();
     },
   };
+}
+
+/**
+ * The alert threshold of a chart bucket starting at `t`: the scores' bucket at `t` when it has
+ * one, else the one read in `t`'s minute (the chart's buckets can be finer than a minute; the
+ * engine reads one threshold per series and minute).
+ */
+function thresholdLookup(
+  scores: Scores,
+  byTime: ReadonlyMap<number, number>,
+): (t: number) => readonly [number, number] | undefined {
+  const lower = scores.threshold_lower ?? [];
+  const upper = scores.threshold_upper ?? [];
+  const at = (k: number | undefined): readonly [number, number] | undefined => {
+    if (k === undefined) return undefined;
+    const lo = lower[k];
+    const hi = upper[k];
+    return lo == null || hi == null ? undefined : [lo, hi];
+  };
+  const byMinute = new Map<number, readonly [number, number]>();
+  scores.times.forEach((t, k) => {
+    const th = at(k);
+    const minute = Math.floor(t / THRESHOLD_EVERY_MS) * THRESHOLD_EVERY_MS;
+    if (th !== undefined && !byMinute.has(minute)) byMinute.set(minute, th);
+  });
+  return (t) =>
+    at(byTime.get(t)) ?? byMinute.get(Math.floor(t / THRESHOLD_EVERY_MS) * THRESHOLD_EVERY_MS);
 }

@@ -70,6 +70,12 @@ export interface Scores {
   readonly level: Level[];
   /** Scores before this time come from storage, one per minute (absent: older servers). */
   readonly stored_before?: number;
+  /**
+   * The alert threshold in value space per entry (the first read in a bucket), or null: none read
+   * there or none given (absent: older servers).
+   */
+  readonly threshold_lower?: (number | null)[];
+  readonly threshold_upper?: (number | null)[];
 }
 
 export interface MetricContribution {
@@ -130,6 +136,8 @@ export interface LiveScore {
   readonly score: number;
   readonly level: Level;
   readonly strategy: string;
+  /** The alert threshold [lower, upper], at a series' first scored point of each minute. */
+  readonly threshold?: readonly [number, number];
 }
 
 export interface StrategySummary {

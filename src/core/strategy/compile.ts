@@ -21,6 +21,8 @@ import type {
 import { parseIsoTime, type Strategy } from './schema.js';
 import { EventTracker, type EventTrackerOptions, type OpenSpan } from '../events/event-tracker.js';
 import { explainPoint, explainVector } from '../events/explain.js';
+import { canExplain } from '../detectors/explanation.js';
+import { EnsembleDetector } from '../detectors/ensemble.js';
 import type { EventChange, EventExplanation } from '../events/types.js';
 
 /**
@@ -82,6 +84,9 @@ function eventSetup(strategy: Strategy, key: string): EventTrackerOptions {
     : { ...setup, series: key };
 }
 
+/** The score every detector maps its own decision boundary to (docs/detectors.md). */
+const DETECTOR_BOUNDARY = 0.5;
+
 /**
  * What both kinds of pipeline share: the level, the learning hold on flagged points and the
  * training period. `S` is the kind of input (a value or a vector).
@@ -127,6 +132,12 @@ abstract class GatedPipeline<S> {
     const training = this.trainingSeen < rows || timeMs < untilMs;
     if (this.trainingSeen < rows) this.trainingSeen++;
     return training;
+  }
+
+  /** Would a point at `timeMs` be a training point (without counting it)? */
+  protected isTraining(timeMs: number): boolean {
+    const { rows, untilMs } = this.training;
+    return this.trainingSeen < rows || timeMs < untilMs;
   }
 
   get lastLevel(): Level {
@@ -260,6 +271,20 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
 
   protected override evidence(score: number): number {
     return this.detector.lastEvidence === undefined ? score : this.detector.lastEvidence();
+  }
+
+  alertBand(timeMs: number, value: number): readonly [number, number] | null {
+    const detector = this.detector;
+    // The band is where the detector's score reaches its own boundary: the alert threshold
+    // only while the strategy alerts at that score.
+    if (!canExplain(detector) || this.threshold.alertScore?.() !== DETECTOR_BOUNDARY) return null;
+    // An ensemble that averages its members has no member's band as its own boundary.
+    if (detector instanceof EnsembleDetector && detector.params.combine !== 'max') return null;
+    if (this.isTraining(timeMs) || this.missing(value)) return null;
+    const band = detector.explain(timeMs, value).band;
+    if (band === null) return null;
+    const [lower, upper] = band;
+    return Number.isFinite(lower) && Number.isFinite(upper) && lower <= upper ? band : null;
   }
 
   protected missing(value: number): boolean {

@@ -23,6 +23,15 @@ export interface SeriesPipeline extends EventReporting {
    * starts; `lastLevel` is left unchanged. Counts towards the strategy's `training.rows`.
    */
   train(timeMs: number, value: number): void;
+  /**
+   * The alert threshold in value space for a point at `timeMs`: the values [lower, upper] that
+   * would not alert. It is the detector's band (`ExplainingDetector.explain`, where its score
+   * reaches 0.5), given only while the strategy's threshold alerts at that same score; null
+   * otherwise (no band, warming up or training, another alert score, non-finite bounds).
+   * Read-only: call it before `process` for the same point. Costs about one score: not for
+   * every point (the engine asks once per series and minute).
+   */
+  alertBand(timeMs: number, value: number): readonly [number, number] | null;
   snapshot(): PipelineSnapshot;
 }
 

@@ -338,6 +338,10 @@ export class DynamicThreshold implements Threshold {
     return this.scalars[ALERT] as number;
   }
 
+  alertScore(): number {
+    return this.alertThreshold;
+  }
+
   get severeThreshold(): number {
     return this.scalars[SEVERE] as number;
   }

@@ -38,6 +38,10 @@ export class StaticThreshold implements Threshold {
     return levelOf(score, this.params.alert, this.params.severe);
   }
 
+  alertScore(): number {
+    return this.params.alert;
+  }
+
   snapshot(): ThresholdSnapshot {
     return { kind: this.kind, params: { ...this.params }, state: null };
   }

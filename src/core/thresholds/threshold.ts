@@ -13,6 +13,8 @@ export interface Threshold {
    * live ones: an adaptive threshold is armed from the next point. Absent: nothing to calibrate.
    */
   calibrate?(scores: ArrayLike<number>): void;
+  /** The score at or above which a point alerts now. Absent: the rule cannot say. */
+  alertScore?(): number;
   snapshot(): ThresholdSnapshot;
 }
 

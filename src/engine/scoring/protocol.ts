@@ -50,6 +50,20 @@ export interface ShardEvent {
   readonly reason?: EventReason;
 }
 
+/**
+ * How often a series' alert threshold in value space is read (`SeriesPipeline.alertBand`): at its
+ * first scored point of each epoch-aligned minute, one per bucket of the dashboard's score
+ * history (dashboard/score-history.ts).
+ */
+export const BAND_EVERY_MS = 60_000;
+
+/** A row's alert threshold in value space: the values [lower, upper] that would not alert. */
+export interface ShardBand {
+  readonly row: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
 /** The batch back (its buffers), with a score, level and strategy per row. */
 export interface ShardResult {
   readonly batch: ShardBatch;
@@ -62,6 +76,8 @@ export interface ShardResult {
   readonly events: readonly ShardEvent[];
   /** Events of shadow runs (docs/shadow.md): stored, never published. Absent when none. */
   readonly shadowEvents?: readonly ShardEvent[];
+  /** Alert thresholds read in this batch (see BAND_EVERY_MS), in row order. Absent when none. */
+  readonly bands?: readonly ShardBand[];
 }
 
 /** A checkpoint to restore into a shard (the main thread checked its strategy is loaded). */

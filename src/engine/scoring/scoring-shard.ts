@@ -17,6 +17,7 @@ import type { ShadowSpec } from '../shadow/types.js';
 import { detectPoint, type DetectCopies } from './detect.js';
 import { commitSwap, planSwap } from './hot-swap.js';
 import {
+  BAND_EVERY_MS,
   NOT_SCORED,
   type ReplyOf,
   type RestoreItem,
@@ -99,9 +100,17 @@ export class ScoringShard {
       else this.scorePoint(batch, r, end);
       r = end;
     }
-    const { scores, levels, strategyOf, events } = this.out;
+    const { scores, levels, strategyOf, events, bands } = this.out;
     const labels = this.routes.labels;
-    const result: ShardResult = { batch, scores, levels, strategy: strategyOf, labels, events };
+    const result: ShardResult = {
+      batch,
+      scores,
+      levels,
+      strategy: strategyOf,
+      labels,
+      events,
+      ...(bands.length === 0 ? {} : { bands }),
+    };
     const shadowEvents = this.shadow?.events;
     if (shadowEvents === undefined || shadowEvents.length === 0) return result;
     (this.shadow as ShadowScorer).events = [];
@@ -147,10 +156,18 @@ export class ScoringShard {
       return;
     }
     const pipeline = s.pipeline as SeriesPipeline;
+    const value = batch.values[r] as number;
+    // The alert threshold at the series' first point of each minute: known as it arrives (the
+    // minute's last is only known at the next), read before the point is learned, and no state
+    // of its own (the last scored time tells a new minute).
+    if (Math.floor(t / BAND_EVERY_MS) !== Math.floor(s.last / BAND_EVERY_MS)) {
+      const band = pipeline.alertBand(t, value);
+      if (band !== null) out.band(r, band[0], band[1]);
+    }
     out.scores[r] =
       this.shadow === undefined
-        ? pipeline.process(t, batch.values[r] as number)
-        : this.shadow.score(s, s, pipeline, t, batch.values[r] as number);
+        ? pipeline.process(t, value)
+        : this.shadow.score(s, s, pipeline, t, value);
     out.levels[r] = LEVEL_CODE[pipeline.lastLevel];
     s.last = t;
     s.dirty = true;

@@ -241,6 +241,64 @@ describe('score history beyond the in-memory rings and across a restart', () => 
     return { times, score, level, stored_before };
   }
 
+  test('the alert threshold per minute: from memory, then from storage after a restart', async () => {
+    // Whole two minutes, so the 2-minute buckets below start where the minutes do.
+    const T2 = Math.floor(T / 120_000) * 120_000;
+    const feed = handFeed();
+    const first = await start(feed);
+    let running: TestService | undefined = first;
+    after(() => running?.stop());
+    const point = (minute: number, second: number, threshold?: readonly [number, number]) =>
+      feed.score({
+        device_id: 'th-dev',
+        metric: 'temp',
+        timestamp: T2 + minute * 60_000 + second * 1_000,
+        value: 20,
+        score: 0.1,
+        level: 'ok',
+        strategy: 'default@1',
+        ...(threshold === undefined ? {} : { threshold }),
+      });
+    point(0, 5); // warming up: none
+    point(0, 35);
+    point(1, 5, [18.5, 21.25]);
+    point(1, 35);
+    point(2, 5, [Number.NaN, 21]); // not finite: none
+    point(3, 5, [19, 22]);
+    const thresholds = async (service: TestService, bucket: string) => {
+      const res = await service.app.inject(
+        `/v1/scores?device=th-dev&metric=temp&from=${T2}&to=${T2 + 10 * 60_000}&bucket=${bucket}`,
+      );
+      assert.equal(res.statusCode, 200);
+      const body = res.json() as Record<string, unknown[]>;
+      return body.times!.map((t, i) => [
+        ((t as number) - T2) / 1000,
+        body.threshold_lower![i],
+        body.threshold_upper![i],
+      ]);
+    };
+    const perMinute = [
+      [0, null, null],
+      [60, 18.5, 21.25],
+      [120, null, null],
+      [180, 19, 22],
+    ];
+    assert.deepEqual(await thresholds(first, '1m'), perMinute, 'from the ring');
+    assert.deepEqual(
+      await thresholds(first, '2m'),
+      [
+        [0, 18.5, 21.25],
+        [120, 19, 22],
+      ],
+      'the first of each bucket',
+    );
+    running = undefined;
+    await first.stop();
+    const second = await start(handFeed());
+    running = second;
+    assert.deepEqual(await thresholds(second, '1m'), perMinute, 'from storage');
+  });
+
   test('every series shows its scores, the first of 1,200 too, and after a restart', async () => {
     const feed = handFeed();
     const first = await start(feed);

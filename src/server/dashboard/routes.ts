@@ -17,7 +17,13 @@ import type { Store } from '../../store/store.js';
 import { parseDuration, parseLimit, parseTag, parseTime } from '../query-params.js';
 import { errorResponses } from '../../http-api/error-schema.js';
 import { sampleIngestRate } from './ingest-rate.js';
-import { bucketRun, LEVELS, ScoreBuffer, type ScoreBufferOptions } from './score-buffer.js';
+import {
+  bucketRun,
+  emptyRun,
+  LEVELS,
+  ScoreBuffer,
+  type ScoreBufferOptions,
+} from './score-buffer.js';
 import { mergeBuckets, ScoreHistoryWriter, type ScoreHistoryOptions } from './score-history.js';
 import { decodeCursor, encodeCursor, PAGE_LIMIT_MAX } from '../page-cursor.js';
 import { registerWebAssets } from './web-assets.js';
@@ -227,12 +233,16 @@ export async function registerDashboard(
           'to the feed budget): the recent ones as scored, from memory (the last 3600 of a ' +
           'series being looked at or recently scored), older ones, and every series after a ' +
           'restart, from storage as the highest score and level per minute. With `bucket`, the ' +
-          'highest score and level per bucket (aligned to the epoch).',
+          'highest score and level per bucket (aligned to the epoch). `threshold_lower` and ' +
+          "`threshold_upper`: the strategy's alert threshold in value space, the values that would " +
+          "not have alerted, read at the series' first scored point of each minute (the first " +
+          'per bucket; null where none was read, or the strategy has none: a detector without a ' +
+          'band, warming up, an alert score other than 0.5).',
         tags: ['query'],
         querystring: seriesRangeQuery('ms, or 30s, 5m, 1h, 1d'),
         response: {
           200: anyObject(
-            '`{device, metric, stored_before, times, score, level}`: scores before `stored_before` come from storage, one per minute',
+            '`{device, metric, stored_before, times, score, level, threshold_lower, threshold_upper}`: scores before `stored_before` come from storage, one per minute',
           ),
           ...errorResponses(400),
         },
@@ -259,11 +269,12 @@ export async function registerDashboard(
               await store.scoreHistory.range(device, metric, from, Math.min(to, recent.oldest)),
               history.unsaved(device, metric, from, Math.min(to, recent.oldest)),
             )
-          : { times: [], scores: [], levels: [] };
+          : emptyRun();
       const run = {
         times: [...older.times, ...recent.times],
         scores: [...older.scores, ...recent.scores],
         levels: [...older.levels, ...recent.levels],
+        thresholds: [...older.thresholds, ...recent.thresholds],
       };
       return { device, metric, stored_before: storedBefore, ...bucketRun(run, bucketMs) };
     },

@@ -12,7 +12,13 @@ test('the score buffer keeps the last scores per series, in order, across the ri
   assert.equal(all.times.length, 50);
   assert.deepEqual(all.times.slice(0, 2), [70_000, 71_000]);
   assert.equal(all.times.at(-1), 119_000);
-  assert.deepEqual(buffer.range('other', 'm', 0, 1e9), { times: [], score: [], level: [] });
+  assert.deepEqual(buffer.range('other', 'm', 0, 1e9), {
+    times: [],
+    score: [],
+    level: [],
+    threshold_lower: [],
+    threshold_upper: [],
+  });
   buffer.close();
   assert.equal(f.size, 0, 'close unsubscribes');
 });
@@ -26,8 +32,37 @@ test('bucketed scores keep the highest score and level of each bucket', () => {
   f.score({ timestamp: 21_000, score: 0.6, level: 'alert' });
   f.score({ timestamp: 31_000, score: 0.3 });
   const r = buffer.range('d', 'm', 10_000, 30_000, 10_000);
-  assert.deepEqual(r, { times: [10_000, 20_000], score: [0.9, 0.6], level: ['severe', 'alert'] });
+  assert.deepEqual(r, {
+    times: [10_000, 20_000],
+    score: [0.9, 0.6],
+    level: ['severe', 'alert'],
+    threshold_lower: [null, null],
+    threshold_upper: [null, null],
+  });
   assert.equal(buffer.latest()[0]?.timestamp, 31_000);
+  buffer.close();
+});
+
+test('alert thresholds are kept beside their scores: the first of a bucket, bad ones dropped', () => {
+  const f = handFeed();
+  const buffer = new ScoreBuffer(f, { perSeries: 16 });
+  f.score({ timestamp: 0, score: 0.1, threshold: [1, 2] }); // pushed out of the ring below
+  for (let i = 1; i <= 10; i++) f.score({ timestamp: i * 1_000, score: 0 });
+  f.score({ timestamp: 60_000, score: 0.1, threshold: [3, 4] });
+  f.score({ timestamp: 61_000, score: 0.2 });
+  f.score({ timestamp: 120_000, score: 0.3, threshold: [Number.NaN, 4] });
+  f.score({ timestamp: 180_000, score: 0.4, threshold: [-Infinity, 9] });
+  f.score({ timestamp: 181_000, score: 0.4 });
+  f.score({ timestamp: 240_000, score: 0.5, threshold: [5, 6] });
+  const raw = buffer.range('d', 'm', 10_000, 1e9);
+  assert.equal(buffer.range('d', 'm', 0, 1e9).times[0], 1_000, 'the first score left the ring');
+  assert.deepEqual(raw.times, [10_000, 60_000, 61_000, 120_000, 180_000, 181_000, 240_000]);
+  assert.deepEqual(raw.threshold_lower, [null, 3, null, null, null, null, 5]);
+  assert.deepEqual(raw.threshold_upper, [null, 4, null, null, null, null, 6]);
+  const perTwoMinutes = buffer.range('d', 'm', 0, 1e9, 120_000);
+  assert.deepEqual(perTwoMinutes.times, [0, 120_000, 240_000]);
+  assert.deepEqual(perTwoMinutes.threshold_lower, [3, null, 5], 'the first of the bucket');
+  assert.deepEqual(perTwoMinutes.threshold_upper, [4, null, 6]);
   buffer.close();
 });
 

@@ -5,6 +5,8 @@
  * dashboard (`watch`, called by GET /v1/scores) keep their ring while they are being looked at;
  * the others are kept least-recently-scored first out, so a new series always gets a ring.
  * Older history, and every series after a restart, comes from storage (score-history.ts).
+ * The alert thresholds the feed carries (`ScoredPoint.threshold`, one per series and minute) are
+ * kept beside the scores, in a ring of their own that grows only as they come.
  */
 import type { Engine, ScoredPoint } from '../../engine/engine.js';
 import type { Level } from '../../core/thresholds/threshold.js';
@@ -33,42 +35,109 @@ export interface LatestScore {
   readonly strategy: string;
 }
 
+/** An alert threshold in value space: [lower, upper], the values that would not alert. */
+export type Threshold = readonly [number, number];
+
 export interface ScoreColumns {
   readonly times: number[];
   /** The highest score in each bucket (or each score, without buckets). */
   readonly score: number[];
   /** The highest level in each bucket, as `ok` / `alert` / `severe`. */
   readonly level: Level[];
+  /**
+   * The alert threshold in value space read in each bucket (its first), or null: none read there
+   * (between a series' minutes, without buckets) or none given (no band, warming up).
+   */
+  readonly threshold_lower: (number | null)[];
+  readonly threshold_upper: (number | null)[];
 }
 
-/** Scores as (time, score, level code), oldest first. */
+/** Scores as (time, score, level code, threshold or null), oldest first. */
 export interface ScoreRun {
   readonly times: number[];
   readonly scores: number[];
   readonly levels: number[];
+  readonly thresholds: (Threshold | null)[];
 }
 
-/** Group a run into epoch-aligned buckets (highest score and level win), or keep it as it is. */
+export const emptyRun = (): ScoreRun => ({ times: [], scores: [], levels: [], thresholds: [] });
+
+/**
+ * Group a run into epoch-aligned buckets (highest score and level win, the first threshold
+ * stays), or keep it as it is.
+ */
 export function bucketRun(run: ScoreRun, bucketMs: number | undefined): ScoreColumns {
   const times: number[] = [];
   const score: number[] = [];
   const level: Level[] = [];
+  const lower: (number | null)[] = [];
+  const upper: (number | null)[] = [];
   for (let i = 0; i < run.times.length; i++) {
     const t = run.times[i] as number;
     const s = run.scores[i] as number;
     const l = LEVELS[run.levels[i] as number] ?? 'ok';
+    const th = run.thresholds[i] ?? null;
     const at = bucketMs === undefined ? t : Math.floor(t / bucketMs) * bucketMs;
     const last = times.length - 1;
     if (bucketMs !== undefined && last >= 0 && times[last] === at) {
       if (s > (score[last] as number)) score[last] = s;
       if (LEVEL_CODE[l] > LEVEL_CODE[level[last] as Level]) level[last] = l;
+      if (lower[last] === null && th !== null) [lower[last], upper[last]] = th;
     } else {
       times.push(at);
       score.push(s);
       level.push(l);
+      lower.push(th === null ? null : th[0]);
+      upper.push(th === null ? null : th[1]);
     }
   }
-  return { times, score, level };
+  return { times, score, level, threshold_lower: lower, threshold_upper: upper };
+}
+
+/** A series' recent alert thresholds (one per minute at most), grown on demand. */
+class ThresholdRing {
+  times = new Float64Array(4);
+  bounds = new Float64Array(8);
+  start = 0;
+  size = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(t: number, threshold: Threshold): void {
+    if (this.size === this.times.length && this.size < this.capacity) this.grow();
+    const cap = this.times.length;
+    const at = (this.start + this.size) % cap;
+    this.times[at] = t;
+    this.bounds[2 * at] = threshold[0];
+    this.bounds[2 * at + 1] = threshold[1];
+    if (this.size < cap) this.size++;
+    else this.start = (this.start + 1) % cap;
+  }
+
+  private grow(): void {
+    const next = Math.min(this.capacity, this.times.length * 2);
+    const times = new Float64Array(next);
+    const bounds = new Float64Array(2 * next);
+    for (let i = 0; i < this.size; i++) {
+      const from = (this.start + i) % this.times.length;
+      times[i] = this.times[from] as number;
+      bounds[2 * i] = this.bounds[2 * from] as number;
+      bounds[2 * i + 1] = this.bounds[2 * from + 1] as number;
+    }
+    this.times = times;
+    this.bounds = bounds;
+    this.start = 0;
+  }
+
+  /** Time and bounds of the i-th oldest. */
+  time(i: number): number {
+    return this.times[(this.start + i) % this.times.length] as number;
+  }
+
+  at(i: number): Threshold {
+    const k = (this.start + i) % this.times.length;
+    return [this.bounds[2 * k] as number, this.bounds[2 * k + 1] as number];
+  }
 }
 
 /** One series' ring: times, scores and level codes, grown on demand up to the capacity. */
@@ -81,8 +150,15 @@ class Ring {
   latest: LatestScore | undefined;
   /** Wall time of the last look from the dashboard (0: never watched). */
   watchedAt = 0;
+  /** Made at the first threshold: a series without any carries none. */
+  thresholds: ThresholdRing | undefined;
 
   constructor(private readonly capacity: number) {}
+
+  /** A threshold read at the score pushed last (at most one per score, so never more). */
+  pushThreshold(t: number, threshold: Threshold): void {
+    (this.thresholds ??= new ThresholdRing(this.capacity)).push(t, threshold);
+  }
 
   push(t: number, score: number, level: number): void {
     if (this.size === this.times.length && this.size < this.capacity) this.grow();
@@ -118,17 +194,27 @@ class Ring {
     return this.size === 0 ? Infinity : (this.times[this.start] as number);
   }
 
-  /** Scores in [from, to), oldest first. */
+  /** Scores in [from, to), oldest first, each with the threshold read at it (or null). */
   run(from: number, to: number): ScoreRun {
-    const run: ScoreRun = { times: [], scores: [], levels: [] };
+    const run = emptyRun();
     const cap = this.times.length;
+    const th = this.thresholds;
+    // Both rings are in time order: walk them together (a threshold goes with the first score
+    // of its time; one older than the oldest score is skipped).
+    let j = 0;
     for (let i = 0; i < this.size; i++) {
       const k = (this.start + i) % cap;
       const t = this.times[k] as number;
+      let threshold: Threshold | null = null;
+      if (th !== undefined) {
+        while (j < th.size && th.time(j) < t) j++;
+        if (j < th.size && th.time(j) === t) threshold = th.at(j++);
+      }
       if (t < from || t >= to) continue;
       run.times.push(t);
       run.scores.push(this.scores[k] as number);
       run.levels.push(this.levels[k] as number);
+      run.thresholds.push(threshold);
     }
     return run;
   }
@@ -175,6 +261,10 @@ export class ScoreBuffer {
       strategy: p.strategy,
     };
     ring.push(p.timestamp, Number.isFinite(p.score) ? p.score : 0, LEVEL_CODE[p.level]);
+    const threshold = p.threshold;
+    if (threshold !== undefined && Number.isFinite(threshold[0]) && Number.isFinite(threshold[1])) {
+      ring.pushThreshold(p.timestamp, threshold);
+    }
   }
 
   /** A new ring, making room first: expired watches go back to the others, the oldest goes. */
@@ -234,7 +324,7 @@ export class ScoreBuffer {
     const key = keyOf(device, metric);
     const ring = this.watched.get(key) ?? this.rings.get(key);
     return ring === undefined
-      ? { times: [], scores: [], levels: [], oldest: Infinity }
+      ? { ...emptyRun(), oldest: Infinity }
       : { ...ring.run(from, to), oldest: ring.oldest };
   }
 

@@ -79,5 +79,35 @@ test('merged buckets: one run, oldest first, the higher of a minute in both', ()
     times: [60, 120],
     scores: [5, 1],
     levels: [2, 0],
+    thresholds: [null, null],
   });
+  const t = (time: number, threshold?: [number, number]) => ({
+    ...b(time, 0, 0),
+    ...(threshold === undefined ? {} : { threshold }),
+  });
+  assert.deepEqual(
+    mergeBuckets([t(0, [1, 2]), t(60)], [t(0, [3, 4]), t(60, [5, 6]), t(120)]).thresholds,
+    [[1, 2], [5, 6], null],
+    'the stored threshold stays; an unsaved one fills a bucket stored without',
+  );
+});
+
+test("the writer saves the threshold read at a minute's first point, and none without", async () => {
+  const f = handFeed();
+  const writer = new ScoreHistoryWriter(f, store.scoreHistory, { flushMs: 3_600_000 });
+  f.score({ metric: 'th', timestamp: T0 + 1_000, score: 0.1, threshold: [10, 20] });
+  f.score({ metric: 'th', timestamp: T0 + 2_000, score: 0.7, level: 'alert' });
+  f.score({ metric: 'th', timestamp: T0 + 61_000, score: 0.1 }); // warming up: none
+  f.score({ metric: 'th', timestamp: T0 + 121_000, score: 0.1, threshold: [Number.NaN, 1] });
+  assert.deepEqual(writer.unsaved('d', 'th', T0, T0 + 60_000)[0]?.threshold, [10, 20]);
+  await writer.close();
+  const saved = await store.scoreHistory.range('d', 'th', T0, T0 + 3_600_000);
+  assert.deepEqual(
+    saved.map((x) => [x.time - T0, x.score, x.level, x.threshold ?? null]),
+    [
+      [0, 0.699999988079071, 1, [10, 20]],
+      [60_000, 0.10000000149011612, 0, null],
+      [120_000, 0.10000000149011612, 0, null],
+    ],
+  );
 });

@@ -1,6 +1,6 @@
 /**
  * Writes the live feed's scores to storage as one-minute buckets (highest score and level per
- * series and minute), so the dashboard's score history covers every series and survives a
+ * series and minute, and the alert threshold in value space read at the minute's first point), so the dashboard's score history covers every series and survives a
  * restart. Buckets are merged in memory and saved every few seconds in one statement; a failed
  * save is logged and retried with the next one (bounded: beyond `maxPending` buckets new ones
  * are dropped and counted, never ingest held up).
@@ -8,9 +8,11 @@
 import type { Engine, ScoredPoint } from '../../engine/engine.js';
 import { errorMessage } from '../../store/sql-common.js';
 import type { ScoreBucket, ScoreHistoryStore } from '../../store/store.js';
-import { LEVEL_CODE, type ScoreRun } from './score-buffer.js';
+import { BAND_EVERY_MS } from '../../engine/scoring/protocol.js';
+import { LEVEL_CODE, type ScoreRun, type Threshold } from './score-buffer.js';
 
-export const SCORE_BUCKET_MS = 60_000;
+/** One bucket per minute: the engine reads one alert threshold per series and bucket. */
+export const SCORE_BUCKET_MS = BAND_EVERY_MS;
 
 export interface ScoreHistoryOptions {
   /** How often buckets are saved (default 5 s). */
@@ -49,19 +51,21 @@ export class ScoreHistoryWriter {
     const key = `${p.device_id}\u0000${p.metric}\u0000${time}`;
     const score = Number.isFinite(p.score) ? p.score : 0;
     const level = LEVEL_CODE[p.level];
+    const threshold = p.threshold;
     const seen = this.pending.get(key);
     if (seen === undefined) {
       if (this.pending.size >= this.maxPending) {
         this.dropped++;
         return;
       }
-      this.pending.set(key, { device: p.device_id, metric: p.metric, time, score, level });
-    } else if (score > seen.score || level > seen.level) {
-      this.pending.set(key, {
-        ...seen,
-        score: Math.max(seen.score, score),
-        level: Math.max(seen.level, level),
-      });
+      const bucket: ScoreBucket = { device: p.device_id, metric: p.metric, time, score, level };
+      this.pending.set(key, threshold === undefined ? bucket : { ...bucket, threshold });
+    } else if (
+      score > seen.score ||
+      level > seen.level ||
+      (seen.threshold === undefined && threshold !== undefined)
+    ) {
+      this.pending.set(key, merge(seen, { score, level, threshold }));
     }
   }
 
@@ -84,11 +88,7 @@ export class ScoreHistoryWriter {
             if (this.pending.size < this.maxPending) this.pending.set(key, b);
             else this.dropped++;
           } else {
-            this.pending.set(key, {
-              ...b,
-              score: Math.max(b.score, now.score),
-              level: Math.max(b.level, now.level),
-            });
+            this.pending.set(key, merge(b, now));
           }
         }
       }
@@ -112,18 +112,34 @@ export class ScoreHistoryWriter {
   }
 }
 
-/** Stored and unsaved buckets as one run, oldest first (a minute in both: the higher wins). */
+/** What one bucket adds to another. */
+interface BucketPart {
+  readonly score: number;
+  readonly level: number;
+  readonly threshold?: Threshold | undefined;
+}
+
+/** Two parts of one bucket: the higher score and level win, the first threshold stays. */
+function merge<B extends BucketPart>(first: B, then: BucketPart): B {
+  const threshold = first.threshold ?? then.threshold;
+  return {
+    ...first,
+    score: Math.max(first.score, then.score),
+    level: Math.max(first.level, then.level),
+    ...(threshold === undefined ? {} : { threshold }),
+  };
+}
+
+/**
+ * Stored and unsaved buckets as one run, oldest first (a minute in both: the higher score and
+ * level win, the stored threshold stays).
+ */
 export function mergeBuckets(...lists: readonly ScoreBucket[][]): ScoreRun {
-  const byTime = new Map<number, { score: number; level: number }>();
+  const byTime = new Map<number, BucketPart>();
   for (const list of lists) {
     for (const b of list) {
       const seen = byTime.get(b.time);
-      byTime.set(
-        b.time,
-        seen === undefined
-          ? { score: b.score, level: b.level }
-          : { score: Math.max(seen.score, b.score), level: Math.max(seen.level, b.level) },
-      );
+      byTime.set(b.time, seen === undefined ? b : merge(seen, b));
     }
   }
   const times = [...byTime.keys()].sort((a, b) => a - b);
@@ -131,5 +147,6 @@ export function mergeBuckets(...lists: readonly ScoreBucket[][]): ScoreRun {
     times,
     scores: times.map((t) => byTime.get(t)!.score),
     levels: times.map((t) => byTime.get(t)!.level),
+    thresholds: times.map((t) => byTime.get(t)!.threshold ?? null),
   };
 }

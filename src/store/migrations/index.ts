@@ -20,6 +20,7 @@ import { incidents } from './011-incidents.js';
 import { seriesTags } from './012-series-tags.js';
 import { metricUnits } from './013-metric-units.js';
 import { metricUnitSources } from './014-metric-unit-sources.js';
+import { scoreThresholds } from './015-score-thresholds.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -43,6 +44,7 @@ export const migrations: readonly Migration[] = [
   seriesTags,
   metricUnits,
   metricUnitSources,
+  scoreThresholds,
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

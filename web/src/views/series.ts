@@ -72,7 +72,7 @@ export function renderSeries(main: HTMLElement, route: Route): () => void {
     onLoad: ({ from, to, bucketMs, buckets }) => {
       info.textContent =
         `${formatTime(from)} – ${formatTime(to)} ${zoneLabel(to)} · ${buckets} buckets of ${formatDuration(bucketMs)} ` +
-        '(min–max band and average line; green: the expected band from the values before each bucket; the score in the lane below, alert boundary 0.5 dashed)';
+        '(min–max band and average line; green: the expected band from the values before each bucket; red dashed: the alert threshold, the values the strategy would not alert on; the score in the lane below, alert boundary 0.5 dashed)';
       error.hidden = true;
       replaceQuietly(
         href(['series', device, metric], { from: Math.round(from), to: Math.round(to) }),
