@@ -103,16 +103,20 @@ export class EwZScoreDetector implements Detector, ExplainingDetector {
 
   /** Expected: the mean; band: mean ± threshold·σ, where the score reaches 0.5. */
   explain(timeMs: number, value: number): Explanation {
-    if (value - value !== 0 || this.n < this.params.warmup) {
-      return { expected: null, band: null, evidence: [] };
-    }
-    const std = Math.sqrt(this.variance);
-    const reach = this.params.threshold * (std > this.params.min_std ? std : this.params.min_std);
+    const band = this.band(timeMs, value);
+    if (band === null) return { expected: null, band: null, evidence: [] };
     return {
       expected: this.mean,
-      band: [this.mean - reach, this.mean + reach],
+      band,
       evidence: [{ name: 'zscore', score: this.score(timeMs, value) }],
     };
+  }
+
+  band(_timeMs: number, value: number): [number, number] | null {
+    if (value - value !== 0 || this.n < this.params.warmup) return null;
+    const std = Math.sqrt(this.variance);
+    const reach = this.params.threshold * (std > this.params.min_std ? std : this.params.min_std);
+    return [this.mean - reach, this.mean + reach];
   }
 
   snapshot(): DetectorSnapshot {

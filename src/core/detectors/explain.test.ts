@@ -208,3 +208,26 @@ describe('explain', () => {
     );
   });
 });
+
+describe('band: the band-only path', () => {
+  for (const kind of ['extreme-value', 'ewzscore']) {
+    test(`${kind}: band(t, x) equals explain(t, x).band at every point, and changes nothing`, () => {
+      const d = explaining(kind, {});
+      const twin = explaining(kind, {});
+      assert.ok(d.band, `${kind} has a band-only path`);
+      let bands = 0;
+      for (let i = 0; i < STREAM.times.length; i++) {
+        const t = STREAM.times[i]!;
+        const x = STREAM.values[i]!;
+        const band = d.band(t, x);
+        assert.deepEqual(band, d.explain(t, x).band, `point ${i}`);
+        if (band !== null) bands++;
+        assert.equal(d.score(t, x), twin.score(t, x), `point ${i}: the score is untouched`);
+        d.learn(t, x);
+        twin.learn(t, x);
+      }
+      assert.ok(bands > STREAM.times.length / 2, `${bands} bands`);
+      assert.equal(d.band(STREAM.times[0]!, Number.NaN), null, 'a missing value has none');
+    });
+  }
+});

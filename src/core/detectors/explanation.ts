@@ -21,6 +21,20 @@ export interface EvidenceItem {
 /** A detector that can explain its score for a point (call before `learn` for that point). */
 export interface ExplainingDetector {
   explain(timeMs: number, value: number): Explanation;
+  /**
+   * `explain(timeMs, value).band` without the evidence, where that is cheaper (the alert
+   * threshold is read once per series and minute, so it must cost far less than a point).
+   */
+  band?(timeMs: number, value: number): readonly [number, number] | null;
+}
+
+/** The detector's band for a point, by its band-only path when it has one. */
+export function bandOf(
+  detector: ExplainingDetector,
+  timeMs: number,
+  value: number,
+): readonly [number, number] | null {
+  return detector.band ? detector.band(timeMs, value) : detector.explain(timeMs, value).band;
 }
 
 export function canExplain(detector: object): detector is ExplainingDetector {

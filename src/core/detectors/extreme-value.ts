@@ -1059,7 +1059,23 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
     }))
       .filter((p) => p.score > 0)
       .sort((a, b) => b.score - a.score);
+    return { expected, band: this.bandAt(expected), evidence };
+  }
 
+  /** `explain(timeMs, value).band` without scoring the point's pieces (no shape search). */
+  band(timeMs: number, value: number): [number, number] | null {
+    if (value - value !== 0 || this.count < this.params.warmup) return null;
+    const seasonal = this.layout.season ? this.expected(SEASON, timeMs) : Number.NaN;
+    const envelope = this.layout.envelopeShape;
+    if (envelope) envelopeRead(this.envelopeAt(), envelope, timeMs);
+    return this.bandAt(seasonal === seasonal ? seasonal : null);
+  }
+
+  /**
+   * The band for the time whose expected value is `expected` and whose envelope was read last
+   * (into `envelopeBounds`, by `pieces` or `band`).
+   */
+  private bandAt(expected: number | null): [number, number] | null {
     const boundary = this.params.alert_log10_p;
     const store = this.store;
     const step = store[STEP]!;
@@ -1104,9 +1120,9 @@ export class ExtremeValueDetector implements Detector, ExplainingDetector {
       lower = low;
       upper = high;
     }
-    const band: [number, number] | null =
-      lower <= upper && Number.isFinite(lower) && Number.isFinite(upper) ? [lower, upper] : null;
-    return { expected, band, evidence };
+    return lower <= upper && Number.isFinite(lower) && Number.isFinite(upper)
+      ? [lower, upper]
+      : null;
   }
 
   snapshot(): DetectorSnapshot {

@@ -21,7 +21,7 @@ import type {
 import { parseIsoTime, type Strategy } from './schema.js';
 import { EventTracker, type EventTrackerOptions, type OpenSpan } from '../events/event-tracker.js';
 import { explainPoint, explainVector } from '../events/explain.js';
-import { canExplain } from '../detectors/explanation.js';
+import { bandOf, canExplain } from '../detectors/explanation.js';
 import { EnsembleDetector } from '../detectors/ensemble.js';
 import type { EventChange, EventExplanation } from '../events/types.js';
 
@@ -281,7 +281,7 @@ class StrategyPipeline extends GatedPipeline<number> implements SeriesPipeline {
     // An ensemble that averages its members has no member's band as its own boundary.
     if (detector instanceof EnsembleDetector && detector.params.combine !== 'max') return null;
     if (this.isTraining(timeMs) || this.missing(value)) return null;
-    const band = detector.explain(timeMs, value).band;
+    const band = bandOf(detector, timeMs, value);
     if (band === null) return null;
     const [lower, upper] = band;
     return Number.isFinite(lower) && Number.isFinite(upper) && lower <= upper ? band : null;
