@@ -5,8 +5,11 @@ import {
   META_DIMENSIONS,
   META_EPOCHS,
   META_HIDDEN,
+  META_MEAN,
+  META_METRICS,
   META_MODEL,
   META_SEED,
+  META_STD,
   META_TRAIN_LOSS,
   META_TRAIN_WINDOWS,
   META_WINDOW,
@@ -30,6 +33,9 @@ export const vectorAutoencoderParamsSchema = autoencoderParamsSchema.extend({
   /** Vectors per window. */
   window: z.number().int().min(1).max(512),
 });
+
+/** Complete training windows needed at the least: max(this, window × metrics). */
+export const MIN_TRAINING_WINDOWS = 20;
 
 export type VectorAutoencoderParams = z.input<typeof vectorAutoencoderParamsSchema>;
 
@@ -82,10 +88,14 @@ export function trainVectorAutoencoder(
     run = complete(row) ? run + 1 : 0;
     if (run >= W) ends.push(t);
   });
-  if (ends.length < 10) {
+  // Fewer windows than inputs leave the network free to memorise them; the `onnx` detector
+  // calibrates on at least 20 windows too.
+  const needed = Math.max(MIN_TRAINING_WINDOWS, F);
+  if (ends.length < needed) {
     throw new VigilError(
       'VIGIL_ERR_INPUT',
-      `training needs at least 10 complete windows of ${W} vectors, found ${ends.length}`,
+      `training a window of ${W} vectors of ${d} metrics needs at least ${needed} complete ` +
+        `windows (${W - 1 + needed} rows in a row without a missing value), found ${ends.length}`,
     );
   }
   const { mean, std } = standardisation(rows, d, complete);
@@ -120,8 +130,14 @@ export function trainVectorAutoencoder(
  * Mul std → Add mean, with the per-metric mean and std repeated over the window's positions.
  * Input `window` [N, window × metrics], output `reconstruction` of the same shape.
  */
-export function vectorAutoencoderToOnnx(model: TrainedVectorAutoencoder): Uint8Array {
+export function vectorAutoencoderToOnnx(
+  model: TrainedVectorAutoencoder,
+  metrics?: readonly string[],
+): Uint8Array {
   const { window: W, dimensions: d, hidden: H } = model;
+  if (metrics !== undefined && metrics.length !== d) {
+    throw new RangeError(`${metrics.length} metric names for a model of ${d} metrics`);
+  }
   const F = W * d;
   const repeat = (v: Float32Array): Float32Array =>
     Float32Array.from({ length: F }, (_, i) => v[i % d]!);
@@ -164,6 +180,10 @@ export function vectorAutoencoderToOnnx(model: TrainedVectorAutoencoder): Uint8A
       [META_SEED, String(model.seed)],
       [META_TRAIN_WINDOWS, String(model.windows)],
       [META_TRAIN_LOSS, String(model.finalLoss)],
+      // The normalisation is in the graph; repeated here per metric so a reader can show it.
+      [META_MEAN, JSON.stringify(Array.from(model.mean))],
+      [META_STD, JSON.stringify(Array.from(model.std))],
+      ...(metrics === undefined ? [] : [[META_METRICS, JSON.stringify(metrics)] as const]),
     ],
   });
 }
