@@ -40,7 +40,16 @@ export function registerModelCommands(program: Command): void {
       'bottleneck width (default: window / 4, or window × metrics / 4)',
       toPositive,
     )
-    .option('--epochs <n>', 'passes over the training windows', toPositive, 30)
+    .option(
+      '--epochs <n>',
+      'passes over the training windows (default: 30, or 40 for several columns)',
+      toPositive,
+    )
+    .option(
+      '--activation <kind>',
+      'code layer of a vector autoencoder: linear (default) or tanh',
+      toActivation,
+    )
     .option('--seed <n>', 'seed for initialisation and shuffling', toCount, 1)
     .option('--column <name>', 'the one value column of a window autoencoder')
     .option(
@@ -87,7 +96,8 @@ interface TrainOptions {
   window: number;
   out: string;
   hidden?: number;
-  epochs: number;
+  epochs?: number;
+  activation?: 'linear' | 'tanh';
   seed: number;
   column?: string;
   columns?: string[];
@@ -124,10 +134,13 @@ async function trainCommand(options: TrainOptions): Promise<void> {
       `${options.input}: --train-rows ${rows}, but the file has ${series.values.length} data rows`,
     );
   }
+  if (options.activation !== undefined) {
+    throw new VigilError('VIGIL_ERR_USAGE', '--activation is for vector autoencoders (--columns)');
+  }
   const started = performance.now();
   const trained = trainAutoencoder(series.values.subarray(0, rows), {
     window: options.window,
-    epochs: options.epochs,
+    epochs: options.epochs ?? 30,
     seed: options.seed,
     ...(options.hidden === undefined ? {} : { hidden: options.hidden }),
   });
@@ -162,8 +175,9 @@ async function trainVectorCommand(options: TrainOptions): Promise<void> {
   const started = performance.now();
   const trained = trainVectorAutoencoder(table.rows, {
     window: options.window,
-    epochs: options.epochs,
     seed: options.seed,
+    ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
+    ...(options.activation === undefined ? {} : { activation: options.activation }),
     ...(options.hidden === undefined ? {} : { hidden: options.hidden }),
   });
   const seconds = (performance.now() - started) / 1000;
@@ -174,7 +188,7 @@ async function trainVectorCommand(options: TrainOptions): Promise<void> {
   process.stderr.write(
     `trained ${F}-${trained.hidden}-${F} over windows of ${trained.window} vectors of ` +
       `${trained.dimensions} metrics (${table.metrics.join(', ')}) on ${trained.windows} windows ` +
-      `of ${table.rows.length} rows (${trained.epochs} epochs, loss ${trained.finalLoss.toPrecision(3)}) ` +
+      `of ${table.rows.length} rows (${trained.activation}, ${trained.epochs} epochs, loss ${trained.finalLoss.toPrecision(3)}) ` +
       `in ${seconds.toFixed(2)} s${skipped} → ${options.out}\n`,
   );
 }
@@ -330,6 +344,12 @@ function toPositive(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
   return n;
+}
+
+function toActivation(text: string): 'linear' | 'tanh' {
+  if (text !== 'linear' && text !== 'tanh')
+    throw new InvalidArgumentError('expected linear or tanh');
+  return text;
 }
 
 function toNames(text: string): string[] {

@@ -32,7 +32,28 @@ import {
 export const vectorAutoencoderParamsSchema = autoencoderParamsSchema.extend({
   /** Vectors per window. */
   window: z.number().int().min(1).max(512),
+  epochs: z.number().int().min(1).max(10_000).default(40),
+  /** L2 penalty on the weights (0: none). */
+  weight_decay: z.number().min(0).max(1).default(0),
+  /** Denoising: noise added to the standardised inputs while training (0: none). */
+  noise: z.number().min(0).max(10).default(0),
+  /**
+   * `linear` (default): no activation in the code layer, so the model extrapolates linearly to
+   * operating points between and beyond those of a short training period; `tanh` reconstructs
+   * its training data better and later normal data worse (docs/multivariate.md has the figures).
+   */
+  activation: z.enum(['tanh', 'linear']).default('linear'),
 });
+
+/**
+ * Default bottleneck: three quarters of the inputs for a linear model (it must keep every
+ * direction normal data move in; what it drops is the noise between metrics and positions), a
+ * quarter for a tanh one.
+ */
+export function defaultHidden(width: number, activation: 'tanh' | 'linear'): number {
+  const h = activation === 'linear' ? Math.round((3 * width) / 4) : Math.round(width / 4);
+  return Math.min(Math.max(1, width - 1), Math.max(activation === 'linear' ? 1 : 2, h));
+}
 
 /** Complete training windows needed at the least: max(this, window × metrics). */
 export const MIN_TRAINING_WINDOWS = 20;
@@ -50,6 +71,7 @@ export interface TrainedVectorAutoencoder {
   readonly b1: Float32Array;
   readonly w2: Float32Array;
   readonly b2: Float32Array;
+  readonly activation: 'tanh' | 'linear';
   readonly epochs: number;
   readonly seed: number;
   readonly windows: number;
@@ -71,7 +93,7 @@ export function trainVectorAutoencoder(
   if (d < 1) throw new VigilError('VIGIL_ERR_INPUT', 'training needs rows of at least one metric');
   const W = params.window;
   const F = W * d;
-  const H = params.hidden ?? Math.max(2, Math.round(F / 4));
+  const H = params.hidden ?? defaultHidden(F, params.activation);
   if (H >= F) {
     throw new VigilError(
       'VIGIL_ERR_USAGE',
@@ -118,6 +140,7 @@ export function trainVectorAutoencoder(
     b1: Float32Array.from(fit.b1),
     w2: Float32Array.from(fit.w2),
     b2: Float32Array.from(fit.b2),
+    activation: params.activation,
     epochs: params.epochs,
     seed: params.seed,
     windows: picked.length,
@@ -149,13 +172,14 @@ export function vectorAutoencoderToOnnx(
   });
   return encodeOnnxModel({
     graphName: 'vigil_vector_autoencoder',
-    docString: `Dense autoencoder ${F}-${H}-${F} (tanh) over windows of ${W} vectors of ${d} metrics, trained by Vigil`,
+    docString: `Dense autoencoder ${F}-${H}-${F} (${model.activation}) over windows of ${W} vectors of ${d} metrics, trained by Vigil`,
     nodes: [
       node('Sub', [INPUT_NAME, 'mean'], 'centred'),
       node('Div', ['centred', 'std'], 'scaled'),
       node('MatMul', ['scaled', 'w1'], 'encoded_linear'),
       node('Add', ['encoded_linear', 'b1'], 'encoded_biased'),
-      node('Tanh', ['encoded_biased'], 'code'),
+      // A linear model has no activation: Identity keeps the node names of the tanh graph.
+      node(model.activation === 'linear' ? 'Identity' : 'Tanh', ['encoded_biased'], 'code'),
       node('MatMul', ['code', 'w2'], 'decoded_linear'),
       node('Add', ['decoded_linear', 'b2'], 'decoded'),
       node('Mul', ['decoded', 'std'], 'rescaled'),
