@@ -131,6 +131,8 @@ export interface Regularisation {
   readonly noise?: number;
   /** The code layer's activation: tanh (default) or none (a linear autoencoder). */
   readonly activation?: 'tanh' | 'linear';
+  /** With tanh: the first this many code units stay linear (a linear path beside the tanh one). */
+  readonly linear_units?: number;
 }
 
 /**
@@ -169,7 +171,7 @@ export function fitDenseAutoencoder(
   const input = new Float64Array(W);
   const decay = params.weight_decay ?? 0;
   const noise = params.noise ?? 0;
-  const linear = params.activation === 'linear';
+  const linearUnits = params.activation === 'linear' ? H : Math.min(H, params.linear_units ?? 0);
   // Its own stream, so that without noise the shuffles (and weights) are those of before.
   const noiseRng = Rng.fromSeed(params.seed ^ 0x5eed);
   let finalLoss = 0;
@@ -192,7 +194,7 @@ export function fitDenseAutoencoder(
           const row = i * H;
           for (let j = 0; j < H; j++) h[j] = h[j]! + xi * w1[row + j]!;
         }
-        if (!linear) for (let j = 0; j < H; j++) h[j] = Math.tanh(h[j]!);
+        for (let j = linearUnits; j < H; j++) h[j] = Math.tanh(h[j]!);
         for (let k = 0; k < W; k++) dy[k] = b2[k]!;
         for (let j = 0; j < H; j++) {
           const hj = h[j]!;
@@ -213,7 +215,7 @@ export function fitDenseAutoencoder(
             g2[row + k] = g2[row + k]! + hj * dy[k]!;
             back += w2[row + k]! * dy[k]!;
           }
-          dz[j] = linear ? back : back * (1 - hj * hj);
+          dz[j] = j < linearUnits ? back : back * (1 - hj * hj);
           gb1[j] = gb1[j]! + dz[j]!;
         }
         for (let i = 0; i < W; i++) {

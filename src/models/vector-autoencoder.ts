@@ -43,6 +43,7 @@ export const vectorAutoencoderParamsSchema = autoencoderParamsSchema.extend({
    * its training data better and later normal data worse (docs/multivariate.md has the figures).
    */
   activation: z.enum(['tanh', 'linear']).default('linear'),
+  linear_units: z.number().int().min(0).default(0),
 });
 
 /**
@@ -72,6 +73,8 @@ export interface TrainedVectorAutoencoder {
   readonly w2: Float32Array;
   readonly b2: Float32Array;
   readonly activation: 'tanh' | 'linear';
+  /** With tanh: leading code units without activation. */
+  readonly linearUnits: number;
   readonly epochs: number;
   readonly seed: number;
   readonly windows: number;
@@ -141,6 +144,7 @@ export function trainVectorAutoencoder(
     w2: Float32Array.from(fit.w2),
     b2: Float32Array.from(fit.b2),
     activation: params.activation,
+    linearUnits: params.activation === 'tanh' ? Math.min(H, params.linear_units) : 0,
     epochs: params.epochs,
     seed: params.seed,
     windows: picked.length,
@@ -162,6 +166,8 @@ export function vectorAutoencoderToOnnx(
     throw new RangeError(`${metrics.length} metric names for a model of ${d} metrics`);
   }
   const F = W * d;
+  const L = model.linearUnits;
+  const hybrid = L > 0 && L < H;
   const repeat = (v: Float32Array): Float32Array =>
     Float32Array.from({ length: F }, (_, i) => v[i % d]!);
   const node = (opType: string, inputs: string[], output: string): OnnxNode => ({
@@ -176,11 +182,7 @@ export function vectorAutoencoderToOnnx(
     nodes: [
       node('Sub', [INPUT_NAME, 'mean'], 'centred'),
       node('Div', ['centred', 'std'], 'scaled'),
-      node('MatMul', ['scaled', 'w1'], 'encoded_linear'),
-      node('Add', ['encoded_linear', 'b1'], 'encoded_biased'),
-      // A linear model has no activation: Identity keeps the node names of the tanh graph.
-      node(model.activation === 'linear' ? 'Identity' : 'Tanh', ['encoded_biased'], 'code'),
-      node('MatMul', ['code', 'w2'], 'decoded_linear'),
+      ...(hybrid ? hybridCode(node) : plainCode(node, model.activation)),
       node('Add', ['decoded_linear', 'b2'], 'decoded'),
       node('Mul', ['decoded', 'std'], 'rescaled'),
       node('Add', ['rescaled', 'mean'], OUTPUT_NAME),
@@ -188,9 +190,13 @@ export function vectorAutoencoderToOnnx(
     initializers: [
       { name: 'mean', dims: [F], data: repeat(model.mean) },
       { name: 'std', dims: [F], data: repeat(model.std) },
-      { name: 'w1', dims: [F, H], data: model.w1 },
-      { name: 'b1', dims: [H], data: model.b1 },
-      { name: 'w2', dims: [H, F], data: model.w2 },
+      ...(hybrid
+        ? splitWeights(model, F, L)
+        : [
+            { name: 'w1', dims: [F, H], data: model.w1 },
+            { name: 'b1', dims: [H], data: model.b1 },
+            { name: 'w2', dims: [H, F], data: model.w2 },
+          ]),
       { name: 'b2', dims: [F], data: model.b2 },
     ],
     inputs: [{ name: INPUT_NAME, elemType: ONNX_FLOAT, dims: ['N', F] }],
@@ -242,4 +248,51 @@ function standardisation(
 function evenly(ends: readonly number[], max: number): number[] {
   if (ends.length <= max) return [...ends];
   return Array.from({ length: max }, (_, i) => ends[Math.floor((i * ends.length) / max)]!);
+}
+
+type NodeMaker = (opType: string, inputs: string[], output: string) => OnnxNode;
+
+function plainCode(node: NodeMaker, activation: 'tanh' | 'linear'): OnnxNode[] {
+  return [
+    node('MatMul', ['scaled', 'w1'], 'encoded_linear'),
+    node('Add', ['encoded_linear', 'b1'], 'encoded_biased'),
+    // A linear model has no activation: Identity keeps the node names of the tanh graph.
+    node(activation === 'linear' ? 'Identity' : 'Tanh', ['encoded_biased'], 'code'),
+    node('MatMul', ['code', 'w2'], 'decoded_linear'),
+  ];
+}
+
+/** A linear code path beside the tanh one, their decodings summed. */
+function hybridCode(node: NodeMaker): OnnxNode[] {
+  return [
+    node('MatMul', ['scaled', 'w1_linear'], 'encoded_l'),
+    node('Add', ['encoded_l', 'b1_linear'], 'code_l'),
+    node('MatMul', ['scaled', 'w1_tanh'], 'encoded_t'),
+    node('Add', ['encoded_t', 'b1_tanh'], 'encoded_t_biased'),
+    node('Tanh', ['encoded_t_biased'], 'code_t'),
+    node('MatMul', ['code_l', 'w2_linear'], 'decoded_l'),
+    node('MatMul', ['code_t', 'w2_tanh'], 'decoded_t'),
+    node('Add', ['decoded_l', 'decoded_t'], 'decoded_linear'),
+  ];
+}
+
+function splitWeights(
+  model: TrainedVectorAutoencoder,
+  F: number,
+  L: number,
+): { name: string; dims: number[]; data: Float32Array }[] {
+  const H = model.hidden;
+  const columns = (from: number, to: number): Float32Array =>
+    Float32Array.from({ length: F * (to - from) }, (_, k) => {
+      const i = Math.floor(k / (to - from));
+      return model.w1[i * H + from + (k % (to - from))]!;
+    });
+  return [
+    { name: 'w1_linear', dims: [F, L], data: columns(0, L) },
+    { name: 'b1_linear', dims: [L], data: model.b1.slice(0, L) },
+    { name: 'w1_tanh', dims: [F, H - L], data: columns(L, H) },
+    { name: 'b1_tanh', dims: [H - L], data: model.b1.slice(L) },
+    { name: 'w2_linear', dims: [L, F], data: model.w2.slice(0, L * F) },
+    { name: 'w2_tanh', dims: [H - L, F], data: model.w2.slice(L * F) },
+  ];
 }
