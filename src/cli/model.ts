@@ -12,7 +12,11 @@ import { trainAutoencoder } from '../models/autoencoder-train.js';
 import { META_COLUMN } from '../models/model-metadata.js';
 import { autoencoderToOnnx } from '../models/onnx-writer.js';
 import { readTrainingTable } from '../models/training-table.js';
-import { trainVectorAutoencoder, vectorAutoencoderToOnnx } from '../models/vector-autoencoder.js';
+import {
+  trainVectorAutoencoder,
+  vectorAutoencoderToOnnx,
+  type VectorActivation,
+} from '../models/vector-autoencoder.js';
 
 /**
  * `vigil model train` and `vigil model score`: autoencoders in ONNX files — over windows of one
@@ -37,7 +41,7 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--out <file>', 'ONNX file to write (models/<name>.onnx for `kind: onnx`)')
     .option(
       '--hidden <n>',
-      'bottleneck width (default: window / 4, or window × metrics / 4)',
+      'bottleneck width (default: window / 4; several columns: window × metrics × 3/4, or / 4 with tanh)',
       toPositive,
     )
     .option(
@@ -47,7 +51,7 @@ export function registerModelCommands(program: Command): void {
     )
     .option(
       '--activation <kind>',
-      'code layer of a vector autoencoder: linear (default) or tanh',
+      'code layer of a vector autoencoder: linear (default), hybrid (mostly linear units, a few tanh: for long training periods) or tanh',
       toActivation,
     )
     .option('--seed <n>', 'seed for initialisation and shuffling', toCount, 1)
@@ -97,7 +101,7 @@ interface TrainOptions {
   out: string;
   hidden?: number;
   epochs?: number;
-  activation?: 'linear' | 'tanh';
+  activation?: VectorActivation;
   seed: number;
   column?: string;
   columns?: string[];
@@ -346,9 +350,10 @@ function toPositive(text: string): number {
   return n;
 }
 
-function toActivation(text: string): 'linear' | 'tanh' {
-  if (text !== 'linear' && text !== 'tanh')
-    throw new InvalidArgumentError('expected linear or tanh');
+function toActivation(text: string): VectorActivation {
+  if (text !== 'hybrid' && text !== 'linear' && text !== 'tanh') {
+    throw new InvalidArgumentError('expected hybrid, linear or tanh');
+  }
   return text;
 }
 

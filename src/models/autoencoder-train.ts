@@ -131,7 +131,7 @@ export interface Regularisation {
   readonly noise?: number;
   /** The code layer's activation: tanh (default) or none (a linear autoencoder). */
   readonly activation?: 'tanh' | 'linear';
-  /** With tanh: the first this many code units stay linear (a linear path beside the tanh one). */
+  /** The first this many code units stay linear (a linear path beside the tanh one). */
   readonly linear_units?: number;
 }
 

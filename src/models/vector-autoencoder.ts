@@ -38,22 +38,42 @@ export const vectorAutoencoderParamsSchema = autoencoderParamsSchema.extend({
   /** Denoising: noise added to the standardised inputs while training (0: none). */
   noise: z.number().min(0).max(10).default(0),
   /**
-   * `linear` (default): no activation in the code layer, so the model extrapolates linearly to
-   * operating points between and beyond those of a short training period; `tanh` reconstructs
-   * its training data better and later normal data worse (docs/multivariate.md has the figures).
+   * The code layer. `linear` (default): no activation, so the model extrapolates to operating
+   * points between and beyond those of a short training period. `hybrid`: mostly linear units
+   * beside a few tanh ones, which fit curved relations when a long training period shows them
+   * (better on a day of training, worse on 400 rows). `tanh`: every unit; after a short training
+   * period it reconstructs later normal data 2–7 times worse than its training data
+   * (docs/multivariate.md has the figures).
    */
-  activation: z.enum(['tanh', 'linear']).default('linear'),
-  linear_units: z.number().int().min(0).default(0),
+  activation: z.enum(['hybrid', 'linear', 'tanh']).default('linear'),
+  /** Linear code units of a `hybrid` model; default 5/8 of the inputs (at most hidden − 1). */
+  linear_units: z.number().int().min(1).optional(),
 });
 
+export type VectorActivation = 'hybrid' | 'linear' | 'tanh';
+
 /**
- * Default bottleneck: three quarters of the inputs for a linear model (it must keep every
- * direction normal data move in; what it drops is the noise between metrics and positions), a
- * quarter for a tanh one.
+ * Default bottleneck: three quarters of the inputs when linear units carry the model (it must
+ * keep every direction normal data move in; what it drops is the noise between metrics and
+ * positions), a quarter for an all-tanh one.
  */
-export function defaultHidden(width: number, activation: 'tanh' | 'linear'): number {
-  const h = activation === 'linear' ? Math.round((3 * width) / 4) : Math.round(width / 4);
-  return Math.min(Math.max(1, width - 1), Math.max(activation === 'linear' ? 1 : 2, h));
+export function defaultHidden(width: number, activation: VectorActivation): number {
+  const h = activation === 'tanh' ? Math.round(width / 4) : Math.round((3 * width) / 4);
+  return Math.min(Math.max(1, width - 1), Math.max(activation === 'tanh' ? 2 : 1, h));
+}
+
+/** Code units without activation (the first ones): all, none, or a hybrid's share. */
+function linearUnitsOf(activation: VectorActivation, H: number, F: number, asked?: number): number {
+  if (activation === 'linear') return H;
+  if (activation === 'tanh') return 0;
+  if (asked !== undefined && asked >= H) {
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      `linear_units (${asked}) must be below hidden (${H}): a hybrid keeps at least one tanh unit`,
+    );
+  }
+  // A bottleneck of one unit has no room for both kinds: it is linear.
+  return asked ?? Math.max(1, Math.min(H - 1, Math.round((5 * F) / 8)));
 }
 
 /** Complete training windows needed at the least: max(this, window × metrics). */
@@ -72,8 +92,8 @@ export interface TrainedVectorAutoencoder {
   readonly b1: Float32Array;
   readonly w2: Float32Array;
   readonly b2: Float32Array;
-  readonly activation: 'tanh' | 'linear';
-  /** With tanh: leading code units without activation. */
+  readonly activation: VectorActivation;
+  /** Leading code units without activation (the rest are tanh). */
   readonly linearUnits: number;
   readonly epochs: number;
   readonly seed: number;
@@ -132,7 +152,12 @@ export function trainVectorAutoencoder(
       for (let j = 0; j < d; j++) x[s * F + p * d + j] = (row[j]! - mean[j]!) / std[j]!;
     }
   });
-  const fit = fitDenseAutoencoder(x, picked.length, F, H, params);
+  const L = linearUnitsOf(params.activation, H, F, params.linear_units);
+  const fit = fitDenseAutoencoder(x, picked.length, F, H, {
+    ...params,
+    activation: 'tanh',
+    linear_units: L,
+  });
   return {
     window: W,
     dimensions: d,
@@ -144,7 +169,7 @@ export function trainVectorAutoencoder(
     w2: Float32Array.from(fit.w2),
     b2: Float32Array.from(fit.b2),
     activation: params.activation,
-    linearUnits: params.activation === 'tanh' ? Math.min(H, params.linear_units) : 0,
+    linearUnits: L,
     epochs: params.epochs,
     seed: params.seed,
     windows: picked.length,
@@ -182,7 +207,7 @@ export function vectorAutoencoderToOnnx(
     nodes: [
       node('Sub', [INPUT_NAME, 'mean'], 'centred'),
       node('Div', ['centred', 'std'], 'scaled'),
-      ...(hybrid ? hybridCode(node) : plainCode(node, model.activation)),
+      ...(hybrid ? hybridCode(node) : plainCode(node, L === H)),
       node('Add', ['decoded_linear', 'b2'], 'decoded'),
       node('Mul', ['decoded', 'std'], 'rescaled'),
       node('Add', ['rescaled', 'mean'], OUTPUT_NAME),
@@ -252,12 +277,12 @@ function evenly(ends: readonly number[], max: number): number[] {
 
 type NodeMaker = (opType: string, inputs: string[], output: string) => OnnxNode;
 
-function plainCode(node: NodeMaker, activation: 'tanh' | 'linear'): OnnxNode[] {
+function plainCode(node: NodeMaker, linear: boolean): OnnxNode[] {
   return [
     node('MatMul', ['scaled', 'w1'], 'encoded_linear'),
     node('Add', ['encoded_linear', 'b1'], 'encoded_biased'),
     // A linear model has no activation: Identity keeps the node names of the tanh graph.
-    node(activation === 'linear' ? 'Identity' : 'Tanh', ['encoded_biased'], 'code'),
+    node(linear ? 'Identity' : 'Tanh', ['encoded_biased'], 'code'),
     node('MatMul', ['code', 'w2'], 'decoded_linear'),
   ];
 }
