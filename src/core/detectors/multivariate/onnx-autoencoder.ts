@@ -43,12 +43,6 @@ export const onnxParamsSchema = z.strictObject({
   training_points: z.number().int().min(2).max(1_000_000).default(500),
   calibration_quantile: z.number().gt(0.5).max(1).default(0.995),
   calibration_margin: z.number().min(1).max(10).default(1),
-  /**
-   * Half-life, in learned vectors, of the per-metric error scales after calibration (0: fixed).
-   * Each learned window moves them toward its own errors, capped at the boundary, so the scales
-   * follow a slow rise of normal reconstruction error without learning a fault's.
-   */
-  adapt_half_life: z.number().min(0).max(1e9).default(0),
 });
 
 export type OnnxParams = z.infer<typeof onnxParamsSchema>;
@@ -104,8 +98,6 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
   private closed = false;
   private readonly lastShares: Float64Array;
   private lastScore = 0;
-  /** `metricErrors` hold the errors of the window ending at the vector just scored. */
-  private scoredWindow = false;
 
   constructor(
     params: OnnxParams,
@@ -208,10 +200,8 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
 
   score(_timeMs: number, values: Float64Array): number {
     this.lastScore = 0;
-    this.scoredWindow = false;
     const scales = this.scales;
     if (!this.usable(values) || scales === null || !this.reconstruct(values)) return 0;
-    this.scoredWindow = true;
     const statistic = this.normalised(scales, this.lastShares);
     this.lastScore = ratioScore(statistic, this.boundary);
     return this.lastScore;
@@ -232,10 +222,7 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     if (this.scales === null) {
       if (this.trained < this.trainingPoints) this.collect(values);
       if (this.trained >= this.trainingPoints) this.calibrate();
-    } else if (this.scoredWindow && this.params.adapt_half_life > 0) {
-      this.adapt(this.scales);
     }
-    this.scoredWindow = false;
     this.push(values);
   }
 
@@ -265,16 +252,6 @@ class OnnxAutoencoderDetector implements TrainableVectorDetector {
     this.closed = true;
     this.lastScore = 0;
     return Float64Array.from(statistics, (s) => ratioScore(s, this.boundary));
-  }
-
-  /** Moves the scales toward the errors of the window just scored, each capped at the boundary. */
-  private adapt(scales: Float64Array): void {
-    const rate = 1 - Math.pow(0.5, 1 / this.params.adapt_half_life);
-    for (let m = 0; m < this.dimensions; m++) {
-      const s = scales[m] as number;
-      const e = Math.min(this.metricErrors[m] as number, this.boundary * s);
-      scales[m] = s + rate * (e - s);
-    }
   }
 
   /** Records the training window ending at `values` (its per-metric errors). */
