@@ -99,16 +99,25 @@ test('bad models and bad usage end with a coded message and exit status, not a s
   assert.equal(missing.code, 6);
   assert.match(missing.stderr, /VIGIL_ERR_MODEL_NOT_FOUND: .*x\.onnx: cannot read the model/);
 
-  const columns = await failure([
+  // A file of several value columns trains a vector autoencoder unless --column picks one;
+  // asking for both kinds at once is a usage error.
+  const both = await failure([
     'model',
     'train',
     '--input',
     data,
     '--window',
     '8',
+    '--column',
+    'flow',
+    '--columns',
+    'flow,valve',
     '--out',
     corrupt,
   ]);
-  assert.equal(columns.code, 2);
-  assert.match(columns.stderr, /several value columns \(flow, valve\): choose one with --column/);
+  assert.equal(both.code, 2);
+  assert.match(
+    both.stderr,
+    /--column trains a window autoencoder of one column, --columns a vector/,
+  );
 });

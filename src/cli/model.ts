@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -11,23 +11,60 @@ import { levelOf } from '../core/thresholds/static.js';
 import { trainAutoencoder } from '../models/autoencoder-train.js';
 import { META_COLUMN } from '../models/model-metadata.js';
 import { autoencoderToOnnx } from '../models/onnx-writer.js';
+import { readTrainingTable } from '../models/training-table.js';
+import {
+  trainVectorAutoencoder,
+  vectorAutoencoderToOnnx,
+  type VectorActivation,
+} from '../models/vector-autoencoder.js';
 
-/** `vigil model train` and `vigil model score`: window autoencoders in ONNX files. */
+/**
+ * `vigil model train` and `vigil model score`: autoencoders in ONNX files — over windows of one
+ * column (`--column`, or a file of one value column), or over windows of the vectors of several
+ * columns, the model of the `onnx` vector detector (`--columns`, or a file of several).
+ */
 export function registerModelCommands(program: Command): void {
-  const model = program.command('model').description('window autoencoders as ONNX models');
+  const model = program.command('model').description('autoencoders as ONNX models');
   model
     .command('train')
-    .description('train a dense autoencoder on a normal series and write it as ONNX')
+    .description(
+      'train a dense autoencoder on normal data and write it as ONNX: over windows of one ' +
+        'column (--column, or the only value column), or over windows of vectors of several ' +
+        'columns for the onnx vector detector (--columns, or every numeric column of a file with several)',
+    )
     .requiredOption('--input <file>', 'CSV file with normal data and a header row')
-    .requiredOption('--window <n>', 'points per window', toPositive)
-    .requiredOption('--out <file>', 'ONNX file to write')
-    .option('--hidden <n>', 'bottleneck width (default: window / 4)', toPositive)
-    .option('--epochs <n>', 'passes over the training windows', toPositive, 30)
+    .requiredOption(
+      '--window <n>',
+      'points per window (one column, ≥ 4) or vectors per window (several columns)',
+      toPositive,
+    )
+    .requiredOption('--out <file>', 'ONNX file to write (models/<name>.onnx for `kind: onnx`)')
+    .option(
+      '--hidden <n>',
+      'bottleneck width (default: window / 4; several columns: window × metrics × 3/4, or / 4 with tanh)',
+      toPositive,
+    )
+    .option(
+      '--epochs <n>',
+      'passes over the training windows (default: 30, or 40 for several columns)',
+      toPositive,
+    )
+    .option(
+      '--activation <kind>',
+      'code layer of a vector autoencoder: linear (default), hybrid (mostly linear units, a few tanh: for long training periods) or tanh',
+      toActivation,
+    )
     .option('--seed <n>', 'seed for initialisation and shuffling', toCount, 1)
-    .option('--column <name>', 'value column (needed when the file has several)')
+    .option('--column <name>', 'the one value column of a window autoencoder')
+    .option(
+      '--columns <names>',
+      'comma-separated metric columns of a vector autoencoder, in the device order (default: every numeric column)',
+      toNames,
+    )
+    .option('--train-rows <n>', 'train on the first N data rows only (default: all)', toPositive)
     .option(
       '--time-column <name>',
-      'event-time column (default: timestamp/time/date/ts if present)',
+      'event-time column (default: timestamp/time/datetime/date/ts if present)',
     )
     .action(async (options: TrainOptions) => {
       await trainCommand(options);
@@ -63,9 +100,12 @@ interface TrainOptions {
   window: number;
   out: string;
   hidden?: number;
-  epochs: number;
+  epochs?: number;
+  activation?: VectorActivation;
   seed: number;
   column?: string;
+  columns?: string[];
+  trainRows?: number;
   timeColumn?: string;
 }
 
@@ -80,11 +120,31 @@ interface ScoreOptions {
 }
 
 async function trainCommand(options: TrainOptions): Promise<void> {
+  if (options.column !== undefined && options.columns !== undefined) {
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      '--column trains a window autoencoder of one column, --columns a vector autoencoder: give one',
+    );
+  }
+  if (options.columns !== undefined || (await severalValueColumns(options))) {
+    await trainVectorCommand(options);
+    return;
+  }
   const series = await readColumn(options.input, options.column, options.timeColumn);
+  const rows = options.trainRows;
+  if (rows !== undefined && rows > series.values.length) {
+    throw new VigilError(
+      'VIGIL_ERR_INPUT',
+      `${options.input}: --train-rows ${rows}, but the file has ${series.values.length} data rows`,
+    );
+  }
+  if (options.activation !== undefined) {
+    throw new VigilError('VIGIL_ERR_USAGE', '--activation is for vector autoencoders (--columns)');
+  }
   const started = performance.now();
-  const trained = trainAutoencoder(series.values, {
+  const trained = trainAutoencoder(series.values.subarray(0, rows), {
     window: options.window,
-    epochs: options.epochs,
+    epochs: options.epochs ?? 30,
     seed: options.seed,
     ...(options.hidden === undefined ? {} : { hidden: options.hidden }),
   });
@@ -96,6 +156,44 @@ async function trainCommand(options: TrainOptions): Promise<void> {
       `"${series.column}" (${t.epochs} epochs, loss ${t.finalLoss.toPrecision(3)}) in ` +
       `${seconds.toFixed(2)} s; error typical ${t.calibration.typical.toPrecision(3)}, ` +
       `boundary ${t.calibration.boundary.toPrecision(3)} → ${options.out}\n`,
+  );
+}
+
+/** Without --column, does the file have more than one value column (a vector model)? */
+async function severalValueColumns(options: TrainOptions): Promise<boolean> {
+  if (options.column !== undefined) return false;
+  const table = await openTable(options.input, options.timeColumn);
+  const several = table.header.valueNames.length > 1;
+  // Only the header was needed: stop reading.
+  await table.rows[Symbol.asyncIterator]().return?.();
+  return several;
+}
+
+async function trainVectorCommand(options: TrainOptions): Promise<void> {
+  const table = readTrainingTable(await readFile(options.input, 'utf8'), {
+    source: options.input,
+    ...(options.columns === undefined ? {} : { columns: options.columns }),
+    ...(options.timeColumn === undefined ? {} : { timeColumn: options.timeColumn }),
+    ...(options.trainRows === undefined ? {} : { rows: options.trainRows }),
+  });
+  const started = performance.now();
+  const trained = trainVectorAutoencoder(table.rows, {
+    window: options.window,
+    seed: options.seed,
+    ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
+    ...(options.activation === undefined ? {} : { activation: options.activation }),
+    ...(options.hidden === undefined ? {} : { hidden: options.hidden }),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await writeAtomically(options.out, vectorAutoencoderToOnnx(trained, table.metrics));
+  const F = trained.window * trained.dimensions;
+  const skipped =
+    table.skipped.length === 0 ? '' : `; not numeric, left out: ${table.skipped.join(', ')}`;
+  process.stderr.write(
+    `trained ${F}-${trained.hidden}-${F} over windows of ${trained.window} vectors of ` +
+      `${trained.dimensions} metrics (${table.metrics.join(', ')}) on ${trained.windows} windows ` +
+      `of ${table.rows.length} rows (${trained.activation}, ${trained.epochs} epochs, loss ${trained.finalLoss.toPrecision(3)}) ` +
+      `in ${seconds.toFixed(2)} s${skipped} → ${options.out}\n`,
   );
 }
 
@@ -250,6 +348,21 @@ function toPositive(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
   return n;
+}
+
+function toActivation(text: string): VectorActivation {
+  if (text !== 'hybrid' && text !== 'linear' && text !== 'tanh') {
+    throw new InvalidArgumentError('expected hybrid, linear or tanh');
+  }
+  return text;
+}
+
+function toNames(text: string): string[] {
+  const names = text.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) {
+    throw new InvalidArgumentError('expected comma-separated column names, none empty');
+  }
+  return names;
 }
 
 function toCount(text: string): number {

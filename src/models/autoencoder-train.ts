@@ -120,6 +120,21 @@ export function trainAutoencoder(
   };
 }
 
+/** Optional regularisation of `fitDenseAutoencoder`; both 0 (none) unless given. */
+export interface Regularisation {
+  /** L2 penalty on the weights (not the biases), added to the gradient as decay × weight. */
+  readonly weight_decay?: number;
+  /**
+   * Denoising: standard deviation of the Gaussian noise added to each standardised input (the
+   * target stays clean), so the network maps the neighbourhood of normal windows onto them.
+   */
+  readonly noise?: number;
+  /** The code layer's activation: tanh (default) or none (a linear autoencoder). */
+  readonly activation?: 'tanh' | 'linear';
+  /** The first this many code units stay linear (a linear path beside the tanh one). */
+  readonly linear_units?: number;
+}
+
 /**
  * The gradient descent behind every Vigil autoencoder: a dense W → H (tanh) → W (linear) network
  * fitted by Adam on `m` standardised rows of `x` (row-major, m × W). Deterministic for a seed.
@@ -129,7 +144,8 @@ export function fitDenseAutoencoder(
   m: number,
   W: number,
   H: number,
-  params: Pick<AutoencoderParams, 'epochs' | 'batch_size' | 'learning_rate' | 'seed'>,
+  params: Pick<AutoencoderParams, 'epochs' | 'batch_size' | 'learning_rate' | 'seed'> &
+    Regularisation,
 ): { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: Float64Array; finalLoss: number } {
   // All parameters in one vector so Adam is a single loop; views name the parts.
   const sizes: Four<number> = [W * H, H, H * W, W];
@@ -152,6 +168,12 @@ export function fitDenseAutoencoder(
   const h = new Float64Array(H);
   const dz = new Float64Array(H);
   const dy = new Float64Array(W);
+  const input = new Float64Array(W);
+  const decay = params.weight_decay ?? 0;
+  const noise = params.noise ?? 0;
+  const linearUnits = params.activation === 'linear' ? H : Math.min(H, params.linear_units ?? 0);
+  // Its own stream, so that without noise the shuffles (and weights) are those of before.
+  const noiseRng = Rng.fromSeed(params.seed ^ 0x5eed);
   let finalLoss = 0;
 
   for (let epoch = 0; epoch < params.epochs; epoch++) {
@@ -163,13 +185,16 @@ export function fitDenseAutoencoder(
       grad.fill(0);
       for (let b = first; b < last; b++) {
         const base = order[b]! * W;
+        for (let i = 0; i < W; i++) {
+          input[i] = noise > 0 ? x[base + i]! + noise * gaussian(noiseRng) : x[base + i]!;
+        }
         for (let j = 0; j < H; j++) h[j] = b1[j]!;
         for (let i = 0; i < W; i++) {
-          const xi = x[base + i]!;
+          const xi = input[i]!;
           const row = i * H;
           for (let j = 0; j < H; j++) h[j] = h[j]! + xi * w1[row + j]!;
         }
-        for (let j = 0; j < H; j++) h[j] = Math.tanh(h[j]!);
+        for (let j = linearUnits; j < H; j++) h[j] = Math.tanh(h[j]!);
         for (let k = 0; k < W; k++) dy[k] = b2[k]!;
         for (let j = 0; j < H; j++) {
           const hj = h[j]!;
@@ -190,14 +215,18 @@ export function fitDenseAutoencoder(
             g2[row + k] = g2[row + k]! + hj * dy[k]!;
             back += w2[row + k]! * dy[k]!;
           }
-          dz[j] = back * (1 - hj * hj);
+          dz[j] = j < linearUnits ? back : back * (1 - hj * hj);
           gb1[j] = gb1[j]! + dz[j]!;
         }
         for (let i = 0; i < W; i++) {
-          const xi = x[base + i]!;
+          const xi = input[i]!;
           const row = i * H;
           for (let j = 0; j < H; j++) g1[row + j] = g1[row + j]! + xi * dz[j]!;
         }
+      }
+      if (decay > 0) {
+        for (let p = 0; p < W * H; p++) g1[p] = g1[p]! + decay * w1[p]!;
+        for (let p = 0; p < H * W; p++) g2[p] = g2[p]! + decay * w2[p]!;
       }
       step++;
       const lr = (params.learning_rate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
@@ -212,6 +241,12 @@ export function fitDenseAutoencoder(
   }
 
   return { w1, b1, w2, b2, finalLoss };
+}
+
+/** A standard normal draw (Box–Muller). */
+function gaussian(rng: Rng): number {
+  const u = 1 - rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
 }
 
 type Weights = Omit<TrainedAutoencoder, 'training'>;

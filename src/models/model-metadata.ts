@@ -14,6 +14,11 @@ export const META_DIMENSIONS = 'vigil.dimensions';
 export const META_ERROR_BOUNDARY = 'vigil.error_boundary';
 /** Reconstruction error that maps to 0 (the median on the training series); optional, default 0. */
 export const META_ERROR_TYPICAL = 'vigil.error_typical';
+/**
+ * Metric names of a vector autoencoder, in the order of each vector: a JSON array of strings.
+ * The `onnx` detector refuses a device whose metrics are not these, in this order.
+ */
+export const META_METRICS = 'vigil.metrics';
 export const META_HIDDEN = 'vigil.hidden';
 export const META_EPOCHS = 'vigil.epochs';
 export const META_SEED = 'vigil.seed';

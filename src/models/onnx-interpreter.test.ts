@@ -41,8 +41,27 @@ test('the interpreter reproduces onnxruntime on a trained vector autoencoder', a
     const load = Math.sin(t / 20) + 0.1 * rng.uniform(-1, 1);
     return [load, 2 * load + 0.1 * rng.uniform(-1, 1), 10 - load + 0.1 * rng.uniform(-1, 1)];
   });
-  const model = trainVectorAutoencoder(rows, { window: 3, epochs: 5 });
+  const model = trainVectorAutoencoder(rows, { window: 3, epochs: 5, activation: 'tanh' });
   await compareWithRuntime(vectorAutoencoderToOnnx(model), 9, 50);
+});
+
+test('the interpreter reproduces onnxruntime on linear and hybrid vector autoencoders', async () => {
+  const rng = Rng.fromSeed(4);
+  const rows = Array.from({ length: 300 }, (_, t) => {
+    const load = Math.sin(t / 20) + 0.1 * rng.uniform(-1, 1);
+    return [load, load * load + 0.1 * rng.uniform(-1, 1), 10 - load + 0.1 * rng.uniform(-1, 1)];
+  });
+  const linear = trainVectorAutoencoder(rows, { window: 3, epochs: 5, activation: 'linear' });
+  assert.equal(linear.hidden, 7, 'three quarters of 9 inputs');
+  await compareWithRuntime(vectorAutoencoderToOnnx(linear, ['a', 'b', 'c']), 9, 50);
+  const hybrid = trainVectorAutoencoder(rows, {
+    window: 3,
+    epochs: 5,
+    activation: 'hybrid',
+    hidden: 7,
+    linear_units: 5,
+  });
+  await compareWithRuntime(vectorAutoencoderToOnnx(hybrid), 9, 50);
 });
 
 test('the interpreter reproduces onnxruntime on the committed window autoencoder', async () => {

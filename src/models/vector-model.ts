@@ -4,7 +4,7 @@ import path from 'node:path';
 import { VigilError } from '../errors.js';
 import { decodeOnnxGraph } from './onnx-graph.js';
 import { compileGraph } from './onnx-interpreter.js';
-import { META_DIMENSIONS, META_WINDOW } from './model-metadata.js';
+import { META_DIMENSIONS, META_METRICS, META_WINDOW } from './model-metadata.js';
 import { OUTPUT_NAME } from './onnx-writer.js';
 
 /**
@@ -25,6 +25,8 @@ export interface VectorModel {
   readonly window: number | undefined;
   /** `vigil.dimensions`, the metric count it was trained on, when the file declares it. */
   readonly dimensions: number | undefined;
+  /** `vigil.metrics`, the metric names in the order it was trained on, when the file declares them. */
+  readonly metrics: readonly string[] | undefined;
   /** Reconstructs one row; `input` and `output` have `width` entries. */
   reconstruct(input: Float64Array, output: Float64Array): void;
 }
@@ -139,13 +141,46 @@ function compile(name: string, file: string, bytes: Uint8Array, sha256: string):
     if (!Number.isInteger(n) || n < 1) throw invalid(`metadata ${key} is "${text}"`);
     return n;
   };
+  const dimensions = positive(META_DIMENSIONS);
+  const metrics = metricNames(graph.metadata.get(META_METRICS), invalid);
+  if (metrics !== undefined && dimensions !== undefined && metrics.length !== dimensions) {
+    throw invalid(
+      `${META_METRICS} names ${metrics.length} metrics, ${META_DIMENSIONS} says ${dimensions}`,
+    );
+  }
   return {
     name,
     file,
     sha256,
     width: widthDim,
     window: positive(META_WINDOW),
-    dimensions: positive(META_DIMENSIONS),
+    dimensions: dimensions ?? metrics?.length,
+    metrics,
     reconstruct: (x, y) => compiled.run(x, y),
   };
+}
+
+/** `vigil.metrics`: a JSON array of distinct, non-empty strings. */
+function metricNames(
+  text: string | undefined,
+  invalid: (what: string) => VigilError,
+): readonly string[] | undefined {
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const names = Array.isArray(parsed) ? (parsed as unknown[]) : [];
+  const valid =
+    names.length > 0 &&
+    names.every((n) => typeof n === 'string' && n !== '') &&
+    new Set(names).size === names.length;
+  if (!valid) {
+    throw invalid(
+      `metadata ${META_METRICS} must be a JSON array of distinct metric names, found ${text.slice(0, 200)}`,
+    );
+  }
+  return Object.freeze(names as string[]);
 }

@@ -1,5 +1,6 @@
 import { VigilError } from '../../errors.js';
 import { isTrainable } from '../detectors/multivariate/trainable.js';
+import { checkOnnxMetrics } from '../detectors/multivariate/onnx-autoencoder.js';
 import {
   getVectorDetectorFactory,
   isVectorDetectorKind,
@@ -480,6 +481,7 @@ export function compileDeviceStrategy(
   const detectorFactory = getVectorDetectorFactory(strategy.detector.kind);
   checkTrainingRows(strategy, detectorFactory.minimumTraining?.(names.length) ?? 0, names.length);
   const detectorParams = detectorFactory.paramsSchema.parse(strategy.detector.params ?? {});
+  checkOnnxMetrics(strategy.detector.kind, detectorParams, names);
   const threshold = thresholdMaker(strategy);
   return (deviceKey) =>
     new DeviceStrategyPipeline(
@@ -549,6 +551,7 @@ export function restoreDevicePipeline(
   snapshot: DevicePipelineSnapshot,
 ): DevicePipeline {
   const level = checkSnapshot(strategy, snapshot);
+  checkOnnxMetrics(strategy.detector.kind, strategy.detector.params, snapshot.metrics);
   return new DeviceStrategyPipeline(
     strategy,
     snapshot.key ?? '',

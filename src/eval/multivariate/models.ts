@@ -15,8 +15,10 @@ const trained = new Map<string, string>();
 
 /**
  * The `onnx` detector's model for a scenario: a vector autoencoder trained on the run's training
- * rows only (what a user would do: train offline on known-normal data, then deploy), written to
- * a temporary model directory that becomes the process's. Returns the model name.
+ * rows only (what a user would do: train offline on known-normal data, then deploy, as
+ * `vigil model train --columns … --train-rows 400` does), with the trainer's defaults (linear,
+ * bottleneck 3/4 of the inputs, 40 epochs) and the run's metric names, written to a temporary
+ * model directory that becomes the process's. Returns the model name.
  */
 export function scenarioModel(scenario: Scenario): string {
   const name = scenario.name.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -25,10 +27,10 @@ export function scenarioModel(scenario: Scenario): string {
   process.env['VIGIL_MODELS'] = dir;
   const model = trainVectorAutoencoder(scenario.run.values.slice(0, scenario.trainRows), {
     window: EVAL_WINDOW,
-    epochs: 40,
     seed: 1,
   });
-  writeFileSync(path.join(dir, `${name}.onnx`), vectorAutoencoderToOnnx(model));
+  const bytes = vectorAutoencoderToOnnx(model, scenario.run.metrics);
+  writeFileSync(path.join(dir, `${name}.onnx`), bytes);
   trained.set(name, name);
   return name;
 }

@@ -354,6 +354,48 @@ export function checkOnnxModels(kind: string, params: unknown): void {
   }
 }
 
+/**
+ * A device's metrics against the ones an `onnx` model (directly, or as a `vector-ensemble`'s
+ * vector part) was trained on, when the model names them (`vigil.metrics`): the same names in the
+ * same order, else a VIGIL_ERR_STRATEGY_INVALID naming both lists. A model reconstructs the
+ * positions of its input, so another metric in a position would be scored as a broken relation.
+ */
+export function checkOnnxMetrics(kind: string, params: unknown, metrics: readonly string[]): void {
+  const p = (params ?? {}) as { model?: unknown; vector?: { kind?: unknown; params?: unknown } };
+  if (kind !== ONNX_KIND) {
+    if (typeof p.vector?.kind === 'string')
+      checkOnnxMetrics(p.vector.kind, p.vector.params, metrics);
+    return;
+  }
+  if (typeof p.model !== 'string') return;
+  const model = loadVectorModel(p.model);
+  const trained = model.metrics;
+  if (trained === undefined) return;
+  if (trained.length === metrics.length && trained.every((name, i) => name === metrics[i])) return;
+  const sameSet =
+    trained.length === metrics.length &&
+    [...trained].sort().join('\0') === [...metrics].sort().join('\0');
+  const missing = trained.filter((name) => !metrics.includes(name));
+  const extra = metrics.filter((name) => !trained.includes(name));
+  const why = sameSet
+    ? 'the same metrics in another order (the model reads each by its position)'
+    : [
+        missing.length > 0 ? `the device lacks ${quoted(missing)}` : '',
+        extra.length > 0 ? `the model does not know ${quoted(extra)}` : '',
+      ]
+        .filter((part) => part !== '')
+        .join('; ');
+  throw new VigilError(
+    'VIGIL_ERR_STRATEGY_INVALID',
+    `model "${model.name}" was trained on the metrics ${quoted(trained)}, in this order, but the ` +
+      `device has ${quoted(metrics)}: ${why}`,
+  );
+}
+
+function quoted(names: readonly string[]): string {
+  return `[${names.map((n) => JSON.stringify(n)).join(', ')}]`;
+}
+
 export const onnxFactory: VectorDetectorFactory<OnnxParams> = {
   kind: ONNX_KIND,
   description:
