@@ -16,6 +16,7 @@ import {
   readTemplate,
   saveTemplate,
   templateFile,
+  unpackTemplate,
 } from './pglite-template.js';
 import { errorMessage } from './sql-common.js';
 import type { SqlDriver, SqlResult, SqlSession, SqlStatement } from './sql-driver.js';
@@ -135,7 +136,8 @@ async function createPGlite(dataDir: string | undefined, sharedBuffersMb: number
   const template = readTemplate(file);
   if (template !== undefined) {
     try {
-      return await PGlite.create({ dataDir, loadDataDir: template, startParams });
+      unpackTemplate(template, dataDir);
+      return await PGlite.create({ dataDir, startParams });
     } catch {
       clearDataDir(dataDir); // a bad template: initdb instead
     }
