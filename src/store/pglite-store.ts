@@ -123,28 +123,37 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** An open PGlite, and the template file to save once the store's schema is in it. */
+interface Opened {
+  readonly db: PGlite;
+  readonly saveTemplateAs?: string;
+}
+
 /**
  * Open PGlite; a new data directory from the template when there is one (pglite-template.ts),
- * else by initdb, saving the template for the next new directory.
+ * else by initdb, to be saved as the template once migrated.
  */
-async function createPGlite(dataDir: string | undefined, sharedBuffersMb: number): Promise<PGlite> {
+async function createPGlite(
+  dataDir: string | undefined,
+  sharedBuffersMb: number,
+  schema: string,
+): Promise<Opened> {
   const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`];
   raiseWasmTieringBudget();
-  if (dataDir === undefined) return PGlite.create({ startParams });
-  if (!isNewDataDir(dataDir)) return PGlite.create({ dataDir, startParams });
-  const file = templateFile();
+  if (dataDir === undefined) return { db: await PGlite.create({ startParams }) };
+  if (!isNewDataDir(dataDir)) return { db: await PGlite.create({ dataDir, startParams }) };
+  const file = templateFile(process.env, schema);
   const template = readTemplate(file);
   if (template !== undefined) {
     try {
       unpackTemplate(template, dataDir);
-      return await PGlite.create({ dataDir, startParams });
+      return { db: await PGlite.create({ dataDir, startParams }) };
     } catch {
       clearDataDir(dataDir); // a bad template: initdb instead
     }
   }
   const db = await PGlite.create({ dataDir, startParams });
-  await saveTemplate(db, file);
-  return db;
+  return file === undefined ? { db } : { db, saveTemplateAs: file };
 }
 
 /**
@@ -192,16 +201,21 @@ export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise
   const schema = checkSchemaName(options.schema ?? STORE_DEFAULTS.schema);
   let db: PGliteLike;
   let release: () => Promise<void>;
+  let saveAfterMigrating: (() => Promise<void>) | undefined;
   if (options.db !== undefined) {
     db = options.db;
     release = async () => {};
   } else {
     const unlock = options.dataDir === undefined ? () => {} : lockDataDir(options.dataDir);
     try {
-      const own = await createPGlite(
+      const opened = await createPGlite(
         options.dataDir,
         options.sharedBuffersMb ?? EMBEDDED_BUFFERS_MB,
+        schema,
       );
+      const own = opened.db;
+      const file = opened.saveTemplateAs;
+      if (file !== undefined) saveAfterMigrating = () => saveTemplate(own, file);
       db = own;
       release = async () => {
         try {
@@ -222,7 +236,10 @@ export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise
   const sql = driver(db, release);
   try {
     await db.exec(`SET search_path TO ${schema}, public`);
-    return await openSqlStore(sql, { ...options, ownsDriver: true });
+    const store = await openSqlStore(sql, { ...options, ownsDriver: true });
+    // Migrated and nothing else written yet: the next new directory starts from here.
+    await saveAfterMigrating?.();
+    return store;
   } catch (error) {
     await sql.close();
     throw error;

@@ -2,13 +2,16 @@
  * A new PGlite data directory from a template instead of initdb. PGlite's initdb runs in a
  * WebAssembly instance of its own: 5–7 s on a 2-core machine, and ~500 MB of memory the process
  * keeps until a garbage collection it may never need. The first new directory is made by initdb
- * and, before anything else is written to it, saved as a gzipped tarball (PGlite's
- * `dumpDataDir`); later new directories are unpacked from it by Node (`unpackTemplate`, ~0.2 s)
- * and then opened like any existing directory.
+ * and, once migrated (the schema's 14 migrations take ~2 s of WebAssembly too) and before
+ * anything else is written to it, saved as a gzipped tarball (PGlite's `dumpDataDir`); later new
+ * directories are unpacked from it by Node (`unpackTemplate`) and then opened like any existing
+ * directory, already up to date.
  *
- * The template is a cache keyed by the PGlite version, in the user's cache directory:
- * `$XDG_CACHE_HOME/vigil` or `~/.cache/vigil`, or the file `VIGIL_PGLITE_TEMPLATE` names
- * (`off`: always initdb). Any failure to read or write it falls back to initdb, silently.
+ * The template is a cache keyed by the PGlite version, the schema's name and its version, in the
+ * user's cache directory: `$XDG_CACHE_HOME/vigil` or `~/.cache/vigil`, or the file
+ * `VIGIL_PGLITE_TEMPLATE` names (`off`: always initdb; a named file is used for any schema, whose
+ * missing migrations then run as on any directory). Any failure to read or write it falls back to
+ * initdb, silently.
  */
 import {
   existsSync,
@@ -23,16 +26,20 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { SCHEMA_VERSION } from './migrations/index.js';
 
 /** The template file, or undefined when templates are off. */
-export function templateFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function templateFile(
+  env: NodeJS.ProcessEnv = process.env,
+  schema = 'public',
+): string | undefined {
   const configured = env.VIGIL_PGLITE_TEMPLATE;
   if (configured === 'off') return undefined;
   if (configured !== undefined && configured !== '') return configured;
   const version = pgliteVersion();
   if (version === undefined) return undefined;
   const cache = env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  return path.join(cache, 'vigil', `pglite-${version}-datadir.tar.gz`);
+  return path.join(cache, 'vigil', `pglite-${version}-${schema}-${SCHEMA_VERSION}-datadir.tar.gz`);
 }
 
 function pgliteVersion(): string | undefined {
