@@ -6,9 +6,11 @@
  * reads its RSS (/proc/<pid>/status) at ready and BENCH_START_IDLE_S (10) seconds later, and
  * stops it with SIGTERM. Also the CPU time the process used until ready (/proc/<pid>/stat, all
  * its threads): on a loaded machine the wall time to ready stretches with the load, the CPU time
- * hardly. BENCH_START_CLI runs another build's `dist/cli/main.js` (side by side comparisons). Node flags: those of `npm start` (`--max-semi-space-size=32`), or
- * BENCH_START_NODE_FLAGS (space-separated). Prints medians, then one line to parse:
- *   `start_new_ms=<n> start_existing_ms=<n> rss_ready_mb=<n> rss_idle_mb=<n>` (existing dir).
+ * hardly. BENCH_START_CLI runs another build's `dist/cli/main.js` (side by side comparisons).
+ * Node flags: those of `npm start` (`--max-semi-space-size=32`), or BENCH_START_NODE_FLAGS
+ * (space-separated). Prints medians, then one line to parse: `start_new_ms=<n>
+ * start_existing_ms=<n> cpu_new_ms=<n> cpu_existing_ms=<n> rss_ready_mb=<n> rss_idle_mb=<n>`
+ * (RSS: existing dir).
  * With BENCH_START_DATABASE_URL (a PostgreSQL server URL) it also starts with `--database-url`
  * on a new database and then on that existing one, to show what the embedded store costs.
  */
