@@ -4,9 +4,13 @@
  * Starts the server BENCH_START_RUNS (5) times on a new data directory and as many times on an
  * existing one (the first run's), each time until its `vigil serving` log line (ready), then
  * reads its RSS (/proc/<pid>/status) at ready and BENCH_START_IDLE_S (10) seconds later, and
- * stops it with SIGTERM. Node flags: those of `npm start` (`--max-semi-space-size=32`), or
- * BENCH_START_NODE_FLAGS (space-separated). Prints medians, then one line to parse:
- *   `start_new_ms=<n> start_existing_ms=<n> rss_ready_mb=<n> rss_idle_mb=<n>` (existing dir).
+ * stops it with SIGTERM. Also the CPU time the process used until ready (/proc/<pid>/stat, all
+ * its threads): on a loaded machine the wall time to ready stretches with the load, the CPU time
+ * hardly. BENCH_START_CLI runs another build's `dist/cli/main.js` (side by side comparisons).
+ * Node flags: those of `npm start` (`--max-semi-space-size=32`), or BENCH_START_NODE_FLAGS
+ * (space-separated). Prints medians, then one line to parse: `start_new_ms=<n>
+ * start_existing_ms=<n> cpu_new_ms=<n> cpu_existing_ms=<n> rss_ready_mb=<n> rss_idle_mb=<n>`
+ * (RSS: existing dir).
  * With BENCH_START_DATABASE_URL (a PostgreSQL server URL) it also starts with `--database-url`
  * on a new database and then on that existing one, to show what the embedded store costs.
  */
@@ -18,7 +22,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const MAIN =
+  process.env.BENCH_START_CLI ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_START_RUNS ?? 5);
 const IDLE_S = Number(process.env.BENCH_START_IDLE_S ?? 10);
 const DATABASE_URL = process.env.BENCH_START_DATABASE_URL;
@@ -28,6 +33,8 @@ const FLAGS = (process.env.BENCH_START_NODE_FLAGS ?? '--max-semi-space-size=32')
 
 interface Run {
   readonly readyMs: number;
+  /** User + system CPU time of the whole process until ready. */
+  readonly cpuMs: number;
   readonly rssReadyMb: number;
   readonly rssIdleMb: number;
 }
@@ -36,6 +43,14 @@ async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** utime + stime of the process (all threads), fields 14 and 15 of /proc/<pid>/stat. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15, counted from 3
+  return (ticks * 1000) / 100; // USER_HZ: 100 on Linux
 }
 
 /** `--data-dir <dir>` for the embedded store, or `--database-url <url>` for PostgreSQL. */
@@ -58,11 +73,12 @@ function startOnce(store: StoreArgs): Promise<Run> {
       if (Number.isNaN(readyMs) && out.includes('"vigil serving"')) {
         readyMs = performance.now() - t0;
         void (async () => {
+          const cpu = await cpuMs(child.pid!);
           const rssReadyMb = await rssMb(child.pid!);
           await new Promise((r) => setTimeout(r, IDLE_S * 1000));
           const rssIdleMb = await rssMb(child.pid!);
           child.kill('SIGTERM');
-          child.once('exit', () => resolve({ readyMs, rssReadyMb, rssIdleMb }));
+          child.once('exit', () => resolve({ readyMs, cpuMs: cpu, rssReadyMb, rssIdleMb }));
         })().catch(reject);
       }
     });
@@ -134,11 +150,16 @@ async function main(): Promise<void> {
     [
       name,
       median(runs.map((r) => r.readyMs)).toFixed(0),
+      median(runs.map((r) => r.cpuMs)).toFixed(0),
       median(runs.map((r) => r.rssReadyMb)).toFixed(0),
       median(runs.map((r) => r.rssIdleMb)).toFixed(0),
     ].join('\t');
   console.log(`node flags: ${FLAGS.join(' ') || '(none)'}; medians of ${RUNS} runs`);
-  console.log(['data dir', 'ready ms', 'RSS at ready MB', `RSS ${IDLE_S} s later MB`].join('\t'));
+  console.log(
+    ['data dir', 'ready ms', 'CPU ms to ready', 'RSS at ready MB', `RSS ${IDLE_S} s later MB`].join(
+      '\t',
+    ),
+  );
   console.log(row('new', fresh));
   console.log(row('existing', existing));
   const onPostgres = DATABASE_URL === undefined ? undefined : await postgresRuns();
@@ -149,6 +170,8 @@ async function main(): Promise<void> {
   console.log(
     `start_new_ms=${median(fresh.map((r) => r.readyMs)).toFixed(0)}` +
       ` start_existing_ms=${median(existing.map((r) => r.readyMs)).toFixed(0)}` +
+      ` cpu_new_ms=${median(fresh.map((r) => r.cpuMs)).toFixed(0)}` +
+      ` cpu_existing_ms=${median(existing.map((r) => r.cpuMs)).toFixed(0)}` +
       ` rss_ready_mb=${median(existing.map((r) => r.rssReadyMb)).toFixed(0)}` +
       ` rss_idle_mb=${median(existing.map((r) => r.rssIdleMb)).toFixed(0)}` +
       (onPostgres === undefined

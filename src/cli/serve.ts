@@ -23,11 +23,9 @@ import { ShadowManager, runningShadows } from '../engine/shadow/shadow-manager.j
 import { StrategySlots } from '../engine/strategy-slots.js';
 import { watchStrategyDir } from '../engine/strategy-watch.js';
 import { startDemo } from '../ingest/demo/pumps.js';
-import { startGrpcServer } from '../ingest/grpc/server.js';
 import { mqttConfig } from '../ingest/mqtt/config.js';
 import { removeTotalGauges, strategyReloadFailuresCounter } from '../metrics/registry.js';
 import { httpLimits } from '../server/config.js';
-import { buildHttpServer } from '../server/http.js';
 import { applyConfigUnits } from '../server/metric-units-config.js';
 import { DurableFeed } from '../incidents/durable-feed.js';
 import { checkModelDir, modelServingConfig } from '../serving/config.js';
@@ -36,7 +34,6 @@ import { storeOptions } from '../store/config.js';
 import { openStore } from '../store/open-store.js';
 import { loadTlsMaterial } from '../tls/material.js';
 import { watchTls } from '../tls/reloader.js';
-import { registerServeRoutes } from './serve-routes.js';
 import { resolveSettings, type ServeFlags, type ServeSettings } from './serve-settings.js';
 import { byName, loadStartStrategies, storeStrategies } from './serve-strategies.js';
 
@@ -97,12 +94,32 @@ async function settlesBy(work: Promise<unknown>, deadline: number): Promise<bool
   }
 }
 
+/**
+ * The HTTP and gRPC servers' modules (fastify, grpc-js, their plugins: most of the start's
+ * imports), loaded while the store opens: PGlite compiles its WebAssembly on other threads and
+ * reads its files in between, so the two overlap instead of following each other.
+ */
+async function serverModules() {
+  const [http, routes, grpc] = await Promise.all([
+    import('../server/http.js'),
+    import('./serve-routes.js'),
+    import('../ingest/grpc/server.js'),
+  ]);
+  return {
+    buildHttpServer: http.buildHttpServer,
+    registerServeRoutes: routes.registerServeRoutes,
+    startGrpcServer: grpc.startGrpcServer,
+  };
+}
+
 /** Start everything; resolves once serving. Shutdown is on SIGTERM/SIGINT. */
 export async function serve(settings: ServeSettings): Promise<void> {
   if (settings.cluster.role !== 'all') {
     const { serveClusterRole } = await import('../cluster/serve-role.js');
     return serveClusterRole(settings);
   }
+  const servers = serverModules();
+  servers.catch(() => undefined); // awaited below; a start that fails earlier leaves it unread
   const { file: config, host } = settings;
   // JSON lines like the server's own (pino levels) until its logger exists, then that logger.
   const jsonLine =
@@ -191,6 +208,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     started('shadows', () => shadows.close());
 
     let ready = false;
+    const { buildHttpServer, registerServeRoutes, startGrpcServer } = await servers;
     const app = await buildHttpServer({
       auth,
       engine: served,

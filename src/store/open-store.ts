@@ -4,7 +4,6 @@
  */
 import { VigilError } from '../errors.js';
 import { openPGliteStore } from './pglite-store.js';
-import { openPostgresStore } from './postgres-store.js';
 import type { Store, StoreOptions } from './store.js';
 
 export interface OpenStoreOptions extends StoreOptions {
@@ -25,6 +24,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
         'the database URL must start with postgres:// or postgresql://',
       );
     }
+    // Imported only for a server: node-postgres is ~0.2 s of every start otherwise.
+    const { openPostgresStore } = await import('./postgres-store.js');
     return openPostgresStore({ ...common, databaseUrl });
   }
   return openPGliteStore({

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { VigilError } from '../errors.js';
 import { checkSchemaName } from './migrations/index.js';
@@ -15,6 +16,7 @@ import {
   readTemplate,
   saveTemplate,
   templateFile,
+  unpackTemplate,
 } from './pglite-template.js';
 import { errorMessage } from './sql-common.js';
 import type { SqlDriver, SqlResult, SqlSession, SqlStatement } from './sql-driver.js';
@@ -68,6 +70,24 @@ export interface PGliteStoreOptions extends StoreOptions {
  */
 export const EMBEDDED_BUFFERS_MB = 16;
 
+/**
+ * V8 runs WebAssembly in its baseline compiler's code first and optimises a function once about
+ * this many bytes of it have run (V8's default: 1,800,000). PostgreSQL's start-up runs much of
+ * the 9 MB module once; with the default budget V8 optimises thousands of those functions in the
+ * background, competing with the start for the CPU: ~0.4 s longer to ready and ~35 MB more
+ * resident code that never runs again. At 100× the budget the start stays in baseline code and
+ * what statements run over and over is still optimised (docs/benchmarks.md, "Start time").
+ */
+export const WASM_TIERING_BUDGET = 180_000_000;
+
+/** Raise V8's budget before PGlite compiles its module, unless Node was given one. */
+function raiseWasmTieringBudget(): void {
+  const given = [...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((arg) =>
+    /--wasm[-_]tiering[-_]budget/.test(arg),
+  );
+  if (!given) setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+}
+
 function session(target: PGliteQueryable): SqlSession {
   return {
     async query<R extends object>(statement: SqlStatement | string): Promise<SqlResult<R>> {
@@ -103,26 +123,37 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** An open PGlite, and the template file to save once the store's schema is in it. */
+interface Opened {
+  readonly db: PGlite;
+  readonly saveTemplateAs?: string;
+}
+
 /**
  * Open PGlite; a new data directory from the template when there is one (pglite-template.ts),
- * else by initdb, saving the template for the next new directory.
+ * else by initdb, to be saved as the template once migrated.
  */
-async function createPGlite(dataDir: string | undefined, sharedBuffersMb: number): Promise<PGlite> {
+async function createPGlite(
+  dataDir: string | undefined,
+  sharedBuffersMb: number,
+  schema: string,
+): Promise<Opened> {
   const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`];
-  if (dataDir === undefined) return PGlite.create({ startParams });
-  if (!isNewDataDir(dataDir)) return PGlite.create({ dataDir, startParams });
-  const file = templateFile();
+  raiseWasmTieringBudget();
+  if (dataDir === undefined) return { db: await PGlite.create({ startParams }) };
+  if (!isNewDataDir(dataDir)) return { db: await PGlite.create({ dataDir, startParams }) };
+  const file = templateFile(process.env, schema);
   const template = readTemplate(file);
   if (template !== undefined) {
     try {
-      return await PGlite.create({ dataDir, loadDataDir: template, startParams });
+      unpackTemplate(template, dataDir);
+      return { db: await PGlite.create({ dataDir, startParams }) };
     } catch {
       clearDataDir(dataDir); // a bad template: initdb instead
     }
   }
   const db = await PGlite.create({ dataDir, startParams });
-  await saveTemplate(db, file);
-  return db;
+  return file === undefined ? { db } : { db, saveTemplateAs: file };
 }
 
 /**
@@ -170,16 +201,21 @@ export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise
   const schema = checkSchemaName(options.schema ?? STORE_DEFAULTS.schema);
   let db: PGliteLike;
   let release: () => Promise<void>;
+  let saveAfterMigrating: (() => Promise<void>) | undefined;
   if (options.db !== undefined) {
     db = options.db;
     release = async () => {};
   } else {
     const unlock = options.dataDir === undefined ? () => {} : lockDataDir(options.dataDir);
     try {
-      const own = await createPGlite(
+      const opened = await createPGlite(
         options.dataDir,
         options.sharedBuffersMb ?? EMBEDDED_BUFFERS_MB,
+        schema,
       );
+      const own = opened.db;
+      const file = opened.saveTemplateAs;
+      if (file !== undefined) saveAfterMigrating = () => saveTemplate(own, file);
       db = own;
       release = async () => {
         try {
@@ -200,7 +236,10 @@ export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise
   const sql = driver(db, release);
   try {
     await db.exec(`SET search_path TO ${schema}, public`);
-    return await openSqlStore(sql, { ...options, ownsDriver: true });
+    const store = await openSqlStore(sql, { ...options, ownsDriver: true });
+    // Migrated and nothing else written yet: the next new directory starts from here.
+    await saveAfterMigrating?.();
+    return store;
   } catch (error) {
     await sql.close();
     throw error;

@@ -6,11 +6,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openPGliteStore } from './pglite-store.js';
-import { templateFile } from './pglite-template.js';
+import { gzipSync } from 'node:zlib';
+import { templateFile, unpackTemplate } from './pglite-template.js';
 
 let dir: string;
 let saved: string | undefined;
@@ -64,4 +65,27 @@ test('VIGIL_PGLITE_TEMPLATE=off: no template; by default one per PGlite version'
     templateFile({ XDG_CACHE_HOME: '/c' }) ?? '',
     /^\/c\/vigil\/pglite-\d+\.\d+\.\d+.*-datadir\.tar\.gz$/,
   );
+});
+
+/** A one-entry ustar archive, gzipped. */
+function tarball(name: string, type: string, content = ''): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 'utf8');
+  header.write('0000600\0', 100);
+  header.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write(type, 156);
+  header.write('ustar\0', 257);
+  const body = Buffer.alloc(Math.ceil(content.length / 512) * 512);
+  body.write(content);
+  return gzipSync(Buffer.concat([header, body, Buffer.alloc(1024)]));
+}
+
+test('unpacking a template: its files, nothing outside the directory, nothing but files and directories', async () => {
+  const target = path.join(dir, 'unpacked');
+  unpackTemplate(tarball('/base/1/PG_VERSION', '0', '18\n'), target);
+  assert.deepEqual(await readdir(path.join(target, 'base', '1')), ['PG_VERSION']);
+  assert.equal((await stat(path.join(target, 'base', '1', 'PG_VERSION'))).size, 3);
+  assert.throws(() => unpackTemplate(tarball('/../escaped', '0', 'x'), target), /not inside/);
+  assert.equal(existsSync(path.join(dir, 'escaped')), false);
+  assert.throws(() => unpackTemplate(tarball('/link', '2'), target), /tar type/);
 });

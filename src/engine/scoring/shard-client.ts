@@ -56,8 +56,14 @@ export class InProcessShard implements ShardClient {
 
 const WORKER = new URL('./scoring-worker.js', import.meta.url);
 
+/**
+ * A worker thread started on first use: a service that has no points yet holds no thread (its
+ * ~10 MB and its start-up, which competed with the rest of the service's). A shard never started
+ * holds no series, so it answers a checkpoint's snapshot and dirty marks itself (only without
+ * shadow runs, which the worker would set up); every other request, and the first batch, start it.
+ */
 export class WorkerShard implements ShardClient {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private nextId = 0;
   private readonly waiting = new Map<
     number,
@@ -70,17 +76,31 @@ export class WorkerShard implements ShardClient {
    *   cannot keep its exactly-once promise in this process (see docs/engine.md).
    */
   constructor(
-    init: WorkerInit,
-    name: string,
+    private readonly init: WorkerInit,
+    private readonly name: string,
     private readonly onResult: (result: ShardResult) => void,
     private readonly onFatal: (error: Error) => void,
-  ) {
-    this.worker = new Worker(WORKER, { workerData: init, name });
-    this.worker.on('message', (message: FromWorker) => this.receive(message));
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => {
-      if (!this.closing) this.fail(new Error(`scoring worker ${name} exited with code ${code}`));
+  ) {}
+
+  private started(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(WORKER, { workerData: this.init, name: this.name });
+    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => {
+      if (!this.closing)
+        this.fail(new Error(`scoring worker ${this.name} exited with code ${code}`));
     });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** What a shard that was never given anything answers, without starting its thread. */
+  private unstartedReply(request: ShardRequest): ReplyOf[keyof ReplyOf] | undefined {
+    if (this.worker !== undefined || (this.init.shadows?.length ?? 0) > 0) return undefined;
+    if (request.op === 'snapshot') return { packs: [], evicted: [] };
+    if (request.op === 'dirty') return { marked: 0 };
+    return undefined;
   }
 
   private receive(message: FromWorker): void {
@@ -103,20 +123,22 @@ export class WorkerShard implements ShardClient {
 
   score(batch: ShardBatch): void {
     const message: ToWorker = { kind: 'score', batch };
-    this.worker.postMessage(message, batchBuffers(batch));
+    this.started().postMessage(message, batchBuffers(batch));
   }
 
   request<K extends ShardRequest['op']>(request: Request<K>): Promise<ReplyOf[K]> {
+    const answered = this.unstartedReply(request);
+    if (answered !== undefined) return Promise.resolve(answered as ReplyOf[K]);
     return new Promise<ReplyOf[K]>((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve: (reply) => resolve(reply as ReplyOf[K]), reject });
       const message: ToWorker = { kind: 'request', id, request };
-      this.worker.postMessage(message);
+      this.started().postMessage(message);
     });
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 }
