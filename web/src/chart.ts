@@ -161,6 +161,17 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     cols.thrHi,
   ];
 
+  /** Save the canvas state and clip drawing to the plot area (undone by `ctx.restore()`). */
+  function clipToPlot(u: uPlot): CanvasRenderingContext2D {
+    const ctx = u.ctx;
+    const { top, height, left, width } = u.bbox;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    return ctx;
+  }
+
   function drawSpans(u: uPlot): void {
     const ctx = u.ctx;
     const { top, height, left, width } = u.bbox;
@@ -184,10 +195,7 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     const { top, height, left, width } = u.bbox;
     const half = (bucketMs / 1000) * 0.5;
     let drawn = 0;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(left, top, width, height);
-    ctx.clip();
+    clipToPlot(u);
     ctx.fillStyle = COLORS.band;
     ctx.strokeStyle = COLORS.bandEdge;
     ctx.lineWidth = devicePixelRatio || 1;
@@ -247,10 +255,7 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     const { top, height, left, width } = u.bbox;
     const dpr = devicePixelRatio || 1;
     let drawn = 0;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(left, top, width, height);
-    ctx.clip();
+    clipToPlot(u);
     ctx.strokeStyle = COLORS.threshold;
     ctx.lineWidth = dpr;
     ctx.setLineDash([6 * dpr, 4 * dpr]);
@@ -291,10 +296,7 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
     const ctx = u.ctx;
     const { top, height, left, width } = u.bbox;
     const dpr = devicePixelRatio || 1;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(left, top, width, height);
-    ctx.clip();
+    clipToPlot(u);
     // The score lane's background and, inside it only, the alert boundary every strategy's
     // scores share (docs/detectors.md).
     const laneTop = u.valToPos(1, 'score', true);
