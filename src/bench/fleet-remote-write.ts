@@ -5,12 +5,14 @@
  *
  * Usage: node dist/bench/fleet-remote-write.js [--series 1000000] [--minutes 10]
  *   [--warmup-minutes 2] [--interval-s 15] [--per-request 2000] [--strategy fast|default]
- *   [--workers 1] [--database-url postgresql://…]
+ *   [--workers 1] [--max-in-flight 50] [--database-url postgresql://…]
  *
  * Series are `instance="host-<d>"` (the device) × 50 metric names; every interval each series
  * gets one sample, sent as Prometheus does: snappy-compressed WriteRequests of `--per-request`
  * samples (its `max_samples_per_send`), on a fixed schedule spread evenly over the interval (open
- * loop, so a slow server is not hidden by a slower sender). A request answered 429/503 is sent
+ * loop, so a slow server is not hidden by a slower sender), at most `--max-in-flight` at once
+ * (Prometheus's shards, `max_shards`; 0 = no limit): a request due while all are busy waits, and
+ * its wait counts in its latency. A request answered 429/503 is sent
  * again after its Retry-After, as Prometheus retries. Ack latency is measured from the request's
  * scheduled time to its 2xx. The server's VmRSS is read every 10 s. The store is a new PostgreSQL
  * database when `--database-url` is given (dropped at the end), else PGlite in a new data dir.
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     'per-request': { type: 'string', default: '2000' },
     strategy: { type: 'string', default: 'fast' },
     workers: { type: 'string', default: '1' },
+    'max-in-flight': { type: 'string', default: '50' },
     'database-url': { type: 'string' },
   },
 });
@@ -49,6 +52,7 @@ const PER_REQUEST = Number(args['per-request']);
 const DEVICES_PER_REQUEST = Math.max(1, Math.floor(PER_REQUEST / METRICS));
 const REQUESTS_PER_ROUND = Math.ceil(DEVICES / DEVICES_PER_REQUEST);
 const DURATION_MS = Number(args.minutes) * 60_000;
+const MAX_IN_FLIGHT = Number(args['max-in-flight']);
 const WARMUP_MS = Number(args['warmup-minutes']) * 60_000;
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const METRIC_NAMES = Array.from({ length: METRICS }, (_, m) => `node_metric_${m}`);
@@ -212,6 +216,8 @@ async function main(): Promise<void> {
       if (scheduled - t0 >= DURATION_MS) break;
       const wait = scheduled - performance.now();
       if (wait > 1) await sleep(wait);
+      // All shards busy: wait for one (the request stays late from its scheduled time).
+      while (MAX_IN_FLIGHT > 0 && inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
       const round = Math.floor(n / REQUESTS_PER_ROUND);
       const k = n % REQUESTS_PER_ROUND;
       const payload = body(k, wallStart + round * INTERVAL_MS, round);
@@ -222,9 +228,9 @@ async function main(): Promise<void> {
           if (failures <= 5) process.stderr.write(`request failed: ${String(error)}\n`);
         },
       );
-      inFlight.add(p);
+      const tracked: Promise<void> = p.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
       maxInFlight = Math.max(maxInFlight, inFlight.size);
-      void p.finally(() => inFlight.delete(p));
       if (n % (REQUESTS_PER_ROUND * 4) === 0 && n > 0) {
         const last = sent
           .slice(-REQUESTS_PER_ROUND)
@@ -248,6 +254,7 @@ async function main(): Promise<void> {
     const rssMin = Math.min(...after.map((r) => r.mb));
     const rssMax = Math.max(...after.map((r) => r.mb));
     const samples = sent.length * PER_REQUEST;
+    const behindS = (performance.now() - t0 - DURATION_MS) / 1000;
     const rows: [string, string][] = [
       [
         'series / store / strategy',
@@ -264,6 +271,7 @@ async function main(): Promise<void> {
         `${fmt(percentile(latencies, 50), 1)} / ${fmt(percentile(latencies, 99), 1)} / ${fmt(latencies.at(-1) ?? NaN, 1)}`,
       ],
       ['most requests in flight', fmt(maxInFlight)],
+      ['last ack after the schedule ended', `${fmt(behindS, 1)} s`],
       [
         'server RSS after warm-up / end (min–max)',
         `${fmt(rssWarm)} / ${fmt(rssEnd)} MB (${fmt(rssMin)}–${fmt(rssMax)}), ${fmt(((rssMax - rssMin) / rssWarm) * 100, 1)} % spread`,
