@@ -191,11 +191,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
 
   /** The expected band over time: runs of buckets with a band, each as one shaded polygon. */
   function drawExpectedBand(u: uPlot): void {
-    const ctx = u.ctx;
-    const { top, height, left, width } = u.bbox;
     const half = (bucketMs / 1000) * 0.5;
     let drawn = 0;
-    clipToPlot(u);
+    const ctx = clipToPlot(u);
     ctx.fillStyle = COLORS.band;
     ctx.strokeStyle = COLORS.bandEdge;
     ctx.lineWidth = devicePixelRatio || 1;
@@ -251,11 +249,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
    * bucket's threshold until the next bucket (a gap where a bucket has none).
    */
   function drawThreshold(u: uPlot): void {
-    const ctx = u.ctx;
-    const { top, height, left, width } = u.bbox;
     const dpr = devicePixelRatio || 1;
     let drawn = 0;
-    clipToPlot(u);
+    const ctx = clipToPlot(u);
     ctx.strokeStyle = COLORS.threshold;
     ctx.lineWidth = dpr;
     ctx.setLineDash([6 * dpr, 4 * dpr]);
@@ -293,10 +289,9 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
 
   function drawOverlays(u: uPlot): void {
     drawThreshold(u);
-    const ctx = u.ctx;
-    const { top, height, left, width } = u.bbox;
+    const { left, width } = u.bbox;
     const dpr = devicePixelRatio || 1;
-    clipToPlot(u);
+    const ctx = clipToPlot(u);
     // The score lane's background and, inside it only, the alert boundary every strategy's
     // scores share (docs/detectors.md).
     const laneTop = u.valToPos(1, 'score', true);
