@@ -273,6 +273,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   let unitWrites = Promise.resolve();
   let queuedUnits = 0;
   let droppedUnits = false;
+  let unitWriteFailed = false;
   function recordUnits(units: readonly InferredUnit[]): void {
     if (unitRecorder === undefined) return;
     if (queuedUnits + units.length > MAX_QUEUED_UNITS) {
@@ -288,13 +289,24 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     queuedUnits += units.length;
     unitWrites = unitWrites
       .then(() => unitRecorder.record(units))
-      .catch((err: unknown) => {
-        log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'mqtt: storing the units a payload declared failed',
-        );
-      })
-      .finally(() => (queuedUnits -= units.length));
+      .then(
+        () => {
+          unitWriteFailed = false;
+        },
+        (err: unknown) => {
+          // Once per outage of the store, not once per message.
+          if (!unitWriteFailed) {
+            log.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'mqtt: storing the units a payload declared failed',
+            );
+          }
+          unitWriteFailed = true;
+        },
+      )
+      .finally(() => {
+        queuedUnits -= units.length;
+      });
   }
   /** The units the message `pointsOf` read last declared (undefined: none). */
   let declaredUnits: InferredUnit[] | undefined;
