@@ -376,26 +376,12 @@ export function createSeriesChart(options: SeriesChartOptions): SeriesChart {
               hi = Math.max(hi, options.band.hi);
             }
             // The expected band stays in view too.
-            for (let i = 0; i < cols.x.length; i++) {
-              const l = cols.lower[i];
-              const h = cols.upper[i];
-              if (l != null && h != null) {
-                lo = Math.min(lo, l);
-                hi = Math.max(hi, h);
-              }
-            }
+            const [blo, bhi] = pairedExtent(cols.lower, cols.upper);
+            lo = Math.min(lo, blo);
+            hi = Math.max(hi, bhi);
             // The alert threshold too, but at most one span of the rest beyond it on each side:
             // a far threshold must not flatten the values (its lines leave the lane instead).
-            let tlo = Infinity;
-            let thi = -Infinity;
-            for (let i = 0; i < cols.x.length; i++) {
-              const l = cols.thrLo[i];
-              const h = cols.thrHi[i];
-              if (l != null && h != null) {
-                tlo = Math.min(tlo, l);
-                thi = Math.max(thi, h);
-              }
-            }
+            const [tlo, thi] = pairedExtent(cols.thrLo, cols.thrHi);
             if (tlo <= thi) {
               if (Number.isFinite(lo) && Number.isFinite(hi)) {
                 const span = hi - lo || Math.abs(hi) || 1;
@@ -751,4 +737,22 @@ function thresholdLookup(
   });
   return (t) =>
     at(byTime.get(t)) ?? byMinute.get(Math.floor(t / THRESHOLD_EVERY_MS) * THRESHOLD_EVERY_MS);
+}
+
+/** The lowest low and highest high over the buckets that have both; [∞, −∞] when none does. */
+function pairedExtent(
+  lows: readonly (number | null | undefined)[],
+  highs: readonly (number | null | undefined)[],
+): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < lows.length; i++) {
+    const l = lows[i];
+    const h = highs[i];
+    if (l != null && h != null) {
+      lo = Math.min(lo, l);
+      hi = Math.max(hi, h);
+    }
+  }
+  return [lo, hi];
 }
